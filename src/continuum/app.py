@@ -1,0 +1,67 @@
+"""The FastAPI application factory: pages for clinicians, JSON API for integrations."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.middleware.sessions import SessionMiddleware
+
+from continuum import __version__
+from continuum.config import Settings, get_settings
+from continuum.db import make_engine, make_sessionmaker
+from continuum.web import admin_routes, errors, static_files
+from continuum.web.auth_routes import router as auth_router
+
+API_DESCRIPTION = """ECMO Continuum JSON API. Authenticate with `Authorization: Bearer <token>`
+(tokens are issued by an administrator). Errors carry `error`, `message` and, for invalid
+input, `fields` naming each field, the value given and what is allowed."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.check_secret()
+    app = FastAPI(title="ECMO Continuum", version=__version__, description=API_DESCRIPTION,
+                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.add_middleware(
+        SessionMiddleware, secret_key=settings.secret_key, session_cookie="continuum_session",
+        max_age=int(timedelta(hours=settings.session_hours).total_seconds()),
+        same_site="lax", https_only=settings.secure_cookies,
+    )
+    errors.install(app)
+    _routes(app)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith("/static"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app
+
+
+def _routes(app: FastAPI) -> None:
+    from continuum.core import api_routes, page_routes
+
+    app.include_router(auth_router)
+    app.include_router(static_files.router)
+    app.mount("/static", static_files.static_app(), name="static")
+    app.include_router(page_routes.router)
+    app.include_router(api_routes.router)
+    app.include_router(admin_routes.router)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/runs", status_code=303)
+
+    @app.get("/healthz", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}

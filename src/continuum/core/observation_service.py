@@ -1,0 +1,198 @@
+"""Observations: validated and converted on the way in, amended (never overwritten),
+read back as "latest per code" and "time range per code"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from continuum import vocabulary
+from continuum.core import audit
+from continuum.core.record import Observation, ObservationAmendment
+from continuum.core.roles import Actor, Permission
+from continuum.core.run_record import Run
+from continuum.core.schemas import AmendmentIn, ObservationIn
+from continuum.db import utcnow
+from continuum.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+
+
+@dataclass(frozen=True)
+class CleanValue:
+    code: str
+    time: datetime
+    value: float
+    unit: str
+    source: str
+
+
+def clean(items: Sequence[ObservationIn], run: Run) -> list[CleanValue]:
+    """Convert and range-check every item; raise one error naming every bad field."""
+    problems: list[FieldProblem] = []
+    out: list[CleanValue] = []
+    for i, item in enumerate(items):
+        try:
+            value = vocabulary.normalise(item.code, item.value, item.unit)
+        except ValidationFailed as exc:
+            problems += [FieldProblem(f"observations[{i}].{p.field}", p.message, p.value)
+                         for p in exc.problems]
+            continue
+        if item.time < run.started_at:
+            problems.append(FieldProblem(
+                f"observations[{i}].time",
+                f"{item.time.isoformat()} is before the run started ({run.started_at.isoformat()})",
+                item.time.isoformat()))
+            continue
+        out.append(CleanValue(item.code, item.time, value, vocabulary.get(item.code).unit,
+                              item.source))
+    if problems:
+        raise ValidationFailed(problems)
+    return out + derived_delta_p(out)
+
+
+def derived_delta_p(values: Iterable[CleanValue]) -> list[CleanValue]:
+    """ΔP = p_preoxy − p_postoxy where both were measured at the same time and ΔP was not."""
+    by_time: dict[tuple[datetime, str], dict[str, float]] = {}
+    for v in values:
+        if v.code in ("p_preoxy", "p_postoxy", "oxy_delta_p"):
+            by_time.setdefault((v.time, v.source), {})[v.code] = v.value
+    derived = []
+    for (time, source), got in by_time.items():
+        if "oxy_delta_p" not in got and "p_preoxy" in got and "p_postoxy" in got:
+            dp = got["p_preoxy"] - got["p_postoxy"]
+            spec = vocabulary.get("oxy_delta_p")
+            if spec.low <= dp <= spec.high:
+                derived.append(CleanValue("oxy_delta_p", time, dp, "mmHg", source))
+    return derived
+
+
+def record_observations(
+    session: Session, actor: Actor, run: Run, items: Sequence[ObservationIn],
+    ingest_ref: str | None = None,
+) -> int:
+    """Store a batch atomically (all or nothing); returns the number of rows stored."""
+    actor.require(Permission.ENTER_OBSERVATION)
+    if run.status == "ended":
+        raise Conflict(f"run {run.id} has ended; observations can only be amended")
+    values = clean(items, run)
+    rows = [{"run_id": run.id, "code": v.code, "time": v.time, "value": v.value, "unit": v.unit,
+             "source": v.source, "status": "final", "entered_by": actor.staff_id,
+             "recorded_at": utcnow(), "ingest_ref": ingest_ref} for v in values]
+    bulk_insert(session, rows)
+    audit.record(session, actor, "create", "observation", None, run.patient_id,
+                 {"run_id": run.id, "count": len(rows),
+                  "codes": sorted({v.code for v in values})})
+    return len(rows)
+
+
+def bulk_insert(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(Observation), rows)
+
+
+def amend(session: Session, actor: Actor, observation_id: int, data: AmendmentIn) -> Observation:
+    """Correct a value: the original stays (marked superseded), with who changed it and why."""
+    actor.require(Permission.AMEND_OBSERVATION)
+    original = get_observation(session, observation_id)
+    if original.status != "final":
+        raise Conflict(f"observation {observation_id} was already amended; amend the newest value")
+    value = vocabulary.normalise(original.code, data.value, data.unit)
+    replacement = Observation(run_id=original.run_id, code=original.code, time=original.time,
+                              value=value, unit=original.unit, source="manual", status="final",
+                              entered_by=actor.staff_id, amends_id=original.id)
+    session.add(replacement)
+    original.status = "superseded"
+    session.flush()
+    session.add(ObservationAmendment(original_id=original.id, replacement_id=replacement.id,
+                                     reason=data.reason, amended_by=actor.staff_id))
+    run = session.get_one(Run, original.run_id)
+    audit.record(session, actor, "amend", "observation", original.id, run.patient_id,
+                 {"from": original.value, "to": value, "reason": data.reason,
+                  "replacement_id": replacement.id})
+    return replacement
+
+
+def get_observation(session: Session, observation_id: int) -> Observation:
+    obs = session.get(Observation, observation_id)
+    if obs is None:
+        raise NotFound(f"observation {observation_id} not found")
+    return obs
+
+
+def code_counts(session: Session, run_id: int) -> dict[str, int]:
+    stmt = (select(Observation.code, func.count()).where(
+        Observation.run_id == run_id, Observation.status == "final").group_by(Observation.code))
+    return {code: n for code, n in session.execute(stmt)}
+
+
+def latest(session: Session, run_id: int, code: str) -> Observation | None:
+    stmt = (select(Observation).where(Observation.run_id == run_id, Observation.code == code,
+                                      Observation.status == "final")
+            .order_by(Observation.time.desc(), Observation.id.desc()).limit(1))
+    return session.scalar(stmt)
+
+
+def latest_per_code(session: Session, run_id: int) -> dict[str, tuple[int, Observation]]:
+    """{code: (count, latest observation)} in vocabulary order."""
+    counts = code_counts(session, run_id)
+    out: dict[str, tuple[int, Observation]] = {}
+    for code in [c for c in vocabulary.CODES if c in counts]:
+        obs = latest(session, run_id, code)
+        if obs is not None:
+            out[code] = (counts[code], obs)
+    return out
+
+
+def series(session: Session, run_id: int, code: str, start: datetime | None = None,
+           end: datetime | None = None) -> list[tuple[datetime, float]]:
+    stmt = select(Observation.time, Observation.value).where(
+        Observation.run_id == run_id, Observation.code == code, Observation.status == "final")
+    if start is not None:
+        stmt = stmt.where(Observation.time >= start)
+    if end is not None:
+        stmt = stmt.where(Observation.time <= end)
+    return [(t, v) for t, v in session.execute(stmt.order_by(Observation.time))]
+
+
+def recent_manual(session: Session, run_id: int, limit: int = 30) -> list[Observation]:
+    """Hand-entered and amended values, newest first, superseded ones included."""
+    stmt = (select(Observation).where(
+        Observation.run_id == run_id,
+        (Observation.source == "manual") | (Observation.status != "final")
+        | Observation.amends_id.is_not(None))
+        .order_by(Observation.recorded_at.desc(), Observation.id.desc()).limit(limit))
+    return list(session.scalars(stmt))
+
+
+def amendments_for(session: Session, ids: list[int]) -> dict[int, ObservationAmendment]:
+    if not ids:
+        return {}
+    stmt = select(ObservationAmendment).where(ObservationAmendment.original_id.in_(ids))
+    return {a.original_id: a for a in session.scalars(stmt)}
+
+
+def series_rows(run_id: int, code: str, times: Any, values: Any, source: str,
+                ingest_ref: str | None = None, entered_by: int | None = None
+                ) -> list[dict[str, Any]]:
+    """Rows for bulk insert from one code's already-validated arrays (NaN = no value).
+
+    ``times`` is a numpy datetime64 array in UTC (or aware datetimes); values in the
+    vocabulary unit of ``code``.
+    """
+    import numpy as np
+
+    vals = np.asarray(values, dtype=float)
+    keep = ~np.isnan(vals)
+    stamps = np.asarray(times)[keep]
+    if stamps.dtype.kind == "M":
+        stamps = stamps.astype("datetime64[us]").astype(object)
+        stamps = [t.replace(tzinfo=UTC) for t in stamps]
+    unit = vocabulary.get(code).unit
+    now = utcnow()
+    return [{"run_id": run_id, "code": code, "time": t, "value": float(v), "unit": unit,
+             "source": source, "status": "final", "entered_by": entered_by, "recorded_at": now,
+             "ingest_ref": ingest_ref} for t, v in zip(stamps, vals[keep].tolist(), strict=True)]

@@ -1,0 +1,143 @@
+"""Observations (with amendments), timeline events, participation, audit log, settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from continuum.core.vocab import (
+    EVENT_KINDS,
+    OBSERVATION_SOURCES,
+    OBSERVATION_STATUSES,
+    PARTICIPATION_HOW,
+    sql_in,
+)
+from continuum.db import Base, UTCDateTime, utcnow
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Observation(Base):
+    """One value of one code at one time, in the vocabulary's unit.
+
+    Never overwritten: an amendment inserts a new row (``amends_id``) and marks the
+    original ``superseded``; the original value, who entered it and when stay.
+    Indexed for "latest per code" and "time range per code" on millions of rows.
+    """
+
+    __tablename__ = "observation"
+    __table_args__ = (
+        CheckConstraint(sql_in("source", OBSERVATION_SOURCES), name="source"),
+        CheckConstraint(sql_in("status", OBSERVATION_STATUSES), name="status"),
+        Index("ix_observation_run_code_status_time", "run_id", "code", "status", "time"),
+        Index("ix_observation_ingest_ref", "ingest_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id"))
+    code: Mapped[str] = mapped_column(String(32))
+    time: Mapped[datetime] = mapped_column(UTCDateTime)
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="final")
+    entered_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    amends_id: Mapped[int | None] = mapped_column(ForeignKey("observation.id"))
+    ingest_ref: Mapped[str | None] = mapped_column(String(128))
+
+
+class ObservationAmendment(Base):
+    """Why and by whom an observation was corrected."""
+
+    __tablename__ = "observation_amendment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    original_id: Mapped[int] = mapped_column(ForeignKey("observation.id"), index=True)
+    replacement_id: Mapped[int | None] = mapped_column(ForeignKey("observation.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    amended_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    amended_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TimelineEvent(Base):
+    __tablename__ = "timeline_event"
+    __table_args__ = (
+        CheckConstraint(sql_in("kind", EVENT_KINDS), name="kind"),
+        Index("ix_timeline_run_time", "run_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    summary: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    record_type: Mapped[str | None] = mapped_column(String(32))
+    record_id: Mapped[int | None] = mapped_column(Integer)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Participation(Base):
+    """Who took part in any clinical record (decision, round, review, event …) and how."""
+
+    __tablename__ = "participation"
+    __table_args__ = (
+        CheckConstraint(sql_in("how", PARTICIPATION_HOW), name="how"),
+        Index("ix_participation_record", "record_type", "record_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_type: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    discipline: Mapped[str] = mapped_column(String(32))
+    how: Mapped[str] = mapped_column(String(16))
+    contribution: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEntry(Base):
+    """Append-only: the database refuses UPDATE and DELETE on this table."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(48))
+    entity: Mapped[str | None] = mapped_column(String(48))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    patient_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    client: Mapped[str | None] = mapped_column(String(64))
+
+
+class ProgrammeSetting(Base):
+    """A programme's override of a published default (thresholds, targets …)."""
+
+    __tablename__ = "programme_setting"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,85 @@
+"""What each role may do. One table, checked on every page and endpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from continuum.errors import Forbidden
+
+
+class Permission(StrEnum):
+    VIEW_CLINICAL = "view_clinical"
+    VIEW_IDENTIFIERS = "view_identifiers"
+    CREATE_PATIENT = "create_patient"
+    MANAGE_RUN = "manage_run"
+    MANAGE_CIRCUIT = "manage_circuit"
+    ENTER_OBSERVATION = "enter_observation"
+    AMEND_OBSERVATION = "amend_observation"
+    RECORD_PARTICIPATION = "record_participation"
+    VIEW_AUDIT = "view_audit"
+    MANAGE_USERS = "manage_users"
+    MANAGE_SETTINGS = "manage_settings"
+
+
+P = Permission
+_CLINICIAN = {
+    P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.ENTER_OBSERVATION, P.AMEND_OBSERVATION,
+    P.RECORD_PARTICIPATION,
+}
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    "perfusionist": frozenset(_CLINICIAN | {P.CREATE_PATIENT, P.MANAGE_RUN, P.MANAGE_CIRCUIT}),
+    "physician": frozenset(_CLINICIAN | {P.CREATE_PATIENT, P.MANAGE_RUN, P.MANAGE_CIRCUIT}),
+    "nurse": frozenset(_CLINICIAN),
+    "coordinator": frozenset(
+        {P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.CREATE_PATIENT, P.MANAGE_RUN,
+         P.RECORD_PARTICIPATION}
+    ),
+    "qa_lead": frozenset({P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.VIEW_AUDIT, P.MANAGE_SETTINGS}),
+    "researcher": frozenset({P.VIEW_CLINICAL}),
+    "admin": frozenset({P.VIEW_AUDIT, P.MANAGE_USERS, P.MANAGE_SETTINGS}),
+    "integration": frozenset(
+        {P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.CREATE_PATIENT, P.MANAGE_RUN,
+         P.ENTER_OBSERVATION}
+    ),
+}
+
+ROLE_LABELS = {
+    "perfusionist": "Perfusionist / ECMO specialist",
+    "physician": "Physician (intensivist, surgeon, cardiologist)",
+    "nurse": "ICU nurse",
+    "coordinator": "ECMO coordinator",
+    "qa_lead": "Quality lead",
+    "researcher": "Researcher (de-identified)",
+    "admin": "Administrator (IT)",
+    "integration": "Integration (device / EHR interface)",
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a logged-in user, an API token, or the command line."""
+
+    staff_id: int | None
+    name: str
+    role: str
+    discipline: str = "other"
+    client: str = "local"
+
+    def can(self, permission: Permission) -> bool:
+        return permission in ROLE_PERMISSIONS.get(self.role, frozenset())
+
+    def require(self, permission: Permission) -> None:
+        if not self.can(permission):
+            raise Forbidden(
+                f"the {self.role} role may not {permission.value.replace('_', ' ')}"
+            )
+
+    @property
+    def sees_identifiers(self) -> bool:
+        return self.can(Permission.VIEW_IDENTIFIERS)
+
+
+SYSTEM = Actor(staff_id=None, name="command line", role="admin", client="cli")
+# The command line acts with full clinical rights: it runs on the server by an operator.
+CLI_ACTOR = Actor(staff_id=None, name="command line", role="integration", client="cli")

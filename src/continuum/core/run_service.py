@@ -1,0 +1,239 @@
+"""ECMO runs: start, mode changes, cannulas, circuit components, end of run."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+
+from continuum.core import audit, patient_service
+from continuum.core.people import Patient
+from continuum.core.record import TimelineEvent
+from continuum.core.roles import Actor, Permission
+from continuum.core.run_record import Cannula, Circuit, Component, ModeSegment, Run
+from continuum.core.schemas import CannulaCreate, ComponentCreate, ModeChange, RunCreate, RunEnd
+from continuum.core.vocab import OUTCOME_LABELS
+from continuum.db import utcnow
+from continuum.errors import Conflict, NotFound, ValidationFailed
+
+COMPONENT_LABELS = {
+    "console": "console", "pump": "pump", "membrane_lung": "membrane lung",
+    "heater": "heater", "tubing_set": "tubing set",
+}
+
+
+def _event(session: Session, actor: Actor, run: Run, kind: str, at: datetime, summary: str,
+           record: tuple[str, int] | None = None, details: dict[str, object] | None = None) -> None:
+    session.add(TimelineEvent(
+        patient_id=run.patient_id, run_id=run.id, kind=kind, occurred_at=at, summary=summary,
+        record_type=record[0] if record else None, record_id=record[1] if record else None,
+        details=details, recorded_by=actor.staff_id,
+    ))
+
+
+def start_run(session: Session, actor: Actor, data: RunCreate) -> Run:
+    actor.require(Permission.MANAGE_RUN)
+    patient = _patient_for(session, actor, data)
+    active = session.scalar(
+        select(Run).where(Run.patient_id == patient.id, Run.status != "ended")
+    )
+    if active is not None:
+        raise Conflict(f"patient {patient.label} already has an active run ({active.id})")
+    start = data.started_at or utcnow()
+    run = Run(patient_id=patient.id, support_type=data.support_type, status="active",
+              indication=data.indication, diagnosis=data.diagnosis, location=data.location,
+              started_at=start, created_by=actor.staff_id)
+    session.add(run)
+    session.flush()
+    circuit = Circuit(run_id=run.id, started_at=start)
+    session.add(circuit)
+    session.flush()
+    session.add(ModeSegment(run_id=run.id, circuit_id=circuit.id, mode=data.mode,
+                            started_at=start, reason="initial mode", recorded_by=actor.staff_id))
+    _event(session, actor, run, "run_start", start,
+           f"{data.mode} ECMO started ({data.support_type} support)", ("run", run.id))
+    audit.record(session, actor, "create", "run", run.id, patient.id,
+                 {"support_type": data.support_type, "mode": data.mode})
+    return run
+
+
+def _patient_for(session: Session, actor: Actor, data: RunCreate) -> Patient:
+    if data.patient_id is not None:
+        return patient_service.get_patient(session, actor, data.patient_id)
+    if data.mrn:
+        return patient_service.find_by_mrn(session, actor, data.mrn)
+    raise ValidationFailed("give patient_id or mrn", "patient_id")
+
+
+def get_run(session: Session, actor: Actor, run_id: int) -> Run:
+    actor.require(Permission.VIEW_CLINICAL)
+    run = session.get(Run, run_id)
+    if run is None:
+        raise NotFound(f"run {run_id} not found")
+    return run
+
+
+def list_runs(session: Session, actor: Actor, limit: int = 500) -> list[Run]:
+    """Active runs first (newest first), then ended runs by end time."""
+    actor.require(Permission.VIEW_CLINICAL)
+    order = case((Run.status == "ended", 1), else_=0)
+    stmt = select(Run).order_by(order, Run.started_at.desc()).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def current_mode(run: Run) -> str | None:
+    if not run.modes:
+        return None
+    open_segments = [m for m in run.modes if m.ended_at is None]
+    return (open_segments or run.modes)[-1].mode
+
+
+def current_circuit(run: Run) -> Circuit:
+    open_circuits = [c for c in run.circuits if c.ended_at is None]
+    if not open_circuits:
+        raise Conflict(f"run {run.id} has no circuit in use")
+    return open_circuits[-1]
+
+
+def _require_open(run: Run) -> None:
+    if run.status == "ended":
+        raise Conflict(f"run {run.id} has ended; its record can be amended, not extended")
+
+
+def _check_time(run: Run, at: datetime, what: str) -> None:
+    if at < run.started_at:
+        raise ValidationFailed(
+            f"{what} {at.isoformat()} is before the run started ({run.started_at.isoformat()})",
+            "at",
+        )
+
+
+def change_mode(session: Session, actor: Actor, run: Run, data: ModeChange) -> ModeSegment:
+    actor.require(Permission.MANAGE_RUN)
+    _require_open(run)
+    at = data.at or utcnow()
+    _check_time(run, at, "mode change time")
+    previous = [m for m in run.modes if m.ended_at is None]
+    old = previous[-1].mode if previous else None
+    if old == data.mode:
+        raise ValidationFailed(f"the run is already in {data.mode}", "mode")
+    for seg in previous:
+        if at < seg.started_at:
+            raise ValidationFailed("mode change time is before the current mode began", "at")
+        seg.ended_at = at
+    segment = ModeSegment(run_id=run.id, circuit_id=current_circuit(run).id, mode=data.mode,
+                          started_at=at, reason=data.reason, recorded_by=actor.staff_id)
+    session.add(segment)
+    session.flush()
+    _event(session, actor, run, "mode_change", at, f"Mode {old} → {data.mode}: {data.reason}",
+           ("mode_segment", segment.id), {"from": old, "to": data.mode})
+    audit.record(session, actor, "create", "mode_segment", segment.id, run.patient_id,
+                 {"from": old, "to": data.mode})
+    session.expire(run, ["modes"])
+    return segment
+
+
+def add_cannula(session: Session, actor: Actor, run: Run, data: CannulaCreate) -> Cannula:
+    actor.require(Permission.MANAGE_RUN)
+    _require_open(run)
+    at = data.inserted_at or utcnow()
+    _check_time(run, at, "insertion time")
+    cannula = Cannula(run_id=run.id, recorded_by=actor.staff_id,
+                      **data.model_dump(exclude={"inserted_at"}), inserted_at=at)
+    session.add(cannula)
+    session.flush()
+    size = f"{data.french} Fr " if data.french else ""
+    side = f"{data.side} " if data.side else ""
+    _event(session, actor, run, "cannula_change", at,
+           f"{data.role.replace('_', ' ').capitalize()} cannula {size}in {side}{data.site}",
+           ("cannula", cannula.id))
+    audit.record(session, actor, "create", "cannula", cannula.id, run.patient_id)
+    session.expire(run, ["cannulas"])
+    return cannula
+
+
+def add_component(session: Session, actor: Actor, run: Run, data: ComponentCreate) -> Component:
+    """Add a component, or replace one (the old one is stopped with its reason)."""
+    actor.require(Permission.MANAGE_CIRCUIT)
+    _require_open(run)
+    at = data.started_at or utcnow()
+    _check_time(run, at, "start time")
+    old = _replaced(session, run, data, at) if data.replaces_id is not None else None
+    component = Component(
+        run_id=run.id, circuit_id=current_circuit(run).id, recorded_by=actor.staff_id,
+        started_at=at, **data.model_dump(exclude={"started_at", "stop_reason", "stop_note"}),
+    )
+    session.add(component)
+    session.flush()
+    label = COMPONENT_LABELS[data.kind]
+    if old is not None:
+        summary = f"{label.capitalize()} changed ({(data.stop_reason or '').replace('_', ' ')})"
+    else:
+        summary = f"{label.capitalize()} added"
+    model = " ".join(x for x in (data.make, data.model) if x)
+    _event(session, actor, run, "component_change", at, summary + (f": {model}" if model else ""),
+           ("component", component.id), {"replaces": data.replaces_id})
+    audit.record(session, actor, "create", "component", component.id, run.patient_id,
+                 {"replaces": data.replaces_id, "stop_reason": data.stop_reason})
+    session.expire(run, ["components"])
+    return component
+
+
+def _replaced(session: Session, run: Run, data: ComponentCreate, at: datetime) -> Component:
+    old = session.get(Component, data.replaces_id)
+    if old is None or old.run_id != run.id:
+        raise ValidationFailed(f"component {data.replaces_id} is not part of run {run.id}",
+                               "replaces_id")
+    if old.stopped_at is not None:
+        raise Conflict(f"component {old.id} was already removed at {old.stopped_at.isoformat()}")
+    if old.kind != data.kind:
+        raise ValidationFailed(f"a {old.kind} can only be replaced by a {old.kind}", "kind")
+    if data.stop_reason is None:
+        raise ValidationFailed("say why the old component was stopped", "stop_reason")
+    if at < old.started_at:
+        raise ValidationFailed("the new component cannot start before the old one did",
+                               "started_at")
+    old.stopped_at, old.stop_reason, old.stop_note = at, data.stop_reason, data.stop_note
+    return old
+
+
+def set_weaning(session: Session, actor: Actor, run: Run, weaning: bool) -> None:
+    actor.require(Permission.MANAGE_RUN)
+    _require_open(run)
+    run.status = "weaning" if weaning else "active"
+    audit.record(session, actor, "update", "run", run.id, run.patient_id, {"status": run.status})
+
+
+def end_run(session: Session, actor: Actor, run: Run, data: RunEnd) -> Run:
+    """End the run (last cannula out, or death): closes every open part with its reason."""
+    actor.require(Permission.MANAGE_RUN)
+    _require_open(run)
+    at = data.ended_at or utcnow()
+    _check_time(run, at, "end time")
+    reason = "end_of_run"
+    for item in [*run.modes, *run.circuits]:
+        if item.ended_at is None:
+            item.ended_at = at
+    for circuit in run.circuits:
+        circuit.stop_reason = circuit.stop_reason or data.outcome
+    for comp in run.components:
+        if comp.stopped_at is None:
+            comp.stopped_at, comp.stop_reason = max(at, comp.started_at), reason
+    for can in run.cannulas:
+        if can.removed_at is None:
+            can.removed_at, can.stop_reason = max(at, can.inserted_at), reason
+    run.ended_at, run.outcome, run.stop_reason, run.status = at, data.outcome, data.stop_reason, "ended"
+    kind = "death" if data.outcome == "died_on_ecmo" else "decannulation"
+    _event(session, actor, run, kind, at,
+           f"Run ended: {OUTCOME_LABELS[data.outcome]} — {data.stop_reason}", ("run", run.id))
+    audit.record(session, actor, "update", "run", run.id, run.patient_id,
+                 {"ended": at.isoformat(), "outcome": data.outcome})
+    return run
+
+
+def timeline(session: Session, run: Run) -> list[TimelineEvent]:
+    stmt = select(TimelineEvent).where(TimelineEvent.run_id == run.id).order_by(
+        TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc()
+    )
+    return list(session.scalars(stmt))

@@ -1,0 +1,95 @@
+"""What a run looks like to a reader: one summary used by the page, the API and the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from continuum import vocabulary
+from continuum.core import observation_service, participation_service, patient_service
+from continuum.core.people import PatientIdentity
+from continuum.core.roles import Actor
+from continuum.core.run_record import Component, Run
+from continuum.core.run_service import current_mode
+from continuum.db import utcnow
+
+# Surveillance registers a provider of a run's open alerts here (alert JSON dicts).
+AlertProvider = Callable[[Session, int], list[dict[str, Any]]]
+ALERT_PROVIDERS: list[AlertProvider] = []
+
+
+def open_alerts(session: Session, run_id: int) -> list[dict[str, Any]]:
+    return [alert for provider in ALERT_PROVIDERS for alert in provider(session, run_id)]
+
+
+def ecmo_day(run: Run, now: datetime | None = None) -> int:
+    end = run.ended_at or now or utcnow()
+    return (end - run.started_at).days + 1
+
+
+def component_age_hours(component: Component, now: datetime | None = None) -> float:
+    end = component.stopped_at or now or utcnow()
+    return (end - component.started_at).total_seconds() / 3600.0
+
+
+def observations_summary(session: Session, run_id: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for code, (count, obs) in observation_service.latest_per_code(session, run_id).items():
+        out[code] = {"count": count, "latest": {"time": obs.time.isoformat(),
+                                                "value": obs.value, "unit": obs.unit,
+                                                "source": obs.source}}
+    return out
+
+
+def summary(session: Session, actor: Actor, run: Run) -> dict[str, Any]:
+    """The `run show` JSON (contracts.md §4), identifiers only for roles that see them."""
+    ident = patient_service.identities(session, actor, [run.patient_id], "run summary")
+    identity: PatientIdentity | None = ident.get(run.patient_id)
+    return {
+        "id": run.id,
+        "patient_id": run.patient_id,
+        "patient": patient_service.patient_out(run.patient, identity).model_dump(mode="json"),
+        "support": run.support_type,
+        "mode": current_mode(run),
+        "status": run.status,
+        "started_at": run.started_at.isoformat(),
+        "ended_at": run.ended_at.isoformat() if run.ended_at else None,
+        "ecmo_day": ecmo_day(run),
+        "outcome": run.outcome,
+        "location": run.location,
+        "modes": [{"mode": m.mode, "started_at": m.started_at.isoformat(),
+                   "ended_at": m.ended_at.isoformat() if m.ended_at else None,
+                   "reason": m.reason} for m in run.modes],
+        "cannulas": [_cannula(c) for c in run.cannulas],
+        "components": [_component(c) for c in run.components],
+        "observations": observations_summary(session, run.id),
+        "participants": [
+            {"staff": s.name, "discipline": p.discipline, "how": p.how,
+             "record": f"{p.record_type}:{p.record_id}", "contribution": p.contribution}
+            for p, s in participation_service.for_run(session, run.id)
+        ],
+        "open_alerts": open_alerts(session, run.id),
+    }
+
+
+def _cannula(c: Any) -> dict[str, Any]:
+    return {"id": c.id, "role": c.role, "site": c.site, "side": c.side, "french": c.french,
+            "length_cm": c.length_cm, "inserted_at": c.inserted_at.isoformat(),
+            "removed_at": c.removed_at.isoformat() if c.removed_at else None,
+            "stop_reason": c.stop_reason}
+
+
+def _component(c: Component) -> dict[str, Any]:
+    return {"id": c.id, "kind": c.kind, "make": c.make, "model": c.model, "serial": c.serial,
+            "lot": c.lot, "udi": c.udi, "started_at": c.started_at.isoformat(),
+            "stopped_at": c.stopped_at.isoformat() if c.stopped_at else None,
+            "stop_reason": c.stop_reason, "replaces_id": c.replaces_id,
+            "age_hours": round(component_age_hours(c), 1)}
+
+
+def code_label(code: str) -> str:
+    spec = vocabulary.CODES.get(code)
+    return spec.meaning if spec else code

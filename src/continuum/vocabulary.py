@@ -1,0 +1,235 @@
+"""Observation vocabulary: the stored codes, their units, plausible ranges and unit conversions.
+
+The single source of truth for contracts.md section 1. Pure: no database or web imports.
+Every stored observation value is in the unit given here; inputs in other units are
+converted on the way in with :func:`normalise`, never guessed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from continuum.errors import FieldProblem, ValidationFailed
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    unit: str
+    meaning: str
+    low: float
+    high: float
+    group: str
+    loinc: str | None = None
+
+    @property
+    def range_text(self) -> str:
+        return f"{_fmt(self.low)}–{_fmt(self.high)} {self.unit}".strip()
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+_C = Code
+CODES: dict[str, Code] = {
+    c.code: c
+    for c in [
+        _C("blood_flow", "L/min", "ECMO blood flow", 0, 10, "circuit"),
+        _C("pump_speed", "rpm", "pump speed", 0, 10000, "circuit"),
+        _C("p_access", "mmHg", "drainage (pre-pump) pressure", -400, 150, "circuit"),
+        _C("p_preoxy", "mmHg", "pre-oxygenator pressure", -50, 900, "circuit"),
+        _C("p_postoxy", "mmHg", "post-oxygenator pressure", -50, 900, "circuit"),
+        _C("oxy_delta_p", "mmHg", "transmembrane gradient (ΔP)", -50, 500, "circuit"),
+        _C("sweep_flow", "L/min", "sweep gas flow", 0, 20, "circuit", "19941-4"),
+        _C("sweep_fio2", "1", "sweep gas FiO2 (FdO2)", 0.21, 1.0, "circuit"),
+        _C("post_oxy_po2", "mmHg", "post-oxygenator pO2", 0, 800, "circuit_gas", "11556-8"),
+        _C("post_oxy_pco2", "mmHg", "post-oxygenator pCO2", 0, 200, "circuit_gas", "11557-6"),
+        _C("pre_oxy_po2", "mmHg", "pre-oxygenator pO2", 0, 800, "circuit_gas", "11556-8"),
+        _C("pre_oxy_pco2", "mmHg", "pre-oxygenator pCO2", 0, 200, "circuit_gas", "11557-6"),
+        _C("pre_oxy_so2", "%", "drainage-limb saturation", 0, 100, "circuit_gas", "20564-1"),
+        _C("post_oxy_so2", "%", "return-limb saturation", 0, 100, "circuit_gas", "20564-1"),
+        _C("blood_temp", "°C", "circuit blood temperature", 25, 42, "circuit"),
+        _C("hr", "/min", "heart rate", 0, 300, "monitoring", "8867-4"),
+        _C("map", "mmHg", "mean arterial pressure", 0, 250, "monitoring", "8478-0"),
+        _C("cvp", "mmHg", "central venous pressure", -10, 50, "monitoring", "60985-9"),
+        _C("spo2", "%", "pulse oximetry", 0, 100, "monitoring", "59408-5"),
+        _C("spo2_right", "%", "right-hand pulse oximetry", 0, 100, "monitoring"),
+        _C("sao2", "%", "arterial saturation", 0, 100, "blood_gas", "2708-6"),
+        _C("pao2", "mmHg", "arterial pO2", 0, 800, "blood_gas", "2703-7"),
+        _C("paco2", "mmHg", "arterial pCO2", 0, 200, "blood_gas", "2019-8"),
+        _C("ph", "1", "arterial pH", 6.5, 8.0, "blood_gas", "2744-1"),
+        _C("pao2_right_radial", "mmHg", "right radial arterial pO2", 0, 800, "blood_gas"),
+        _C("svo2", "%", "venous saturation", 0, 100, "blood_gas", "2711-0"),
+        _C("lactate", "mmol/L", "lactate", 0, 30, "lab", "32693-4"),
+        _C("hb", "g/dL", "haemoglobin", 0, 25, "lab", "718-7"),
+        _C("hct", "%", "haematocrit", 0, 75, "lab"),
+        _C("platelets", "10^9/L", "platelets", 0, 2000, "lab", "777-3"),
+        _C("fibrinogen", "g/L", "fibrinogen", 0, 15, "lab", "3255-7"),
+        _C("pfhb", "mg/dL", "plasma free haemoglobin", 0, 1000, "lab", "721-1"),
+        _C("ldh", "U/L", "lactate dehydrogenase", 0, 20000, "lab", "2532-0"),
+        _C("bilirubin", "mg/dL", "total bilirubin", 0, 60, "lab", "1975-2"),
+        _C("act", "s", "activated clotting time", 0, 1000, "anticoagulation"),
+        _C("aptt", "s", "aPTT", 0, 300, "anticoagulation", "14979-9"),
+        _C("anti_xa", "IU/mL", "heparin anti-Xa", 0, 3, "anticoagulation", "66483-9"),
+        _C("antithrombin", "%", "antithrombin", 0, 200, "anticoagulation", "27811-9"),
+        _C("d_dimer", "mg/L FEU", "D-dimer", 0, 100, "anticoagulation", "48065-7"),
+        _C("inr", "1", "INR", 0.5, 15, "anticoagulation", "6301-6"),
+        _C("creatinine", "mg/dL", "creatinine", 0, 30, "lab", "2160-0"),
+        _C("vent_fio2", "1", "ventilator FiO2", 0.21, 1.0, "ventilator"),
+        _C("peep", "cmH2O", "PEEP", 0, 40, "ventilator"),
+        _C("plateau_pressure", "cmH2O", "plateau pressure", 0, 80, "ventilator"),
+        _C("peak_pressure", "cmH2O", "peak inspiratory pressure", 0, 100, "ventilator"),
+        _C("tidal_volume", "mL", "tidal volume", 0, 2000, "ventilator"),
+        _C("resp_rate", "/min", "respiratory rate", 0, 80, "ventilator"),
+        _C("norepinephrine", "µg/kg/min", "norepinephrine", 0, 100, "drugs"),
+        _C("epinephrine", "µg/kg/min", "epinephrine", 0, 100, "drugs"),
+        _C("dopamine", "µg/kg/min", "dopamine", 0, 100, "drugs"),
+        _C("dobutamine", "µg/kg/min", "dobutamine", 0, 100, "drugs"),
+        _C("milrinone", "µg/kg/min", "milrinone", 0, 100, "drugs"),
+        _C("vasopressin", "U/kg/min", "vasopressin", 0, 0.01, "drugs"),
+        _C("heparin", "U/kg/h", "heparin", 0, 100, "drugs"),
+        _C("impella_flow", "L/min", "Impella flow", 0, 7, "mcs"),
+        _C("impella_p_level", "1", "Impella P-level", 0, 9, "mcs"),
+        _C("impella_purge_pressure", "mmHg", "Impella purge pressure", 0, 1500, "mcs"),
+        _C("iabp_ratio", "1", "IABP ratio", 0, 1, "mcs"),
+        _C("lvef", "%", "LV ejection fraction", 0, 90, "echo"),
+        _C("lvot_vti", "cm", "LVOT VTI", 0, 40, "echo"),
+        _C("mitral_s_prime", "cm/s", "lateral mitral S'", 0, 30, "echo"),
+    ]
+}
+
+# The eight 1-minute console signals every console CSV / HL7 feed carries.
+CONSOLE_CODES: tuple[str, ...] = (
+    "blood_flow", "pump_speed", "p_access", "p_preoxy", "p_postoxy",
+    "sweep_flow", "sweep_fio2", "blood_temp",
+)
+
+# Unit aliases: how people write the stored unit.
+_SAME: dict[str, tuple[str, ...]] = {
+    "L/min": ("l/min", "lpm", "l/min."),
+    "mmHg": ("mmhg", "mm hg", "mm[hg]", "torr"),
+    "rpm": ("rpm", "/min", "1/min", "min-1"),
+    "%": ("%", "percent", "pct"),
+    "1": ("1", "", "fraction", "ratio", "{ratio}"),
+    "°C": ("°c", "c", "degc", "cel", "deg c"),
+    "/min": ("/min", "bpm", "1/min", "{beats}/min", "min-1", "br/min"),
+    "mmol/L": ("mmol/l",),
+    "g/dL": ("g/dl",),
+    "10^9/L": ("10^9/l", "10*9/l", "x10^9/l", "g/l_plt", "10^3/ul", "k/ul", "10*3/ul"),
+    "g/L": ("g/l",),
+    "mg/dL": ("mg/dl",),
+    "U/L": ("u/l", "iu/l"),
+    "s": ("s", "sec", "seconds"),
+    "IU/mL": ("iu/ml", "u/ml", "[iu]/ml"),
+    "mg/L FEU": ("mg/l feu", "mg/l", "µg/ml feu", "ug/ml feu", "ug/ml"),
+    "cmH2O": ("cmh2o", "cm h2o", "cm[h2o]", "mbar"),
+    "mL": ("ml",),
+    "µg/kg/min": ("µg/kg/min", "ug/kg/min", "mcg/kg/min"),
+    "U/kg/min": ("u/kg/min",),
+    "U/kg/h": ("u/kg/h", "u/kg/hr", "iu/kg/h"),
+    "cm": ("cm",),
+    "cm/s": ("cm/s",),
+}
+
+Converter = Callable[[float], float]
+
+# Conversions into the stored unit: (code or "*", given unit lower-cased) -> function.
+_CONVERSIONS: dict[tuple[str, str], Converter] = {
+    ("*mmHg", "kpa"): lambda v: v * 7.50062,
+    ("fibrinogen", "mg/dl"): lambda v: v / 100.0,
+    ("hb", "g/l"): lambda v: v / 10.0,
+    ("hb", "mmol/l"): lambda v: v * 1.611,
+    ("pfhb", "mg/l"): lambda v: v / 10.0,
+    ("pfhb", "g/l"): lambda v: v * 100.0,
+    ("bilirubin", "µmol/l"): lambda v: v / 17.1,
+    ("bilirubin", "umol/l"): lambda v: v / 17.1,
+    ("creatinine", "µmol/l"): lambda v: v / 88.4,
+    ("creatinine", "umol/l"): lambda v: v / 88.4,
+    ("lactate", "mg/dl"): lambda v: v / 9.008,
+    ("blood_temp", "°f"): lambda v: (v - 32.0) * 5.0 / 9.0,
+    ("blood_temp", "f"): lambda v: (v - 32.0) * 5.0 / 9.0,
+    ("sweep_flow", "ml/min"): lambda v: v / 1000.0,
+    ("blood_flow", "ml/min"): lambda v: v / 1000.0,
+    ("hct", "1"): lambda v: v * 100.0,
+    ("hct", "fraction"): lambda v: v * 100.0,
+    ("*%", "1"): lambda v: v * 100.0,
+}
+_FRACTION_CODES = frozenset({"sweep_fio2", "vent_fio2"})
+
+
+def get(code: str) -> Code:
+    try:
+        return CODES[code]
+    except KeyError:
+        raise ValidationFailed(
+            [FieldProblem("code", f"unknown observation code '{code}'", code)]
+        ) from None
+
+
+def is_code(code: str) -> bool:
+    return code in CODES
+
+
+def _same_unit(stored: str, given: str) -> bool:
+    g = given.strip().lower()
+    return g == stored.lower() or g in _SAME.get(stored, ())
+
+
+def convert(code: str, value: float, unit: str | None) -> float:
+    """Convert ``value`` given in ``unit`` into the stored unit of ``code``.
+
+    ``None`` or an empty unit means "already in the stored unit", except that an
+    FiO2 given as 21–100 is read as percent (contracts.md §1).
+    """
+    spec = get(code)
+    given = (unit or "").strip()
+    if code in _FRACTION_CODES:
+        if given in ("%", "percent") or (given in ("", "1") and 1.0 < value <= 100.0):
+            return value / 100.0
+        if _same_unit(spec.unit, given):
+            return value
+    elif not given or _same_unit(spec.unit, given):
+        return value
+    low = given.lower()
+    fn = _CONVERSIONS.get((code, low)) or _CONVERSIONS.get(("*" + spec.unit, low))
+    if fn is None:
+        raise ValidationFailed(
+            [FieldProblem(code, f"unit '{given}' cannot be converted to {spec.unit} for {code}", given)]
+        )
+    return fn(value)
+
+
+def check_range(code: str, value: float) -> None:
+    spec = get(code)
+    if not math.isfinite(value):
+        raise ValidationFailed([FieldProblem(code, f"{code} value is not a finite number", value)])
+    if not spec.low <= value <= spec.high:
+        raise ValidationFailed(
+            [FieldProblem(code, f"{code} {value:g} {spec.unit} is outside {spec.range_text}", value)]
+        )
+
+
+def normalise(code: str, value: float | str, unit: str | None = None) -> float:
+    """Parse, convert and range-check one value; returns it in the stored unit."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip().replace(",", ".")) if value.strip() else float("nan")
+        except ValueError:
+            raise ValidationFailed(
+                [FieldProblem(code, f"{code} value '{value}' is not a number", value)]
+            ) from None
+    converted = convert(code, float(value), unit)
+    check_range(code, converted)
+    return converted
+
+
+def parse_header(header: str) -> tuple[str, str | None]:
+    """Split a console CSV header like ``p_access [kPa]`` into (code, unit)."""
+    h = header.strip()
+    if h.endswith("]") and "[" in h:
+        name, _, rest = h.partition("[")
+        return name.strip(), rest[:-1].strip()
+    return h, None

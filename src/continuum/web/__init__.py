@@ -1,0 +1,1 @@
+"""Web layer: layout templates, static assets, authentication, shared page helpers."""

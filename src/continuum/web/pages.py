@@ -1,0 +1,116 @@
+"""Shared page helpers: one Jinja environment, time formatting in the programme's zone,
+form parsing into the same schemas the API uses."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel, ValidationError
+
+from continuum.core.roles import ROLE_LABELS, Actor, Permission
+from continuum.errors import FieldProblem, ValidationFailed
+from continuum.web.deps import csrf_token
+
+M = TypeVar("M", bound=BaseModel)
+PKG = Path(__file__).resolve().parent.parent
+TEMPLATE_DIRS = [PKG / "web" / "templates", PKG / "core" / "templates"]
+
+
+def add_template_dir(path: Path) -> None:
+    """Domains call this to make their templates/ folder visible."""
+    if path not in TEMPLATE_DIRS:
+        TEMPLATE_DIRS.append(path)
+        templates.env.loader = ChoiceLoader([FileSystemLoader(str(p)) for p in TEMPLATE_DIRS])
+
+
+def _env() -> Environment:
+    return Environment(
+        loader=ChoiceLoader([FileSystemLoader(str(p)) for p in TEMPLATE_DIRS]),
+        autoescape=select_autoescape(["html", "xml"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+templates = Jinja2Templates(env=_env())
+
+
+def local(dt: datetime | None, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return dt.astimezone(zone).strftime(fmt) if dt else ""
+
+
+def ago(dt: datetime | None, now: datetime) -> str:
+    if dt is None:
+        return ""
+    delta = now - dt
+    if delta < timedelta(minutes=1):
+        return "just now"
+    if delta < timedelta(hours=1):
+        return f"{int(delta.total_seconds() // 60)} min ago"
+    if delta < timedelta(days=2):
+        return f"{delta.total_seconds() / 3600:.0f} h ago"
+    return f"{delta.days} d ago"
+
+
+def render(request: Request, name: str, actor: Actor | None, status_code: int = 200,
+           **context: Any) -> HTMLResponse:
+    settings = request.app.state.settings
+    zone = settings.zone
+    base = {
+        "request": request, "actor": actor, "site_name": settings.site_name,
+        "csrf": csrf_token(request), "P": Permission, "role_labels": ROLE_LABELS,
+        "tz": settings.timezone, "fmt": lambda dt, f="%Y-%m-%d %H:%M": local(dt, zone, f),
+        "demo": settings.demo,
+    }
+    return templates.TemplateResponse(request, name, {**base, **context},
+                                      status_code=status_code)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def form_dict(form: Any, zone: ZoneInfo, time_fields: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Form fields → dict for a schema: blanks dropped, local datetime inputs made aware."""
+    data: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if key == "csrf_token" or value in ("", None):
+            continue
+        if key in time_fields and isinstance(value, str):
+            data[key] = _aware(value, zone, key)
+        else:
+            data[key] = value
+    return data
+
+
+def _aware(value: str, zone: ZoneInfo, field: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed([FieldProblem(field, f"'{value}' is not a date and time",
+                                             value)]) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+
+
+def parse_form(model: type[M], data: dict[str, Any]) -> M:
+    """Validate form data with the API schema; errors become field-level ValidationFailed."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_failed(exc) from None
+
+
+def validation_failed(exc: ValidationError) -> ValidationFailed:
+    problems = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"] if x != "body") or "input"
+        msg = err["msg"].removeprefix("Value error, ")
+        problems.append(FieldProblem(loc, msg, err.get("input")))
+    return ValidationFailed(problems)

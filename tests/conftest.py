@@ -1,0 +1,172 @@
+"""Shared fixtures: real databases built by the real migrations, one fresh copy per test.
+
+SQLite: a migrated and seeded template file, copied per test.
+PostgreSQL (127.0.0.1:5432, user postgres): a migrated and seeded template database,
+cloned per test with CREATE DATABASE … TEMPLATE. Without the server these tests skip,
+unless CONTINUUM_REQUIRE_ALL=1 (set by .ci/run), which turns every such skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from continuum.app import create_app
+from continuum.config import Settings
+from continuum.db import make_engine, make_sessionmaker
+from tests.seed import seed
+
+REQUIRE_ALL = os.environ.get("CONTINUUM_REQUIRE_ALL") == "1"
+PG_ADMIN = os.environ.get("CONTINUUM_TEST_POSTGRES", "host=127.0.0.1 port=5432 user=postgres "
+                          "dbname=postgres connect_timeout=3")
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def need(ok: bool, reason: str) -> None:
+    """Skip when a server or browser is missing — or fail, when CI requires everything."""
+    if ok:
+        return
+    if REQUIRE_ALL:
+        pytest.fail(f"required but missing: {reason}")
+    pytest.skip(reason)
+
+
+def _pg_connect():  # type: ignore[no-untyped-def]
+    import psycopg
+
+    return psycopg.connect(PG_ADMIN, autocommit=True)
+
+
+def postgres_available() -> bool:
+    try:
+        with _pg_connect():
+            return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    url = f"sqlite:///{path}"
+    from continuum.migrate import upgrade
+
+    upgrade(url)
+    seed(url)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    need(postgres_available(), "PostgreSQL is not answering on 127.0.0.1:5432")
+    name = f"ct_tmpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with _pg_connect() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_URL.format(name=name)
+    from continuum.migrate import upgrade
+
+    upgrade(url)
+    seed(url)
+    from sqlalchemy import create_engine
+
+    create_engine(url).dispose()
+    yield name
+    with _pg_connect() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _sqlite_copy(template: Path, tmp_path: Path) -> str:
+    target = tmp_path / "test.db"
+    shutil.copy(template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    return _sqlite_copy(sqlite_template, tmp_path)
+
+
+@pytest.fixture
+def pg_url(pg_template: str) -> Iterator[str]:
+    name = f"ct_t_{uuid.uuid4().hex[:10]}"
+    with _pg_connect() as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    yield PG_URL.format(name=name)
+    with _pg_connect() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """The same test on SQLite and on PostgreSQL."""
+    return str(request.getfixturevalue(f"{'pg' if request.param == 'postgres' else 'sqlite'}_url"))
+
+
+@pytest.fixture
+def sessions(db_url: str):  # type: ignore[no-untyped-def]
+    engine = make_engine(db_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+def test_settings(url: str) -> Settings:
+    return Settings(database_url=url, secret_key="test-secret-" + "x" * 32, demo=False,
+                    login_max_failures=5)
+
+
+@dataclass
+class Web:
+    """A test client plus helpers to log in as a role and post forms with the CSRF token."""
+
+    client: TestClient
+    url: str
+
+    def login(self, username: str, password: str | None = None) -> None:
+        from tests.seed import password_for
+
+        token = self.csrf("/login")
+        r = self.client.post("/login", data={"username": username, "csrf_token": token,
+                                             "password": password or password_for(username),
+                                             "next": "/runs"}, follow_redirects=False)
+        assert r.status_code == 303, r.text[:500]
+
+    def csrf(self, page: str = "/runs") -> str:
+        r = self.client.get(page, follow_redirects=True)
+        found = re.search(r'name="csrf_token" value="([^"]+)"', r.text)
+        assert found, f"no CSRF token on {page}"
+        return found.group(1)
+
+    def post_form(self, path: str, data: dict[str, object], page: str = "/runs"):  # type: ignore[no-untyped-def]
+        payload = {k: str(v) for k, v in data.items()}
+        payload["csrf_token"] = self.csrf(page)
+        return self.client.post(path, data=payload, follow_redirects=False)
+
+
+def make_web(url: str) -> Iterator[Web]:
+    app = create_app(test_settings(url))
+    with TestClient(app, base_url="http://testserver") as client:
+        yield Web(client, url)
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def web(sqlite_url: str) -> Iterator[Web]:
+    yield from make_web(sqlite_url)
+
+
+@pytest.fixture
+def web_any(db_url: str) -> Iterator[Web]:
+    """A web client on SQLite and, in a second run, on PostgreSQL."""
+    yield from make_web(db_url)
