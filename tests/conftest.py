@@ -25,8 +25,10 @@ from continuum.db import make_engine, make_sessionmaker
 from tests.seed import seed
 
 REQUIRE_ALL = os.environ.get("CONTINUUM_REQUIRE_ALL") == "1"
-PG_ADMIN = os.environ.get("CONTINUUM_TEST_POSTGRES", "host=127.0.0.1 port=5432 user=postgres "
-                          "dbname=postgres connect_timeout=3")
+PG_ADMIN = os.environ.get(
+    "CONTINUUM_TEST_POSTGRES",
+    "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3",
+)
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 
 
@@ -122,8 +124,9 @@ def sessions(db_url: str):  # type: ignore[no-untyped-def]
 
 
 def test_settings(url: str) -> Settings:
-    return Settings(database_url=url, secret_key="test-secret-" + "x" * 32, demo=False,
-                    login_max_failures=5)
+    return Settings(
+        database_url=url, secret_key="test-secret-" + "x" * 32, demo=False, login_max_failures=5
+    )
 
 
 @dataclass
@@ -137,9 +140,16 @@ class Web:
         from tests.seed import password_for
 
         token = self.csrf("/login")
-        r = self.client.post("/login", data={"username": username, "csrf_token": token,
-                                             "password": password or password_for(username),
-                                             "next": "/runs"}, follow_redirects=False)
+        r = self.client.post(
+            "/login",
+            data={
+                "username": username,
+                "csrf_token": token,
+                "password": password or password_for(username),
+                "next": "/runs",
+            },
+            follow_redirects=False,
+        )
         assert r.status_code == 303, r.text[:500]
 
     def csrf(self, page: str = "/runs") -> str:

@@ -14,9 +14,16 @@ from continuum.core.schemas import CannulaCreate, ComponentCreate, ObservationIn
 from continuum.core.vocab import ROLES
 from continuum.db import make_engine, make_sessionmaker, unit_of_work
 
-DISCIPLINE = {"perfusionist": "perfusion", "physician": "intensive_care", "nurse": "nursing",
-              "coordinator": "intensive_care", "qa_lead": "other", "researcher": "other",
-              "admin": "other", "integration": "other"}
+DISCIPLINE = {
+    "perfusionist": "perfusion",
+    "physician": "intensive_care",
+    "nurse": "nursing",
+    "coordinator": "intensive_care",
+    "qa_lead": "other",
+    "researcher": "other",
+    "admin": "other",
+    "integration": "other",
+}
 SECRET_NAMES = ("Zelda Quixote", "Yorick Umbra")
 SECRET_MRNS = ("MRNZQ7781", "MRNYU5542")
 SECRET_BIRTHS = ("1971-04-17", "1966-08-29")
@@ -32,28 +39,63 @@ def seed(url: str) -> None:
     factory = make_sessionmaker(engine)
     with unit_of_work(factory) as db:
         for role in ROLES:
-            accounts.create_staff(db, SYSTEM, accounts.StaffCreate(
-                name=f"Test {role}", discipline=DISCIPLINE[role], role=role, username=role,
-                password=password_for(role)))
+            accounts.create_staff(
+                db,
+                SYSTEM,
+                accounts.StaffCreate(
+                    name=f"Test {role}",
+                    discipline=DISCIPLINE[role],
+                    role=role,
+                    username=role,
+                    password=password_for(role),
+                ),
+            )
         for name, mrn, born in zip(SECRET_NAMES, SECRET_MRNS, SECRET_BIRTHS, strict=True):
             patient = Patient(sex="female", height_cm=170, weight_kg=70)
             db.add(patient)
             db.flush()
-            db.add(PatientIdentity(patient_id=patient.id, mrn=mrn, name=name,
-                                   birth_date=date.fromisoformat(born)))
+            db.add(
+                PatientIdentity(
+                    patient_id=patient.id, mrn=mrn, name=name, birth_date=date.fromisoformat(born)
+                )
+            )
         actor = Actor(staff_id=None, name="seed", role="physician")
-        run = run_service.start_run(db, actor, RunCreate(
-            patient_id=1, support_type="pulmonary", mode="VV", started_at=RUN_START))
+        run = run_service.start_run(
+            db,
+            actor,
+            RunCreate(patient_id=1, support_type="pulmonary", mode="VV", started_at=RUN_START),
+        )
         db.flush()
-        run_service.add_component(db, actor, run, ComponentCreate(
-            kind="membrane_lung", make="Getinge", model="HLS 7.0", started_at=RUN_START))
-        run_service.add_cannula(db, actor, run, CannulaCreate(
-            role="drainage", site="femoral vein", side="right", french=25,
-            inserted_at=RUN_START))
+        run_service.add_component(
+            db,
+            actor,
+            run,
+            ComponentCreate(
+                kind="membrane_lung", make="Getinge", model="HLS 7.0", started_at=RUN_START
+            ),
+        )
+        run_service.add_cannula(
+            db,
+            actor,
+            run,
+            CannulaCreate(
+                role="drainage", site="femoral vein", side="right", french=25, inserted_at=RUN_START
+            ),
+        )
         t = RUN_START + timedelta(hours=1)
-        observation_service.record_observations(db, actor, run, [
-            ObservationIn(code=c, value=v, time=t + timedelta(minutes=i), source="manual")
-            for i in range(3)
-            for c, v in (("blood_flow", 4.5), ("p_preoxy", 250), ("p_postoxy", 230),
-                         ("hb", 10.0))])
+        observation_service.record_observations(
+            db,
+            actor,
+            run,
+            [
+                ObservationIn(code=c, value=v, time=t + timedelta(minutes=i), source="manual")
+                for i in range(3)
+                for c, v in (
+                    ("blood_flow", 4.5),
+                    ("p_preoxy", 250),
+                    ("p_postoxy", 230),
+                    ("hb", 10.0),
+                )
+            ],
+        )
     engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import RedirectResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -22,15 +23,24 @@ input, `fields` naming each field, the value given and what is allowed."""
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.check_secret()
-    app = FastAPI(title="ECMO Continuum", version=__version__, description=API_DESCRIPTION,
-                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    app = FastAPI(
+        title="ECMO Continuum",
+        version=__version__,
+        description=API_DESCRIPTION,
+        docs_url=None,
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.add_middleware(
-        SessionMiddleware, secret_key=settings.secret_key, session_cookie="continuum_session",
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="continuum_session",
         max_age=int(timedelta(hours=settings.session_hours).total_seconds()),
-        same_site="lax", https_only=settings.secure_cookies,
+        same_site="lax",
+        https_only=settings.secure_cookies,
     )
     errors.install(app)
     _routes(app)
@@ -54,6 +64,7 @@ def _routes(app: FastAPI) -> None:
     app.include_router(auth_router)
     app.include_router(static_files.router)
     app.mount("/static", static_files.static_app(), name="static")
+    app.mount("/vendor/swagger", static_files.swagger_app(), name="swagger")
     app.include_router(page_routes.router)
     app.include_router(api_routes.router)
     app.include_router(admin_routes.router)
@@ -61,6 +72,16 @@ def _routes(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
         return RedirectResponse("/runs", status_code=303)
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="ECMO Continuum API",
+            swagger_js_url="/vendor/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/vendor/swagger/swagger-ui.css",
+            swagger_favicon_url="",
+        )
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:

@@ -20,8 +20,11 @@ from continuum.db import make_engine, make_sessionmaker, unit_of_work
 from continuum.errors import ContinuumError
 from continuum.web.pages import validation_failed
 
-app = typer.Typer(help="ECMO Continuum: the perfusionist's expertise across the ECMO continuum.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="ECMO Continuum: the perfusionist's expertise across the ECMO continuum.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 patient_app = typer.Typer(help="Patients.", no_args_is_help=True)
 run_app = typer.Typer(help="ECMO runs.", no_args_is_help=True)
@@ -63,9 +66,17 @@ def patient_add(
     weight_kg: Annotated[float | None, typer.Option()] = None,
 ) -> None:
     """Create a patient; prints its id."""
-    data = _validate(PatientCreate, {"mrn": mrn, "name": name, "sex": sex,
-                                     "birth_date": _date(birth_date), "height_cm": height_cm,
-                                     "weight_kg": weight_kg})
+    data = _validate(
+        PatientCreate,
+        {
+            "mrn": mrn,
+            "name": name,
+            "sex": sex,
+            "birth_date": _date(birth_date),
+            "height_cm": height_cm,
+            "weight_kg": weight_kg,
+        },
+    )
     with unit_of_work(_sessions()) as db:
         patient = patient_service.create_patient(db, CLI_ACTOR, data)
         db.flush()
@@ -88,8 +99,16 @@ def run_start(
     location: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Start a run for a patient; prints the run id."""
-    data = _validate(RunCreate, {"mrn": mrn, "support_type": support, "mode": mode,
-                                 "started_at": start, "location": location})
+    data = _validate(
+        RunCreate,
+        {
+            "mrn": mrn,
+            "support_type": support,
+            "mode": mode,
+            "started_at": start,
+            "location": location,
+        },
+    )
     with unit_of_work(_sessions()) as db:
         run = run_service.start_run(db, CLI_ACTOR, data)
         db.flush()
@@ -115,12 +134,16 @@ def run_show(
 def _print_summary(s: dict) -> None:  # type: ignore[type-arg]
     out = Console()
     who = s["patient"].get("name") or s["patient"]["label"]
-    out.print(f"[bold]Run {s['id']}[/] · {who} · {s['support']} · {s['mode']} · {s['status']} · "
-              f"day {s['ecmo_day']} · started {s['started_at']}")
+    out.print(
+        f"[bold]Run {s['id']}[/] · {who} · {s['support']} · {s['mode']} · {s['status']} · "
+        f"day {s['ecmo_day']} · started {s['started_at']}"
+    )
     for code, o in s["observations"].items():
         latest = o["latest"]
-        out.print(f"  {code:<16} n={o['count']:<7} latest {latest['value']:g} {latest['unit']} "
-                  f"at {latest['time']}")
+        out.print(
+            f"  {code:<16} n={o['count']:<7} latest {latest['value']:g} {latest['unit']} "
+            f"at {latest['time']}"
+        )
     out.print(f"  open alerts: {len(s['open_alerts'])}")
 
 
@@ -133,8 +156,16 @@ def user_add(
     password: Annotated[str | None, typer.Option(prompt=False)] = None,
 ) -> None:
     """Add a staff member (with a login when username and password are given)."""
-    data = _validate(accounts.StaffCreate, {"name": name, "role": role, "discipline": discipline,
-                                            "username": username, "password": password})
+    data = _validate(
+        accounts.StaffCreate,
+        {
+            "name": name,
+            "role": role,
+            "discipline": discipline,
+            "username": username,
+            "password": password,
+        },
+    )
     with unit_of_work(_sessions()) as db:
         staff = accounts.create_staff(db, SYSTEM, data)
         db.flush()
@@ -161,8 +192,14 @@ def serve(
     import uvicorn
 
     get_settings().check_secret()
-    uvicorn.run("continuum.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level="info")
+    uvicorn.run(
+        "continuum.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 @app.command()
@@ -220,5 +257,3 @@ def main() -> None:
         raise
     if isinstance(code, int) and code:
         sys.exit(code)
-
-

@@ -32,7 +32,9 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone '{value}' (use an IANA name like Europe/London)")
+            raise ValueError(
+                f"unknown time zone '{value}' (use an IANA name like Europe/London)"
+            ) from None
         return value
 
     @model_validator(mode="after")

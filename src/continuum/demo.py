@@ -70,26 +70,121 @@ class DemoCase:
 
 
 CASES = [
-    DemoCase("MRN100231", "Amira Haddad", date(1986, 3, 14), "female", 165, 70, None,
-             indication="Severe ARDS (influenza A), referred from a district hospital"),
-    DemoCase("MRN100245", "John Carter", date(1979, 7, 2), "male", 182, 94, "pulmonary", "VV",
-             1.0, "control_vv", 22, indication="Influenza A ARDS, PaO2/FiO2 62 on PEEP 14"),
-    DemoCase("MRN100262", "Sofia Martins", date(1991, 11, 23), "female", 168, 64, "pulmonary",
-             "VV", 3.0, "oxygenator_failure", 60, indication="COVID-19 ARDS"),
-    DemoCase("MRN100288", "Ahmed Saleh", date(1968, 1, 9), "male", 175, 88, "cardiac", "VA",
-             6.0, "control_va", 48, later_mode=("VA+Impella", 5.0, "LV distension on echo: "
-             "Impella CP for unloading"), indication="Fulminant myocarditis, cardiogenic shock"),
-    DemoCase("MRN100297", "Chen Wei", date(1983, 5, 30), "male", 170, 72, "pulmonary", "VV",
-             12.0, "control_vv", 24, weaning=True, oxygenator_change_days_ago=7.0,
-             indication="Aspiration pneumonitis"),
-    DemoCase("MRN100305", "Ingrid Olsen", date(1974, 9, 18), "female", 160, 58, "ecpr", "VA",
-             2.0, "hemolysis", 40, indication="Refractory VF arrest, ECPR in the cath lab"),
-    DemoCase("MRN100311", "Peter Novak", date(1962, 2, 11), "male", 178, 85, "pulmonary", "VV",
-             20.0, "control_vv", 12, outcome="weaned_recovered", ended_days_ago=4.0,
-             indication="Bacterial pneumonia"),
-    DemoCase("MRN100327", "Lucia Gomez", date(1957, 12, 5), "female", 158, 77, "cardiac", "VA",
-             9.0, "control_va", 12, outcome="died_on_ecmo", ended_days_ago=3.0,
-             indication="Post-cardiotomy shock"),
+    DemoCase(
+        "MRN100231",
+        "Amira Haddad",
+        date(1986, 3, 14),
+        "female",
+        165,
+        70,
+        None,
+        indication="Severe ARDS (influenza A), referred from a district hospital",
+    ),
+    DemoCase(
+        "MRN100245",
+        "John Carter",
+        date(1979, 7, 2),
+        "male",
+        182,
+        94,
+        "pulmonary",
+        "VV",
+        1.0,
+        "control_vv",
+        22,
+        indication="Influenza A ARDS, PaO2/FiO2 62 on PEEP 14",
+    ),
+    DemoCase(
+        "MRN100262",
+        "Sofia Martins",
+        date(1991, 11, 23),
+        "female",
+        168,
+        64,
+        "pulmonary",
+        "VV",
+        3.0,
+        "oxygenator_failure",
+        60,
+        indication="COVID-19 ARDS",
+    ),
+    DemoCase(
+        "MRN100288",
+        "Ahmed Saleh",
+        date(1968, 1, 9),
+        "male",
+        175,
+        88,
+        "cardiac",
+        "VA",
+        6.0,
+        "control_va",
+        48,
+        later_mode=("VA+Impella", 5.0, "LV distension on echo: Impella CP for unloading"),
+        indication="Fulminant myocarditis, cardiogenic shock",
+    ),
+    DemoCase(
+        "MRN100297",
+        "Chen Wei",
+        date(1983, 5, 30),
+        "male",
+        170,
+        72,
+        "pulmonary",
+        "VV",
+        12.0,
+        "control_vv",
+        24,
+        weaning=True,
+        oxygenator_change_days_ago=7.0,
+        indication="Aspiration pneumonitis",
+    ),
+    DemoCase(
+        "MRN100305",
+        "Ingrid Olsen",
+        date(1974, 9, 18),
+        "female",
+        160,
+        58,
+        "ecpr",
+        "VA",
+        2.0,
+        "hemolysis",
+        40,
+        indication="Refractory VF arrest, ECPR in the cath lab",
+    ),
+    DemoCase(
+        "MRN100311",
+        "Peter Novak",
+        date(1962, 2, 11),
+        "male",
+        178,
+        85,
+        "pulmonary",
+        "VV",
+        20.0,
+        "control_vv",
+        12,
+        outcome="weaned_recovered",
+        ended_days_ago=4.0,
+        indication="Bacterial pneumonia",
+    ),
+    DemoCase(
+        "MRN100327",
+        "Lucia Gomez",
+        date(1957, 12, 5),
+        "female",
+        158,
+        77,
+        "cardiac",
+        "VA",
+        9.0,
+        "control_va",
+        12,
+        outcome="died_on_ecmo",
+        ended_days_ago=3.0,
+        indication="Post-cardiotomy shock",
+    ),
 ]
 
 
@@ -102,8 +197,12 @@ def demo_settings() -> Settings:
     return base.model_copy(update={"database_url": url})
 
 
-def build(settings: Settings, reuse: bool = False, console: Console | None = None,
-          now: datetime | None = None) -> None:
+def build(
+    settings: Settings,
+    reuse: bool = False,
+    console: Console | None = None,
+    now: datetime | None = None,
+) -> None:
     """Create the database (fresh unless reuse) and fill it with the demo programme."""
     console = console or Console()
     if settings.is_sqlite and not reuse:
@@ -131,7 +230,7 @@ def build(settings: Settings, reuse: bool = False, console: Console | None = Non
 
 
 def print_logins(console: Console) -> None:
-    console.print("\nDemo logins (password for all: [bold]%s[/]):" % DEMO_PASSWORD)
+    console.print(f"\nDemo logins (password for all: [bold]{DEMO_PASSWORD}[/]):")
     for name, _disc, role, username in STAFF:
         if username:
             console.print(f"  {role:<13} {username:<13} ({name})")
@@ -140,9 +239,17 @@ def print_logins(console: Console) -> None:
 def _staff(db: Session) -> dict[str, Actor]:
     actors: dict[str, Actor] = {}
     for name, discipline, role, username in STAFF:
-        row = accounts.create_staff(db, SYSTEM, accounts.StaffCreate(
-            name=name, discipline=discipline, role=role, username=username,
-            password=DEMO_PASSWORD if username else None))
+        row = accounts.create_staff(
+            db,
+            SYSTEM,
+            accounts.StaffCreate(
+                name=name,
+                discipline=discipline,
+                role=role,
+                username=username,
+                password=DEMO_PASSWORD if username else None,
+            ),
+        )
         actors.setdefault(role, accounts.actor_for(row, "demo"))
         actors[name] = accounts.actor_for(row, "demo")
     return actors
@@ -152,81 +259,142 @@ def _patient(db: Session, case: DemoCase) -> Patient:
     patient = Patient(sex=case.sex, height_cm=case.height, weight_kg=case.weight)
     db.add(patient)
     db.flush()
-    db.add(PatientIdentity(patient_id=patient.id, mrn=case.mrn, name=case.name,
-                           birth_date=case.birth))
+    db.add(
+        PatientIdentity(patient_id=patient.id, mrn=case.mrn, name=case.name, birth_date=case.birth)
+    )
     return patient
 
 
-def _case(db: Session, case: DemoCase, staff: dict[str, Actor], now: datetime,
-          seed: int) -> None:
+def _case(db: Session, case: DemoCase, staff: dict[str, Actor], now: datetime, seed: int) -> None:
     patient = _patient(db, case)
     if case.support is None:
         return
     physician, perfusionist = staff["physician"], staff["perfusionist"]
     start = now - timedelta(days=case.days_ago)
-    run = run_service.start_run(db, physician, RunCreate(
-        patient_id=patient.id, support_type=case.support,  # type: ignore[arg-type]
-        mode=case.mode, started_at=start, indication=case.indication,  # type: ignore[arg-type]
-        location="ICU"))
+    run = run_service.start_run(
+        db,
+        physician,
+        RunCreate(
+            patient_id=patient.id,
+            support_type=case.support,  # type: ignore[arg-type]
+            mode=case.mode,
+            started_at=start,
+            indication=case.indication,  # type: ignore[arg-type]
+            location="ICU",
+        ),
+    )
     db.flush()
     _circuit(db, perfusionist, run, case, start)
     if case.later_mode:
         mode, days, reason = case.later_mode
-        run_service.change_mode(db, physician, run, ModeChange(
-            mode=mode, at=now - timedelta(days=days), reason=reason))  # type: ignore[arg-type]
+        run_service.change_mode(
+            db, physician, run, ModeChange(mode=mode, at=now - timedelta(days=days), reason=reason)
+        )  # type: ignore[arg-type]
     if case.oxygenator_change_days_ago:
-        _oxygenator_change(db, perfusionist, run, now - timedelta(days=case.oxygenator_change_days_ago))
+        _oxygenator_change(
+            db, perfusionist, run, now - timedelta(days=case.oxygenator_change_days_ago)
+        )
     _team(db, staff, run)
     end = now - timedelta(days=case.ended_days_ago) if case.ended_days_ago else now
     _observations(db, run, case, end, seed)
     if case.weaning:
         run_service.set_weaning(db, physician, run, True)
     if case.outcome:
-        reason = ("Sweep-off trial passed; decannulated" if case.outcome == "weaned_recovered"
-                  else "Refractory multi-organ failure; died on ECMO")
-        run_service.end_run(db, physician, run, RunEnd(
-            ended_at=end, outcome=case.outcome, stop_reason=reason))  # type: ignore[arg-type]
+        reason = (
+            "Sweep-off trial passed; decannulated"
+            if case.outcome == "weaned_recovered"
+            else "Refractory multi-organ failure; died on ECMO"
+        )
+        run_service.end_run(
+            db, physician, run, RunEnd(ended_at=end, outcome=case.outcome, stop_reason=reason)
+        )  # type: ignore[arg-type]
 
 
 def _circuit(db: Session, actor: Actor, run: Run, case: DemoCase, start: datetime) -> None:
-    parts = [("console", "Getinge", "Cardiohelp"), ("pump", "Getinge", "HLS Set Advanced 7.0"),
-             ("membrane_lung", "Getinge", "HLS Module Advanced 7.0"),
-             ("heater", "Getinge", "HU 35")]
+    parts = [
+        ("console", "Getinge", "Cardiohelp"),
+        ("pump", "Getinge", "HLS Set Advanced 7.0"),
+        ("membrane_lung", "Getinge", "HLS Module Advanced 7.0"),
+        ("heater", "Getinge", "HU 35"),
+    ]
     for i, (kind, make, model) in enumerate(parts):
-        run_service.add_component(db, actor, run, ComponentCreate(
-            kind=kind, make=make, model=model, serial=f"SN{run.id:03d}{i}",  # type: ignore[arg-type]
-            lot=f"L{2400 + run.id}", started_at=start,
-            rated_flow_l_min=7.0 if kind == "membrane_lung" else None))
+        run_service.add_component(
+            db,
+            actor,
+            run,
+            ComponentCreate(
+                kind=kind,
+                make=make,
+                model=model,
+                serial=f"SN{run.id:03d}{i}",  # type: ignore[arg-type]
+                lot=f"L{2400 + run.id}",
+                started_at=start,
+                rated_flow_l_min=7.0 if kind == "membrane_lung" else None,
+            ),
+        )
     if case.mode == "VV":
-        cannulas = [("drainage", "femoral vein", "right", 25, 55), ("return", "internal jugular "
-                     "vein", "right", 21, 15)]
+        cannulas = [
+            ("drainage", "femoral vein", "right", 25, 55),
+            ("return", "internal jugular vein", "right", 21, 15),
+        ]
     else:
-        cannulas = [("drainage", "femoral vein", "right", 25, 55), ("return", "femoral artery",
-                     "left", 17, 15), ("distal_perfusion", "superficial femoral artery", "left",
-                                      8, 10)]
+        cannulas = [
+            ("drainage", "femoral vein", "right", 25, 55),
+            ("return", "femoral artery", "left", 17, 15),
+            ("distal_perfusion", "superficial femoral artery", "left", 8, 10),
+        ]
     for role, site, side, fr, length in cannulas:
-        run_service.add_cannula(db, actor, run, CannulaCreate(
-            role=role, site=site, side=side, french=fr, length_cm=length,  # type: ignore[arg-type]
-            inserted_at=start, make="Getinge", model="HLS"))
+        run_service.add_cannula(
+            db,
+            actor,
+            run,
+            CannulaCreate(
+                role=role,
+                site=site,
+                side=side,
+                french=fr,
+                length_cm=length,  # type: ignore[arg-type]
+                inserted_at=start,
+                make="Getinge",
+                model="HLS",
+            ),
+        )
 
 
 def _oxygenator_change(db: Session, actor: Actor, run: Run, at: datetime) -> None:
     old = next(c for c in run.components if c.kind == "membrane_lung" and c.stopped_at is None)
-    run_service.add_component(db, actor, run, ComponentCreate(
-        kind="membrane_lung", make="Getinge", model="HLS Module Advanced 7.0",
-        serial=f"SN{run.id:03d}9", started_at=at, replaces_id=old.id,
-        stop_reason="rising_transmembrane_gradient", rated_flow_l_min=7.0,
-        stop_note="ΔP/flow up 60 % over 24 h, fibrin at the inlet"))
+    run_service.add_component(
+        db,
+        actor,
+        run,
+        ComponentCreate(
+            kind="membrane_lung",
+            make="Getinge",
+            model="HLS Module Advanced 7.0",
+            serial=f"SN{run.id:03d}9",
+            started_at=at,
+            replaces_id=old.id,
+            stop_reason="rising_transmembrane_gradient",
+            rated_flow_l_min=7.0,
+            stop_note="ΔP/flow up 60 % over 24 h, fibrin at the inlet",
+        ),
+    )
 
 
 def _team(db: Session, staff: dict[str, Actor], run: Run) -> None:
-    for name, how, text in [("Dr Maria Rossi", "signed", "ECMO decision"),
-                            ("Sam Okafor", "present", "circuit set-up and priming"),
-                            ("Grace Mwangi", "present", None)]:
-        participation_service.add_participant(db, staff["coordinator"], "run", run.id,
-                                              ParticipantIn(staff_id=staff[name].staff_id or 0,
-                                                            how=how, contribution=text),
-                                              run_id=run.id)
+    for name, how, text in [
+        ("Dr Maria Rossi", "signed", "ECMO decision"),
+        ("Sam Okafor", "present", "circuit set-up and priming"),
+        ("Grace Mwangi", "present", None),
+    ]:
+        participation_service.add_participant(
+            db,
+            staff["coordinator"],
+            "run",
+            run.id,
+            ParticipantIn(staff_id=staff[name].staff_id or 0, how=how, contribution=text),
+            run_id=run.id,
+        )
 
 
 def _observations(db: Session, run: Run, case: DemoCase, end: datetime, seed: int) -> None:
@@ -234,14 +402,24 @@ def _observations(db: Session, run: Run, case: DemoCase, end: datetime, seed: in
     from continuum.simulator import simulate
 
     hours = min(case.sim_hours, (end - run.started_at).total_seconds() / 3600.0)
-    sim = simulate(case.scenario, "VA" if case.mode.startswith("VA") else "VV", hours, seed,
-                   start=end - timedelta(hours=hours))
+    sim = simulate(
+        case.scenario,
+        "VA" if case.mode.startswith("VA") else "VV",
+        hours,
+        seed,
+        start=end - timedelta(hours=hours),
+    )
     rows = []
     for code in sim.codes:
-        rows += observation_service.series_rows(run.id, code, sim.times, sim.signals[code],
-                                                "simulator")
+        rows += observation_service.series_rows(
+            run.id, code, sim.times, sim.signals[code], "simulator"
+        )
     rows += observation_service.series_rows(
-        run.id, "oxy_delta_p", sim.times, sim.signals["p_preoxy"] - sim.signals["p_postoxy"],
-        "simulator")
+        run.id,
+        "oxy_delta_p",
+        sim.times,
+        sim.signals["p_preoxy"] - sim.signals["p_postoxy"],
+        "simulator",
+    )
     for start in range(0, len(rows), 20000):
-        observation_service.bulk_insert(db, rows[start:start + 20000])
+        observation_service.bulk_insert(db, rows[start : start + 20000])

@@ -103,8 +103,14 @@ CODES: dict[str, Code] = {
 
 # The eight 1-minute console signals every console CSV / HL7 feed carries.
 CONSOLE_CODES: tuple[str, ...] = (
-    "blood_flow", "pump_speed", "p_access", "p_preoxy", "p_postoxy",
-    "sweep_flow", "sweep_fio2", "blood_temp",
+    "blood_flow",
+    "pump_speed",
+    "p_access",
+    "p_preoxy",
+    "p_postoxy",
+    "sweep_flow",
+    "sweep_fio2",
+    "blood_temp",
 )
 
 # Unit aliases: how people write the stored unit.
@@ -197,7 +203,11 @@ def convert(code: str, value: float, unit: str | None) -> float:
     fn = _CONVERSIONS.get((code, low)) or _CONVERSIONS.get(("*" + spec.unit, low))
     if fn is None:
         raise ValidationFailed(
-            [FieldProblem(code, f"unit '{given}' cannot be converted to {spec.unit} for {code}", given)]
+            [
+                FieldProblem(
+                    code, f"unit '{given}' cannot be converted to {spec.unit} for {code}", given
+                )
+            ]
         )
     return fn(value)
 
@@ -208,7 +218,11 @@ def check_range(code: str, value: float) -> None:
         raise ValidationFailed([FieldProblem(code, f"{code} value is not a finite number", value)])
     if not spec.low <= value <= spec.high:
         raise ValidationFailed(
-            [FieldProblem(code, f"{code} {value:g} {spec.unit} is outside {spec.range_text}", value)]
+            [
+                FieldProblem(
+                    code, f"{code} {value:g} {spec.unit} is outside {spec.range_text}", value
+                )
+            ]
         )
 
 

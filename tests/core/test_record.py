@@ -31,22 +31,28 @@ from continuum.db import unit_of_work
 from continuum.errors import Conflict, Forbidden, ValidationFailed
 from tests.seed import RUN_START
 
-PERFUSIONIST = Actor(staff_id=1, name="Test perfusionist", role="perfusionist",
-                     discipline="perfusion")
+PERFUSIONIST = Actor(
+    staff_id=1, name="Test perfusionist", role="perfusionist", discipline="perfusion"
+)
 RESEARCHER = Actor(staff_id=6, name="Test researcher", role="researcher")
 
 
 def obs(code: str, value: float | str, minutes: int = 90, unit: str | None = None) -> ObservationIn:
-    return ObservationIn(code=code, value=value, unit=unit,
-                         time=RUN_START + timedelta(minutes=minutes))
+    return ObservationIn(
+        code=code, value=value, unit=unit, time=RUN_START + timedelta(minutes=minutes)
+    )
 
 
 def test_mode_change_closes_the_old_segment_where_the_new_one_begins(sessions) -> None:
     at = RUN_START + timedelta(hours=5)
     with unit_of_work(sessions) as db:
         run = db.get_one(Run, 1)
-        run_service.change_mode(db, PERFUSIONIST, run, ModeChange(
-            mode="VVA", at=at, reason="Worsening RV function: arterial return added"))
+        run_service.change_mode(
+            db,
+            PERFUSIONIST,
+            run,
+            ModeChange(mode="VVA", at=at, reason="Worsening RV function: arterial return added"),
+        )
     with unit_of_work(sessions) as db:
         segments = db.scalars(select(ModeSegment).order_by(ModeSegment.started_at)).all()
         assert [(s.mode, s.ended_at) for s in segments] == [("VV", at), ("VVA", None)]
@@ -59,9 +65,19 @@ def test_oxygenator_change_keeps_the_old_one_with_its_stop_reason(sessions) -> N
     at = RUN_START + timedelta(hours=30)
     with unit_of_work(sessions) as db:
         run = db.get_one(Run, 1)
-        new = run_service.add_component(db, PERFUSIONIST, run, ComponentCreate(
-            kind="membrane_lung", model="HLS 7.0", serial="B2", started_at=at, replaces_id=1,
-            stop_reason="rising_transmembrane_gradient"))
+        new = run_service.add_component(
+            db,
+            PERFUSIONIST,
+            run,
+            ComponentCreate(
+                kind="membrane_lung",
+                model="HLS 7.0",
+                serial="B2",
+                started_at=at,
+                replaces_id=1,
+                stop_reason="rising_transmembrane_gradient",
+            ),
+        )
         new_id = new.id
     with unit_of_work(sessions) as db:
         old, replacement = db.get_one(Component, 1), db.get_one(Component, new_id)
@@ -69,11 +85,14 @@ def test_oxygenator_change_keeps_the_old_one_with_its_stop_reason(sessions) -> N
         assert replacement.replaces_id == 1 and replacement.stopped_at is None
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"replaces_id": 1}, "say why"),
-    ({"replaces_id": 99, "stop_reason": "thrombus"}, "not part of run"),
-    ({"kind": "pump", "replaces_id": 1, "stop_reason": "thrombus"}, "only be replaced"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"replaces_id": 1}, "say why"),
+        ({"replaces_id": 99, "stop_reason": "thrombus"}, "not part of run"),
+        ({"kind": "pump", "replaces_id": 1, "stop_reason": "thrombus"}, "only be replaced"),
+    ],
+)
 def test_bad_component_replacement_is_refused_and_changes_nothing(sessions, change, message):
     data = {"kind": "membrane_lung", "started_at": RUN_START + timedelta(hours=3), **change}
     with pytest.raises(ValidationFailed, match=message), unit_of_work(sessions) as db:
@@ -85,9 +104,17 @@ def test_bad_component_replacement_is_refused_and_changes_nothing(sessions, chan
 
 def test_observations_are_converted_and_delta_p_derived(sessions) -> None:
     with unit_of_work(sessions) as db:
-        stored = observation_service.record_observations(db, PERFUSIONIST, db.get_one(Run, 1), [
-            obs("p_preoxy", "40", unit="kPa"), obs("p_postoxy", 280), obs("hb", 95, unit="g/L"),
-            obs("sweep_fio2", 60)])
+        stored = observation_service.record_observations(
+            db,
+            PERFUSIONIST,
+            db.get_one(Run, 1),
+            [
+                obs("p_preoxy", "40", unit="kPa"),
+                obs("p_postoxy", 280),
+                obs("hb", 95, unit="g/L"),
+                obs("sweep_fio2", 60),
+            ],
+        )
         assert stored == 5  # four given + derived ΔP
     with unit_of_work(sessions) as db:
         latest = {c: o for c, (_, o) in observation_service.latest_per_code(db, 1).items()}
@@ -99,9 +126,16 @@ def test_observations_are_converted_and_delta_p_derived(sessions) -> None:
 
 def test_a_batch_with_one_bad_value_stores_nothing_and_names_it(sessions) -> None:
     with pytest.raises(ValidationFailed) as caught, unit_of_work(sessions) as db:
-        observation_service.record_observations(db, PERFUSIONIST, db.get_one(Run, 1), [
-            obs("blood_flow", 4.0), obs("blood_flow", 55, minutes=91),
-            obs("p_access", "x", minutes=92)])
+        observation_service.record_observations(
+            db,
+            PERFUSIONIST,
+            db.get_one(Run, 1),
+            [
+                obs("blood_flow", 4.0),
+                obs("blood_flow", 55, minutes=91),
+                obs("p_access", "x", minutes=92),
+            ],
+        )
     message = caught.value.message
     assert "blood_flow 55 L/min is outside 0–10 L/min" in message
     assert "observations[2].p_access" in message and "not a number" in message
@@ -111,11 +145,16 @@ def test_a_batch_with_one_bad_value_stores_nothing_and_names_it(sessions) -> Non
 
 def test_amendment_keeps_the_original_who_and_why(sessions) -> None:
     with unit_of_work(sessions) as db:
-        first = db.scalars(select(Observation).where(Observation.code == "hb")
-                           .order_by(Observation.id)).first()
+        first = db.scalars(
+            select(Observation).where(Observation.code == "hb").order_by(Observation.id)
+        ).first()
         assert first is not None
-        new = observation_service.amend(db, PERFUSIONIST, first.id, AmendmentIn(
-            value=8.1, reason="transcription error: 8.1 not 10"))
+        new = observation_service.amend(
+            db,
+            PERFUSIONIST,
+            first.id,
+            AmendmentIn(value=8.1, reason="transcription error: 8.1 not 10"),
+        )
         ids = (first.id, new.id)
     with unit_of_work(sessions) as db:
         original, replacement = db.get_one(Observation, ids[0]), db.get_one(Observation, ids[1])
@@ -124,8 +163,12 @@ def test_amendment_keeps_the_original_who_and_why(sessions) -> None:
         note = db.scalars(select(ObservationAmendment)).one()
         assert note.reason.startswith("transcription") and note.amended_by == 1
         audit = db.scalars(select(AuditEntry).where(AuditEntry.action == "amend")).one()
-        assert audit.detail == {"from": 10.0, "to": 8.1, "reason": note.reason,
-                                "replacement_id": replacement.id}
+        assert audit.detail == {
+            "from": 10.0,
+            "to": 8.1,
+            "reason": note.reason,
+            "replacement_id": replacement.id,
+        }
         with pytest.raises(Conflict):
             observation_service.amend(db, PERFUSIONIST, ids[0], AmendmentIn(value=9, reason="x2x"))
 
@@ -133,8 +176,12 @@ def test_amendment_keeps_the_original_who_and_why(sessions) -> None:
 def test_ending_a_run_closes_every_open_part(sessions) -> None:
     end = RUN_START + timedelta(days=1)
     with unit_of_work(sessions) as db:
-        run_service.end_run(db, PERFUSIONIST, db.get_one(Run, 1), RunEnd(
-            ended_at=end, outcome="weaned_recovered", stop_reason="Sweep-off trial passed"))
+        run_service.end_run(
+            db,
+            PERFUSIONIST,
+            db.get_one(Run, 1),
+            RunEnd(ended_at=end, outcome="weaned_recovered", stop_reason="Sweep-off trial passed"),
+        )
     with unit_of_work(sessions) as db:
         run = db.get_one(Run, 1)
         assert (run.status, run.outcome, run.ended_at) == ("ended", "weaned_recovered", end)
@@ -147,15 +194,21 @@ def test_ending_a_run_closes_every_open_part(sessions) -> None:
 
 def test_roles_are_checked_in_the_services(sessions) -> None:
     with pytest.raises(Forbidden), unit_of_work(sessions) as db:
-        observation_service.record_observations(db, RESEARCHER, db.get_one(Run, 1),
-                                                [obs("hb", 9)])
+        observation_service.record_observations(db, RESEARCHER, db.get_one(Run, 1), [obs("hb", 9)])
 
 
 def test_run_summary_has_the_contract_shape(sessions) -> None:
     with unit_of_work(sessions) as db:
         summary = run_view.summary(db, RESEARCHER, db.get_one(Run, 1))
-    assert {"id", "patient_id", "support", "mode", "started_at", "observations",
-            "open_alerts"} <= set(summary)
+    assert {
+        "id",
+        "patient_id",
+        "support",
+        "mode",
+        "started_at",
+        "observations",
+        "open_alerts",
+    } <= set(summary)
     assert summary["observations"]["blood_flow"]["count"] == 3
     assert summary["observations"]["blood_flow"]["latest"]["unit"] == "L/min"
     assert summary["patient"]["name"] is None and summary["patient"]["mrn"] is None
@@ -166,11 +219,13 @@ def test_run_summary_has_the_contract_shape(sessions) -> None:
 INVARIANTS = [
     ("run support type", "UPDATE run SET support_type = 'lunar' WHERE id = 1"),
     ("ended run needs outcome", "UPDATE run SET status = 'ended' WHERE id = 1"),
-    ("end after start", "UPDATE run SET ended_at = '2000-01-01 00:00:00', outcome = 'withdrawn',"
-                        " status = 'ended' WHERE id = 1"),
+    (
+        "end after start",
+        "UPDATE run SET ended_at = '2000-01-01 00:00:00', outcome = 'withdrawn',"
+        " status = 'ended' WHERE id = 1",
+    ),
     ("mode vocabulary", "UPDATE mode_segment SET mode = 'XX' WHERE id = 1"),
-    ("component stop needs reason",
-     "UPDATE component SET stopped_at = started_at WHERE id = 1"),
+    ("component stop needs reason", "UPDATE component SET stopped_at = started_at WHERE id = 1"),
     ("cannula size", "UPDATE cannula SET french = 99 WHERE id = 1"),
     ("observation source", "UPDATE observation SET source = 'guess' WHERE id = 1"),
     ("unique MRN", "UPDATE patient_identity SET mrn = 'MRNZQ7781' WHERE patient_id = 2"),

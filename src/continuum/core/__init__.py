@@ -1,1 +1,1 @@
-"""The core record: patients, staff, runs, circuits, observations, timeline, participation, audit."""
+"""The core record: patients, staff, runs, circuits, observations, timeline, audit."""

@@ -33,8 +33,9 @@ class StaffCreate(BaseModel):
     name: str = Field(min_length=2, max_length=200)
     discipline: str
     role: str
-    username: str | None = Field(default=None, min_length=3, max_length=64,
-                                 pattern=r"^[a-z0-9._-]+$")
+    username: str | None = Field(
+        default=None, min_length=3, max_length=64, pattern=r"^[a-z0-9._-]+$"
+    )
     password: str | None = Field(default=None, min_length=MIN_PASSWORD, max_length=200)
 
 
@@ -43,8 +44,13 @@ def hash_password(password: str) -> str:
 
 
 def actor_for(staff: Staff, client: str = "web") -> Actor:
-    return Actor(staff_id=staff.id, name=staff.name, role=staff.role,
-                 discipline=staff.discipline, client=client)
+    return Actor(
+        staff_id=staff.id,
+        name=staff.name,
+        role=staff.role,
+        discipline=staff.discipline,
+        client=client,
+    )
 
 
 def create_staff(session: Session, actor: Actor, data: StaffCreate) -> Staff:
@@ -53,38 +59,71 @@ def create_staff(session: Session, actor: Actor, data: StaffCreate) -> Staff:
         raise ValidationFailed(f"role '{data.role}' is not one of {', '.join(ROLES)}", "role")
     if data.discipline not in DISCIPLINES:
         raise ValidationFailed(
-            f"discipline '{data.discipline}' is not one of {', '.join(DISCIPLINES)}", "discipline")
+            f"discipline '{data.discipline}' is not one of {', '.join(DISCIPLINES)}", "discipline"
+        )
     if data.username and session.scalar(select(Staff).where(Staff.username == data.username)):
         raise Conflict(f"username {data.username} is taken")
     if bool(data.username) != bool(data.password):
         raise ValidationFailed("a login needs both a username and a password", "password")
-    staff = Staff(name=data.name, discipline=data.discipline, role=data.role,
-                  username=data.username,
-                  password_hash=hash_password(data.password) if data.password else None)
+    staff = Staff(
+        name=data.name,
+        discipline=data.discipline,
+        role=data.role,
+        username=data.username,
+        password_hash=hash_password(data.password) if data.password else None,
+    )
     session.add(staff)
     session.flush()
-    audit.record(session, actor, "create", "staff", staff.id, None,
-                 {"role": data.role, "username": data.username})
+    audit.record(
+        session,
+        actor,
+        "create",
+        "staff",
+        staff.id,
+        None,
+        {"role": data.role, "username": data.username},
+    )
     return staff
 
 
-def authenticate(session: Session, username: str, password: str, client: str,
-                 max_failures: int = 5, window_minutes: int = 15) -> Staff:
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    client: str,
+    max_failures: int = 5,
+    window_minutes: int = 15,
+) -> Staff:
     """Check a password; refuses after too many recent failures for that username or client."""
     since = utcnow() - timedelta(minutes=window_minutes)
-    failures = session.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.at >= since, LoginAttempt.success.is_(False),
-        (LoginAttempt.username == username) | (LoginAttempt.client == client)))
+    failures = session.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            LoginAttempt.at >= since,
+            LoginAttempt.success.is_(False),
+            (LoginAttempt.username == username) | (LoginAttempt.client == client),
+        )
+    )
     if (failures or 0) >= max_failures:
         raise TooManyAttempts(
-            f"too many failed logins: wait {window_minutes} minutes or ask an administrator")
+            f"too many failed logins: wait {window_minutes} minutes or ask an administrator"
+        )
     staff = session.scalar(select(Staff).where(Staff.username == username, Staff.active))
-    ok = staff is not None and staff.password_hash is not None and _verify(staff.password_hash,
-                                                                           password)
+    ok = (
+        staff is not None
+        and staff.password_hash is not None
+        and _verify(staff.password_hash, password)
+    )
     session.add(LoginAttempt(username=username[:64], client=client[:64], success=ok))
     if not ok or staff is None:
-        audit.record(session, Actor(None, username[:60], "unknown", client=client),
-                     "login_failed", "staff", None)
+        audit.record(
+            session,
+            Actor(None, username[:60], "unknown", client=client),
+            "login_failed",
+            "staff",
+            None,
+        )
         raise NotAuthenticated("username or password is wrong")
     if _hasher.check_needs_rehash(staff.password_hash or ""):
         staff.password_hash = hash_password(password)
@@ -110,8 +149,12 @@ def issue_token(session: Session, actor: Actor, staff_id: int, label: str) -> st
     if staff is None or not staff.active:
         raise NotFound(f"staff member {staff_id} not found or inactive")
     token = "ect_" + secrets.token_urlsafe(32)
-    row = ApiToken(staff_id=staff.id, label=label[:200] or "API token",
-                   token_hash=_token_hash(token), created_by=actor.staff_id)
+    row = ApiToken(
+        staff_id=staff.id,
+        label=label[:200] or "API token",
+        token_hash=_token_hash(token),
+        created_by=actor.staff_id,
+    )
     session.add(row)
     session.flush()
     audit.record(session, actor, "token_issued", "api_token", row.id, None, {"for": staff.id})

@@ -12,7 +12,20 @@ from continuum.core.record import (
 from continuum.core.run_record import Cannula, Circuit, Component, ModeSegment, Run
 
 __all__ = [
-    "ApiToken", "AuditEntry", "Cannula", "Circuit", "Component", "LoginAttempt", "ModeSegment",
-    "Observation", "ObservationAmendment", "Participation", "Patient", "PatientIdentity",
-    "ProgrammeSetting", "Run", "Staff", "TimelineEvent",
+    "ApiToken",
+    "AuditEntry",
+    "Cannula",
+    "Circuit",
+    "Component",
+    "LoginAttempt",
+    "ModeSegment",
+    "Observation",
+    "ObservationAmendment",
+    "Participation",
+    "Patient",
+    "PatientIdentity",
+    "ProgrammeSetting",
+    "Run",
+    "Staff",
+    "TimelineEvent",
 ]

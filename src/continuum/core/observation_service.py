@@ -38,17 +38,24 @@ def clean(items: Sequence[ObservationIn], run: Run) -> list[CleanValue]:
         try:
             value = vocabulary.normalise(item.code, item.value, item.unit)
         except ValidationFailed as exc:
-            problems += [FieldProblem(f"observations[{i}].{p.field}", p.message, p.value)
-                         for p in exc.problems]
+            problems += [
+                FieldProblem(f"observations[{i}].{p.field}", p.message, p.value)
+                for p in exc.problems
+            ]
             continue
         if item.time < run.started_at:
-            problems.append(FieldProblem(
-                f"observations[{i}].time",
-                f"{item.time.isoformat()} is before the run started ({run.started_at.isoformat()})",
-                item.time.isoformat()))
+            problems.append(
+                FieldProblem(
+                    f"observations[{i}].time",
+                    f"{item.time.isoformat()} is before the run started "
+                    f"({run.started_at.isoformat()})",
+                    item.time.isoformat(),
+                )
+            )
             continue
-        out.append(CleanValue(item.code, item.time, value, vocabulary.get(item.code).unit,
-                              item.source))
+        out.append(
+            CleanValue(item.code, item.time, value, vocabulary.get(item.code).unit, item.source)
+        )
     if problems:
         raise ValidationFailed(problems)
     return out + derived_delta_p(out)
@@ -71,7 +78,10 @@ def derived_delta_p(values: Iterable[CleanValue]) -> list[CleanValue]:
 
 
 def record_observations(
-    session: Session, actor: Actor, run: Run, items: Sequence[ObservationIn],
+    session: Session,
+    actor: Actor,
+    run: Run,
+    items: Sequence[ObservationIn],
     ingest_ref: str | None = None,
 ) -> int:
     """Store a batch atomically (all or nothing); returns the number of rows stored."""
@@ -79,13 +89,31 @@ def record_observations(
     if run.status == "ended":
         raise Conflict(f"run {run.id} has ended; observations can only be amended")
     values = clean(items, run)
-    rows = [{"run_id": run.id, "code": v.code, "time": v.time, "value": v.value, "unit": v.unit,
-             "source": v.source, "status": "final", "entered_by": actor.staff_id,
-             "recorded_at": utcnow(), "ingest_ref": ingest_ref} for v in values]
+    rows = [
+        {
+            "run_id": run.id,
+            "code": v.code,
+            "time": v.time,
+            "value": v.value,
+            "unit": v.unit,
+            "source": v.source,
+            "status": "final",
+            "entered_by": actor.staff_id,
+            "recorded_at": utcnow(),
+            "ingest_ref": ingest_ref,
+        }
+        for v in values
+    ]
     bulk_insert(session, rows)
-    audit.record(session, actor, "create", "observation", None, run.patient_id,
-                 {"run_id": run.id, "count": len(rows),
-                  "codes": sorted({v.code for v in values})})
+    audit.record(
+        session,
+        actor,
+        "create",
+        "observation",
+        None,
+        run.patient_id,
+        {"run_id": run.id, "count": len(rows), "codes": sorted({v.code for v in values})},
+    )
     return len(rows)
 
 
@@ -101,18 +129,43 @@ def amend(session: Session, actor: Actor, observation_id: int, data: AmendmentIn
     if original.status != "final":
         raise Conflict(f"observation {observation_id} was already amended; amend the newest value")
     value = vocabulary.normalise(original.code, data.value, data.unit)
-    replacement = Observation(run_id=original.run_id, code=original.code, time=original.time,
-                              value=value, unit=original.unit, source="manual", status="final",
-                              entered_by=actor.staff_id, amends_id=original.id)
+    replacement = Observation(
+        run_id=original.run_id,
+        code=original.code,
+        time=original.time,
+        value=value,
+        unit=original.unit,
+        source="manual",
+        status="final",
+        entered_by=actor.staff_id,
+        amends_id=original.id,
+    )
     session.add(replacement)
     original.status = "superseded"
     session.flush()
-    session.add(ObservationAmendment(original_id=original.id, replacement_id=replacement.id,
-                                     reason=data.reason, amended_by=actor.staff_id))
+    session.add(
+        ObservationAmendment(
+            original_id=original.id,
+            replacement_id=replacement.id,
+            reason=data.reason,
+            amended_by=actor.staff_id,
+        )
+    )
     run = session.get_one(Run, original.run_id)
-    audit.record(session, actor, "amend", "observation", original.id, run.patient_id,
-                 {"from": original.value, "to": value, "reason": data.reason,
-                  "replacement_id": replacement.id})
+    audit.record(
+        session,
+        actor,
+        "amend",
+        "observation",
+        original.id,
+        run.patient_id,
+        {
+            "from": original.value,
+            "to": value,
+            "reason": data.reason,
+            "replacement_id": replacement.id,
+        },
+    )
     return replacement
 
 
@@ -124,15 +177,23 @@ def get_observation(session: Session, observation_id: int) -> Observation:
 
 
 def code_counts(session: Session, run_id: int) -> dict[str, int]:
-    stmt = (select(Observation.code, func.count()).where(
-        Observation.run_id == run_id, Observation.status == "final").group_by(Observation.code))
+    stmt = (
+        select(Observation.code, func.count())
+        .where(Observation.run_id == run_id, Observation.status == "final")
+        .group_by(Observation.code)
+    )
     return {code: n for code, n in session.execute(stmt)}
 
 
 def latest(session: Session, run_id: int, code: str) -> Observation | None:
-    stmt = (select(Observation).where(Observation.run_id == run_id, Observation.code == code,
-                                      Observation.status == "final")
-            .order_by(Observation.time.desc(), Observation.id.desc()).limit(1))
+    stmt = (
+        select(Observation)
+        .where(
+            Observation.run_id == run_id, Observation.code == code, Observation.status == "final"
+        )
+        .order_by(Observation.time.desc(), Observation.id.desc())
+        .limit(1)
+    )
     return session.scalar(stmt)
 
 
@@ -147,10 +208,16 @@ def latest_per_code(session: Session, run_id: int) -> dict[str, tuple[int, Obser
     return out
 
 
-def series(session: Session, run_id: int, code: str, start: datetime | None = None,
-           end: datetime | None = None) -> list[tuple[datetime, float]]:
+def series(
+    session: Session,
+    run_id: int,
+    code: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[tuple[datetime, float]]:
     stmt = select(Observation.time, Observation.value).where(
-        Observation.run_id == run_id, Observation.code == code, Observation.status == "final")
+        Observation.run_id == run_id, Observation.code == code, Observation.status == "final"
+    )
     if start is not None:
         stmt = stmt.where(Observation.time >= start)
     if end is not None:
@@ -160,11 +227,17 @@ def series(session: Session, run_id: int, code: str, start: datetime | None = No
 
 def recent_manual(session: Session, run_id: int, limit: int = 30) -> list[Observation]:
     """Hand-entered and amended values, newest first, superseded ones included."""
-    stmt = (select(Observation).where(
-        Observation.run_id == run_id,
-        (Observation.source == "manual") | (Observation.status != "final")
-        | Observation.amends_id.is_not(None))
-        .order_by(Observation.recorded_at.desc(), Observation.id.desc()).limit(limit))
+    stmt = (
+        select(Observation)
+        .where(
+            Observation.run_id == run_id,
+            (Observation.source == "manual")
+            | (Observation.status != "final")
+            | Observation.amends_id.is_not(None),
+        )
+        .order_by(Observation.recorded_at.desc(), Observation.id.desc())
+        .limit(limit)
+    )
     return list(session.scalars(stmt))
 
 
@@ -175,9 +248,15 @@ def amendments_for(session: Session, ids: list[int]) -> dict[int, ObservationAme
     return {a.original_id: a for a in session.scalars(stmt)}
 
 
-def series_rows(run_id: int, code: str, times: Any, values: Any, source: str,
-                ingest_ref: str | None = None, entered_by: int | None = None
-                ) -> list[dict[str, Any]]:
+def series_rows(
+    run_id: int,
+    code: str,
+    times: Any,
+    values: Any,
+    source: str,
+    ingest_ref: str | None = None,
+    entered_by: int | None = None,
+) -> list[dict[str, Any]]:
     """Rows for bulk insert from one code's already-validated arrays (NaN = no value).
 
     ``times`` is a numpy datetime64 array in UTC (or aware datetimes); values in the
@@ -193,6 +272,18 @@ def series_rows(run_id: int, code: str, times: Any, values: Any, source: str,
         stamps = [t.replace(tzinfo=UTC) for t in stamps]
     unit = vocabulary.get(code).unit
     now = utcnow()
-    return [{"run_id": run_id, "code": code, "time": t, "value": float(v), "unit": unit,
-             "source": source, "status": "final", "entered_by": entered_by, "recorded_at": now,
-             "ingest_ref": ingest_ref} for t, v in zip(stamps, vals[keep].tolist(), strict=True)]
+    return [
+        {
+            "run_id": run_id,
+            "code": code,
+            "time": t,
+            "value": float(v),
+            "unit": unit,
+            "source": source,
+            "status": "final",
+            "entered_by": entered_by,
+            "recorded_at": now,
+            "ingest_ref": ingest_ref,
+        }
+        for t, v in zip(stamps, vals[keep].tolist(), strict=True)
+    ]

@@ -18,6 +18,7 @@ from continuum.core import (
     run_view,
 )
 from continuum.core.roles import Actor, Permission
+from continuum.core.roles import Permission as P
 from continuum.core.run_record import Run
 from continuum.core.schemas import (
     AmendmentIn,
@@ -40,40 +41,69 @@ from continuum.core.vocab import (
 )
 from continuum.db import utcnow
 from continuum.errors import Conflict, ValidationFailed
-from continuum.web.deps import CurrentActor, DbSession, get_actor
+from continuum.web.deps import CurrentActor, DbSession, get_actor, require
 from continuum.web.pages import form_dict, parse_form, redirect, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(get_actor)])
-TREND_CODES = ("blood_flow", "pump_speed", "p_access", "oxy_delta_p", "sweep_flow",
-               "post_oxy_po2", "spo2")
+TREND_CODES = (
+    "blood_flow",
+    "pump_speed",
+    "p_access",
+    "oxy_delta_p",
+    "sweep_flow",
+    "post_oxy_po2",
+    "spo2",
+)
 
 
-@router.get("/runs")
+@router.get("/runs", dependencies=[require(P.VIEW_CLINICAL)])
 def runs_page(request: Request, db: DbSession, actor: CurrentActor) -> Response:
     runs = run_service.list_runs(db, actor)
     ids = patient_service.identities(db, actor, [r.patient_id for r in runs], "run list")
-    rows = [{"run": r, "identity": ids.get(r.patient_id), "mode": run_service.current_mode(r),
-             "day": run_view.ecmo_day(r)} for r in runs]
+    rows = [
+        {
+            "run": r,
+            "identity": ids.get(r.patient_id),
+            "mode": run_service.current_mode(r),
+            "day": run_view.ecmo_day(r),
+        }
+        for r in runs
+    ]
     return render(request, "runs.html", actor, rows=rows, outcome_labels=OUTCOME_LABELS)
 
 
-@router.get("/runs/new")
-def new_run_page(request: Request, db: DbSession, actor: CurrentActor,
-                 patient_id: int | None = None) -> Response:
+@router.get("/runs/new", dependencies=[require(P.MANAGE_RUN)])
+def new_run_page(
+    request: Request, db: DbSession, actor: CurrentActor, patient_id: int | None = None
+) -> Response:
     actor.require(Permission.MANAGE_RUN)
     return _new_run(request, db, actor, {"patient_id": patient_id}, None)
 
 
-def _new_run(request: Request, db: DbSession, actor: Actor, values: dict[str, Any],
-             error: ValidationFailed | None) -> Response:
+def _new_run(
+    request: Request,
+    db: DbSession,
+    actor: Actor,
+    values: dict[str, Any],
+    error: ValidationFailed | None,
+) -> Response:
     patients = patient_service.list_patients(db, actor)
     ids = patient_service.identities(db, actor, [p.id for p in patients], "new run form")
-    return render(request, "run_new.html", actor, status_code=422 if error else 200,
-                  patients=patients, ids=ids, values=values, error=error, modes=MODES,
-                  supports=SUPPORT_TYPES)
+    return render(
+        request,
+        "run_new.html",
+        actor,
+        status_code=422 if error else 200,
+        patients=patients,
+        ids=ids,
+        values=values,
+        error=error,
+        modes=MODES,
+        supports=SUPPORT_TYPES,
+    )
 
 
-@router.post("/runs/new")
+@router.post("/runs/new", dependencies=[require(P.MANAGE_RUN)])
 async def create_run(request: Request, db: DbSession, actor: CurrentActor) -> Response:
     values = form_dict(await request.form(), request.app.state.settings.zone, ("started_at",))
     try:
@@ -84,32 +114,50 @@ async def create_run(request: Request, db: DbSession, actor: CurrentActor) -> Re
     return redirect(f"/runs/{run.id}")
 
 
-@router.get("/runs/{run_id}")
+@router.get("/runs/{run_id}", dependencies=[require(P.VIEW_CLINICAL)])
 def run_page(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
     return _run_page(request, db, actor, run_service.get_run(db, actor, run_id))
 
 
-def _run_page(request: Request, db: DbSession, actor: Actor, run: Run,
-              error: ValidationFailed | Conflict | None = None, form: str | None = None,
-              values: dict[str, Any] | None = None) -> Response:
+def _run_page(
+    request: Request,
+    db: DbSession,
+    actor: Actor,
+    run: Run,
+    error: ValidationFailed | Conflict | None = None,
+    form: str | None = None,
+    values: dict[str, Any] | None = None,
+) -> Response:
     ident = patient_service.identities(db, actor, [run.patient_id], "run page")
     latest = observation_service.latest_per_code(db, run.id)
     manual = observation_service.recent_manual(db, run.id)
     now = utcnow()
     ctx = {
-        "run": run, "identity": ident.get(run.patient_id), "mode": run_service.current_mode(run),
-        "day": run_view.ecmo_day(run, now), "latest": latest, "codes": vocabulary.CODES,
-        "groups": _grouped(latest), "manual": manual,
+        "run": run,
+        "identity": ident.get(run.patient_id),
+        "mode": run_service.current_mode(run),
+        "day": run_view.ecmo_day(run, now),
+        "latest": latest,
+        "codes": vocabulary.CODES,
+        "groups": _grouped(latest),
+        "manual": manual,
         "amendments": observation_service.amendments_for(db, [o.id for o in manual]),
         "timeline": run_service.timeline(db, run),
         "participants": participation_service.for_run(db, run.id),
-        "staff": accounts.list_staff(db), "alerts": run_view.open_alerts(db, run.id),
-        "age": lambda c: run_view.component_age_hours(c, now), "now": now,
-        "modes": MODES, "kinds": COMPONENT_KINDS, "stop_reasons": COMPONENT_STOP_REASONS,
-        "cannula_roles": CANNULA_ROLES, "outcomes": OUTCOME_LABELS,
+        "staff": accounts.list_staff(db),
+        "alerts": run_view.open_alerts(db, run.id),
+        "age": lambda c: run_view.component_age_hours(c, now),
+        "now": now,
+        "modes": MODES,
+        "kinds": COMPONENT_KINDS,
+        "stop_reasons": COMPONENT_STOP_REASONS,
+        "cannula_roles": CANNULA_ROLES,
+        "outcomes": OUTCOME_LABELS,
         "trend_codes": [c for c in TREND_CODES if c in latest],
         "trend_since": _trend_since(latest),
-        "error": error, "error_form": form, "values": values or {},
+        "error": error,
+        "error_form": form,
+        "values": values or {},
     }
     return render(request, "run.html", actor, status_code=422 if error else 200, **ctx)
 
@@ -126,8 +174,15 @@ def _grouped(latest: dict[str, Any]) -> dict[str, list[str]]:
     return groups
 
 
-async def _run_form(request: Request, db: DbSession, actor: Actor, run_id: int, form: str,
-                    action: Any, time_fields: tuple[str, ...] = ()) -> Response:
+async def _run_form(
+    request: Request,
+    db: DbSession,
+    actor: Actor,
+    run_id: int,
+    form: str,
+    action: Any,
+    time_fields: tuple[str, ...] = (),
+) -> Response:
     """Run one run-page form; on bad input show the page again with the message."""
     run = run_service.get_run(db, actor, run_id)
     values = form_dict(await request.form(), request.app.state.settings.zone, time_fields)
@@ -141,30 +196,53 @@ async def _run_form(request: Request, db: DbSession, actor: Actor, run_id: int, 
     return redirect(f"/runs/{run_id}#{form}")
 
 
-@router.post("/runs/{run_id}/mode")
+@router.post("/runs/{run_id}/mode", dependencies=[require(P.MANAGE_RUN)])
 async def mode_form(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
-    return await _run_form(request, db, actor, run_id, "mode", lambda run, v: (
-        run_service.change_mode(db, actor, run, parse_form(ModeChange, v))), ("at",))
+    return await _run_form(
+        request,
+        db,
+        actor,
+        run_id,
+        "mode",
+        lambda run, v: run_service.change_mode(db, actor, run, parse_form(ModeChange, v)),
+        ("at",),
+    )
 
 
-@router.post("/runs/{run_id}/components")
-async def component_form(request: Request, run_id: int, db: DbSession,
-                         actor: CurrentActor) -> Response:
-    return await _run_form(request, db, actor, run_id, "components", lambda run, v: (
-        run_service.add_component(db, actor, run, parse_form(ComponentCreate, v))),
-        ("started_at",))
+@router.post("/runs/{run_id}/components", dependencies=[require(P.MANAGE_CIRCUIT)])
+async def component_form(
+    request: Request, run_id: int, db: DbSession, actor: CurrentActor
+) -> Response:
+    return await _run_form(
+        request,
+        db,
+        actor,
+        run_id,
+        "components",
+        lambda run, v: run_service.add_component(db, actor, run, parse_form(ComponentCreate, v)),
+        ("started_at",),
+    )
 
 
-@router.post("/runs/{run_id}/cannulas")
-async def cannula_form(request: Request, run_id: int, db: DbSession,
-                       actor: CurrentActor) -> Response:
-    return await _run_form(request, db, actor, run_id, "cannulas", lambda run, v: (
-        run_service.add_cannula(db, actor, run, parse_form(CannulaCreate, v))), ("inserted_at",))
+@router.post("/runs/{run_id}/cannulas", dependencies=[require(P.MANAGE_RUN)])
+async def cannula_form(
+    request: Request, run_id: int, db: DbSession, actor: CurrentActor
+) -> Response:
+    return await _run_form(
+        request,
+        db,
+        actor,
+        run_id,
+        "cannulas",
+        lambda run, v: run_service.add_cannula(db, actor, run, parse_form(CannulaCreate, v)),
+        ("inserted_at",),
+    )
 
 
-@router.post("/runs/{run_id}/observations")
-async def observation_form(request: Request, run_id: int, db: DbSession,
-                           actor: CurrentActor) -> Response:
+@router.post("/runs/{run_id}/observations", dependencies=[require(P.ENTER_OBSERVATION)])
+async def observation_form(
+    request: Request, run_id: int, db: DbSession, actor: CurrentActor
+) -> Response:
     def store(run: Run, v: dict[str, Any]) -> None:
         v.setdefault("time", utcnow())
         item = parse_form(ObservationIn, {**v, "source": "manual"})
@@ -173,37 +251,68 @@ async def observation_form(request: Request, run_id: int, db: DbSession,
     return await _run_form(request, db, actor, run_id, "observations", store, ("time",))
 
 
-@router.post("/runs/{run_id}/participants")
-async def participant_form(request: Request, run_id: int, db: DbSession,
-                           actor: CurrentActor) -> Response:
-    return await _run_form(request, db, actor, run_id, "participants", lambda run, v: (
-        participation_service.add_participant(db, actor, "run", run.id,
-                                              parse_form(ParticipantIn, v), run_id=run.id)))
+@router.post("/runs/{run_id}/participants", dependencies=[require(P.RECORD_PARTICIPATION)])
+async def participant_form(
+    request: Request, run_id: int, db: DbSession, actor: CurrentActor
+) -> Response:
+    return await _run_form(
+        request,
+        db,
+        actor,
+        run_id,
+        "participants",
+        lambda run, v: participation_service.add_participant(
+            db, actor, "run", run.id, parse_form(ParticipantIn, v), run_id=run.id
+        ),
+    )
 
 
-@router.post("/runs/{run_id}/end")
+@router.post("/runs/{run_id}/end", dependencies=[require(P.MANAGE_RUN)])
 async def end_form(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
-    return await _run_form(request, db, actor, run_id, "end", lambda run, v: (
-        run_service.end_run(db, actor, run, parse_form(RunEnd, v))), ("ended_at",))
+    return await _run_form(
+        request,
+        db,
+        actor,
+        run_id,
+        "end",
+        lambda run, v: run_service.end_run(db, actor, run, parse_form(RunEnd, v)),
+        ("ended_at",),
+    )
 
 
-@router.get("/observations/{observation_id}/amend")
-def amend_page(request: Request, observation_id: int, db: DbSession,
-               actor: CurrentActor) -> Response:
+@router.get("/observations/{observation_id}/amend", dependencies=[require(P.AMEND_OBSERVATION)])
+def amend_page(
+    request: Request, observation_id: int, db: DbSession, actor: CurrentActor
+) -> Response:
     return _amend(request, db, actor, observation_id, None, {})
 
 
-def _amend(request: Request, db: DbSession, actor: Actor, observation_id: int,
-           error: ValidationFailed | None, values: dict[str, Any]) -> Response:
+def _amend(
+    request: Request,
+    db: DbSession,
+    actor: Actor,
+    observation_id: int,
+    error: ValidationFailed | None,
+    values: dict[str, Any],
+) -> Response:
     actor.require(Permission.AMEND_OBSERVATION)
     obs = observation_service.get_observation(db, observation_id)
-    return render(request, "amend.html", actor, status_code=422 if error else 200, obs=obs,
-                  spec=vocabulary.CODES[obs.code], error=error, values=values)
+    return render(
+        request,
+        "amend.html",
+        actor,
+        status_code=422 if error else 200,
+        obs=obs,
+        spec=vocabulary.CODES[obs.code],
+        error=error,
+        values=values,
+    )
 
 
-@router.post("/observations/{observation_id}/amend")
-async def amend_form(request: Request, observation_id: int, db: DbSession,
-                     actor: CurrentActor) -> Response:
+@router.post("/observations/{observation_id}/amend", dependencies=[require(P.AMEND_OBSERVATION)])
+async def amend_form(
+    request: Request, observation_id: int, db: DbSession, actor: CurrentActor
+) -> Response:
     values = form_dict(await request.form(), request.app.state.settings.zone)
     try:
         new = observation_service.amend(db, actor, observation_id, parse_form(AmendmentIn, values))
@@ -213,7 +322,7 @@ async def amend_form(request: Request, observation_id: int, db: DbSession,
     return redirect(f"/runs/{new.run_id}#observations")
 
 
-@router.get("/patients")
+@router.get("/patients", dependencies=[require(P.VIEW_CLINICAL)])
 def patients_page(request: Request, db: DbSession, actor: CurrentActor) -> Response:
     patients = patient_service.list_patients(db, actor)
     ids = patient_service.identities(db, actor, [p.id for p in patients], "patient list")
@@ -221,19 +330,18 @@ def patients_page(request: Request, db: DbSession, actor: CurrentActor) -> Respo
     return render(request, "patients.html", actor, patients=patients, ids=ids, runs=runs)
 
 
-@router.get("/patients/new")
+@router.get("/patients/new", dependencies=[require(P.CREATE_PATIENT)])
 def new_patient_page(request: Request, actor: CurrentActor) -> Response:
     actor.require(Permission.CREATE_PATIENT)
     return render(request, "patient_new.html", actor, values={}, error=None)
 
 
-@router.post("/patients/new")
+@router.post("/patients/new", dependencies=[require(P.CREATE_PATIENT)])
 async def create_patient(request: Request, db: DbSession, actor: CurrentActor) -> Response:
     values = form_dict(await request.form(), request.app.state.settings.zone)
     try:
         patient = patient_service.create_patient(db, actor, parse_form(PatientCreate, values))
     except ValidationFailed as exc:
         db.rollback()
-        return render(request, "patient_new.html", actor, status_code=422, values=values,
-                      error=exc)
+        return render(request, "patient_new.html", actor, status_code=422, values=values, error=exc)
     return redirect(f"/runs/new?patient_id={patient.id}")

@@ -41,8 +41,15 @@ def find_by_mrn(session: Session, actor: Actor, mrn: str) -> Patient:
     identity = session.scalar(select(PatientIdentity).where(PatientIdentity.mrn == mrn))
     if identity is None:
         raise NotFound(f"no patient with MRN {mrn}")
-    audit.record(session, actor, "read_identifiers", "patient", identity.patient_id,
-                 identity.patient_id, {"by": "mrn"})
+    audit.record(
+        session,
+        actor,
+        "read_identifiers",
+        "patient",
+        identity.patient_id,
+        identity.patient_id,
+        {"by": "mrn"},
+    )
     return session.get_one(Patient, identity.patient_id)
 
 
@@ -56,8 +63,15 @@ def identities(
         select(PatientIdentity).where(PatientIdentity.patient_id.in_(set(patient_ids)))
     ).all()
     for row in rows:
-        audit.record(session, actor, "read_identifiers", "patient", row.patient_id,
-                     row.patient_id, {"purpose": purpose})
+        audit.record(
+            session,
+            actor,
+            "read_identifiers",
+            "patient",
+            row.patient_id,
+            row.patient_id,
+            {"purpose": purpose},
+        )
     return {row.patient_id: row for row in rows}
 
 

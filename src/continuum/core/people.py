@@ -26,7 +26,9 @@ class Patient(Base):
     __table_args__ = (
         CheckConstraint(sql_in("sex", SEXES), name="sex"),
         CheckConstraint("height_cm IS NULL OR (height_cm > 20 AND height_cm < 260)", name="height"),
-        CheckConstraint("weight_kg IS NULL OR (weight_kg > 0.3 AND weight_kg < 400)", name="weight"),
+        CheckConstraint(
+            "weight_kg IS NULL OR (weight_kg > 0.3 AND weight_kg < 400)", name="weight"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

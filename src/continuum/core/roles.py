@@ -24,7 +24,10 @@ class Permission(StrEnum):
 
 P = Permission
 _CLINICIAN = {
-    P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.ENTER_OBSERVATION, P.AMEND_OBSERVATION,
+    P.VIEW_CLINICAL,
+    P.VIEW_IDENTIFIERS,
+    P.ENTER_OBSERVATION,
+    P.AMEND_OBSERVATION,
     P.RECORD_PARTICIPATION,
 }
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -32,15 +35,19 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "physician": frozenset(_CLINICIAN | {P.CREATE_PATIENT, P.MANAGE_RUN, P.MANAGE_CIRCUIT}),
     "nurse": frozenset(_CLINICIAN),
     "coordinator": frozenset(
-        {P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.CREATE_PATIENT, P.MANAGE_RUN,
-         P.RECORD_PARTICIPATION}
+        {
+            P.VIEW_CLINICAL,
+            P.VIEW_IDENTIFIERS,
+            P.CREATE_PATIENT,
+            P.MANAGE_RUN,
+            P.RECORD_PARTICIPATION,
+        }
     ),
     "qa_lead": frozenset({P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.VIEW_AUDIT, P.MANAGE_SETTINGS}),
     "researcher": frozenset({P.VIEW_CLINICAL}),
     "admin": frozenset({P.VIEW_AUDIT, P.MANAGE_USERS, P.MANAGE_SETTINGS}),
     "integration": frozenset(
-        {P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.CREATE_PATIENT, P.MANAGE_RUN,
-         P.ENTER_OBSERVATION}
+        {P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.CREATE_PATIENT, P.MANAGE_RUN, P.ENTER_OBSERVATION}
     ),
 }
 
@@ -71,9 +78,7 @@ class Actor:
 
     def require(self, permission: Permission) -> None:
         if not self.can(permission):
-            raise Forbidden(
-                f"the {self.role} role may not {permission.value.replace('_', ' ')}"
-            )
+            raise Forbidden(f"the {self.role} role may not {permission.value.replace('_', ' ')}")
 
     @property
     def sees_identifiers(self) -> bool:

@@ -131,9 +131,7 @@ class Component(Base):
     __table_args__ = (
         CheckConstraint(sql_in("kind", COMPONENT_KINDS), name="kind"),
         CheckConstraint("stopped_at IS NULL OR stopped_at >= started_at", name="stop_after"),
-        CheckConstraint(
-            "(stopped_at IS NULL) = (stop_reason IS NULL)", name="stop_needs_reason"
-        ),
+        CheckConstraint("(stopped_at IS NULL) = (stop_reason IS NULL)", name="stop_needs_reason"),
         Index("ix_component_run_kind", "run_id", "kind", "started_at"),
     )
 

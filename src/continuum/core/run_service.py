@@ -18,43 +18,89 @@ from continuum.db import utcnow
 from continuum.errors import Conflict, NotFound, ValidationFailed
 
 COMPONENT_LABELS = {
-    "console": "console", "pump": "pump", "membrane_lung": "membrane lung",
-    "heater": "heater", "tubing_set": "tubing set",
+    "console": "console",
+    "pump": "pump",
+    "membrane_lung": "membrane lung",
+    "heater": "heater",
+    "tubing_set": "tubing set",
 }
 
 
-def _event(session: Session, actor: Actor, run: Run, kind: str, at: datetime, summary: str,
-           record: tuple[str, int] | None = None, details: dict[str, object] | None = None) -> None:
-    session.add(TimelineEvent(
-        patient_id=run.patient_id, run_id=run.id, kind=kind, occurred_at=at, summary=summary,
-        record_type=record[0] if record else None, record_id=record[1] if record else None,
-        details=details, recorded_by=actor.staff_id,
-    ))
+def _event(
+    session: Session,
+    actor: Actor,
+    run: Run,
+    kind: str,
+    at: datetime,
+    summary: str,
+    record: tuple[str, int] | None = None,
+    details: dict[str, object] | None = None,
+) -> None:
+    session.add(
+        TimelineEvent(
+            patient_id=run.patient_id,
+            run_id=run.id,
+            kind=kind,
+            occurred_at=at,
+            summary=summary,
+            record_type=record[0] if record else None,
+            record_id=record[1] if record else None,
+            details=details,
+            recorded_by=actor.staff_id,
+        )
+    )
 
 
 def start_run(session: Session, actor: Actor, data: RunCreate) -> Run:
     actor.require(Permission.MANAGE_RUN)
     patient = _patient_for(session, actor, data)
-    active = session.scalar(
-        select(Run).where(Run.patient_id == patient.id, Run.status != "ended")
-    )
+    active = session.scalar(select(Run).where(Run.patient_id == patient.id, Run.status != "ended"))
     if active is not None:
         raise Conflict(f"patient {patient.label} already has an active run ({active.id})")
     start = data.started_at or utcnow()
-    run = Run(patient_id=patient.id, support_type=data.support_type, status="active",
-              indication=data.indication, diagnosis=data.diagnosis, location=data.location,
-              started_at=start, created_by=actor.staff_id)
+    run = Run(
+        patient_id=patient.id,
+        support_type=data.support_type,
+        status="active",
+        indication=data.indication,
+        diagnosis=data.diagnosis,
+        location=data.location,
+        started_at=start,
+        created_by=actor.staff_id,
+    )
     session.add(run)
     session.flush()
     circuit = Circuit(run_id=run.id, started_at=start)
     session.add(circuit)
     session.flush()
-    session.add(ModeSegment(run_id=run.id, circuit_id=circuit.id, mode=data.mode,
-                            started_at=start, reason="initial mode", recorded_by=actor.staff_id))
-    _event(session, actor, run, "run_start", start,
-           f"{data.mode} ECMO started ({data.support_type} support)", ("run", run.id))
-    audit.record(session, actor, "create", "run", run.id, patient.id,
-                 {"support_type": data.support_type, "mode": data.mode})
+    session.add(
+        ModeSegment(
+            run_id=run.id,
+            circuit_id=circuit.id,
+            mode=data.mode,
+            started_at=start,
+            reason="initial mode",
+            recorded_by=actor.staff_id,
+        )
+    )
+    _event(
+        session,
+        actor,
+        run,
+        "run_start",
+        start,
+        f"{data.mode} ECMO started ({data.support_type} support)",
+        ("run", run.id),
+    )
+    audit.record(
+        session,
+        actor,
+        "create",
+        "run",
+        run.id,
+        patient.id,
+        {"support_type": data.support_type, "mode": data.mode},
+    )
     return run
 
 
@@ -122,14 +168,35 @@ def change_mode(session: Session, actor: Actor, run: Run, data: ModeChange) -> M
         if at < seg.started_at:
             raise ValidationFailed("mode change time is before the current mode began", "at")
         seg.ended_at = at
-    segment = ModeSegment(run_id=run.id, circuit_id=current_circuit(run).id, mode=data.mode,
-                          started_at=at, reason=data.reason, recorded_by=actor.staff_id)
+    segment = ModeSegment(
+        run_id=run.id,
+        circuit_id=current_circuit(run).id,
+        mode=data.mode,
+        started_at=at,
+        reason=data.reason,
+        recorded_by=actor.staff_id,
+    )
     session.add(segment)
     session.flush()
-    _event(session, actor, run, "mode_change", at, f"Mode {old} → {data.mode}: {data.reason}",
-           ("mode_segment", segment.id), {"from": old, "to": data.mode})
-    audit.record(session, actor, "create", "mode_segment", segment.id, run.patient_id,
-                 {"from": old, "to": data.mode})
+    _event(
+        session,
+        actor,
+        run,
+        "mode_change",
+        at,
+        f"Mode {old} → {data.mode}: {data.reason}",
+        ("mode_segment", segment.id),
+        {"from": old, "to": data.mode},
+    )
+    audit.record(
+        session,
+        actor,
+        "create",
+        "mode_segment",
+        segment.id,
+        run.patient_id,
+        {"from": old, "to": data.mode},
+    )
     session.expire(run, ["modes"])
     return segment
 
@@ -139,15 +206,25 @@ def add_cannula(session: Session, actor: Actor, run: Run, data: CannulaCreate) -
     _require_open(run)
     at = data.inserted_at or utcnow()
     _check_time(run, at, "insertion time")
-    cannula = Cannula(run_id=run.id, recorded_by=actor.staff_id,
-                      **data.model_dump(exclude={"inserted_at"}), inserted_at=at)
+    cannula = Cannula(
+        run_id=run.id,
+        recorded_by=actor.staff_id,
+        **data.model_dump(exclude={"inserted_at"}),
+        inserted_at=at,
+    )
     session.add(cannula)
     session.flush()
     size = f"{data.french} Fr " if data.french else ""
     side = f"{data.side} " if data.side else ""
-    _event(session, actor, run, "cannula_change", at,
-           f"{data.role.replace('_', ' ').capitalize()} cannula {size}in {side}{data.site}",
-           ("cannula", cannula.id))
+    _event(
+        session,
+        actor,
+        run,
+        "cannula_change",
+        at,
+        f"{data.role.replace('_', ' ').capitalize()} cannula {size}in {side}{data.site}",
+        ("cannula", cannula.id),
+    )
     audit.record(session, actor, "create", "cannula", cannula.id, run.patient_id)
     session.expire(run, ["cannulas"])
     return cannula
@@ -161,8 +238,11 @@ def add_component(session: Session, actor: Actor, run: Run, data: ComponentCreat
     _check_time(run, at, "start time")
     old = _replaced(session, run, data, at) if data.replaces_id is not None else None
     component = Component(
-        run_id=run.id, circuit_id=current_circuit(run).id, recorded_by=actor.staff_id,
-        started_at=at, **data.model_dump(exclude={"started_at", "stop_reason", "stop_note"}),
+        run_id=run.id,
+        circuit_id=current_circuit(run).id,
+        recorded_by=actor.staff_id,
+        started_at=at,
+        **data.model_dump(exclude={"started_at", "stop_reason", "stop_note"}),
     )
     session.add(component)
     session.flush()
@@ -172,10 +252,25 @@ def add_component(session: Session, actor: Actor, run: Run, data: ComponentCreat
     else:
         summary = f"{label.capitalize()} added"
     model = " ".join(x for x in (data.make, data.model) if x)
-    _event(session, actor, run, "component_change", at, summary + (f": {model}" if model else ""),
-           ("component", component.id), {"replaces": data.replaces_id})
-    audit.record(session, actor, "create", "component", component.id, run.patient_id,
-                 {"replaces": data.replaces_id, "stop_reason": data.stop_reason})
+    _event(
+        session,
+        actor,
+        run,
+        "component_change",
+        at,
+        summary + (f": {model}" if model else ""),
+        ("component", component.id),
+        {"replaces": data.replaces_id},
+    )
+    audit.record(
+        session,
+        actor,
+        "create",
+        "component",
+        component.id,
+        run.patient_id,
+        {"replaces": data.replaces_id, "stop_reason": data.stop_reason},
+    )
     session.expire(run, ["components"])
     return component
 
@@ -183,8 +278,9 @@ def add_component(session: Session, actor: Actor, run: Run, data: ComponentCreat
 def _replaced(session: Session, run: Run, data: ComponentCreate, at: datetime) -> Component:
     old = session.get(Component, data.replaces_id)
     if old is None or old.run_id != run.id:
-        raise ValidationFailed(f"component {data.replaces_id} is not part of run {run.id}",
-                               "replaces_id")
+        raise ValidationFailed(
+            f"component {data.replaces_id} is not part of run {run.id}", "replaces_id"
+        )
     if old.stopped_at is not None:
         raise Conflict(f"component {old.id} was already removed at {old.stopped_at.isoformat()}")
     if old.kind != data.kind:
@@ -192,8 +288,9 @@ def _replaced(session: Session, run: Run, data: ComponentCreate, at: datetime) -
     if data.stop_reason is None:
         raise ValidationFailed("say why the old component was stopped", "stop_reason")
     if at < old.started_at:
-        raise ValidationFailed("the new component cannot start before the old one did",
-                               "started_at")
+        raise ValidationFailed(
+            "the new component cannot start before the old one did", "started_at"
+        )
     old.stopped_at, old.stop_reason, old.stop_note = at, data.stop_reason, data.stop_note
     return old
 
@@ -223,17 +320,38 @@ def end_run(session: Session, actor: Actor, run: Run, data: RunEnd) -> Run:
     for can in run.cannulas:
         if can.removed_at is None:
             can.removed_at, can.stop_reason = max(at, can.inserted_at), reason
-    run.ended_at, run.outcome, run.stop_reason, run.status = at, data.outcome, data.stop_reason, "ended"
+    run.ended_at, run.outcome, run.stop_reason, run.status = (
+        at,
+        data.outcome,
+        data.stop_reason,
+        "ended",
+    )
     kind = "death" if data.outcome == "died_on_ecmo" else "decannulation"
-    _event(session, actor, run, kind, at,
-           f"Run ended: {OUTCOME_LABELS[data.outcome]} — {data.stop_reason}", ("run", run.id))
-    audit.record(session, actor, "update", "run", run.id, run.patient_id,
-                 {"ended": at.isoformat(), "outcome": data.outcome})
+    _event(
+        session,
+        actor,
+        run,
+        kind,
+        at,
+        f"Run ended: {OUTCOME_LABELS[data.outcome]} — {data.stop_reason}",
+        ("run", run.id),
+    )
+    audit.record(
+        session,
+        actor,
+        "update",
+        "run",
+        run.id,
+        run.patient_id,
+        {"ended": at.isoformat(), "outcome": data.outcome},
+    )
     return run
 
 
 def timeline(session: Session, run: Run) -> list[TimelineEvent]:
-    stmt = select(TimelineEvent).where(TimelineEvent.run_id == run.id).order_by(
-        TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc()
+    stmt = (
+        select(TimelineEvent)
+        .where(TimelineEvent.run_id == run.id)
+        .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
     )
     return list(session.scalars(stmt))

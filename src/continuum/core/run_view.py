@@ -38,9 +38,15 @@ def component_age_hours(component: Component, now: datetime | None = None) -> fl
 def observations_summary(session: Session, run_id: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for code, (count, obs) in observation_service.latest_per_code(session, run_id).items():
-        out[code] = {"count": count, "latest": {"time": obs.time.isoformat(),
-                                                "value": obs.value, "unit": obs.unit,
-                                                "source": obs.source}}
+        out[code] = {
+            "count": count,
+            "latest": {
+                "time": obs.time.isoformat(),
+                "value": obs.value,
+                "unit": obs.unit,
+                "source": obs.source,
+            },
+        }
     return out
 
 
@@ -60,15 +66,26 @@ def summary(session: Session, actor: Actor, run: Run) -> dict[str, Any]:
         "ecmo_day": ecmo_day(run),
         "outcome": run.outcome,
         "location": run.location,
-        "modes": [{"mode": m.mode, "started_at": m.started_at.isoformat(),
-                   "ended_at": m.ended_at.isoformat() if m.ended_at else None,
-                   "reason": m.reason} for m in run.modes],
+        "modes": [
+            {
+                "mode": m.mode,
+                "started_at": m.started_at.isoformat(),
+                "ended_at": m.ended_at.isoformat() if m.ended_at else None,
+                "reason": m.reason,
+            }
+            for m in run.modes
+        ],
         "cannulas": [_cannula(c) for c in run.cannulas],
         "components": [_component(c) for c in run.components],
         "observations": observations_summary(session, run.id),
         "participants": [
-            {"staff": s.name, "discipline": p.discipline, "how": p.how,
-             "record": f"{p.record_type}:{p.record_id}", "contribution": p.contribution}
+            {
+                "staff": s.name,
+                "discipline": p.discipline,
+                "how": p.how,
+                "record": f"{p.record_type}:{p.record_id}",
+                "contribution": p.contribution,
+            }
             for p, s in participation_service.for_run(session, run.id)
         ],
         "open_alerts": open_alerts(session, run.id),
@@ -76,18 +93,34 @@ def summary(session: Session, actor: Actor, run: Run) -> dict[str, Any]:
 
 
 def _cannula(c: Any) -> dict[str, Any]:
-    return {"id": c.id, "role": c.role, "site": c.site, "side": c.side, "french": c.french,
-            "length_cm": c.length_cm, "inserted_at": c.inserted_at.isoformat(),
-            "removed_at": c.removed_at.isoformat() if c.removed_at else None,
-            "stop_reason": c.stop_reason}
+    return {
+        "id": c.id,
+        "role": c.role,
+        "site": c.site,
+        "side": c.side,
+        "french": c.french,
+        "length_cm": c.length_cm,
+        "inserted_at": c.inserted_at.isoformat(),
+        "removed_at": c.removed_at.isoformat() if c.removed_at else None,
+        "stop_reason": c.stop_reason,
+    }
 
 
 def _component(c: Component) -> dict[str, Any]:
-    return {"id": c.id, "kind": c.kind, "make": c.make, "model": c.model, "serial": c.serial,
-            "lot": c.lot, "udi": c.udi, "started_at": c.started_at.isoformat(),
-            "stopped_at": c.stopped_at.isoformat() if c.stopped_at else None,
-            "stop_reason": c.stop_reason, "replaces_id": c.replaces_id,
-            "age_hours": round(component_age_hours(c), 1)}
+    return {
+        "id": c.id,
+        "kind": c.kind,
+        "make": c.make,
+        "model": c.model,
+        "serial": c.serial,
+        "lot": c.lot,
+        "udi": c.udi,
+        "started_at": c.started_at.isoformat(),
+        "stopped_at": c.stopped_at.isoformat() if c.stopped_at else None,
+        "stop_reason": c.stop_reason,
+        "replaces_id": c.replaces_id,
+        "age_hours": round(component_age_hours(c), 1),
+    }
 
 
 def code_label(code: str) -> str:

@@ -18,13 +18,26 @@ CannulaRole = Literal["drainage", "return", "drainage_and_return", "distal_perfu
 Side = Literal["left", "right", "midline"]
 ComponentKind = Literal["console", "pump", "membrane_lung", "heater", "tubing_set"]
 StopReason = Literal[
-    "end_of_run", "oxygenator_failure", "rising_transmembrane_gradient", "thrombus",
-    "haemolysis", "device_malfunction", "air", "rupture", "end_of_product_life",
-    "treatment_changed", "protocol", "other",
+    "end_of_run",
+    "oxygenator_failure",
+    "rising_transmembrane_gradient",
+    "thrombus",
+    "haemolysis",
+    "device_malfunction",
+    "air",
+    "rupture",
+    "end_of_product_life",
+    "treatment_changed",
+    "protocol",
+    "other",
 ]
 Outcome = Literal[
-    "weaned_recovered", "died_on_ecmo", "bridged_to_vad", "bridged_to_transplant",
-    "transferred", "withdrawn",
+    "weaned_recovered",
+    "died_on_ecmo",
+    "bridged_to_vad",
+    "bridged_to_transplant",
+    "transferred",
+    "withdrawn",
 ]
 assert set(OUTCOMES) == set(Outcome.__args__)  # type: ignore[attr-defined]
 ObservationSource = Literal["console", "hl7", "lab", "manual", "csv", "mqtt", "fhir", "simulator"]
@@ -186,5 +199,5 @@ class ObservationOut(BaseModel):
     unit: str
     source: str
     status: str
-    entered_by: str | None = None
+    entered_by: int | None = None
     amends_id: int | None = None

@@ -3,36 +3,82 @@
 from __future__ import annotations
 
 ROLES = (
-    "perfusionist", "physician", "nurse", "coordinator", "qa_lead", "researcher", "admin",
+    "perfusionist",
+    "physician",
+    "nurse",
+    "coordinator",
+    "qa_lead",
+    "researcher",
+    "admin",
     "integration",
 )
 DISCIPLINES = (
-    "perfusion", "intensive_care", "cardiac_surgery", "cardiology", "anaesthesia", "nursing",
-    "physiotherapy", "pharmacy", "other",
+    "perfusion",
+    "intensive_care",
+    "cardiac_surgery",
+    "cardiology",
+    "anaesthesia",
+    "nursing",
+    "physiotherapy",
+    "pharmacy",
+    "other",
 )
 SEXES = ("female", "male", "other", "unknown")
 SUPPORT_TYPES = ("pulmonary", "cardiac", "ecpr")
 MODES = (
-    "VV", "VA", "VAV", "VVA", "V-PA", "VA+Impella", "VA+IABP", "VV+IABP", "VV-ECCO2R", "VV+RVAD",
+    "VV",
+    "VA",
+    "VAV",
+    "VVA",
+    "V-PA",
+    "VA+Impella",
+    "VA+IABP",
+    "VV+IABP",
+    "VV-ECCO2R",
+    "VV+RVAD",
 )
 RUN_STATUSES = ("active", "weaning", "ended")
 OUTCOMES = (
-    "weaned_recovered", "died_on_ecmo", "bridged_to_vad", "bridged_to_transplant",
-    "transferred", "withdrawn",
+    "weaned_recovered",
+    "died_on_ecmo",
+    "bridged_to_vad",
+    "bridged_to_transplant",
+    "transferred",
+    "withdrawn",
 )
 CANNULA_ROLES = ("drainage", "return", "drainage_and_return", "distal_perfusion")
 SIDES = ("left", "right", "midline")
 COMPONENT_KINDS = ("console", "pump", "membrane_lung", "heater", "tubing_set")
 COMPONENT_STOP_REASONS = (
-    "end_of_run", "oxygenator_failure", "rising_transmembrane_gradient", "thrombus", "haemolysis",
-    "device_malfunction", "air", "rupture", "end_of_product_life", "treatment_changed",
-    "protocol", "other",
+    "end_of_run",
+    "oxygenator_failure",
+    "rising_transmembrane_gradient",
+    "thrombus",
+    "haemolysis",
+    "device_malfunction",
+    "air",
+    "rupture",
+    "end_of_product_life",
+    "treatment_changed",
+    "protocol",
+    "other",
 )
 OBSERVATION_SOURCES = ("console", "hl7", "lab", "manual", "csv", "mqtt", "fhir", "simulator")
 OBSERVATION_STATUSES = ("final", "superseded", "entered_in_error")
 EVENT_KINDS = (
-    "referral", "cannulation", "run_start", "mode_change", "component_change", "cannula_change",
-    "procedure", "transport", "weaning_trial", "decannulation", "death", "discharge", "note",
+    "referral",
+    "cannulation",
+    "run_start",
+    "mode_change",
+    "component_change",
+    "cannula_change",
+    "procedure",
+    "transport",
+    "weaning_trial",
+    "decannulation",
+    "death",
+    "discharge",
+    "note",
 )
 PARTICIPATION_HOW = ("present", "consulted", "signed")
 

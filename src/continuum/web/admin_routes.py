@@ -9,9 +9,10 @@ from sqlalchemy import select
 from continuum.core import accounts
 from continuum.core.record import AuditEntry
 from continuum.core.roles import ROLE_LABELS, Permission
+from continuum.core.roles import Permission as P
 from continuum.core.vocab import DISCIPLINES
 from continuum.errors import Conflict, ValidationFailed
-from continuum.web.deps import CurrentActor, DbSession, get_actor
+from continuum.web.deps import CurrentActor, DbSession, get_actor, require
 from continuum.web.pages import form_dict, parse_form, redirect, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False, dependencies=[Depends(get_actor)])
@@ -20,18 +21,25 @@ router = APIRouter(prefix="/admin", include_in_schema=False, dependencies=[Depen
 def _users(request: Request, db: DbSession, actor: CurrentActor, **extra: object) -> Response:
     actor.require(Permission.MANAGE_USERS)
     status = 422 if extra.get("error") else 200
-    return render(request, "admin_users.html", actor, status_code=status,
-                  staff=accounts.list_staff(db), tokens=accounts.list_tokens(db),
-                  roles=ROLE_LABELS, disciplines=DISCIPLINES,
-                  **{"error": None, "values": {}, "new_token": None, **extra})
+    return render(
+        request,
+        "admin_users.html",
+        actor,
+        status_code=status,
+        staff=accounts.list_staff(db),
+        tokens=accounts.list_tokens(db),
+        roles=ROLE_LABELS,
+        disciplines=DISCIPLINES,
+        **{"error": None, "values": {}, "new_token": None, **extra},
+    )
 
 
-@router.get("/users")
+@router.get("/users", dependencies=[require(P.MANAGE_USERS)])
 def users_page(request: Request, db: DbSession, actor: CurrentActor) -> Response:
     return _users(request, db, actor)
 
 
-@router.post("/users")
+@router.post("/users", dependencies=[require(P.MANAGE_USERS)])
 async def create_user(request: Request, db: DbSession, actor: CurrentActor) -> Response:
     values = form_dict(await request.form(), request.app.state.settings.zone)
     try:
@@ -43,27 +51,29 @@ async def create_user(request: Request, db: DbSession, actor: CurrentActor) -> R
     return redirect("/admin/users")
 
 
-@router.post("/tokens")
+@router.post("/tokens", dependencies=[require(P.MANAGE_USERS)])
 async def issue_token(request: Request, db: DbSession, actor: CurrentActor) -> Response:
     form = await request.form()
     try:
         staff_id = int(str(form.get("staff_id", "")))
     except ValueError:
-        return _users(request, db, actor, error=ValidationFailed("choose a staff member",
-                                                                 "staff_id"))
+        return _users(
+            request, db, actor, error=ValidationFailed("choose a staff member", "staff_id")
+        )
     token = accounts.issue_token(db, actor, staff_id, str(form.get("label", "API token")))
     return _users(request, db, actor, new_token=token)
 
 
-@router.post("/tokens/{token_id}/revoke")
+@router.post("/tokens/{token_id}/revoke", dependencies=[require(P.MANAGE_USERS)])
 def revoke_token(token_id: int, db: DbSession, actor: CurrentActor) -> Response:
     accounts.revoke_token(db, actor, token_id)
     return redirect("/admin/users")
 
 
-@router.get("/audit")
-def audit_page(request: Request, db: DbSession, actor: CurrentActor,
-               action: str | None = None) -> Response:
+@router.get("/audit", dependencies=[require(P.VIEW_AUDIT)])
+def audit_page(
+    request: Request, db: DbSession, actor: CurrentActor, action: str | None = None
+) -> Response:
     actor.require(Permission.VIEW_AUDIT)
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(300)
     if action:

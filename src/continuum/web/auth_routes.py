@@ -33,18 +33,34 @@ def login_page(request: Request, next: str | None = None) -> Response:
 
 @router.post("/login")
 async def login(
-    request: Request, db: DbSession, settings: AppSettings,
-    username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     try:
         await _check_csrf(request)
-        staff = accounts.authenticate(db, username.strip(), password, client_of(request),
-                                      settings.login_max_failures, settings.login_window_minutes)
+        staff = accounts.authenticate(
+            db,
+            username.strip(),
+            password,
+            client_of(request),
+            settings.login_max_failures,
+            settings.login_window_minutes,
+        )
     except (NotAuthenticated, accounts.TooManyAttempts, Forbidden) as exc:
         db.commit()  # keep the failed attempt and its audit row
-        return render(request, "login.html", None, status_code=exc.status_code,
-                      next=_safe_next(next), error=exc.message, username=username)
+        return render(
+            request,
+            "login.html",
+            None,
+            status_code=exc.status_code,
+            next=_safe_next(next),
+            error=exc.message,
+            username=username,
+        )
     login_session(request, staff)
     return redirect(_safe_next(next))
 

@@ -58,8 +58,10 @@ async def _check_csrf(request: Request) -> None:
     if given is None and "form" in request.headers.get("content-type", ""):
         given = str((await request.form()).get("csrf_token", ""))
     if not expected or not given or not secrets.compare_digest(str(expected), given):
-        raise Forbidden("the form has expired or did not come from this site: reload the page "
-                        "and try again (CSRF check)")
+        raise Forbidden(
+            "the form has expired or did not come from this site: reload the page "
+            "and try again (CSRF check)"
+        )
 
 
 async def get_actor(request: Request, db: DbSession) -> Actor:

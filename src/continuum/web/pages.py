@@ -59,18 +59,23 @@ def ago(dt: datetime | None, now: datetime) -> str:
     return f"{delta.days} d ago"
 
 
-def render(request: Request, name: str, actor: Actor | None, status_code: int = 200,
-           **context: Any) -> HTMLResponse:
+def render(
+    request: Request, name: str, actor: Actor | None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
     settings = request.app.state.settings
     zone = settings.zone
     base = {
-        "request": request, "actor": actor, "site_name": settings.site_name,
-        "csrf": csrf_token(request), "P": Permission, "role_labels": ROLE_LABELS,
-        "tz": settings.timezone, "fmt": lambda dt, f="%Y-%m-%d %H:%M": local(dt, zone, f),
+        "request": request,
+        "actor": actor,
+        "site_name": settings.site_name,
+        "csrf": csrf_token(request),
+        "P": Permission,
+        "role_labels": ROLE_LABELS,
+        "tz": settings.timezone,
+        "fmt": lambda dt, f="%Y-%m-%d %H:%M": local(dt, zone, f),
         "demo": settings.demo,
     }
-    return templates.TemplateResponse(request, name, {**base, **context},
-                                      status_code=status_code)
+    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 
 
 def redirect(url: str) -> RedirectResponse:
@@ -94,8 +99,9 @@ def _aware(value: str, zone: ZoneInfo, field: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ValidationFailed([FieldProblem(field, f"'{value}' is not a date and time",
-                                             value)]) from None
+        raise ValidationFailed(
+            [FieldProblem(field, f"'{value}' is not a date and time", value)]
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
 
 

@@ -20,9 +20,19 @@ def plotly_js_path() -> Path:
 
 @router.get("/static/vendor/plotly.min.js", include_in_schema=False)
 def plotly_js() -> FileResponse:
-    return FileResponse(plotly_js_path(), media_type="application/javascript",
-                        headers={"Cache-Control": "public, max-age=86400"})
+    return FileResponse(
+        plotly_js_path(),
+        media_type="application/javascript",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 def static_app() -> StaticFiles:
     return StaticFiles(directory=STATIC_DIR)
+
+
+def swagger_app() -> StaticFiles:
+    """Swagger UI for /api/docs, from the swagger-ui-bundle package."""
+    from swagger_ui_bundle import swagger_ui_path
+
+    return StaticFiles(directory=swagger_ui_path)
