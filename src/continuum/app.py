@@ -12,7 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from continuum import __version__
 from continuum.config import Settings, get_settings
 from continuum.db import make_engine, make_sessionmaker
-from continuum.web import admin_routes, errors, static_files
+from continuum.web import admin_routes, calculator_routes, errors, static_files
 from continuum.web.auth_routes import router as auth_router
 
 API_DESCRIPTION = """ECMO Continuum JSON API. Authenticate with `Authorization: Bearer <token>`
@@ -68,6 +68,8 @@ def _routes(app: FastAPI) -> None:
     app.include_router(page_routes.router)
     app.include_router(api_routes.router)
     app.include_router(admin_routes.router)
+    app.include_router(calculator_routes.api)
+    app.include_router(calculator_routes.pages)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

@@ -138,6 +138,13 @@ CASES = [
         "POST", "/admin/tokens/{token_id}/revoke", P.MANAGE_USERS, "/admin/tokens/1/revoke", order=4
     ),
     Case("POST", "/logout", ANY, order=99, form={}),
+    Case("GET", "/calculators", ANY),
+    Case("GET", "/calculators/{name}", ANY, "/calculators/bsa"),
+    Case("POST", "/calculators/{name}", ANY, "/calculators/bsa", order=3,
+         form={"height_cm": 180, "weight_kg": 80}),
+    Case("GET", "/api/v1/calculators", ANY),
+    Case("POST", "/api/v1/calculators/{name}", ANY, "/api/v1/calculators/bsa", order=3,
+         json={"height_cm": 180, "weight_kg": 80}),
     Case("GET", "/api/v1/me", ANY),
     Case("GET", "/api/v1/patients", P.VIEW_CLINICAL),
     Case("GET", "/api/v1/patients/{patient_id}", P.VIEW_CLINICAL, "/api/v1/patients/1"),

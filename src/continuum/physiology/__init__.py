@@ -1,0 +1,1 @@
+"""Circuit and patient physiology: plain functions on plain floats, plus calculator wrappers."""

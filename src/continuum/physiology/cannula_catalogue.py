@@ -1,0 +1,32 @@
+"""Cannula pressure–flow fits: ΔP (mmHg) = a·Q² + b·Q, Q in L/min (reference §2.7).
+
+Digitised manufacturer curves by N. Mark (repo nickmmark/ecmo-calculations, R² >0.99) [S].
+Each entry: id -> (label, French size, (return a, b), (drainage a, b)).
+A programme adds its own cannulae by passing extra entries to ``cannula_check``.
+"""
+
+from __future__ import annotations
+
+Fit = tuple[float, float]
+
+CATALOGUE_SOURCE = (
+    "Manufacturer ΔP–Q curves digitised by N. Mark, nickmmark/ecmo-calculations "
+    "(reference §2.7) [S]"
+)
+
+CANNULAE: dict[str, tuple[str, float, Fit, Fit]] = {
+    "crescent_24": ("Medtronic Crescent 24 Fr", 24, (18.65, 6.7335), (-4.0878, -4.4519)),
+    "crescent_26": ("Medtronic Crescent 26 Fr", 26, (11.215, 6.0422), (-2.6488, -3.7688)),
+    "crescent_28": ("Medtronic Crescent 28 Fr", 28, (7.9396, 5.5664), (-1.9888, -2.4497)),
+    "crescent_30": ("Medtronic Crescent 30 Fr", 30, (5.6205, 3.5476), (-1.058, -4.1433)),
+    "crescent_32": ("Medtronic Crescent 32 Fr", 32, (4.3856, 1.5097), (-1.4009, -0.4532)),
+    "quantum_24": ("Spectrum Quantum 24 Fr", 24, (26.82, 27.243), (-4.6793, -12.719)),
+    "quantum_27": ("Spectrum Quantum 27 Fr", 27, (13.568, 12.411), (-3.4414, -7.1491)),
+    "quantum_31": ("Spectrum Quantum 31 Fr", 31, (7.6486, 5.1713), (-1.954, -2.7028)),
+    "avalon_20": ("Getinge Avalon 20 Fr", 20, (68.756, 2.2718), (-17.187, -11.117)),
+    "avalon_23": ("Getinge Avalon 23 Fr", 23, (27.066, 1.7003), (-7.7468, -8.4351)),
+    "avalon_27": ("Getinge Avalon 27 Fr", 27, (10.984, 5.3044), (-3.4861, -2.3871)),
+    "avalon_31": ("Getinge Avalon 31 Fr", 31, (6.3107, 0.8747), (-2.0684, 0.6194)),
+    "protek_duo_29": ("LivaNova ProTek Duo 29 Fr", 29, (14.909, 1.7309), (-2.4682, -2.1438)),
+    "protek_duo_31": ("LivaNova ProTek Duo 31 Fr", 31, (6.9807, 1.9931), (-1.8139, -4.5159)),
+}
