@@ -407,9 +407,10 @@ def test_cli_validation_error_exits_2_with_message(cli):
     assert "Traceback" not in result.output
 
 
-def test_cli_unknown_calculator_uses_not_found_exit_code(cli):
+def test_cli_unknown_calculator_is_bad_usage_exit_2(cli):
+    # contracts.md §4: 2 = bad usage or invalid input; an unknown name is bad usage.
     result = cli("calc", "apache", "--json", "{}")
-    assert result.exit_code == NotFound.exit_code
+    assert result.exit_code == 2
     assert "unknown calculator 'apache'" in result.stderr
 
 

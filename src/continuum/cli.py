@@ -224,7 +224,7 @@ def demo(
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
-COMMAND_MODULES: tuple[str, ...] = ("calc",)
+COMMAND_MODULES: tuple[str, ...] = ("calc", "simulate", "replay")
 
 
 def _register_commands() -> None:

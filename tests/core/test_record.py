@@ -251,3 +251,26 @@ def test_times_are_stored_and_returned_in_utc(sessions) -> None:
     with unit_of_work(sessions) as db:
         assert db.get_one(Run, 1).started_at == datetime(2026, 1, 5, 8, 30, tzinfo=UTC)
         assert db.get_one(Run, 1).started_at.tzinfo is not None
+
+
+def test_bulk_insert_round_trips_times_and_values(sessions) -> None:
+    import numpy as np
+
+    times = np.datetime64("2026-03-01T10:00") + np.arange(3).astype("timedelta64[m]")
+    with unit_of_work(sessions) as db:
+        rows = observation_service.series_rows(
+            1, "blood_flow", times, np.array([4.1, np.nan, 4.3]), "console"
+        )
+        observation_service.bulk_insert(db, rows)
+    with unit_of_work(sessions) as db:
+        got = observation_service.series(
+            db,
+            1,
+            "blood_flow",
+            start=datetime(2026, 3, 1, tzinfo=UTC),
+            end=datetime(2026, 3, 2, tzinfo=UTC),
+        )
+    assert got == [
+        (datetime(2026, 3, 1, 10, 0, tzinfo=UTC), 4.1),
+        (datetime(2026, 3, 1, 10, 2, tzinfo=UTC), 4.3),
+    ]

@@ -14,8 +14,11 @@ from tests.seed import RUN_START
 
 def issue(web: Web, staff_id: int) -> str:
     web.login("admin")
-    r = web.client.post("/api/v1/tokens", json={"staff_id": staff_id, "label": "gateway"},
-                        headers={"X-CSRF-Token": web.csrf("/admin/users")})
+    r = web.client.post(
+        "/api/v1/tokens",
+        json={"staff_id": staff_id, "label": "gateway"},
+        headers={"X-CSRF-Token": web.csrf("/admin/users")},
+    )
     assert r.status_code == 201
     web.client.cookies.clear()
     return str(r.json()["token"])
@@ -28,18 +31,33 @@ def bearer(client: TestClient, token: str) -> TestClient:
 
 def test_token_holder_scripts_the_core_record(web_any: Web) -> None:
     api = bearer(web_any.client, issue(web_any, staff_id=8))  # the integration account
-    pid = api.post("/api/v1/patients", json={"mrn": "MRN-API-7", "name": "Ana Api",
-                                            "sex": "female", "height_cm": 165,
-                                            "weight_kg": 60}).json()["id"]
+    pid = api.post(
+        "/api/v1/patients",
+        json={
+            "mrn": "MRN-API-7",
+            "name": "Ana Api",
+            "sex": "female",
+            "height_cm": 165,
+            "weight_kg": 60,
+        },
+    ).json()["id"]
     start = RUN_START.isoformat()
-    run = api.post("/api/v1/runs", json={"patient_id": pid, "support_type": "pulmonary",
-                                         "mode": "VV", "started_at": start})
+    run = api.post(
+        "/api/v1/runs",
+        json={"patient_id": pid, "support_type": "pulmonary", "mode": "VV", "started_at": start},
+    )
     assert run.status_code == 201, run.text
     rid = run.json()["id"]
     t = (RUN_START + timedelta(hours=1)).isoformat()
-    stored = api.post(f"/api/v1/runs/{rid}/observations", json={"observations": [
-        {"code": "blood_flow", "value": 4.2, "time": t, "source": "console"},
-        {"code": "pao2", "value": 9.5, "unit": "kPa", "time": t, "source": "lab"}]})
+    stored = api.post(
+        f"/api/v1/runs/{rid}/observations",
+        json={
+            "observations": [
+                {"code": "blood_flow", "value": 4.2, "time": t, "source": "console"},
+                {"code": "pao2", "value": 9.5, "unit": "kPa", "time": t, "source": "lab"},
+            ]
+        },
+    )
     assert stored.json() == {"stored": 2}
     summary = api.get(f"/api/v1/runs/{rid}").json()
     assert summary["mode"] == "VV" and summary["patient"]["mrn"] == "MRN-API-7"
@@ -48,17 +66,30 @@ def test_token_holder_scripts_the_core_record(web_any: Web) -> None:
 
 def test_bad_payload_gets_field_level_messages(web: Web) -> None:
     api = bearer(web.client, issue(web, staff_id=8))
-    r = api.post("/api/v1/patients", json={"mrn": "", "name": "X", "sex": "robot",
-                                          "height_cm": 900})
+    r = api.post(
+        "/api/v1/patients", json={"mrn": "", "name": "X", "sex": "robot", "height_cm": 900}
+    )
     assert r.status_code == 422
     fields = {f["field"] for f in r.json()["fields"]}
     assert {"mrn", "sex", "height_cm"} <= fields
-    r = api.post("/api/v1/runs/1/observations", json={"observations": [
-        {"code": "blood_flow", "value": 55, "time": (RUN_START + timedelta(hours=1)).isoformat()}
-    ]})
+    r = api.post(
+        "/api/v1/runs/1/observations",
+        json={
+            "observations": [
+                {
+                    "code": "blood_flow",
+                    "value": 55,
+                    "time": (RUN_START + timedelta(hours=1)).isoformat(),
+                }
+            ]
+        },
+    )
     assert r.status_code == 422
-    assert r.json()["fields"][0] == {"field": "observations[0].blood_flow", "value": 55.0,
-                                     "message": "blood_flow 55 L/min is outside 0–10 L/min"}
+    assert r.json()["fields"][0] == {
+        "field": "observations[0].blood_flow",
+        "value": 55.0,
+        "message": "blood_flow 55 L/min is outside 0–10 L/min",
+    }
     assert api.get("/api/v1/runs/1").json()["observations"]["blood_flow"]["count"] == 3
 
 

@@ -45,8 +45,12 @@ def test_clinicians_see_identifiers_and_each_read_is_audited(web_any: Web) -> No
     page = web_any.client.get("/runs/1").text
     assert SECRET_NAMES[0] in page and SECRET_MRNS[0] in page
     reads = audit_rows(web_any.url, "read_identifiers")
-    assert any(r.patient_id == 1 and r.actor == "Test nurse (nurse)"
-               and r.detail == {"purpose": "run page"} for r in reads)
+    assert any(
+        r.patient_id == 1
+        and r.actor == "Test nurse (nurse)"
+        and r.detail == {"purpose": "run page"}
+        for r in reads
+    )
 
 
 def test_researcher_reads_leave_no_identifier_reads(web: Web) -> None:
@@ -59,8 +63,11 @@ def test_researcher_reads_leave_no_identifier_reads(web: Web) -> None:
 def test_changes_and_logins_are_audited(web_any: Web) -> None:
     web_any.login("perfusionist")
     csrf = web_any.csrf("/runs/1")
-    r = web_any.client.post("/api/v1/runs/1/modes", headers={"X-CSRF-Token": csrf},
-                            json={"mode": "VA", "reason": "refractory shock"})
+    r = web_any.client.post(
+        "/api/v1/runs/1/modes",
+        headers={"X-CSRF-Token": csrf},
+        json={"mode": "VA", "reason": "refractory shock"},
+    )
     assert r.status_code == 201
     actions = [(a.action, a.entity) for a in audit_rows(web_any.url)]
     assert ("login", "staff") in actions and ("create", "mode_segment") in actions
@@ -69,12 +76,14 @@ def test_changes_and_logins_are_audited(web_any: Web) -> None:
 def test_failed_logins_are_audited_and_throttled(web: Web) -> None:
     for _ in range(5):
         token = web.csrf("/login")
-        r = web.client.post("/login", data={"username": "nurse", "password": "wrong-password",
-                                            "csrf_token": token})
+        r = web.client.post(
+            "/login", data={"username": "nurse", "password": "wrong-password", "csrf_token": token}
+        )
         assert r.status_code == 401 and "wrong" in r.text
     token = web.csrf("/login")
-    r = web.client.post("/login", data={"username": "nurse", "csrf_token": token,
-                                        "password": "pw-nurse-0123456789"})
+    r = web.client.post(
+        "/login", data={"username": "nurse", "csrf_token": token, "password": "pw-nurse-0123456789"}
+    )
     assert r.status_code == 429 and "too many failed logins" in r.text
     assert len(audit_rows(web.url, "login_failed")) == 5
 

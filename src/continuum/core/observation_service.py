@@ -117,9 +117,41 @@ def record_observations(
     return len(rows)
 
 
+BULK_COLUMNS = ("run_id", "code", "time", "value", "unit", "source", "status", "entered_by",
+                "recorded_at", "ingest_ref")
+
+
 def bulk_insert(session: Session, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(Observation), rows)
+    """Insert many observations inside the session's transaction.
+
+    PostgreSQL gets COPY (the fastest path psycopg offers); SQLite gets executemany.
+    Either way the rows commit or roll back with the rest of the unit of work.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        raw = connection.connection.driver_connection
+        columns = ", ".join(BULK_COLUMNS)
+        with raw.cursor() as cur, cur.copy(f"COPY observation ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row.get(c) for c in BULK_COLUMNS])
+        return
+    if connection.dialect.name == "sqlite":
+        raw = connection.connection.driver_connection
+        columns = ", ".join(BULK_COLUMNS)
+        marks = ", ".join("?" * len(BULK_COLUMNS))
+        raw.executemany(f"INSERT INTO observation ({columns}) VALUES ({marks})",
+                        [tuple(_sqlite_value(row.get(c)) for c in BULK_COLUMNS) for row in rows])
+        return
+    session.execute(insert(Observation), rows)
+
+
+def _sqlite_value(value: Any) -> Any:
+    """The text SQLAlchemy's SQLite DateTime stores: naive UTC with microseconds."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
 
 
 def amend(session: Session, actor: Actor, observation_id: int, data: AmendmentIn) -> Observation:

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Quick start 2: set up and run every test (lint, SQLite, PostgreSQL, browser).
+# PostgreSQL tests need 127.0.0.1:5432 (user postgres) and browser tests /usr/bin/chromium;
+# without them those tests skip, unless CONTINUUM_REQUIRE_ALL=1 (as in .ci/run) makes them fail.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh test
+.venv/bin/ruff check src tests benchmarks
+exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -1,0 +1,76 @@
+"""`continuum replay FILE.csv --mode VV|VA [--format json|text]` (contracts.md §4).
+
+Runs every detector over a console CSV file without touching a database and prints the
+alert episodes: a JSON list in the contracts.md §3 shape, or readable text. What the
+reader refused (bad cells, unknown columns) goes to stderr. Bad file or mode: exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from continuum.errors import ContinuumError, ValidationFailed
+from continuum.ingest.console_csv import ConsoleFile, read_console_csv
+from continuum.surveillance import Alert, RunSeries, RunTargets, run_all_detectors
+from continuum.surveillance.series import MODES
+
+FORMATS = ("json", "text")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("replay")(replay)
+
+
+def replay(
+    file: Annotated[Path, typer.Argument(help="console CSV file (contracts.md §2)")],
+    mode: Annotated[str, typer.Option(help="VV or VA")],
+    fmt: Annotated[str, typer.Option("--format", help="json or text")] = "text",
+    flow_goal: Annotated[float | None, typer.Option(help="blood-flow goal, L/min")] = None,
+) -> None:
+    """Run every circuit-surveillance detector over a console file; print the alerts."""
+    try:
+        alerts = _run(file, mode, fmt, flow_goal)
+    except ContinuumError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    if fmt == "json":
+        typer.echo(json.dumps([a.to_dict() for a in alerts], indent=2, ensure_ascii=False))
+    else:
+        typer.echo(alerts_text(alerts))
+
+
+def _run(file: Path, mode: str, fmt: str, flow_goal: float | None) -> list[Alert]:
+    if mode.upper() not in MODES:
+        raise ValidationFailed(f"--mode must be one of {', '.join(MODES)}, not '{mode}'", "mode")
+    if fmt not in FORMATS:
+        raise ValidationFailed(f"--format must be json or text, not '{fmt}'", "format")
+    if not file.is_file():
+        raise ValidationFailed(f"no such file: {file}", "file")
+    console = read_console_csv(file)
+    _report(console)
+    series = RunSeries(mode, console.series)
+    return run_all_detectors(series, targets=RunTargets(flow_goal=flow_goal))
+
+
+def _report(console: ConsoleFile) -> None:
+    if not console.report.clean:
+        typer.echo(console.report.text(), err=True)
+    if not console.series:
+        raise ValidationFailed("the file holds no readable observations", "file")
+
+
+def alerts_text(alerts: list[Alert]) -> str:
+    if not alerts:
+        return "no alerts"
+    lines = []
+    for a in alerts:
+        d = a.to_dict()
+        until = d["cleared_at"] or "still open"
+        lines.append(f"[{a.severity.upper():8}] {a.detector}  {d['raised_at']} → {until}")
+        lines.append(f"           {a.summary}")
+        lines.append(f"           rule: {a.evidence.get('rule', '')}")
+    return "\n".join(lines)

@@ -1,0 +1,177 @@
+"""Spec tables: transmembrane gradient, access insufficiency, pump thrombosis, flow target.
+
+Each row: what the console shows → what the detector says (severities of its episodes;
+[] = silence). Healthy run: flow 4.5 L/min, 3500 rpm, drainage −40 mmHg, ΔP 20 mmHg.
+"""
+
+from __future__ import annotations
+
+import pytest
+from surveillance_shapes import (
+    alternating,
+    at,
+    brief,
+    dropout,
+    labs,
+    outcome,
+    ramp,
+    run,
+    steady,
+    step,
+)
+
+from continuum.surveillance import RunTargets
+
+# -- transmembrane_gradient_rise (Lubnow: 30–50% rise in ΔP/flow) --------------------------
+TMP = [
+    ("steady ΔP 20 mmHg", {}, []),
+    ("ΔP ramps 20 → 35 mmHg (+75%) over 12 h", {"p_postoxy": ramp(230, 215)}, ["critical"]),
+    ("ΔP steps 20 → 29 mmHg (+45%)", {"p_postoxy": step(230, 221)}, ["warning"]),
+    (
+        "ΔP steps 20 → 27 mmHg (+35%, but 7 mmHg is within transducer drift)",
+        {"p_postoxy": step(230, 223)},
+        [],
+    ),
+    ("ΔP steps 20 → 23 mmHg (+15%)", {"p_postoxy": step(230, 227)}, []),
+    ("single ΔP spike to 80 mmHg (transducer knock)", {"p_postoxy": brief(230, 170)}, []),
+    ("post-oxygenator transducer drops out for 3 h", {"p_postoxy": dropout(steady(230))}, []),
+    (
+        "brief deliberate flow change 4.5 → 3.0 L/min for 20 min, ΔP follows flow",
+        {"blood_flow": brief(4.5, 3.0, minutes=20), "p_postoxy": brief(230, 236.7, minutes=20)},
+        [],
+    ),
+    (
+        "sustained flow increase 4.5 → 5.5 L/min, ΔP follows flow (no clot)",
+        {"blood_flow": step(4.5, 5.5), "p_preoxy": step(250, 254.4)},
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "console", "expected"), TMP, ids=[c[0] for c in TMP])
+def test_transmembrane_gradient_rise(case: str, console: dict, expected: list) -> None:
+    assert outcome("transmembrane_gradient_rise", run(console=console)) == expected
+
+
+def test_oxygenator_change_clears_the_gradient_alert_and_restarts_the_baseline() -> None:
+    post = ramp(230, 215, 12, 24)
+    post[40 * 60 :] = 235  # new oxygenator: ΔP 15 mmHg, lower than the old one's baseline
+    from surveillance_shapes import alerts_of
+
+    alerts = alerts_of(
+        "transmembrane_gradient_rise",
+        run(console={"p_postoxy": post}, changes=[(40, "oxygenator")]),
+    )
+    assert [a.severity for a in alerts] == ["critical"]
+    assert alerts[0].cleared_at == at(40)
+    assert alerts[0].evidence["cleared_because"] == "component changed"
+
+
+def test_a_pump_change_does_not_restart_the_oxygenator_baseline() -> None:
+    series = run(console={"p_postoxy": step(230, 220, 30)}, changes=[(28, "pump")])
+    assert outcome("transmembrane_gradient_rise", series) == ["critical"]
+
+
+# -- access_insufficiency (Robak −100 mmHg; [U] −80 tier; chattering) ----------------------
+ACCESS = [
+    ("steady drainage −40 mmHg", {}, []),
+    (
+        "drainage steps to −90 mmHg (50 below its baseline)",
+        {"p_access": step(-40, -90)},
+        ["warning"],
+    ),
+    ("drainage steps to −120 mmHg", {"p_access": step(-40, -120)}, ["critical"]),
+    ("a run that always sits at −85 mmHg", {"p_access": steady(-85)}, []),
+    ("single cough spike to −200 mmHg", {"p_access": brief(-40, -200)}, []),
+    ("3-minute suction excursion to −150 mmHg", {"p_access": brief(-40, -150, minutes=3)}, []),
+    ("drainage transducer drops out", {"p_access": dropout(steady(-40))}, []),
+    (
+        "flow chatters 4.5 / 3.8 L/min every minute",
+        {"blood_flow": alternating(4.5, 3.8)},
+        ["warning"],
+    ),
+    (
+        "chattering with drainage −90 mmHg",
+        {"blood_flow": alternating(4.5, 3.8), "p_access": step(-40, -90)},
+        ["critical"],
+    ),
+    (
+        "deliberate flow reduction 4.5 → 3.5 L/min for 20 min",
+        {"blood_flow": brief(4.5, 3.5, minutes=20)},
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "console", "expected"), ACCESS, ids=[c[0] for c in ACCESS])
+def test_access_insufficiency(case: str, console: dict, expected: list) -> None:
+    assert outcome("access_insufficiency", run(console=console)) == expected
+
+
+# -- pump_thrombosis (more rpm for the same flow; [U] 10% / 20%) ----------------------------
+PUMP = [
+    ("steady 3500 rpm for 4.5 L/min", {}, {}, []),
+    ("rpm creeps up 25% at the same flow", {"pump_speed": ramp(3500, 4375)}, {}, ["critical"]),
+    ("rpm 15% higher for the same flow", {"pump_speed": step(3500, 4025)}, {}, ["warning"]),
+    (
+        "rpm 15% higher with pfHb 80 mg/dL",
+        {"pump_speed": step(3500, 4025)},
+        {"pfhb": labs({1: 5, 25: 80, 31: 80, 37: 80, 43: 80})},
+        ["critical"],
+    ),
+    ("flow falls 15% at the same rpm", {"blood_flow": step(4.5, 3.83)}, {}, ["warning"]),
+    (
+        "deliberate speed-up: rpm and flow both +20%",
+        {"pump_speed": step(3500, 4200), "blood_flow": step(4.5, 5.4)},
+        {},
+        [],
+    ),
+    ("single rpm spike", {"pump_speed": brief(3500, 5000)}, {}, []),
+    (
+        "rpm up because drainage is −120 mmHg (access, not pump)",
+        {"pump_speed": step(3500, 4200), "p_access": step(-40, -120)},
+        {},
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "console", "sparse", "expected"), PUMP, ids=[c[0] for c in PUMP])
+def test_pump_thrombosis(case: str, console: dict, sparse: dict, expected: list) -> None:
+    assert outcome("pump_thrombosis", run(console=console, sparse=sparse)) == expected
+
+
+def test_pump_change_clears_the_pump_alert() -> None:
+    rpm = step(3500, 4300, 24)
+    rpm[40 * 60 :] = 3500
+    from surveillance_shapes import alerts_of
+
+    alerts = alerts_of("pump_thrombosis", run(console={"pump_speed": rpm}, changes=[(40, "pump")]))
+    assert [(a.severity, a.cleared_at) for a in alerts] == [("critical", at(40))]
+
+
+# -- flow_below_target (the day's goal; sustained 30 min) -----------------------------------
+FLOW = [
+    ("flow at goal", {}, 4.5, []),
+    ("flow 3.9 L/min for goal 4.5 (87%)", {"blood_flow": step(4.5, 3.9)}, 4.5, ["warning"]),
+    ("flow 3.4 L/min for goal 4.5 (76%)", {"blood_flow": step(4.5, 3.4)}, 4.5, ["critical"]),
+    (
+        "brief 20-minute flow check at 3.0 L/min",
+        {"blood_flow": brief(4.5, 3.0, minutes=20)},
+        4.5,
+        [],
+    ),
+    ("no goal set", {"blood_flow": step(4.5, 2.0)}, None, []),
+    (
+        "goal lowered to 3.5 from hour 24, flow follows",
+        {"blood_flow": step(4.5, 3.6)},
+        [(at(0), 4.5), (at(24), 3.5)],
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "console", "goal", "expected"), FLOW, ids=[c[0] for c in FLOW])
+def test_flow_below_target(case: str, console: dict, goal: object, expected: list) -> None:
+    targets = RunTargets(flow_goal=goal)  # type: ignore[arg-type]
+    assert outcome("flow_below_target", run(console=console), targets) == expected
