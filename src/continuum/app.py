@@ -12,7 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from continuum import __version__
 from continuum.config import Settings, get_settings
 from continuum.db import make_engine, make_sessionmaker
-from continuum.web import admin_routes, calculator_routes, errors, static_files
+from continuum.web import errors, static_files
 from continuum.web.auth_routes import router as auth_router
 
 API_DESCRIPTION = """ECMO Continuum JSON API. Authenticate with `Authorization: Bearer <token>`
@@ -59,17 +59,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _routes(app: FastAPI) -> None:
-    from continuum.core import api_routes, page_routes
+    import importlib
+
+    import continuum.models_all  # noqa: F401  (every domain's tables)
+    from continuum.domains import ROUTER_MODULES
 
     app.include_router(auth_router)
     app.include_router(static_files.router)
     app.mount("/static", static_files.static_app(), name="static")
     app.mount("/vendor/swagger", static_files.swagger_app(), name="swagger")
-    app.include_router(page_routes.router)
-    app.include_router(api_routes.router)
-    app.include_router(admin_routes.router)
-    app.include_router(calculator_routes.api)
-    app.include_router(calculator_routes.pages)
+    for name in ROUTER_MODULES:
+        for router in importlib.import_module(name).routers:
+            app.include_router(router)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

@@ -224,11 +224,10 @@ def demo(
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
-COMMAND_MODULES: tuple[str, ...] = ("calc", "simulate", "replay")
-
-
 def _register_commands() -> None:
     import importlib
+
+    from continuum.domains import COMMAND_MODULES
 
     for name in COMMAND_MODULES:
         importlib.import_module(f"continuum.commands.{name}").register(app)

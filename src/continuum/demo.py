@@ -3,6 +3,7 @@ with simulated console data (some runs with faults in progress)."""
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -26,6 +27,7 @@ from continuum.core.schemas import (
     RunEnd,
 )
 from continuum.db import make_engine, make_sessionmaker, unit_of_work, utcnow
+from continuum.domains import DEMO_MODULES
 from continuum.migrate import upgrade
 
 DEMO_PASSWORD = "continuum-demo"
@@ -225,6 +227,9 @@ def build(
             with unit_of_work(factory) as db:
                 _case(db, case, staff, now, seed=100 + i)
             progress.advance(task)
+    for name in DEMO_MODULES:
+        with unit_of_work(factory) as db:
+            importlib.import_module(name).add_demo_data(db, staff, now)
     console.print(f"Demo programme ready in {settings.database_url}")
     print_logins(console)
 

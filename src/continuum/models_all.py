@@ -1,3 +1,8 @@
 """Imports every domain's ORM models so the metadata is complete (for Alembic and tests)."""
 
-from continuum.core import models as core_models  # noqa: F401
+import importlib
+
+from continuum.domains import MODEL_MODULES
+
+for _module in MODEL_MODULES:
+    importlib.import_module(_module)

@@ -39,7 +39,7 @@ class Case:
 
 RUN = "/runs/1"
 LATER = (RUN_START + timedelta(hours=3)).isoformat()
-CASES = [
+CORE_CASES = [
     Case("GET", "/login", PUBLIC),
     Case("POST", "/login", PUBLIC, form={"username": "nobody", "password": "x"}),
     Case("GET", "/healthz", PUBLIC),
@@ -245,3 +245,18 @@ CASES = [
     ),
     Case("POST", "/api/v1/tokens", P.MANAGE_USERS, order=3, json={"staff_id": 8}),
 ]
+
+
+def _domain_cases() -> list[Case]:
+    """Each domain lists its routes in tests/web/routes_<domain>.py as ``CASES``."""
+    import importlib
+    from pathlib import Path
+
+    cases: list[Case] = []
+    for path in sorted(Path(__file__).parent.glob("routes_*.py")):
+        if path.stem != "routes_table":
+            cases += importlib.import_module(f"tests.web.{path.stem}").CASES
+    return cases
+
+
+CASES = CORE_CASES + _domain_cases()

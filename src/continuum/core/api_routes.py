@@ -37,6 +37,7 @@ from continuum.errors import NotFound
 from continuum.web.deps import CurrentActor, DbSession, get_actor, require
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(get_actor)], tags=["core record"])
+routers = [router]
 
 
 class Created(BaseModel):

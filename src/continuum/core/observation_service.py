@@ -117,8 +117,18 @@ def record_observations(
     return len(rows)
 
 
-BULK_COLUMNS = ("run_id", "code", "time", "value", "unit", "source", "status", "entered_by",
-                "recorded_at", "ingest_ref")
+BULK_COLUMNS = (
+    "run_id",
+    "code",
+    "time",
+    "value",
+    "unit",
+    "source",
+    "status",
+    "entered_by",
+    "recorded_at",
+    "ingest_ref",
+)
 
 
 def bulk_insert(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -141,8 +151,10 @@ def bulk_insert(session: Session, rows: list[dict[str, Any]]) -> None:
         raw = connection.connection.driver_connection
         columns = ", ".join(BULK_COLUMNS)
         marks = ", ".join("?" * len(BULK_COLUMNS))
-        raw.executemany(f"INSERT INTO observation ({columns}) VALUES ({marks})",
-                        [tuple(_sqlite_value(row.get(c)) for c in BULK_COLUMNS) for row in rows])
+        raw.executemany(
+            f"INSERT INTO observation ({columns}) VALUES ({marks})",
+            [tuple(_sqlite_value(row.get(c)) for c in BULK_COLUMNS) for row in rows],
+        )
         return
     session.execute(insert(Observation), rows)
 

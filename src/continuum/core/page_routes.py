@@ -45,6 +45,7 @@ from continuum.web.deps import CurrentActor, DbSession, get_actor, require
 from continuum.web.pages import form_dict, parse_form, redirect, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(get_actor)])
+routers = [router]
 TREND_CODES = (
     "blood_flow",
     "pump_speed",
@@ -158,6 +159,7 @@ def _run_page(
         "error": error,
         "error_form": form,
         "values": values or {},
+        "run_links": run_view.run_links(actor, run.id),
     }
     return render(request, "run.html", actor, status_code=422 if error else 200, **ctx)
 

@@ -20,36 +20,43 @@ class Permission(StrEnum):
     VIEW_AUDIT = "view_audit"
     MANAGE_USERS = "manage_users"
     MANAGE_SETTINGS = "manage_settings"
+    ACKNOWLEDGE_ALERT = "acknowledge_alert"
+    INGEST_DATA = "ingest_data"
+    MANAGE_INTEGRATION = "manage_integration"
+    MANAGE_REFERRAL = "manage_referral"
+    SIGN_DECISION = "sign_decision"
+    RECORD_ROUND = "record_round"
+    CIRCUIT_CHECK = "circuit_check"
+    RUN_WEANING = "run_weaning"
+    SIGN_DECANNULATION = "sign_decannulation"
 
 
 P = Permission
 _CLINICIAN = {
-    P.VIEW_CLINICAL,
-    P.VIEW_IDENTIFIERS,
-    P.ENTER_OBSERVATION,
-    P.AMEND_OBSERVATION,
-    P.RECORD_PARTICIPATION,
-}
+    P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.ENTER_OBSERVATION, P.AMEND_OBSERVATION,
+    P.RECORD_PARTICIPATION, P.ACKNOWLEDGE_ALERT, P.RECORD_ROUND,
+}  # fmt: skip
+# Perfusionist and physician: the two who sign decisions, trials and decannulation.
+_SIGNER = {
+    P.CREATE_PATIENT, P.MANAGE_RUN, P.MANAGE_CIRCUIT, P.INGEST_DATA, P.MANAGE_REFERRAL,
+    P.SIGN_DECISION, P.CIRCUIT_CHECK, P.RUN_WEANING, P.SIGN_DECANNULATION,
+}  # fmt: skip
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
-    "perfusionist": frozenset(_CLINICIAN | {P.CREATE_PATIENT, P.MANAGE_RUN, P.MANAGE_CIRCUIT}),
-    "physician": frozenset(_CLINICIAN | {P.CREATE_PATIENT, P.MANAGE_RUN, P.MANAGE_CIRCUIT}),
+    "perfusionist": frozenset(_CLINICIAN | _SIGNER),
+    "physician": frozenset(_CLINICIAN | _SIGNER),
     "nurse": frozenset(_CLINICIAN),
-    "coordinator": frozenset(
-        {
-            P.VIEW_CLINICAL,
-            P.VIEW_IDENTIFIERS,
-            P.CREATE_PATIENT,
-            P.MANAGE_RUN,
-            P.RECORD_PARTICIPATION,
-        }
-    ),
+    "coordinator": frozenset({
+        P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.CREATE_PATIENT, P.MANAGE_RUN,
+        P.RECORD_PARTICIPATION, P.MANAGE_REFERRAL, P.RECORD_ROUND, P.ACKNOWLEDGE_ALERT,
+    }),
     "qa_lead": frozenset({P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.VIEW_AUDIT, P.MANAGE_SETTINGS}),
     "researcher": frozenset({P.VIEW_CLINICAL}),
-    "admin": frozenset({P.VIEW_AUDIT, P.MANAGE_USERS, P.MANAGE_SETTINGS}),
-    "integration": frozenset(
-        {P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.CREATE_PATIENT, P.MANAGE_RUN, P.ENTER_OBSERVATION}
-    ),
-}
+    "admin": frozenset({P.VIEW_AUDIT, P.MANAGE_USERS, P.MANAGE_SETTINGS, P.MANAGE_INTEGRATION}),
+    "integration": frozenset({
+        P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.CREATE_PATIENT, P.MANAGE_RUN,
+        P.ENTER_OBSERVATION, P.INGEST_DATA,
+    }),
+}  # fmt: skip
 
 ROLE_LABELS = {
     "perfusionist": "Perfusionist / ECMO specialist",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from continuum import vocabulary
 from continuum.core import observation_service, participation_service, patient_service
 from continuum.core.people import PatientIdentity
-from continuum.core.roles import Actor
+from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Component, Run
 from continuum.core.run_service import current_mode
 from continuum.db import utcnow
@@ -19,6 +20,29 @@ from continuum.db import utcnow
 # Surveillance registers a provider of a run's open alerts here (alert JSON dicts).
 AlertProvider = Callable[[Session, int], list[dict[str, Any]]]
 ALERT_PROVIDERS: list[AlertProvider] = []
+
+
+@dataclass(frozen=True)
+class RunLink:
+    """A link on every run page to a domain's view of that run, e.g. its rounds."""
+
+    label: str
+    href: str  # with {run_id}
+    permission: Permission = Permission.VIEW_CLINICAL
+    order: int = 50
+
+
+RUN_LINKS: list[RunLink] = []
+
+
+def add_run_link(link: RunLink) -> None:
+    if link not in RUN_LINKS:
+        RUN_LINKS.append(link)
+
+
+def run_links(actor: Actor, run_id: int) -> list[tuple[str, str]]:
+    links = sorted((x for x in RUN_LINKS if actor.can(x.permission)), key=lambda x: x.order)
+    return [(x.label, x.href.format(run_id=run_id)) for x in links]
 
 
 def open_alerts(session: Session, run_id: int) -> list[dict[str, Any]]:

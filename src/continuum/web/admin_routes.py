@@ -16,6 +16,7 @@ from continuum.web.deps import CurrentActor, DbSession, get_actor, require
 from continuum.web.pages import form_dict, parse_form, redirect, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False, dependencies=[Depends(get_actor)])
+routers = [router]
 
 
 def _users(request: Request, db: DbSession, actor: CurrentActor, **extra: object) -> Response:

@@ -13,10 +13,11 @@ from continuum.errors import ValidationFailed
 from continuum.web.deps import CurrentActor, get_actor
 from continuum.web.pages import render
 
-api = APIRouter(prefix="/api/v1/calculators", tags=["calculators"],
-                dependencies=[Depends(get_actor)])
-pages = APIRouter(prefix="/calculators", include_in_schema=False,
-                  dependencies=[Depends(get_actor)])
+api = APIRouter(
+    prefix="/api/v1/calculators", tags=["calculators"], dependencies=[Depends(get_actor)]
+)
+pages = APIRouter(prefix="/calculators", include_in_schema=False, dependencies=[Depends(get_actor)])
+routers = [api, pages]
 
 
 @api.get("")
@@ -42,23 +43,41 @@ def index(request: Request, actor: CurrentActor) -> Response:
 
 @pages.get("/{name}")
 def form(request: Request, name: str, actor: CurrentActor) -> Response:
-    return render(request, "calculator.html", actor, spec=get_spec(name), values={},
-                  result=None, error=None)
+    return render(
+        request, "calculator.html", actor, spec=get_spec(name), values={}, result=None, error=None
+    )
 
 
 @pages.post("/{name}")
 async def submit(request: Request, name: str, actor: CurrentActor) -> Response:
     spec = get_spec(name)
     form_data = await request.form()
-    values = {k: form_data.getlist(k) if len(form_data.getlist(k)) > 1 else v
-              for k, v in form_data.items()}
+    values = {
+        k: form_data.getlist(k) if len(form_data.getlist(k)) > 1 else v
+        for k, v in form_data.items()
+    }
     try:
         result = run_calculator(name, inputs_from_form(spec, form_data))
     except ValidationFailed as exc:
-        return render(request, "calculator.html", actor, status_code=422, spec=spec,
-                      values=values, result=None, error=exc)
-    return render(request, "calculator.html", actor, spec=spec, values=values,
-                  result=result.as_dict(), error=None)
+        return render(
+            request,
+            "calculator.html",
+            actor,
+            status_code=422,
+            spec=spec,
+            values=values,
+            result=None,
+            error=exc,
+        )
+    return render(
+        request,
+        "calculator.html",
+        actor,
+        spec=spec,
+        values=values,
+        result=result.as_dict(),
+        error=None,
+    )
 
 
 def inputs_from_form(spec: Any, form_data: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@ form parsing into the same schemas the API uses."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,6 +43,39 @@ def _env() -> Environment:
 templates = Jinja2Templates(env=_env())
 
 
+@dataclass(frozen=True)
+class NavLink:
+    """A link in the top navigation, shown to actors holding ``permission`` (None: everyone)."""
+
+    label: str
+    href: str
+    permission: Permission | None = None
+    order: int = 50
+
+
+NAV_LINKS: list[NavLink] = [
+    NavLink("Runs", "/runs", Permission.VIEW_CLINICAL, 10),
+    NavLink("Patients", "/patients", Permission.VIEW_CLINICAL, 20),
+    NavLink("Calculators", "/calculators", None, 70),
+    NavLink("Users & tokens", "/admin/users", Permission.MANAGE_USERS, 80),
+    NavLink("Audit log", "/admin/audit", Permission.VIEW_AUDIT, 85),
+    NavLink("API", "/api/docs", None, 90),
+]
+
+
+def add_nav_link(link: NavLink) -> None:
+    """Domains call this at import time to appear in the navigation."""
+    if link not in NAV_LINKS:
+        NAV_LINKS.append(link)
+
+
+def nav_for(actor: Actor | None) -> list[NavLink]:
+    if actor is None:
+        return []
+    links = [n for n in NAV_LINKS if n.permission is None or actor.can(n.permission)]
+    return sorted(links, key=lambda n: n.order)
+
+
 def local(dt: datetime | None, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return dt.astimezone(zone).strftime(fmt) if dt else ""
 
@@ -74,6 +108,7 @@ def render(
         "tz": settings.timezone,
         "fmt": lambda dt, f="%Y-%m-%d %H:%M": local(dt, zone, f),
         "demo": settings.demo,
+        "nav": nav_for(actor),
     }
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 

@@ -1,0 +1,36 @@
+"""Where each domain plugs in: its ORM models, its routers and its CLI commands.
+
+A domain package adds one line to each tuple it needs. The app factory, Alembic and the
+CLI read these tuples; nothing else has to change when a domain is added.
+"""
+
+from __future__ import annotations
+
+# Modules whose import registers ORM models on the shared metadata.
+MODEL_MODULES: tuple[str, ...] = (
+    "continuum.core.models",
+    # add domain model modules above this line
+)
+
+# Modules exposing `routers: list[fastapi.APIRouter]`, included in this order.
+ROUTER_MODULES: tuple[str, ...] = (
+    "continuum.core.page_routes",
+    "continuum.core.api_routes",
+    "continuum.web.admin_routes",
+    "continuum.web.calculator_routes",
+    # add domain route modules above this line
+)
+
+# Modules under continuum.commands exposing `register(app: typer.Typer)`.
+COMMAND_MODULES: tuple[str, ...] = (
+    "calc",
+    "simulate",
+    "replay",
+    # add command modules above this line
+)
+
+# Modules exposing `add_demo_data(db: Session, staff: dict[str, Actor], now: datetime)`,
+# called by `continuum demo` after the core programme is built (one transaction each).
+DEMO_MODULES: tuple[str, ...] = (
+    # add demo modules above this line
+)
