@@ -274,3 +274,37 @@ def test_bulk_insert_round_trips_times_and_values(sessions) -> None:
         (datetime(2026, 3, 1, 10, 0, tzinfo=UTC), 4.1),
         (datetime(2026, 3, 1, 10, 2, tzinfo=UTC), 4.3),
     ]
+
+
+def test_run_targets_keep_history_and_refuse_nonsense(sessions) -> None:
+    from continuum.core import targets
+
+    with unit_of_work(sessions) as db:
+        run = db.get_one(Run, 1)
+        targets.set_target(db, PERFUSIONIST, run, "anti_xa", 0.3, 0.7, "plan:1")
+        targets.set_target(db, PERFUSIONIST, run, "anti_xa", 0.2, 0.4, "round:5")
+        targets.set_target(db, PERFUSIONIST, run, "blood_flow", 4.5, None)
+    with unit_of_work(sessions) as db:
+        current = targets.current_targets(db, 1)
+        assert (current["anti_xa"].low, current["anti_xa"].high) == (0.2, 0.4)
+        assert current["anti_xa"].text == "0.2–0.4 IU/mL"
+        assert current["blood_flow"].contains(4.6) and not current["blood_flow"].contains(4.0)
+    with pytest.raises(ValidationFailed, match="outside"), unit_of_work(sessions) as db:
+        targets.set_target(db, PERFUSIONIST, db.get_one(Run, 1), "anti_xa", 0.5, 9)
+    with pytest.raises(ValidationFailed, match="above upper"), unit_of_work(sessions) as db:
+        targets.set_target(db, PERFUSIONIST, db.get_one(Run, 1), "anti_xa", 0.7, 0.3)
+
+
+def test_after_store_hooks_run_inside_the_batch(sessions) -> None:
+    seen: list[tuple[int, set[str]]] = []
+    observation_service.AFTER_STORE_HOOKS.append(
+        lambda db, run_id, codes: seen.append((run_id, codes))
+    )
+    try:
+        with unit_of_work(sessions) as db:
+            observation_service.record_observations(
+                db, PERFUSIONIST, db.get_one(Run, 1), [obs("hb", 9.0)]
+            )
+    finally:
+        observation_service.AFTER_STORE_HOOKS.pop()
+    assert seen == [(1, {"hb"})]

@@ -7,6 +7,7 @@ from continuum.core.record import (
     ObservationAmendment,
     Participation,
     ProgrammeSetting,
+    RunTarget,
     TimelineEvent,
 )
 from continuum.core.run_record import Cannula, Circuit, Component, ModeSegment, Run
@@ -26,6 +27,7 @@ __all__ = [
     "PatientIdentity",
     "ProgrammeSetting",
     "Run",
+    "RunTarget",
     "Staff",
     "TimelineEvent",
 ]

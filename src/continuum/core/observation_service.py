@@ -3,7 +3,7 @@ read back as "latest per code" and "time range per code"."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +28,18 @@ class CleanValue:
     value: float
     unit: str
     source: str
+
+
+# Called inside the same unit of work after observations for a run are stored:
+# hook(session, run_id, codes) — e.g. surveillance evaluates the run's detectors, so a
+# batch, its derived values, its alerts and its audit row commit (or roll back) together.
+AfterStoreHook = Callable[[Session, int, set[str]], None]
+AFTER_STORE_HOOKS: list[AfterStoreHook] = []
+
+
+def after_store(session: Session, run_id: int, codes: set[str]) -> None:
+    for hook in AFTER_STORE_HOOKS:
+        hook(session, run_id, codes)
 
 
 def clean(items: Sequence[ObservationIn], run: Run) -> list[CleanValue]:
@@ -105,6 +117,7 @@ def record_observations(
         for v in values
     ]
     bulk_insert(session, rows)
+    after_store(session, run.id, {v.code for v in values})
     audit.record(
         session,
         actor,

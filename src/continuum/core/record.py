@@ -141,3 +141,26 @@ class ProgrammeSetting(Base):
     note: Mapped[str | None] = mapped_column(Text)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RunTarget(Base):
+    """A target range for one observation code on one run (e.g. anti-Xa 0.3–0.5 IU/mL,
+    blood flow ≥ 4.5 L/min), set by a decision, a round or a plan. New rows supersede
+    older ones for the same code; history is kept."""
+
+    __tablename__ = "run_target"
+    __table_args__ = (
+        CheckConstraint("low IS NOT NULL OR high IS NOT NULL", name="bound"),
+        CheckConstraint("low IS NULL OR high IS NULL OR low <= high", name="order"),
+        Index("ix_run_target_run_code", "run_id", "code", "set_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id"))
+    code: Mapped[str] = mapped_column(String(32))
+    low: Mapped[float | None] = mapped_column(Float)
+    high: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(16))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    set_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    source: Mapped[str | None] = mapped_column(String(64))  # e.g. "round:12", "plan:3"
