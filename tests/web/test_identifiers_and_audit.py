@@ -101,3 +101,21 @@ def test_a_revoked_session_password_change_logs_out(web: Web, path: str) -> None
         staff.password_hash = accounts.hash_password("a-brand-new-password")
     engine.dispose()
     assert web.client.get(path, follow_redirects=False).status_code in (303, 401)
+
+
+def test_sessions_expire(sqlite_url: str) -> None:
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from continuum.app import create_app
+    from tests.conftest import test_settings
+
+    settings = test_settings(sqlite_url).model_copy(update={"session_hours": 1.5 / 3600})
+    with TestClient(create_app(settings)) as client:
+        web = Web(client, sqlite_url)
+        web.login("nurse")
+        assert client.get("/runs", follow_redirects=False).status_code == 200
+        time.sleep(2.2)
+        response = client.get("/runs", follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import case, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from continuum.core import audit, patient_service
 from continuum.core.people import Patient
@@ -124,7 +124,12 @@ def list_runs(session: Session, actor: Actor, limit: int = 500) -> list[Run]:
     """Active runs first (newest first), then ended runs by end time."""
     actor.require(Permission.VIEW_CLINICAL)
     order = case((Run.status == "ended", 1), else_=0)
-    stmt = select(Run).order_by(order, Run.started_at.desc()).limit(limit)
+    stmt = (
+        select(Run)
+        .options(selectinload(Run.patient), selectinload(Run.modes))
+        .order_by(order, Run.started_at.desc())
+        .limit(limit)
+    )
     return list(session.scalars(stmt))
 
 
