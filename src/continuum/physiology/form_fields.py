@@ -134,9 +134,19 @@ def _check_range(field: InputField, value: float, given: Any) -> None:
         raise Refused(f"{shown}{extra} is outside the allowed range {field.range_text}")
 
 
+def _snap_to_bounds(field: InputField, value: float) -> float:
+    """A limit given in another unit may come back a rounding error outside: snap it."""
+    for bound in (field.minimum, field.maximum):
+        if bound is not None and math.isclose(value, bound, rel_tol=1e-9, abs_tol=1e-12):
+            return float(bound)
+    return value
+
+
 def parse_number(field: InputField, raw: Any, inputs: Mapping[str, Any]) -> float | int:
     bare, unit = _split_unit(field, raw, inputs)
     value = _convert(field, _to_float(bare), unit)
+    if unit is not None:
+        value = _snap_to_bounds(field, value)
     _check_range(field, value, bare if unit is None else f"{bare} {unit}")
     if field.type == INTEGER:
         if value != int(value):
