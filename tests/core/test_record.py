@@ -308,3 +308,24 @@ def test_after_store_hooks_run_inside_the_batch(sessions) -> None:
     finally:
         observation_service.AFTER_STORE_HOOKS.pop()
     assert seen == [(1, {"hb"})]
+
+
+def test_schema_choices_match_the_database_vocabulary() -> None:
+    """The pydantic Literals and the CHECK-constraint tuples must list the same words."""
+    import typing
+
+    from continuum.core import schemas, vocab
+
+    pairs = [
+        (schemas.SupportType, vocab.SUPPORT_TYPES),
+        (schemas.Mode, vocab.MODES),
+        (schemas.Sex, vocab.SEXES),
+        (schemas.CannulaRole, vocab.CANNULA_ROLES),
+        (schemas.ComponentKind, vocab.COMPONENT_KINDS),
+        (schemas.StopReason, vocab.COMPONENT_STOP_REASONS),
+        (schemas.Outcome, vocab.OUTCOMES),
+        (schemas.ObservationSource, vocab.OBSERVATION_SOURCES),
+        (schemas.Participation, vocab.PARTICIPATION_HOW),
+    ]
+    for literal, words in pairs:
+        assert set(typing.get_args(literal)) == set(words), words

@@ -7,8 +7,6 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from continuum.core.vocab import OUTCOMES
-
 SupportType = Literal["pulmonary", "cardiac", "ecpr"]
 Mode = Literal[
     "VV", "VA", "VAV", "VVA", "V-PA", "VA+Impella", "VA+IABP", "VV+IABP", "VV-ECCO2R", "VV+RVAD"
@@ -39,7 +37,6 @@ Outcome = Literal[
     "transferred",
     "withdrawn",
 ]
-assert set(OUTCOMES) == set(Outcome.__args__)  # type: ignore[attr-defined]
 ObservationSource = Literal["console", "hl7", "lab", "manual", "csv", "mqtt", "fhir", "simulator"]
 Participation = Literal["present", "consulted", "signed"]
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
