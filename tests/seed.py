@@ -98,4 +98,30 @@ def seed(url: str) -> None:
                 )
             ],
         )
+        _seed_referral(db, actor)
+        # Alerts: two out-of-range labs, so run 1 carries two open circuit alerts
+        # (1: haemolysis, 2: anticoagulation out of range).
+        observation_service.record_observations(
+            db,
+            actor,
+            run,
+            [
+                ObservationIn(code=c, value=v, time=t + timedelta(minutes=5))
+                for c, v in (("pfhb", 60), ("anti_xa", 1.0))
+            ],
+        )
     engine.dispose()
+
+
+def _seed_referral(db, actor: Actor) -> None:  # type: ignore[no-untyped-def]
+    """Initiation: referral 1, for patient 2 (no run), so every role can open a referral."""
+    from continuum.initiation import referral, schemas
+
+    data = schemas.ReferralCreate(
+        patient_id=2,
+        referring_hospital="District General",
+        referring_clinician="Dr Seed",
+        support_type="pulmonary",
+        clinical_picture="Severe ARDS, PaO2/FiO2 60 on PEEP 14",
+    )
+    referral.create_referral(db, actor, data)

@@ -9,6 +9,11 @@ from __future__ import annotations
 # Modules whose import registers ORM models on the shared metadata.
 MODEL_MODULES: tuple[str, ...] = (
     "continuum.core.models",
+    "continuum.rounds.models",
+    "continuum.ingest.models",
+    "continuum.alerts.models",
+    "continuum.weaning.models",
+    "continuum.initiation.models",
     # add domain model modules above this line
 )
 
@@ -18,6 +23,11 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.core.api_routes",
     "continuum.web.admin_routes",
     "continuum.web.calculator_routes",
+    "continuum.rounds.routes",
+    "continuum.weaning.routes",
+    "continuum.initiation.routes",
+    "continuum.alerts.routes",
+    "continuum.ingest.routes",
     # add domain route modules above this line
 )
 
@@ -26,11 +36,17 @@ COMMAND_MODULES: tuple[str, ...] = (
     "calc",
     "simulate",
     "replay",
+    "ingest",
+    "evaluate",
     # add command modules above this line
 )
 
 # Modules exposing `add_demo_data(db: Session, staff: dict[str, Actor], now: datetime)`,
 # called by `continuum demo` after the core programme is built (one transaction each).
 DEMO_MODULES: tuple[str, ...] = (
+    "continuum.alerts.demo",
+    "continuum.weaning.demo",
+    "continuum.initiation.demo",
+    "continuum.rounds.demo",
     # add demo modules above this line
 )

@@ -1,0 +1,299 @@
+"""Ingest throughput on PostgreSQL (127.0.0.1:5432; a database of its own, dropped after).
+
+1. Console CSV import (`csv_service.import_csv`, one transaction: read, convert, COPY,
+   derived ΔP, surveillance hook, audit) in observations/s, beside a raw COPY of the same
+   rows into the same run.
+2. HL7 v2 ORU^R01 over MLLP (20 OBX each) to `continuum ingest mllp` running as its own
+   process, ACK after durable commit: lock-step and pipelined, messages/s.
+3. Arrival → committed latency at a paced 100 messages/s (send → AA received), p50/p99.
+
+    .venv/bin/python benchmarks/bench_ingest.py [--rows 100000] [--messages 3000]
+        [--parts csv,mllp,hooks]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.seed import SECRET_MRNS, seed  # noqa: E402
+
+from continuum.core import observation_service  # noqa: E402
+from continuum.core.roles import CLI_ACTOR  # noqa: E402
+from continuum.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
+from continuum.ingest.copy_rows import _lines  # noqa: E402
+from continuum.ingest.csv_service import import_csv  # noqa: E402
+from continuum.ingest.mllp_client import MllpSender, msa, oru  # noqa: E402
+from continuum.migrate import upgrade  # noqa: E402
+
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+CODES = ("blood_flow", "pump_speed", "p_access", "p_preoxy", "p_postoxy", "sweep_flow",
+         "sweep_fio2", "blood_temp")  # fmt: skip
+BASE = (4.5, 3500, -60, 260, 240, 4, 0.8, 36.8)
+
+
+def make_db() -> tuple[str, str]:
+    import psycopg
+
+    name = f"bench_ingest_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    upgrade(url)
+    seed(url)
+    return name, url
+
+
+def drop_db(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def write_csv(path: Path, rows: int) -> None:
+    start = datetime.now(UTC) - timedelta(hours=40)
+    times = np.datetime64(start.replace(tzinfo=None), "s") + np.arange(rows) * np.timedelta64(
+        1, "s"
+    )
+    rng = np.random.default_rng(3)
+    cols = [np.round(b + rng.normal(0, abs(b) * 0.01 + 0.001, rows), 3) for b in BASE]
+    cols[6] = np.clip(cols[6], 0.21, 1.0)
+    with open(path, "w") as fh:
+        fh.write("time," + ",".join(CODES) + "\n")
+        stamps = np.datetime_as_string(times, unit="s")
+        for i in range(rows):
+            fh.write(stamps[i] + "Z," + ",".join(str(c[i]) for c in cols) + "\n")
+
+
+def bench_csv(url: str, rows: int) -> None:
+    factory = make_sessionmaker(make_engine(url))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "console.csv"
+        write_csv(path, rows)
+        t0 = time.perf_counter()
+        with unit_of_work(factory) as db:
+            result = import_csv(db, CLI_ACTOR, 1, path, "console.csv")
+        t_import = time.perf_counter() - t0
+    n = result.stored + result.derived
+    data = "".join(
+        _lines(1, code, t, v, "csv", "raw-copy", None)
+        for series in (result.console.series, result.console.derived)
+        for code, (t, v) in series.items()
+    )
+    rows_copied = data.count("\n")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        raw = conn.connection.driver_connection
+        columns = ", ".join(observation_service.BULK_COLUMNS)
+        t0 = time.perf_counter()
+        with raw.cursor() as cur, cur.copy(f"COPY observation ({columns}) FROM STDIN") as copy:
+            copy.write(data)
+    t_copy = time.perf_counter() - t0
+    print(
+        f"CSV import : {rows:,} rows → {n:,} observations in {t_import:.2f} s "
+        f"= {n / t_import:,.0f} obs/s (read + convert + COPY + ΔP + hook + audit, one commit)"
+    )
+    narrow = narrow_copy(engine, rows_copied)
+    print(
+        f"raw COPY   : {rows_copied:,} rows as prepared COPY text in {t_copy:.2f} s "
+        f"= {rows_copied / t_copy:,.0f} rows/s (same run, text built beforehand)"
+    )
+    narrow = narrow_copy(engine, rows_copied)
+    print(f"narrow COPY: {narrow:,.0f} rows/s (4 columns, no index, no FK: the machine's ceiling)")
+
+
+def narrow_copy(engine, n: int) -> float:  # type: ignore[no-untyped-def]
+    """Reference: COPY of narrow rows (int, text, timestamptz, float) into an unindexed table."""
+    from sqlalchemy import text
+
+    stamps = np.datetime_as_string(
+        np.datetime64("2026-01-01T00:00:00") + np.arange(n) * np.timedelta64(1, "s"), unit="s"
+    )
+    data = "".join(f"1\tblood_flow\t{t}+00\t4.5\n" for t in stamps)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE bench_narrow (a int, b text, c timestamptz, d float8)"))
+        raw = conn.connection.driver_connection
+        t0 = time.perf_counter()
+        with raw.cursor() as cur, cur.copy("COPY bench_narrow FROM STDIN") as copy:
+            copy.write(data)
+    elapsed = time.perf_counter() - t0
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE bench_narrow"))
+    return n / elapsed
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+NO_HOOKS = (
+    "import sys, continuum.models_all; from continuum.core import observation_service as o; "
+    "o.AFTER_STORE_HOOKS.clear(); from continuum.cli import main; "
+    "sys.argv = ['continuum', 'ingest', 'mllp', '--port', sys.argv[1]]; main()"
+)
+
+
+def start_listener(url: str, port: int, hooks: bool = True) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, CONTINUUM_DATABASE_URL=url)
+    cmd = [str(ROOT / ".venv/bin/continuum"), "ingest", "mllp", "--port", str(port)]
+    if not hooks:
+        cmd = [sys.executable, "-c", NO_HOOKS, str(port)]
+    proc = subprocess.Popen(
+        cmd,
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("listener did not start")
+
+
+def second_run(url: str) -> None:
+    """A fresh run for patient 2, so surveillance's window holds only MLLP data."""
+    from continuum.core import run_service
+    from continuum.core.schemas import RunCreate
+
+    start = datetime.now(UTC) - timedelta(hours=3)
+    with unit_of_work(make_sessionmaker(make_engine(url))) as db:
+        data = RunCreate(mrn=SECRET_MRNS[1], support_type="pulmonary", mode="VV", started_at=start)
+        run_service.start_run(db, CLI_ACTOR, data)
+
+
+def messages(prefix: str, n: int, mrn: str = SECRET_MRNS[0]) -> list[str]:
+    now = datetime.now(UTC).replace(microsecond=0)
+    values = [(CODES[i % 8], BASE[i % 8], "") for i in range(20)]
+    return [oru(f"{prefix}{i}", mrn, now - timedelta(seconds=n - i), values)
+            for i in range(n)]  # fmt: skip
+
+
+def lockstep(port: int, batch: list[str]) -> float:
+    sender = MllpSender("127.0.0.1", port, timeout=120)
+    t0 = time.perf_counter()
+    for m in batch:
+        assert msa(sender.exchange(m))[0] == "AA"
+    elapsed = time.perf_counter() - t0
+    sender.close()
+    return len(batch) / elapsed
+
+
+def pipelined(port: int, batch: list[str], window: int = 200) -> float:
+    sender = MllpSender("127.0.0.1", port, timeout=120)
+    t0 = time.perf_counter()
+    sent = acked = 0
+    while acked < len(batch):
+        while sent < len(batch) and sent - acked < window:
+            sender.send(batch[sent])
+            sent += 1
+        assert msa(sender.read_ack())[0] == "AA"
+        acked += 1
+    elapsed = time.perf_counter() - t0
+    sender.close()
+    return len(batch) / elapsed
+
+
+def paced(port: int, batch: list[str], rate: float) -> list[float]:
+    """Send at ``rate`` msg/s on one connection (a reader thread collects ACKs)."""
+    import threading
+
+    sender = MllpSender("127.0.0.1", port, timeout=120)
+    sent_at: list[float] = []
+    lat: list[float] = []
+
+    def read() -> None:
+        for i in range(len(batch)):
+            sender.read_ack()
+            lat.append(time.perf_counter() - sent_at[i])
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    t0 = time.perf_counter()
+    for i, m in enumerate(batch):
+        delay = t0 + i / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        sent_at.append(time.perf_counter())
+        sender.send(m)
+    reader.join()
+    sender.close()
+    return lat
+
+
+def bench_mllp(url: str, n: int, hooks: bool) -> int:
+    port = free_port()
+    proc = start_listener(url, port, hooks)
+    tag = "with the surveillance after_store hook" if hooks else "ingest only, hooks off"
+    p, mrn = ("h", SECRET_MRNS[1]) if hooks else ("n", SECRET_MRNS[0])
+    n_ls = n if not hooks else max(50, n // 20)
+    try:
+        lockstep(port, messages(p + "warm", 200, mrn))
+        ls = lockstep(port, messages(p + "ls", n_ls, mrn))
+        pl = pipelined(port, messages(p + "pl", n, mrn))
+        lat = np.array(paced(port, messages(p + "lat", 1000, mrn), 100.0)) * 1000
+    finally:
+        proc.terminate()
+        proc.wait()
+    print(f"[MLLP, {tag}]")
+    print(
+        f"  lock-step : {ls:,.0f} ORU msg/s over {n_ls} messages (20 OBX each, ACK after "
+        "commit, 1 connection)"
+    )
+    print(f"  pipelined : {pl:,.0f} ORU msg/s (window 200, batched commits)")
+    print(
+        f"  arrival→commit at 100 msg/s: p50 {np.percentile(lat, 50):.1f} ms, "
+        f"p99 {np.percentile(lat, 99):.1f} ms, max {lat.max():.1f} ms (send → AA received)"
+    )
+    return 200 + n_ls + n + 1000
+
+
+def count_hl7(url: str, sent: int) -> None:
+    from sqlalchemy import text
+
+    with make_engine(url).connect() as conn:
+        stored = conn.execute(text("select count(*) from observation where source = 'hl7'"))
+        n = stored.scalar() or 0
+    print(f"stored via MLLP: {n:,} observations (expected {sent * 21:,}: 20 OBX + ΔP each)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--messages", type=int, default=3000)
+    ap.add_argument("--parts", default="csv,mllp,hooks", help="any of csv, mllp, hooks")
+    args = ap.parse_args()
+    parts = set(args.parts.split(","))
+    name, url = make_db()
+    try:
+        sent = 0
+        if "csv" in parts:
+            bench_csv(url, args.rows)
+        if "mllp" in parts:
+            sent += bench_mllp(url, args.messages, hooks=False)
+        if "hooks" in parts:
+            second_run(url)
+            sent += bench_mllp(url, args.messages, hooks=True)
+        count_hl7(url, sent)
+    finally:
+        drop_db(name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""Alert JSON API and the live stream (Server-Sent Events).
+
+The stream keeps no state between requests: it polls ``alert_event`` for rows after a
+cursor (the last event id the page saw; ``Last-Event-ID`` on reconnect), so any number of
+app processes can serve it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session, sessionmaker
+
+from continuum.alerts import service, thresholds
+from continuum.alerts.models import CircuitAlert
+from continuum.alerts.schemas import AcknowledgeIn, ResolveIn, ThresholdsIn
+from continuum.core import run_service
+from continuum.core.roles import Permission as P
+from continuum.web.deps import CurrentActor, DbSession, require
+
+router = APIRouter(prefix="/api/v1", tags=["alerts"])
+POLL_S = 1.0
+KEEPALIVE_S = 15.0
+
+
+@router.get("/alerts", dependencies=[require(P.VIEW_CLINICAL)])
+def list_alerts(db: DbSession, actor: CurrentActor, status: str = "open") -> list[dict[str, Any]]:
+    """Alerts across the programme, most severe and newest first (``status``: open|all)."""
+    return [service.to_json(a) for a in service.list_alerts(db, actor, status)]
+
+
+@router.get("/alerts/stream", dependencies=[require(P.VIEW_CLINICAL)])
+async def stream(
+    request: Request,
+    actor: CurrentActor,
+    after: int | None = None,
+    run_id: int | None = None,
+    max_seconds: float = 300.0,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """``event: alert`` per alert event after the cursor; the browser reconnects itself."""
+    factory: sessionmaker[Session] = request.app.state.sessionmaker
+    cursor = _cursor(last_event_id, after)
+    if cursor is None:
+        cursor = int(await run_in_threadpool(_read, factory, service.last_event_id))
+    body = _events(request, factory, cursor, run_id, min(max(max_seconds, 0.0), 3600.0))
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(body, media_type="text/event-stream", headers=headers)
+
+
+def _cursor(header: str | None, after: int | None) -> int | None:
+    if header and header.strip().isdigit():
+        return int(header)
+    return after
+
+
+def _read(factory: sessionmaker[Session], fn: Any, *args: Any) -> Any:
+    with factory() as session:
+        return fn(session, *args)
+
+
+LOOKBACK = 200  # ids re-read behind the cursor: a concurrent transaction may commit later
+
+
+def _poll(session: Session, cursor: int, run_id: int | None) -> list[dict[str, Any]]:
+    out = []
+    for e in service.events_after(session, max(cursor - LOOKBACK, 0), run_id):
+        alert = session.get_one(CircuitAlert, e.alert_id)
+        out.append({**service.event_json(e), "alert": service.to_json(alert)})
+    return out
+
+
+async def _events(
+    request: Request,
+    factory: sessionmaker[Session],
+    cursor: int,
+    run_id: int | None,
+    max_seconds: float,
+) -> AsyncIterator[str]:
+    """Events after ``cursor``; ids a little behind it are re-read so that an event whose
+    transaction committed after a newer one is not missed (``seen`` drops duplicates)."""
+    loop = asyncio.get_running_loop()
+    deadline, quiet_since = loop.time() + max_seconds, loop.time()
+    seen: set[int] = set()
+    first, start = True, cursor
+    yield f"retry: 3000\nevent: ready\ndata: {json.dumps({'cursor': cursor})}\n\n"
+    while True:
+        for item in await run_in_threadpool(_read, factory, _poll, cursor, run_id):
+            if item["id"] in seen:
+                continue
+            seen.add(item["id"])
+            if first and item["id"] <= start:
+                continue  # the page already showed it
+            cursor = max(cursor, item["id"])
+            quiet_since = loop.time()
+            yield f"id: {cursor}\nevent: alert\ndata: {json.dumps(item)}\n\n"
+        first = False
+        seen = {i for i in seen if i > cursor - LOOKBACK}
+        if loop.time() >= deadline or await request.is_disconnected():
+            return
+        if loop.time() - quiet_since > KEEPALIVE_S:
+            quiet_since = loop.time()
+            yield ": keep-alive\n\n"
+        await asyncio.sleep(POLL_S)
+
+
+@router.get("/alerts/{alert_id}", dependencies=[require(P.VIEW_CLINICAL)])
+def get_alert(alert_id: int, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
+    """One alert with its history (raised, escalated, updated, acknowledged, cleared …)."""
+    alert = service.get_alert(db, actor, alert_id)
+    events = service.events_of(db, [alert.id])[alert.id]
+    return {**service.to_json(alert), "events": [service.event_json(e) for e in events]}
+
+
+@router.post("/alerts/{alert_id}/acknowledge", dependencies=[require(P.ACKNOWLEDGE_ALERT)])
+def acknowledge(
+    alert_id: int, data: AcknowledgeIn, db: DbSession, actor: CurrentActor
+) -> dict[str, Any]:
+    return service.to_json(service.acknowledge(db, actor, alert_id, data.comment))
+
+
+@router.post("/alerts/{alert_id}/resolve", dependencies=[require(P.ACKNOWLEDGE_ALERT)])
+def resolve(alert_id: int, data: ResolveIn, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
+    return service.to_json(service.resolve(db, actor, alert_id, data.note))
+
+
+@router.get("/runs/{run_id}/alerts", dependencies=[require(P.VIEW_CLINICAL)])
+def run_alerts(
+    run_id: int, db: DbSession, actor: CurrentActor, status: str = "all"
+) -> list[dict[str, Any]]:
+    """A run's alerts (``status``: open|all), most severe and newest first."""
+    run_service.get_run(db, actor, run_id)
+    return [service.to_json(a) for a in service.list_alerts(db, actor, status, run_id=run_id)]
+
+
+@router.get("/surveillance/thresholds", dependencies=[require(P.MANAGE_SETTINGS)])
+def get_thresholds(db: DbSession, actor: CurrentActor) -> list[dict[str, Any]]:
+    """Every threshold: published default, unit, source, allowed range, programme value."""
+    return thresholds.describe(db, actor)
+
+
+@router.post("/surveillance/thresholds", dependencies=[require(P.MANAGE_SETTINGS)])
+def set_thresholds(data: ThresholdsIn, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
+    """Set the programme's thresholds (null: back to the published default)."""
+    changed = thresholds.save(db, actor, data.values, data.note)
+    return {"changed": changed}

@@ -1,0 +1,248 @@
+"""What the detectors need from the record: a recent window of a run's observations (read
+as numpy arrays in one query), its component changes, its targets and the programme's
+threshold overrides.
+
+Window: dense signals (console, monitor) for the last few hours, blood gases for their
+maximum age, labs for 48 h; baselines of a component segment whose early hours lie before
+the window come from ``surveillance_baseline`` (see ``continuum.surveillance.engine``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from continuum import vocabulary
+from continuum.alerts.models import SurveillanceBaseline
+from continuum.core.record import Observation, ProgrammeSetting
+from continuum.core.run_record import Component, Run
+from continuum.core.run_service import current_mode
+from continuum.core.targets import current_targets
+from continuum.surveillance import ComponentChange, RunTargets, SurveillanceSettings
+from continuum.surveillance.settings import DEFAULT_SETTINGS
+
+SETTING_PREFIX = "surveillance."
+CHANGE_OF = {
+    "membrane_lung": "oxygenator",
+    "pump": "pump",
+    "console": "circuit",
+    "tubing_set": "circuit",
+}
+DENSE_GROUPS = ("circuit", "monitoring")
+GAS_GROUPS = ("circuit_gas", "blood_gas")
+DENSE_HOURS = 2.5  # > longest smoothing + persistence span (90 min) with margin
+LAB_HOURS = 48.0
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where to start reading and which stored baselines stand for the first segment."""
+
+    start: datetime
+    baseline_key: datetime | None
+    segment: datetime  # start of the component segment in force at the end
+
+
+def programme_settings(session: Session) -> SurveillanceSettings:
+    rows = session.scalars(
+        select(ProgrammeSetting).where(ProgrammeSetting.key.like(SETTING_PREFIX + "%"))
+    )
+    overrides = {r.key.removeprefix(SETTING_PREFIX): r.value for r in rows}
+    known = set(DEFAULT_SETTINGS.__dataclass_fields__)
+    return DEFAULT_SETTINGS.with_overrides({k: v for k, v in overrides.items() if k in known})
+
+
+def series_mode(run: Run) -> str:
+    """Detectors know VV and VA: any mode returning blood to an artery counts as VA."""
+    mode = current_mode(run) or "VV"
+    return "VA" if "A" in mode else "VV"
+
+
+def component_changes(session: Session, run_id: int) -> list[ComponentChange]:
+    rows = session.execute(
+        select(Component.started_at, Component.kind).where(
+            Component.run_id == run_id, Component.replaces_id.is_not(None)
+        )
+    )
+    return [ComponentChange(_ms(t), CHANGE_OF[k]) for t, k in rows if k in CHANGE_OF]
+
+
+def change_times(changes: list[ComponentChange]) -> list[datetime]:
+    return sorted({_dt(c.time) for c in changes})
+
+
+def run_targets(session: Session, run_id: int) -> RunTargets:
+    t = current_targets(session, run_id)
+
+    def rng(code: str) -> tuple[float, float] | None:
+        if code not in t:
+            return None
+        lo, hi = t[code].low, t[code].high
+        return (-np.inf if lo is None else lo, np.inf if hi is None else hi)
+
+    flow = t.get("blood_flow")
+    return RunTargets(
+        anti_xa=rng("anti_xa"),
+        aptt=rng("aptt"),
+        act=rng("act"),
+        flow_goal=None if flow is None or flow.low is None else flow.low,
+    )
+
+
+def last_time(session: Session, run_id: int, codes: set[str] | None = None) -> datetime | None:
+    """The newest final observation of the run (of ``codes``: one index seek per code)."""
+    if not codes:
+        return session.scalar(
+            select(func.max(Observation.time)).where(
+                Observation.run_id == run_id, Observation.status == "final"
+            )
+        )
+    dialect = session.get_bind().dialect.name
+    mark = "%s" if dialect == "postgresql" else "?"
+    sql = (
+        f"SELECT MAX(time) FROM observation WHERE run_id = {mark} AND code = {mark} "
+        "AND status = 'final'"
+    )
+    cur = _driver(session).cursor()
+    newest = []
+    try:
+        for code in sorted(codes):
+            cur.execute(sql, (run_id, code))
+            t = cur.fetchone()[0]
+            if t is not None:
+                newest.append(_parse(t))
+    finally:
+        cur.close()
+    return max(newest, default=None)
+
+
+def _parse(t: Any) -> datetime:
+    if isinstance(t, str):
+        t = datetime.fromisoformat(t)
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def plan_window(
+    run: Run, end: datetime, changes: list[datetime], stored: set[datetime], s: SurveillanceSettings
+) -> Window:
+    """Read from a little before the latest segment while its baseline is being formed (or
+    not yet stored); otherwise only the recent hours, with that segment's stored baselines."""
+    starts = [run.started_at, *(c for c in changes if c <= end)]
+    segment = starts[-1]
+    margin = timedelta(hours=DENSE_HOURS)
+    forming = timedelta(minutes=s.baseline_skip_min, hours=s.baseline_hours) + margin
+    if end - segment > forming and segment in stored:
+        return Window(max(end - margin, run.started_at), segment, segment)
+    previous = starts[-2] if len(starts) > 1 else None
+    if previous is not None and previous not in stored:
+        return Window(run.started_at, None, segment)
+    return Window(max(segment - margin, run.started_at), previous, segment)
+
+
+def load_signals(
+    session: Session, run_id: int, window: Window, end: datetime, s: SurveillanceSettings
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Every final observation each code needs, as (datetime64[ms], float) arrays."""
+    gas_hours = max(s.gas_max_age_h, DENSE_HOURS)
+    lab_hours = max(LAB_HOURS, s.lab_max_age_h, s.platelet_window_h, s.thrombosis_lab_max_age_h)
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for groups, hours in ((DENSE_GROUPS, 0.0), (GAS_GROUPS, gas_hours), (None, lab_hours)):
+        codes = _codes(groups)
+        since = window.start if hours == 0 else min(window.start, end - timedelta(hours=hours))
+        out.update(_read(session, run_id, codes, since))
+    return out
+
+
+def _codes(groups: tuple[str, ...] | None) -> list[str]:
+    known = DENSE_GROUPS + GAS_GROUPS
+    return [
+        c
+        for c, spec in vocabulary.CODES.items()
+        if (spec.group in groups if groups else spec.group not in known)
+    ]
+
+
+def _read(
+    session: Session, run_id: int, codes: list[str], since: datetime
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """One query per code group on the driver's cursor (no ORM rows); numpy parses times."""
+    dialect = session.get_bind().dialect.name
+    pg = dialect == "postgresql"
+    when = "CAST(EXTRACT(EPOCH FROM time) AS DOUBLE PRECISION)" if pg else "time"
+    mark = "%s" if pg else "?"
+    sql = (
+        f"SELECT code, {when}, value FROM observation WHERE run_id = {mark} "
+        f"AND status = 'final' AND time >= {mark} AND code IN ({', '.join([mark] * len(codes))}) "
+        "ORDER BY code, time"
+    )
+    cur = _driver(session).cursor()
+    try:
+        cur.execute(sql, (run_id, _bind(since, dialect), *codes))
+        rows = cur.fetchall()
+    finally:
+        cur.close()
+    if not rows:
+        return {}
+    code_col, time_col, value_col = zip(*rows, strict=True)
+    return _split(
+        np.asarray(code_col), _times(time_col, dialect), np.asarray(value_col, dtype=float)
+    )
+
+
+def _driver(session: Session) -> Any:
+    """The DBAPI connection of the session's transaction (reads see its own writes)."""
+    return session.connection().connection.driver_connection
+
+
+def _bind(t: datetime, dialect: str) -> Any:
+    """SQLite stores naive UTC text with microseconds (as UTCDateTime writes it)."""
+    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else t
+
+
+def _times(col: tuple[Any, ...], dialect: str) -> np.ndarray:
+    if dialect == "postgresql":
+        ms = np.round(np.asarray(col, dtype=float) * 1000).astype("int64")
+        return ms.astype("datetime64[ms]")
+    return np.array([str(x).replace(" ", "T") for x in col], dtype="datetime64[ms]")
+
+
+def _split(
+    codes: np.ndarray, times: np.ndarray, values: np.ndarray
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    cuts = np.flatnonzero(codes[1:] != codes[:-1]) + 1
+    bounds = zip(np.r_[0, cuts], np.r_[cuts, len(codes)], strict=True)
+    return {str(codes[a]): (times[a:b], values[a:b]) for a, b in bounds}
+
+
+def stored_baselines(session: Session, run_id: int) -> dict[datetime, dict[str, float]]:
+    out: dict[datetime, dict[str, float]] = {}
+    for row in session.scalars(
+        select(SurveillanceBaseline).where(SurveillanceBaseline.run_id == run_id)
+    ):
+        out.setdefault(row.segment_start, {})[row.key] = row.value
+    return out
+
+
+def store_baselines(
+    session: Session, run_id: int, segment: datetime, values: dict[str, float]
+) -> None:
+    for key, value in values.items():
+        session.add(
+            SurveillanceBaseline(run_id=run_id, segment_start=segment, key=key, value=value)
+        )
+
+
+def _ms(t: datetime) -> np.datetime64:
+    from continuum.surveillance.series import to_ms
+
+    return to_ms(t)[0]
+
+
+def _dt(t: np.datetime64) -> datetime:
+    stamp: datetime = t.astype("datetime64[us]").item()
+    return stamp.replace(tzinfo=UTC)

@@ -1,0 +1,171 @@
+"""Alert pages: the programme-wide list, a run's alerts with their explanation and chart,
+acknowledge/resolve forms, and the thresholds settings page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from continuum.alerts import chart, service, thresholds
+from continuum.alerts.api import router as api_router
+from continuum.alerts.models import CircuitAlert
+from continuum.core import patient_service, run_service
+from continuum.core.roles import Actor
+from continuum.core.roles import Permission as P
+from continuum.core.run_record import Run
+from continuum.core.run_view import RunLink, add_run_link
+from continuum.db import utcnow
+from continuum.errors import Conflict, ValidationFailed
+from continuum.surveillance import DETECTORS
+from continuum.web.deps import CurrentActor, DbSession, get_actor, require
+from continuum.web.pages import NavLink, add_nav_link, add_template_dir, redirect, render
+
+add_template_dir(Path(__file__).parent / "templates")
+add_nav_link(NavLink("Alerts", "/alerts", P.VIEW_CLINICAL, 15))
+add_nav_link(NavLink("Alert thresholds", "/settings/surveillance", P.MANAGE_SETTINGS, 75))
+add_run_link(RunLink("Alerts", "/runs/{run_id}/alerts", P.VIEW_CLINICAL, 5))
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(get_actor)])
+routers = [router, api_router]
+
+
+def rule_of(code: str) -> str:
+    doc = (DETECTORS[code].__doc__ or "").strip().split("\n\n")[0]
+    return " ".join(doc.split())
+
+
+def _rows(db: Session, actor: Actor, alerts: list[CircuitAlert]) -> list[dict[str, Any]]:
+    runs = {a.run_id: db.get_one(Run, a.run_id) for a in alerts}
+    ids = patient_service.identities(
+        db, actor, sorted({r.patient_id for r in runs.values()}), "alert list"
+    )
+    return [
+        {"alert": a, "run": runs[a.run_id], "identity": ids.get(runs[a.run_id].patient_id)}
+        for a in alerts
+    ]
+
+
+@router.get("/alerts", dependencies=[require(P.VIEW_CLINICAL)])
+def alert_list(
+    request: Request, db: DbSession, actor: CurrentActor, status: str = "open"
+) -> Response:
+    alerts = service.list_alerts(db, actor, status)
+    return render(
+        request,
+        "alerts.html",
+        actor,
+        rows=_rows(db, actor, alerts),
+        status=status,
+        cursor=service.last_event_id(db),
+    )
+
+
+@router.get("/runs/{run_id}/alerts", dependencies=[require(P.VIEW_CLINICAL)])
+def run_alerts(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    return _run_alerts(request, db, actor, run_service.get_run(db, actor, run_id))
+
+
+def _run_alerts(
+    request: Request,
+    db: Session,
+    actor: Actor,
+    run: Run,
+    error: ValidationFailed | Conflict | None = None,
+    error_alert: int | None = None,
+) -> Response:
+    alerts = service.list_alerts(db, actor, "all", run_id=run.id)
+    now = utcnow()
+    ident = patient_service.identities(db, actor, [run.patient_id], "run alerts")
+    charts = {a.id: chart.chart_data(db, a, now) for a in alerts[:20]}
+    return render(
+        request,
+        "run_alerts.html",
+        actor,
+        status_code=422 if error else 200,
+        run=run,
+        identity=ident.get(run.patient_id),
+        alerts=alerts,
+        events=service.events_of(db, [a.id for a in alerts]),
+        charts_json={k: json.dumps(v).replace("</", "<\\/") for k, v in charts.items()},
+        rules={code: rule_of(code) for code in DETECTORS},
+        cursor=service.last_event_id(db),
+        error=error,
+        error_alert=error_alert,
+    )
+
+
+def _back(form: Any, alert: CircuitAlert) -> str:
+    target = str(form.get("next") or "")
+    if target.startswith("/") and not target.startswith("//"):
+        return target
+    return f"/runs/{alert.run_id}/alerts#alert-{alert.id}"
+
+
+@router.post("/alerts/{alert_id}/acknowledge", dependencies=[require(P.ACKNOWLEDGE_ALERT)])
+async def acknowledge(
+    request: Request, alert_id: int, db: DbSession, actor: CurrentActor
+) -> Response:
+    form = await request.form()
+    alert = service.get_alert(db, actor, alert_id)
+    try:
+        service.acknowledge(db, actor, alert_id, str(form.get("comment", "")))
+    except (ValidationFailed, Conflict) as exc:
+        db.rollback()
+        return _run_alerts(request, db, actor, db.get_one(Run, alert.run_id), exc, alert_id)
+    return redirect(_back(form, alert))
+
+
+@router.post("/alerts/{alert_id}/resolve", dependencies=[require(P.ACKNOWLEDGE_ALERT)])
+async def resolve(request: Request, alert_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    form = await request.form()
+    alert = service.get_alert(db, actor, alert_id)
+    try:
+        service.resolve(db, actor, alert_id, str(form.get("note", "")))
+    except (ValidationFailed, Conflict) as exc:
+        db.rollback()
+        return _run_alerts(request, db, actor, db.get_one(Run, alert.run_id), exc, alert_id)
+    return redirect(_back(form, alert))
+
+
+@router.get("/settings/surveillance", dependencies=[require(P.MANAGE_SETTINGS)])
+def thresholds_page(
+    request: Request, db: DbSession, actor: CurrentActor, saved: bool = False
+) -> Response:
+    return _thresholds(request, db, actor, saved=saved)
+
+
+def _thresholds(
+    request: Request,
+    db: Session,
+    actor: Actor,
+    error: ValidationFailed | None = None,
+    values: dict[str, Any] | None = None,
+    saved: bool = False,
+) -> Response:
+    return render(
+        request,
+        "thresholds.html",
+        actor,
+        status_code=422 if error else 200,
+        items=thresholds.describe(db, actor),
+        error=error,
+        values=values or {},
+        saved=saved,
+    )
+
+
+@router.post("/settings/surveillance", dependencies=[require(P.MANAGE_SETTINGS)])
+async def save_thresholds(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    form = await request.form()
+    values = {k.removeprefix("t_"): str(v) for k, v in form.multi_items() if k.startswith("t_")}
+    try:
+        thresholds.save(db, actor, values, str(form.get("note") or "") or None)
+    except ValidationFailed as exc:
+        db.rollback()
+        return _thresholds(request, db, actor, exc, values)
+    return redirect("/settings/surveillance?saved=1")

@@ -1,0 +1,167 @@
+"""Circuit alerts against the record: ``evaluate_run`` (in ``watch``) on every stored batch
+inside the same transaction; reading alerts; clinicians acknowledging and resolving them.
+Flushes, never commits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+
+from continuum.alerts import lifecycle
+from continuum.alerts.models import AlertEvent, CircuitAlert
+from continuum.alerts.watch import evaluate_run
+from continuum.core.roles import Actor, Permission
+from continuum.core.run_record import Run
+from continuum.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+
+COMMENT_MAX = 2000
+__all__ = ["evaluate_run"]
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+SEVERITY_ORDER = case({"critical": 3, "warning": 2, "info": 1}, value=CircuitAlert.severity)
+
+
+def list_alerts(
+    session: Session,
+    actor: Actor,
+    status: str = "open",
+    run_id: int | None = None,
+    limit: int = 200,
+) -> list[CircuitAlert]:
+    """Most severe first, then newest; ``open``: not yet resolved."""
+    actor.require(Permission.VIEW_CLINICAL)
+    if status not in ("open", "all"):
+        raise ValidationFailed([FieldProblem("status", f"'{status}' must be open or all", status)])
+    stmt = select(CircuitAlert)
+    if status == "open":
+        stmt = stmt.where(CircuitAlert.status != "resolved")
+    if run_id is not None:
+        stmt = stmt.where(CircuitAlert.run_id == run_id)
+    stmt = stmt.order_by(
+        (CircuitAlert.status == "resolved").asc(),
+        CircuitAlert.cleared_at.is_(None).desc(),
+        SEVERITY_ORDER.desc(),
+        CircuitAlert.raised_at.desc(),
+        CircuitAlert.id.desc(),
+    )
+    return list(session.scalars(stmt.limit(limit)))
+
+
+def get_alert(session: Session, actor: Actor, alert_id: int) -> CircuitAlert:
+    actor.require(Permission.VIEW_CLINICAL)
+    alert = session.get(CircuitAlert, alert_id)
+    if alert is None:
+        raise NotFound(f"alert {alert_id} not found")
+    return alert
+
+
+def events_of(session: Session, alert_ids: list[int]) -> dict[int, list[AlertEvent]]:
+    out: dict[int, list[AlertEvent]] = {i: [] for i in alert_ids}
+    if alert_ids:
+        stmt = select(AlertEvent).where(AlertEvent.alert_id.in_(alert_ids)).order_by(AlertEvent.id)
+        for e in session.scalars(stmt):
+            out[e.alert_id].append(e)
+    return out
+
+
+def events_after(session: Session, cursor: int, run_id: int | None = None) -> list[AlertEvent]:
+    stmt = select(AlertEvent).where(AlertEvent.id > cursor)
+    if run_id is not None:
+        stmt = stmt.where(AlertEvent.run_id == run_id)
+    return list(session.scalars(stmt.order_by(AlertEvent.id).limit(500)))
+
+
+def last_event_id(session: Session) -> int:
+    return int(session.scalar(select(AlertEvent.id).order_by(AlertEvent.id.desc()).limit(1)) or 0)
+
+
+def to_json(alert: CircuitAlert) -> dict[str, Any]:
+    """The contracts.md §3 alert JSON plus id, run and lifecycle."""
+    return {
+        "detector": alert.detector,
+        "severity": alert.severity,
+        "raised_at": _iso(alert.raised_at),
+        "cleared_at": _iso(alert.cleared_at),
+        "summary": alert.summary,
+        "evidence": alert.evidence,
+        "id": alert.id,
+        "run_id": alert.run_id,
+        "status": alert.status,
+        "peak_severity": alert.peak_severity,
+        "acknowledged_at": _iso(alert.acknowledged_at),
+        "acknowledged_by": alert.acknowledged_by,
+        "acknowledge_comment": alert.acknowledge_comment,
+        "resolved_at": _iso(alert.resolved_at),
+        "resolved_by": alert.resolved_by,
+    }
+
+
+def event_json(e: AlertEvent) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "alert_id": e.alert_id,
+        "run_id": e.run_id,
+        "kind": e.kind,
+        "severity": e.severity,
+        "at": _iso(e.at),
+        "by": e.by_name,
+        "comment": e.comment,
+        "detail": e.detail,
+    }
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat().replace("+00:00", "Z") if t else None
+
+
+def open_alerts_for_run(session: Session, run_id: int) -> list[dict[str, Any]]:
+    """The run_view provider: unresolved alerts of a run, most severe first."""
+    stmt = (
+        select(CircuitAlert)
+        .where(CircuitAlert.run_id == run_id, CircuitAlert.status != "resolved")
+        .order_by(SEVERITY_ORDER.desc(), CircuitAlert.raised_at.desc())
+    )
+    return [to_json(a) for a in session.scalars(stmt)]
+
+
+# -- clinicians' actions -----------------------------------------------------------------------
+
+
+def acknowledge(session: Session, actor: Actor, alert_id: int, comment: str) -> CircuitAlert:
+    actor.require(Permission.ACKNOWLEDGE_ALERT)
+    alert = get_alert(session, actor, alert_id)
+    comment = _text("comment", comment, required=True)
+    if alert.status != "open":
+        raise Conflict(f"alert {alert_id} is {alert.status}; only an open alert is acknowledged")
+    lifecycle.acknowledge(session, actor, session.get_one(Run, alert.run_id), alert, comment)
+    session.flush()
+    return alert
+
+
+def resolve(session: Session, actor: Actor, alert_id: int, note: str | None) -> CircuitAlert:
+    actor.require(Permission.ACKNOWLEDGE_ALERT)
+    alert = get_alert(session, actor, alert_id)
+    note = _text("note", note or "", required=False) or None
+    if alert.status == "resolved":
+        raise Conflict(f"alert {alert_id} is already resolved")
+    lifecycle.resolve(session, actor, session.get_one(Run, alert.run_id), alert, note)
+    session.flush()
+    return alert
+
+
+def _text(name: str, value: str, required: bool) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ValidationFailed(
+            [FieldProblem(name, f"{name} is required: say what was done", value)]
+        )
+    if len(value) > COMMENT_MAX:
+        raise ValidationFailed(
+            [FieldProblem(name, f"{name} is {len(value)} characters; at most {COMMENT_MAX}", None)]
+        )
+    return value

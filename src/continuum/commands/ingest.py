@@ -1,0 +1,121 @@
+"""`continuum ingest …`: console CSV files, the HL7 v2 MLLP listener, MQTT, FHIR bundles."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from continuum.config import get_settings
+from continuum.core.roles import CLI_ACTOR
+from continuum.db import make_engine, make_sessionmaker, unit_of_work
+from continuum.errors import ValidationFailed
+
+ingest_app = typer.Typer(help="Console and device data in.", no_args_is_help=True)
+out = Console(soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ingest_app, name="ingest")
+
+
+def _sessions():  # type: ignore[no-untyped-def]
+    import continuum.models_all  # noqa: F401  (every domain's hooks, e.g. surveillance)
+
+    return make_sessionmaker(make_engine(get_settings().database_url))
+
+
+@ingest_app.command("csv")
+def ingest_csv(
+    file: Annotated[Path, typer.Argument(help="console CSV file (contracts.md §2)")],
+    run: Annotated[int, typer.Option("--run", help="run id")],
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Load a console CSV file into a run; prints rows, observations stored, refused cells."""
+    from continuum.ingest.csv_service import import_csv
+
+    if not file.is_file():
+        raise ValidationFailed(f"no such file: {file}", "file")
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/"
+        "{task.total} columns"), TimeElapsedColumn(), console=Console(stderr=True),
+        transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task(f"reading {file.name}", total=None)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        with unit_of_work(_sessions()) as db:
+            result = import_csv(db, CLI_ACTOR, run, file, file.name, progress=tick)
+            bar.update(task, description="committing")
+    if fmt == "json":
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    report = result.console.report
+    out.print(
+        f"[bold]{file.name}[/] → run {run}: {report.rows_read} rows, "
+        f"{result.stored + result.derived} observations stored "
+        f"({result.derived} derived ΔP), {report.refused_count} cells refused"
+    )
+    for line in report.text().splitlines()[1:]:
+        out.print(f"  {line}", highlight=False)
+
+
+@ingest_app.command("mllp")
+def ingest_mllp(
+    port: Annotated[int, typer.Option(help="TCP port to listen on")] = 2575,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+) -> None:
+    """Listen for HL7 v2 ORU^R01 over MLLP; ACK AA only after each message is committed."""
+    from continuum.ingest.mllp_listener import MllpListener
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    listener = MllpListener(_sessions(), zone=get_settings().zone)
+
+    async def main() -> None:
+        server = await listener.serve(host, port)
+        out.print(f"listening for HL7 v2 over MLLP on {host}:{port}", highlight=False)
+        async with server:
+            await server.serve_forever()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        out.print("stopped")
+
+
+@ingest_app.command("mqtt")
+def ingest_mqtt(
+    topic: Annotated[str, typer.Option(help="topic filter")] = "continuum/console/+",
+    host: Annotated[str, typer.Option(help="broker host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="broker port")] = 1883,
+) -> None:
+    """Subscribe to bedside-bridge JSON messages (docs/ingest.md) and store them."""
+    from continuum.ingest.mqtt_bridge import run_subscriber
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    out.print(f"subscribed to {topic} on {host}:{port}", highlight=False)
+    run_subscriber(_sessions(), host, port, topic)
+
+
+@ingest_app.command("fhir")
+def ingest_fhir(
+    file: Annotated[Path, typer.Argument(help="FHIR R4 Bundle of Observations (JSON)")],
+) -> None:
+    """Load a FHIR R4 Observation bundle; prints the outcome (OperationOutcome on refusal)."""
+    from continuum.ingest.fhir_bundle import ingest_bundle
+
+    if not file.is_file():
+        raise ValidationFailed(f"no such file: {file}", "file")
+    with unit_of_work(_sessions()) as db:
+        result = ingest_bundle(db, CLI_ACTOR, file.read_bytes())
+    typer.echo(json.dumps(result.body, indent=2))
+    if result.status >= 400:
+        raise typer.Exit(2)

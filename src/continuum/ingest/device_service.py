@@ -1,0 +1,355 @@
+"""Store device messages (HL7, MQTT, FHIR): map, validate, resolve the run, store once.
+
+``store_messages`` handles a batch inside the caller's transaction and returns one
+``Outcome`` per message; the caller commits and only then acknowledges (contracts.md §2b).
+A message is all or nothing: any bad value (not a number, unconvertible unit, out of
+range, impossible time) refuses the whole message (AE). Unmapped identifiers are left out
+and named (ERR severity W). A message id already committed is AA again, storing nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from continuum import vocabulary
+from continuum.core import audit, observation_service
+from continuum.core.people import PatientIdentity
+from continuum.core.roles import Actor, Permission
+from continuum.core.run_record import Run
+from continuum.db import utcnow
+from continuum.errors import ValidationFailed
+from continuum.ingest import mapping
+from continuum.ingest.device_message import DeviceMessage, DeviceValue
+from continuum.ingest.models import CodeMapping, ConsoleAssignment, IngestMessage
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+@dataclass
+class Outcome:
+    message_id: str
+    ack: str  # AA | AE | AR
+    stored: int = 0
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    duplicate: bool = False
+    runs: dict[RunInfo, set[str]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "ack": self.ack,
+            "stored": self.stored,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "duplicate": self.duplicate,
+        }
+
+
+class RunInfo(NamedTuple):
+    id: int
+    patient_id: int
+    started_at: datetime
+
+
+@dataclass
+class Context:
+    """What a batch needs from the database, read once per batch."""
+
+    table: dict[tuple[str, str], str]
+    consoles: dict[str, RunInfo]
+    patients: dict[str, RunInfo | None]  # mrn → active run (None: known, no active run)
+    committed: set[str]
+    now: datetime
+
+
+@dataclass
+class ReferenceCache:
+    """Mappings, console assignments and patients' active runs, re-read after ``ttl``
+    seconds, so a busy listener does not re-read them for every message."""
+
+    ttl: float = 2.0
+    _at: float = -1e9
+    table: dict[tuple[str, str], str] = field(default_factory=dict)
+    consoles: dict[str, RunInfo] = field(default_factory=dict)
+    known: dict[str, RunInfo | None] = field(default_factory=dict)
+
+    def refresh(self, session: Session) -> None:
+        if time.monotonic() - self._at > self.ttl:
+            self.table = mapping_table(session)
+            self.consoles = assigned_consoles(session)
+            self.known = {}
+            self._at = time.monotonic()
+
+    def patients(self, session: Session, mrns: set[str]) -> dict[str, RunInfo | None]:
+        missing = {m for m in mrns if m not in self.known}
+        if missing:
+            found = active_runs(session, missing)
+            self.known.update(found)
+        return {m: self.known[m] for m in mrns if m in self.known}
+
+
+def mapping_table(session: Session) -> dict[tuple[str, str], str]:
+    """Defaults overlaid by the site's table (an inactive row switches a default off)."""
+    table = dict(mapping.DEFAULT_MAPPINGS)
+    for row in session.scalars(select(CodeMapping)):
+        key = (row.system, row.identifier)
+        if row.active:
+            table[key] = row.code
+        else:
+            table.pop(key, None)
+    return table
+
+
+def _info(run: Run) -> RunInfo:
+    return RunInfo(run.id, run.patient_id, run.started_at)
+
+
+def assigned_consoles(session: Session) -> dict[str, RunInfo]:
+    stmt = (
+        select(ConsoleAssignment.console_id, Run)
+        .join(Run, Run.id == ConsoleAssignment.run_id)
+        .where(ConsoleAssignment.unassigned_at.is_(None), Run.status != "ended")
+    )
+    return {console: _info(run) for console, run in session.execute(stmt)}
+
+
+def active_runs(session: Session, mrns: set[str]) -> dict[str, RunInfo | None]:
+    if not mrns:
+        return {}
+    found: dict[str, RunInfo | None] = {}
+    stmt = (
+        select(PatientIdentity.mrn, Run)
+        .outerjoin(Run, (Run.patient_id == PatientIdentity.patient_id) & (Run.status != "ended"))
+        .where(PatientIdentity.mrn.in_(mrns))
+        .order_by(Run.started_at)
+    )
+    for mrn, run in session.execute(stmt):
+        found[mrn] = _info(run) if run is not None else found.get(mrn)
+    return found
+
+
+def committed_ids(session: Session, channel: str, ids: set[str]) -> set[str]:
+    if not ids:
+        return set()
+    stmt = select(IngestMessage.accepted_key).where(
+        IngestMessage.channel == channel, IngestMessage.accepted_key.in_(ids)
+    )
+    return {k for k in session.scalars(stmt) if k}
+
+
+def load_context(
+    session: Session,
+    messages: list[DeviceMessage],
+    cache: ReferenceCache | None = None,
+    check_duplicates: bool = True,
+) -> Context:
+    cache = cache or ReferenceCache()
+    cache.refresh(session)
+    channel = messages[0].channel if messages else "hl7"
+    ids = {m.message_id for m in messages}
+    return Context(
+        table=cache.table,
+        consoles=cache.consoles,
+        patients=cache.patients(session, {m.mrn for m in messages if m.mrn}),
+        committed=committed_ids(session, channel, ids) if check_duplicates else set(),
+        now=utcnow(),
+    )
+
+
+def store_messages(
+    session: Session,
+    actor: Actor,
+    messages: list[DeviceMessage],
+    cache: ReferenceCache | None = None,
+    check_duplicates: bool = True,
+) -> list[Outcome]:
+    """Plan, store and log a batch (one channel); flushes, never commits.
+
+    ``check_duplicates=False`` skips the look-up of already committed ids: the unique
+    constraint on the log still refuses a duplicate (IntegrityError), and the caller then
+    retries each message with the look-up (the listener's fast path)."""
+    actor.require(Permission.INGEST_DATA)
+    ctx = load_context(session, messages, cache, check_duplicates)
+    outcomes: list[Outcome] = []
+    rows: list[dict[str, Any]] = []
+    log: list[dict[str, Any]] = []
+    for msg in messages:
+        outcome, planned = plan_message(msg, ctx)
+        if outcome.ack == "AA" and not outcome.duplicate:
+            ctx.committed.add(msg.message_id)
+            rows += planned
+        outcomes.append(outcome)
+        log.append(log_row(msg, outcome))
+    session.execute(insert(IngestMessage), log)
+    observation_service.bulk_insert(session, rows)  # COPY on PostgreSQL
+    _after_store(session, actor, messages, outcomes)
+    return outcomes
+
+
+def _after_store(
+    session: Session, actor: Actor, messages: list[DeviceMessage], outcomes: list[Outcome]
+) -> None:
+    per_run: dict[RunInfo, set[str]] = defaultdict(set)
+    ids: dict[RunInfo, list[str]] = defaultdict(list)
+    for outcome in outcomes:
+        for run, codes in outcome.runs.items():
+            per_run[run] |= codes
+            ids[run].append(outcome.message_id)
+    for run, codes in per_run.items():
+        observation_service.after_store(session, run.id, codes)
+        detail = {"channel": messages[0].channel, "run_id": run.id, "messages": ids[run][:50],
+                  "message_count": len(ids[run]), "codes": sorted(codes)}  # fmt: skip
+        audit.record(session, actor, "ingest", "observation", None, run.patient_id, detail)
+
+
+def log_row(msg: DeviceMessage, outcome: Outcome) -> dict[str, Any]:
+    accepted = outcome.ack == "AA" and not outcome.duplicate
+    return {
+        "channel": msg.channel,
+        "message_id": msg.message_id[:128],
+        "accepted_key": msg.message_id[:128] if accepted else None,
+        "received_at": msg.received_at,
+        "processed_at": utcnow(),
+        "ack_code": outcome.ack,
+        "stored": outcome.stored,
+        "run_id": next((r.id for r in outcome.runs), None),
+        "peer": (msg.peer or "")[:64] or None,
+        "detail": {
+            "errors": outcome.errors[:50],
+            "warnings": outcome.warnings[:50],
+            "duplicate": outcome.duplicate,
+        },
+    }
+
+
+def plan_message(msg: DeviceMessage, ctx: Context) -> tuple[Outcome, list[dict[str, Any]]]:
+    """The rows a message would store, or why it is refused. Touches no database."""
+    outcome = Outcome(msg.message_id, "AA")
+    if msg.refusal:
+        return Outcome(msg.message_id, msg.refusal, errors=list(msg.problems)), []
+    if msg.message_id in ctx.committed:
+        outcome.duplicate = True
+        outcome.warnings.append("already received and stored: nothing stored again")
+        return outcome, []
+    rows: list[dict[str, Any]] = []
+    outcome.errors += msg.problems
+    for value in msg.values:
+        row = _plan_value(msg, value, ctx, outcome)
+        if row is not None:
+            rows.append(row)
+    rows += _derived(rows)
+    if outcome.errors or not rows:
+        outcome.ack = "AE"
+        if not outcome.errors:
+            outcome.errors.append("nothing in the message could be stored")
+        outcome.runs = {}
+        return outcome, []
+    outcome.stored = len(rows)
+    for row in rows:
+        outcome.runs.setdefault(row.pop("_run"), set()).add(row["code"])
+    return outcome, rows
+
+
+def _plan_value(
+    msg: DeviceMessage, value: DeviceValue, ctx: Context, outcome: Outcome
+) -> dict[str, Any] | None:
+    code = mapping.lookup(ctx.table, value.system, *value.identifiers)
+    if code is None:
+        shown = " / ".join(i for i in value.identifiers if i)
+        outcome.warnings.append(
+            f"{value.where}: {shown} ({value.system}) has no mapping: not stored"
+        )
+        return None
+    if value.problem:
+        outcome.errors.append(value.problem)
+        return None
+    run = _run_for(msg, value, ctx, outcome)
+    if run is None:
+        return None
+    try:
+        number = vocabulary.normalise(code, value.value, value.unit or None)
+    except ValidationFailed as exc:
+        outcome.errors.append(f"{value.where}: {exc.problems[0].message}")
+        return None
+    if not _time_ok(value, run, ctx, outcome):
+        return None
+    return _row(msg, run, code, value.time, number)  # type: ignore[arg-type]
+
+
+def _run_for(
+    msg: DeviceMessage, value: DeviceValue, ctx: Context, outcome: Outcome
+) -> RunInfo | None:
+    for console in value.consoles:
+        if console in ctx.consoles:
+            return ctx.consoles[console]
+    if not msg.mrn:
+        _once(outcome, "no patient identifier (PID-3 / mrn) and no console assigned to a run")
+        return None
+    if msg.mrn not in ctx.patients:
+        _once(outcome, "no patient with the MRN given in PID-3 / mrn")
+        return None
+    run = ctx.patients[msg.mrn]
+    if run is None:
+        _once(outcome, "the patient has no active ECMO run")
+    return run
+
+
+def _once(outcome: Outcome, reason: str) -> None:
+    if reason not in outcome.errors:
+        outcome.errors.append(reason)
+
+
+def _time_ok(value: DeviceValue, run: RunInfo, ctx: Context, outcome: Outcome) -> bool:
+    t = value.time
+    if t is None:
+        outcome.errors.append(f"{value.where}: no observation time")
+    elif t > ctx.now + FUTURE_TOLERANCE:
+        outcome.errors.append(f"{value.where}: time {t.isoformat()} is in the future")
+    elif t < run.started_at:
+        outcome.errors.append(
+            f"{value.where}: time {t.isoformat()} is before the run started "
+            f"({run.started_at.isoformat()})"
+        )
+    else:
+        return True
+    return False
+
+
+def _row(msg: DeviceMessage, run: RunInfo, code: str, at: datetime, value: float) -> dict:
+    return {
+        "_run": run,
+        "run_id": run.id,
+        "code": code,
+        "time": at,
+        "value": value,
+        "unit": vocabulary.CODES[code].unit,
+        "source": msg.channel,
+        "status": "final",
+        "entered_by": None,
+        "recorded_at": msg.received_at,
+        "ingest_ref": f"{msg.channel}:{msg.message_id}"[:128],
+    }
+
+
+def _derived(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """ΔP where p_preoxy and p_postoxy share a run and time and ΔP was not sent."""
+    by_key: dict[tuple[int, datetime], dict[str, dict[str, Any]]] = defaultdict(dict)
+    for row in rows:
+        by_key[(row["run_id"], row["time"])][row["code"]] = row
+    out = []
+    spec = vocabulary.CODES["oxy_delta_p"]
+    for got in by_key.values():
+        pre, post = got.get("p_preoxy"), got.get("p_postoxy")
+        if pre and post and "oxy_delta_p" not in got:
+            dp = pre["value"] - post["value"]
+            if spec.low <= dp <= spec.high:
+                out.append({**pre, "code": "oxy_delta_p", "value": dp, "unit": spec.unit})
+    return out

@@ -1,0 +1,222 @@
+"""HL7 v2 ORU^R01 → DeviceMessage, and the ACK text. Pure: no database, no network.
+
+Two readers give the same result: ``read_oru`` uses the maintained ``hl7`` package (the
+reference); ``read_oru_fast`` splits the text itself (several times faster) and is proven
+equal to the reference on a generated corpus (tests/ingest/test_hl7_properties.py).
+Parsing is lenient (IHE PCD-01 examples are not perfectly conformant): empty OBX-2 on
+device rows, OBX-14 → OBR-7 → MSH-7 for time, UCUM or MDC units, X in OBX-11 of metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, tzinfo
+
+import hl7
+
+from continuum.ingest.device_message import (
+    DeviceMessage,
+    DeviceValue,
+    MessageRefused,
+    parse_hl7_time,
+)
+from continuum.ingest.mapping import system_of, unit_of
+
+# A segment as plain data: [name, field1, field2, …]; a field is a list of repetitions,
+# a repetition a list of component strings.
+Field = list[list[str]]
+Segment = list[Field]
+
+
+def decode(data: bytes) -> str:
+    """Bytes off the wire → text with CR segment ends (UTF-8, else Latin-1)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    return text.replace("\r\n", "\r").replace("\n", "\r").strip()
+
+
+def _get(seg: Segment, n: int, rep: int = 0, comp: int = 0) -> str:
+    try:
+        return seg[n][rep][comp]
+    except IndexError:
+        return ""
+
+
+def _reps(seg: Segment, n: int) -> Field:
+    return seg[n] if n < len(seg) else []
+
+
+# --- the reference reader: python-hl7 -------------------------------------------------
+
+
+def _lib_field(field: object) -> Field:
+    if isinstance(field, str):
+        return [[field]]
+    reps: Field = []
+    for rep in field:  # type: ignore[attr-defined]
+        if isinstance(rep, str):
+            reps.append([rep])
+        else:
+            reps.append([str(c) for c in rep])
+    return reps
+
+
+def segments_reference(text: str) -> list[Segment]:
+    message = hl7.parse(text)
+    out: list[Segment] = []
+    for seg in message:
+        name = str(seg[0])
+        fields: Segment = [[[name]]]
+        for i, f in enumerate(seg[1:], start=1):
+            fields.append([[str(f)]] if name == "MSH" and i in (1, 2) else _lib_field(f))
+        out.append(fields)
+    return out
+
+
+# --- the fast reader -----------------------------------------------------------------
+
+
+def segments_fast(text: str) -> list[Segment]:
+    if text[:3] not in ("MSH", "BHS", "FHS") or len(text) < 4:
+        raise ValueError(f"first segment is {text[:3]!r}, not MSH")
+    fs = text[3]
+    end = text.find(fs, 4)
+    seps = text[3:end]
+    comp = seps[1] if len(seps) > 1 else "^"
+    rep = seps[2] if len(seps) > 2 else "~"
+    out: list[Segment] = []
+    for line in text.split("\r"):
+        if line[:3] in ("MSH", "BHS", "FHS") and len(line) > 3:
+            e = line.find(fs, 4)
+            head = [[[line[:3]]], [[line[3]]], [[line[4:e]]]]
+            rest = line[e + 1 :] if e >= 0 else ""
+            fields = [_split_field(f, rep, comp) for f in rest.split(fs)] if rest else []
+            out.append(head + fields)
+        else:
+            parts = line.split(fs)
+            out.append([[[parts[0]]]] + [_split_field(f, rep, comp) for f in parts[1:]])
+    return out
+
+
+def _split_field(text: str, rep: str, comp: str) -> Field:
+    return [r.split(comp) for r in text.split(rep)]
+
+
+# --- ORU^R01 → DeviceMessage ---------------------------------------------------------
+
+Reader = Callable[[str], list[Segment]]
+
+
+def read_oru(
+    data: bytes | str,
+    *,
+    received_at: datetime | None = None,
+    zone: tzinfo = UTC,
+    reader: Reader = segments_reference,
+) -> DeviceMessage:
+    """Read one ORU^R01; raise MessageRefused (AR) when it cannot be read at all."""
+    text = decode(data) if isinstance(data, bytes) else data.replace("\n", "\r").strip()
+    try:
+        segments = reader(text)
+    except Exception as exc:  # any parser failure on arbitrary bytes is a refusal
+        raise MessageRefused([f"not an HL7 v2 message: {str(exc)[:120]}"]) from None
+    return _message(segments, received_at or datetime.now(UTC), zone)
+
+
+def read_oru_fast(
+    data: bytes | str, *, received_at: datetime | None = None, zone: tzinfo = UTC
+) -> DeviceMessage:
+    return read_oru(data, received_at=received_at, zone=zone, reader=segments_fast)
+
+
+def _message(segments: list[Segment], received_at: datetime, zone: tzinfo) -> DeviceMessage:
+    msh = segments[0]
+    control_id = _get(msh, 10)[:100]
+    kind = (_get(msh, 9, 0, 0), _get(msh, 9, 0, 1))
+    if not control_id:
+        raise MessageRefused(["MSH-10 (message control id) is empty"])
+    if kind[0] != "ORU" or kind[1] not in ("R01", ""):
+        raise MessageRefused([f"MSH-9 is '{'^'.join(kind)}': only ORU^R01 is accepted"], control_id)
+    msg = DeviceMessage("hl7", control_id, None, [], received_at)
+    fallback = _get(msh, 7)
+    for seg in segments[1:]:
+        name = _get(seg, 0)
+        if name == "PID" and msg.mrn is None:
+            msg.mrn = _mrn(_reps(seg, 3))
+        elif name == "OBR":
+            fallback = _get(seg, 7) or _get(msh, 7)
+        elif name == "OBX":
+            value = _value(seg, len(msg.values) + 1, fallback, zone)
+            if value is not None:
+                msg.values.append(value)
+    return msg
+
+
+def _mrn(reps: Field) -> str | None:
+    ids = [r for r in reps if r and r[0].strip()]
+    chosen = next((r for r in ids if len(r) > 4 and r[4].strip().upper() == "MR"), None)
+    chosen = chosen or (ids[0] if ids else None)
+    return chosen[0].strip()[:64] if chosen else None
+
+
+def _value(seg: Segment, n: int, fallback: str, zone: tzinfo) -> DeviceValue | None:
+    raw = _get(seg, 5)
+    if not raw.strip():
+        return None  # device/channel rows carry no value
+    where = f"OBX {_get(seg, 1).strip() or n}"
+    stamp = _get(seg, 14) or fallback
+    time, problem = None, None
+    try:
+        time = parse_hl7_time(stamp, zone)
+    except ValueError as exc:
+        problem = f"{where}: time {exc}" if stamp else f"{where}: no OBX-14, OBR-7 or MSH-7 time"
+    consoles = tuple(r[0].strip()[:128] for r in _reps(seg, 18) if r and r[0].strip())
+    return DeviceValue(
+        where=where,
+        system=system_of(_get(seg, 3, 0, 2)),
+        identifiers=(_get(seg, 3, 0, 0).strip(), _get(seg, 3, 0, 1).strip()),
+        value=raw.strip(),
+        unit=unit_of(_get(seg, 6, 0, 0), _get(seg, 6, 0, 1)),
+        time=time,
+        consoles=consoles,
+        value_type=_get(seg, 2).strip().upper(),
+        problem=problem,
+    )
+
+
+# --- ACK ------------------------------------------------------------------------------
+
+_ESCAPES = (("\\", "\\E\\"), ("|", "\\F\\"), ("^", "\\S\\"), ("~", "\\R\\"), ("&", "\\T\\"))
+
+
+def escape(text: str) -> str:
+    for raw, esc in _ESCAPES:
+        text = text.replace(raw, esc)
+    return text.replace("\r", " ").replace("\n", " ")
+
+
+def ack(
+    code: str,
+    control_id: str,
+    *,
+    errors: Sequence[str] = (),
+    warnings: Sequence[str] = (),
+    now: datetime | None = None,
+    ack_id: str = "",
+) -> str:
+    """An ACK^R01 (v2.6): MSA-1 code, MSA-2 the control id, MSA-3 the first reason, and one
+    ERR segment per reason (severity E) and per warning (severity W)."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S+0000")
+    first = (list(errors) or list(warnings) or [""])[0]
+    text = {"AA": "Message accepted", "AE": "Application error", "AR": "Message rejected"}
+    msa_text = escape(first[:200]) if first else text.get(code, "")
+    out = [
+        f"MSH|^~\\&|CONTINUUM|ECMO|||{stamp}||ACK^R01^ACK|{escape(ack_id or 'A' + control_id)}"
+        "|P|2.6",
+        f"MSA|{code}|{escape(control_id)}|{msa_text}",
+    ]
+    out += [f"ERR|||207^Application error^HL70357|E|||{escape(e[:300])}" for e in errors]
+    out += [f"ERR|||103^Table value not found^HL70357|W|||{escape(w[:300])}" for w in warnings]
+    return "\r".join(out) + "\r"

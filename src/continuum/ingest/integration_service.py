@@ -1,0 +1,148 @@
+"""The integration page's logic: code mappings, console-to-run assignments and the log of
+received messages. For administrators, who never see patient identifiers: runs are shown
+by id and pseudonymous label (P-0001), and the log holds no MRN."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from continuum.core import audit
+from continuum.core.people import Patient
+from continuum.core.roles import Actor, Permission
+from continuum.core.run_record import Run
+from continuum.db import utcnow
+from continuum.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from continuum.ingest import mapping
+from continuum.ingest.models import CodeMapping, ConsoleAssignment, IngestMessage
+from continuum.ingest.schemas import AssignmentIn, MappingIn
+from continuum.vocabulary import CODES
+
+
+@dataclass(frozen=True)
+class MappingRow:
+    system: str
+    identifier: str
+    code: str
+    origin: str  # "default" or "site"
+    active: bool
+
+
+def list_mappings(session: Session, actor: Actor) -> list[MappingRow]:
+    actor.require(Permission.MANAGE_INTEGRATION)
+    site = {(r.system, r.identifier): r for r in session.scalars(select(CodeMapping))}
+    rows = [
+        MappingRow(s, i, c, "default", True)
+        for (s, i), c in mapping.DEFAULT_MAPPINGS.items()
+        if (s, i) not in site
+    ]
+    rows += [MappingRow(r.system, r.identifier, r.code, "site", r.active) for r in site.values()]
+    return sorted(rows, key=lambda r: (r.origin != "site", r.system, r.identifier))
+
+
+def save_mapping(session: Session, actor: Actor, data: MappingIn) -> CodeMapping:
+    """Add or change the mapping for (system, identifier); ``active=False`` switches it off."""
+    actor.require(Permission.MANAGE_INTEGRATION)
+    system = mapping.system_of(data.system)
+    if system == mapping.CONTINUUM:
+        raise ValidationFailed("CONTINUUM codes map to themselves; choose another system", "system")
+    if data.code not in CODES:
+        raise ValidationFailed(
+            [FieldProblem("code", f"'{data.code}' is not a vocabulary code", data.code)]
+        )
+    row = session.scalar(
+        select(CodeMapping).where(
+            CodeMapping.system == system, CodeMapping.identifier == data.identifier
+        )
+    )
+    before = {"code": row.code, "active": row.active} if row else None
+    if row is None:
+        row = CodeMapping(system=system, identifier=data.identifier)
+        session.add(row)
+    row.code, row.active, row.note = data.code, data.active, data.note
+    row.updated_by, row.updated_at = actor.staff_id, utcnow()
+    session.flush()
+    detail = {"system": system, "identifier": data.identifier, "code": data.code,
+              "active": data.active, "before": before}  # fmt: skip
+    audit.record(session, actor, "save", "ingest_code_mapping", row.id, None, detail)
+    return row
+
+
+def list_assignments(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    actor.require(Permission.MANAGE_INTEGRATION)
+    stmt = (
+        select(ConsoleAssignment, Run, Patient)
+        .join(Run, Run.id == ConsoleAssignment.run_id)
+        .join(Patient, Patient.id == Run.patient_id)
+        .where(ConsoleAssignment.unassigned_at.is_(None))
+        .order_by(ConsoleAssignment.console_id)
+    )
+    return [
+        {
+            "id": a.id,
+            "console_id": a.console_id,
+            "run_id": r.id,
+            "label": p.label,
+            "run_status": r.status,
+            "assigned_at": a.assigned_at,
+        }
+        for a, r, p in session.execute(stmt)
+    ]
+
+
+def active_runs(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """Runs a console can be assigned to: id and pseudonymous label only."""
+    actor.require(Permission.MANAGE_INTEGRATION)
+    stmt = select(Run, Patient).join(Patient).where(Run.status != "ended").order_by(Run.id)
+    return [{"run_id": r.id, "label": p.label} for r, p in session.execute(stmt)]
+
+
+def assign_console(session: Session, actor: Actor, data: AssignmentIn) -> ConsoleAssignment:
+    """Assign a console to an active run (ending any open assignment of that console)."""
+    actor.require(Permission.MANAGE_INTEGRATION)
+    run = session.get(Run, data.run_id)
+    if run is None:
+        raise ValidationFailed([FieldProblem("run_id", f"no run {data.run_id}", data.run_id)])
+    if run.status == "ended":
+        raise Conflict(f"run {run.id} has ended; a console cannot be assigned to it")
+    now = utcnow()
+    for old in session.scalars(_open(data.console_id)):
+        old.unassigned_at, old.unassigned_by = now, actor.staff_id
+    row = ConsoleAssignment(console_id=data.console_id, run_id=run.id, assigned_at=now,
+                            assigned_by=actor.staff_id)  # fmt: skip
+    session.add(row)
+    session.flush()
+    detail = {"console_id": data.console_id, "run_id": run.id}
+    audit.record(session, actor, "assign", "ingest_console_assignment", row.id, run.patient_id,
+                 detail)  # fmt: skip
+    return row
+
+
+def _open(console_id: str):  # type: ignore[no-untyped-def]
+    return select(ConsoleAssignment).where(
+        ConsoleAssignment.console_id == console_id, ConsoleAssignment.unassigned_at.is_(None)
+    )
+
+
+def unassign_console(session: Session, actor: Actor, assignment_id: int) -> ConsoleAssignment:
+    actor.require(Permission.MANAGE_INTEGRATION)
+    row = session.get(ConsoleAssignment, assignment_id)
+    if row is None:
+        raise NotFound(f"console assignment {assignment_id} not found")
+    if row.unassigned_at is not None:
+        raise Conflict(f"console {row.console_id} was already unassigned")
+    row.unassigned_at, row.unassigned_by = utcnow(), actor.staff_id
+    run = session.get_one(Run, row.run_id)
+    detail = {"console_id": row.console_id, "run_id": row.run_id}
+    audit.record(session, actor, "unassign", "ingest_console_assignment", row.id,
+                 run.patient_id, detail)  # fmt: skip
+    return row
+
+
+def recent_messages(session: Session, actor: Actor, limit: int = 100) -> list[IngestMessage]:
+    actor.require(Permission.MANAGE_INTEGRATION)
+    stmt = select(IngestMessage).order_by(IngestMessage.id.desc()).limit(limit)
+    return list(session.scalars(stmt))

@@ -1,0 +1,199 @@
+"""HL7 v2 over MLLP: an asyncio listener on the ``hl7.mllp`` streams (contracts.md §2b).
+
+Each connection reads frames and queues parsed messages; one writer commits them in
+batches on a worker thread (messages that arrive while a commit runs share the next one)
+and only then are the ACKs written, in order, per connection. So AA never leaves before
+its observations are committed, and a sender may pipeline. Garbage between frames is
+skipped; a frame that is not HL7 gets AR; a truncated frame gets no ACK (the sender resends).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime, tzinfo
+
+import hl7.mllp
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from continuum.core.roles import Actor
+from continuum.ingest.device_message import DeviceMessage, MessageRefused
+from continuum.ingest.device_service import Outcome, ReferenceCache, store_messages
+from continuum.ingest.hl7_message import ack, read_oru_fast
+
+log = logging.getLogger("continuum.ingest.mllp")
+START, END = b"\x0b", b"\x1c\x0d"
+MAX_FRAME = 4 * 1024 * 1024
+LISTENER = Actor(staff_id=None, name="MLLP listener", role="integration", client="mllp")
+
+
+class BatchWriter:
+    """Serialises commits: each submitted message resolves after its batch committed."""
+
+    def __init__(self, sessions: sessionmaker[Session], actor: Actor, max_batch: int = 500):
+        self.sessions = sessions
+        self.actor = actor
+        self.max_batch = max_batch
+        self.cache = ReferenceCache()
+        self.queue: asyncio.Queue[tuple[DeviceMessage, asyncio.Future[Outcome]]] = asyncio.Queue()
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="ingest-commit")
+        self.committed_batches = 0
+        self._connection: Connection | None = None
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """One transaction on the writer's own long-lived connection (no pool check-out,
+        ping and reset per batch); a broken connection is replaced on the next batch."""
+        if self._connection is None or self._connection.invalidated or self._connection.closed:
+            engine = self.sessions.kw["bind"]
+            self._connection = engine.connect()
+        session = Session(bind=self._connection, expire_on_commit=False, autoflush=True)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            if isinstance(self._connection, Connection) and self._connection.invalidated:
+                self._connection.close()
+                self._connection = None
+            raise
+        finally:
+            session.close()
+
+    def submit(self, msg: DeviceMessage) -> asyncio.Future[Outcome]:
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self.queue.put_nowait((msg, future))
+        return future
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self.queue.get()]
+            while not self.queue.empty() and len(batch) < self.max_batch:
+                batch.append(self.queue.get_nowait())
+            messages = [m for m, _ in batch]
+            try:
+                outcomes = await loop.run_in_executor(self.executor, self.commit, messages)
+            except Exception as exc:  # database unreachable: no ACK, the sender resends
+                log.error("commit failed, %d messages not acknowledged: %s", len(batch), exc)
+                outcomes = [exc] * len(batch)  # type: ignore[list-item]
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                if not future.done():
+                    if isinstance(outcome, Exception):
+                        future.set_exception(outcome)
+                    else:
+                        future.set_result(outcome)
+
+    def commit(self, messages: list[DeviceMessage], fast: bool = True) -> list[Outcome]:
+        """One transaction for the batch; if it fails (e.g. a resent control id hit the
+        unique constraint), each message on its own, with the duplicate look-up."""
+        try:
+            with self.unit_of_work() as db:
+                outcomes = store_messages(db, self.actor, messages, self.cache, not fast)
+            self.committed_batches += 1
+            return outcomes
+        except OperationalError:
+            raise
+        except Exception as exc:
+            if fast:
+                return [self.commit([m], fast=False)[0] for m in messages]
+            return [self._alone_failed(messages[0], exc)]
+
+    def _alone_failed(self, msg: DeviceMessage, exc: Exception) -> Outcome:
+        if isinstance(exc, IntegrityError):  # committed meanwhile by another process
+            retry = self.commit_once(msg)
+            if retry is not None:
+                return retry
+        log.exception("message %s could not be stored", msg.message_id, exc_info=exc)
+        return Outcome(msg.message_id, "AE", errors=["could not be stored (internal error)"])
+
+    def commit_once(self, msg: DeviceMessage) -> Outcome | None:
+        try:
+            with self.unit_of_work() as db:
+                return store_messages(db, self.actor, [msg], self.cache)[0]
+        except Exception:
+            return None
+
+
+async def read_frame(reader: asyncio.StreamReader) -> bytes | None:
+    """The next framed block; None at end of stream (a truncated last frame is dropped)."""
+    while True:
+        try:
+            block = await reader.readuntil(END)
+        except asyncio.IncompleteReadError:
+            return None
+        except asyncio.LimitOverrunError as exc:
+            await reader.readexactly(exc.consumed)  # an oversized frame: discard it
+            log.warning("discarded %d bytes: frame larger than %d", exc.consumed, MAX_FRAME)
+            continue
+        start = block.rfind(START)
+        if start < 0:
+            log.warning("skipped %d bytes outside any MLLP frame", len(block))
+            continue
+        return bytes(block[start + 1 : -2])
+
+
+def parse_frame(frame: bytes, peer: str, zone: tzinfo) -> DeviceMessage:
+    received = datetime.now(UTC)
+    try:
+        msg = read_oru_fast(frame, received_at=received, zone=zone)
+    except MessageRefused as exc:
+        return DeviceMessage.refused("hl7", exc, received, peer)
+    msg.peer = peer
+    return msg
+
+
+def ack_for(outcome: Outcome) -> bytes:
+    text = ack(outcome.ack, outcome.message_id, errors=outcome.errors, warnings=outcome.warnings)
+    return text.encode("utf-8")
+
+
+class MllpListener:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        zone: tzinfo = UTC,
+        actor: Actor = LISTENER,
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> None:
+        self.writer = BatchWriter(sessions, actor)
+        self.zone = zone
+        self.on_outcome = on_outcome
+
+    async def serve(self, host: str, port: int) -> asyncio.Server:
+        asyncio.get_running_loop().create_task(self.writer.run())
+        return await hl7.mllp.start_hl7_server(self.handle, host, port, limit=MAX_FRAME)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        host, port = (writer.get_extra_info("peername") or ("?", "?"))[:2]
+        peer = f"{host}:{port}"
+        pending: asyncio.Queue[asyncio.Future[Outcome] | None] = asyncio.Queue()
+        sender = asyncio.create_task(self._send_acks(writer, pending))
+        try:
+            while (frame := await read_frame(reader)) is not None:
+                pending.put_nowait(self.writer.submit(parse_frame(frame, peer, self.zone)))
+        except (ConnectionError, OSError) as exc:
+            log.info("connection from %s ended: %s", peer, exc)
+        finally:
+            pending.put_nowait(None)
+            await sender
+
+    async def _send_acks(
+        self, writer: asyncio.StreamWriter, pending: asyncio.Queue[asyncio.Future[Outcome] | None]
+    ) -> None:
+        try:
+            while (future := await pending.get()) is not None:
+                outcome = await future
+                writer.write(START + ack_for(outcome) + END)
+                await writer.drain()
+                if self.on_outcome:
+                    self.on_outcome(outcome)
+        except Exception as exc:  # commit failed or peer gone: close without ACK
+            log.warning("closing connection without ACK: %s", exc)
+        finally:
+            writer.close()

@@ -1,0 +1,142 @@
+"""Ingest pages and endpoints: console-file upload on a run, FHIR bundles, and the
+administrators' integration page (mappings, console assignments, message log)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import UploadFile
+
+from continuum.core import run_service
+from continuum.core.roles import Permission as P
+from continuum.core.run_view import RunLink, add_run_link
+from continuum.errors import Conflict, ValidationFailed
+from continuum.ingest import integration_service as integration
+from continuum.ingest.csv_service import import_csv
+from continuum.ingest.fhir_bundle import ingest_bundle
+from continuum.ingest.schemas import AssignmentIn, MappingIn
+from continuum.vocabulary import CODES
+from continuum.web.deps import CurrentActor, DbSession, get_actor, require
+from continuum.web.pages import (
+    NavLink,
+    add_nav_link,
+    add_template_dir,
+    form_dict,
+    parse_form,
+    redirect,
+    render,
+)
+
+add_template_dir(Path(__file__).parent / "templates")
+add_run_link(RunLink("Import console data", "/runs/{run_id}/ingest", P.INGEST_DATA, 60))
+add_nav_link(NavLink("Integration", "/integration", P.MANAGE_INTEGRATION, 78))
+
+pages = APIRouter(include_in_schema=False, dependencies=[Depends(get_actor)])
+api = APIRouter(prefix="/api/v1", dependencies=[Depends(get_actor)], tags=["ingest"])
+routers = [pages, api]
+MAX_UPLOAD = 200 * 1024 * 1024
+
+
+@pages.get("/runs/{run_id}/ingest", dependencies=[require(P.INGEST_DATA)])
+def ingest_page(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    run = run_service.get_run(db, actor, run_id)
+    return render(request, "ingest_upload.html", actor, run=run, result=None, error=None)
+
+
+@pages.post("/runs/{run_id}/ingest", dependencies=[require(P.INGEST_DATA)])
+async def ingest_upload(
+    request: Request, run_id: int, db: DbSession, actor: CurrentActor
+) -> Response:
+    run = run_service.get_run(db, actor, run_id)
+    form = await request.form()
+    try:
+        name, text = await _upload_text(form)
+        result = import_csv(db, actor, run_id, io.StringIO(text, newline=""), name)
+    except (ValidationFailed, Conflict) as exc:
+        db.rollback()
+        return render(request, "ingest_upload.html", actor, 422, run=run, result=None, error=exc)
+    return render(request, "ingest_upload.html", actor, run=run, result=result, error=None)
+
+
+async def _upload_text(form: object) -> tuple[str, str]:
+    upload = form.get("file")  # type: ignore[attr-defined]
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read(MAX_UPLOAD + 1)
+        if len(data) > MAX_UPLOAD:
+            raise ValidationFailed("the file is larger than 200 MB: use `continuum ingest csv`")
+        name = Path(upload.filename).name
+    else:
+        data = str(form.get("csv_text") or "").encode()  # type: ignore[attr-defined]
+        name = "pasted.csv"
+    if not data.strip():
+        raise ValidationFailed("choose a console CSV file (or paste its text)", "file")
+    try:
+        return name, data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationFailed(
+            "the file is not UTF-8 text (a console CSV export)", "file"
+        ) from None
+
+
+@api.post("/fhir/Bundle", dependencies=[require(P.INGEST_DATA)])
+async def fhir_bundle(request: Request, db: DbSession, actor: CurrentActor) -> JSONResponse:
+    """A FHIR R4 Bundle of Observations; answers an OperationOutcome (422 on refusal)."""
+    result = ingest_bundle(db, actor, await request.body())
+    return JSONResponse(result.body, status_code=result.status,
+                        media_type="application/fhir+json")  # fmt: skip
+
+
+def _integration(request: Request, db: DbSession, actor: CurrentActor, **extra: object) -> Response:
+    status = 422 if extra.get("error") else 200
+    return render(
+        request,
+        "integration.html",
+        actor,
+        status_code=status,
+        mappings=integration.list_mappings(db, actor),
+        assignments=integration.list_assignments(db, actor),
+        runs=integration.active_runs(db, actor),
+        messages=integration.recent_messages(db, actor),
+        vocabulary_codes=list(CODES),
+        **{"error": None, "values": {}, "section": None, **extra},
+    )
+
+
+@pages.get("/integration", dependencies=[require(P.MANAGE_INTEGRATION)])
+def integration_page(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    return _integration(request, db, actor)
+
+
+@pages.post("/integration/mappings", dependencies=[require(P.MANAGE_INTEGRATION)])
+async def save_mapping(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    values = form_dict(await request.form(), request.app.state.settings.zone)
+    values["active"] = values.get("active", "off") in ("on", "true", "1", True)
+    try:
+        integration.save_mapping(db, actor, parse_form(MappingIn, values))
+    except (ValidationFailed, Conflict) as exc:
+        db.rollback()
+        return _integration(request, db, actor, error=exc, values=values, section="mapping")
+    return redirect("/integration#mappings")
+
+
+@pages.post("/integration/consoles", dependencies=[require(P.MANAGE_INTEGRATION)])
+async def assign_console(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    values = form_dict(await request.form(), request.app.state.settings.zone)
+    try:
+        integration.assign_console(db, actor, parse_form(AssignmentIn, values))
+    except (ValidationFailed, Conflict) as exc:
+        db.rollback()
+        return _integration(request, db, actor, error=exc, values=values, section="console")
+    return redirect("/integration#consoles")
+
+
+@pages.post(
+    "/integration/consoles/{assignment_id}/unassign",
+    dependencies=[require(P.MANAGE_INTEGRATION)],
+)
+def unassign_console(assignment_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    integration.unassign_console(db, actor, assignment_id)
+    return redirect("/integration#consoles")

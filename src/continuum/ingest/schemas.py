@@ -1,0 +1,26 @@
+"""Form and API shapes for the integration page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+
+class MappingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    system: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    identifier: Text
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    note: Annotated[str | None, Field(default=None, max_length=500)] = None
+    active: bool = True
+
+
+class AssignmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    console_id: Text
+    run_id: int

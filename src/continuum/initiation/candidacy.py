@@ -1,0 +1,197 @@
+"""Candidacy: the indication/contraindication checklist, scores and trial criteria.
+
+Raw score inputs are stored as entered; scores are computed by the shared calculators when
+shown, so a missing input stays missing (never zero) and a formula fix reaches old records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from continuum.calculators import CALCULATORS, CalculatorResult, run_calculator
+from continuum.core.roles import Actor, Permission
+from continuum.errors import FieldProblem, ValidationFailed
+from continuum.initiation import contradictions, criteria, trial_criteria
+from continuum.initiation.models import InitiationDecision, Referral
+from continuum.initiation.record import editable, require_reasons, touched
+from continuum.initiation.schemas import CandidacyIn
+
+SCORES = ("murray", "resp", "preserve", "save")
+SUPPORT_INPUT = ("resp", "save")  # calculators that check their derivation population
+EOLIA_RANGES: dict[str, tuple[float, float]] = {
+    "ventilation_days": (0, 365),
+    "fio2": (0.21, 1.0),
+    "peep_cmh2o": (0, 40),
+    "pf_ratio_mmhg": (10, 700),
+    "pf_hours": (0, 720),
+    "ph": (6.5, 8.0),
+    "paco2_mmhg": (5, 200),
+    "hypercapnia_hours": (0, 720),
+}
+ECPR_RANGES: dict[str, tuple[float, float]] = {
+    "age_years": (0, 120),
+    "no_flow_min": (0, 120),
+    "cpr_min": (0, 300),
+    "expected_flow_min": (0, 600),
+    "etco2_mmhg": (0, 150),
+}
+RHYTHMS = ("vf_pvt", "pea", "asystole")
+
+
+@dataclass
+class ScoreView:
+    name: str
+    title: str
+    result: CalculatorResult | None = None
+    missing: list[str] = field(default_factory=list)
+    entered: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        if self.result is not None:
+            return "computed"
+        return "missing inputs" if self.entered else "not entered"
+
+
+def save_candidacy(
+    session: Session, actor: Actor, referral: Referral, data: CandidacyIn
+) -> InitiationDecision:
+    actor.require(Permission.MANAGE_REFERRAL)
+    decision = editable(session, referral)
+    problems = _checklist_problems(referral.support_type, data.checked)
+    scores: dict[str, dict[str, Any]] = {k: v for k, v in data.scores.items() if _given(v)}
+    for name, inputs in scores.items():
+        problems += _score_problems(name, inputs)
+    problems += _range_problems("eolia", data.eolia, EOLIA_RANGES)
+    problems += _range_problems("ecpr", data.ecpr, ECPR_RANGES)
+    problems += _unknown("eolia", data.eolia, set(EOLIA_RANGES))
+    problems += _unknown("ecpr", data.ecpr, {*ECPR_RANGES, "witnessed", "initial_rhythm"})
+    if data.ecpr.get("initial_rhythm") not in (None, *RHYTHMS):
+        problems.append(
+            FieldProblem(
+                "ecpr.initial_rhythm",
+                f"one of {', '.join(RHYTHMS)}",
+                data.ecpr.get("initial_rhythm"),
+            )
+        )
+    if problems:
+        raise ValidationFailed(problems)
+    found = contradictions.in_scores(referral.support_type, scores)
+    require_reasons(found, {"score_reason": data.score_reason})
+    decision.checklist = {item: True for item in data.checked}
+    decision.checklist_note = data.note
+    decision.score_inputs = dict(scores)
+    decision.trial_inputs = {"eolia": _given_only(data.eolia), "ecpr": _ecpr(data.ecpr)}
+    decision.score_reason = data.score_reason if found else decision.score_reason
+    touched(
+        session,
+        actor,
+        decision,
+        "candidacy",
+        referral.patient_id,
+        {"checked": len(data.checked), "scores": sorted(scores)},
+    )
+    return decision
+
+
+def _given(values: dict[str, Any]) -> bool:
+    return any(v not in (None, "", False) for v in values.values())
+
+
+def _given_only(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v not in (None, "")}
+
+
+def _ecpr(values: dict[str, Any]) -> dict[str, Any]:
+    out = _given_only(values)
+    if isinstance(out.get("witnessed"), str):
+        out["witnessed"] = out["witnessed"].lower() in ("yes", "true", "on", "1")
+    return out
+
+
+def _unknown(group: str, values: dict[str, Any], known: set[str]) -> list[FieldProblem]:
+    return [
+        FieldProblem(f"{group}.{key}", f"unknown input; expected one of {', '.join(sorted(known))}")
+        for key in values
+        if key not in known
+    ]
+
+
+def _checklist_problems(support: str, checked: list[str]) -> list[FieldProblem]:
+    known = {c.id for c in criteria.for_support(support)}
+    return [
+        FieldProblem("checked", f"'{item}' is not a {support} checklist item", item)
+        for item in checked
+        if item not in known
+    ]
+
+
+def _score_problems(name: str, inputs: dict[str, Any]) -> list[FieldProblem]:
+    """Impossible values are refused with the range; missing ones are allowed (shown later)."""
+    try:
+        run_calculator(name, inputs)
+    except ValidationFailed as exc:
+        return [
+            FieldProblem(f"scores.{name}.{p.field}", p.message, p.value)
+            for p in exc.problems
+            if "is required" not in p.message
+        ]
+    return []
+
+
+def _range_problems(
+    group: str, values: dict[str, Any], ranges: dict[str, tuple[float, float]]
+) -> list[FieldProblem]:
+    problems = []
+    for key, value in values.items():
+        if key not in ranges or value in (None, ""):
+            continue
+        low, high = ranges[key]
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            problems.append(FieldProblem(f"{group}.{key}", "is not a number", value))
+            continue
+        if not low <= number <= high:
+            problems.append(
+                FieldProblem(f"{group}.{key}", f"{number:g} is outside {low:g}–{high:g}", value)
+            )
+    return problems
+
+
+def score_views(decision: InitiationDecision, support: str) -> list[ScoreView]:
+    views = []
+    for name in SCORES:
+        entered = dict((decision.score_inputs or {}).get(name, {}))
+        view = ScoreView(name, CALCULATORS[name].title, entered=entered)
+        if entered:
+            inputs = {**entered}
+            if name in SUPPORT_INPUT:
+                inputs.setdefault("support", support)
+            try:
+                view.result = run_calculator(name, inputs)
+            except ValidationFailed as exc:
+                view.missing = [p.field for p in exc.problems]
+        views.append(view)
+    return views
+
+
+def trial_views(
+    decision: InitiationDecision, limits: dict[str, float] | None = None
+) -> list[trial_criteria.CriteriaResult]:
+    inputs = decision.trial_inputs or {}
+    return [
+        trial_criteria.eolia(inputs.get("eolia", {})),
+        trial_criteria.ecpr(inputs.get("ecpr", {}), limits),
+    ]
+
+
+def checked_absolute(decision: InitiationDecision) -> list[str]:
+    return [
+        criteria.CRITERIA[item].text
+        for item in (decision.checklist or {})
+        if item in criteria.CRITERIA and criteria.CRITERIA[item].kind == criteria.ABSOLUTE
+    ]

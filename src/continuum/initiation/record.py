@@ -1,0 +1,73 @@
+"""The one decision record per referral: find or open it; refuse edits once signed."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from continuum.core import audit
+from continuum.core.roles import Actor
+from continuum.db import utcnow
+from continuum.errors import Conflict, FieldProblem, ValidationFailed
+from continuum.initiation.contradictions import Contradiction
+from continuum.initiation.models import InitiationDecision, Referral
+
+RECORD_TYPE = "initiation_decision"
+
+
+def decision_for(session: Session, referral: Referral) -> InitiationDecision:
+    if referral.decision is None:
+        decision = InitiationDecision(
+            referral_id=referral.id,
+            checklist={},
+            score_inputs={},
+            trial_inputs={},
+            physiology={},
+            plan={},
+        )
+        session.add(decision)
+        session.flush()
+        session.refresh(referral, ["decision"])
+    assert referral.decision is not None
+    return referral.decision
+
+
+def editable(session: Session, referral: Referral) -> InitiationDecision:
+    """The decision record, if it may still change (unsigned, referral still open)."""
+    decision = decision_for(session, referral)
+    if decision.signed:
+        raise Conflict("the decision record is signed and cannot change; add an amendment instead")
+    if referral.status in ("declined", "withdrawn"):
+        raise Conflict(f"the referral is {referral.status}; its record is closed")
+    return decision
+
+
+def touched(
+    session: Session,
+    actor: Actor,
+    decision: InitiationDecision,
+    section: str,
+    patient_id: int,
+    detail: dict[str, object] | None = None,
+) -> None:
+    decision.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "update",
+        RECORD_TYPE,
+        decision.id,
+        patient_id,
+        {"section": section, **(detail or {})},
+    )
+
+
+def require_reasons(found: list[Contradiction], reasons: dict[str, str | None]) -> None:
+    """Each contradiction must be explained in its reason field; otherwise refuse."""
+    problems = [
+        FieldProblem(c.field, f"{c.message}: record the reason to keep this", reasons.get(c.field))
+        for c in found
+        if len((reasons.get(c.field) or "").strip()) < 3
+    ]
+    if problems:
+        raise ValidationFailed(problems)

@@ -1,0 +1,143 @@
+"""API and form shapes of the initiation record (separate from the ORM models)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, Field, field_validator
+
+from continuum.core.schemas import Mode, PatientCreate, Strict, SupportType, not_future
+
+Status = Literal["new", "under_assessment", "accepted", "declined", "deferred", "withdrawn"]
+Urgency = Literal["emergency", "urgent", "routine"]
+Outcome = Literal["accept", "decline", "defer"]
+Text200 = Annotated[str, Field(min_length=2, max_length=200)]
+LongText = Annotated[str | None, Field(default=None, max_length=4000)]
+Reason = Annotated[str | None, Field(default=None, max_length=2000)]
+
+
+class ReferralCreate(Strict):
+    patient_id: int | None = None
+    new_patient: PatientCreate | None = None
+    referring_hospital: Text200
+    referring_clinician: Text200
+    contact: Annotated[str | None, Field(default=None, max_length=200)] = None
+    referred_at: AwareDatetime | None = None
+    support_type: SupportType
+    urgency: Urgency = "urgent"
+    clinical_picture: Annotated[str, Field(min_length=3, max_length=4000)]
+
+    @field_validator("referred_at")
+    @classmethod
+    def _at(cls, value: datetime | None) -> datetime | None:
+        return not_future(value, "referral time")
+
+
+class StatusChange(Strict):
+    status: Status
+    reason: Reason = None
+
+
+class CandidacyIn(Strict):
+    """Ticked checklist items, raw score inputs (name → inputs) and trial-criteria inputs."""
+
+    checked: list[str] = Field(default_factory=list, max_length=200)
+    note: LongText = None
+    scores: dict[Literal["murray", "resp", "preserve", "save"], dict[str, Any]] = Field(
+        default_factory=dict
+    )
+    eolia: dict[str, Any] = Field(default_factory=dict)
+    ecpr: dict[str, Any] = Field(default_factory=dict)
+    score_reason: Reason = None
+
+
+class PhysiologyIn(Strict):
+    respiratory_failure: bool = False
+    adequate_cardiac_function: bool = False
+    cardiogenic_shock: bool = False
+    cardiac_arrest: bool = False
+    rv_failure: bool = False
+    lv_distension: bool = False
+    native_cardiac_recovery: bool = False
+    differential_hypoxaemia: bool = False
+    current_mode: Mode | None = None
+    femoral_return: bool = False
+    prefer_iabp: bool = False
+
+
+class ModalityIn(Strict):
+    physiology: PhysiologyIn
+    chosen_mode: Mode | None = None
+    choice_reason: Reason = None
+
+
+Flow = Annotated[float | None, Field(default=None, gt=0, le=10)]
+
+
+class PlannedCannula(Strict):
+    role: Literal["drainage", "return", "drainage_and_return", "distal_perfusion"]
+    site: Annotated[str, Field(min_length=2, max_length=64)]
+    side: Literal["left", "right", "midline"] | None = None
+    catalogue_id: Annotated[str | None, Field(default=None, max_length=64)] = None
+    french: Annotated[int | None, Field(default=None, ge=6, le=40)] = None
+
+
+class PlanIn(Strict):
+    """The perfusionist's configuration plan."""
+
+    weight_kg: Annotated[float | None, Field(default=None, ge=0.5, le=350)] = None
+    height_cm: Annotated[float | None, Field(default=None, ge=30, le=250)] = None
+    cannulas: list[PlannedCannula] = Field(default_factory=list, max_length=4)
+    membrane_lung_make: Annotated[str | None, Field(default=None, max_length=100)] = None
+    membrane_lung_model: Annotated[str | None, Field(default=None, max_length=100)] = None
+    rated_flow_l_min: Flow = None
+    prime_volume_ml: Annotated[float | None, Field(default=None, ge=0, le=5000)] = None
+    hct_pct: Annotated[float | None, Field(default=None, ge=5, le=75)] = None
+    blood_products: LongText = None
+    anticoagulant: Literal["ufh", "bivalirudin", "none"] = "ufh"
+    anticoagulation_plan: LongText = None
+    monitor_code: Literal["anti_xa", "aptt"] = "anti_xa"
+    monitor_low: Annotated[float | None, Field(default=None, ge=0, le=300)] = None
+    monitor_high: Annotated[float | None, Field(default=None, ge=0, le=300)] = None
+    flow_goal_low: Flow = None
+    flow_goal_high: Flow = None
+    sweep_goal_l_min: Annotated[float | None, Field(default=None, ge=0, le=20)] = None
+    spo2_goal_low: Annotated[float | None, Field(default=None, ge=50, le=100)] = None
+    paco2_goal_low: Annotated[float | None, Field(default=None, ge=10, le=150)] = None
+    paco2_goal_high: Annotated[float | None, Field(default=None, ge=10, le=150)] = None
+    rated_flow_reason: Reason = None
+
+
+class DecisionIn(Strict):
+    outcome: Outcome
+    reasons: Annotated[str, Field(min_length=3, max_length=4000)]
+    override_reason: Reason = None
+
+
+class SignIn(Strict):
+    """Sign as the responsible physician or the perfusionist (default: the signer's role)."""
+
+    as_role: Literal["physician", "perfusionist"] | None = None
+
+
+class AmendmentIn(Strict):
+    note: Annotated[str, Field(min_length=3, max_length=4000)]
+
+
+class StartRunIn(Strict):
+    started_at: AwareDatetime | None = None
+    location: Annotated[str | None, Field(default=None, max_length=100)] = None
+    missing_signoff_reason: Reason = None
+
+    @field_validator("started_at")
+    @classmethod
+    def _at(cls, value: datetime | None) -> datetime | None:
+        return not_future(value, "start")
+
+
+class SettingsIn(Strict):
+    """Programme values for the initiation cut-offs (null: back to the published default)."""
+
+    values: dict[str, float | None]
+    note: Reason = None

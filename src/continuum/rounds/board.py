@@ -1,0 +1,315 @@
+"""The rounds board: every active run on one screen, most urgent first.
+
+Built for 40 active runs × 24 h of 1-minute console data: the latest values come from one
+statement of index probes (one correlated subquery per code), the 24 h trends are
+downsampled inside the database (trends.py), and nothing is loaded as ORM objects per point.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from continuum.core import patient_service, run_view
+from continuum.core.people import PatientIdentity
+from continuum.core.record import Observation, RunTarget
+from continuum.core.roles import Actor, Permission
+from continuum.core.run_record import Run
+from continuum.core.run_service import current_mode
+from continuum.core.targets import Target
+from continuum.rounds import actions, round_record
+from continuum.rounds.models import RoundAction, RoundRecord
+from continuum.rounds.sparkline import Sparkline, sparkline
+from continuum.rounds.trends import trends
+
+LATEST_CODES = (
+    "blood_flow",
+    "pump_speed",
+    "sweep_flow",
+    "sweep_fio2",
+    "oxy_delta_p",
+    "p_access",
+    "post_oxy_po2",
+    "anti_xa",
+    "aptt",
+    "pfhb",
+    "spo2",
+    "pao2",
+    "paco2",
+)
+SPARK_CODES = ("blood_flow", "oxy_delta_p", "p_access", "post_oxy_po2")
+TARGET_CODES = ("blood_flow", "sweep_flow", "spo2", "pao2", "paco2", "anti_xa", "aptt")
+WINDOW = timedelta(hours=24)
+SEVERITIES = ("critical", "warning", "info")
+
+
+@dataclass
+class BoardRow:
+    run: Run
+    identity: PatientIdentity | None
+    mode: str | None
+    day: int
+    latest: dict[str, tuple[datetime, float]]
+    sparks: dict[str, Sparkline]
+    dp_change: float | None
+    targets: dict[str, Target]
+    alerts: list[dict[str, Any]]
+    round: RoundRecord | None
+    open_actions: list[RoundAction]
+    overdue: list[RoundAction]
+    out_of_target: list[str] = field(default_factory=list)
+    perfusion_at_round: bool | None = None  # None: no round recorded yet
+
+    @property
+    def alert_counts(self) -> dict[str, int]:
+        return {s: sum(1 for a in self.alerts if a.get("severity") == s) for s in SEVERITIES}
+
+    @property
+    def urgency(self) -> tuple[int, int, int, int]:
+        counts = self.alert_counts
+        return (counts["critical"], len(self.overdue), len(self.out_of_target), counts["warning"])
+
+    @property
+    def level(self) -> str:
+        critical, overdue, off, warning = self.urgency
+        if critical:
+            return "critical"
+        return "warning" if overdue or off or warning else "ok"
+
+
+@dataclass(frozen=True)
+class BoardWhen:
+    """Which day the board shows and the moment "overdue" and "latest" are judged at."""
+
+    day: date
+    as_of: datetime
+    today: date
+
+
+def board_when(day: date | None, zone: ZoneInfo, now: datetime) -> BoardWhen:
+    """Today: now. A past day: its end. A future day: its start (planning that round)."""
+    today = now.astimezone(zone).date()
+    day = day or today
+    if day == today:
+        return BoardWhen(day, now, today)
+    edge = time.max if day < today else time.min
+    return BoardWhen(day, datetime.combine(day, edge, tzinfo=zone).astimezone(UTC), today)
+
+
+def active_runs(session: Session, run_ids: Sequence[int] | None = None) -> list[Run]:
+    stmt = (
+        select(Run)
+        .options(selectinload(Run.patient), selectinload(Run.modes))
+        .where(Run.status != "ended")
+        .order_by(Run.started_at)
+    )
+    if run_ids is not None:
+        stmt = stmt.where(Run.id.in_(run_ids))
+    return list(session.scalars(stmt))
+
+
+def _latest_id(code: str, as_of: datetime) -> Any:
+    return (
+        select(Observation.id)
+        .where(
+            Observation.run_id == Run.id,
+            Observation.code == code,
+            Observation.status == "final",
+            Observation.time <= as_of,
+        )
+        .order_by(Observation.time.desc())
+        .limit(1)
+        .correlate(Run)
+        .scalar_subquery()
+    )
+
+
+def latest_values(
+    session: Session, run_ids: Sequence[int], codes: Sequence[str], as_of: datetime
+) -> dict[int, dict[str, tuple[datetime, float]]]:
+    """{run_id: {code: (time, value)}}: one index probe per run and code, two statements."""
+    if not run_ids:
+        return {}
+    stmt = select(*[_latest_id(code, as_of) for code in codes]).where(Run.id.in_(run_ids))
+    ids = [i for row in session.execute(stmt) for i in row if i is not None]
+    out: dict[int, dict[str, tuple[datetime, float]]] = defaultdict(dict)
+    if not ids:
+        return out
+    rows = select(Observation.run_id, Observation.code, Observation.time, Observation.value)
+    for run_id, code, at, value in session.execute(rows.where(Observation.id.in_(ids))):
+        out[run_id][code] = (at, value)
+    return out
+
+
+def run_targets(
+    session: Session, run_ids: Sequence[int], as_of: datetime
+) -> dict[int, dict[str, Target]]:
+    """Each run's newest target per code (as core.targets.current_targets, for many runs)."""
+    out: dict[int, dict[str, Target]] = defaultdict(dict)
+    if not run_ids:
+        return out
+    stmt = (
+        select(RunTarget)
+        .where(RunTarget.run_id.in_(run_ids), RunTarget.set_at <= as_of)
+        .order_by(RunTarget.set_at, RunTarget.id)
+    )
+    for r in session.scalars(stmt):
+        out[r.run_id][r.code] = Target(r.code, r.low, r.high, r.unit, r.source)
+    return out
+
+
+def open_actions_at(
+    session: Session, run_ids: Sequence[int], as_of: datetime
+) -> dict[int, list[RoundAction]]:
+    """Actions raised by ``as_of`` and not done by then, soonest due first."""
+    out: dict[int, list[RoundAction]] = defaultdict(list)
+    if not run_ids:
+        return out
+    stmt = (
+        select(RoundAction)
+        .where(
+            RoundAction.run_id.in_(run_ids),
+            RoundAction.created_at <= as_of,
+            (RoundAction.completed_at.is_(None)) | (RoundAction.completed_at > as_of),
+        )
+        .order_by(RoundAction.due_at, RoundAction.id)
+    )
+    for row in session.scalars(stmt):
+        out[row.run_id].append(row)
+    return out
+
+
+def _sparks(
+    series: dict[tuple[int, str], list[tuple[float, float]]],
+    run_id: int,
+    targets: dict[str, Target],
+    start: float,
+    end: float,
+) -> dict[str, Sparkline]:
+    out = {}
+    for code in SPARK_CODES:
+        t = targets.get(code)
+        band = (t.low, t.high) if t else None
+        out[code] = sparkline(series.get((run_id, code), []), start, end, target=band)
+    return out
+
+
+def _out_of_target(
+    latest: dict[str, tuple[datetime, float]], targets: dict[str, Target]
+) -> list[str]:
+    return [
+        c
+        for c in TARGET_CODES
+        if c in targets and c in latest and not targets[c].contains(latest[c][1])
+    ]
+
+
+def _dp_change(
+    points: list[tuple[float, float]], latest: tuple[datetime, float] | None
+) -> float | None:
+    if not points or latest is None:
+        return None
+    return latest[1] - points[0][1]
+
+
+def _perfusion_present(session: Session, rounds: dict[int, RoundRecord]) -> dict[int, bool]:
+    people = round_record.attendance(session, [r.id for r in rounds.values()])
+    return {
+        run_id: "perfusion" in round_record.disciplines_present(people.get(r.id, {}))
+        for run_id, r in rounds.items()
+    }
+
+
+def board(
+    session: Session, actor: Actor, when: BoardWhen, run_ids: Sequence[int] | None = None
+) -> list[BoardRow]:
+    """Every active run, most urgent first (critical alerts, overdue actions, off target)."""
+    actor.require(Permission.VIEW_CLINICAL)
+    runs = active_runs(session, run_ids)
+    ids = [r.id for r in runs]
+    start = when.as_of - WINDOW
+    latest = latest_values(session, ids, LATEST_CODES, when.as_of)
+    series = trends(session, ids, SPARK_CODES, start, when.as_of)
+    goals = round_record.latest_rounds(session, ids, when.day)
+    targets = run_targets(session, ids, when.as_of)
+    todo = open_actions_at(session, ids, when.as_of)
+    present = _perfusion_present(session, goals)
+    people = patient_service.identities(
+        session, actor, [r.patient_id for r in runs], "rounds board"
+    )
+    rows = []
+    for run in runs:
+        lv, tg, acts = latest.get(run.id, {}), targets.get(run.id, {}), todo.get(run.id, [])
+        rows.append(
+            BoardRow(
+                run=run,
+                identity=people.get(run.patient_id),
+                mode=current_mode(run),
+                day=run_view.ecmo_day(run, when.as_of),
+                latest=lv,
+                sparks=_sparks(series, run.id, tg, start.timestamp(), when.as_of.timestamp()),
+                dp_change=_dp_change(
+                    series.get((run.id, "oxy_delta_p"), []), lv.get("oxy_delta_p")
+                ),
+                targets=tg,
+                alerts=run_view.open_alerts(session, run.id),
+                round=goals.get(run.id),
+                open_actions=acts,
+                overdue=[a for a in acts if actions.is_overdue(a, when.as_of)],
+                out_of_target=_out_of_target(lv, tg),
+                perfusion_at_round=present.get(run.id),
+            )
+        )
+    return sorted(rows, key=lambda r: tuple(-x for x in r.urgency))
+
+
+def row_json(row: BoardRow) -> dict[str, Any]:
+    """The board row as JSON (API): identifiers only when the actor may see them."""
+    return {
+        "run_id": row.run.id,
+        "patient": row.run.patient.label if row.identity is None else None,
+        "patient_label": row.run.patient.label,
+        "name": row.identity.name if row.identity else None,
+        "mrn": row.identity.mrn if row.identity else None,
+        "support": row.run.support_type,
+        "mode": row.mode,
+        "ecmo_day": row.day,
+        "level": row.level,
+        "latest": {c: {"time": t.isoformat(), "value": v} for c, (t, v) in row.latest.items()},
+        "oxy_delta_p_change_24h": row.dp_change,
+        "targets": {
+            c: {"low": t.low, "high": t.high, "unit": t.unit} for c, t in row.targets.items()
+        },
+        "out_of_target": row.out_of_target,
+        "alerts": row.alerts,
+        "alert_counts": row.alert_counts,
+        "goals": row.round.goals if row.round else {},
+        "goals_from": str(row.round.round_date) if row.round else None,
+        "perfusion_at_round": row.perfusion_at_round,
+        "open_actions": [action_json(a, row) for a in row.open_actions],
+        "overdue_actions": len(row.overdue),
+        "trends": {
+            c: {"points": s.points, "min": s.low, "max": s.high, "last": s.last}
+            for c, s in row.sparks.items()
+        },
+    }
+
+
+def action_json(a: RoundAction, row: BoardRow | None = None) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "text": a.text,
+        "owner_discipline": a.owner_discipline,
+        "due_at": a.due_at.isoformat(),
+        "round_id": a.round_id,
+        "circuit_check_id": a.circuit_check_id,
+        "completed_at": a.completed_at.isoformat() if a.completed_at else None,
+        "overdue": row is not None and a in row.overdue,
+    }

@@ -1,0 +1,100 @@
+"""API and form shapes of the rounds domain (separate from the stored models)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field
+
+from continuum.core.schemas import Strict
+
+Text = Annotated[str | None, Field(default=None, max_length=4000)]
+Disposition = Literal["acknowledged", "action_raised", "escalated", "not_relevant"]
+Shift = Literal["day", "night", "round"]
+ClotGrade = Literal["none", "fibrin", "small_clot", "large_clot"]
+
+GOAL_CODES = ("blood_flow", "sweep_flow", "spo2", "pao2", "paco2", "anti_xa", "aptt")
+FLUID_BALANCE = "fluid_balance_ml"
+FLUID_BALANCE_RANGE = (-10000.0, 10000.0)
+THERAPY_SECTIONS = ("anticoagulation", "ventilation", "sedation", "fluids", "blood_products")
+INSPECTION_SITES = (
+    "pump_head",
+    "ml_inlet",
+    "ml_outlet",
+    "connectors",
+    "bridge",
+    "drainage_cannula_site",
+    "return_cannula_site",
+)
+SITE_LABELS = {
+    "pump_head": "Pump head",
+    "ml_inlet": "Membrane lung inlet",
+    "ml_outlet": "Membrane lung outlet",
+    "connectors": "Connectors",
+    "bridge": "Bridge",
+    "drainage_cannula_site": "Drainage cannula site",
+    "return_cannula_site": "Return cannula site",
+}
+GRADE_ORDER = {"none": 0, "fibrin": 1, "small_clot": 2, "large_clot": 3}
+PRODUCTS = ("red_cells", "platelets", "plasma", "cryoprecipitate", "fibrinogen_g")
+
+
+class GoalRange(Strict):
+    low: float | None = None
+    high: float | None = None
+
+
+class ActionIn(Strict):
+    """Owner and due time are checked by the service, so the message can say what is needed."""
+
+    text: Annotated[str, Field(min_length=1, max_length=1000)]
+    owner_discipline: str | None = None
+    due_at: AwareDatetime | None = None
+
+
+class AlertReview(Strict):
+    detector: Annotated[str, Field(min_length=1, max_length=64)]
+    severity: str | None = None
+    summary: Text = None
+    disposition: Disposition = "acknowledged"
+    note: Text = None
+
+
+class TherapyReview(Strict):
+    anticoagulation: Text = None
+    ventilation: Text = None
+    sedation: Text = None
+    fluids: Text = None
+    blood_products: Text = None
+
+
+class RoundIn(Strict):
+    round_date: date | None = None  # the programme's local date; default today
+    held_at: AwareDatetime | None = None
+    attendees: list[int] = Field(default_factory=list)
+    problems: Text = None
+    alerts_reviewed: list[AlertReview] = Field(default_factory=list)
+    therapy: TherapyReview = Field(default_factory=TherapyReview)
+    goals: dict[str, GoalRange] = Field(default_factory=dict)
+    actions: list[ActionIn] = Field(default_factory=list)
+
+
+class AmendmentIn(Strict):
+    section: Annotated[str, Field(min_length=1, max_length=64)]
+    text: Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class CompleteIn(Strict):
+    note: Text = None
+
+
+class CircuitCheckIn(Strict):
+    checked_at: AwareDatetime | None = None
+    shift: Shift = "round"
+    inspection: dict[str, ClotGrade] = Field(default_factory=dict)
+    readings: dict[str, float] = Field(default_factory=dict)
+    heater: Text = None
+    transfusions: dict[str, float] = Field(default_factory=dict)
+    findings: Text = None
+    action: ActionIn | None = None

@@ -1,0 +1,1 @@
+"""Weaning from ECMO: readiness reviews, step-by-step trials and structured decannulation."""

@@ -1,0 +1,146 @@
+"""A run's weaning history: reviews, trials on one timeline, decannulation, and the signals
+that mattered charted across each trial."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from continuum.core import observation_service
+from continuum.core.roles import Actor, Permission
+from continuum.core.run_record import Run
+from continuum.db import utcnow
+from continuum.weaning import decannulation, readiness, trials
+from continuum.weaning.models import WeaningTrial
+from continuum.weaning.protocols import PROTOCOLS
+
+SIGNALS = ("blood_flow", "sweep_flow", "spo2", "sao2", "paco2", "map")
+MARGIN = timedelta(minutes=30)
+
+
+def window(trial_list: list[WeaningTrial]) -> tuple[datetime, datetime] | None:
+    if not trial_list:
+        return None
+    start = min(t.started_at for t in trial_list) - MARGIN
+    end = max((t.ended_at or utcnow()) for t in trial_list) + MARGIN
+    return start, end
+
+
+def chart(session: Session, run_id: int, trial_list: list[WeaningTrial]) -> dict[str, Any]:
+    """Series of the key signals over the trials' span, and one band per trial."""
+    span = window(trial_list)
+    if span is None:
+        return {"series": {}, "bands": []}
+    series = {
+        code: [
+            [t.isoformat(), v] for t, v in observation_service.series(session, run_id, code, *span)
+        ]
+        for code in SIGNALS
+    }
+    bands = [
+        {
+            "start": t.started_at.isoformat(),
+            "end": (t.ended_at or utcnow()).isoformat(),
+            "label": f"#{t.id} {PROTOCOLS[t.kind].title}: {t.status.replace('_', ' ')}",
+            "status": t.status,
+            "steps": [[s.at.isoformat(), s.stage] for s in t.steps],
+        }
+        for t in trial_list
+    ]
+    return {"series": {k: v for k, v in series.items() if v}, "bands": bands}
+
+
+def trial_out(trial: WeaningTrial) -> dict[str, Any]:
+    return {
+        "id": trial.id,
+        "kind": trial.kind,
+        "title": PROTOCOLS[trial.kind].title,
+        "status": trial.status,
+        "started_at": trial.started_at.isoformat(),
+        "ended_at": trial.ended_at.isoformat() if trial.ended_at else None,
+        "reason": trial.outcome_reason,
+        "baseline_flow": trial.baseline_flow,
+        "perfusion_assessment": {
+            "by": trial.perfusion_name,
+            "at": trial.perfusion_at.isoformat() if trial.perfusion_at else None,
+            "flow_safe": trial.perfusion_flow_safe,
+            "anticoagulation_ok": trial.perfusion_anticoagulation_ok,
+            "text": trial.perfusion_assessment,
+        },
+        "steps": [
+            {
+                "seq": s.seq,
+                "stage": s.stage,
+                "at": s.at.isoformat(),
+                "measurements": s.measurements,
+                "judged": s.judged,
+                "note": s.note,
+            }
+            for s in trial.steps
+        ],
+    }
+
+
+def history(session: Session, actor: Actor, run: Run) -> dict[str, Any]:
+    """Everything about weaning on this run (JSON-ready)."""
+    actor.require(Permission.VIEW_CLINICAL)
+    trial_list = trials.trials_for(session, run.id)
+    return {
+        "run_id": run.id,
+        "status": run.status,
+        "outcome": run.outcome,
+        "family": readiness.family_of(run),
+        "reviews": [
+            {
+                "id": r.id,
+                "at": r.reviewed_at.isoformat(),
+                "by": r.reviewer,
+                "met": r.met,
+                "not_met": r.not_met,
+                "unknown": r.unknown,
+                "criteria": r.criteria,
+                "note": r.note,
+            }
+            for r in readiness.reviews(session, run.id)
+        ],
+        "trials": [trial_out(t) for t in trial_list],
+        "decannulations": [decannulation_out(d) for d in decannulation.for_run(session, run.id)],
+        "follow_ups": [
+            {
+                "id": f.id,
+                "item": f.item,
+                "due_at": _iso(f.due_at),
+                "done_at": _iso(f.done_at),
+                "result": f.result,
+            }
+            for f in decannulation.follow_ups(session, run.id)
+        ],
+        "chart": chart(session, run.id, trial_list),
+    }
+
+
+def decannulation_out(d: Any) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "trial_id": d.trial_id,
+        "no_trial_reason": d.no_trial_reason,
+        "decannulated_at": _iso(d.decannulated_at),
+        "anticoagulation_stopped_at": _iso(d.anticoagulation_stopped_at),
+        "coagulation": d.coagulation,
+        "blood_products_available": d.blood_products_available,
+        "positioning": d.positioning,
+        "closure_technique": d.closure_technique,
+        "haemostasis_minutes": d.haemostasis_minutes,
+        "limb_perfusion": d.limb_perfusion,
+        "doppler": d.doppler,
+        "outcome": d.outcome,
+        "signed": d.signed,
+        "physician": {"name": d.physician_name, "at": _iso(d.physician_signed_at)},
+        "perfusionist": {"name": d.perfusionist_name, "at": _iso(d.perfusionist_signed_at)},
+    }
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat() if dt else None

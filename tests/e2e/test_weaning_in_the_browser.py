@@ -1,0 +1,69 @@
+"""A VV sweep-off trial run step by step to a pass in a real browser, then decannulation
+with the checklist signed by the perfusionist and the physician: the run is closed."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import login
+
+GAS = {"blood_flow": "4.1", "spo2": "95", "sao2": "94", "pao2": "82", "paco2": "43", "ph": "7.39"}
+
+
+def record_step(page: Page, stage: str, sweep: str) -> None:
+    form = page.locator("#step")
+    form.locator("select[name=stage]").select_option(stage)
+    form.locator("input[name=sweep_flow]").fill(sweep)
+    for code, value in GAS.items():
+        form.locator(f"input[name={code}]").fill(value)
+    page.click("button:has-text('Record step')")
+
+
+def test_sweep_off_trial_to_a_pass_then_decannulation(page: Page) -> None:
+    login(page, "physician")
+    page.goto("/runs/1")
+    page.click("nav.runlinks >> text=Weaning")
+    page.select_option("select[name=kind]", "sweep_off")
+    page.click("button:has-text('Start trial')")
+    expect(page.locator("#trial-status")).to_have_text("in progress")
+
+    record_step(page, "baseline", "2")
+    record_step(page, "sweep_off", "1")  # the sweep is not off: refused, with the reason
+    expect(page.locator(".error")).to_contain_text("the sweep is off at this stage")
+    record_step(page, "sweep_off", "0")
+    record_step(page, "during", "0")
+    expect(page.locator("#steps")).to_contain_text("Step 3")
+    expect(page.locator("#steps .verdict.not_met")).to_have_count(0)
+    page.click("button:has-text('Log out')")
+
+    login(page, "perfusionist")
+    page.goto("/runs/1/weaning/trial")
+    expect(page.locator("#safety")).to_contain_text("Anticoagulation must stay adequate")
+    page.check("input[name=flow_safe]")
+    page.check("input[name=anticoagulation_ok]")
+    page.fill("#assessment input[name=assessment]", "Flow 4.1 L/min, circuit clean")
+    page.click("button:has-text('Record perfusionist')")
+    page.select_option("#finish select[name=outcome]", "passed")
+    page.fill("#finish input[name=reason]", "SaO2 and PaCO2 stable off sweep")
+    page.click("button:has-text('Record outcome')")
+    expect(page.locator("#trial-status")).to_have_text("passed")
+
+    page.goto("/runs/1/decannulation")
+    page.fill("input[name=anticoagulation_note]", "heparin off 1 h")
+    page.check("input[name=blood_products_available]")
+    page.fill("input[name=closure_technique]", "purse-string suture")
+    page.fill("input[name=haemostasis_minutes]", "30")
+    page.fill("input[name=limb_perfusion]", "warm, pulses present")
+    page.click("button:has-text('Save checklist')")
+    page.click("button:has-text('Sign as perfusionist')")
+    expect(page.locator("#run-status")).to_have_text("weaning")
+    page.click("button:has-text('Log out')")
+
+    login(page, "physician")
+    page.goto("/runs/1/decannulation")
+    page.click("button:has-text('Sign as physician')")
+    expect(page.locator("#run-status")).to_have_text("ended")
+    expect(page.locator("#run-outcome")).to_have_text("weaned / recovered")
+    expect(page.locator("#follow-ups")).to_contain_text("Venous Doppler")
+    page.goto("/runs/1")
+    expect(page.locator("#summary")).to_contain_text("weaned / recovered")

@@ -1,0 +1,117 @@
+"""HL7 v2 ORU^R01 into runs (contracts.md §2b), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tests.ingest.helpers import add_ihe_runs, add_run, count, example, log_rows, values
+from tests.seed import SECRET_MRNS
+
+from continuum.core.roles import CLI_ACTOR, Actor
+from continuum.db import unit_of_work
+from continuum.ingest.device_message import DeviceMessage, MessageRefused
+from continuum.ingest.device_service import Outcome, store_messages
+from continuum.ingest.hl7_message import read_oru_fast
+from continuum.ingest.integration_service import assign_console, save_mapping
+from continuum.ingest.mllp_client import oru
+from continuum.ingest.schemas import AssignmentIn, MappingIn
+
+ADMIN = Actor(staff_id=None, name="test admin", role="admin")
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def store(sessions, text: str) -> Outcome:  # type: ignore[no-untyped-def]
+    try:
+        msg = read_oru_fast(text)
+    except MessageRefused as exc:
+        msg = DeviceMessage.refused("hl7", exc, NOW)
+    with unit_of_work(sessions) as db:
+        return store_messages(db, CLI_ACTOR, [msg])[0]
+
+
+def flow(control: str, *extra: tuple[str, float | str, str], mrn: str = SECRET_MRNS[0]) -> str:
+    at = NOW - timedelta(minutes=5)
+    return oru(control, mrn, at, [("blood_flow", 4.2, "L/min"), *extra])
+
+
+def test_the_three_ihe_examples_are_accepted_and_map_what_maps(sessions) -> None:  # type: ignore[no-untyped-def]
+    runs = add_ihe_runs(sessions)
+    a, b, c = (store(sessions, example(n)) for n in "abc")
+    assert (a.ack, a.stored) == ("AA", 1)  # NIBP mean → map; sys/dia/pulse rate unmapped
+    assert any("MDC_PRESS_BLD_NONINV_SYS" in w for w in a.warnings)
+    assert values(sessions, runs["12345"]) == {"map": [80.0]}
+    assert (b.ack, b.stored) == ("AA", 4)
+    assert values(sessions, runs["HO2009001"]) == {
+        "hr": [80.0], "map": [90.0], "resp_rate": [30.0], "spo2": [99.0]
+    }  # fmt: skip
+    assert (c.ack, c.stored) == ("AA", 1)  # PI-typed PID-3, OBR-7 time, R in OBX-10
+    assert values(sessions, runs["789567"]) == {"map": [100.0]}
+
+
+def test_resent_control_id_is_acknowledged_again_and_stored_once(sessions) -> None:  # type: ignore[no-untyped-def]
+    first = store(sessions, flow("DUP-1", ("p_access", -8, "kPa")))
+    again = store(sessions, flow("DUP-1", ("p_access", -8, "kPa")))
+    assert (first.ack, first.stored) == ("AA", 2)
+    assert (again.ack, again.stored, again.duplicate) == ("AA", 0, True)
+    assert count(sessions, "hl7:DUP-1") == 2
+    assert abs(values(sessions, 1)["p_access"][-1] - (-60.005)) < 0.01  # kPa → mmHg
+
+
+def test_derived_delta_p_lands_with_the_message(sessions) -> None:  # type: ignore[no-untyped-def]
+    out = store(sessions, flow("DP-1", ("p_preoxy", 250, "mmHg"), ("p_postoxy", 210, "mmHg")))
+    assert out.stored == 4
+    assert values(sessions, 1)["oxy_delta_p"] == [40.0]
+
+
+def test_bad_values_refuse_the_whole_message_with_reasons(sessions) -> None:  # type: ignore[no-untyped-def]
+    cases = {
+        "NN": ("blood_flow", "abc", "L/min"),
+        "UNIT": ("p_access", 3, "furlongs"),
+        "RANGE": ("pump_speed", 99999, "rpm"),
+    }
+    for control, bad in cases.items():
+        out = store(sessions, flow(control, bad))
+        assert out.ack == "AE" and out.stored == 0, out
+        assert out.errors and "OBX 2" in out.errors[0]
+    assert count(sessions, "hl7:%") == 0  # not even the good blood_flow of those messages
+    assert [r.ack_code for r in log_rows(sessions)] == ["AE", "AE", "AE"]
+
+
+def test_unknown_patient_no_run_and_impossible_times_are_refused(sessions) -> None:  # type: ignore[no-untyped-def]
+    assert "no patient" in store(sessions, flow("U1", mrn="NOBODY")).errors[0]
+    assert "no active ECMO run" in store(sessions, flow("U2", mrn=SECRET_MRNS[1])).errors[0]
+    month13 = flow("T1").replace(NOW.strftime("%Y%m%d"), NOW.strftime("%Y") + "1399")
+    assert "not a real date" in store(sessions, month13).errors[0]
+    future = oru("T2", SECRET_MRNS[0], NOW + timedelta(days=2), [("blood_flow", 4, "")])
+    assert "in the future" in store(sessions, future).errors[0]
+    before = oru("T3", SECRET_MRNS[0], NOW - timedelta(days=30), [("blood_flow", 4, "")])
+    assert "before the run started" in store(sessions, before).errors[0]
+    assert count(sessions, "hl7:%") == 0
+
+
+def test_unmapped_codes_are_warned_and_all_unmapped_is_ae(sessions) -> None:  # type: ignore[no-untyped-def]
+    local = oru("L1", SECRET_MRNS[0], NOW - timedelta(minutes=1), [("FLW", 4.4, "L/min")], "99MQ")
+    out = store(sessions, local)
+    assert out.ack == "AE" and "FLW" in out.warnings[0]
+    with unit_of_work(sessions) as db:
+        save_mapping(db, ADMIN, MappingIn(system="99MQ", identifier="FLW", code="blood_flow"))
+    assert store(sessions, local).ack == "AA"  # the same control id, now mappable
+    mixed = store(sessions, flow("L2", ("XYZ", 1, ""), ("spo2", 97, "%")))
+    assert (mixed.ack, mixed.stored) == ("AA", 2) and "XYZ" in mixed.warnings[0]
+
+
+def test_console_assignment_takes_precedence_over_pid3(sessions) -> None:  # type: ignore[no-untyped-def]
+    other = add_run(sessions, "OTHER-1", NOW - timedelta(hours=4))
+    with unit_of_work(sessions) as db:
+        assign_console(db, ADMIN, AssignmentIn(console_id="CH-9", run_id=other))
+    msg = oru("C1", SECRET_MRNS[0], NOW - timedelta(minutes=1), [("blood_flow", 3.3, "")],
+              console="CH-9")  # fmt: skip
+    assert store(sessions, msg).ack == "AA"
+    assert values(sessions, other) == {"blood_flow": [3.3]}
+
+
+def test_garbage_is_rejected_with_ar_not_a_crash(sessions) -> None:  # type: ignore[no-untyped-def]
+    for junk in ("", "garbage", "MSH|^~\\&|x", "MSH|^~\\&|A|B|||20250101||ADT^A01|Z1|P|2.6"):
+        out = store(sessions, junk)
+        assert out.ack == "AR" and out.errors
+    assert count(sessions, "hl7:%") == 0

@@ -1,0 +1,71 @@
+"""Alert pages and API (circuit surveillance): every route with its permission.
+
+The seeded run 1 carries two open alerts (tests/seed.py): 1 haemolysis, 2 anticoagulation.
+"""
+
+from __future__ import annotations
+
+from continuum.core.roles import Permission as P
+from tests.web.routes_table import Case
+
+CASES = [
+    Case("GET", "/alerts", P.VIEW_CLINICAL, params={"status": "all"}),
+    Case("GET", "/runs/{run_id}/alerts", P.VIEW_CLINICAL, "/runs/1/alerts"),
+    Case("GET", "/settings/surveillance", P.MANAGE_SETTINGS),
+    Case(
+        "POST",
+        "/settings/surveillance",
+        P.MANAGE_SETTINGS,
+        order=3,
+        form={"t_pfhb_warning": "45", "note": "QA committee"},
+    ),
+    Case(
+        "POST",
+        "/alerts/{alert_id}/acknowledge",
+        P.ACKNOWLEDGE_ALERT,
+        "/alerts/1/acknowledge",
+        order=4,
+        form={"comment": "pfHb repeated, perfusionist checking the pump head"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/alerts/{alert_id}/acknowledge",
+        P.ACKNOWLEDGE_ALERT,
+        "/api/v1/alerts/2/acknowledge",
+        order=4,
+        json={"comment": "heparin rate reduced"},
+    ),
+    Case(
+        "POST",
+        "/alerts/{alert_id}/resolve",
+        P.ACKNOWLEDGE_ALERT,
+        "/alerts/1/resolve",
+        order=5,
+        form={"note": "repeat pfHb normal"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/alerts/{alert_id}/resolve",
+        P.ACKNOWLEDGE_ALERT,
+        "/api/v1/alerts/2/resolve",
+        order=5,
+        json={"note": "anti-Xa back in range"},
+    ),
+    Case("GET", "/api/v1/alerts", P.VIEW_CLINICAL, params={"status": "all"}),
+    Case("GET", "/api/v1/alerts/{alert_id}", P.VIEW_CLINICAL, "/api/v1/alerts/1"),
+    Case("GET", "/api/v1/runs/{run_id}/alerts", P.VIEW_CLINICAL, "/api/v1/runs/1/alerts"),
+    Case(
+        "GET",
+        "/api/v1/alerts/stream",
+        P.VIEW_CLINICAL,
+        params={"after": 0, "max_seconds": 0},
+    ),
+    Case("GET", "/api/v1/surveillance/thresholds", P.MANAGE_SETTINGS),
+    Case(
+        "POST",
+        "/api/v1/surveillance/thresholds",
+        P.MANAGE_SETTINGS,
+        order=3,
+        json={"values": {"pfhb_critical": 90}, "note": "QA committee"},
+    ),
+]
