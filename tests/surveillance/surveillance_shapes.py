@@ -53,6 +53,13 @@ def brief(base: float, value: float, at_h: float = 24, minutes: int = 1) -> np.n
     return x
 
 
+def hourly_spikes(base: float, value: float) -> np.ndarray:
+    """A one-minute spike (cough, line flush) to ``value`` every hour."""
+    x = steady(base)
+    x[30::60] = value
+    return x
+
+
 def dropout(x: np.ndarray, from_h: float = 24, to_h: float = 27) -> np.ndarray:
     x = x.copy()
     x[int(from_h * 60) : int(to_h * 60)] = np.nan

@@ -12,6 +12,7 @@ from surveillance_shapes import (
     at,
     brief,
     dropout,
+    hourly_spikes,
     labs,
     outcome,
     ramp,
@@ -99,6 +100,29 @@ ACCESS = [
         "deliberate flow reduction 4.5 → 3.5 L/min for 20 min",
         {"blood_flow": brief(4.5, 3.5, minutes=20)},
         [],
+    ),
+    # early trend tier: a fall against the circuit's own baseline, flow not raised
+    (
+        "drainage creeps −40 → −50 mmHg over 6 h at steady flow",
+        {"p_access": ramp(-40, -50, 24, 30)},
+        ["warning"],
+    ),
+    ("drainage wanders −40 → −44 mmHg", {"p_access": step(-40, -44)}, []),
+    (
+        "flow deliberately raised 4.5 → 5.5 L/min, drainage −40 → −55 with it",
+        {"blood_flow": step(4.5, 5.5), "p_access": step(-40, -55)},
+        [],
+    ),
+    ("a cough spike to −150 mmHg every hour", {"p_access": hourly_spikes(-40, -150)}, []),
+    (
+        "10-minute line check: flow 3.0 L/min, drainage −25 mmHg",
+        {"blood_flow": brief(4.5, 3.0, minutes=10), "p_access": brief(-40, -25, minutes=10)},
+        [],
+    ),
+    (
+        "drainage transducer drops out for 3 h, then reads −52 mmHg",
+        {"p_access": dropout(step(-40, -52, 27), 24, 27)},
+        ["warning"],
     ),
 ]
 

@@ -8,7 +8,7 @@ episodes ([] = silence).
 from __future__ import annotations
 
 import pytest
-from surveillance_shapes import at, brief, labs, outcome, run, steady, step
+from surveillance_shapes import at, brief, dropout, labs, outcome, ramp, run, steady, step
 
 from continuum.surveillance import RunTargets
 
@@ -248,6 +248,49 @@ DH = [
         ["warning"],
     ),
     ("VV run (not applicable)", "VV", {"spo2_right": step(97, 80)}, SATURATED, []),
+    # early trend tier: right hand falls against its own baseline AND the other SpO2 site
+    (
+        "right hand drifts 99 → 93% over 6 h while the femoral site stays 99%",
+        "VA",
+        {"spo2_right": ramp(99, 93, 24, 30), "spo2": steady(99)},
+        SATURATED,
+        ["warning"],
+    ),
+    (
+        "every site drifts 99 → 93% (global desaturation, not north–south)",
+        "VA",
+        {"spo2_right": ramp(99, 93, 24, 30), "spo2": ramp(99, 93, 24, 30)},
+        SATURATED,
+        [],
+    ),
+    (
+        "right hand 99 → 93% but no other SpO2 site to compare",
+        "VA",
+        {"spo2_right": ramp(99, 93, 24, 30)},
+        SATURATED,
+        [],
+    ),
+    (
+        "20-minute right-hand probe artefact at 93%",
+        "VA",
+        {"spo2_right": brief(99, 93, minutes=20), "spo2": steady(99)},
+        SATURATED,
+        [],
+    ),
+    (
+        "right-hand probe drops out for 3 h",
+        "VA",
+        {"spo2_right": dropout(steady(99)), "spo2": steady(99)},
+        SATURATED,
+        [],
+    ),
+    (
+        "right hand drifts to 93% but the return limb is only 85% (oxygenator)",
+        "VA",
+        {"spo2_right": ramp(99, 93, 24, 30), "spo2": steady(99)},
+        {"post_oxy_so2": gas(*[85] * 8)},
+        [],
+    ),
 ]
 
 

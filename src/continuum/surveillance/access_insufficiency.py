@@ -9,6 +9,12 @@ always sits near −80 is that run's normal; no warning tier before the baseline
 the median minute-to-minute flow change over 10 minutes is ≥ 5% of flow (a single step
 change, e.g. a deliberate flow adjustment, leaves the median near zero) → warning;
 chattering with drainage pressure ≤ −80 → critical. Both must persist 5 minutes.
+
+Early trend warning: drainage pressure (30-minute median) ≥ 6 mmHg below its own baseline
+(the same 30-minute median over the early hours) while flow has not risen more than 5% above
+its own baseline (a deliberate flow increase explains a fall), sustained 15 minutes. Clears
+when the fall is back under half that. Cough spikes, drop-outs and brief line checks (a flow
+*reduction* makes drainage pressure less negative) do not move a 30-minute median.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from continuum.surveillance.base import (
     baseline,
     ratio,
 )
-from continuum.surveillance.grid import Grid, rolling_median
+from continuum.surveillance.grid import Grid, persistent, rolling_median
 from continuum.surveillance.series import RunTargets
 from continuum.surveillance.settings import SurveillanceSettings
 
@@ -39,7 +45,34 @@ def chatter(grid: Grid, s: SurveillanceSettings) -> np.ndarray:
     return ratio(rolling_median(step, n), rolling_median(flow, n))
 
 
-def _levels(t: dict[str, np.ndarray], s: SurveillanceSettings) -> np.ndarray:
+def trend_fall(grid: Grid, s: SurveillanceSettings, starts: np.ndarray) -> dict[str, np.ndarray]:
+    """Drainage pressure and flow (long medians) against their own early-hours baselines."""
+    n = grid.minutes(s.access_trend_smoothing_min)
+    p = rolling_median(grid.locf("p_access", s.console_max_gap_min), n)
+    q = rolling_median(grid.locf("blood_flow", s.console_max_gap_min), n)
+    return {
+        "p_access_trend": p,
+        "baseline_p_access_trend": baseline(grid, "p_access_trend", p, starts, s),
+        "blood_flow_trend": q,
+        "baseline_blood_flow": baseline(grid, "blood_flow", q, starts, s),
+    }
+
+
+def _trend_warning(t: dict[str, np.ndarray], s: SurveillanceSettings, n: int) -> np.ndarray:
+    fall = t["baseline_p_access_trend"] - t["p_access_trend"]
+    q, bq = t["blood_flow_trend"], t["baseline_blood_flow"]
+    with np.errstate(invalid="ignore"):
+        flow_not_up = ~(q > bq * (1 + s.access_trend_flow_rise))
+        return persistent((fall >= s.access_trend_drop) & flow_not_up, n)
+
+
+def _trend_calm(t: dict[str, np.ndarray], s: SurveillanceSettings) -> np.ndarray:
+    fall = t["baseline_p_access_trend"] - t["p_access_trend"]
+    with np.errstate(invalid="ignore"):
+        return ~(fall >= s.access_trend_drop / 2)
+
+
+def _levels(t: dict[str, np.ndarray], s: SurveillanceSettings, trend_n: int) -> np.ndarray:
     p, ch = t["p_access"], t["flow_variation"]
     drop = t["baseline_p_access"] - p
     with np.errstate(invalid="ignore"):
@@ -48,8 +81,8 @@ def _levels(t: dict[str, np.ndarray], s: SurveillanceSettings) -> np.ndarray:
         chat = ch >= s.chatter_variation
         calm_flow = ~(ch >= s.chatter_variation / 2)
     level = np.full(len(p), UNKNOWN, dtype=np.int8)
-    level[calm_p & calm_flow] = NORMAL
-    level[low | chat] = WARNING
+    level[calm_p & calm_flow & _trend_calm(t, s)] = NORMAL
+    level[low | chat | _trend_warning(t, s, trend_n)] = WARNING
     level[(p <= s.access_critical) | (chat & low)] = CRITICAL
     return level
 
@@ -65,24 +98,31 @@ def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evalua
         "p_access": p,
         "baseline_p_access": baseline(grid, "p_access", p, starts, s),
         "flow_variation": chatter(grid, s),
+        **trend_fall(grid, s, starts),
     }
     n = grid.minutes(s.access_persist_min)
+    trend_n = max(grid.minutes(s.access_trend_persist_min) - n + 1, 1)
     return Evaluation(
         CODE,
-        _levels(t, s),
+        _levels(t, s, trend_n),
         n,
         2 * n,
         starts,
         rule="drainage pressure (3-min median) ≤ −80 mmHg and ≥ 20 mmHg below its own "
         "baseline (warning) / ≤ −100 mmHg (critical); flow chattering (median "
         "minute-to-minute change ≥ 5% of flow over 10 min) → warning, with the low "
-        "pressure → critical; sustained 5 min; clears above −70 or near baseline",
+        "pressure → critical; sustained 5 min; clears above −70 or near baseline. Early "
+        "warning: drainage pressure (30-min median) ≥ 6 mmHg below its own baseline with "
+        "flow not raised (> 5% above its own baseline), sustained 15 min",
         thresholds=(
             "access_critical",
             "access_warning",
             "access_drop",
             "access_clear",
             "chatter_variation",
+            "access_trend_drop",
+            "access_trend_flow_rise",
+            "access_trend_persist_min",
         ),
         inputs=("p_access", "blood_flow", "pump_speed"),
         trace=t,
@@ -97,8 +137,16 @@ def _summary(v: dict[str, float | None], severity: str) -> str:
     p = f"drainage pressure {v['p_access']:.0f} mmHg" if v["p_access"] is not None else ""
     ch = v["flow_variation"]
     osc = f"flow varying {100 * ch:.0f}% minute to minute" if ch is not None and ch >= 0.025 else ""
-    detail = ", ".join(x for x in (p, osc) if x)
+    fall = _fall(v)
+    detail = ", ".join(x for x in (p, fall, osc) if x)
     return (
         f"Access insufficiency ({detail}): check volume status, cannula position and "
         "kinks; consider lowering pump speed"
     )
+
+
+def _fall(v: dict[str, float | None]) -> str:
+    p, b = v.get("p_access_trend"), v.get("baseline_p_access_trend")
+    if p is None or b is None or b - p < 1:
+        return ""
+    return f"{b - p:.0f} mmHg below its own baseline {b:.0f} mmHg"

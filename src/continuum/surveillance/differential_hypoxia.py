@@ -6,14 +6,27 @@ Upper body: right-hand SpO2 (5-minute rolling median) or right radial pO2. Retur
 mmHg). Right-hand SpO2 < 90% or right radial pO2 < 60 mmHg → warning; SpO2 < 85% →
 critical; sustained 10 minutes. A desaturated return limb points to the oxygenator instead
 (and with a right subclavian return a low right arm means oxygenator failure: §3.7 pitfall).
+
+Early trend warning (§3.7: right-hand vs lower-limb divergence): right-hand SpO2 (15-minute
+median) ≥ 5 points below its own early-hours baseline AND ≥ 5 points below the other SpO2
+site, with the return limb saturated, sustained 30 minutes. Needing both keeps a global
+desaturation (e.g. a failing oxygenator: every site falls) and a single probe's artefact
+(drop-out, brief motion) silent.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from continuum.surveillance.base import CRITICAL, NORMAL, UNKNOWN, WARNING, Evaluation
-from continuum.surveillance.grid import Grid, rolling_median
+from continuum.surveillance.base import (
+    CRITICAL,
+    NORMAL,
+    UNKNOWN,
+    WARNING,
+    Evaluation,
+    baseline,
+)
+from continuum.surveillance.grid import Grid, persistent, rolling_median
 from continuum.surveillance.series import RunTargets
 from continuum.surveillance.settings import SurveillanceSettings
 
@@ -24,7 +37,12 @@ def _traces(grid: Grid, s: SurveillanceSettings) -> dict[str, np.ndarray]:
     age = s.gas_max_age_h * 60
     upper = rolling_median(grid.locf("spo2_right", s.console_max_gap_min), grid.minutes(5))
     lower = rolling_median(grid.locf("spo2", s.console_max_gap_min), grid.minutes(5))
+    n = grid.minutes(s.dh_trend_smoothing_min)
+    upper_trend = rolling_median(grid.locf("spo2_right", s.console_max_gap_min), n)
     return {
+        "spo2_right_trend": upper_trend,
+        "baseline_spo2_right": baseline(grid, "spo2_right", upper_trend, np.array([0]), s),
+        "spo2_other_site_trend": rolling_median(grid.locf("spo2", s.console_max_gap_min), n),
         "spo2_right": upper,
         "pao2_right_radial": grid.locf("pao2_right_radial", age),
         "post_oxy_so2": grid.locf("post_oxy_so2", age),
@@ -33,7 +51,16 @@ def _traces(grid: Grid, s: SurveillanceSettings) -> dict[str, np.ndarray]:
     }
 
 
-def _levels(t: dict[str, np.ndarray], s: SurveillanceSettings) -> np.ndarray:
+def _divergence(t: dict[str, np.ndarray], s: SurveillanceSettings, slack: float) -> np.ndarray:
+    """Right hand ≥ (threshold − slack) below its own baseline and below the other site."""
+    up = t["spo2_right_trend"]
+    with np.errstate(invalid="ignore"):
+        fall = (t["baseline_spo2_right"] - up) >= s.dh_trend_drop - slack
+        gap = (t["spo2_other_site_trend"] - up) >= s.dh_trend_gap - slack
+    return fall & gap
+
+
+def _levels(t: dict[str, np.ndarray], s: SurveillanceSettings, trend_n: int) -> np.ndarray:
     so2, po2 = t["post_oxy_so2"], t["post_oxy_po2"]
     with np.errstate(invalid="ignore"):
         saturated = np.where(np.isfinite(so2), so2 >= s.dh_return_so2_min, po2 >= 150)
@@ -44,8 +71,9 @@ def _levels(t: dict[str, np.ndarray], s: SurveillanceSettings) -> np.ndarray:
             np.isnan(t["spo2_right"]) & (t["pao2_right_radial"] >= s.dh_right_radial_po2)
         )
     level = np.full(len(so2), UNKNOWN, dtype=np.int8)
-    level[fine | (ret_known & ~saturated)] = NORMAL
-    level[low & saturated & ret_known] = WARNING
+    early = persistent(_divergence(t, s, 0) & saturated & ret_known, trend_n)
+    level[(fine & ~_divergence(t, s, 2)) | (ret_known & ~saturated)] = NORMAL
+    level[(low | early) & saturated & ret_known] = WARNING
     level[very & saturated & ret_known] = CRITICAL
     return level
 
@@ -56,25 +84,32 @@ def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evalua
         return None
     t = _traces(grid, s)
     n = grid.minutes(s.dh_persist_min)
+    trend_n = max(grid.minutes(s.dh_trend_persist_min) - n + 1, 1)
     return Evaluation(
         CODE,
-        _levels(t, s),
+        _levels(t, s, trend_n),
         n,
         n,
         np.array([0]),
         rule="right-hand SpO2 (5-min median) < 90% or right radial pO2 < 60 mmHg with the "
         "return limb saturated (≥ 95%, or post-oxygenator pO2 ≥ 150 mmHg) → warning; "
-        "SpO2 < 85% → critical; sustained 10 min",
+        "SpO2 < 85% → critical; sustained 10 min. Early warning: right-hand SpO2 (15-min "
+        "median) ≥ 5 points below its own baseline and ≥ 5 below the other SpO2 site with "
+        "the return limb saturated, sustained 30 min",
         thresholds=(
             "dh_upper_sat",
             "dh_upper_sat_critical",
             "dh_right_radial_po2",
             "dh_return_so2_min",
+            "dh_trend_drop",
+            "dh_trend_gap",
+            "dh_trend_persist_min",
         ),
         inputs=("spo2_right", "pao2_right_radial", "post_oxy_so2", "post_oxy_po2", "spo2"),
         trace=t,
         peak="spo2_right",
         peak_high=False,
+        baseline="baseline_spo2_right",
         summary=_summary,
     )
 

@@ -8,7 +8,8 @@ at that minute in a whole-run replay, provided the window holds (a) the longest 
 + persistence span (~2 h) and the lab/gas max ages (48 h covers all defaults), and (b) the
 baselines. Either start the window at the last component change, or pass the stored
 baselines in ``RunSeries.baselines`` (keys: ``dp_per_flow``, ``po2_per_fdo2``,
-``rpm_per_flow``, ``patient_saturation``, ``pre_oxy_so2``, ``p_access``; take them from
+``rpm_per_flow``, ``patient_saturation``, ``pre_oxy_so2``, ``p_access``,
+``p_access_trend``, ``blood_flow``, ``spo2_right``; take them from
 ``Alert.evidence["baseline"]`` or from ``baselines_of``). Then ``current_state`` returns
 the open episode per detector (or None), which the alert service compares with the alerts
 it has stored: open a new one, escalate, or clear.
@@ -96,6 +97,9 @@ _BASELINE_TRACES = {
     "patient_saturation": (recirculation.CODE, "baseline_patient_saturation"),
     "pre_oxy_so2": (recirculation.CODE, "baseline_pre_oxy_so2"),
     "p_access": (access_insufficiency.CODE, "baseline_p_access"),
+    "p_access_trend": (access_insufficiency.CODE, "baseline_p_access_trend"),
+    "blood_flow": (access_insufficiency.CODE, "baseline_blood_flow"),
+    "spo2_right": (differential_hypoxia.CODE, "baseline_spo2_right"),
 }
 
 

@@ -106,6 +106,18 @@ class SurveillanceSettings:
     )
     access_smoothing_min: float = _t(3, "min", DESIGN)
     access_persist_min: float = _t(5, "min", DESIGN)
+    access_trend_drop: float = _t(
+        6,
+        "mmHg",
+        "[U] programme default: early warning when drainage pressure (30-min median) falls "
+        "this far below its own baseline without a rise in flow (§4.4 mechanism: pre-pump "
+        "pressure becomes more negative); about twice the largest fault-free excursion",
+    )
+    access_trend_smoothing_min: float = _t(30, "min", DESIGN + ": removes spikes and line checks")
+    access_trend_flow_rise: float = _t(
+        0.05, "fraction", DESIGN + ": a fall explained by a deliberate flow increase is silent"
+    )
+    access_trend_persist_min: float = _t(15, "min", DESIGN + ": the fall must persist this long")
     # -- circuit_thrombosis ------------------------------------------------------------------
     ddimer_malfunction: float = _t(25, "mg/L FEU", LUBNOW + ": D-dimers >25–30 mg/L")
     fibrinogen_min: float = _t(2.0, "g/L", LUBNOW + ": fibrinogen <200 mg/dL")
@@ -125,6 +137,20 @@ class SurveillanceSettings:
     dh_return_so2_min: float = _t(95, "%", DESIGN + ": return limb 'fully saturated'")
     dh_right_radial_po2: float = _t(60, "mmHg", DESIGN)
     dh_persist_min: float = _t(10, "min", DESIGN)
+    dh_trend_drop: float = _t(
+        5,
+        "% points",
+        "[U] programme default: early warning when right-hand SpO2 (15-min median) falls this "
+        "far below its own baseline (sign: §3.7 right-hand vs lower-limb divergence [S])",
+    )
+    dh_trend_gap: float = _t(
+        5,
+        "% points",
+        "[U] programme default: right-hand SpO2 this far below the other SpO2 site "
+        "(sign: §3.7 Everything ECMO right vs left/femoral SpO2, case 82% vs 99% [S])",
+    )
+    dh_trend_smoothing_min: float = _t(15, "min", DESIGN)
+    dh_trend_persist_min: float = _t(30, "min", DESIGN + ": the divergence must persist")
     # -- flow_below_target -------------------------------------------------------------------
     flow_tolerance: float = _t(0.10, "fraction of goal", DESIGN)
     flow_critical_fraction: float = _t(0.80, "fraction of goal", DESIGN)

@@ -1,12 +1,16 @@
 // Live circuit alerts: follow /api/v1/alerts/stream (Server-Sent Events) and refresh the
 // alert list or a run's alerts in place when something happens — no reload needed.
 // If the clinician is typing in a form on the page, only a notice is shown instead.
+// Without data-cursor (e.g. the core run page) the stream starts at the newest event; a
+// container rendered hidden while empty is shown once the fresh page has content for it.
 (function () {
   const root = document.querySelector("[data-alert-stream]");
   if (!root || !window.EventSource) return;
   const state = document.getElementById("live-state");
-  let url = "/api/v1/alerts/stream?after=" + encodeURIComponent(root.dataset.cursor || "0");
-  if (root.dataset.run) url += "&run_id=" + encodeURIComponent(root.dataset.run);
+  const query = new URLSearchParams();
+  if (root.dataset.cursor) query.set("after", root.dataset.cursor);
+  if (root.dataset.run) query.set("run_id", root.dataset.run);
+  const url = "/api/v1/alerts/stream?" + query.toString();
   const source = new EventSource(url);
   let busy = false, again = false;
 
@@ -25,6 +29,7 @@
       const fresh = doc.getElementById(root.id);
       if (fresh) {
         root.innerHTML = fresh.innerHTML;
+        root.hidden = fresh.hidden;
         root.dispatchEvent(new CustomEvent("alerts:updated", { bubbles: true }));
         note("Updated " + new Date().toLocaleTimeString());
       }
@@ -37,6 +42,9 @@
   function note(text) { if (state) state.textContent = text; }
 
   source.addEventListener("alert", refresh);
-  source.addEventListener("ready", () => note("Live: new alerts appear without reloading."));
+  source.addEventListener("ready", () => {
+    root.dataset.live = "ready";
+    note("Live: new alerts appear without reloading.");
+  });
   source.onerror = () => note("Live updates paused — reconnecting…");
 })();
