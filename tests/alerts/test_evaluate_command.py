@@ -24,7 +24,9 @@ def test_json_scores_every_detector_and_catches_every_fault() -> None:
     result = json.loads(out.stdout)
     assert result["seeds"] == [1001] and set(result["detectors"]) == set(DETECTOR_CODES)
     for code, m in result["detectors"].items():
-        assert set(m) == {"trend", "static"}
+        assert set(m) == {"trend", "static", "paired"}
+        both = sum(m["paired"].values())
+        assert both <= min(m["trend"]["caught"], m["static"]["caught"]), code
         if m["trend"]["faults"]:
             assert m["trend"]["sensitivity"] == 1.0, code
         assert m["trend"]["false_alerts_per_run_day"] == 0, code

@@ -64,6 +64,28 @@ class Tally:
         }
 
 
+@dataclass
+class Paired:
+    """Per fault caught by both methods: was the trend detector earlier, tied or later?"""
+
+    earlier: int = 0
+    tied: int = 0
+    later: int = 0
+
+    def add(self, trend: float | None, static: float | None) -> None:
+        if trend is None or static is None:
+            return
+        if abs(trend - static) < 1 / 60:
+            self.tied += 1
+        elif trend < static:
+            self.earlier += 1
+        else:
+            self.later += 1
+
+    def row(self) -> dict[str, int]:
+        return {"trend_earlier": self.earlier, "tied": self.tied, "trend_later": self.later}
+
+
 def evaluate(
     seeds: Annotated[str, typer.Option(help="seeds, e.g. 1001-1005 or 1001,1007")] = "1001-1005",
     hours: Annotated[float, typer.Option(help="simulated hours per run")] = 72.0,
@@ -107,6 +129,7 @@ def run_evaluation(seeds: list[int], hours: float, progress: bool = True) -> dic
     from continuum.simulator import simulate
 
     tallies = {m: {c: Tally() for c in DETECTOR_CODES} for m in METHODS}
+    paired = {c: Paired() for c in DETECTOR_CODES}
     control_days = 0.0
     plan = runs(seeds)
     with Progress(console=Console(stderr=True), disable=not progress, transient=True) as bar:
@@ -115,8 +138,11 @@ def run_evaluation(seeds: list[int], hours: float, progress: bool = True) -> dic
             sim = simulate(name, mode, hours, seed)
             series = RunSeries.from_grid(sim.times, sim.signals, mode)
             found = {"trend": run_all_detectors(series), "static": run_static_detectors(series)}
-            for method, alerts in found.items():
-                score_run(tallies[method], alerts, sim.truth)
+            delays = {m: score_run(tallies[m], a, sim.truth) for m, a in found.items()}
+            for fault, trend, static in zip(
+                sim.truth, delays["trend"], delays["static"], strict=True
+            ):
+                paired[fault.kind].add(trend, static)
             if not sim.truth:
                 control_days += hours / 24
             bar.advance(task)
@@ -126,16 +152,22 @@ def run_evaluation(seeds: list[int], hours: float, progress: bool = True) -> dic
         "runs": len(plan),
         "control_run_days": round(control_days, 2),
         "detectors": {
-            code: {m: tallies[m][code].row(control_days) for m in METHODS}
+            code: {
+                **{m: tallies[m][code].row(control_days) for m in METHODS},
+                "paired": paired[code].row(),
+            }
             for code in DETECTOR_CODES
         },
     }
 
 
-def score_run(tally: dict[str, Tally], alerts: list[Alert], faults: Iterable[Any]) -> None:
+def score_run(
+    tally: dict[str, Tally], alerts: list[Alert], faults: Iterable[Any]
+) -> list[float | None]:
     """Faults of each kind: caught or not, and the delay from onset; on a fault-free run,
-    every warning/critical alert counts as false."""
+    every warning/critical alert counts as false. Returns each fault's delay (None: missed)."""
     faults = list(faults)
+    delays: list[float | None] = []
     for f in faults:
         t = tally[f.kind]
         t.injected += 1
@@ -145,13 +177,16 @@ def score_run(tally: dict[str, Tally], alerts: list[Alert], faults: Iterable[Any
             for a in alerts
             if a.detector == f.kind and (a.cleared_at is None or a.cleared_at > onset)
         ]
-        if hits:
+        delay = float((hits[0].raised_at - onset) / np.timedelta64(1, "h")) if hits else None
+        delays.append(delay)
+        if delay is not None:
             t.caught += 1
-            t.delays_h.append(float((hits[0].raised_at - onset) / np.timedelta64(1, "h")))
+            t.delays_h.append(delay)
     if not faults:
         for a in alerts:
             if a.severity in ("warning", "critical"):
                 tally[a.detector].false_alerts += 1
+    return delays
 
 
 def _ms(t: datetime) -> np.datetime64:
@@ -177,6 +212,7 @@ def print_table(result: dict[str, Any]) -> None:
         "sensitivity\ntrend | static",
         "false warn/crit per run-day\ntrend | static",
         "median onset→alert (h)\ntrend | static",
+        "per fault caught by both\ntrend earlier / tied / later",
     ):
         table.add_column(col, justify="left" if col == "detector" else "right")
     for code, m in result["detectors"].items():
@@ -187,5 +223,6 @@ def print_table(result: dict[str, Any]) -> None:
             f"{_cell(t['sensitivity'], True)} | {_cell(s['sensitivity'], True)}",
             f"{_cell(t['false_alerts_per_run_day'])} | {_cell(s['false_alerts_per_run_day'])}",
             f"{_cell(t['median_onset_to_alert_h'])} | {_cell(s['median_onset_to_alert_h'])}",
+            "{trend_earlier} / {tied} / {trend_later}".format(**m["paired"]),
         )
     Console(width=160).print(table)
