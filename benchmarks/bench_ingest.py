@@ -43,6 +43,7 @@ PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 CODES = ("blood_flow", "pump_speed", "p_access", "p_preoxy", "p_postoxy", "sweep_flow",
          "sweep_fio2", "blood_temp")  # fmt: skip
 BASE = (4.5, 3500, -60, 260, 240, 4, 0.8, 36.8)
+SENDERS = (4, 8)  # concurrent lock-step sender connections
 
 
 def make_db() -> tuple[str, str]:
@@ -107,7 +108,6 @@ def bench_csv(url: str, rows: int) -> None:
         f"CSV import : {rows:,} rows → {n:,} observations in {t_import:.2f} s "
         f"= {n / t_import:,.0f} obs/s (read + convert + COPY + ΔP + hook + audit, one commit)"
     )
-    narrow = narrow_copy(engine, rows_copied)
     print(
         f"raw COPY   : {rows_copied:,} rows as prepared COPY text in {t_copy:.2f} s "
         f"= {rows_copied / t_copy:,.0f} rows/s (same run, text built beforehand)"
@@ -195,6 +195,26 @@ def lockstep(port: int, batch: list[str]) -> float:
     return len(batch) / elapsed
 
 
+def concurrent_lockstep(port: int, batches: list[list[str]]) -> float:
+    """Several senders (one connection each, as a gateway with several consoles), each
+    waiting for its ACK before sending its next message: total messages/s."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    senders = [MllpSender("127.0.0.1", port, timeout=120) for _ in batches]
+
+    def run(i: int) -> None:
+        for m in batches[i]:
+            assert msa(senders[i].exchange(m))[0] == "AA"
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(len(batches)) as pool:
+        list(pool.map(run, range(len(batches))))
+    elapsed = time.perf_counter() - t0
+    for sender in senders:
+        sender.close()
+    return sum(len(b) for b in batches) / elapsed
+
+
 def pipelined(port: int, batch: list[str], window: int = 200) -> float:
     sender = MllpSender("127.0.0.1", port, timeout=120)
     t0 = time.perf_counter()
@@ -246,6 +266,11 @@ def bench_mllp(url: str, n: int, hooks: bool) -> int:
     try:
         lockstep(port, messages(p + "warm", 200, mrn))
         ls = lockstep(port, messages(p + "ls", n_ls, mrn))
+        per = max(25, n_ls // 4)
+        multi = {
+            k: concurrent_lockstep(port, [messages(f"{p}c{k}s{j}_", per, mrn) for j in range(k)])
+            for k in SENDERS
+        }
         pl = pipelined(port, messages(p + "pl", n, mrn))
         lat = np.array(paced(port, messages(p + "lat", 1000, mrn), 100.0)) * 1000
     finally:
@@ -256,12 +281,17 @@ def bench_mllp(url: str, n: int, hooks: bool) -> int:
         f"  lock-step : {ls:,.0f} ORU msg/s over {n_ls} messages (20 OBX each, ACK after "
         "commit, 1 connection)"
     )
+    for k, rate in multi.items():
+        print(
+            f"  lock-step, {k} senders: {rate:,.0f} ORU msg/s in total ({k} connections, each "
+            f"waiting for its ACK; {per} messages each; commits shared across connections)"
+        )
     print(f"  pipelined : {pl:,.0f} ORU msg/s (window 200, batched commits)")
     print(
         f"  arrival→commit at 100 msg/s: p50 {np.percentile(lat, 50):.1f} ms, "
         f"p99 {np.percentile(lat, 99):.1f} ms, max {lat.max():.1f} ms (send → AA received)"
     )
-    return 200 + n_ls + n + 1000
+    return 200 + n_ls + per * sum(SENDERS) + n + 1000
 
 
 def count_hl7(url: str, sent: int) -> None:

@@ -103,7 +103,9 @@ def last_time(session: Session, run_id: int, codes: set[str] | None = None) -> d
             )
         )
     dialect = session.get_bind().dialect.name
-    mark = "%s" if dialect == "postgresql" else "?"
+    if dialect == "postgresql":
+        return _last_time_pg(session, run_id, codes)
+    mark = "?"
     sql = (
         f"SELECT MAX(time) FROM observation WHERE run_id = {mark} AND code = {mark} "
         "AND status = 'final'"
@@ -119,6 +121,18 @@ def last_time(session: Session, run_id: int, codes: set[str] | None = None) -> d
     finally:
         cur.close()
     return max(newest, default=None)
+
+
+def _last_time_pg(session: Session, run_id: int, codes: set[str]) -> datetime | None:
+    """The same index seek per code, in one round trip."""
+    sql = (
+        "SELECT MAX(t) FROM unnest(%s::text[]) AS c(code), LATERAL (SELECT MAX(time) AS t "
+        "FROM observation o WHERE o.run_id = %s AND o.code = c.code AND o.status = 'final') m"
+    )
+    with _driver(session).cursor() as cur:
+        cur.execute(sql, (sorted(codes), run_id))
+        t = cur.fetchone()[0]
+    return None if t is None else _parse(t)
 
 
 def _parse(t: Any) -> datetime:
@@ -150,10 +164,14 @@ def load_signals(
     """Every final observation each code needs, as (datetime64[ms], float) arrays."""
     gas_hours = max(s.gas_max_age_h, DENSE_HOURS)
     lab_hours = max(LAB_HOURS, s.lab_max_age_h, s.platelet_window_h, s.thrombosis_lab_max_age_h)
-    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    reads = []
     for groups, hours in ((DENSE_GROUPS, 0.0), (GAS_GROUPS, gas_hours), (None, lab_hours)):
-        codes = _codes(groups)
         since = window.start if hours == 0 else min(window.start, end - timedelta(hours=hours))
+        reads.append((_codes(groups), since))
+    if session.get_bind().dialect.name == "postgresql":
+        return _read_packed(session, run_id, reads)
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for codes, since in reads:
         out.update(_read(session, run_id, codes, since))
     return out
 
@@ -172,6 +190,8 @@ def _read(
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """One query per code group on the driver's cursor (no ORM rows); numpy parses times."""
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return _read_packed(session, run_id, [(codes, since)])
     pg = dialect == "postgresql"
     when = "CAST(EXTRACT(EPOCH FROM time) AS DOUBLE PRECISION)" if pg else "time"
     mark = "%s" if pg else "?"
@@ -192,6 +212,38 @@ def _read(
     return _split(
         np.asarray(code_col), _times(time_col, dialect), np.asarray(value_col, dtype=float)
     )
+
+
+_PG_TIMES = np.dtype([("length", ">i4"), ("us", ">i8")])  # binary array elements
+_PG_VALUES = np.dtype([("length", ">i4"), ("value", ">f8")])
+_PG_ARRAY_HEADER = 20  # one-dimensional: ndim, has-nulls, element type, size, lower bound
+_PG_EPOCH_MS = 946_684_800_000  # 2000-01-01 (PostgreSQL's epoch) in Unix milliseconds
+
+
+def _read_packed(
+    session: Session, run_id: int, reads: list[tuple[list[str], datetime]]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """PostgreSQL: the same rows (each group of codes from its own start) in one round
+    trip, as two binary arrays per code (timestamptz as µs since 2000, float8) that numpy
+    decodes in one go — no Python object per row, which is what a long window costs.
+    Put in time order here (a stable sort) rather than by the server."""
+    part = (
+        "SELECT code, array_send(array_agg(time)), array_send(array_agg(value)) "
+        "FROM observation WHERE run_id = %s AND status = 'final' AND time >= %s "
+        "AND code = ANY(%s) GROUP BY code"
+    )
+    sql = " UNION ALL ".join(f"({part})" for _ in reads)
+    params = [p for codes, since in reads for p in (run_id, since, codes)]
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    with _driver(session).cursor(binary=True) as cur:
+        cur.execute(sql, params)
+        for code, times, values in cur.fetchall():
+            us = np.frombuffer(times, _PG_TIMES, offset=_PG_ARRAY_HEADER)["us"]
+            value = np.frombuffer(values, _PG_VALUES, offset=_PG_ARRAY_HEADER)["value"]
+            order = np.argsort(us, kind="stable")
+            ms = np.round(us[order] / 1000.0).astype("int64") + _PG_EPOCH_MS
+            out[code] = (ms.astype("datetime64[ms]"), value[order].astype(float))
+    return out
 
 
 def _driver(session: Session) -> Any:

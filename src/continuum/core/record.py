@@ -43,7 +43,6 @@ class Observation(Base):
         CheckConstraint(sql_in("source", OBSERVATION_SOURCES), name="source"),
         CheckConstraint(sql_in("status", OBSERVATION_STATUSES), name="status"),
         Index("ix_observation_run_code_status_time", "run_id", "code", "status", "time"),
-        Index("ix_observation_ingest_ref", "ingest_ref"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
