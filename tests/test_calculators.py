@@ -428,7 +428,8 @@ def test_cli_without_name_exits_2(cli):
 def test_a_limit_given_in_another_unit_is_not_refused_by_rounding():
     from continuum.physiology.form_fields import parse_number
 
-    field = next(f for f in CALCULATORS["oxygenator_co2_removal"].fields
-                 if f.name == "barometric_mmhg")
+    field = next(
+        f for f in CALCULATORS["oxygenator_co2_removal"].fields if f.name == "barometric_mmhg"
+    )
     hpa = next(u for u in field.units if u.unit == "hPa")
     assert parse_number(field, {"value": 800 / hpa.factor, "unit": "hPa"}, {}) == 800

@@ -92,3 +92,27 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def driver_errors(statement: str) -> Iterator[None]:
+    """Work done on the raw driver connection (COPY, pipelines) raises what SQLAlchemy
+    would have raised for it: IntegrityError, OperationalError, … (the driver's error is
+    kept as ``.orig``), so callers handle one family of exceptions."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        yield
+    except Exception as exc:
+        base = _driver_error_base(exc)
+        if base is None:
+            raise
+        raise DBAPIError.instance(statement, None, exc, base) from exc
+
+
+def _driver_error_base(exc: Exception) -> type[Exception] | None:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return None
+    return psycopg.Error if isinstance(exc, psycopg.Error) else None

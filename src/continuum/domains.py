@@ -38,6 +38,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "replay",
     "ingest",
     "evaluate",
+    "alerts_worker",
     # add command modules above this line
 )
 
@@ -48,5 +49,6 @@ DEMO_MODULES: tuple[str, ...] = (
     "continuum.weaning.demo",
     "continuum.initiation.demo",
     "continuum.rounds.demo",
+    "continuum.ingest.demo",
     # add demo modules above this line
 )

@@ -329,3 +329,44 @@ def test_schema_choices_match_the_database_vocabulary() -> None:
     ]
     for literal, words in pairs:
         assert set(typing.get_args(literal)) == set(words), words
+
+
+# --- observation references: checked by triggers, not per-row foreign keys (0010) ----
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("run_id", 999), ("entered_by", 999), ("amends_id", 999_999)],
+)
+def test_an_observation_referring_to_nothing_is_refused(sessions, column: str, value: int) -> None:
+    row = {"run_id": 1, "code": "blood_flow", "time": RUN_START + timedelta(hours=1),
+           "value": 4.2, "unit": "L/min", "source": "manual", "status": "final",
+           "entered_by": None, "recorded_at": RUN_START + timedelta(hours=1),
+           "amends_id": None, column: value}  # fmt: skip
+    with pytest.raises(IntegrityError, match=column), unit_of_work(sessions) as db:
+        db.execute(Observation.__table__.insert(), [row])
+    with unit_of_work(sessions) as db:
+        assert db.scalar(select(Observation.id).where(Observation.value == 4.2)) is None
+
+
+def test_a_run_still_referred_to_by_observations_cannot_be_deleted(sessions) -> None:
+    with unit_of_work(sessions) as db:
+        observation_service.record_observations(
+            db, PERFUSIONIST, db.get_one(Run, 1), [obs("blood_flow", 4.1)]
+        )
+    with pytest.raises(IntegrityError, match="observation"), unit_of_work(sessions) as db:
+        db.execute(text("DELETE FROM run WHERE id = 1"))
+
+
+def test_a_bulk_copy_with_one_bad_run_stores_nothing(pg_url: str) -> None:
+    """PostgreSQL checks a whole COPY once (statement trigger) — and still refuses it."""
+    from continuum.db import make_engine, make_sessionmaker
+
+    sessions = make_sessionmaker(make_engine(pg_url))
+    good = observation_service.series_rows(1, "blood_flow", [RUN_START], [4.0], "csv")
+    bad = observation_service.series_rows(404, "blood_flow", [RUN_START], [4.0], "csv")
+    refused = pytest.raises(IntegrityError, match="run_id 404 refers to no run")
+    with refused, unit_of_work(sessions) as db:
+        observation_service.bulk_insert(db, good + bad)
+    with unit_of_work(sessions) as db:
+        assert db.scalar(select(Observation.id).where(Observation.source == "csv")) is None

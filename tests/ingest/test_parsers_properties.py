@@ -75,8 +75,13 @@ def test_any_bytes_never_crash_the_fhir_reader(data: bytes) -> None:
     _reads_or_refuses(read_bundle, data)
 
 
-CORPUS_CODES = sorted(c for c in CODES if c != "oxy_delta_p")
 ident = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789-", min_size=1, max_size=20)
+# MSH-3/MSH-4 (HD): namespace id, optionally ^universal id^type
+hd_value = st.one_of(
+    st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789-. ", max_size=20),
+    st.builds(lambda a, b: f"{a}^{b}^ISO", ident, st.text(alphabet="0123456789.", max_size=12)),
+)
+CORPUS_CODES = sorted(c for c in CODES if c != "oxy_delta_p")
 observation = st.tuples(
     st.sampled_from(CORPUS_CODES),
     st.floats(-1000, 10000, allow_nan=False).map(lambda v: round(v, 3)),
@@ -94,14 +99,16 @@ observation = st.tuples(
     st.lists(observation, min_size=1, max_size=25),
     st.sampled_from(["CONTINUUM", "LN", "MDC", "99LOCAL"]),
     st.sampled_from(["", "EUI-CONSOLE-1"]),
+    st.tuples(hd_value, hd_value),
 )
 def test_fast_reader_equals_the_reference_on_valid_messages(  # type: ignore[no-untyped-def]
-    control, mrn, at, obs, system, console
+    control, mrn, at, obs, system, console, sender
 ) -> None:
-    text = oru(control, mrn, at, obs, system, console)
+    text = oru(control, mrn, at, obs, system, console, sender)
     fast = read_oru_fast(text, received_at=RECEIVED)
     assert fast == read_oru(text, received_at=RECEIVED)
     assert (fast.message_id, fast.mrn) == (control, mrn)
+    assert (fast.sender_application, fast.sender_facility) == tuple(s.strip() for s in sender)
     assert [(v.identifiers[0], v.value, v.time) for v in fast.values] == [
         (code, str(value), at) for code, value, _ in obs
     ]
@@ -111,7 +118,9 @@ def test_fast_reader_equals_the_reference_on_valid_messages(  # type: ignore[no-
 def test_both_readers_agree_on_the_ihe_examples() -> None:
     for name in "abc":
         text = example(name)
-        assert read_oru_fast(text, received_at=RECEIVED) == read_oru(text, received_at=RECEIVED)
+        fast = read_oru_fast(text, received_at=RECEIVED)
+        assert fast == read_oru(text, received_at=RECEIVED)
+        assert fast.sender_application  # every IHE example names its sending application
 
 
 @FUZZ

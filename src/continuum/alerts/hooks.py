@@ -1,5 +1,6 @@
 """Plugging surveillance into the record: every stored observation batch is evaluated in
-the same unit of work, and a run's unresolved alerts appear wherever the run is shown."""
+the same unit of work (or, for streaming ingest, marked due and evaluated just after), and
+a run's unresolved alerts appear wherever the run is shown."""
 
 from __future__ import annotations
 
@@ -13,14 +14,27 @@ WATCHED_GROUPS = frozenset(
 )
 
 
+def watched_codes(codes: set[str] | None = None) -> set[str]:
+    """The codes (of ``codes``; None: of the vocabulary) that surveillance watches."""
+    known = vocabulary.CODES if codes is None else {c for c in codes if c in vocabulary.CODES}
+    return {c for c in known if vocabulary.CODES[c].group in WATCHED_GROUPS}
+
+
 def evaluate_after_store(session: Session, run_id: int, codes: set[str]) -> None:
-    """AFTER_STORE_HOOKS entry: a batch that touches a watched signal is evaluated now."""
+    """AFTER_STORE_HOOKS entry: a batch that touches a watched signal is evaluated now, or,
+    when the unit of work says ``session.info["defer_surveillance"]`` (streaming ingest),
+    its run is marked due for ``continuum.alerts.due`` to evaluate within about a second."""
+    watched = watched_codes(codes)
+    if not watched:
+        return
+    if session.info.get("defer_surveillance"):
+        from continuum.alerts.due import mark_due
+
+        mark_due(session, run_id, watched)
+        return
     from continuum.alerts.watch import evaluate_run
 
-    watched = {c for c in codes if c in vocabulary.CODES}
-    watched = {c for c in watched if vocabulary.CODES[c].group in WATCHED_GROUPS}
-    if watched:
-        evaluate_run(session, run_id, codes=watched)
+    evaluate_run(session, run_id, codes=watched)
 
 
 def open_alerts(session: Session, run_id: int) -> list[dict[str, object]]:

@@ -83,3 +83,25 @@ class SurveillanceBaseline(Base):
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[float] = mapped_column(Float)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SurveillanceDue(Base):
+    """A run with stored observations that surveillance has not evaluated yet (streaming
+    ingest defers evaluation: ``continuum.alerts.due``).
+
+    ``version`` counts the batches marked; an evaluation removes the mark only if no batch
+    came in meanwhile. ``codes``: the batches' watched codes, comma-separated (NULL: the
+    batches differed, evaluate up to the newest watched value). ``attempts`` and
+    ``next_try_at``: back-off after failed evaluations.
+    """
+
+    __tablename__ = "surveillance_due"
+    __table_args__ = (Index("ix_surveillance_due_next_try", "next_try_at"),)
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    codes: Mapped[str | None] = mapped_column(Text)
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_try_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -66,10 +66,11 @@ def evaluate_run(
 
 def _locked_run(session: Session, run_id: int) -> Run | None:
     """The run, locked on PostgreSQL so that concurrent batches of one run are evaluated
-    one after the other (SQLite already serialises writers)."""
+    one after the other (SQLite already serialises writers). FOR NO KEY UPDATE: rows that
+    only refer to the run (message log, audit, due marks) are still written meanwhile."""
     stmt = select(Run).where(Run.id == run_id)
     if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(key_share=True)
     return session.scalar(stmt)
 
 

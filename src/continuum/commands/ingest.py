@@ -74,10 +74,13 @@ def ingest_mllp(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
 ) -> None:
     """Listen for HL7 v2 ORU^R01 over MLLP; ACK AA only after each message is committed."""
+    from continuum.alerts.due import DueEvaluator
     from continuum.ingest.mllp_listener import MllpListener
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    listener = MllpListener(_sessions(), zone=get_settings().zone)
+    sessions = _sessions()
+    listener = MllpListener(sessions, zone=get_settings().zone)
+    evaluator = DueEvaluator(sessions).start()  # surveillance of the deferred batches
 
     async def main() -> None:
         server = await listener.serve(host, port)
@@ -89,6 +92,8 @@ def ingest_mllp(
         asyncio.run(main())
     except KeyboardInterrupt:
         out.print("stopped")
+    finally:
+        evaluator.stop()
 
 
 @ingest_app.command("mqtt")
@@ -98,11 +103,17 @@ def ingest_mqtt(
     port: Annotated[int, typer.Option(help="broker port")] = 1883,
 ) -> None:
     """Subscribe to bedside-bridge JSON messages (docs/ingest.md) and store them."""
+    from continuum.alerts.due import DueEvaluator
     from continuum.ingest.mqtt_bridge import run_subscriber
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    sessions = _sessions()
+    evaluator = DueEvaluator(sessions).start()  # surveillance of the deferred batches
     out.print(f"subscribed to {topic} on {host}:{port}", highlight=False)
-    run_subscriber(_sessions(), host, port, topic)
+    try:
+        run_subscriber(sessions, host, port, topic)
+    finally:
+        evaluator.stop()
 
 
 @ingest_app.command("fhir")
@@ -119,3 +130,24 @@ def ingest_fhir(
     typer.echo(json.dumps(result.body, indent=2))
     if result.status >= 400:
         raise typer.Exit(2)
+
+
+@ingest_app.command("prune")
+def ingest_prune(
+    older_than_days: Annotated[
+        int | None,
+        typer.Option("--older-than-days", help="default: the programme's log retention"),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only count")] = False,
+) -> None:
+    """Delete message-log rows older than the retention (observations are never deleted)."""
+    from datetime import timedelta
+
+    from continuum.core.roles import SYSTEM  # an operator on the server: administrator rights
+    from continuum.ingest import integration_service as integration
+
+    with unit_of_work(_sessions()) as db:
+        days = integration.log_retention(db).days if older_than_days is None else older_than_days
+        n = integration.prune_message_log(db, SYSTEM, timedelta(days=days), dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    out.print(f"{verb} {n} message-log rows received more than {days} days ago")

@@ -17,7 +17,7 @@ from continuum.core.record import Observation, ObservationAmendment
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.core.schemas import AmendmentIn, ObservationIn
-from continuum.db import utcnow
+from continuum.db import driver_errors, utcnow
 from continuum.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 
 
@@ -156,7 +156,8 @@ def bulk_insert(session: Session, rows: list[dict[str, Any]]) -> None:
     if connection.dialect.name == "postgresql":
         raw = connection.connection.driver_connection
         columns = ", ".join(BULK_COLUMNS)
-        with raw.cursor() as cur, cur.copy(f"COPY observation ({columns}) FROM STDIN") as copy:
+        sql = f"COPY observation ({columns}) FROM STDIN"
+        with driver_errors(sql), raw.cursor() as cur, cur.copy(sql) as copy:
             for row in rows:
                 copy.write_row([row.get(c) for c in BULK_COLUMNS])
         return

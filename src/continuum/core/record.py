@@ -36,6 +36,10 @@ class Observation(Base):
     Never overwritten: an amendment inserts a new row (``amends_id``) and marks the
     original ``superseded``; the original value, who entered it and when stay.
     Indexed for "latest per code" and "time range per code" on millions of rows.
+
+    ``run_id``, ``entered_by`` and ``amends_id`` refer to run, staff and observation, but
+    not as per-row foreign keys: migration 0010 checks them with triggers, once per
+    statement on PostgreSQL (a console import's COPY would otherwise pay a look-up per row).
     """
 
     __tablename__ = "observation"
@@ -46,16 +50,16 @@ class Observation(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("run.id"))
+    run_id: Mapped[int] = mapped_column(Integer)  # run.id (checked by trigger)
     code: Mapped[str] = mapped_column(String(32))
     time: Mapped[datetime] = mapped_column(UTCDateTime)
     value: Mapped[float] = mapped_column(Float)
     unit: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="final")
-    entered_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    entered_by: Mapped[int | None] = mapped_column(Integer)  # staff.id (checked by trigger)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    amends_id: Mapped[int | None] = mapped_column(ForeignKey("observation.id"))
+    amends_id: Mapped[int | None] = mapped_column(BigId)  # observation.id (trigger)
     ingest_ref: Mapped[str | None] = mapped_column(String(128))
 
 

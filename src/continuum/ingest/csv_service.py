@@ -20,7 +20,7 @@ from continuum.core.roles import Actor, Permission
 from continuum.db import utcnow
 from continuum.errors import Conflict, FieldProblem, ValidationFailed
 from continuum.ingest.console_csv import ConsoleFile, Progress, Source, read_console_csv
-from continuum.ingest.copy_rows import copy_series
+from continuum.ingest.copy_rows import copy_all
 from continuum.ingest.models import IngestMessage
 
 
@@ -59,8 +59,7 @@ def import_csv(
     console = read_console_csv(source, progress=progress)
     _check_times(console, run.started_at)
     ref = f"csv:{uuid.uuid4().hex[:16]}"  # short: it is indexed; the log maps it to the file
-    stored = store_series(session, run_id, console.series, ref, actor.staff_id)
-    derived = store_series(session, run_id, console.derived, ref, actor.staff_id)
+    stored, derived = store_series(session, run_id, console, ref, actor.staff_id)
     codes = set(console.series) | set(console.derived)
     observation_service.after_store(session, run_id, codes)
     _log(session, run_id, file_name, ref, stored + derived, console)
@@ -72,16 +71,14 @@ def import_csv(
 
 
 def store_series(
-    session: Session,
-    run_id: int,
-    series: dict[str, tuple[np.ndarray, np.ndarray]],
-    ref: str,
-    staff_id: int | None,
-) -> int:
-    return sum(
-        copy_series(session, run_id, code, times, values, "csv", ref, staff_id)
-        for code, (times, values) in series.items()
-    )
+    session: Session, run_id: int, console: ConsoleFile, ref: str, staff_id: int | None
+) -> tuple[int, int]:
+    """The file's values and the derived ΔP in one COPY: (stored, derived)."""
+    series = [*console.series.items(), *console.derived.items()]
+    total = copy_all(session, run_id, series, "csv", ref, staff_id)
+    derived = sum(int((~np.isnan(np.asarray(v, dtype=float))).sum()) for _, v in
+                  console.derived.values())  # fmt: skip
+    return total - derived, derived
 
 
 def _check_times(console: ConsoleFile, started_at: Any) -> None:

@@ -34,22 +34,36 @@ class DeviceMessage:
     problems: list[str] = field(default_factory=list)  # reasons found by the parser
     peer: str | None = None
     refusal: str | None = None  # "AR" when the message could not be read at all
+    # The sender as it named itself (HL7 MSH-3 / MSH-4, HD components joined with "^"),
+    # echoed in the ACK's MSH-5 / MSH-6; empty when unknown or not HL7.
+    sender_application: str = ""
+    sender_facility: str = ""
 
     @classmethod
     def refused(
         cls, channel: str, exc: MessageRefused, received_at: datetime, peer: str | None = None
     ) -> DeviceMessage:
-        return cls(channel, exc.message_id, None, [], received_at, exc.reasons, peer, exc.code)
+        return cls(
+            channel, exc.message_id, None, [], received_at, exc.reasons, peer, exc.code,
+            exc.sender_application, exc.sender_facility,
+        )  # fmt: skip
 
 
 class MessageRefused(Exception):
     """The message cannot be read at all (AR): not HL7/JSON, wrong type, no control id."""
 
-    def __init__(self, reasons: list[str], message_id: str = "", code: str = "AR") -> None:
+    def __init__(
+        self,
+        reasons: list[str],
+        message_id: str = "",
+        code: str = "AR",
+        sender: tuple[str, str] = ("", ""),
+    ) -> None:
         super().__init__("; ".join(reasons))
         self.reasons = reasons
         self.message_id = message_id
         self.code = code
+        self.sender_application, self.sender_facility = sender
 
 
 _DTM = re.compile(

@@ -25,7 +25,7 @@ from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.db import utcnow
 from continuum.errors import ValidationFailed
-from continuum.ingest import mapping
+from continuum.ingest import mapping, pg_writes
 from continuum.ingest.device_message import DeviceMessage, DeviceValue
 from continuum.ingest.models import CodeMapping, ConsoleAssignment, IngestMessage
 
@@ -188,26 +188,43 @@ def store_messages(
             rows += planned
         outcomes.append(outcome)
         log.append(log_row(msg, outcome))
-    session.execute(insert(IngestMessage), log)
-    observation_service.bulk_insert(session, rows)  # COPY on PostgreSQL
-    _after_store(session, actor, messages, outcomes)
+    per_run = _per_run(outcomes)
+    channel = messages[0].channel if messages else ""
+    audits = [
+        audit.entry(actor, "ingest", "observation", None, run.patient_id, detail)
+        for run, (codes, ids) in per_run.items()
+        for detail in [_audit_detail(channel, run, codes, ids)]
+    ]
+    if session.get_bind().dialect.name == "postgresql":
+        pg_writes.store(session, log, rows, audits)  # one round trip for the batch
+    else:
+        session.execute(insert(IngestMessage), log)
+        observation_service.bulk_insert(session, rows)
+        session.add_all(audits)
+    for run, (codes, _) in sorted(per_run.items(), key=lambda item: item[0].id):
+        observation_service.after_store(session, run.id, codes)  # in run order: no deadlock
     return outcomes
 
 
-def _after_store(
-    session: Session, actor: Actor, messages: list[DeviceMessage], outcomes: list[Outcome]
-) -> None:
-    per_run: dict[RunInfo, set[str]] = defaultdict(set)
-    ids: dict[RunInfo, list[str]] = defaultdict(list)
+def _audit_detail(channel: str, run: RunInfo, codes: set[str], ids: list[str]) -> dict[str, Any]:
+    return {
+        "channel": channel,
+        "run_id": run.id,
+        "messages": ids[:50],
+        "message_count": len(ids),
+        "codes": sorted(codes),
+    }
+
+
+def _per_run(outcomes: list[Outcome]) -> dict[RunInfo, tuple[set[str], list[str]]]:
+    """Each run the batch stored into: its codes and the message ids."""
+    per_run: dict[RunInfo, tuple[set[str], list[str]]] = {}
     for outcome in outcomes:
         for run, codes in outcome.runs.items():
-            per_run[run] |= codes
-            ids[run].append(outcome.message_id)
-    for run, codes in per_run.items():
-        observation_service.after_store(session, run.id, codes)
-        detail = {"channel": messages[0].channel, "run_id": run.id, "messages": ids[run][:50],
-                  "message_count": len(ids[run]), "codes": sorted(codes)}  # fmt: skip
-        audit.record(session, actor, "ingest", "observation", None, run.patient_id, detail)
+            got = per_run.setdefault(run, (set(), []))
+            got[0].update(codes)
+            got[1].append(outcome.message_id)
+    return per_run
 
 
 def log_row(msg: DeviceMessage, outcome: Outcome) -> dict[str, Any]:

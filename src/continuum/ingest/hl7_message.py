@@ -2,7 +2,7 @@
 
 Two readers give the same result: ``read_oru`` uses the maintained ``hl7`` package (the
 reference); ``read_oru_fast`` splits the text itself (several times faster) and is proven
-equal to the reference on a generated corpus (tests/ingest/test_hl7_properties.py).
+equal to the reference on a generated corpus (tests/ingest/test_parsers_properties.py).
 Parsing is lenient (IHE PCD-01 examples are not perfectly conformant): empty OBX-2 on
 device rows, OBX-14 → OBR-7 → MSH-7 for time, UCUM or MDC units, X in OBX-11 of metrics.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
+from typing import Any
 
 import hl7
 
@@ -92,16 +93,31 @@ def segments_fast(text: str) -> list[Segment]:
             e = line.find(fs, 4)
             head = [[[line[:3]]], [[line[3]]], [[line[4:e]]]]
             rest = line[e + 1 :] if e >= 0 else ""
-            fields = [_split_field(f, rep, comp) for f in rest.split(fs)] if rest else []
-            out.append(head + fields)
+            out.append(_LazySegment([*head, *(rest.split(fs) if rest else [])], rep, comp))
         else:
             parts = line.split(fs)
-            out.append([[[parts[0]]]] + [_split_field(f, rep, comp) for f in parts[1:]])
+            out.append(_LazySegment([[[parts[0]]], *parts[1:]], rep, comp))
     return out
 
 
-def _split_field(text: str, rep: str, comp: str) -> Field:
-    return [r.split(comp) for r in text.split(rep)]
+class _LazySegment(list[Any]):
+    """A segment whose fields stay text until read: an ORU's OBX rows carry some twenty
+    fields of which the reader needs six, so splitting each into repetitions and
+    components only on access saves most of the work (and reads exactly the same)."""
+
+    __slots__ = ("_comp", "_rep")
+
+    def __init__(self, fields: list[Any], rep: str, comp: str) -> None:
+        super().__init__(fields)
+        self._rep = rep
+        self._comp = comp
+
+    def __getitem__(self, index: Any) -> Any:
+        value = super().__getitem__(index)
+        if isinstance(value, str):
+            value = [r.split(self._comp) for r in value.split(self._rep)]
+            super().__setitem__(index, value)
+        return value
 
 
 # --- ORU^R01 → DeviceMessage ---------------------------------------------------------
@@ -131,16 +147,29 @@ def read_oru_fast(
     return read_oru(data, received_at=received_at, zone=zone, reader=segments_fast)
 
 
+def _hd(seg: Segment, n: int) -> str:
+    """An HD field (MSH-3/MSH-4) as sent: the first repetition's components joined by '^'."""
+    reps = _reps(seg, n)
+    return "^".join(reps[0]).strip()[:HD_MAX] if reps and reps[0] else ""
+
+
+HD_MAX = 180
+
+
 def _message(segments: list[Segment], received_at: datetime, zone: tzinfo) -> DeviceMessage:
     msh = segments[0]
     control_id = _get(msh, 10)[:100]
     kind = (_get(msh, 9, 0, 0), _get(msh, 9, 0, 1))
+    sender = (_hd(msh, 3), _hd(msh, 4))
     if not control_id:
-        raise MessageRefused(["MSH-10 (message control id) is empty"])
+        raise MessageRefused(["MSH-10 (message control id) is empty"], sender=sender)
     if kind[0] != "ORU" or kind[1] not in ("R01", ""):
-        raise MessageRefused([f"MSH-9 is '{'^'.join(kind)}': only ORU^R01 is accepted"], control_id)
+        reason = f"MSH-9 is '{'^'.join(kind)}': only ORU^R01 is accepted"
+        raise MessageRefused([reason], control_id, sender=sender)
     msg = DeviceMessage("hl7", control_id, None, [], received_at)
+    msg.sender_application, msg.sender_facility = sender
     fallback = _get(msh, 7)
+    times: dict[str, tuple[datetime | None, str | None]] = {}
     for seg in segments[1:]:
         name = _get(seg, 0)
         if name == "PID" and msg.mrn is None:
@@ -148,10 +177,23 @@ def _message(segments: list[Segment], received_at: datetime, zone: tzinfo) -> De
         elif name == "OBR":
             fallback = _get(seg, 7) or _get(msh, 7)
         elif name == "OBX":
-            value = _value(seg, len(msg.values) + 1, fallback, zone)
+            value = _value(seg, len(msg.values) + 1, fallback, zone, times)
             if value is not None:
                 msg.values.append(value)
     return msg
+
+
+def read_header(data: bytes, limit: int = 65536) -> tuple[str, str, str]:
+    """(MSH-10 control id, MSH-3, MSH-4) read cheaply from the start of a frame, e.g. one
+    too large to parse; empty strings where they cannot be read."""
+    text = decode(data[:limit]).split("\r", 1)[0]
+    try:
+        msh = segments_fast(text)[0]
+    except (ValueError, IndexError):
+        return "", "", ""
+    if _get(msh, 0) != "MSH":
+        return "", "", ""
+    return _get(msh, 10)[:100], _hd(msh, 3), _hd(msh, 4)
 
 
 def _mrn(reps: Field) -> str | None:
@@ -161,24 +203,48 @@ def _mrn(reps: Field) -> str | None:
     return chosen[0].strip()[:64] if chosen else None
 
 
-def _value(seg: Segment, n: int, fallback: str, zone: tzinfo) -> DeviceValue | None:
+def _first(seg: Segment, n: int) -> list[str]:
+    """The components of a field's first repetition ([] when the field is absent)."""
+    try:
+        return seg[n][0]
+    except IndexError:
+        return []
+
+
+def _at(comps: list[str], i: int) -> str:
+    return comps[i] if i < len(comps) else ""
+
+
+def _value(
+    seg: Segment,
+    n: int,
+    fallback: str,
+    zone: tzinfo,
+    times: dict[str, tuple[datetime | None, str | None]] | None = None,
+) -> DeviceValue | None:
     raw = _get(seg, 5)
     if not raw.strip():
         return None  # device/channel rows carry no value
     where = f"OBX {_get(seg, 1).strip() or n}"
     stamp = _get(seg, 14) or fallback
-    time, problem = None, None
-    try:
-        time = parse_hl7_time(stamp, zone)
-    except ValueError as exc:
-        problem = f"{where}: time {exc}" if stamp else f"{where}: no OBX-14, OBR-7 or MSH-7 time"
+    times = {} if times is None else times  # one message's OBX rows usually share a time
+    if stamp not in times:
+        try:
+            times[stamp] = (parse_hl7_time(stamp, zone), None)
+        except ValueError as exc:
+            times[stamp] = (None, str(exc))
+    time, why = times[stamp]
+    problem = None
+    if why is not None:
+        problem = f"{where}: time {why}" if stamp else f"{where}: no OBX-14, OBR-7 or MSH-7 time"
     consoles = tuple(r[0].strip()[:128] for r in _reps(seg, 18) if r and r[0].strip())
+    ident, unit = _first(seg, 3), _first(seg, 6)
     return DeviceValue(
         where=where,
-        system=system_of(_get(seg, 3, 0, 2)),
-        identifiers=(_get(seg, 3, 0, 0).strip(), _get(seg, 3, 0, 1).strip()),
+        system=system_of(_at(ident, 2)),
+        identifiers=(_at(ident, 0).strip(), _at(ident, 1).strip()),
         value=raw.strip(),
-        unit=unit_of(_get(seg, 6, 0, 0), _get(seg, 6, 0, 1)),
+        unit=unit_of(_at(unit, 0), _at(unit, 1)),
         time=time,
         consoles=consoles,
         value_type=_get(seg, 2).strip().upper(),
@@ -205,18 +271,28 @@ def ack(
     warnings: Sequence[str] = (),
     now: datetime | None = None,
     ack_id: str = "",
+    receiving: tuple[str, str] = ("", ""),
 ) -> str:
-    """An ACK^R01 (v2.6): MSA-1 code, MSA-2 the control id, MSA-3 the first reason, and one
-    ERR segment per reason (severity E) and per warning (severity W)."""
+    """An ACK^R01 (v2.6): MSH-3/4 name us (CONTINUUM/ECMO), MSH-5/6 echo the sender's
+    MSH-3/4 (``receiving``), MSA-1 code, MSA-2 the control id, MSA-3 the first reason, and
+    one ERR segment per reason (severity E) and per warning (severity W)."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S+0000")
     first = (list(errors) or list(warnings) or [""])[0]
     text = {"AA": "Message accepted", "AE": "Application error", "AR": "Message rejected"}
     msa_text = escape(first[:200]) if first else text.get(code, "")
+    app, facility = (_echo(h) for h in receiving)
     out = [
-        f"MSH|^~\\&|CONTINUUM|ECMO|||{stamp}||ACK^R01^ACK|{escape(ack_id or 'A' + control_id)}"
-        "|P|2.6",
+        f"MSH|^~\\&|CONTINUUM|ECMO|{app}|{facility}|{stamp}||ACK^R01^ACK"
+        f"|{escape(ack_id or 'A' + control_id)}|P|2.6",
         f"MSA|{code}|{escape(control_id)}|{msa_text}",
     ]
     out += [f"ERR|||207^Application error^HL70357|E|||{escape(e[:300])}" for e in errors]
     out += [f"ERR|||103^Table value not found^HL70357|W|||{escape(w[:300])}" for w in warnings]
     return "\r".join(out) + "\r"
+
+
+def _echo(hd: str) -> str:
+    """An HD value echoed into our ACK: components stay components; what would end the
+    field or the segment in our encoding is escaped."""
+    hd = hd.replace("\r", " ").replace("\n", " ")[:HD_MAX]
+    return hd.replace("|", "\\F\\").replace("~", "\\R\\")

@@ -5,13 +5,15 @@ by id and pseudonymous label (P-0001), and the log holds no MRN."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from continuum.core import audit
 from continuum.core.people import Patient
+from continuum.core.record import ProgrammeSetting
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.db import utcnow
@@ -146,3 +148,87 @@ def recent_messages(session: Session, actor: Actor, limit: int = 100) -> list[In
     actor.require(Permission.MANAGE_INTEGRATION)
     stmt = select(IngestMessage).order_by(IngestMessage.id.desc()).limit(limit)
     return list(session.scalars(stmt))
+
+
+# --- message-log retention -------------------------------------------------------------
+
+RETENTION_KEY = "ingest.message_log_days"
+RETENTION_DEFAULT = 90
+RETENTION_LOW, RETENTION_HIGH = 1, 3650
+RETENTION_SOURCE = (
+    "[U] programme default (no published source): long enough to answer questions about a "
+    "feed; a resent control id is recognised only while its log row is kept"
+)
+
+
+@dataclass(frozen=True)
+class Retention:
+    days: int
+    default: int
+    overridden: bool
+    source: str
+    allowed: str = f"{RETENTION_LOW}–{RETENTION_HIGH} days"
+
+
+def log_retention(session: Session) -> Retention:
+    """How many days the message log is kept: the programme's value, else the default."""
+    row = session.get(ProgrammeSetting, RETENTION_KEY)
+    days = int(row.value) if row is not None else RETENTION_DEFAULT
+    return Retention(days, RETENTION_DEFAULT, row is not None, RETENTION_SOURCE)
+
+
+def save_log_retention(
+    session: Session, actor: Actor, days: int | None, note: str | None = None
+) -> Retention:
+    """Set the retention in days (None or the default: back to the default)."""
+    actor.require(Permission.MANAGE_INTEGRATION)
+    if days is not None and not RETENTION_LOW <= days <= RETENTION_HIGH:
+        raise ValidationFailed(
+            [FieldProblem("days", f"{days} is outside {RETENTION_LOW}–{RETENTION_HIGH} days",
+                          days)]
+        )  # fmt: skip
+    before = log_retention(session).days
+    row = session.get(ProgrammeSetting, RETENTION_KEY)
+    if days is None or days == RETENTION_DEFAULT:
+        if row is not None:
+            session.delete(row)
+    else:
+        row = row or ProgrammeSetting(key=RETENTION_KEY)
+        row.value, row.note, row.updated_by, row.updated_at = days, note, actor.staff_id, utcnow()
+        session.add(row)
+    session.flush()
+    after = days or RETENTION_DEFAULT
+    audit.record(session, actor, "update", "programme_setting", RETENTION_KEY, None,
+                 {"days": after, "before": before, "note": note})  # fmt: skip
+    return log_retention(session)
+
+
+def message_log_size(session: Session, actor: Actor) -> int:
+    actor.require(Permission.MANAGE_INTEGRATION)
+    return int(session.scalar(select(func.count()).select_from(IngestMessage)) or 0)
+
+
+def prune_message_log(
+    session: Session, actor: Actor, older_than: timedelta, *, dry_run: bool = False
+) -> int:
+    """Delete message-log rows received before now − ``older_than``; returns how many
+    (``dry_run``: only counts). Observations are never touched. Audited with the count."""
+    actor.require(Permission.MANAGE_INTEGRATION)
+    if older_than < timedelta(days=RETENTION_LOW):
+        raise ValidationFailed(
+            [FieldProblem("older_than", f"{older_than} is shorter than {RETENTION_LOW} day: "
+                          "recent log rows guard against storing a resent message twice",
+                          str(older_than))]
+        )  # fmt: skip
+    cutoff = utcnow() - older_than
+    old = IngestMessage.received_at < cutoff
+    if dry_run:
+        return int(session.scalar(select(func.count()).select_from(IngestMessage).where(old)) or 0)
+    result = session.execute(
+        delete(IngestMessage).where(old).execution_options(synchronize_session=False)
+    )
+    deleted = int(getattr(result, "rowcount", 0) or 0)  # a CursorResult for a DELETE
+    detail = {"deleted": deleted, "received_before": cutoff.isoformat(),
+              "older_than_days": older_than / timedelta(days=1)}  # fmt: skip
+    audit.record(session, actor, "prune", "ingest_message", None, None, detail)
+    return int(deleted)

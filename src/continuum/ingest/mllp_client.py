@@ -22,11 +22,14 @@ def oru(
     values: Iterable[tuple[str, float | str, str]],
     system: str = "CONTINUUM",
     console: str = "",
+    sender: tuple[str, str] = ("GATEWAY", "ICU"),
 ) -> str:
-    """An ORU^R01 with one OBX per (code, value, unit)."""
+    """An ORU^R01 with one OBX per (code, value, unit), from ``sender`` (MSH-3, MSH-4)."""
     stamp = hl7_time(at)
+    app, facility = sender
     lines = [
-        f"MSH|^~\\&|GATEWAY|ICU|CONTINUUM|ECMO|{stamp}||ORU^R01^ORU_R01|{control_id}|P|2.6|||AL|NE",
+        f"MSH|^~\\&|{app}|{facility}|CONTINUUM|ECMO|{stamp}||ORU^R01^ORU_R01|{control_id}"
+        "|P|2.6|||AL|NE",
         f"PID|||{mrn}^^^HOSP^MR",
         f"OBR|1|||182777000^monitoring of patient^SCT|||{stamp}",
     ]
@@ -76,6 +79,14 @@ class MllpSender:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def msh(ack_text: str) -> list[str]:
+    """The MSH fields of an ACK, numbered as in HL7 (``msh(a)[5]`` is MSH-5)."""
+    for seg in ack_text.split("\r"):
+        if seg.startswith("MSH"):
+            return ["MSH", "|", *seg.split("|")[1:]]
+    return []
 
 
 def msa(ack_text: str) -> tuple[str, str, str]:

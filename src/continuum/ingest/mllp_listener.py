@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
 import hl7.mllp
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from continuum.core.roles import Actor
 from continuum.ingest.device_message import DeviceMessage, MessageRefused
 from continuum.ingest.device_service import Outcome, ReferenceCache, store_messages
-from continuum.ingest.hl7_message import ack, read_oru_fast
+from continuum.ingest.hl7_message import ack, read_header, read_oru_fast
 
 log = logging.getLogger("continuum.ingest.mllp")
 START, END = b"\x0b", b"\x1c\x0d"
@@ -53,6 +54,9 @@ class BatchWriter:
             engine = self.sessions.kw["bind"]
             self._connection = engine.connect()
         session = Session(bind=self._connection, expire_on_commit=False, autoflush=True)
+        # Surveillance is marked due here and evaluated by the listener's DueEvaluator
+        # (alerts.due) moments later, so an ACK never waits for the detectors.
+        session.info["defer_surveillance"] = True
         try:
             yield session
             session.commit()
@@ -120,17 +124,32 @@ class BatchWriter:
             return None
 
 
-async def read_frame(reader: asyncio.StreamReader) -> bytes | None:
-    """The next framed block; None at end of stream (a truncated last frame is dropped)."""
+@dataclass(frozen=True)
+class Oversized:
+    """A frame larger than MAX_FRAME: its first bytes (for the control id) and its size."""
+
+    head: bytes
+    size: int
+
+
+HEAD = 65536  # bytes of an oversized frame kept to read its MSH segment
+
+
+async def read_frame(reader: asyncio.StreamReader) -> bytes | Oversized | None:
+    """The next framed block; None at end of stream (a truncated last frame is dropped).
+    A frame larger than MAX_FRAME is read off the stream without being kept (Oversized)."""
     while True:
         try:
             block = await reader.readuntil(END)
         except asyncio.IncompleteReadError:
             return None
         except asyncio.LimitOverrunError as exc:
-            await reader.readexactly(exc.consumed)  # an oversized frame: discard it
-            log.warning("discarded %d bytes: frame larger than %d", exc.consumed, MAX_FRAME)
-            continue
+            head = await reader.readexactly(exc.consumed)
+            start = head.rfind(START)
+            if start < 0:  # no frame start in it: bytes outside any frame
+                log.warning("skipped %d bytes outside any MLLP frame", len(head))
+                continue
+            return await _rest_of_long_frame(reader, head[start + 1 :])
         start = block.rfind(START)
         if start < 0:
             log.warning("skipped %d bytes outside any MLLP frame", len(block))
@@ -138,8 +157,50 @@ async def read_frame(reader: asyncio.StreamReader) -> bytes | None:
         return bytes(block[start + 1 : -2])
 
 
-def parse_frame(frame: bytes, peer: str, zone: tzinfo) -> DeviceMessage:
+async def _rest_of_long_frame(
+    reader: asyncio.StreamReader, first: bytes
+) -> bytes | Oversized | None:
+    """Read a frame that overran the stream limit up to its end block, keeping its bytes only
+    while it is within MAX_FRAME (a later start block restarts the frame, as in read_frame)."""
+    parts, size, head = [first], len(first), first[:HEAD]
+    while True:
+        try:
+            chunk = await reader.readuntil(END)
+            last = True
+        except asyncio.IncompleteReadError:
+            return None  # truncated: no ACK, the sender resends
+        except asyncio.LimitOverrunError as exc:
+            chunk, last = await reader.readexactly(exc.consumed), False
+        body = chunk[:-2] if last else chunk
+        restart = body.rfind(START)
+        if restart >= 0:
+            body = body[restart + 1 :]
+            parts, size, head = [], 0, body[:HEAD]
+        elif len(head) < HEAD:
+            head += body[: HEAD - len(head)]
+        size += len(body)
+        if size <= MAX_FRAME:
+            parts.append(bytes(body))
+        else:
+            parts = []
+        if last:
+            if size <= MAX_FRAME:
+                return b"".join(parts)
+            log.warning("refused a frame of %d bytes: larger than %d", size, MAX_FRAME)
+            return Oversized(bytes(head), size)
+
+
+def parse_frame(frame: bytes | Oversized, peer: str, zone: tzinfo) -> DeviceMessage:
     received = datetime.now(UTC)
+    if isinstance(frame, Oversized):
+        control_id, app, facility = read_header(frame.head)
+        reason = (
+            f"frame larger than {MAX_FRAME // (1024 * 1024)} MB ({frame.size:,} bytes): "
+            "not read; send the observations in smaller messages"
+        )
+        return DeviceMessage(
+            "hl7", control_id, None, [], received, [reason], peer, "AR", app, facility
+        )
     try:
         msg = read_oru_fast(frame, received_at=received, zone=zone)
     except MessageRefused as exc:
@@ -148,9 +209,20 @@ def parse_frame(frame: bytes, peer: str, zone: tzinfo) -> DeviceMessage:
     return msg
 
 
-def ack_for(outcome: Outcome) -> bytes:
-    text = ack(outcome.ack, outcome.message_id, errors=outcome.errors, warnings=outcome.warnings)
+def ack_for(outcome: Outcome, msg: DeviceMessage | None = None) -> bytes:
+    """The ACK for an outcome; MSH-5/6 echo the message's sender (MSH-3/4) when given."""
+    receiving = (msg.sender_application, msg.sender_facility) if msg else ("", "")
+    text = ack(
+        outcome.ack,
+        outcome.message_id,
+        errors=outcome.errors,
+        warnings=outcome.warnings,
+        receiving=receiving,
+    )
     return text.encode("utf-8")
+
+
+Pending = asyncio.Queue[tuple[DeviceMessage, asyncio.Future[Outcome]] | None]
 
 
 class MllpListener:
@@ -172,24 +244,24 @@ class MllpListener:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         host, port = (writer.get_extra_info("peername") or ("?", "?"))[:2]
         peer = f"{host}:{port}"
-        pending: asyncio.Queue[asyncio.Future[Outcome] | None] = asyncio.Queue()
+        pending: Pending = asyncio.Queue()
         sender = asyncio.create_task(self._send_acks(writer, pending))
         try:
             while (frame := await read_frame(reader)) is not None:
-                pending.put_nowait(self.writer.submit(parse_frame(frame, peer, self.zone)))
+                msg = parse_frame(frame, peer, self.zone)
+                pending.put_nowait((msg, self.writer.submit(msg)))
         except (ConnectionError, OSError) as exc:
             log.info("connection from %s ended: %s", peer, exc)
         finally:
             pending.put_nowait(None)
             await sender
 
-    async def _send_acks(
-        self, writer: asyncio.StreamWriter, pending: asyncio.Queue[asyncio.Future[Outcome] | None]
-    ) -> None:
+    async def _send_acks(self, writer: asyncio.StreamWriter, pending: Pending) -> None:
         try:
-            while (future := await pending.get()) is not None:
+            while (item := await pending.get()) is not None:
+                msg, future = item
                 outcome = await future
-                writer.write(START + ack_for(outcome) + END)
+                writer.write(START + ack_for(outcome, msg) + END)
                 await writer.drain()
                 if self.on_outcome:
                     self.on_outcome(outcome)

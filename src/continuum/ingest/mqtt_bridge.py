@@ -4,6 +4,7 @@ QoS 1 with manual acknowledgement: PUBACK goes back only after the message's
 observations are committed, so the broker redelivers anything not stored; a redelivered
 (or resent) ``message_id`` is stored once. The outcome is published on
 ``continuum/ack/{console_id}`` as JSON (message_id, ack AA/AE/AR, errors, warnings).
+Surveillance is deferred: a message only marks its run due (``continuum.alerts.due``).
 """
 
 from __future__ import annotations
@@ -28,10 +29,19 @@ ACK_PREFIX = "continuum/ack/"
 
 
 class MqttIngest:
-    def __init__(self, sessions: sessionmaker[Session], actor: Actor = SUBSCRIBER) -> None:
+    """``defer_surveillance``: mark the runs due instead of evaluating each message's batch
+    (``continuum.alerts.due``; ``continuum ingest mqtt`` runs the evaluator)."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        actor: Actor = SUBSCRIBER,
+        defer_surveillance: bool = True,
+    ) -> None:
         self.sessions = sessions
         self.actor = actor
         self.cache = ReferenceCache()
+        self.defer_surveillance = defer_surveillance
 
     def handle(self, topic: str, payload: bytes) -> Outcome:
         """Parse, store and commit one message; returns its outcome (never raises on input)."""
@@ -41,6 +51,7 @@ class MqttIngest:
         except MessageRefused as exc:
             msg = DeviceMessage.refused("mqtt", exc, received, topic[:64])
         with unit_of_work(self.sessions) as db:
+            db.info["defer_surveillance"] = self.defer_surveillance
             return store_messages(db, self.actor, [msg], self.cache)[0]
 
 
