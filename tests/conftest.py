@@ -125,7 +125,11 @@ def sessions(db_url: str):  # type: ignore[no-untyped-def]
 
 def test_settings(url: str) -> Settings:
     return Settings(
-        database_url=url, secret_key="test-secret-" + "x" * 32, demo=False, login_max_failures=5
+        database_url=url,
+        secret_key="test-secret-" + "x" * 32,
+        demo=False,
+        login_max_failures=5,
+        evaluator_interval_s=0,  # deterministic: tests drain alerts.due themselves
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI, Request
@@ -24,6 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.check_secret()
     app = FastAPI(
+        lifespan=_lifespan,
         title="ECMO Continuum",
         version=__version__,
         description=API_DESCRIPTION,
@@ -56,6 +59,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """While the server runs, a thread evaluates runs marked due for surveillance (console
+    files uploaded here; MLLP/MQTT when no other evaluator runs): alerts appear within about
+    a second. Several app processes may each run one (alerts.due)."""
+    from continuum.alerts.due import DueEvaluator
+
+    interval = app.state.settings.evaluator_interval_s
+    evaluator = DueEvaluator(app.state.sessionmaker, interval).start() if interval else None
+    app.state.evaluator = evaluator
+    try:
+        yield
+    finally:
+        if evaluator is not None:
+            evaluator.stop()
 
 
 def _routes(app: FastAPI) -> None:

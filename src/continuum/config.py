@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_window_minutes: int = 15
     secure_cookies: bool = False
+    # Seconds between passes of the web app's evaluator of deferred surveillance (console
+    # files, MLLP, MQTT mark runs due); 0 = none in this process (run `continuum alerts
+    # worker` or rely on the ingest processes' own evaluators).
+    evaluator_interval_s: float = 1.0
 
     @field_validator("timezone")
     @classmethod
@@ -35,6 +39,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"unknown time zone '{value}' (use an IANA name like Europe/London)"
             ) from None
+        return value
+
+    @field_validator("evaluator_interval_s")
+    @classmethod
+    def _interval(cls, value: float) -> float:
+        if not 0 <= value <= 3600:
+            raise ValueError(f"{value} s is outside 0–3600 s (0 = no evaluator in the app)")
         return value
 
     @model_validator(mode="after")

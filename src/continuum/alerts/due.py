@@ -29,15 +29,14 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, null, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from continuum.alerts import watch
 from continuum.alerts.hooks import watched_codes
 from continuum.alerts.models import SurveillanceDue
 from continuum.core.run_record import Run
-from continuum.db import utcnow
+from continuum.db import UTCDateTime, utcnow
 
 log = logging.getLogger("continuum.alerts.due")
 
@@ -46,33 +45,26 @@ BACKOFF_MAX_S = 60.0
 ERROR_CHARS = 2000
 
 
+# One upsert, the same text on PostgreSQL and SQLite, compiled once (a streaming listener
+# runs it for every message, so building it with the expression language each time cost
+# more than the round trip).
+_MARK = text(
+    "INSERT INTO surveillance_due (run_id, version, codes, marked_at, next_try_at, attempts) "
+    "VALUES (:run_id, 1, :codes, :now, :now, 0) "
+    "ON CONFLICT (run_id) DO UPDATE SET version = surveillance_due.version + 1, "
+    "codes = CASE WHEN surveillance_due.codes = excluded.codes THEN excluded.codes END"
+).bindparams(bindparam("now", type_=UTCDateTime()))
+
+
 def mark_due(session: Session, run_id: int, codes: set[str]) -> None:
     """Mark ``run_id`` due for evaluation, in the caller's transaction (one upsert).
 
     A mark already there gets its version bumped; its codes are kept if this batch had the
     same ones, else cleared (NULL: evaluate up to the newest watched value). Its back-off
     stays as it is, so a run whose evaluation keeps failing is not retried per batch."""
-    now = utcnow()
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(SurveillanceDue).values(
-        run_id=run_id,
-        version=1,
-        codes=",".join(sorted(codes)) or None,
-        marked_at=now,
-        next_try_at=now,
-        attempts=0,
+    session.execute(
+        _MARK, {"run_id": run_id, "codes": ",".join(sorted(codes)) or None, "now": utcnow()}
     )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[SurveillanceDue.run_id],
-        set_={
-            "version": SurveillanceDue.version + 1,
-            "codes": case(
-                (SurveillanceDue.codes == stmt.excluded.codes, stmt.excluded.codes), else_=null()
-            ),
-        },
-    )
-    session.execute(stmt)
 
 
 @dataclass(frozen=True)

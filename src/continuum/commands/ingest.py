@@ -38,6 +38,7 @@ def ingest_csv(
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
     """Load a console CSV file into a run; prints rows, observations stored, refused cells."""
+    from continuum.alerts.due import DueEvaluator
     from continuum.ingest.csv_service import import_csv
 
     if not file.is_file():
@@ -52,9 +53,12 @@ def ingest_csv(
         def tick(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        with unit_of_work(_sessions()) as db:
+        sessions = _sessions()
+        with unit_of_work(sessions) as db:
             result = import_csv(db, CLI_ACTOR, run, file, file.name, progress=tick)
             bar.update(task, description="committing")
+        bar.update(task, description="surveillance")
+        DueEvaluator(sessions).drain()  # the imported run's alerts, before we return
     if fmt == "json":
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
         return

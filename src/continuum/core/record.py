@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,6 +29,7 @@ from continuum.core.vocab import (
 from continuum.db import Base, UTCDateTime, utcnow
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
+_CORRECTIONS = "source = 'manual' OR status <> 'final' OR amends_id IS NOT NULL"
 
 
 class Observation(Base):
@@ -46,7 +48,20 @@ class Observation(Base):
     __table_args__ = (
         CheckConstraint(sql_in("source", OBSERVATION_SOURCES), name="source"),
         CheckConstraint(sql_in("status", OBSERVATION_STATUSES), name="status"),
-        Index("ix_observation_run_code_status_time", "run_id", "code", "status", "time"),
+        # Final values only on PostgreSQL (every read asks for them; migration 0012).
+        Index(
+            "ix_observation_run_code_time",
+            "run_id",
+            "code",
+            "time",
+            postgresql_where=text("status = 'final'"),
+        ),
+        Index(
+            "ix_observation_corrections",
+            "run_id",
+            postgresql_where=text(_CORRECTIONS),
+            sqlite_where=text(_CORRECTIONS),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

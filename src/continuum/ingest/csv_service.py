@@ -1,7 +1,8 @@
 """Console CSV files into a run (contracts.md §2): read (pure reader), store atomically.
 
-The good cells of a file are stored together with the derived ΔP, the surveillance hook
-and an audit row, in the caller's transaction — or none of them are. Refused cells,
+The good cells of a file are stored together with the derived ΔP, the run's surveillance
+"due" mark and an audit row, in the caller's transaction — or none of them are; the
+detectors then run on the marked run moments after the commit (``alerts.due``). Refused cells,
 unknown columns and unreadable times are reported, never stored.
 """
 
@@ -61,7 +62,7 @@ def import_csv(
     ref = f"csv:{uuid.uuid4().hex[:16]}"  # short: it is indexed; the log maps it to the file
     stored, derived = store_series(session, run_id, console, ref, actor.staff_id)
     codes = set(console.series) | set(console.derived)
-    observation_service.after_store(session, run_id, codes)
+    _mark_surveillance_due(session, run_id, codes)
     _log(session, run_id, file_name, ref, stored + derived, console)
     detail = {"file": file_name, "rows": console.report.rows_read, "stored": stored,
               "derived": derived, "refused": console.report.refused_count,
@@ -79,6 +80,18 @@ def store_series(
     derived = sum(int((~np.isnan(np.asarray(v, dtype=float))).sum()) for _, v in
                   console.derived.values())  # fmt: skip
     return total - derived, derived
+
+
+def _mark_surveillance_due(session: Session, run_id: int, codes: set[str]) -> None:
+    """A console file is a bulk load: its run is marked due (alerts.due) in this
+    transaction and evaluated right after by the app's, the CLI's or a worker's evaluator,
+    rather than holding the import while the detectors read the whole window back."""
+    deferred = session.info.get("defer_surveillance")
+    session.info["defer_surveillance"] = True
+    try:
+        observation_service.after_store(session, run_id, codes)
+    finally:
+        session.info["defer_surveillance"] = deferred
 
 
 def _check_times(console: ConsoleFile, started_at: Any) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -170,12 +172,14 @@ def store_messages(
     messages: list[DeviceMessage],
     cache: ReferenceCache | None = None,
     check_duplicates: bool = True,
+    write_scope: Callable[[Session], AbstractContextManager[None]] | None = None,
 ) -> list[Outcome]:
     """Plan, store and log a batch (one channel); flushes, never commits.
 
     ``check_duplicates=False`` skips the look-up of already committed ids: the unique
     constraint on the log still refuses a duplicate (IntegrityError), and the caller then
-    retries each message with the look-up (the listener's fast path)."""
+    retries each message with the look-up (the listener's fast path). ``write_scope``
+    wraps the writes (after every read), e.g. the listener's pipelined commit."""
     actor.require(Permission.INGEST_DATA)
     ctx = load_context(session, messages, cache, check_duplicates)
     outcomes: list[Outcome] = []
@@ -195,14 +199,15 @@ def store_messages(
         for run, (codes, ids) in per_run.items()
         for detail in [_audit_detail(channel, run, codes, ids)]
     ]
-    if session.get_bind().dialect.name == "postgresql":
-        pg_writes.store(session, log, rows, audits)  # one round trip for the batch
-    else:
-        session.execute(insert(IngestMessage), log)
-        observation_service.bulk_insert(session, rows)
-        session.add_all(audits)
-    for run, (codes, _) in sorted(per_run.items(), key=lambda item: item[0].id):
-        observation_service.after_store(session, run.id, codes)  # in run order: no deadlock
+    with write_scope(session) if write_scope else nullcontext():
+        if session.get_bind().dialect.name == "postgresql":
+            pg_writes.store(session, log, rows, audits)  # one statement for the batch
+        else:
+            session.execute(insert(IngestMessage), log)
+            observation_service.bulk_insert(session, rows)
+            session.add_all(audits)
+        for run, (codes, _) in sorted(per_run.items(), key=lambda item: item[0].id):
+            observation_service.after_store(session, run.id, codes)  # run order: no deadlock
     return outcomes
 
 

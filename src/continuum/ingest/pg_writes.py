@@ -1,10 +1,10 @@
 """PostgreSQL: a device batch's rows written in one round trip.
 
-The message log rows, the observations (one ``INSERT … SELECT FROM json_populate_recordset``
-with the rows as one JSON text: the standard library encodes it far faster than psycopg
-adapts ten Python lists, and it is one statement, so the observation reference trigger runs
-once) and the audit rows go out in psycopg's pipeline mode and are answered together; the
-caller's transaction then commits.
+The message log rows, the observations and the audit rows go out as ONE statement (three
+``INSERT … SELECT FROM json_populate_recordset`` as data-modifying WITH queries), each
+table's rows as one JSON text: the standard library encodes it far faster than psycopg
+adapts Python values one by one, and the observation reference trigger runs once for the
+batch. The caller's transaction then commits.
 A lock-step sender waits for every round trip, so this is what an ACK costs.
 Errors come back as SQLAlchemy's exceptions (IntegrityError for a resent control id that
 another process committed meanwhile, OperationalError when the server is gone), as the
@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Json
 from sqlalchemy.orm import Session
 
 from continuum.core.observation_service import BULK_COLUMNS
@@ -33,18 +32,27 @@ AUDIT_COLUMNS = (
     "at", "actor_id", "actor", "action", "entity", "entity_id", "patient_id", "detail", "client",
 )  # fmt: skip
 
-INSERT_LOG = (
-    f"INSERT INTO ingest_message ({', '.join(LOG_COLUMNS)}) "
-    f"VALUES ({', '.join(['%s'] * len(LOG_COLUMNS))})"
-)
-INSERT_AUDIT = (
-    f"INSERT INTO audit_log ({', '.join(AUDIT_COLUMNS)}) "
-    f"VALUES ({', '.join(['%s'] * len(AUDIT_COLUMNS))})"
-)
-INSERT_OBSERVATIONS = (
-    f"INSERT INTO observation ({', '.join(BULK_COLUMNS)}) SELECT {', '.join(BULK_COLUMNS)} "
-    "FROM json_populate_recordset(NULL::observation, %s::json)"
-)
+
+def _insert(table: str, columns: tuple[str, ...], param: str) -> str:
+    names = ", ".join(columns)
+    return (
+        f"INSERT INTO {table} ({names}) SELECT {names} "
+        f"FROM json_populate_recordset(NULL::{table}, %({param})s::json)"
+    )
+
+
+def statement(observations: bool, audits: bool) -> str:
+    """One statement for the batch: the inserts as data-modifying WITH queries (each runs
+    exactly once; the observation reference trigger once for all rows)."""
+    parts = [("log", _insert("ingest_message", LOG_COLUMNS, "log"))]
+    if observations:
+        parts.append(("obs", _insert("observation", BULK_COLUMNS, "obs")))
+    if audits:
+        parts.append(("audit", _insert("audit_log", AUDIT_COLUMNS, "audit")))
+    return "WITH " + ", ".join(f"{name} AS ({sql})" for name, sql in parts) + " SELECT 1"
+
+
+STATEMENTS = {(o, a): statement(o, a) for o in (False, True) for a in (False, True)}
 
 
 def store(
@@ -54,32 +62,29 @@ def store(
     audits: list[AuditEntry],
 ) -> None:
     """Write the batch inside the session's transaction (flushes nothing of the ORM's)."""
+    if not (log or rows or audits):
+        return
     raw: psycopg.Connection[Any] = session.connection().connection.driver_connection  # type: ignore[assignment]
-    what = "device batch: ingest_message, observation, audit_log"
-    with driver_errors(what), raw.pipeline(), raw.cursor() as cur:
-        if log:
-            cur.executemany(INSERT_LOG, [_log_params(r) for r in log])
-        if rows:
-            cur.execute(INSERT_OBSERVATIONS, (_observations_json(rows),))
-        if audits:
-            cur.executemany(INSERT_AUDIT, [_audit_params(a) for a in audits])
+    sql = STATEMENTS[(bool(rows), bool(audits))]
+    params = {
+        "log": _json(log, LOG_COLUMNS),
+        "obs": _json(rows, BULK_COLUMNS),
+        "audit": _json([{c: getattr(a, c) for c in AUDIT_COLUMNS} for a in audits], AUDIT_COLUMNS),
+    }
+    with driver_errors(sql), raw.cursor() as cur:
+        cur.execute(sql, params)
 
 
-def _observations_json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(
-        [{c: _json_value(r[c]) for c in BULK_COLUMNS} for r in rows], separators=(",", ":")
-    )
+def _json(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
+    """Rows as a JSON array of objects (times in ISO 8601 with their offset)."""
+    stamps: dict[datetime, str] = {}  # a message's rows share their times: format each once
 
+    def value(v: Any) -> Any:
+        if isinstance(v, datetime):
+            text = stamps.get(v)
+            if text is None:
+                text = stamps[v] = v.isoformat()
+            return text
+        return v
 
-def _json_value(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
-def _log_params(row: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(Json(row[c]) if c == "detail" else row.get(c) for c in LOG_COLUMNS)
-
-
-def _audit_params(entry: AuditEntry) -> tuple[Any, ...]:
-    return tuple(
-        Json(getattr(entry, c)) if c == "detail" else getattr(entry, c) for c in AUDIT_COLUMNS
-    )
+    return json.dumps([{c: value(r.get(c)) for c in columns} for r in rows], separators=(",", ":"))
