@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import hl7
@@ -42,10 +43,13 @@ def listener(db_url: str) -> Iterator[tuple[int, object]]:
     factory = make_sessionmaker(engine)
     loop = asyncio.new_event_loop()
     listener = MllpListener(factory)
-    server = loop.run_until_complete(listener.serve("127.0.0.1", 0))
-    port = int(server.sockets[0].getsockname()[1])
+    # Started on the loop's own thread: this thread may already have a running loop
+    # (left by an earlier test's client), and run_until_complete would refuse.
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
+    serving = asyncio.run_coroutine_threadsafe(listener.serve("127.0.0.1", 0), loop)
+    server = serving.result(timeout=10)
+    port = int(server.sockets[0].getsockname()[1])
     yield port, factory
 
     async def shutdown() -> None:
@@ -169,7 +173,9 @@ def test_a_frame_restarted_inside_a_long_run_of_bytes_is_read() -> None:
     saved = ml.MAX_FRAME
     ml.MAX_FRAME = 1024
     try:
-        first, second, third = asyncio.run(go())
+        # on a thread of its own: the browser tests' driver may hold a loop on this one
+        with ThreadPoolExecutor(1) as pool:
+            first, second, third = pool.submit(asyncio.run, go()).result(timeout=30)
     finally:
         ml.MAX_FRAME = saved
     assert first == b"MSH|ok"
