@@ -95,8 +95,8 @@ def baseline(
 
 
 def ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = a / b
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = a / b  # a zero, non-finite or overflowing ratio is no value
     out[~np.isfinite(out)] = np.nan
     return out
 
