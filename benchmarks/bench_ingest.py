@@ -280,7 +280,8 @@ def paced(port: int, batch: list[str], rate: float) -> list[float]:
 def bench_mllp(url: str, n: int, hooks: bool) -> int:
     port = free_port()
     proc = start_listener(url, port, hooks)
-    tag = "with the surveillance after_store hook" if hooks else "ingest only, hooks off"
+    deployed = "as deployed: runs marked due, the listener's evaluator evaluating them"
+    tag = deployed if hooks else "ingest only, hooks off"
     p, mrn = ("h", SECRET_MRNS[1]) if hooks else ("n", SECRET_MRNS[0])
     n_ls = n
     try:
