@@ -7,8 +7,15 @@
    process, ACK after durable commit: lock-step and pipelined, messages/s.
 3. Arrival → committed latency at a paced 100 messages/s (send → AA received), p50/p99.
 
+Each timed MLLP measurement starts after VACUUM ANALYZE and CHECKPOINT, so that it does
+not pay for the maintenance the earlier parts left due (autovacuum, a checkpoint).
+The "baseline" part first measures the issue's yardstick on this machine, in the same run:
+python-hl7's asyncio MLLP server (`benchmarks/hl7_echo_server.py`: parse + ACK, stores
+nothing) driven by the same client and messages, lock-step and pipelined; the MLLP parts
+then print their lock-step and pipelined figures as ratios to it.
+
     .venv/bin/python benchmarks/bench_ingest.py [--rows 100000] [--messages 3000]
-        [--parts csv,mllp,hooks]
+        [--parts csv,baseline,mllp,hooks]
 """
 
 from __future__ import annotations
@@ -128,12 +135,16 @@ def bench_csv(url: str, rows: int) -> None:
     print(f"narrow COPY: {narrow:,.0f} rows/s (4 columns, no index, no FK: the machine's ceiling)")
 
 
-def checkpoint(url: str) -> None:
-    """Start each timed part without a checkpoint pending from earlier writes."""
+def checkpoint(url: str, vacuum: bool = False) -> None:
+    """Start each timed part without a checkpoint pending from earlier writes (and, with
+    ``vacuum``, without autovacuum due on the tables the earlier parts filled)."""
     from sqlalchemy import text
 
     with make_engine(url).connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("CHECKPOINT"))
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        if vacuum:
+            conn.execute(text("VACUUM ANALYZE observation, ingest_message, audit_log"))
+        conn.execute(text("CHECKPOINT"))
 
 
 def narrow_copy(engine, n: int) -> float:  # type: ignore[no-untyped-def]
@@ -174,6 +185,11 @@ def start_listener(url: str, port: int, hooks: bool = True) -> subprocess.Popen[
     cmd = [str(ROOT / ".venv/bin/continuum"), "ingest", "mllp", "--port", str(port)]
     if not hooks:
         cmd = [sys.executable, "-c", NO_HOOKS, str(port)]
+    return start_server(cmd, port, env)
+
+
+def start_server(cmd: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Spawn ``cmd`` and wait until it accepts connections on ``port``."""
     proc = subprocess.Popen(
         cmd,
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -184,7 +200,8 @@ def start_listener(url: str, port: int, hooks: bool = True) -> subprocess.Popen[
             return proc
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError("listener did not start")
+    proc.kill()
+    raise RuntimeError(f"{cmd[0]} did not start")
 
 
 def second_run(url: str) -> None:
@@ -277,37 +294,67 @@ def paced(port: int, batch: list[str], rate: float) -> list[float]:
     return lat
 
 
-def bench_mllp(url: str, n: int, hooks: bool) -> int:
+def bench_baseline(n: int) -> tuple[float, float]:
+    """The issue's yardstick on this machine: python-hl7's MLLP server, parse + ACK and
+    nothing stored, driven by the same client and messages: (lock-step, pipelined) msg/s."""
+    port = free_port()
+    cmd = [sys.executable, str(ROOT / "benchmarks/hl7_echo_server.py"), str(port)]
+    proc = start_server(cmd, port, dict(os.environ))
+    try:
+        lockstep(port, messages("bwarm", 200))
+        ls = lockstep(port, messages("bls", n))
+        pl = pipelined(port, messages("bpl", n))
+    finally:
+        proc.terminate()
+        proc.wait()
+    print("[python-hl7 MLLP server: parse + ACK, stores nothing (the issue's baseline)]")
+    print(f"  lock-step : {ls:,.0f} ORU msg/s over {n} messages (1 connection)")
+    print(f"  pipelined : {pl:,.0f} ORU msg/s (window 200)")
+    return ls, pl
+
+
+def vs(rate: float, base: float | None) -> str:
+    return f" (×{rate / base:.2f} of the baseline)" if base else ""
+
+
+def bench_mllp(url: str, n: int, hooks: bool, baseline: tuple[float, float] | None = None) -> int:
     port = free_port()
     proc = start_listener(url, port, hooks)
     deployed = "as deployed: runs marked due, the listener's evaluator evaluating them"
     tag = deployed if hooks else "ingest only, hooks off"
     p, mrn = ("h", SECRET_MRNS[1]) if hooks else ("n", SECRET_MRNS[0])
     n_ls = n
+    per = max(25, n_ls // 4)
     try:
         lockstep(port, messages(p + "warm", 200, mrn))
+        checkpoint(url, vacuum=True)
         ls = lockstep(port, messages(p + "ls", n_ls, mrn))
-        per = max(25, n_ls // 4)
-        multi = {
-            k: concurrent_lockstep(port, [messages(f"{p}c{k}s{j}_", per, mrn) for j in range(k)])
-            for k in SENDERS
-        }
-        pl = pipelined(port, messages(p + "pl", n, mrn))
-        lat = np.array(paced(port, messages(p + "lat", 1000, mrn), 100.0)) * 1000
+        multi = {}
+        for k in SENDERS:
+            batches = [messages(f"{p}c{k}s{j}_", per, mrn) for j in range(k)]
+            checkpoint(url, vacuum=True)
+            multi[k] = concurrent_lockstep(port, batches)
+        batch = messages(p + "pl", n, mrn)
+        checkpoint(url, vacuum=True)
+        pl = pipelined(port, batch)
+        batch = messages(p + "lat", 1000, mrn)
+        checkpoint(url, vacuum=True)
+        lat = np.array(paced(port, batch, 100.0)) * 1000
     finally:
         proc.terminate()
         proc.wait()
+    base_ls, base_pl = baseline or (None, None)
     print(f"[MLLP, {tag}]")
     print(
         f"  lock-step : {ls:,.0f} ORU msg/s over {n_ls} messages (20 OBX each, ACK after "
-        "commit, 1 connection)"
+        f"commit, 1 connection){vs(ls, base_ls)}"
     )
     for k, rate in multi.items():
         print(
             f"  lock-step, {k} senders: {rate:,.0f} ORU msg/s in total ({k} connections, each "
             f"waiting for its ACK; {per} messages each; commits shared across connections)"
         )
-    print(f"  pipelined : {pl:,.0f} ORU msg/s (window 200, batched commits)")
+    print(f"  pipelined : {pl:,.0f} ORU msg/s (window 200, batched commits){vs(pl, base_pl)}")
     print(
         f"  arrival→commit at 100 msg/s: p50 {np.percentile(lat, 50):.1f} ms, "
         f"p99 {np.percentile(lat, 99):.1f} ms, max {lat.max():.1f} ms (send → AA received)"
@@ -328,7 +375,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--messages", type=int, default=3000)
-    ap.add_argument("--parts", default="csv,mllp,hooks", help="any of csv, mllp, hooks")
+    ap.add_argument(
+        "--parts", default="csv,baseline,mllp,hooks", help="any of csv, baseline, mllp, hooks"
+    )
     args = ap.parse_args()
     parts = set(args.parts.split(","))
     name, url = make_db()
@@ -336,11 +385,12 @@ def main() -> None:
         sent = 0
         if "csv" in parts:
             bench_csv(url, args.rows)
+        baseline = bench_baseline(args.messages) if "baseline" in parts else None
         if "mllp" in parts:
-            sent += bench_mllp(url, args.messages, hooks=False)
+            sent += bench_mllp(url, args.messages, hooks=False, baseline=baseline)
         if "hooks" in parts:
             second_run(url)
-            sent += bench_mllp(url, args.messages, hooks=True)
+            sent += bench_mllp(url, args.messages, hooks=True, baseline=baseline)
         count_hl7(url, sent)
     finally:
         drop_db(name)

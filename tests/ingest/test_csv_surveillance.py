@@ -85,7 +85,9 @@ def test_a_file_that_did_not_commit_leaves_nothing_due(sessions) -> None:  # typ
     assert evaluate_due(sessions) == 0
 
 
-def test_the_cli_import_returns_with_the_alerts_evaluated(sqlite_url: str, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
+def test_the_cli_import_returns_with_the_alerts_evaluated(
+    sqlite_url: str, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
     sessions = make_sessionmaker(make_engine(sqlite_url))
     run_id = new_run(sessions)
     path = tmp_path / "suction.csv"

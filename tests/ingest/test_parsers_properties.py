@@ -169,3 +169,51 @@ def test_any_text_never_crashes_the_console_csv_reader(text: str) -> None:
         assert isinstance(read_console_text(text), ConsoleFile)
     except ValidationFailed as exc:
         assert exc.problems
+
+
+# OBX rows as senders write them, not only as ``oru`` does: repetitions (OBX-3, OBX-5,
+# OBX-18), subcomponents, blanks, empty values (device rows), rows cut short or longer than
+# 19 fields, bad or missing times; with NTE/OBR segments between them.
+field_text = st.text(alphabet="AB1.5 -^~&", max_size=12)
+obx_field = st.one_of(
+    field_text, st.sampled_from(["", " ", "NM", "mmHg^mmHg^UCUM", "266016^MDC_DIM_MMHG^MDC"])
+)
+obx_stamp = st.sampled_from(
+    ["", "20260101120000+0000", "202601011200", "20261301", "x~y", "20260101120000^1", " "]
+)
+
+
+@st.composite
+def obx_line(draw: st.DrawFn) -> str:
+    fields = [draw(obx_field) for _ in range(draw(st.integers(0, 22)))]
+    if len(fields) > 5 and draw(st.booleans()):
+        fields[5] = draw(st.sampled_from(["4.5", " 7 ", "1^2", "3~4", "a&b^c"]))
+    if len(fields) > 14 and draw(st.booleans()):
+        fields[14] = draw(obx_stamp)
+    if len(fields) > 18 and draw(st.booleans()):
+        fields[18] = draw(st.sampled_from(["C1", "C1~C2", "~ C2 ^x~", "C1&sub^2", " "]))
+    return "|".join(["OBX", *fields])
+
+
+other_line = st.one_of(
+    st.builds(lambda t: f"OBR|1||||||{t}", obx_stamp),
+    st.just("NTE|1||a comment^with~reps"),
+    st.just("PID|||~M2^^^H^MR~"),
+)
+
+
+@FUZZ
+@given(
+    st.lists(st.one_of(obx_line(), other_line), max_size=12),
+    obx_stamp,
+    st.sampled_from(["|^~&", "#$*@"]),  # the encoding characters (MSH-1, MSH-2) are the sender's
+)
+def test_fast_reader_equals_the_reference_on_varied_obx_rows(  # type: ignore[no-untyped-def]
+    lines, msh_time, separators
+) -> None:
+    head = f"MSH|^~\\&|GW|ICU|CONTINUUM|ECMO|{msh_time}||ORU^R01|c1|P|2.6"
+    text = "\r".join([head, "PID|||M1^^^H^MR", *lines]) + "\r"
+    text = text.translate(str.maketrans("|^~&", separators))
+    fast = read_oru_fast(text, received_at=RECEIVED)
+    assert fast == read_oru(text, received_at=RECEIVED)
+    assert fast.mrn == "M1"

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from continuum.alerts import watch
 from continuum.alerts.hooks import watched_codes
 from continuum.alerts.models import SurveillanceDue
+from continuum.core import observation_service
 from continuum.core.run_record import Run
 from continuum.db import UTCDateTime, utcnow
 
@@ -48,12 +49,19 @@ ERROR_CHARS = 2000
 # One upsert, the same text on PostgreSQL and SQLite, compiled once (a streaming listener
 # runs it for every message, so building it with the expression language each time cost
 # more than the round trip).
-_MARK = text(
+_UPSERT = (
     "INSERT INTO surveillance_due (run_id, version, codes, marked_at, next_try_at, attempts) "
-    "VALUES (:run_id, 1, :codes, :now, :now, 0) "
+    "VALUES ({run_id}, 1, {codes}, {now}, {now}, 0) "
     "ON CONFLICT (run_id) DO UPDATE SET version = surveillance_due.version + 1, "
     "codes = CASE WHEN surveillance_due.codes = excluded.codes THEN excluded.codes END"
-).bindparams(bindparam("now", type_=UTCDateTime()))
+)
+_MARK = text(_UPSERT.format(run_id=":run_id", codes=":codes", now=":now")).bindparams(
+    bindparam("now", type_=UTCDateTime())
+)
+# The same upsert as a part of a batch's single statement (observation_service.contribute).
+_MARK_PART = _UPSERT.format(
+    run_id="%({p}run_id)s::integer", codes="%({p}codes)s::text", now="%({p}now)s::timestamptz"
+)
 
 
 def mark_due(session: Session, run_id: int, codes: set[str]) -> None:
@@ -61,10 +69,11 @@ def mark_due(session: Session, run_id: int, codes: set[str]) -> None:
 
     A mark already there gets its version bumped; its codes are kept if this batch had the
     same ones, else cleared (NULL: evaluate up to the newest watched value). Its back-off
-    stays as it is, so a run whose evaluation keeps failing is not retried per batch."""
-    session.execute(
-        _MARK, {"run_id": run_id, "codes": ",".join(sorted(codes)) or None, "now": utcnow()}
-    )
+    stays as it is, so a run whose evaluation keeps failing is not retried per batch.
+    A batch written as one statement takes the upsert into that statement."""
+    params = {"run_id": run_id, "codes": ",".join(sorted(codes)) or None, "now": utcnow()}
+    if not observation_service.contribute(session, _MARK_PART, params):
+        session.execute(_MARK, params)
 
 
 @dataclass(frozen=True)

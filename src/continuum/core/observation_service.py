@@ -36,6 +36,25 @@ class CleanValue:
 AfterStoreHook = Callable[[Session, int, set[str]], None]
 AFTER_STORE_HOOKS: list[AfterStoreHook] = []
 
+# A batch written as ONE statement (streaming ingest on PostgreSQL, ``ingest.pg_writes``)
+# sets ``session.info[STATEMENT_PARTS]`` to a list and calls the hooks before it writes. A
+# hook then does not execute its write: it appends ``(sql, params)`` — one data-modifying
+# statement in psycopg's ``%(name)s`` style with every parameter name written ``{p}name``
+# — and the writer runs it inside the batch's statement (as a WITH query), so it commits or
+# fails with the batch. Reads are fine; a write executed directly would not be atomic.
+STATEMENT_PARTS = "statement_parts"
+StatementPart = tuple[str, dict[str, Any]]
+
+
+def contribute(session: Session, sql: str, params: dict[str, Any]) -> bool:
+    """Hand a write to the batch's single statement when there is one (True), else False
+    and the caller executes it itself."""
+    parts: list[StatementPart] | None = session.info.get(STATEMENT_PARTS)
+    if parts is None:
+        return False
+    parts.append((sql, params))
+    return True
+
 
 def after_store(session: Session, run_id: int, codes: set[str]) -> None:
     for hook in AFTER_STORE_HOOKS:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -172,14 +170,15 @@ def store_messages(
     messages: list[DeviceMessage],
     cache: ReferenceCache | None = None,
     check_duplicates: bool = True,
-    write_scope: Callable[[Session], AbstractContextManager[None]] | None = None,
 ) -> list[Outcome]:
     """Plan, store and log a batch (one channel); flushes, never commits.
 
     ``check_duplicates=False`` skips the look-up of already committed ids: the unique
     constraint on the log still refuses a duplicate (IntegrityError), and the caller then
-    retries each message with the look-up (the listener's fast path). ``write_scope``
-    wraps the writes (after every read), e.g. the listener's pipelined commit."""
+    retries each message with the look-up (the listener's fast path). On PostgreSQL the
+    batch's writes are one statement; when ``session.info`` holds
+    ``observation_service.STATEMENT_PARTS`` the after-store hooks run first and their
+    writes join that statement (on an autocommit connection it then commits by itself)."""
     actor.require(Permission.INGEST_DATA)
     ctx = load_context(session, messages, cache, check_duplicates)
     outcomes: list[Outcome] = []
@@ -199,16 +198,25 @@ def store_messages(
         for run, (codes, ids) in per_run.items()
         for detail in [_audit_detail(channel, run, codes, ids)]
     ]
-    with write_scope(session) if write_scope else nullcontext():
-        if session.get_bind().dialect.name == "postgresql":
-            pg_writes.store(session, log, rows, audits)  # one statement for the batch
-        else:
-            session.execute(insert(IngestMessage), log)
-            observation_service.bulk_insert(session, rows)
-            session.add_all(audits)
-        for run, (codes, _) in sorted(per_run.items(), key=lambda item: item[0].id):
-            observation_service.after_store(session, run.id, codes)  # run order: no deadlock
+    parts = session.info.get(observation_service.STATEMENT_PARTS)
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(IngestMessage), log)
+        observation_service.bulk_insert(session, rows)
+        session.add_all(audits)
+        _after_store(session, per_run)
+    elif parts is None:
+        pg_writes.store(session, log, rows, audits)  # one statement for the batch
+        _after_store(session, per_run)
+    else:
+        del parts[:]
+        _after_store(session, per_run)  # the hooks hand their writes to the statement
+        pg_writes.store(session, log, rows, audits, parts)
     return outcomes
+
+
+def _after_store(session: Session, per_run: dict[RunInfo, tuple[set[str], list[str]]]) -> None:
+    for run, (codes, _) in sorted(per_run.items(), key=lambda item: item[0].id):
+        observation_service.after_store(session, run.id, codes)  # run order: no deadlock
 
 
 def _audit_detail(channel: str, run: RunInfo, codes: set[str], ids: list[str]) -> dict[str, Any]:

@@ -4,7 +4,9 @@ The message log rows, the observations and the audit rows go out as ONE statemen
 ``INSERT … SELECT FROM json_populate_recordset`` as data-modifying WITH queries), each
 table's rows as one JSON text: the standard library encodes it far faster than psycopg
 adapts Python values one by one, and the observation reference trigger runs once for the
-batch. The caller's transaction then commits.
+batch. Writes that after-store hooks contribute (e.g. the surveillance due mark) join the
+same statement. The caller's transaction then commits — or, on the MLLP listener's
+autocommit connection, the statement is the transaction: one round trip per batch.
 A lock-step sender waits for every round trip, so this is what an ACK costs.
 Errors come back as SQLAlchemy's exceptions (IntegrityError for a resent control id that
 another process committed meanwhile, OperationalError when the server is gone), as the
@@ -14,13 +16,14 @@ ORM path would raise them.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import psycopg
 from sqlalchemy.orm import Session
 
-from continuum.core.observation_service import BULK_COLUMNS
+from continuum.core.observation_service import BULK_COLUMNS, StatementPart
 from continuum.core.record import AuditEntry
 from continuum.db import driver_errors
 
@@ -41,18 +44,20 @@ def _insert(table: str, columns: tuple[str, ...], param: str) -> str:
     )
 
 
-def statement(observations: bool, audits: bool) -> str:
+def statement(observations: bool, audits: bool, parts: tuple[str, ...] = ()) -> str:
     """One statement for the batch: the inserts as data-modifying WITH queries (each runs
-    exactly once; the observation reference trigger once for all rows)."""
-    parts = [("log", _insert("ingest_message", LOG_COLUMNS, "log"))]
+    exactly once; the observation reference trigger once for all rows), then the parts
+    that after-store hooks contributed (``observation_service.contribute``)."""
+    queries = [("log", _insert("ingest_message", LOG_COLUMNS, "log"))]
     if observations:
-        parts.append(("obs", _insert("observation", BULK_COLUMNS, "obs")))
+        queries.append(("obs", _insert("observation", BULK_COLUMNS, "obs")))
     if audits:
-        parts.append(("audit", _insert("audit_log", AUDIT_COLUMNS, "audit")))
-    return "WITH " + ", ".join(f"{name} AS ({sql})" for name, sql in parts) + " SELECT 1"
+        queries.append(("audit", _insert("audit_log", AUDIT_COLUMNS, "audit")))
+    queries += [(f"part{i}", sql.format(p=f"part{i}_")) for i, sql in enumerate(parts)]
+    return "WITH " + ", ".join(f"{name} AS ({sql})" for name, sql in queries) + " SELECT 1"
 
 
-STATEMENTS = {(o, a): statement(o, a) for o in (False, True) for a in (False, True)}
+_STATEMENTS: dict[tuple[bool, bool, tuple[str, ...]], str] = {}
 
 
 def store(
@@ -60,17 +65,25 @@ def store(
     log: list[dict[str, Any]],
     rows: list[dict[str, Any]],
     audits: list[AuditEntry],
+    parts: Sequence[StatementPart] = (),
 ) -> None:
-    """Write the batch inside the session's transaction (flushes nothing of the ORM's)."""
-    if not (log or rows or audits):
+    """Write the batch on the session's connection (flushes nothing of the ORM's): inside
+    its transaction, or, on a connection in autocommit mode, as a transaction of its own —
+    one round trip and one WAL flush, the least a durable batch can cost."""
+    if not (log or rows or audits or parts):
         return
     raw: psycopg.Connection[Any] = session.connection().connection.driver_connection  # type: ignore[assignment]
-    sql = STATEMENTS[(bool(rows), bool(audits))]
+    key = (bool(rows), bool(audits), tuple(sql for sql, _ in parts))
+    sql = _STATEMENTS.get(key)
+    if sql is None:
+        sql = _STATEMENTS[key] = statement(*key)
     params = {
         "log": _json(log, LOG_COLUMNS),
         "obs": _json(rows, BULK_COLUMNS),
         "audit": _json([{c: getattr(a, c) for c in AUDIT_COLUMNS} for a in audits], AUDIT_COLUMNS),
     }
+    for i, (_, values) in enumerate(parts):
+        params.update({f"part{i}_{name}": value for name, value in values.items()})
     with driver_errors(sql), raw.cursor() as cur:
         cur.execute(sql, params)
 
