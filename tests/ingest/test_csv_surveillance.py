@@ -87,7 +87,7 @@ def test_a_file_that_did_not_commit_leaves_nothing_due(sessions) -> None:  # typ
 
 def test_the_cli_import_returns_with_the_alerts_evaluated(
     sqlite_url: str, tmp_path, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
+) -> None:  # type: ignore[no-untyped-def]
     sessions = make_sessionmaker(make_engine(sqlite_url))
     run_id = new_run(sessions)
     path = tmp_path / "suction.csv"
