@@ -130,6 +130,7 @@ def test_settings(url: str) -> Settings:
         demo=False,
         login_max_failures=5,
         evaluator_interval_s=0,  # deterministic: tests drain alerts.due themselves
+        housekeeping_interval_h=0,  # tests run continuum.housekeeping themselves
     )
 
 

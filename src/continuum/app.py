@@ -65,17 +65,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """While the server runs, a thread evaluates runs marked due for surveillance (console
     files uploaded here; MLLP/MQTT when no other evaluator runs): alerts appear within about
-    a second. Several app processes may each run one (alerts.due)."""
+    a second. Several app processes may each run one (alerts.due). Another runs the daily
+    housekeeping jobs (continuum.housekeeping)."""
     from continuum.alerts.due import DueEvaluator
+    from continuum.housekeeping import Housekeeper
 
-    interval = app.state.settings.evaluator_interval_s
-    evaluator = DueEvaluator(app.state.sessionmaker, interval).start() if interval else None
-    app.state.evaluator = evaluator
+    settings, sessions = app.state.settings, app.state.sessionmaker
+    interval = settings.evaluator_interval_s
+    evaluator = DueEvaluator(sessions, interval).start() if interval else None
+    hours = settings.housekeeping_interval_h
+    housekeeper = Housekeeper(sessions, hours).start() if hours else None
+    app.state.evaluator, app.state.housekeeper = evaluator, housekeeper
     try:
         yield
     finally:
         if evaluator is not None:
             evaluator.stop()
+        if housekeeper is not None:
+            housekeeper.stop()
 
 
 def _routes(app: FastAPI) -> None:

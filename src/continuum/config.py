@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # files, MLLP, MQTT mark runs due); 0 = none in this process (run `continuum alerts
     # worker` or rely on the ingest processes' own evaluators).
     evaluator_interval_s: float = 1.0
+    # Hours between passes of the web app's daily housekeeping (continuum.housekeeping:
+    # e.g. the ingest message log pruned to its retention); 0 = none in this process.
+    housekeeping_interval_h: float = 24.0
 
     @field_validator("timezone")
     @classmethod
@@ -46,6 +49,13 @@ class Settings(BaseSettings):
     def _interval(cls, value: float) -> float:
         if not 0 <= value <= 3600:
             raise ValueError(f"{value} s is outside 0–3600 s (0 = no evaluator in the app)")
+        return value
+
+    @field_validator("housekeeping_interval_h")
+    @classmethod
+    def _housekeeping(cls, value: float) -> float:
+        if not 0 <= value <= 24 * 7:
+            raise ValueError(f"{value} h is outside 0–168 h (0 = no housekeeping in the app)")
         return value
 
     @model_validator(mode="after")

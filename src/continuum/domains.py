@@ -52,3 +52,10 @@ DEMO_MODULES: tuple[str, ...] = (
     "continuum.ingest.demo",
     # add demo modules above this line
 )
+
+# Modules exposing `housekeeping(db: Session) -> str`: a daily job the web app runs
+# (continuum.housekeeping), e.g. pruning the ingest message log to its retention.
+HOUSEKEEPING_MODULES: tuple[str, ...] = (
+    "continuum.ingest.integration_service",
+    # add housekeeping modules above this line
+)

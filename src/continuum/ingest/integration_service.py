@@ -232,3 +232,14 @@ def prune_message_log(
               "older_than_days": older_than / timedelta(days=1)}  # fmt: skip
     audit.record(session, actor, "prune", "ingest_message", None, None, detail)
     return int(deleted)
+
+
+HOUSEKEEPER = Actor(staff_id=None, name="daily housekeeping", role="admin", client="housekeeping")
+
+
+def housekeeping(session: Session) -> str:
+    """The daily job (continuum.housekeeping): prune the message log to the programme's
+    retention, as ``continuum ingest prune`` does (audited as the daily housekeeping)."""
+    days = log_retention(session).days
+    n = prune_message_log(session, HOUSEKEEPER, timedelta(days=days))
+    return f"deleted {n} message-log rows received more than {days} days ago"
