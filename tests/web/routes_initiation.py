@@ -209,6 +209,14 @@ CASES = [
         order=14,
         json={"note": "cannulated in the ICU"},
     ),
+    Case("GET", "/settings/initiation", P.MANAGE_SETTINGS),
+    Case(
+        "POST",
+        "/settings/initiation",
+        P.MANAGE_SETTINGS,
+        order=3,
+        form={"t_ecpr_max_no_flow_min": "8", "note": "programme protocol 2026"},
+    ),
     Case("GET", "/api/v1/initiation/settings", P.VIEW_CLINICAL),
     Case(
         "POST",

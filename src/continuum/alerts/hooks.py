@@ -1,6 +1,7 @@
 """Plugging surveillance into the record: every stored observation batch is evaluated in
-the same unit of work (or, for streaming ingest, marked due and evaluated just after), and
-a run's unresolved alerts appear wherever the run is shown."""
+the same unit of work (or, for streaming ingest, marked due and evaluated just after), a
+run's unresolved alerts appear wherever the run is shown, and alerts reviewed elsewhere (at
+rounds) are acknowledged through ``run_view.review_alerts``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from continuum import vocabulary
 from continuum.core import observation_service, run_view
+from continuum.core.roles import Actor
 
 WATCHED_GROUPS = frozenset(
     {"circuit", "circuit_gas", "monitoring", "blood_gas", "lab", "anticoagulation"}
@@ -43,9 +45,17 @@ def open_alerts(session: Session, run_id: int) -> list[dict[str, object]]:
     return open_alerts_for_run(session, run_id)
 
 
+def review_alerts(session: Session, actor: Actor, run_id: int, detector: str, comment: str) -> int:
+    from continuum.alerts.service import acknowledge_reviewed
+
+    return acknowledge_reviewed(session, actor, run_id, detector, comment)
+
+
 def install() -> None:
     """Idempotent: called when the package is imported."""
     if evaluate_after_store not in observation_service.AFTER_STORE_HOOKS:
         observation_service.AFTER_STORE_HOOKS.append(evaluate_after_store)
     if open_alerts not in run_view.ALERT_PROVIDERS:
         run_view.ALERT_PROVIDERS.append(open_alerts)
+    if review_alerts not in run_view.ALERT_REVIEWERS:
+        run_view.ALERT_REVIEWERS.append(review_alerts)

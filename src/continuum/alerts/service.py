@@ -143,6 +143,33 @@ def acknowledge(session: Session, actor: Actor, alert_id: int, comment: str) -> 
     return alert
 
 
+def acknowledge_reviewed(
+    session: Session, actor: Actor, run_id: int, detector: str, comment: str
+) -> int:
+    """The run_view reviewer: acknowledge ``run_id``'s open alerts of ``detector`` as
+    ``actor`` (e.g. reviewed at rounds). Acknowledged or resolved alerts are left alone;
+    nothing happens without the permission or an open alert. Returns how many."""
+    if not actor.can(Permission.ACKNOWLEDGE_ALERT):
+        return 0
+    comment = (comment or "").strip()[:COMMENT_MAX] or "Reviewed"
+    stmt = (
+        select(CircuitAlert)
+        .where(
+            CircuitAlert.run_id == run_id,
+            CircuitAlert.detector == detector,
+            CircuitAlert.status == "open",
+        )
+        .order_by(CircuitAlert.id)
+    )
+    found = list(session.scalars(stmt))
+    if found:
+        run = session.get_one(Run, run_id)
+        for alert in found:
+            lifecycle.acknowledge(session, actor, run, alert, comment)
+        session.flush()
+    return len(found)
+
+
 def resolve(session: Session, actor: Actor, alert_id: int, note: str | None) -> CircuitAlert:
     actor.require(Permission.ACKNOWLEDGE_ALERT)
     alert = get_alert(session, actor, alert_id)

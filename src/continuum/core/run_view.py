@@ -20,6 +20,11 @@ from continuum.db import utcnow
 # Surveillance registers a provider of a run's open alerts here (alert JSON dicts).
 AlertProvider = Callable[[Session, int], list[dict[str, Any]]]
 ALERT_PROVIDERS: list[AlertProvider] = []
+# ... and a reviewer that acknowledges a run's open alerts of one detector for someone who
+# reviewed them elsewhere (e.g. at rounds): (session, actor, run_id, detector, comment) →
+# how many it acknowledged. Rounds act through ``review_alerts`` without importing alerts.
+AlertReviewer = Callable[[Session, Actor, int, str, str], int]
+ALERT_REVIEWERS: list[AlertReviewer] = []
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,15 @@ def run_links(actor: Actor, run_id: int) -> list[tuple[str, str]]:
 
 def open_alerts(session: Session, run_id: int) -> list[dict[str, Any]]:
     return [alert for provider in ALERT_PROVIDERS for alert in provider(session, run_id)]
+
+
+def review_alerts(session: Session, actor: Actor, run_id: int, detector: str, comment: str) -> int:
+    """Acknowledge the run's open (not yet acknowledged) alerts of ``detector`` as ``actor``
+    with ``comment``, in the caller's unit of work; 0 when the actor may not acknowledge
+    alerts or none is open. Returns how many were acknowledged."""
+    if not actor.can(Permission.ACKNOWLEDGE_ALERT):
+        return 0
+    return sum(review(session, actor, run_id, detector, comment) for review in ALERT_REVIEWERS)
 
 
 def ecmo_day(run: Run, now: datetime | None = None) -> int:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from continuum import vocabulary
-from continuum.core import audit, participation_service, targets
+from continuum.core import audit, participation_service, run_view, targets
 from continuum.core.people import Staff
 from continuum.core.record import Participation
 from continuum.core.roles import Actor, Permission
@@ -26,6 +26,7 @@ from continuum.rounds.schemas import (
     FLUID_BALANCE,
     FLUID_BALANCE_RANGE,
     GOAL_CODES,
+    AlertReview,
     AmendmentIn,
     GoalRange,
     RoundIn,
@@ -33,6 +34,16 @@ from continuum.rounds.schemas import (
 
 RECORD_TYPE = "round"
 AMEND_SECTIONS = ("attendance", "alerts", "problems", "therapy", "goals", "actions", "other")
+# Stored on each reviewed alert: what saving the round did to that detector's open alert
+# ("acknowledged"; "not_permitted": the saver's role may not acknowledge alerts; absent:
+# no open alert to acknowledge).
+ALERT_ACKNOWLEDGEMENT = "alert_acknowledgement"
+DISPOSITION_WORDS = {
+    "acknowledged": "acknowledged",
+    "action_raised": "action raised",
+    "escalated": "escalated",
+    "not_relevant": "not relevant",
+}
 
 
 def goal_range(code: str) -> tuple[float, float, str]:
@@ -106,9 +117,61 @@ def record_round(
     row = find_round(session, run.id, day)
     if row is not None and row.status == "signed":
         raise Conflict(f"the round of {day} is signed; add an amendment instead")
+    before = _acknowledged_before(row)
     row = _store(session, actor, run, row, day, data, goals)
     _write_children(session, actor, run, row, data, goals)
+    _acknowledge_reviewed(session, actor, run, row, data, day, before)
     return row
+
+
+def review_comment(day: date, review: AlertReview) -> str:
+    """The acknowledgement comment of an alert reviewed at the round of ``day``."""
+    words = DISPOSITION_WORDS.get(review.disposition, review.disposition.replace("_", " "))
+    note = (review.note or "").strip()
+    return f"Reviewed at rounds ({day}): {words}" + (f" — {note}" if note else "")
+
+
+def _acknowledged_before(row: RoundRecord | None) -> set[str]:
+    if row is None:
+        return set()
+    return {
+        str(a.get("detector"))
+        for a in row.alerts_reviewed or []
+        if a.get(ALERT_ACKNOWLEDGEMENT) == "acknowledged"
+    }
+
+
+def _acknowledge_reviewed(
+    session: Session,
+    actor: Actor,
+    run: Run,
+    row: RoundRecord,
+    data: RoundIn,
+    day: date,
+    before: set[str],
+) -> None:
+    """Each reviewed detector's open alert on the run is acknowledged by the saver (through
+    ``run_view.review_alerts``: rounds do not import alerts), in the same unit of work.
+    Acknowledged or resolved alerts are left alone; without the permission nothing is
+    acknowledged and the round says so."""
+    if not data.alerts_reviewed:
+        return
+    permitted = actor.can(Permission.ACKNOWLEDGE_ALERT)
+    reviewed: list[dict[str, Any]] = []
+    for review in data.alerts_reviewed:
+        entry = review.model_dump()
+        if permitted:
+            comment = review_comment(day, review)
+            done = run_view.review_alerts(session, actor, run.id, review.detector, comment)
+            if done or review.detector in before:
+                entry[ALERT_ACKNOWLEDGEMENT] = "acknowledged"
+        elif review.detector in before:
+            entry[ALERT_ACKNOWLEDGEMENT] = "acknowledged"
+        else:
+            entry[ALERT_ACKNOWLEDGEMENT] = "not_permitted"
+        reviewed.append(entry)
+    row.alerts_reviewed = reviewed
+    session.flush()
 
 
 def _store(
