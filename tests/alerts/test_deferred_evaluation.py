@@ -157,6 +157,7 @@ def test_a_batch_stored_during_the_evaluation_leaves_the_run_due(
         return found
 
     monkeypatch.setattr(watch, "evaluate_run", with_a_batch_meanwhile)
+    monkeypatch.setattr(due, "PACE", 0.0)  # due again at once (pacing: its own test)
     try:
         assert due.evaluate_due(sessions) == 1
         assert [a[:2] for a in shown(sessions, run_id)] == [("hemolysis", "warning")]
@@ -168,6 +169,35 @@ def test_a_batch_stored_during_the_evaluation_leaves_the_run_due(
         assert marks(sessions) == {}
     finally:
         engine.dispose()
+
+
+def test_a_run_still_streaming_is_paced_by_its_evaluation_time(
+    sessions: sessionmaker[Session], run_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Marked again during a slow evaluation, a run is due again only after PACE × that
+    evaluation's time (here 3 × ≥ 0.3 s): evaluations of a busy run leave the CPU to ingest."""
+    deferred(sessions, run_id, T0, pfhb=60)
+    real = watch.evaluate_run
+
+    def slow_with_a_batch_meanwhile(session: Session, rid: int, **kw: Any) -> list[CircuitAlert]:
+        found = real(session, rid, **kw)
+        time.sleep(0.3)
+        session.execute(update(SurveillanceDue).values(version=SurveillanceDue.version + 1))
+        return found
+
+    monkeypatch.setattr(watch, "evaluate_run", slow_with_a_batch_meanwhile)
+    before = utcnow()
+    assert due.evaluate_due(sessions) == 1
+    monkeypatch.setattr(watch, "evaluate_run", real)
+    with sessions() as db:
+        mark = db.get_one(SurveillanceDue, run_id)
+        assert mark.next_try_at >= before + timedelta(seconds=due.PACE * 0.3)
+        assert mark.attempts == 0
+    assert due.evaluate_due(sessions) == 0  # not yet: paced
+    with unit_of_work(sessions) as db:  # the pause has passed
+        db.execute(update(SurveillanceDue).values(next_try_at=utcnow()))
+    assert due.evaluate_due(sessions) == 1
+    assert marks(sessions) == {}
 
 
 def _lock_timeout(url: str) -> dict[str, Any]:

@@ -17,6 +17,9 @@ then evaluates each marked run with ``evaluate_run``:
   of evaluator processes can share one database. Ingest never waits for an evaluation: it
   only upserts the due row, which the evaluator touches just before it commits. On SQLite
   an evaluation takes the database's write lock first, so evaluations run one at a time.
+* **Busy runs are paced.** A run marked again during its evaluation (data still streaming
+  in) is due again after ``PACE`` times that evaluation's duration, so a slow evaluation
+  cannot take a whole core from the ingest beside it.
 * **Failures back off.** A run whose evaluation raises is logged, its ``attempts`` count
   goes up and it waits ``next_try_at`` (2 s, 4 s, … at most a minute) while the other runs
   are evaluated.
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,6 +45,11 @@ from continuum.db import UTCDateTime, utcnow
 
 log = logging.getLogger("continuum.alerts.due")
 
+# A run marked again while it was being evaluated (a streaming feed) is due again after
+# PACE × the time that evaluation took: a run whose evaluation is slow (a long window while
+# its baseline forms) takes at most 1 / (1 + PACE) of an evaluator's time, and of the CPU
+# the ingest beside it needs.
+PACE = 3.0
 BACKOFF_FIRST_S = 2.0
 BACKOFF_MAX_S = 60.0
 ERROR_CHARS = 2000
@@ -122,17 +131,19 @@ def _evaluate_one(sessions: sessionmaker[Session], run_id: int) -> bool:
             session.rollback()
             return False
         codes = set(due.codes.split(",")) if due.codes else watched_codes()
+        started = time.monotonic()
         watch.evaluate_run(session, run_id, codes=codes)
+        pause = timedelta(seconds=PACE * (time.monotonic() - started))
         gone = session.execute(
             delete(SurveillanceDue)
             .where(SurveillanceDue.run_id == run_id, SurveillanceDue.version == due.version)
             .execution_options(synchronize_session=False)
         )
-        if gone.rowcount == 0 and due.attempts:  # marked again meanwhile: due, no back-off
-            session.execute(
+        if gone.rowcount == 0 and (due.attempts or pause):  # marked again meanwhile: due
+            session.execute(  # again, after a pause in proportion to this evaluation
                 update(SurveillanceDue)
                 .where(SurveillanceDue.run_id == run_id)
-                .values(attempts=0, next_try_at=utcnow(), last_error=None)
+                .values(attempts=0, next_try_at=utcnow() + pause, last_error=None)
                 .execution_options(synchronize_session=False)
             )
         session.commit()
