@@ -2,7 +2,9 @@
 
 Referral 1 (patient 2) is seeded for every role. Roles that may manage referrals create
 referral 2 (pages, new patient) and referral 3 (API, new patient) and walk each one from
-assessment to a started run; read-only roles read referral 1.
+assessment to a started run; read-only roles read referral 1. They then create referral 4
+(patient 2) which signers defer, sign and reassess twice: once through the page, once
+through the API (each reassessment opens the next decision record).
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ REFERRAL = {
     "clinical_picture": "Severe ARDS",
 }
 START_REASON = {"missing_signoff_reason": "second signer scrubbing in; signs after cannulation"}
+DEFERRED = "/referrals/4"
+DEFER = {"outcome": "defer", "reasons": "lactate 9 mmol/L: reassess in 6 h"}
+REASSESS = {"reason": "lactate back: 2.1 mmol/L"}
 
 CASES = [
     Case("GET", "/referrals", P.VIEW_CLINICAL),
@@ -208,6 +213,27 @@ CASES = [
         f"{API}/amendments",
         order=14,
         json={"note": "cannulated in the ICU"},
+    ),
+    Case("POST", "/referrals/new", P.MANAGE_REFERRAL, order=15, form={**REFERRAL, "patient_id": 2}),
+    Case("POST", f"{T}/decision", P.SIGN_DECISION, f"{DEFERRED}/decision", order=16, form=DEFER),
+    Case("POST", f"{T}/sign", P.SIGN_DECISION, f"{DEFERRED}/sign", order=17, form={}),
+    Case("POST", f"{T}/reassess", P.SIGN_DECISION, f"{DEFERRED}/reassess", order=18, form=REASSESS),
+    Case(
+        "POST",
+        f"{TA}/decision",
+        P.SIGN_DECISION,
+        f"/api/v1{DEFERRED}/decision",
+        order=19,
+        json=DEFER,
+    ),
+    Case("POST", f"{TA}/sign", P.SIGN_DECISION, f"/api/v1{DEFERRED}/sign", order=20, json={}),
+    Case(
+        "POST",
+        f"{TA}/reassess",
+        P.SIGN_DECISION,
+        f"/api/v1{DEFERRED}/reassess",
+        order=21,
+        json=REASSESS,
     ),
     Case("GET", "/settings/initiation", P.MANAGE_SETTINGS),
     Case(

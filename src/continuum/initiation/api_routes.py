@@ -18,6 +18,7 @@ from continuum.initiation.schemas import (
     ModalityIn,
     PhysiologyIn,
     PlanIn,
+    ReassessIn,
     ReferralCreate,
     SettingsIn,
     SignIn,
@@ -110,6 +111,15 @@ def sign(referral_id: int, data: SignIn, db: DbSession, actor: CurrentActor) -> 
 )
 def amend(referral_id: int, data: AmendmentIn, db: DbSession, actor: CurrentActor) -> Json:
     decision.amend(db, actor, referral.get_referral(db, actor, referral_id), data)
+    return _then(db, actor, referral_id)
+
+
+@router.post(
+    "/referrals/{referral_id}/reassess", status_code=201, dependencies=[require(P.SIGN_DECISION)]
+)
+def reassess(referral_id: int, data: ReassessIn, db: DbSession, actor: CurrentActor) -> Json:
+    """Reopen a signed deferral: a new decision record copied from it (history kept)."""
+    decision.reassess(db, actor, referral.get_referral(db, actor, referral_id), data.reason)
     return _then(db, actor, referral_id)
 
 

@@ -1,8 +1,10 @@
 """The decision: who took part, accept / decline / defer with reasons, the two sign-offs
-(responsible physician and perfusionist), amendments, and starting the planned run."""
+(responsible physician and perfusionist), amendments, reassessing a signed deferral, and
+starting the planned run."""
 
 from __future__ import annotations
 
+from copy import deepcopy
 from datetime import datetime
 
 from sqlalchemy import select
@@ -15,14 +17,20 @@ from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.core.schemas import CannulaCreate, ComponentCreate, ParticipantIn, RunCreate
 from continuum.db import utcnow
-from continuum.errors import Conflict, Forbidden, ValidationFailed
+from continuum.errors import Conflict, FieldProblem, Forbidden, ValidationFailed
 from continuum.initiation import contradictions
 from continuum.initiation.candidacy import checked_absolute
 from continuum.initiation.modality import planned_mode
 from continuum.initiation.models import InitiationAmendment, InitiationDecision, Referral
 from continuum.initiation.record import RECORD_TYPE, decision_for, editable, require_reasons
-from continuum.initiation.referral import set_status_by_decision
-from continuum.initiation.schemas import AmendmentIn, DecisionIn, SignIn, StartRunIn
+from continuum.initiation.referral import STATUS_LABELS, change_status, set_status_by_decision
+from continuum.initiation.schemas import (
+    AmendmentIn,
+    DecisionIn,
+    SignIn,
+    StartRunIn,
+    StatusChange,
+)
 from continuum.physiology.cannula_catalogue import CANNULAE
 
 OUTCOME_STATUS = {"decline": "declined", "defer": "deferred"}
@@ -131,6 +139,70 @@ def amend(
     )
     session.expire(decision, ["amendments"])
     return row
+
+
+# What a reassessment carries over from the deferred record (the clinicians then update
+# what changed); outcome, reasons, sign-offs, participants and the run start empty.
+CARRIED_OVER = (
+    "checklist",
+    "checklist_note",
+    "score_inputs",
+    "trial_inputs",
+    "score_reason",
+    "physiology",
+    "recommended_mode",
+    "chosen_mode",
+    "choice_reason",
+    "plan",
+    "plan_by",
+    "plan_at",
+)
+
+
+def reassess(session: Session, actor: Actor, referral: Referral, reason: str) -> InitiationDecision:
+    """Reopen a signed deferral: a new decision record for the same referral, pre-filled
+    from the deferred one, unsigned and without an outcome; the referral goes back to
+    under assessment. The deferred record stays as it was signed (history)."""
+    actor.require(Permission.SIGN_DECISION)
+    text = (reason or "").strip()
+    if len(text) < 3:
+        raise ValidationFailed(
+            [FieldProblem("reason", "say why the referral is reassessed (what changed)", reason)]
+        )
+    if referral.status != "deferred":
+        raise Conflict(
+            f"only a deferred referral can be reassessed; this one is "
+            f"{STATUS_LABELS[referral.status]}"
+        )
+    previous = referral.decision
+    if previous is None or not previous.signed:
+        raise Conflict(
+            "the deferral is not signed yet: its record can still be edited — update it, "
+            "or sign it before reassessing"
+        )
+    change = StatusChange(status="under_assessment", reason=text)
+    change_status(session, actor, referral, change, system=True)
+    fresh = InitiationDecision(
+        referral_id=referral.id,
+        sequence=previous.sequence + 1,
+        supersedes_id=previous.id,
+        reassessment_reason=text,
+        updated_at=utcnow(),
+        **{name: deepcopy(getattr(previous, name)) for name in CARRIED_OVER},
+    )
+    session.add(fresh)
+    session.flush()
+    session.refresh(referral, ["decisions"])
+    audit.record(
+        session,
+        actor,
+        "reassess",
+        RECORD_TYPE,
+        fresh.id,
+        referral.patient_id,
+        {"supersedes": previous.id, "sequence": fresh.sequence, "reason": text},
+    )
+    return fresh
 
 
 def start_run(session: Session, actor: Actor, referral: Referral, data: StartRunIn) -> Run:

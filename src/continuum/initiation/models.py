@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from continuum.core.people import Patient
@@ -45,9 +54,19 @@ class Referral(Base):
     changes: Mapped[list[ReferralStatusChange]] = relationship(
         order_by="ReferralStatusChange.at", back_populates="referral"
     )
-    decision: Mapped[InitiationDecision | None] = relationship(
-        back_populates="referral", uselist=False
+    decisions: Mapped[list[InitiationDecision]] = relationship(
+        back_populates="referral", order_by="InitiationDecision.sequence"
     )
+
+    @property
+    def decision(self) -> InitiationDecision | None:
+        """The current decision record: the newest one (earlier ones are history)."""
+        return self.decisions[-1] if self.decisions else None
+
+    @property
+    def earlier_decisions(self) -> list[InitiationDecision]:
+        """Decisions replaced by a reassessment, oldest first (read-only history)."""
+        return self.decisions[:-1]
 
 
 class ReferralStatusChange(Base):
@@ -65,7 +84,12 @@ class ReferralStatusChange(Base):
 
 
 class InitiationDecision(Base):
-    """The shared decision record of one referral. Immutable once signed: amendments only."""
+    """A shared decision record of a referral. Immutable once signed: amendments only.
+
+    A referral normally has one; reassessing a signed deferral opens the next one
+    (``sequence`` 2, 3 …, ``supersedes_id`` pointing at the previous record), which starts
+    as a copy of the previous record. The newest is the current decision.
+    """
 
     __tablename__ = "initiation_decision"
     __table_args__ = (
@@ -73,10 +97,18 @@ class InitiationDecision(Base):
         CheckConstraint(
             f"chosen_mode IS NULL OR {sql_in('chosen_mode', MODES)}", name="chosen_mode"
         ),
+        UniqueConstraint(
+            "referral_id", "sequence", name="uq_initiation_decision_referral_sequence"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    referral_id: Mapped[int] = mapped_column(ForeignKey("referral.id"), unique=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referral.id"))
+    sequence: Mapped[int] = mapped_column(Integer, default=1)
+    supersedes_id: Mapped[int | None] = mapped_column(
+        ForeignKey("initiation_decision.id"), unique=True
+    )
+    reassessment_reason: Mapped[str | None] = mapped_column(Text)
     checklist: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     checklist_note: Mapped[str | None] = mapped_column(Text)
     score_inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -102,7 +134,7 @@ class InitiationDecision(Base):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id"), unique=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    referral: Mapped[Referral] = relationship(back_populates="decision")
+    referral: Mapped[Referral] = relationship(back_populates="decisions")
     amendments: Mapped[list[InitiationAmendment]] = relationship(order_by="InitiationAmendment.at")
 
     @property

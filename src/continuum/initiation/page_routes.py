@@ -26,6 +26,7 @@ from continuum.initiation.schemas import (
     DecisionIn,
     ModalityIn,
     PlanIn,
+    ReassessIn,
     ReferralCreate,
     SignIn,
     StartRunIn,
@@ -283,6 +284,21 @@ async def amend(request: Request, referral_id: int, db: DbSession, actor: Curren
         "amendments",
         _flat,
         lambda r, v: decision.amend(db, actor, r, parse_form(AmendmentIn, v)),
+    )
+
+
+@router.post("/referrals/{referral_id}/reassess", dependencies=[require(P.SIGN_DECISION)])
+async def reassess(
+    request: Request, referral_id: int, db: DbSession, actor: CurrentActor
+) -> Response:
+    return await _section(
+        request,
+        db,
+        actor,
+        referral_id,
+        "reassess",
+        _flat,
+        lambda r, v: decision.reassess(db, actor, r, parse_form(ReassessIn, v).reason),
     )
 
 

@@ -1,4 +1,8 @@
-"""The one decision record per referral: find or open it; refuse edits once signed."""
+"""The current decision record of a referral: find or open it; refuse edits once signed.
+
+A referral has one record unless a signed deferral was reassessed
+(``decision.reassess``); the newest record is the current one.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ def decision_for(session: Session, referral: Referral) -> InitiationDecision:
     if referral.decision is None:
         decision = InitiationDecision(
             referral_id=referral.id,
+            sequence=1,
             checklist={},
             score_inputs={},
             trial_inputs={},
@@ -26,7 +31,7 @@ def decision_for(session: Session, referral: Referral) -> InitiationDecision:
         )
         session.add(decision)
         session.flush()
-        session.refresh(referral, ["decision"])
+        session.refresh(referral, ["decisions"])
     assert referral.decision is not None
     return referral.decision
 

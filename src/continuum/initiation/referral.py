@@ -134,6 +134,16 @@ def change_status(
                 )
             ]
         )
+    if (
+        not system
+        and (referral.status, data.status) == ("deferred", "under_assessment")
+        and referral.decision is not None
+        and referral.decision.signed
+    ):
+        raise Conflict(
+            "the deferral is signed: reassess the referral (say what changed) to open a new "
+            "decision record"
+        )
     if data.status == "accepted" and not system and not _accepted(referral):
         raise Conflict("record the decision to accept (decision record) before marking accepted")
     if data.status in ("declined", "deferred", "withdrawn") and not (data.reason or "").strip():

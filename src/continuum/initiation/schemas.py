@@ -125,6 +125,12 @@ class AmendmentIn(Strict):
     note: Annotated[str, Field(min_length=3, max_length=4000)]
 
 
+class ReassessIn(Strict):
+    """Reopen a signed deferral: why, now (e.g. "lactate back: 2.1 mmol/L")."""
+
+    reason: Annotated[str, Field(min_length=3, max_length=2000)]
+
+
 class StartRunIn(Strict):
     started_at: AwareDatetime | None = None
     location: Annotated[str | None, Field(default=None, max_length=100)] = None

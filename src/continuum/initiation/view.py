@@ -3,6 +3,7 @@ printable plan and the API (identifiers only for roles that may see them)."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -49,7 +50,33 @@ def record_context(session: Session, actor: Actor, referral: Referral) -> dict[s
         "next_statuses": TRANSITIONS[referral.status],
         "age": age_text(referral, utcnow()),
         "signers": _signers(session, decision),
+        "history": history(session, referral),
+        "can_reassess": referral.status == "deferred" and decision.signed,
     }
+
+
+def history(session: Session, referral: Referral) -> list[dict[str, Any]]:
+    """The decisions a reassessment replaced, oldest first, each with why it was reopened."""
+    rows = referral.decisions
+    out = []
+    for earlier, later in pairwise(rows):
+        signers = _signers(session, earlier)
+        out.append(
+            {
+                "id": earlier.id,
+                "sequence": earlier.sequence,
+                "outcome": earlier.outcome,
+                "reasons": earlier.reasons,
+                "decided_at": earlier.decided_at,
+                "physician_signed_by": signers["physician"],
+                "physician_signed_at": earlier.physician_signed_at,
+                "perfusionist_signed_by": signers["perfusionist"],
+                "perfusionist_signed_at": earlier.perfusionist_signed_at,
+                "amendments": [(a.at, a.note) for a in earlier.amendments],
+                "reassessment_reason": later.reassessment_reason,
+            }
+        )
+    return out
 
 
 def _signers(session: Session, decision: Any) -> dict[str, str | None]:
@@ -114,6 +141,9 @@ def as_json(session: Session, actor: Actor, referral: Referral) -> dict[str, Any
         },
         "decision": {
             "id": d.id,
+            "sequence": d.sequence,
+            "supersedes_id": d.supersedes_id,
+            "reassessment_reason": d.reassessment_reason,
             "outcome": d.outcome,
             "reasons": d.reasons,
             "override_reason": d.override_reason,
@@ -137,6 +167,16 @@ def as_json(session: Session, actor: Actor, referral: Referral) -> dict[str, Any
             ],
             "amendments": [{"note": a.note, "at": _iso(a.at), "by": a.by} for a in d.amendments],
         },
+        "earlier_decisions": [
+            {
+                **h,
+                "decided_at": _iso(h["decided_at"]),
+                "physician_signed_at": _iso(h["physician_signed_at"]),
+                "perfusionist_signed_at": _iso(h["perfusionist_signed_at"]),
+                "amendments": [{"note": note, "at": _iso(at)} for at, note in h["amendments"]],
+            }
+            for h in ctx["history"]
+        ],
     }
 
 
