@@ -1,5 +1,6 @@
 """Demo data: Amira Haddad (MRN100231, no run) referred and under assessment with her
-candidacy and a draft plan; and the signed decision behind Ahmed Saleh's VA run."""
+candidacy and a draft plan; and the signed decisions behind Ahmed Saleh's VA run (deferred,
+reassessed, accepted)."""
 
 from __future__ import annotations
 
@@ -224,6 +225,16 @@ def _signed_for_run(db: Session, staff: dict[str, Actor], run: Run) -> None:
             }
         ),
     )
+    # First deferred (signed), then reassessed when he deteriorated: the referral page shows
+    # the deferral as history above the accepted record.
+    deferral = DecisionIn(
+        outcome="defer",
+        reasons="Lactate 9 but falling on adrenaline; repeat echo and lactate in 1 h",
+    )
+    decision.record_decision(db, physician, ref, deferral)
+    decision.sign(db, physician, ref, SignIn())
+    deferred = ref.decision
+    decision.reassess(db, physician, ref, "Lactate 11 and rising, CI 1.4 on repeat echo")
     decision.record_decision(
         db,
         physician,
@@ -235,6 +246,9 @@ def _signed_for_run(db: Session, staff: dict[str, Actor], run: Run) -> None:
     )
     decision.sign(db, physician, ref, SignIn())
     decision.sign(db, perfusionist, ref, SignIn())
+    if deferred is not None:
+        deferred.decided_at = run.started_at - timedelta(hours=2, minutes=40)
+        deferred.physician_signed_at = run.started_at - timedelta(hours=2, minutes=35)
     _backdate(ref, run)
     referral.set_status_by_decision(db, physician, ref, "accepted", f"run {run.id} started")
 
