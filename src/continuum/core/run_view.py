@@ -25,6 +25,12 @@ ALERT_PROVIDERS: list[AlertProvider] = []
 # how many it acknowledged. Rounds act through ``review_alerts`` without importing alerts.
 AlertReviewer = Callable[[Session, Actor, int, str, str], int]
 ALERT_REVIEWERS: list[AlertReviewer] = []
+# Weaning registers a provider of the follow-up items planned at decannulation that are not
+# done by ``now`` (of any run, ended runs included), so the rounds board lists them without
+# importing weaning: dicts with id, run_id, patient_id, item, due_at (aware UTC or None) and
+# overdue (due_at < now).
+FollowUpProvider = Callable[[Session, datetime], list[dict[str, Any]]]
+FOLLOW_UP_PROVIDERS: list[FollowUpProvider] = []
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,14 @@ def run_links(actor: Actor, run_id: int) -> list[tuple[str, str]]:
 
 def open_alerts(session: Session, run_id: int) -> list[dict[str, Any]]:
     return [alert for provider in ALERT_PROVIDERS for alert in provider(session, run_id)]
+
+
+def open_follow_ups(session: Session, now: datetime) -> list[dict[str, Any]]:
+    """Every provider's open follow-up items, oldest due first (no due time last)."""
+    items = [item for provider in FOLLOW_UP_PROVIDERS for item in provider(session, now)]
+    return sorted(
+        items, key=lambda x: (x["due_at"] is None, x["due_at"] or now, x["run_id"], x.get("id", 0))
+    )
 
 
 def review_alerts(session: Session, actor: Actor, run_id: int, detector: str, comment: str) -> int:

@@ -56,15 +56,18 @@ def check_json(row: CircuitCheck) -> dict[str, Any]:
 def get_board(
     request: Request, db: DbSession, actor: CurrentActor, day: date | None = None
 ) -> JSONResponse:
-    """Every active run, most urgent first (encoded directly: 40 rows of trends)."""
+    """Every active run, most urgent first (encoded directly: 40 rows of trends), and every
+    run's open follow-up items after decannulation, oldest due first."""
     when = board.board_when(day, request.app.state.settings.zone, utcnow())
     rows = board.board(db, actor, when)
+    follow_ups = board.follow_ups(db, actor, when)
     return JSONResponse(
         jsonable_encoder(
             {
                 "day": str(when.day),
                 "as_of": when.as_of.isoformat(),
                 "runs": [board.row_json(r) for r in rows],
+                "follow_ups": [board.follow_up_json(f) for f in follow_ups],
             }
         )
     )

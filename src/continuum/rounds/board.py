@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from continuum.core import patient_service, run_view
-from continuum.core.people import PatientIdentity
+from continuum.core.people import Patient, PatientIdentity
 from continuum.core.record import Observation, RunTarget
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
@@ -268,6 +268,63 @@ def board(
             )
         )
     return sorted(rows, key=lambda r: tuple(-x for x in r.urgency))
+
+
+@dataclass(frozen=True)
+class FollowUpRow:
+    """An open follow-up item after decannulation (the run has usually ended)."""
+
+    id: int
+    run_id: int
+    patient: Patient
+    identity: PatientIdentity | None
+    item: str
+    due_at: datetime | None
+    overdue: bool
+
+    @property
+    def href(self) -> str:
+        return f"/runs/{self.run_id}/weaning"
+
+
+def follow_ups(session: Session, actor: Actor, when: BoardWhen) -> list[FollowUpRow]:
+    """Every run's follow-up items not done by ``when.as_of``, oldest due first, from the
+    domains that registered a provider (weaning) through ``run_view``."""
+    actor.require(Permission.VIEW_CLINICAL)
+    items = run_view.open_follow_ups(session, when.as_of)
+    if not items:
+        return []
+    ids = sorted({int(x["patient_id"]) for x in items})
+    patients = {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(ids)))}
+    people = patient_service.identities(session, actor, ids, "rounds board follow-ups")
+    return [
+        FollowUpRow(
+            id=x["id"],
+            run_id=x["run_id"],
+            patient=patients[x["patient_id"]],
+            identity=people.get(x["patient_id"]),
+            item=x["item"],
+            due_at=x["due_at"],
+            overdue=bool(x["overdue"]),
+        )
+        for x in items
+    ]
+
+
+def follow_up_json(row: FollowUpRow) -> dict[str, Any]:
+    """A follow-up item as JSON (API): identifiers only when the actor may see them."""
+    return {
+        "id": row.id,
+        "run_id": row.run_id,
+        "patient": row.patient.label if row.identity is None else None,
+        "patient_label": row.patient.label,
+        "name": row.identity.name if row.identity else None,
+        "mrn": row.identity.mrn if row.identity else None,
+        "item": row.item,
+        "due_at": row.due_at.isoformat() if row.due_at else None,
+        "overdue": row.overdue,
+        "href": row.href,
+    }
 
 
 def row_json(row: BoardRow) -> dict[str, Any]:

@@ -65,7 +65,9 @@ def _board(request: Request, db: DbSession, actor: Actor, day: date | None) -> d
 def board_page(
     request: Request, db: DbSession, actor: CurrentActor, day: date | None = None
 ) -> Response:
-    return render(request, "rounds_board.html", actor, **_board(request, db, actor, day))
+    data = _board(request, db, actor, day)
+    follow_ups = board.follow_ups(db, actor, data["when"])
+    return render(request, "rounds_board.html", actor, follow_ups=follow_ups, **data)
 
 
 @pages.get("/rounds/rows", dependencies=[require(P.VIEW_CLINICAL)])
