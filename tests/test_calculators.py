@@ -433,3 +433,31 @@ def test_a_limit_given_in_another_unit_is_not_refused_by_rounding():
     )
     hpa = next(u for u in field.units if u.unit == "hPa")
     assert parse_number(field, {"value": 800 / hpa.factor, "unit": "hPa"}, {}) == 800
+
+
+def test_a_result_that_overflows_is_refused_with_the_fields_named() -> None:
+    """Found by the property test: a subnormal Hb makes arterial and venous O2 contents
+    almost equal, and the mixing equation divides by their difference."""
+    inputs = dict(
+        ecmo_flow_l_min=1.0, hb_g_dl=2.225073858507203e-309, post_oxy_so2_pct=0.0,
+        post_oxy_po2_mmhg=2.0, sao2_pct=1.0, pao2_mmhg=0.0, svo2_pct=0.0, pvo2_mmhg=0.0,
+    )  # fmt: skip
+    with pytest.raises(ValidationFailed) as exc:
+        run_calculator("native_cardiac_output", inputs)
+    problem = exc.value.problems[0]
+    assert problem.field == "sao2_pct" and "too close to give a cardiac output" in problem.message
+
+
+def test_any_non_finite_result_becomes_a_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from continuum.physiology.result import rounded
+
+    spec = replace(CALCULATORS["native_cardiac_output"], function=lambda **kw: rounded(1e400))
+    monkeypatch.setitem(CALCULATORS, "native_cardiac_output", spec)
+    with pytest.raises(ValidationFailed) as exc:
+        run_calculator("native_cardiac_output", {"ecmo_flow_l_min": 4, "hb_g_dl": 10,
+                        "post_oxy_so2_pct": 100, "post_oxy_po2_mmhg": 400, "sao2_pct": 95,
+                        "pao2_mmhg": 80, "svo2_pct": 70})  # fmt: skip
+    assert exc.value.problems[0].field == "inputs"
+    assert "no finite result" in exc.value.problems[0].message

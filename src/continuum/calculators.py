@@ -36,7 +36,7 @@ from continuum.physiology.form_fields import (
     parse_inputs,
     unknown_keys,
 )
-from continuum.physiology.result import CalculatorResult
+from continuum.physiology.result import CalculatorResult, NonFiniteResult
 from continuum.scores import murray, preserve, resp, save, ttr, vis
 
 __all__ = [
@@ -545,7 +545,15 @@ def run_calculator(name: str, inputs: Mapping[str, Any]) -> CalculatorResult:
     if not isinstance(inputs, Mapping):
         raise ValidationFailed("inputs must be a JSON object", "inputs")
     values, defaulted = parse_inputs(spec.fields, inputs)
-    result = spec.function(**values)
+    try:
+        result = spec.function(**values)
+    except NonFiniteResult:  # e.g. a divisor of almost zero that no single range catches
+        given = ", ".join(f"{k}={v}" for k, v in values.items() if v is not None)
+        raise ValidationFailed(
+            f"these inputs give no finite result ({given}): check for a value that is "
+            "almost zero or two values that are almost equal",
+            "inputs",
+        ) from None
     notes: list[str] = []
     if defaulted:
         notes.append("Not given, taken as false: " + ", ".join(defaulted) + ".")

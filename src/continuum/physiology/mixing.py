@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from continuum.errors import ValidationFailed
 from continuum.physiology import gas_exchange as gx
 from continuum.physiology.result import CalculatorResult, WarningList, rounded
@@ -139,6 +141,12 @@ def native_cardiac_output(
     if c_art <= c_ven:
         raise ValidationFailed("arterial O2 content must exceed venous O2 content", "sao2_pct")
     total = gx.total_cardiac_output_by_mixing(ecmo_flow_l_min, c_ecmo, c_art, c_ven)
+    if not math.isfinite(total):
+        raise ValidationFailed(
+            f"arterial ({c_art:.3g} mL/dL) and venous ({c_ven:.3g} mL/dL) O2 contents are too "
+            "close to give a cardiac output: check SaO2, SvO2 and Hb",
+            "sao2_pct",
+        )
     native = total - ecmo_flow_l_min
     warnings = WarningList(
         ["Assumes no native-lung O2 uptake and no recirculation; treat as an estimate."]

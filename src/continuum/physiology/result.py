@@ -9,10 +9,14 @@ from typing import Any
 DECIMALS = 4
 
 
+class NonFiniteResult(ValueError):
+    """A calculation came out NaN or infinite (e.g. a divisor of almost zero)."""
+
+
 def rounded(x: float, decimals: int = DECIMALS) -> float:
     """Round for display; refuses NaN/inf so no result can carry one."""
     if not math.isfinite(x):
-        raise ValueError(f"calculator produced a non-finite value: {x}")
+        raise NonFiniteResult(f"calculator produced a non-finite value: {x}")
     value = round(x, decimals)
     return 0.0 if value == 0 else value
 
