@@ -58,6 +58,12 @@ def test_board_lists_open_follow_ups_of_an_ended_run(web_any: Web, sessions) -> 
     assert 'href="/runs/1/weaning"' in section
     assert SECRET_NAMES[0] in section  # a physician sees who it is
 
+    sheet = web.client.get("/rounds/sheet").text  # the printable sheet lists them too
+    printed = sheet[sheet.index('id="sheet-follow-ups"') :]
+    assert ABG_1H in printed and DOPPLER in printed and ABG_24H not in printed
+    assert printed.count("(overdue)") == 1
+    assert 'id="sheet-follow-ups"' not in web.client.get("/rounds/sheet?run_id=2").text
+
     body = web.client.get("/api/v1/rounds/board").json()
     assert {"day", "as_of", "runs", "follow_ups"} <= body.keys() and body["runs"] == []
     items = body["follow_ups"]
@@ -77,7 +83,9 @@ def test_researcher_sees_follow_ups_without_identifiers(web_any: Web, sessions) 
     section = page[page.index('id="follow-ups"') :]
     assert ABG_1H in section and "P-0001" in section
     body = web.client.get("/api/v1/rounds/board")
-    for text in (page, body.text):
+    sheet = web.client.get("/rounds/sheet").text
+    assert ABG_1H in sheet[sheet.index('id="sheet-follow-ups"') :]
+    for text in (page, body.text, sheet):
         assert not any(s in text for s in (*SECRET_NAMES, *SECRET_MRNS))
     item = body.json()["follow_ups"][0]
     assert item["patient"] == "P-0001" and item["name"] is None and item["mrn"] is None

@@ -86,9 +86,11 @@ def sheet_page(
     day: date | None = None,
     run_id: int | None = None,
 ) -> Response:
-    """Printable rounds sheet: one page per run."""
+    """Printable rounds sheet: one page per run, then (for the whole board) the follow-ups
+    still open after decannulation."""
     when = board.board_when(day, _zone(request), utcnow())
     rows = board.board(db, actor, when, [run_id] if run_id else None)
+    follow_ups = board.follow_ups(db, actor, when) if run_id is None else []
     rounds = {r.run.id: round_record.find_round(db, r.run.id, when.day) for r in rows}
     ids = [x.id for x in rounds.values() if x]
     return render(
@@ -101,6 +103,7 @@ def sheet_page(
         people=round_record.attendance(db, ids),
         goal_codes=(*GOAL_CODES, FLUID_BALANCE),
         therapy_sections=THERAPY_SECTIONS,
+        follow_ups=follow_ups,
     )
 
 
