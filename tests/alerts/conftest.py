@@ -21,8 +21,8 @@ NURSE = Actor(staff_id=3, name="Test nurse", role="nurse")
 T0 = RUN_START + timedelta(hours=2)
 
 
-@pytest.fixture
-def run_id(sessions: sessionmaker[Session]) -> int:
+def new_run(sessions: sessionmaker[Session]) -> int:
+    """A fresh VV run for patient 2, started at RUN_START."""
     with unit_of_work(sessions) as db:
         run = run_service.start_run(
             db,
@@ -31,6 +31,11 @@ def run_id(sessions: sessionmaker[Session]) -> int:
         )
         db.flush()
         return run.id
+
+
+@pytest.fixture
+def run_id(sessions: sessionmaker[Session]) -> int:
+    return new_run(sessions)
 
 
 def store(db: Session, run_id: int, at: datetime, **values: float) -> None:

@@ -53,6 +53,17 @@ def count(factory: sessionmaker[Session], ref_like: str = "%", run_id: int | Non
         return int(db.scalar(stmt) or 0)
 
 
+def per_message(factory: sessionmaker[Session], ref_like: str) -> dict[str, int]:
+    """Observations stored per message (ingest_ref) for refs matching ``ref_like``."""
+    with factory() as db:
+        stmt = (
+            select(Observation.ingest_ref, func.count())
+            .where(Observation.ingest_ref.like(ref_like))
+            .group_by(Observation.ingest_ref)
+        )
+        return {ref: int(n) for ref, n in db.execute(stmt).all()}
+
+
 def values(factory: sessionmaker[Session], run_id: int) -> dict[str, list[float]]:
     with factory() as db:
         rows = db.execute(

@@ -9,8 +9,9 @@ import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from tests import conftest
+from tests.alerts.conftest import new_run
 from tests.conftest import Web
 from tests.seed import RUN_START
 from typer.testing import CliRunner
@@ -19,24 +20,9 @@ from continuum.alerts.due import evaluate_due
 from continuum.alerts.models import CircuitAlert, SurveillanceDue
 from continuum.app import create_app
 from continuum.cli import app as cli
-from continuum.core import run_service
-from continuum.core.roles import CLI_ACTOR, Actor
-from continuum.core.schemas import RunCreate
+from continuum.core.roles import CLI_ACTOR
 from continuum.db import make_engine, make_sessionmaker, unit_of_work
 from continuum.ingest.csv_service import import_csv
-
-PHYSICIAN = Actor(staff_id=2, name="Test physician", role="physician")
-
-
-def new_run(sessions: sessionmaker[Session]) -> int:
-    with unit_of_work(sessions) as db:
-        run = run_service.start_run(
-            db,
-            PHYSICIAN,
-            RunCreate(patient_id=2, support_type="pulmonary", mode="VV", started_at=RUN_START),
-        )
-        db.flush()
-        return run.id
 
 
 def suction_file(start: datetime, minutes: int = 60) -> str:

@@ -7,11 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import func, select
 from tests.conftest import _pg_connect
+from tests.ingest.helpers import per_message
 from tests.ingest.test_mllp_reliability import _free_port, message, start
 
-from continuum.core.record import Observation
 from continuum.db import make_engine, make_sessionmaker
 from continuum.ingest.mllp_client import MllpSender, msa
 
@@ -74,14 +73,7 @@ def test_database_outage_no_ack_listener_survives_resend_stores_once(pg_url: str
         proc.wait(timeout=10)
     engine = make_engine(pg_url)
     try:
-        with make_sessionmaker(engine)() as db:
-            per_message = dict(
-                db.execute(
-                    select(Observation.ingest_ref, func.count())
-                    .where(Observation.ingest_ref.like("hl7:K%"))
-                    .group_by(Observation.ingest_ref)
-                ).all()
-            )
+        stored = per_message(make_sessionmaker(engine), "hl7:K%")
     finally:
         engine.dispose()
-    assert per_message == {f"hl7:K{i:05d}": 20 for i in range(20)}
+    assert stored == {f"hl7:K{i:05d}": 20 for i in range(20)}

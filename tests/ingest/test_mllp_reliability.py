@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from tests.ingest.helpers import per_message
 from tests.seed import SECRET_MRNS
 
 from continuum.core.record import Observation
@@ -94,16 +95,9 @@ def test_sigkill_mid_stream_loses_nothing_acknowledged_and_stores_nothing_twice(
     for i in sorted(acked)[:10]:  # a sender unsure of an ACK may resend: still stored once
         assert msa(sender.exchange(message(i)))[0] == "AA"
     sender.close()
-    with sessions() as db:
-        per_message = dict(
-            db.execute(
-                select(Observation.ingest_ref, func.count())
-                .where(Observation.ingest_ref.like("hl7:K%"))
-                .group_by(Observation.ingest_ref)
-            ).all()
-        )
-    assert len(per_message) == total
-    assert set(per_message.values()) == {20}
+    stored = per_message(sessions, "hl7:K%")
+    assert len(stored) == total
+    assert set(stored.values()) == {20}
 
 
 def send_until_killed(

@@ -12,18 +12,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from continuum.alerts import service
 from continuum.alerts.models import AlertEvent, CircuitAlert
-from continuum.core import roles, run_service, run_view
+from continuum.core import roles, run_view
 from continuum.core.record import AuditEntry
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
-from continuum.core.schemas import RunCreate
 from continuum.db import unit_of_work
 from continuum.rounds import round_record
 from continuum.rounds.models import RoundRecord
 from continuum.rounds.schemas import RoundIn
-from tests.alerts.conftest import T0, alerts, count, events, store
+from tests.alerts.conftest import T0, alerts, count, events, new_run, store
 from tests.conftest import Web
-from tests.seed import RUN_START
 
 PHYSICIAN = Actor(staff_id=2, name="Test physician", role="physician")
 NURSE = Actor(staff_id=3, name="Test nurse", role="nurse", discipline="nursing")
@@ -34,17 +32,12 @@ SCRIBE = Actor(staff_id=4, name="Test scribe", role="scribe")
 @pytest.fixture
 def run_id(sessions: sessionmaker[Session]) -> int:
     """A fresh VV run (patient 2) with one open hemolysis alert."""
+    run_id = new_run(sessions)
     with unit_of_work(sessions) as db:
-        run = run_service.start_run(
-            db,
-            PHYSICIAN,
-            RunCreate(patient_id=2, support_type="pulmonary", mode="VV", started_at=RUN_START),
-        )
-        db.flush()
-        store(db, run.id, T0, pfhb=60)
-        [alert] = alerts(db, run.id)
+        store(db, run_id, T0, pfhb=60)
+        [alert] = alerts(db, run_id)
         assert (alert.detector, alert.status) == ("hemolysis", "open")
-        return run.id
+    return run_id
 
 
 def _today() -> date:
