@@ -88,9 +88,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def _routes(app: FastAPI) -> None:
     import importlib
 
-    import continuum.models_all  # noqa: F401  (every domain's tables)
-    from continuum.domains import ROUTER_MODULES
+    from continuum.domains import MODEL_MODULES, ROUTER_MODULES
+    from continuum.hooks import install_all_hooks
 
+    for name in MODEL_MODULES:  # every domain's tables
+        importlib.import_module(name)
+    install_all_hooks()  # every domain's cross-domain hooks (domains.HOOK_MODULES)
     app.include_router(auth_router)
     app.include_router(static_files.router)
     app.mount("/static", static_files.static_app(), name="static")

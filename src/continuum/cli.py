@@ -1,24 +1,24 @@
 """The `continuum` command line (contracts.md §4). Errors print a message, never a traceback:
-exit 0 ok, 1 failure, 2 bad usage or invalid input."""
+exit 0 ok, 1 failure, 2 bad usage or invalid input.
+
+Start-up is kept short: this module and the command modules (continuum.commands) import only
+typer at the top; each command imports what it needs (the database, the web stack, numpy)
+when it runs, so `continuum --help` or `continuum calc` never load FastAPI or SQLAlchemy
+(tests/test_cli_startup.py checks it; benchmarks/bench_startup.py measures it).
+"""
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 
-from continuum.config import get_settings
-from continuum.core import accounts, patient_service, run_service, run_view
-from continuum.core.roles import CLI_ACTOR, SYSTEM
-from continuum.core.schemas import PatientCreate, RunCreate
-from continuum.db import make_engine, make_sessionmaker, unit_of_work
 from continuum.errors import ContinuumError
-from continuum.web.pages import validation_failed
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(
     help="ECMO Continuum: the perfusionist's expertise across the ECMO continuum.",
@@ -33,14 +33,28 @@ app.add_typer(db_app, name="db")
 app.add_typer(patient_app, name="patient")
 app.add_typer(run_app, name="run")
 app.add_typer(user_app, name="user")
-err = Console(stderr=True)
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr)
 
 
 def _sessions():  # type: ignore[no-untyped-def]
+    from continuum.config import get_settings
+    from continuum.db import make_engine, make_sessionmaker
+    from continuum.hooks import install_all_hooks
+
+    install_all_hooks()
     return make_sessionmaker(make_engine(get_settings().database_url))
 
 
 def _validate(model, data):  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
+    from continuum.errors import validation_failed
+
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -49,11 +63,11 @@ def _validate(model, data):  # type: ignore[no-untyped-def]
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply migrations to the database named by CONTINUUM_DATABASE_URL."""
-    from continuum.migrate import upgrade
+    """Apply migrations to the database named by CONTINUUM_DATABASE_URL; says which."""
+    from continuum.config import get_settings
+    from continuum.migrate import upgrade_report
 
-    upgrade(get_settings().database_url)
-    typer.echo("database is up to date")
+    typer.echo(upgrade_report(get_settings().database_url).describe())
 
 
 @patient_app.command("add")
@@ -66,6 +80,11 @@ def patient_add(
     weight_kg: Annotated[float | None, typer.Option()] = None,
 ) -> None:
     """Create a patient; prints its id."""
+    from continuum.core import patient_service
+    from continuum.core.roles import CLI_ACTOR
+    from continuum.core.schemas import PatientCreate
+    from continuum.db import unit_of_work
+
     data = _validate(
         PatientCreate,
         {
@@ -99,6 +118,11 @@ def run_start(
     location: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Start a run for a patient; prints the run id."""
+    from continuum.core import run_service
+    from continuum.core.roles import CLI_ACTOR
+    from continuum.core.schemas import RunCreate
+    from continuum.db import unit_of_work
+
     data = _validate(
         RunCreate,
         {
@@ -121,18 +145,24 @@ def run_show(
     format: Annotated[str, typer.Option(help="text|json")] = "text",
 ) -> None:
     """A run's summary: mode, observation counts and latest values, open alerts."""
+    import json
+
+    from continuum.core import run_service, run_view
+    from continuum.core.roles import CLI_ACTOR
+    from continuum.db import unit_of_work
+
+    if format not in ("text", "json"):
+        raise typer.BadParameter("format must be text or json", param_hint="--format")
     with unit_of_work(_sessions()) as db:
         summary = run_view.summary(db, CLI_ACTOR, run_service.get_run(db, CLI_ACTOR, run_id))
     if format == "json":
         typer.echo(json.dumps(summary, indent=2, default=str))
         return
-    if format != "text":
-        raise typer.BadParameter("format must be text or json", param_hint="--format")
     _print_summary(summary)
 
 
-def _print_summary(s: dict) -> None:  # type: ignore[type-arg]
-    out = Console()
+def _print_summary(s: dict[str, Any]) -> None:
+    out = _console()
     who = s["patient"].get("name") or s["patient"]["label"]
     out.print(
         f"[bold]Run {s['id']}[/] · {who} · {s['support']} · {s['mode']} · {s['status']} · "
@@ -155,7 +185,11 @@ def user_add(
     username: Annotated[str | None, typer.Option()] = None,
     password: Annotated[str | None, typer.Option(prompt=False)] = None,
 ) -> None:
-    """Add a staff member (with a login when username and password are given)."""
+    """Add a staff member (with a login when username and password are given); says who."""
+    from continuum.core import accounts
+    from continuum.core.roles import SYSTEM
+    from continuum.db import unit_of_work
+
     data = _validate(
         accounts.StaffCreate,
         {
@@ -169,7 +203,8 @@ def user_add(
     with unit_of_work(_sessions()) as db:
         staff = accounts.create_staff(db, SYSTEM, data)
         db.flush()
-        typer.echo(staff.id)
+        login = f", login {staff.username}" if staff.username else ""
+        typer.echo(f"added user {staff.name} (id {staff.id}, role {staff.role}{login})")
 
 
 @user_app.command("token")
@@ -178,6 +213,10 @@ def user_token(
     label: Annotated[str, typer.Option()] = "API token",
 ) -> None:
     """Issue an API token for a staff member; prints it once."""
+    from continuum.core import accounts
+    from continuum.core.roles import SYSTEM
+    from continuum.db import unit_of_work
+
     with unit_of_work(_sessions()) as db:
         typer.echo(accounts.issue_token(db, SYSTEM, staff_id, label))
 
@@ -190,6 +229,8 @@ def serve(
 ) -> None:
     """Serve the web app and the API on the configured database."""
     import uvicorn
+
+    from continuum.config import get_settings
 
     get_settings().check_secret()
     uvicorn.run(
@@ -213,7 +254,7 @@ def demo(
     from continuum import demo as demo_data
 
     settings = demo_data.demo_settings()
-    demo_data.build(settings, reuse=keep, console=Console())
+    demo_data.build(settings, reuse=keep, console=_console())
     if no_serve:
         return
     import uvicorn
@@ -236,23 +277,46 @@ def _register_commands() -> None:
 _register_commands()
 
 
-def main() -> None:
+def _is_usage_error(exc: BaseException) -> bool:
+    """A click/typer usage error (missing or unknown option, unknown command, bad value).
+
+    typer 0.29 vendors click (typer._click) and its ClickException derives from the public
+    typer.TyperException; older typers raised click.ClickException. Both carry an exit_code
+    and show(); pyproject pins typer to the tested minor release."""
+    if isinstance(exc, typer.TyperException):
+        return True
+    click = sys.modules.get("click")
+    return click is not None and isinstance(exc, click.ClickException)
+
+
+def _is_pydantic_error(exc: BaseException) -> bool:
+    pydantic = sys.modules.get("pydantic")  # not imported -> cannot be its error
+    return pydantic is not None and isinstance(exc, pydantic.ValidationError)
+
+
+def _error(message: str) -> None:
+    _console(stderr=True).print(f"[red]error:[/] {message}", highlight=False, markup=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `continuum` script: usage errors exit 2 with click's message,
+    ContinuumError prints its message (exit 2 for bad input, 1 otherwise); no traceback."""
     try:
-        code = app(standalone_mode=False)
-    except ValidationError as exc:
-        err.print(f"[red]error:[/] {validation_failed(exc).message}", highlight=False)
-        sys.exit(2)
+        code = app(args=argv, prog_name="continuum", standalone_mode=False)
     except ContinuumError as exc:
-        err.print(f"[red]error:[/] {exc.message}", highlight=False)
+        _error(exc.message)
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(1)
-    except Exception as exc:  # click usage errors
-        import click
+    except Exception as exc:
+        if _is_pydantic_error(exc):
+            from continuum.errors import validation_failed
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
+            _error(validation_failed(exc).message)  # type: ignore[arg-type]
             sys.exit(2)
-        raise
+        if not _is_usage_error(exc):
+            raise
+        exc.show()  # type: ignore[attr-defined]  # usage line, hint and "Error: …"
+        sys.exit(2 if getattr(exc, "exit_code", 2) in (None, 0, 1) else exc.exit_code)  # type: ignore[attr-defined]
     if isinstance(code, int) and code:
         sys.exit(code)

@@ -17,6 +17,16 @@ MODEL_MODULES: tuple[str, ...] = (
     # add domain model modules above this line
 )
 
+# Modules exposing `install_hooks()` (idempotent): a domain's entries in core's hook lists
+# (observation_service.AFTER_STORE_HOOKS, run_view.ALERT_PROVIDERS, ...). The app factory,
+# the alerts worker, the ingest listeners and the CLI install them all through
+# continuum.hooks.install_all_hooks, so no entry point can forget one.
+HOOK_MODULES: tuple[str, ...] = (
+    "continuum.alerts.hooks",
+    "continuum.weaning.hooks",
+    # add domain hook modules above this line
+)
+
 # Modules exposing `routers: list[fastapi.APIRouter]`, included in this order.
 ROUTER_MODULES: tuple[str, ...] = (
     "continuum.core.page_routes",

@@ -9,7 +9,10 @@ simulator, surveillance) raise these too: they import nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 @dataclass
@@ -88,3 +91,13 @@ class ProblemCollector:
     def raise_if_any(self) -> None:
         if self.problems:
             raise ValidationFailed(self.problems)
+
+
+def validation_failed(exc: ValidationError) -> ValidationFailed:
+    """A pydantic ValidationError as field-level problems (same shape for web, API and CLI)."""
+    problems = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"] if x != "body") or "input"
+        msg = err["msg"].removeprefix("Value error, ")
+        problems.append(FieldProblem(loc, msg, err.get("input")))
+    return ValidationFailed(problems)

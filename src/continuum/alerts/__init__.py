@@ -1,7 +1,3 @@
 """Circuit alerts: the surveillance detectors (``continuum.surveillance``, pure) applied to
-the record. Importing the package registers the after-store hook and the run-page alert
-provider, so every entry point that loads the models (app, CLI, migrations) evaluates."""
-
-from continuum.alerts import hooks
-
-hooks.install()
+the record. Its after-store hook and run-page alert provider live in ``alerts.hooks`` and are
+installed by every entry point from ``continuum.domains.HOOK_MODULES``."""

@@ -42,6 +42,7 @@ from continuum.alerts.models import SurveillanceDue
 from continuum.core import observation_service
 from continuum.core.run_record import Run
 from continuum.db import UTCDateTime, utcnow
+from continuum.hooks import install_all_hooks
 
 log = logging.getLogger("continuum.alerts.due")
 
@@ -218,6 +219,7 @@ class DueEvaluator:
     ) -> None:
         if interval <= 0:
             raise ValueError(f"interval {interval} s must be more than 0 s")
+        install_all_hooks()  # what it evaluates may store observations (after-store hooks)
         self.sessions = sessions
         self.interval = interval
         self.limit = limit

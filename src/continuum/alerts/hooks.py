@@ -51,8 +51,10 @@ def review_alerts(session: Session, actor: Actor, run_id: int, detector: str, co
     return acknowledge_reviewed(session, actor, run_id, detector, comment)
 
 
-def install() -> None:
-    """Idempotent: called when the package is imported."""
+def install_hooks() -> None:
+    """Idempotent; listed in ``continuum.domains.HOOK_MODULES``, so every entry point (app
+    factory, alerts worker, ingest listeners, CLI) installs it through
+    ``continuum.hooks.install_all_hooks``."""
     if evaluate_after_store not in observation_service.AFTER_STORE_HOOKS:
         observation_service.AFTER_STORE_HOOKS.append(evaluate_after_store)
     if open_alerts not in run_view.ALERT_PROVIDERS:

@@ -12,14 +12,10 @@ import logging
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from continuum.config import get_settings
-from continuum.db import make_engine, make_sessionmaker
 from continuum.errors import FieldProblem, ValidationFailed
 
 alerts_app = typer.Typer(help="Circuit alerts.", no_args_is_help=True)
-out = Console(soft_wrap=True)
 MAX_INTERVAL_S = 3600.0
 
 
@@ -37,8 +33,18 @@ def alerts_worker(
     ] = False,
 ) -> None:
     """Evaluate the runs that streaming ingest marked due (surveillance alerts)."""
-    import continuum.models_all  # noqa: F401  (every domain's models and hooks)
-    from continuum.alerts.due import DueEvaluator
+    import importlib
+
+    from rich.console import Console
+
+    from continuum.alerts.due import DueEvaluator  # installs every domain's hooks
+    from continuum.config import get_settings
+    from continuum.db import make_engine, make_sessionmaker
+    from continuum.domains import MODEL_MODULES
+
+    for name in MODEL_MODULES:  # every domain's tables (mapper relationships)
+        importlib.import_module(name)
+    out = Console(soft_wrap=True)
 
     if not 0 < interval <= MAX_INTERVAL_S:
         message = f"{interval:g} s is outside the allowed range (> 0 s, ≤ {MAX_INTERVAL_S:g} s)"

@@ -18,19 +18,15 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
-import continuum.alerts  # noqa: F401  (registers the open-alerts provider for `run show`)
-from continuum.surveillance import DETECTOR_CODES, Alert, RunSeries
-from continuum.surveillance.engine import run_all_detectors
-from continuum.surveillance.series import to_ms
-from continuum.surveillance.static import run_static_detectors
+if TYPE_CHECKING:
+    import numpy as np
+
+    from continuum.surveillance import Alert
+
 
 FORMATS = ("text", "json")
 METHODS = ("trend", "static")
@@ -126,7 +122,13 @@ def runs(seeds: list[int]) -> list[tuple[str, str, int]]:
 
 
 def run_evaluation(seeds: list[int], hours: float, progress: bool = True) -> dict[str, Any]:
+    from rich.console import Console
+    from rich.progress import Progress
+
     from continuum.simulator import simulate
+    from continuum.surveillance import DETECTOR_CODES, RunSeries
+    from continuum.surveillance.engine import run_all_detectors
+    from continuum.surveillance.static import run_static_detectors
 
     tallies = {m: {c: Tally() for c in DETECTOR_CODES} for m in METHODS}
     paired = {c: Paired() for c in DETECTOR_CODES}
@@ -166,6 +168,8 @@ def score_run(
 ) -> list[float | None]:
     """Faults of each kind: caught or not, and the delay from onset; on a fault-free run,
     every warning/critical alert counts as false. Returns each fault's delay (None: missed)."""
+    import numpy as np
+
     faults = list(faults)
     delays: list[float | None] = []
     for f in faults:
@@ -190,6 +194,8 @@ def score_run(
 
 
 def _ms(t: datetime) -> np.datetime64:
+    from continuum.surveillance.series import to_ms
+
     return to_ms(t)[0]
 
 
@@ -200,6 +206,9 @@ def _cell(v: Any, pct: bool = False) -> str:
 
 
 def print_table(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(
         title=f"Detection quality: {result['runs']} simulated runs × "
         f"{result['hours_per_run']:g} h, "

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from continuum.config import get_settings
-from continuum.core.roles import CLI_ACTOR
-from continuum.db import make_engine, make_sessionmaker, unit_of_work
 from continuum.errors import ValidationFailed
 
 ingest_app = typer.Typer(help="Console and device data in.", no_args_is_help=True)
-out = Console(soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +18,11 @@ def register(app: typer.Typer) -> None:
 
 
 def _sessions():  # type: ignore[no-untyped-def]
-    import continuum.models_all  # noqa: F401  (every domain's hooks, e.g. surveillance)
+    from continuum.config import get_settings
+    from continuum.db import make_engine, make_sessionmaker
+    from continuum.hooks import install_all_hooks
+
+    install_all_hooks()
 
     return make_sessionmaker(make_engine(get_settings().database_url))
 
@@ -38,8 +34,15 @@ def ingest_csv(
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
     """Load a console CSV file into a run; prints rows, observations stored, refused cells."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     from continuum.alerts.due import DueEvaluator
+    from continuum.core.roles import CLI_ACTOR
+    from continuum.db import unit_of_work
     from continuum.ingest.csv_service import import_csv
+
+    out = Console(soft_wrap=True)
 
     if not file.is_file():
         raise ValidationFailed(f"no such file: {file}", "file")
@@ -78,8 +81,16 @@ def ingest_mllp(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
 ) -> None:
     """Listen for HL7 v2 ORU^R01 over MLLP; ACK AA only after each message is committed."""
+    import asyncio
+    import logging
+
+    from rich.console import Console
+
     from continuum.alerts.due import DueEvaluator
+    from continuum.config import get_settings
     from continuum.ingest.mllp_listener import MllpListener
+
+    out = Console(soft_wrap=True)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     sessions = _sessions()
@@ -107,8 +118,14 @@ def ingest_mqtt(
     port: Annotated[int, typer.Option(help="broker port")] = 1883,
 ) -> None:
     """Subscribe to bedside-bridge JSON messages (docs/ingest.md) and store them."""
+    import logging
+
+    from rich.console import Console
+
     from continuum.alerts.due import DueEvaluator
     from continuum.ingest.mqtt_bridge import run_subscriber
+
+    out = Console(soft_wrap=True)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     sessions = _sessions()
@@ -125,6 +142,8 @@ def ingest_fhir(
     file: Annotated[Path, typer.Argument(help="FHIR R4 Bundle of Observations (JSON)")],
 ) -> None:
     """Load a FHIR R4 Observation bundle; prints the outcome (OperationOutcome on refusal)."""
+    from continuum.core.roles import CLI_ACTOR
+    from continuum.db import unit_of_work
     from continuum.ingest.fhir_bundle import ingest_bundle
 
     if not file.is_file():
@@ -146,6 +165,12 @@ def ingest_prune(
 ) -> None:
     """Delete message-log rows older than the retention (observations are never deleted)."""
     from datetime import timedelta
+
+    from rich.console import Console
+
+    from continuum.db import unit_of_work
+
+    out = Console(soft_wrap=True)
 
     from continuum.core.roles import SYSTEM  # an operator on the server: administrator rights
     from continuum.ingest import integration_service as integration

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from continuum.errors import ContinuumError, ValidationFailed
-from continuum.ingest.console_csv import ConsoleFile, read_console_csv
-from continuum.surveillance import Alert, RunSeries, RunTargets, run_all_detectors
-from continuum.surveillance.series import MODES
+
+if TYPE_CHECKING:
+    from continuum.ingest.console_csv import ConsoleFile
+    from continuum.surveillance import Alert
 
 FORMATS = ("json", "text")
 
@@ -44,6 +45,10 @@ def replay(
 
 
 def _run(file: Path, mode: str, fmt: str, flow_goal: float | None) -> list[Alert]:
+    from continuum.ingest.console_csv import read_console_csv
+    from continuum.surveillance import RunSeries, RunTargets, run_all_detectors
+    from continuum.surveillance.series import MODES
+
     if mode.upper() not in MODES:
         raise ValidationFailed(f"--mode must be one of {', '.join(MODES)}, not '{mode}'", "mode")
     if fmt not in FORMATS:

@@ -11,10 +11,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from continuum.errors import ContinuumError, FieldProblem, ValidationFailed
-from continuum.simulator import list_scenarios, simulate
 
 LONG_RUN_HOURS = 24.0
 
@@ -27,6 +25,8 @@ def truth_path(out: Path) -> Path:
 
 
 def _print_list(as_json: bool) -> None:
+    from continuum.simulator import list_scenarios
+
     infos = list_scenarios()
     if as_json:
         typer.echo(json.dumps([i.as_dict() for i in infos], indent=2, ensure_ascii=False))
@@ -56,6 +56,10 @@ def simulate_command(
     as_json: Annotated[bool, typer.Option("--json", help="With --list: print JSON")] = False,
 ) -> None:
     """Simulate a patient + circuit run with injected faults, as a console CSV + ground truth."""
+    from rich.console import Console
+
+    from continuum.simulator import list_scenarios, simulate
+
     if list_all:
         _print_list(as_json)
         return

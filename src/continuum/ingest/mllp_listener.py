@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from continuum.core.observation_service import STATEMENT_PARTS
 from continuum.core.roles import Actor
+from continuum.hooks import install_all_hooks
 from continuum.ingest.device_message import DeviceMessage, MessageRefused
 from continuum.ingest.device_service import Outcome, ReferenceCache, store_messages
 from continuum.ingest.hl7_message import ack, read_header, read_oru_fast
@@ -45,6 +46,7 @@ class BatchWriter:
     else, and every retry, goes through an ordinary unit of work."""
 
     def __init__(self, sessions: sessionmaker[Session], actor: Actor, max_batch: int = 500):
+        install_all_hooks()  # stored batches run every domain's after-store hooks
         self.sessions = sessions
         self.actor = actor
         self.max_batch = max_batch

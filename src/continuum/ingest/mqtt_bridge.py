@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from continuum.core.roles import Actor
 from continuum.db import unit_of_work
+from continuum.hooks import install_all_hooks
 from continuum.ingest.device_message import DeviceMessage, MessageRefused
 from continuum.ingest.device_service import Outcome, ReferenceCache, store_messages
 from continuum.ingest.mqtt_message import TOPIC_PREFIX, read_mqtt
@@ -38,6 +39,7 @@ class MqttIngest:
         actor: Actor = SUBSCRIBER,
         defer_surveillance: bool = True,
     ) -> None:
+        install_all_hooks()  # stored messages run every domain's after-store hooks
         self.sessions = sessions
         self.actor = actor
         self.cache = ReferenceCache()

@@ -37,7 +37,9 @@ def open_follow_ups(session: Session, now: datetime) -> list[dict[str, Any]]:
     ]
 
 
-def install() -> None:
-    """Idempotent: called when the package is imported."""
+def install_hooks() -> None:
+    """Idempotent; listed in ``continuum.domains.HOOK_MODULES``, so every entry point (app
+    factory, alerts worker, ingest listeners, CLI) installs it through
+    ``continuum.hooks.install_all_hooks``."""
     if open_follow_ups not in run_view.FOLLOW_UP_PROVIDERS:
         run_view.FOLLOW_UP_PROVIDERS.append(open_follow_ups)

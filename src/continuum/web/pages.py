@@ -16,7 +16,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from pydantic import BaseModel, ValidationError
 
 from continuum.core.roles import ROLE_LABELS, Actor, Permission
-from continuum.errors import FieldProblem, ValidationFailed
+from continuum.errors import FieldProblem, ValidationFailed, validation_failed
 from continuum.web.deps import csrf_token
 
 M = TypeVar("M", bound=BaseModel)
@@ -148,10 +148,3 @@ def parse_form(model: type[M], data: dict[str, Any]) -> M:
         raise validation_failed(exc) from None
 
 
-def validation_failed(exc: ValidationError) -> ValidationFailed:
-    problems = []
-    for err in exc.errors():
-        loc = ".".join(str(x) for x in err["loc"] if x != "body") or "input"
-        msg = err["msg"].removeprefix("Value error, ")
-        problems.append(FieldProblem(loc, msg, err.get("input")))
-    return ValidationFailed(problems)
