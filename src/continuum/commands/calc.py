@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import typer
 
-from continuum.calculators import list_calculators, run_calculator
 from continuum.errors import ContinuumError, NotFound, ValidationFailed
 
 
@@ -21,6 +20,8 @@ def _field_summary(field: dict[str, Any]) -> str:
 
 
 def _print_list(as_json: bool) -> None:
+    from continuum.calculators import list_calculators
+
     calculators = list_calculators()
     if as_json:
         typer.echo(json.dumps(calculators, indent=2, ensure_ascii=False))
@@ -50,6 +51,8 @@ def calc(
     list_all: Annotated[bool, typer.Option("--list", help="List calculators and inputs")] = False,
 ) -> None:
     """Run one clinical calculator and print its result as JSON."""
+    from continuum.calculators import run_calculator
+
     if list_all:
         _print_list(as_json=False)
         return

@@ -1,0 +1,68 @@
+"""Start-up stays light: `continuum --help`, `continuum calc`, `replay --help`, `simulate --list`
+and `evaluate --help` import no web or database code (structural, not timed; the timing is
+benchmarks/bench_startup.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("fastapi", "starlette", "sqlalchemy", "alembic", "plotly", "jinja2", "uvicorn")
+PROBE = """
+import atexit, sys
+atexit.register(lambda: print("MODULES " + " ".join(sorted(sys.modules)), file=sys.stderr))
+from continuum.cli import main
+main(sys.argv[1:])
+"""
+
+
+def imported_by(*args: str) -> set[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    line = next(x for x in result.stderr.splitlines() if x.startswith("MODULES "))
+    return set(line.split()[1:])
+
+
+def heavy(modules: set[str]) -> set[str]:
+    return {m for m in modules if m.split(".")[0] in HEAVY or m.startswith("continuum.web")}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["calc", "bsa", "--json", '{"height_cm": 175, "weight_kg": 70}'],
+        ["calc", "--list"],
+        ["replay", "--help"],
+        ["simulate", "--list"],
+        ["evaluate", "--help"],
+        ["db", "--help"],
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
+def test_command_imports_no_web_or_database_code(args: list[str]) -> None:
+    modules = imported_by(*args)
+    assert "continuum.cli" in modules  # the probe really ran the command line
+    assert heavy(modules) == set()
+
+
+def test_help_does_not_load_numpy_either() -> None:
+    modules = imported_by("--help")
+    assert "numpy" not in modules and "continuum.calculators" not in modules
+
+
+def test_the_probe_sees_a_database_command_load_the_database() -> None:
+    """Guards the probe itself: a command that needs SQLAlchemy is seen loading it."""
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"CONTINUUM_DATABASE_URL": "sqlite://", "PATH": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "sqlalchemy" in result.stderr.split("MODULES ", 1)[1].split()
