@@ -164,6 +164,7 @@ _CONVERSIONS: dict[tuple[str, str], Converter] = {
     ("*%", "1"): lambda v: v * 100.0,
 }
 _FRACTION_CODES = frozenset({"sweep_fio2", "vent_fio2"})
+FRACTION_CODES = _FRACTION_CODES  # codes stored as a fraction, accepted as % too
 
 
 def get(code: str) -> Code:

@@ -42,6 +42,7 @@ from continuum.core.vocab import (
 from continuum.db import utcnow
 from continuum.errors import Conflict, ValidationFailed
 from continuum.web.deps import CurrentActor, DbSession, get_actor, require
+from continuum.web.form_post import attempt
 from continuum.web.pages import form_dict, parse_form, redirect, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(get_actor)])
@@ -188,13 +189,10 @@ async def _run_form(
     """Run one run-page form; on bad input show the page again with the message."""
     run = run_service.get_run(db, actor, run_id)
     values = form_dict(await request.form(), request.app.state.settings.zone, time_fields)
-    try:
-        action(run, values)
-        db.flush()
-    except (ValidationFailed, Conflict) as exc:
-        db.rollback()
+    _, problem = attempt(db, lambda: action(run, values))
+    if problem:
         run = run_service.get_run(db, actor, run_id)
-        return _run_page(request, db, actor, run, exc, form, values)
+        return _run_page(request, db, actor, run, problem, form, values)
     return redirect(f"/runs/{run_id}#{form}")
 
 

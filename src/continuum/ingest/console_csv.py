@@ -24,7 +24,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from continuum.errors import ValidationFailed
-from continuum.vocabulary import _FRACTION_CODES, CODES, convert, normalise, parse_header
+from continuum.vocabulary import CODES, FRACTION_CODES, convert, normalise, parse_header
 
 Source = str | os.PathLike[str] | TextIO
 Progress = Callable[[int, int], None]
@@ -326,7 +326,7 @@ def convert_column(code: str, values: np.ndarray, unit: str | None) -> np.ndarra
     that cannot be converted). FiO2 given as 21–100 with no unit is read as percent."""
     given = (unit or "").strip()
     convert(code, 0.5, given)  # refuses an unconvertible unit with the vocabulary's message
-    if code in _FRACTION_CODES and given in ("", "1"):
+    if code in FRACTION_CODES and given in ("", "1"):
         with np.errstate(invalid="ignore"):
             return np.where((values > 1.0) & (values <= 100.0), values / 100.0, values)
     return np.asarray(convert(code, values, given), dtype=np.float64)  # type: ignore[arg-type]

@@ -35,6 +35,7 @@ from continuum.initiation.schemas import (
 from continuum.initiation.view import record_context
 from continuum.physiology.cannula_catalogue import CANNULAE
 from continuum.web.deps import CurrentActor, DbSession, get_actor, require
+from continuum.web.form_post import attempt
 from continuum.web.pages import form_dict, parse_form, redirect, render
 
 SCORE_SPECS = {name: CALCULATORS[name] for name in candidacy.SCORES}
@@ -156,12 +157,9 @@ async def _section(
     row = referral.get_referral(db, actor, referral_id)
     raw = await request.form()
     values = parse(raw)
-    try:
-        result = action(row, values)
-        db.flush()
-    except (ValidationFailed, Conflict) as exc:
-        db.rollback()
-        return _record(request, db, actor, referral_id, exc, form, dict(forms.items(raw)))
+    result, problem = attempt(db, lambda: action(row, values))
+    if problem:
+        return _record(request, db, actor, referral_id, problem, form, dict(forms.items(raw)))
     return redirect(goto.format(result=result) if goto else f"/referrals/{referral_id}#{form}")
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from continuum.local_time import aware
 from continuum.rounds.schemas import FLUID_BALANCE, GOAL_CODES, INSPECTION_SITES, PRODUCTS
-from continuum.web.pages import _aware
 
 FORM_ROWS = 3
 
@@ -26,7 +26,7 @@ def actions_from(form: dict[str, Any], zone: ZoneInfo) -> list[dict[str, Any]]:
     for i, row in enumerate(rows):
         row.setdefault("text", "")
         if isinstance(row.get("due_at"), str):
-            row["due_at"] = _aware(row["due_at"], zone, f"actions[{i}].due_at")
+            row["due_at"] = aware(row["due_at"], zone, f"actions[{i}].due_at")
     return rows
 
 

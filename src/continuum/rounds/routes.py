@@ -34,6 +34,7 @@ from continuum.rounds.schemas import (
     RoundIn,
 )
 from continuum.web.deps import CurrentActor, DbSession, get_actor, require
+from continuum.web.form_post import attempt, posted_values
 from continuum.web.pages import (
     NavLink,
     add_nav_link,
@@ -176,19 +177,21 @@ async def record_round(
 ) -> Response:
     run = run_service.get_run(db, actor, run_id)
     raw = await request.form()
-    values: dict[str, Any] = {k: v for k, v in raw.items() if k != "csrf_token"}
+    values: dict[str, Any] = await posted_values(request)
+    attendees = [str(a) for a in raw.getlist("attendee")]
     zone = _zone(request)
-    try:
-        data = parse_form(
-            RoundIn, forms.round_from(values, [str(a) for a in raw.getlist("attendee")], zone)
-        )
+
+    def record() -> Any:
+        data = parse_form(RoundIn, forms.round_from(values, attendees, zone))
         today = utcnow().astimezone(zone).date()
         start = run.started_at.astimezone(zone).date()
-        row = round_record.record_round(db, actor, run, data, today, start)
-    except (ValidationFailed, Conflict) as exc:
-        db.rollback()
-        values["attendee"] = [str(a) for a in raw.getlist("attendee")]
-        return _run_rounds(request, db, actor, run, exc, values, "round")
+        return round_record.record_round(db, actor, run, data, today, start)
+
+    row, problem = attempt(db, record)
+    if problem:
+        return _run_rounds(
+            request, db, actor, run, problem, {**values, "attendee": attendees}, "round"
+        )
     return redirect(f"/runs/{run.id}/rounds#round-{row.id}")
 
 
@@ -216,14 +219,17 @@ async def amend_round(
 @pages.post("/runs/{run_id}/actions", dependencies=[require(P.RECORD_ROUND)])
 async def add_action(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
     run = run_service.get_run(db, actor, run_id)
-    values = {k: v for k, v in (await request.form()).items() if k != "csrf_token"}
-    try:
+    values = await posted_values(request)
+
+    def add() -> Any:
         rows = forms.actions_from(values, _zone(request))
-        data = parse_form(ActionIn, rows[0] if rows else {"text": ""})
-        actions.add_action(db, actor, run, data)
-    except ValidationFailed as exc:
-        db.rollback()
-        return _run_rounds(request, db, actor, run, exc, values, "action")
+        return actions.add_action(
+            db, actor, run, parse_form(ActionIn, rows[0] if rows else {"text": ""})
+        )
+
+    _, problem = attempt(db, add, (ValidationFailed,))
+    if problem:
+        return _run_rounds(request, db, actor, run, problem, values, "action")
     return redirect(f"/runs/{run.id}/rounds#actions")
 
 
@@ -290,11 +296,13 @@ async def record_check(
     request: Request, run_id: int, db: DbSession, actor: CurrentActor
 ) -> Response:
     run = run_service.get_run(db, actor, run_id)
-    values = {k: v for k, v in (await request.form()).items() if k != "csrf_token"}
-    try:
+    values = await posted_values(request)
+
+    def record() -> Any:
         data = parse_form(CircuitCheckIn, forms.check_from(values, _zone(request)))
-        circuit_check.record_check(db, actor, run, data)
-    except ValidationFailed as exc:
-        db.rollback()
-        return _check_page(request, db, actor, run, exc, values)
+        return circuit_check.record_check(db, actor, run, data)
+
+    _, problem = attempt(db, record, (ValidationFailed,))
+    if problem:
+        return _check_page(request, db, actor, run, problem, values)
     return redirect(f"/runs/{run.id}/circuit-check#checks")

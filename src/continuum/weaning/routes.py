@@ -32,6 +32,7 @@ from continuum.weaning.schemas import (
 )
 from continuum.weaning.settings_routes import router as settings_router
 from continuum.web.deps import CurrentActor, DbSession, get_actor, require
+from continuum.web.form_post import attempt
 from continuum.web.pages import (
     add_template_dir,
     form_dict,
@@ -60,13 +61,7 @@ async def _values(request: Request, times: tuple[str, ...] = ()) -> dict[str, An
 
 
 def _attempt(db: DbSession, action: Callable[[], Any]) -> tuple[Any, Problem | None]:
-    try:
-        result = action()
-        db.flush()
-    except (ValidationFailed, Conflict, Forbidden) as exc:
-        db.rollback()
-        return None, exc
-    return result, None
+    return attempt(db, action, (ValidationFailed, Conflict, Forbidden))  # type: ignore[return-value]
 
 
 @router.get("/runs/{run_id}/weaning", dependencies=[require(P.VIEW_CLINICAL)])

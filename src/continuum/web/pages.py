@@ -16,7 +16,8 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from pydantic import BaseModel, ValidationError
 
 from continuum.core.roles import ROLE_LABELS, Actor, Permission
-from continuum.errors import FieldProblem, ValidationFailed, validation_failed
+from continuum.errors import validation_failed
+from continuum.local_time import aware
 from continuum.web.deps import csrf_token
 
 M = TypeVar("M", bound=BaseModel)
@@ -124,20 +125,10 @@ def form_dict(form: Any, zone: ZoneInfo, time_fields: tuple[str, ...] = ()) -> d
         if key == "csrf_token" or value in ("", None):
             continue
         if key in time_fields and isinstance(value, str):
-            data[key] = _aware(value, zone, key)
+            data[key] = aware(value, zone, key)
         else:
             data[key] = value
     return data
-
-
-def _aware(value: str, zone: ZoneInfo, field: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed(
-            [FieldProblem(field, f"'{value}' is not a date and time", value)]
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
 
 
 def parse_form(model: type[M], data: dict[str, Any]) -> M:
@@ -146,5 +137,3 @@ def parse_form(model: type[M], data: dict[str, Any]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise validation_failed(exc) from None
-
-
