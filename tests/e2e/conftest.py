@@ -16,6 +16,11 @@ from continuum.app import create_app
 from tests.conftest import need, test_settings
 
 CHROMIUM = os.environ.get("CONTINUUM_CHROMIUM", "/usr/bin/chromium")
+# One limit for every browser wait (page actions, navigation, Playwright's `expect`, whose
+# own default is 5 s): generous, because a loaded or slow machine is slow, not broken. A
+# wait that passes returns as soon as its condition holds, so this costs nothing when fast.
+BROWSER_TIMEOUT_MS = int(os.environ.get("CONTINUUM_BROWSER_TIMEOUT_MS", "30000"))
+SERVER_START_S = 60.0
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -43,9 +48,10 @@ def server(sqlite_url: str) -> Iterator[str]:
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    for _ in range(100):
-        if srv.started:
-            break
+    deadline = time.monotonic() + SERVER_START_S
+    while not srv.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail(f"the test server did not start within {SERVER_START_S:g} s")
         time.sleep(0.05)
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
@@ -55,8 +61,9 @@ def server(sqlite_url: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def browser():  # type: ignore[no-untyped-def]
     need(os.path.exists(CHROMIUM), f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=BROWSER_TIMEOUT_MS)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
@@ -67,7 +74,8 @@ def browser():  # type: ignore[no-untyped-def]
 def page(browser, server):  # type: ignore[no-untyped-def]
     context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 900})
     pg = context.new_page()
-    pg.set_default_timeout(15000)
+    pg.set_default_timeout(BROWSER_TIMEOUT_MS)
+    pg.set_default_navigation_timeout(2 * BROWSER_TIMEOUT_MS)
     yield pg
     context.close()
 
@@ -80,3 +88,11 @@ def login(page, username: str) -> None:  # type: ignore[no-untyped-def]
     page.fill("input[name=password]", password_for(username))
     page.click("button:has-text('Log in')")
     page.wait_for_url("**/runs")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (scripts/test.sh: --dist loadgroup) every browser test runs on one
+    worker, so one Chromium runs at a time beside the other tests."""
+    for item in items:
+        if "/tests/e2e/" in str(item.path).replace("\\", "/"):
+            item.add_marker(pytest.mark.xdist_group("browser"))

@@ -63,6 +63,6 @@ def test_an_api_batch_alert_appears_on_the_open_list(
     assert batch.status_code == 201, batch.text
 
     row = page.locator("#alert-list tr", has_text=SECRET_NAMES[1])
-    expect(row).to_contain_text("critical", timeout=10000)
+    expect(row).to_contain_text("critical")
     expect(row).to_contain_text("hemolysis")
     assert page.evaluate("window.__notReloaded") is True
