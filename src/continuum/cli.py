@@ -295,7 +295,9 @@ def _is_pydantic_error(exc: BaseException) -> bool:
 
 
 def _error(message: str) -> None:
-    _console(stderr=True).print(f"[red]error:[/] {message}", highlight=False, markup=True)
+    from rich.markup import escape
+
+    _console(stderr=True).print(f"[red]error:[/] {escape(message)}", highlight=False)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -317,6 +319,6 @@ def main(argv: list[str] | None = None) -> None:
         if not _is_usage_error(exc):
             raise
         exc.show()  # type: ignore[attr-defined]  # usage line, hint and "Error: …"
-        sys.exit(2 if getattr(exc, "exit_code", 2) in (None, 0, 1) else exc.exit_code)  # type: ignore[attr-defined]
+        sys.exit(2)
     if isinstance(code, int) and code:
         sys.exit(code)
