@@ -88,10 +88,8 @@ def test_script_the_basics_on_a_new_database(tmp_path: Path) -> None:
         (["run", "start", "--mrn", "M1", "--support", "lunar", "--mode", "VV"], "support_type"),
     ],
 )
-def test_bad_input_exits_2_with_a_message_and_no_traceback(tmp_path: Path, args, message):
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    run(url, "db", "upgrade")
-    result = run(url, *args)
+def test_bad_input_exits_2_with_a_message_and_no_traceback(sqlite_url: str, args, message):
+    result = run(sqlite_url, *args)  # a migrated database (the tests' template copy)
     assert result.returncode in (1, 2) and message in result.stderr
     assert "Traceback" not in result.stderr
     if args[0] == "patient" or "lunar" in args:

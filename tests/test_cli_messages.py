@@ -63,9 +63,8 @@ def test_upgrade_report_counts_a_partial_upgrade(tmp_path: Path) -> None:
     assert report.describe().startswith(f"applied {len(report.applied)} migrations: ")
 
 
-def test_user_add_says_who_was_added(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'users.db'}"
-    assert continuum(url, "db", "upgrade").returncode == 0
+def test_user_add_says_who_was_added(sqlite_url: str) -> None:
+    url = sqlite_url  # a migrated database (the tests' template copy)
     added = continuum(
         url, "user", "add", "--name", "Pat Perfusionist", "--role", "perfusionist",
         "--discipline", "perfusion", "--username", "pat", "--password", "long-enough-pass-1",
