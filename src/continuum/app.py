@@ -16,6 +16,7 @@ from continuum.config import Settings, get_settings
 from continuum.db import make_engine, make_sessionmaker
 from continuum.web import errors, static_files
 from continuum.web.auth_routes import router as auth_router
+from continuum.web.concurrency import configure_threadpool, pool_args
 
 API_DESCRIPTION = """ECMO Continuum JSON API. Authenticate with `Authorization: Bearer <token>`
 (tokens are issued by an administrator). Errors carry `error`, `message` and, for invalid
@@ -35,7 +36,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.engine = make_engine(settings.database_url)
+    app.state.engine = make_engine(
+        settings.database_url, **pool_args(settings.database_url, settings.db_connections)
+    )
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.add_middleware(
         SessionMiddleware,
@@ -71,6 +74,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     from continuum.housekeeping import Housekeeper
 
     settings, sessions = app.state.settings, app.state.sessionmaker
+    configure_threadpool(settings.db_connections)
     interval = settings.evaluator_interval_s
     evaluator = DueEvaluator(sessions, interval).start() if interval else None
     hours = settings.housekeeping_interval_h
