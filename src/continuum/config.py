@@ -37,8 +37,9 @@ class Settings(BaseSettings):
     db_connections: int = 20
     # Largest request body accepted (bytes): forms and JSON. Bigger ones get a 413.
     max_body_bytes: int = 1024 * 1024
-    # Largest body for the file upload routes (console CSV upload, FHIR Bundle).
-    max_upload_bytes: int = 200 * 1024 * 1024 + 64 * 1024
+    # Largest body for the file upload routes (console CSV upload: 200 MB file + form;
+    # FHIR Bundle).
+    max_upload_bytes: int = 201 * 1024 * 1024
 
     @field_validator("timezone")
     @classmethod
