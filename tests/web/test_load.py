@@ -175,3 +175,44 @@ def test_fifty_parallel_requests_answer_and_health_stays_responsive(db_url: str,
     assert obs.status_code == 200
     stored = [v for _, v in obs.json()["hb"] if v == 10.1]
     assert len(stored) == sum(1 for s in specs if s.get("json"))
+
+
+ASYNC_ALLOWED = {
+    "posted_csrf",  # reads the body before any database work
+    "_request_slot",  # awaits a database slot, holding nothing
+    "stream",  # the alert stream: polls in a thread, within a slot, sleeps holding nothing
+}
+
+
+def _dependants(dependant: Any) -> Iterator[Any]:
+    yield dependant
+    for sub in dependant.dependencies:
+        yield from _dependants(sub)
+
+
+def _api_routes(routes: list[Any]) -> Iterator[Any]:
+    for route in routes:
+        if hasattr(route, "original_router"):
+            yield from _api_routes(route.original_router.routes)
+        elif hasattr(route, "dependant"):
+            yield route
+
+
+def test_no_route_or_dependency_blocks_the_event_loop(sqlite_url: str) -> None:
+    """Every endpoint and dependency that may touch the database or hash a password is a
+    plain ``def`` (run in the threadpool); the few coroutines are the known, non-blocking
+    ones."""
+    import inspect
+
+    app = create_app(settings_for(sqlite_url))
+    found = {
+        d.call.__name__
+        for route in _api_routes(app.router.routes)
+        for d in _dependants(route.dependant)
+        if d.call is not None and inspect.iscoroutinefunction(d.call)
+    }
+    app.state.engine.dispose()
+    assert found <= ASYNC_ALLOWED, (
+        f"async (event-loop) routes or dependencies: {found - ASYNC_ALLOWED}"
+    )
+    assert "posted_csrf" in found
