@@ -6,9 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import RedirectResponse, Response
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
 from continuum import __version__
@@ -16,6 +15,8 @@ from continuum.config import Settings, get_settings
 from continuum.db import make_engine, make_sessionmaker
 from continuum.web import errors, static_files
 from continuum.web.auth_routes import router as auth_router
+from continuum.web.concurrency import configure_threadpool, pool_args
+from continuum.web.security import BodyLimit, SecurityHeaders
 
 API_DESCRIPTION = """ECMO Continuum JSON API. Authenticate with `Authorization: Bearer <token>`
 (tokens are issued by an administrator). Errors carry `error`, `message` and, for invalid
@@ -35,7 +36,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.engine = make_engine(settings.database_url)
+    app.state.engine = make_engine(
+        settings.database_url, **pool_args(settings.database_url, settings.db_connections)
+    )
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.add_middleware(
         SessionMiddleware,
@@ -48,17 +51,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     _routes(app)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.url.path.startswith("/static"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
+    _outermost(app, settings)
     return app
+
+
+# The larger body limit: the console CSV upload page and the FHIR Bundle endpoint.
+UPLOAD_PATHS = (r"/runs/\d+/ingest", r"/api/v1/fhir/Bundle")
+
+
+def _outermost(app: FastAPI, settings: Settings) -> None:
+    """Security headers and the body limit wrap the whole stack, Starlette's error
+    middleware included: 500 responses carry the headers, oversized bodies never reach it."""
+    build = app.build_middleware_stack
+
+    def wrapped():  # type: ignore[no-untyped-def]
+        inner = BodyLimit(build(), settings.max_body_bytes, settings.max_upload_bytes, UPLOAD_PATHS)
+        return SecurityHeaders(inner, settings.secure_cookies)
+
+    app.build_middleware_stack = wrapped  # type: ignore[method-assign]
 
 
 @asynccontextmanager
@@ -71,6 +81,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     from continuum.housekeeping import Housekeeper
 
     settings, sessions = app.state.settings, app.state.sessionmaker
+    configure_threadpool(settings.db_connections)
     interval = settings.evaluator_interval_s
     evaluator = DueEvaluator(sessions, interval).start() if interval else None
     hours = settings.housekeeping_interval_h
@@ -83,6 +94,23 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             evaluator.stop()
         if housekeeper is not None:
             housekeeper.stop()
+
+
+SWAGGER_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link type="text/css" rel="stylesheet" href="/vendor/swagger/swagger-ui.css">
+<title>ECMO Continuum API</title>
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/vendor/swagger/swagger-ui-bundle.js"></script>
+<script src="/static/swagger_init.js"></script>
+</body>
+</html>
+"""
 
 
 def _routes(app: FastAPI) -> None:
@@ -108,13 +136,8 @@ def _routes(app: FastAPI) -> None:
 
     @app.get("/api/docs", include_in_schema=False)
     def api_docs() -> Response:
-        return get_swagger_ui_html(
-            openapi_url="/api/openapi.json",
-            title="ECMO Continuum API",
-            swagger_js_url="/vendor/swagger/swagger-ui-bundle.js",
-            swagger_css_url="/vendor/swagger/swagger-ui.css",
-            swagger_favicon_url="",
-        )
+        """Swagger UI from local files, started by a static script (no inline script)."""
+        return HTMLResponse(SWAGGER_PAGE)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:

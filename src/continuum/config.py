@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     # Hours between passes of the web app's daily housekeeping (continuum.housekeeping:
     # e.g. the ingest message log pruned to its retention); 0 = none in this process.
     housekeeping_interval_h: float = 24.0
+    # Database connections per app process = requests doing database work at once; the
+    # threadpool is sized from it (continuum.web.concurrency explains the arithmetic).
+    db_connections: int = 20
+    # Largest request body accepted (bytes): forms and JSON. Bigger ones get a 413.
+    max_body_bytes: int = 1024 * 1024
+    # Largest body for the file upload routes (console CSV upload: 200 MB file + form;
+    # FHIR Bundle).
+    max_upload_bytes: int = 201 * 1024 * 1024
 
     @field_validator("timezone")
     @classmethod
@@ -56,6 +64,13 @@ class Settings(BaseSettings):
     def _housekeeping(cls, value: float) -> float:
         if not 0 <= value <= 24 * 7:
             raise ValueError(f"{value} h is outside 0–168 h (0 = no housekeeping in the app)")
+        return value
+
+    @field_validator("db_connections")
+    @classmethod
+    def _connections(cls, value: int) -> int:
+        if not 2 <= value <= 500:
+            raise ValueError(f"{value} is outside 2–500 database connections per process")
         return value
 
     @model_validator(mode="after")

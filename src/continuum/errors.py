@@ -14,6 +14,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
+ECHO_CHARS = 200  # the most of a given value an error repeats back
+MESSAGE_CHARS = 1000
+
+
+def clip(value: Any, limit: int = ECHO_CHARS) -> Any:
+    """A value as an error may echo it: long text cut to its first ``limit`` characters
+    followed by "…" (a 20 MB field is never sent back); other values unchanged."""
+    if isinstance(value, bytes | bytearray):
+        value = bytes(value[: limit + 1]).decode("utf-8", "replace")
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + "…"
+    return value
+
 
 @dataclass
 class FieldProblem:
@@ -24,7 +37,11 @@ class FieldProblem:
     value: Any = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "message": self.message, "value": self.value}
+        return {
+            "field": clip(self.field),
+            "message": clip(self.message, MESSAGE_CHARS),
+            "value": clip(self.value),
+        }
 
 
 class ContinuumError(Exception):

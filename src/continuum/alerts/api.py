@@ -22,6 +22,7 @@ from continuum.alerts.models import CircuitAlert
 from continuum.alerts.schemas import AcknowledgeIn, ResolveIn, ThresholdsIn
 from continuum.core import run_service
 from continuum.core.roles import Permission as P
+from continuum.web.concurrency import db_slot
 from continuum.web.deps import CurrentActor, DbSession, require
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
@@ -48,7 +49,8 @@ async def stream(
     factory: sessionmaker[Session] = request.app.state.sessionmaker
     cursor = _cursor(last_event_id, after)
     if cursor is None:
-        cursor = int(await run_in_threadpool(_read, factory, service.last_event_id))
+        async with db_slot(request.app):
+            cursor = int(await run_in_threadpool(_read, factory, service.last_event_id))
     body = _events(request, factory, cursor, run_id, min(max(max_seconds, 0.0), 3600.0))
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(body, media_type="text/event-stream", headers=headers)
@@ -91,7 +93,11 @@ async def _events(
     first, start = True, cursor
     yield f"retry: 3000\nevent: ready\ndata: {json.dumps({'cursor': cursor})}\n\n"
     while True:
-        for item in await run_in_threadpool(_read, factory, _poll, cursor, run_id):
+        # a connection only for the poll itself (in a thread, within a database slot);
+        # none is held while the stream sleeps or waits on the client
+        async with db_slot(request.app):
+            items = await run_in_threadpool(_read, factory, _poll, cursor, run_id)
+        for item in items:
             if item["id"] in seen:
                 continue
             seen.add(item["id"])

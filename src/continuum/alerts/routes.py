@@ -22,7 +22,7 @@ from continuum.core.run_view import RunLink, add_run_link
 from continuum.db import utcnow
 from continuum.errors import Conflict, ValidationFailed
 from continuum.surveillance import DETECTORS
-from continuum.web.deps import CurrentActor, DbSession, get_actor, require
+from continuum.web.deps import CurrentActor, DbSession, form_of, get_actor, require
 from continuum.web.pages import NavLink, add_nav_link, add_template_dir, redirect, render
 
 add_template_dir(Path(__file__).parent / "templates")
@@ -107,10 +107,8 @@ def _back(form: Any, alert: CircuitAlert) -> str:
 
 
 @router.post("/alerts/{alert_id}/acknowledge", dependencies=[require(P.ACKNOWLEDGE_ALERT)])
-async def acknowledge(
-    request: Request, alert_id: int, db: DbSession, actor: CurrentActor
-) -> Response:
-    form = await request.form()
+def acknowledge(request: Request, alert_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    form = form_of(request)
     alert = service.get_alert(db, actor, alert_id)
     try:
         service.acknowledge(db, actor, alert_id, str(form.get("comment", "")))
@@ -121,8 +119,8 @@ async def acknowledge(
 
 
 @router.post("/alerts/{alert_id}/resolve", dependencies=[require(P.ACKNOWLEDGE_ALERT)])
-async def resolve(request: Request, alert_id: int, db: DbSession, actor: CurrentActor) -> Response:
-    form = await request.form()
+def resolve(request: Request, alert_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    form = form_of(request)
     alert = service.get_alert(db, actor, alert_id)
     try:
         service.resolve(db, actor, alert_id, str(form.get("note", "")))
@@ -160,8 +158,8 @@ def _thresholds(
 
 
 @router.post("/settings/surveillance", dependencies=[require(P.MANAGE_SETTINGS)])
-async def save_thresholds(request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    form = await request.form()
+def save_thresholds(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    form = form_of(request)
     values = {k.removeprefix("t_"): str(v) for k, v in form.multi_items() if k.startswith("t_")}
     try:
         thresholds.save(db, actor, values, str(form.get("note") or "") or None)

@@ -41,7 +41,7 @@ from continuum.core.vocab import (
 )
 from continuum.db import utcnow
 from continuum.errors import Conflict, ValidationFailed
-from continuum.web.deps import CurrentActor, DbSession, get_actor, require
+from continuum.web.deps import CurrentActor, DbSession, form_of, get_actor, require
 from continuum.web.form_post import attempt
 from continuum.web.pages import form_dict, parse_form, redirect, render
 
@@ -106,8 +106,8 @@ def _new_run(
 
 
 @router.post("/runs/new", dependencies=[require(P.MANAGE_RUN)])
-async def create_run(request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    values = form_dict(await request.form(), request.app.state.settings.zone, ("started_at",))
+def create_run(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    values = form_dict(form_of(request), request.app.state.settings.zone, ("started_at",))
     try:
         run = run_service.start_run(db, actor, parse_form(RunCreate, values))
     except ValidationFailed as exc:
@@ -177,7 +177,7 @@ def _grouped(latest: dict[str, Any]) -> dict[str, list[str]]:
     return groups
 
 
-async def _run_form(
+def _run_form(
     request: Request,
     db: DbSession,
     actor: Actor,
@@ -188,7 +188,7 @@ async def _run_form(
 ) -> Response:
     """Run one run-page form; on bad input show the page again with the message."""
     run = run_service.get_run(db, actor, run_id)
-    values = form_dict(await request.form(), request.app.state.settings.zone, time_fields)
+    values = form_dict(form_of(request), request.app.state.settings.zone, time_fields)
     _, problem = attempt(db, lambda: action(run, values))
     if problem:
         run = run_service.get_run(db, actor, run_id)
@@ -197,8 +197,8 @@ async def _run_form(
 
 
 @router.post("/runs/{run_id}/mode", dependencies=[require(P.MANAGE_RUN)])
-async def mode_form(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
-    return await _run_form(
+def mode_form(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    return _run_form(
         request,
         db,
         actor,
@@ -210,10 +210,8 @@ async def mode_form(request: Request, run_id: int, db: DbSession, actor: Current
 
 
 @router.post("/runs/{run_id}/components", dependencies=[require(P.MANAGE_CIRCUIT)])
-async def component_form(
-    request: Request, run_id: int, db: DbSession, actor: CurrentActor
-) -> Response:
-    return await _run_form(
+def component_form(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    return _run_form(
         request,
         db,
         actor,
@@ -225,10 +223,8 @@ async def component_form(
 
 
 @router.post("/runs/{run_id}/cannulas", dependencies=[require(P.MANAGE_RUN)])
-async def cannula_form(
-    request: Request, run_id: int, db: DbSession, actor: CurrentActor
-) -> Response:
-    return await _run_form(
+def cannula_form(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    return _run_form(
         request,
         db,
         actor,
@@ -240,22 +236,18 @@ async def cannula_form(
 
 
 @router.post("/runs/{run_id}/observations", dependencies=[require(P.ENTER_OBSERVATION)])
-async def observation_form(
-    request: Request, run_id: int, db: DbSession, actor: CurrentActor
-) -> Response:
+def observation_form(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
     def store(run: Run, v: dict[str, Any]) -> None:
         v.setdefault("time", utcnow())
         item = parse_form(ObservationIn, {**v, "source": "manual"})
         observation_service.record_observations(db, actor, run, [item])
 
-    return await _run_form(request, db, actor, run_id, "observations", store, ("time",))
+    return _run_form(request, db, actor, run_id, "observations", store, ("time",))
 
 
 @router.post("/runs/{run_id}/participants", dependencies=[require(P.RECORD_PARTICIPATION)])
-async def participant_form(
-    request: Request, run_id: int, db: DbSession, actor: CurrentActor
-) -> Response:
-    return await _run_form(
+def participant_form(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    return _run_form(
         request,
         db,
         actor,
@@ -268,8 +260,8 @@ async def participant_form(
 
 
 @router.post("/runs/{run_id}/end", dependencies=[require(P.MANAGE_RUN)])
-async def end_form(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
-    return await _run_form(
+def end_form(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    return _run_form(
         request,
         db,
         actor,
@@ -310,10 +302,10 @@ def _amend(
 
 
 @router.post("/observations/{observation_id}/amend", dependencies=[require(P.AMEND_OBSERVATION)])
-async def amend_form(
+def amend_form(
     request: Request, observation_id: int, db: DbSession, actor: CurrentActor
 ) -> Response:
-    values = form_dict(await request.form(), request.app.state.settings.zone)
+    values = form_dict(form_of(request), request.app.state.settings.zone)
     try:
         new = observation_service.amend(db, actor, observation_id, parse_form(AmendmentIn, values))
     except ValidationFailed as exc:
@@ -337,8 +329,8 @@ def new_patient_page(request: Request, actor: CurrentActor) -> Response:
 
 
 @router.post("/patients/new", dependencies=[require(P.CREATE_PATIENT)])
-async def create_patient(request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    values = form_dict(await request.form(), request.app.state.settings.zone)
+def create_patient(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    values = form_dict(form_of(request), request.app.state.settings.zone)
     try:
         patient = patient_service.create_patient(db, actor, parse_form(PatientCreate, values))
     except ValidationFailed as exc:

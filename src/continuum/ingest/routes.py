@@ -19,7 +19,7 @@ from continuum.ingest.csv_service import import_csv
 from continuum.ingest.fhir_bundle import ingest_bundle
 from continuum.ingest.schemas import AssignmentIn, MappingIn
 from continuum.vocabulary import CODES
-from continuum.web.deps import CurrentActor, DbSession, get_actor, require
+from continuum.web.deps import CurrentActor, DbSession, body_of, form_of, get_actor, require
 from continuum.web.pages import (
     NavLink,
     add_nav_link,
@@ -47,13 +47,11 @@ def ingest_page(request: Request, run_id: int, db: DbSession, actor: CurrentActo
 
 
 @pages.post("/runs/{run_id}/ingest", dependencies=[require(P.INGEST_DATA)])
-async def ingest_upload(
-    request: Request, run_id: int, db: DbSession, actor: CurrentActor
-) -> Response:
+def ingest_upload(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
     run = run_service.get_run(db, actor, run_id)
-    form = await request.form()
+    form = form_of(request)
     try:
-        name, text = await _upload_text(form)
+        name, text = _upload_text(form)
         result = import_csv(db, actor, run_id, io.StringIO(text, newline=""), name)
     except (ValidationFailed, Conflict) as exc:
         db.rollback()
@@ -61,10 +59,10 @@ async def ingest_upload(
     return render(request, "ingest_upload.html", actor, run=run, result=result, error=None)
 
 
-async def _upload_text(form: object) -> tuple[str, str]:
+def _upload_text(form: object) -> tuple[str, str]:
     upload = form.get("file")  # type: ignore[attr-defined]
     if isinstance(upload, UploadFile) and upload.filename:
-        data = await upload.read(MAX_UPLOAD + 1)
+        data = upload.file.read(MAX_UPLOAD + 1)  # in the threadpool (a def route)
         if len(data) > MAX_UPLOAD:
             raise ValidationFailed("the file is larger than 200 MB: use `continuum ingest csv`")
         name = Path(upload.filename).name
@@ -82,9 +80,9 @@ async def _upload_text(form: object) -> tuple[str, str]:
 
 
 @api.post("/fhir/Bundle", dependencies=[require(P.INGEST_DATA)])
-async def fhir_bundle(request: Request, db: DbSession, actor: CurrentActor) -> JSONResponse:
+def fhir_bundle(request: Request, db: DbSession, actor: CurrentActor) -> JSONResponse:
     """A FHIR R4 Bundle of Observations; answers an OperationOutcome (422 on refusal)."""
-    result = ingest_bundle(db, actor, await request.body())
+    result = ingest_bundle(db, actor, body_of(request))
     return JSONResponse(result.body, status_code=result.status,
                         media_type="application/fhir+json")  # fmt: skip
 
@@ -113,8 +111,8 @@ def integration_page(request: Request, db: DbSession, actor: CurrentActor) -> Re
 
 
 @pages.post("/integration/mappings", dependencies=[require(P.MANAGE_INTEGRATION)])
-async def save_mapping(request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    values = form_dict(await request.form(), request.app.state.settings.zone)
+def save_mapping(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    values = form_dict(form_of(request), request.app.state.settings.zone)
     values["active"] = values.get("active", "off") in ("on", "true", "1", True)
     try:
         integration.save_mapping(db, actor, parse_form(MappingIn, values))
@@ -125,8 +123,8 @@ async def save_mapping(request: Request, db: DbSession, actor: CurrentActor) -> 
 
 
 @pages.post("/integration/consoles", dependencies=[require(P.MANAGE_INTEGRATION)])
-async def assign_console(request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    values = form_dict(await request.form(), request.app.state.settings.zone)
+def assign_console(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    values = form_dict(form_of(request), request.app.state.settings.zone)
     try:
         integration.assign_console(db, actor, parse_form(AssignmentIn, values))
     except (ValidationFailed, Conflict) as exc:
@@ -145,8 +143,8 @@ def unassign_console(assignment_id: int, db: DbSession, actor: CurrentActor) -> 
 
 
 @pages.post("/integration/retention", dependencies=[require(P.MANAGE_INTEGRATION)])
-async def save_retention(request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    values = form_dict(await request.form(), request.app.state.settings.zone)
+def save_retention(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    values = form_dict(form_of(request), request.app.state.settings.zone)
     try:
         days = _whole_days(values.get("days"))
         integration.save_log_retention(db, actor, days, (values.get("note") or None))

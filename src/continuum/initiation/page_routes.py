@@ -34,7 +34,7 @@ from continuum.initiation.schemas import (
 )
 from continuum.initiation.view import record_context
 from continuum.physiology.cannula_catalogue import CANNULAE
-from continuum.web.deps import CurrentActor, DbSession, get_actor, require
+from continuum.web.deps import CurrentActor, DbSession, form_of, get_actor, require
 from continuum.web.form_post import attempt
 from continuum.web.pages import form_dict, parse_form, redirect, render
 
@@ -88,8 +88,8 @@ def _new(
 
 
 @router.post("/referrals/new", dependencies=[require(P.MANAGE_REFERRAL)])
-async def create_referral(request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    values = form_dict(await request.form(), request.app.state.settings.zone, ("referred_at",))
+def create_referral(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    values = form_dict(form_of(request), request.app.state.settings.zone, ("referred_at",))
     data = {k: v for k, v in values.items() if not k.startswith("new_")}
     new = {k[4:]: v for k, v in values.items() if k.startswith("new_")}
     if new.get("mrn") or new.get("name"):
@@ -144,7 +144,7 @@ def print_page(request: Request, referral_id: int, db: DbSession, actor: Current
 Action = Callable[[Any, dict[str, Any]], Any]
 
 
-async def _section(
+def _section(
     request: Request,
     db: DbSession,
     actor: Actor,
@@ -155,7 +155,7 @@ async def _section(
     goto: str | None = None,
 ) -> Response:
     row = referral.get_referral(db, actor, referral_id)
-    raw = await request.form()
+    raw = form_of(request)
     values = parse(raw)
     result, problem = attempt(db, lambda: action(row, values))
     if problem:
@@ -168,10 +168,8 @@ def _flat(raw: Any) -> dict[str, Any]:
 
 
 @router.post("/referrals/{referral_id}/status", dependencies=[require(P.MANAGE_REFERRAL)])
-async def status(
-    request: Request, referral_id: int, db: DbSession, actor: CurrentActor
-) -> Response:
-    return await _section(
+def status(request: Request, referral_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    return _section(
         request,
         db,
         actor,
@@ -183,10 +181,10 @@ async def status(
 
 
 @router.post("/referrals/{referral_id}/candidacy", dependencies=[require(P.MANAGE_REFERRAL)])
-async def save_candidacy(
+def save_candidacy(
     request: Request, referral_id: int, db: DbSession, actor: CurrentActor
 ) -> Response:
-    return await _section(
+    return _section(
         request,
         db,
         actor,
@@ -198,10 +196,10 @@ async def save_candidacy(
 
 
 @router.post("/referrals/{referral_id}/modality", dependencies=[require(P.MANAGE_REFERRAL)])
-async def save_modality(
+def save_modality(
     request: Request, referral_id: int, db: DbSession, actor: CurrentActor
 ) -> Response:
-    return await _section(
+    return _section(
         request,
         db,
         actor,
@@ -213,10 +211,8 @@ async def save_modality(
 
 
 @router.post("/referrals/{referral_id}/plan", dependencies=[require(P.MANAGE_CIRCUIT)])
-async def save_plan(
-    request: Request, referral_id: int, db: DbSession, actor: CurrentActor
-) -> Response:
-    return await _section(
+def save_plan(request: Request, referral_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    return _section(
         request,
         db,
         actor,
@@ -230,10 +226,10 @@ async def save_plan(
 @router.post(
     "/referrals/{referral_id}/participants", dependencies=[require(P.RECORD_PARTICIPATION)]
 )
-async def add_participant(
+def add_participant(
     request: Request, referral_id: int, db: DbSession, actor: CurrentActor
 ) -> Response:
-    return await _section(
+    return _section(
         request,
         db,
         actor,
@@ -245,10 +241,10 @@ async def add_participant(
 
 
 @router.post("/referrals/{referral_id}/decision", dependencies=[require(P.SIGN_DECISION)])
-async def record_decision(
+def record_decision(
     request: Request, referral_id: int, db: DbSession, actor: CurrentActor
 ) -> Response:
-    return await _section(
+    return _section(
         request,
         db,
         actor,
@@ -260,8 +256,8 @@ async def record_decision(
 
 
 @router.post("/referrals/{referral_id}/sign", dependencies=[require(P.SIGN_DECISION)])
-async def sign(request: Request, referral_id: int, db: DbSession, actor: CurrentActor) -> Response:
-    return await _section(
+def sign(request: Request, referral_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    return _section(
         request,
         db,
         actor,
@@ -273,8 +269,8 @@ async def sign(request: Request, referral_id: int, db: DbSession, actor: Current
 
 
 @router.post("/referrals/{referral_id}/amendments", dependencies=[require(P.MANAGE_REFERRAL)])
-async def amend(request: Request, referral_id: int, db: DbSession, actor: CurrentActor) -> Response:
-    return await _section(
+def amend(request: Request, referral_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    return _section(
         request,
         db,
         actor,
@@ -286,10 +282,8 @@ async def amend(request: Request, referral_id: int, db: DbSession, actor: Curren
 
 
 @router.post("/referrals/{referral_id}/reassess", dependencies=[require(P.SIGN_DECISION)])
-async def reassess(
-    request: Request, referral_id: int, db: DbSession, actor: CurrentActor
-) -> Response:
-    return await _section(
+def reassess(request: Request, referral_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    return _section(
         request,
         db,
         actor,
@@ -301,15 +295,13 @@ async def reassess(
 
 
 @router.post("/referrals/{referral_id}/start-run", dependencies=[require(P.SIGN_DECISION)])
-async def start_run(
-    request: Request, referral_id: int, db: DbSession, actor: CurrentActor
-) -> Response:
+def start_run(request: Request, referral_id: int, db: DbSession, actor: CurrentActor) -> Response:
     zone = request.app.state.settings.zone
 
     def parse(raw: Any) -> dict[str, Any]:
         return form_dict(raw, zone, ("started_at",))
 
-    return await _section(
+    return _section(
         request,
         db,
         actor,

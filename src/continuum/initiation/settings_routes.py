@@ -16,7 +16,7 @@ from continuum.core.roles import Permission as P
 from continuum.errors import FieldProblem, ValidationFailed
 from continuum.initiation import settings
 from continuum.initiation.trial_criteria import ECPR_THRESHOLDS
-from continuum.web.deps import CurrentActor, DbSession, get_actor, require
+from continuum.web.deps import CurrentActor, DbSession, form_of, get_actor, require
 from continuum.web.pages import NavLink, add_nav_link, redirect, render
 
 URL = "/settings/initiation"
@@ -107,8 +107,8 @@ def parse(raw: Mapping[str, str], current: Mapping[str, float | None]) -> dict[s
 
 
 @router.post(URL, dependencies=[require(P.MANAGE_SETTINGS)])
-async def save_settings(request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    form = await request.form()
+def save_settings(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    form = form_of(request)
     values = {k.removeprefix(FIELD): str(v) for k, v in form.multi_items() if k.startswith(FIELD)}
     note = str(form.get("note") or "").strip()
     try:

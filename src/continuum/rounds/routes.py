@@ -33,7 +33,7 @@ from continuum.rounds.schemas import (
     CompleteIn,
     RoundIn,
 )
-from continuum.web.deps import CurrentActor, DbSession, get_actor, require
+from continuum.web.deps import CurrentActor, DbSession, form_of, get_actor, require
 from continuum.web.form_post import attempt, posted_values
 from continuum.web.pages import (
     NavLink,
@@ -172,12 +172,10 @@ def run_rounds_page(request: Request, run_id: int, db: DbSession, actor: Current
 
 
 @pages.post("/runs/{run_id}/rounds", dependencies=[require(P.RECORD_ROUND)])
-async def record_round(
-    request: Request, run_id: int, db: DbSession, actor: CurrentActor
-) -> Response:
+def record_round(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
     run = run_service.get_run(db, actor, run_id)
-    raw = await request.form()
-    values: dict[str, Any] = await posted_values(request)
+    raw = form_of(request)
+    values: dict[str, Any] = posted_values(request)
     attendees = [str(a) for a in raw.getlist("attendee")]
     zone = _zone(request)
 
@@ -202,10 +200,8 @@ def sign_round(round_id: int, db: DbSession, actor: CurrentActor) -> Response:
 
 
 @pages.post("/rounds/{round_id}/amend", dependencies=[require(P.RECORD_ROUND)])
-async def amend_round(
-    request: Request, round_id: int, db: DbSession, actor: CurrentActor
-) -> Response:
-    values = {k: v for k, v in (await request.form()).items() if k != "csrf_token" and v}
+def amend_round(request: Request, round_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    values = {k: v for k, v in (form_of(request)).items() if k != "csrf_token" and v}
     row = round_record.get_round(db, actor, round_id)
     try:
         round_record.amend_round(db, actor, round_id, parse_form(AmendmentIn, values))
@@ -217,9 +213,9 @@ async def amend_round(
 
 
 @pages.post("/runs/{run_id}/actions", dependencies=[require(P.RECORD_ROUND)])
-async def add_action(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
+def add_action(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
     run = run_service.get_run(db, actor, run_id)
-    values = await posted_values(request)
+    values = posted_values(request)
 
     def add() -> Any:
         rows = forms.actions_from(values, _zone(request))
@@ -234,10 +230,10 @@ async def add_action(request: Request, run_id: int, db: DbSession, actor: Curren
 
 
 @pages.post("/rounds/actions/{action_id}/complete", dependencies=[require(P.RECORD_ROUND)])
-async def complete_action(
+def complete_action(
     request: Request, action_id: int, db: DbSession, actor: CurrentActor
 ) -> Response:
-    form = await request.form()
+    form = form_of(request)
     note = str(form.get("note") or "") or None
     row = actions.complete_action(db, actor, action_id, CompleteIn(note=note))
     back = str(form.get("back") or "")
@@ -292,11 +288,9 @@ def check_page(request: Request, run_id: int, db: DbSession, actor: CurrentActor
 
 
 @pages.post("/runs/{run_id}/circuit-check", dependencies=[require(P.CIRCUIT_CHECK)])
-async def record_check(
-    request: Request, run_id: int, db: DbSession, actor: CurrentActor
-) -> Response:
+def record_check(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
     run = run_service.get_run(db, actor, run_id)
-    values = await posted_values(request)
+    values = posted_values(request)
 
     def record() -> Any:
         data = parse_form(CircuitCheckIn, forms.check_from(values, _zone(request)))

@@ -31,7 +31,7 @@ from continuum.weaning.schemas import (
     TrialStart,
 )
 from continuum.weaning.settings_routes import router as settings_router
-from continuum.web.deps import CurrentActor, DbSession, get_actor, require
+from continuum.web.deps import CurrentActor, DbSession, form_of, get_actor, require
 from continuum.web.form_post import attempt
 from continuum.web.pages import (
     add_template_dir,
@@ -56,8 +56,8 @@ def _who(db: DbSession, actor: Actor, patient_id: int) -> Any:
     return patient_service.identities(db, actor, [patient_id], "weaning page").get(patient_id)
 
 
-async def _values(request: Request, times: tuple[str, ...] = ()) -> dict[str, Any]:
-    return form_dict(await request.form(), request.app.state.settings.zone, times)
+def _values(request: Request, times: tuple[str, ...] = ()) -> dict[str, Any]:
+    return form_dict(form_of(request), request.app.state.settings.zone, times)
 
 
 def _attempt(db: DbSession, action: Callable[[], Any]) -> tuple[Any, Problem | None]:
@@ -128,10 +128,8 @@ def _readiness(
 
 
 @router.post("/runs/{run_id}/weaning/readiness", dependencies=[require(P.RUN_WEANING)])
-async def readiness_form(
-    request: Request, run_id: int, db: DbSession, actor: CurrentActor
-) -> Response:
-    values = await _values(request)
+def readiness_form(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    values = _values(request)
     run = run_service.get_run(db, actor, run_id)
     _, err = _attempt(
         db, lambda: readiness.save_review(db, actor, run, parse_form(ReviewIn, values))
@@ -142,8 +140,8 @@ async def readiness_form(
 
 
 @router.post("/runs/{run_id}/weaning/trials", dependencies=[require(P.RUN_WEANING)])
-async def trial_form(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
-    values = await _values(request, ("started_at",))
+def trial_form(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    values = _values(request, ("started_at",))
     run = run_service.get_run(db, actor, run_id)
     trial, err = _attempt(
         db, lambda: trials.start_trial(db, actor, run, parse_form(TrialStart, values))
@@ -228,7 +226,7 @@ def step_from_form(values: dict[str, Any], measures: tuple[str, ...]) -> StepIn:
     return parse_form(StepIn, {**values, "values": numbers})
 
 
-async def _trial_action(
+def _trial_action(
     request: Request,
     db: DbSession,
     actor: Actor,
@@ -237,7 +235,7 @@ async def _trial_action(
     action: Callable[[Any, dict[str, Any]], Any],
     times: tuple[str, ...] = ("at",),
 ) -> Response:
-    values = await _values(request, times)
+    values = _values(request, times)
     trial = trials.get_trial(db, actor, trial_id)
     _, err = _attempt(db, lambda: action(trial, dict(values)))
     if err:
@@ -246,17 +244,15 @@ async def _trial_action(
 
 
 @router.post("/weaning/trials/{trial_id}/steps", dependencies=[require(P.RUN_WEANING)])
-async def step_form(
-    request: Request, trial_id: int, db: DbSession, actor: CurrentActor
-) -> Response:
+def step_form(request: Request, trial_id: int, db: DbSession, actor: CurrentActor) -> Response:
     def act(trial: Any, v: dict[str, Any]) -> Any:
         return trials.add_step(db, actor, trial, step_from_form(v, PROTOCOLS[trial.kind].measures))
 
-    return await _trial_action(request, db, actor, trial_id, "step", act)
+    return _trial_action(request, db, actor, trial_id, "step", act)
 
 
 @router.post("/weaning/trials/{trial_id}/assessment", dependencies=[require(P.CIRCUIT_CHECK)])
-async def assessment_form(
+def assessment_form(
     request: Request, trial_id: int, db: DbSession, actor: CurrentActor
 ) -> Response:
     def act(trial: Any, v: dict[str, Any]) -> Any:
@@ -264,27 +260,23 @@ async def assessment_form(
         v.setdefault("anticoagulation_ok", "false")
         return trials.assess(db, actor, trial, parse_form(AssessmentIn, v))
 
-    return await _trial_action(request, db, actor, trial_id, "assessment", act, ())
+    return _trial_action(request, db, actor, trial_id, "assessment", act, ())
 
 
 @router.post("/weaning/trials/{trial_id}/finish", dependencies=[require(P.RUN_WEANING)])
-async def finish_form(
-    request: Request, trial_id: int, db: DbSession, actor: CurrentActor
-) -> Response:
+def finish_form(request: Request, trial_id: int, db: DbSession, actor: CurrentActor) -> Response:
     def act(trial: Any, v: dict[str, Any]) -> Any:
         return trials.finish(db, actor, trial, parse_form(TrialFinish, v))
 
-    return await _trial_action(request, db, actor, trial_id, "finish", act)
+    return _trial_action(request, db, actor, trial_id, "finish", act)
 
 
 @router.post("/weaning/trials/{trial_id}/abort", dependencies=[require(P.RUN_WEANING)])
-async def abort_form(
-    request: Request, trial_id: int, db: DbSession, actor: CurrentActor
-) -> Response:
+def abort_form(request: Request, trial_id: int, db: DbSession, actor: CurrentActor) -> Response:
     def act(trial: Any, v: dict[str, Any]) -> Any:
         return trials.abort(db, actor, trial, parse_form(TrialAbort, v))
 
-    return await _trial_action(request, db, actor, trial_id, "abort", act)
+    return _trial_action(request, db, actor, trial_id, "abort", act)
 
 
 @router.get("/runs/{run_id}/decannulation", dependencies=[require(P.VIEW_CLINICAL)])
@@ -322,10 +314,10 @@ def _decannulation(
 
 
 @router.post("/runs/{run_id}/decannulation", dependencies=[require(P.RUN_WEANING)])
-async def decannulation_form(
+def decannulation_form(
     request: Request, run_id: int, db: DbSession, actor: CurrentActor
 ) -> Response:
-    values = await _values(request, ("decannulated_at", "anticoagulation_stopped_at"))
+    values = _values(request, ("decannulated_at", "anticoagulation_stopped_at"))
     run = run_service.get_run(db, actor, run_id)
 
     def act() -> Any:
@@ -339,8 +331,8 @@ async def decannulation_form(
 
 
 @router.post("/weaning/decannulations/{item_id}/sign", dependencies=[require(P.SIGN_DECANNULATION)])
-async def sign_form(request: Request, item_id: int, db: DbSession, actor: CurrentActor) -> Response:
-    values = await _values(request)
+def sign_form(request: Request, item_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    values = _values(request)
     row = decannulation.get(db, actor, item_id)
     run_id = row.run_id
     _, err = _attempt(db, lambda: decannulation.sign(db, actor, row, parse_form(SignIn, values)))
@@ -352,10 +344,8 @@ async def sign_form(request: Request, item_id: int, db: DbSession, actor: Curren
 
 
 @router.post("/weaning/follow-ups/{item_id}/done", dependencies=[require(P.RUN_WEANING)])
-async def follow_up_form(
-    request: Request, item_id: int, db: DbSession, actor: CurrentActor
-) -> Response:
-    values = await _values(request, ("at",))
+def follow_up_form(request: Request, item_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    values = _values(request, ("at",))
     item, err = _attempt(
         db,
         lambda: decannulation.complete_follow_up(

@@ -9,7 +9,7 @@ from continuum.core.roles import Actor
 from continuum.core.roles import Permission as P
 from continuum.errors import ValidationFailed
 from continuum.weaning import settings
-from continuum.web.deps import CurrentActor, DbSession, get_actor, require
+from continuum.web.deps import CurrentActor, DbSession, form_of, get_actor, require
 from continuum.web.pages import NavLink, add_nav_link, form_dict, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(get_actor)])
@@ -41,10 +41,10 @@ def _settings(
 
 
 @router.post("/weaning/settings", dependencies=[require(P.MANAGE_SETTINGS)])
-async def settings_form(request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    values = form_dict(await request.form(), request.app.state.settings.zone)
+def settings_form(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    values = form_dict(form_of(request), request.app.state.settings.zone)
     note = values.pop("note", None)
-    form = await request.form()
+    form = form_of(request)
     for key in form:
         if key not in ("csrf_token", "note"):
             values.setdefault(key, "")

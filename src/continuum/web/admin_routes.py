@@ -12,7 +12,7 @@ from continuum.core.roles import ROLE_LABELS, Permission
 from continuum.core.roles import Permission as P
 from continuum.core.vocab import DISCIPLINES
 from continuum.errors import Conflict, ValidationFailed
-from continuum.web.deps import CurrentActor, DbSession, get_actor, require
+from continuum.web.deps import CurrentActor, DbSession, form_of, get_actor, require
 from continuum.web.pages import form_dict, parse_form, redirect, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False, dependencies=[Depends(get_actor)])
@@ -41,8 +41,8 @@ def users_page(request: Request, db: DbSession, actor: CurrentActor) -> Response
 
 
 @router.post("/users", dependencies=[require(P.MANAGE_USERS)])
-async def create_user(request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    values = form_dict(await request.form(), request.app.state.settings.zone)
+def create_user(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    values = form_dict(form_of(request), request.app.state.settings.zone)
     try:
         accounts.create_staff(db, actor, parse_form(accounts.StaffCreate, values))
     except (ValidationFailed, Conflict) as exc:
@@ -53,8 +53,8 @@ async def create_user(request: Request, db: DbSession, actor: CurrentActor) -> R
 
 
 @router.post("/tokens", dependencies=[require(P.MANAGE_USERS)])
-async def issue_token(request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    form = await request.form()
+def issue_token(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    form = form_of(request)
     try:
         staff_id = int(str(form.get("staff_id", "")))
     except ValueError:

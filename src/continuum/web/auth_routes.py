@@ -11,9 +11,10 @@ from continuum.core import accounts, audit
 from continuum.errors import Forbidden, NotAuthenticated
 from continuum.web.deps import (
     AppSettings,
+    CsrfGiven,
     CurrentActor,
     DbSession,
-    _check_csrf,
+    check_csrf,
     client_of,
     login_session,
 )
@@ -31,9 +32,10 @@ def login_page(request: Request, next: str | None = None) -> Response:
     return render(request, "login.html", None, next=_safe_next(next), error=None)
 
 
-@router.post("/login")
-async def login(
+@router.post("/login")  # a plain def: argon2 and the database run in the threadpool
+def login(
     request: Request,
+    given: CsrfGiven,
     db: DbSession,
     settings: AppSettings,
     username: Annotated[str, Form()] = "",
@@ -41,7 +43,7 @@ async def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     try:
-        await _check_csrf(request)
+        check_csrf(request, given)
         staff = accounts.authenticate(
             db,
             username.strip(),

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from continuum.calculators import CALCULATORS, get_spec, list_calculators, run_calculator
 from continuum.errors import ValidationFailed
-from continuum.web.deps import CurrentActor, get_actor
+from continuum.web.deps import CurrentActor, form_of, get_actor
 from continuum.web.pages import render
 
 api = APIRouter(
@@ -49,9 +49,9 @@ def form(request: Request, name: str, actor: CurrentActor) -> Response:
 
 
 @pages.post("/{name}")
-async def submit(request: Request, name: str, actor: CurrentActor) -> Response:
+def submit(request: Request, name: str, actor: CurrentActor) -> Response:
     spec = get_spec(name)
-    form_data = await request.form()
+    form_data = form_of(request)
     values = {
         k: form_data.getlist(k) if len(form_data.getlist(k)) > 1 else v
         for k, v in form_data.items()

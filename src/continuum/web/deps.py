@@ -9,12 +9,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from continuum.config import Settings
 from continuum.core import accounts
 from continuum.core.people import Staff
 from continuum.core.roles import Actor, Permission
 from continuum.errors import ContinuumError, Forbidden, NotAuthenticated
+from continuum.web.concurrency import DbSlot
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -23,8 +25,12 @@ def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """Commit once when the endpoint has returned; roll back on any error."""
+def get_db(request: Request, _slot: DbSlot) -> Iterator[Session]:
+    """Commit once when the endpoint has returned; roll back on any error.
+
+    A plain ``def``: FastAPI runs it (and its teardown, the commit) in the threadpool, never
+    on the event loop. The request first takes a database slot (``concurrency.db_slot``,
+    awaited on the loop), so the connection it checks out is always free in the pool."""
     session: Session = request.app.state.sessionmaker()
     try:
         yield session
@@ -52,11 +58,47 @@ def csrf_token(request: Request) -> str:
     return str(token)
 
 
-async def _check_csrf(request: Request) -> None:
-    expected = request.session.get("csrf")
+async def posted_csrf(request: Request) -> str | None:
+    """The CSRF token a state-changing request carries (``X-CSRF-Token`` or the form's
+    ``csrf_token``). Async, and solved before any database work: the whole body is read
+    here (waiting on the client) while no connection is held. The parsed form and the raw
+    body are kept for the synchronous route: ``form_of(request)``, ``body_of(request)``."""
+    if request.method in SAFE_METHODS:
+        return None
     given = request.headers.get("x-csrf-token")
-    if given is None and "form" in request.headers.get("content-type", ""):
-        given = str((await request.form()).get("csrf_token", ""))
+    if "form" in request.headers.get("content-type", ""):
+        form = await request.form()
+        request.state.posted_form = form
+        if given is None:
+            given = str(form.get("csrf_token", ""))
+    else:
+        request.state.posted_body = await request.body()
+    return given
+
+
+CsrfGiven = Annotated[str | None, Depends(posted_csrf)]
+
+
+def form_of(request: Request) -> FormData:
+    """The request's form, already read by ``posted_csrf`` (every route with an actor)."""
+    form = getattr(request.state, "posted_form", None)
+    if form is None:
+        if "form" in request.headers.get("content-type", ""):
+            raise RuntimeError("form_of: the form was not read (the route needs an actor)")
+        return FormData()
+    return form  # type: ignore[no-any-return]
+
+
+def body_of(request: Request) -> bytes:
+    """The raw body of a (non-form) request, already read by ``posted_csrf``."""
+    body = getattr(request.state, "posted_body", None)
+    if body is None:
+        raise RuntimeError("body_of: the body was not read (the route needs an actor)")
+    return body  # type: ignore[no-any-return]
+
+
+def check_csrf(request: Request, given: str | None) -> None:
+    expected = request.session.get("csrf")
     if not expected or not given or not secrets.compare_digest(str(expected), given):
         raise Forbidden(
             "the form has expired or did not come from this site: reload the page "
@@ -64,8 +106,12 @@ async def _check_csrf(request: Request) -> None:
         )
 
 
-async def get_actor(request: Request, db: DbSession) -> Actor:
-    """The actor behind this request: an API bearer token, or the signed session cookie."""
+def get_actor(request: Request, given: CsrfGiven, db: DbSession) -> Actor:
+    """The actor behind this request: an API bearer token, or the signed session cookie.
+
+    A plain ``def`` (run in the threadpool): it queries the database, which must never
+    block the event loop. ``given`` (the CSRF token, read from the body if need be) is
+    solved first, so no connection waits on a slow client."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         staff = accounts.staff_for_token(db, header[7:].strip())
@@ -76,7 +122,7 @@ async def get_actor(request: Request, db: DbSession) -> Actor:
         request.session.pop("staff_id", None)
         raise NotAuthenticated("please log in")
     if request.method not in SAFE_METHODS:
-        await _check_csrf(request)
+        check_csrf(request, given)
     return accounts.actor_for(staff, client_of(request))
 
 

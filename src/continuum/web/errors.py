@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from continuum.errors import ContinuumError, NotAuthenticated
+from continuum.errors import MESSAGE_CHARS, ContinuumError, NotAuthenticated, clip
 from continuum.web.deps import is_api
 from continuum.web.pages import redirect, render
 
@@ -45,8 +45,8 @@ async def _request_validation(request: Request, exc: RequestValidationError) -> 
         loc = ".".join(str(x) for x in err["loc"] if x not in ("body",))
         problems.append(
             {
-                "field": loc,
-                "message": err["msg"].removeprefix("Value error, "),
+                "field": clip(loc),
+                "message": clip(err["msg"].removeprefix("Value error, "), MESSAGE_CHARS),
                 "value": _jsonable(err.get("input")),
             }
         )
@@ -57,22 +57,51 @@ async def _request_validation(request: Request, exc: RequestValidationError) -> 
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """HTTP errors keep their headers; a 405's ``Allow`` names every method of the path."""
+    if exc.status_code == 405:
+        exc.headers = {**(exc.headers or {}), "Allow": _allowed(request)}
     if is_api(request):
         return JSONResponse(
-            {"error": "http_error", "message": str(exc.detail)}, status_code=exc.status_code
+            {"error": _HTTP_NAMES.get(exc.status_code, "http_error"), "message": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=exc.headers,
         )
-    return render(
+    response = render(
         request,
         "error.html",
         None,
         status_code=exc.status_code,
-        title="Not found" if exc.status_code == 404 else "Error",
+        title=_HTTP_TITLES.get(exc.status_code, "Error"),
         message=str(exc.detail),
         problems=[],
     )
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed(request: Request) -> str:
+    """Every method some route answers at this path (Starlette names only the first
+    matching route's, and FastAPI nests included routers)."""
+    from starlette.routing import Match
+
+    routes = request.app.router.routes
+    return ", ".join(
+        m
+        for m in METHODS
+        if any(r.matches({**request.scope, "method": m})[0] == Match.FULL for r in routes)
+    )
+
+
+_HTTP_NAMES = {405: "method_not_allowed", 413: "payload_too_large"}
+_HTTP_TITLES = {404: "Not found", 405: "Method not allowed", 413: "Too large"}
 
 
 def _jsonable(value: object) -> object:
-    if value is None or isinstance(value, str | int | float | bool):
+    """The given value as the 422 echoes it: clipped (never a whole oversized field)."""
+    if value is None or isinstance(value, int | float | bool):
         return value
-    return str(value)[:200]
+    return clip(value if isinstance(value, str | bytes) else str(value))

@@ -15,6 +15,7 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from continuum.errors import Conflict, ContinuumError, ValidationFailed
+from continuum.web.deps import form_of
 
 T = TypeVar("T")
 FORM_PROBLEMS: tuple[type[ContinuumError], ...] = (ValidationFailed, Conflict)
@@ -36,6 +37,7 @@ def attempt(
     return result, None
 
 
-async def posted_values(request: Request) -> dict[str, Any]:
-    """The submitted fields (last value per name, blanks kept), without the CSRF token."""
-    return {k: v for k, v in (await request.form()).items() if k != "csrf_token"}
+def posted_values(request: Request) -> dict[str, Any]:
+    """The submitted fields (last value per name, blanks kept), without the CSRF token.
+    The form was read before any database work (``web.deps.posted_csrf``)."""
+    return {k: v for k, v in form_of(request).items() if k != "csrf_token"}
