@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from continuum import support_configuration
 from continuum.errors import NotFound, ValidationFailed
 from continuum.physiology import (
     blood_volume,
@@ -59,7 +60,8 @@ AS_FRACTION = UnitOption("fraction", 100.0)
 HB_UNITS = (UnitOption("g/L", 0.1), UnitOption("mmol/L", 1.611))
 DAYS_AS_HOURS = UnitOption("days", 24.0)
 HOURS_AS_DAYS = UnitOption("h", 1 / 24)
-SCORE_MODES = ("VV", "VA", "VAV", "VVA", "ECCO2R")
+# Every vocabulary mode, plus the short "ECCO2R" the score calculators have accepted.
+SCORE_MODES = (*support_configuration.MODES, "ECCO2R")
 SUPPORTS = ("pulmonary", "cardiac", "ecpr")
 
 

@@ -15,8 +15,8 @@ import typer
 
 from continuum.errors import ContinuumError, ValidationFailed
 from continuum.ingest.console_csv import ConsoleFile, read_console_csv
+from continuum.support_configuration import MODES, find
 from continuum.surveillance import Alert, RunSeries, RunTargets, run_all_detectors
-from continuum.surveillance.series import MODES
 
 FORMATS = ("json", "text")
 
@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
 
 def replay(
     file: Annotated[Path, typer.Argument(help="console CSV file (contracts.md §2)")],
-    mode: Annotated[str, typer.Option(help="VV or VA")],
+    mode: Annotated[str, typer.Option(help="VV, VA or any mode of the vocabulary (VV+IABP, …)")],
     fmt: Annotated[str, typer.Option("--format", help="json or text")] = "text",
     flow_goal: Annotated[float | None, typer.Option(help="blood-flow goal, L/min")] = None,
 ) -> None:
@@ -44,7 +44,7 @@ def replay(
 
 
 def _run(file: Path, mode: str, fmt: str, flow_goal: float | None) -> list[Alert]:
-    if mode.upper() not in MODES:
+    if find(mode) is None:
         raise ValidationFailed(f"--mode must be one of {', '.join(MODES)}, not '{mode}'", "mode")
     if fmt not in FORMATS:
         raise ValidationFailed(f"--format must be json or text, not '{fmt}'", "format")

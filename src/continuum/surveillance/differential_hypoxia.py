@@ -80,7 +80,7 @@ def _levels(t: dict[str, np.ndarray], s: SurveillanceSettings, trend_n: int) -> 
 
 def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evaluation | None:
     sr = grid.series
-    if sr.mode != "VA" or not (sr.has("spo2_right") or sr.has("pao2_right_radial")):
+    if not sr.applies(CODE) or not (sr.has("spo2_right") or sr.has("pao2_right_radial")):
         return None
     t = _traces(grid, s)
     n = grid.minutes(s.dh_persist_min)

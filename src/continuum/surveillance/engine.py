@@ -71,6 +71,8 @@ def run_all_detectors(
         return []
     alerts: list[Alert] = []
     for code in only or DETECTOR_CODES:
+        if not series.applies(code):
+            continue  # e.g. recirculation on an arterial-only return (support_configuration)
         ev = DETECTORS[code].evaluate(grid, s, targets or RunTargets())
         if ev is not None:
             alerts.extend(build_alerts(ev, grid, s))

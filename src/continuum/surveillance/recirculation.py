@@ -82,7 +82,7 @@ def _levels(t: dict[str, np.ndarray], s: SurveillanceSettings) -> np.ndarray:
 
 
 def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evaluation | None:
-    if grid.series.mode != "VV" or not grid.series.has("pre_oxy_so2"):
+    if not grid.series.applies(CODE) or not grid.series.has("pre_oxy_so2"):
         return None
     t = _traces(grid, s)
     n = grid.minutes(s.recirc_persist_min)
