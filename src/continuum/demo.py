@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy.orm import Session
 
-from continuum import support_configuration
+from continuum import support_configuration, vocabulary
 from continuum.config import Settings
 from continuum.core import accounts, observation_service, participation_service, run_service
 from continuum.core.people import Patient, PatientIdentity
@@ -422,9 +422,9 @@ def _observations(db: Session, run: Run, case: DemoCase, end: datetime, seed: in
         )
     rows += observation_service.series_rows(
         run.id,
-        "oxy_delta_p",
+        vocabulary.DELTA_P,
         sim.times,
-        sim.signals["p_preoxy"] - sim.signals["p_postoxy"],
+        vocabulary.delta_p_series(sim.signals["p_preoxy"], sim.signals["p_postoxy"]),
         "simulator",
     )
     for start in range(0, len(rows), 20000):

@@ -1,7 +1,8 @@
 """transmembrane_gradient_rise: oxygenator ΔP per L/min of blood flow rising against the
 membrane lung's own early hours (Lubnow 2014: a 30–50% rise in ΔP/flow suggests clot).
 
-ΔP is the measured ``oxy_delta_p`` where present, else ``p_preoxy − p_postoxy``. Flow
+ΔP is the measured ``oxy_delta_p`` where present, else ``p_preoxy − p_postoxy`` (the
+vocabulary's one derivation, ``vocabulary.delta_p_series``). Flow
 normalisation makes deliberate flow changes neutral; a 30-minute rolling median removes
 spikes and brief changes; the rise must also be ≥ 8 mmHg of ΔP (a low-gradient membrane's
 30% is within transducer drift) and last an hour; the baseline restarts when the
@@ -16,6 +17,7 @@ from continuum.surveillance.base import NORMAL, UNKNOWN, Evaluation, baseline, g
 from continuum.surveillance.grid import Grid, rolling_median
 from continuum.surveillance.series import RunTargets
 from continuum.surveillance.settings import SurveillanceSettings
+from continuum.vocabulary import DELTA_P, DELTA_P_FROM, delta_p_series
 
 CODE = "transmembrane_gradient_rise"
 RESETS = ("oxygenator",)
@@ -23,9 +25,8 @@ RESETS = ("oxygenator",)
 
 def delta_p(grid: Grid, s: SurveillanceSettings) -> np.ndarray:
     gap = s.console_max_gap_min
-    measured = grid.locf("oxy_delta_p", gap)
-    derived = grid.locf("p_preoxy", gap) - grid.locf("p_postoxy", gap)
-    return np.where(np.isfinite(measured), measured, derived)
+    pre, post = DELTA_P_FROM
+    return delta_p_series(grid.locf(pre, gap), grid.locf(post, gap), grid.locf(DELTA_P, gap))
 
 
 def resistance_rise(grid: Grid, s: SurveillanceSettings) -> dict[str, np.ndarray]:
