@@ -13,7 +13,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from continuum.surveillance.base import NORMAL, UNKNOWN, Evaluation, baseline, grade, ratio
+from continuum.surveillance.base import (
+    NORMAL,
+    UNKNOWN,
+    Evaluation,
+    baseline,
+    grade,
+    num,
+    pct,
+    ratio,
+)
 from continuum.surveillance.grid import Grid, rolling_median
 from continuum.surveillance.series import RunTargets
 from continuum.surveillance.settings import SurveillanceSettings
@@ -52,6 +61,16 @@ def applicable(grid: Grid) -> bool:
     )
 
 
+def rule_text(s: SurveillanceSettings) -> str:
+    """The rule as a clinician reads it, with the thresholds in force."""
+    return (
+        f"rolling-median ΔP/flow rise ≥ {pct(s.tmp_rise_warning)} (warning) / ≥ "
+        f"{pct(s.tmp_rise_critical)} (critical) over the oxygenator's own early-hours "
+        f"baseline and ≥ {num(s.tmp_min_excess)} mmHg of ΔP, sustained "
+        f"{num(s.tmp_persist_min)} min; clears below {pct(s.tmp_rise_clear)}"
+    )
+
+
 def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evaluation | None:
     if not applicable(grid):
         return None
@@ -67,8 +86,7 @@ def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evalua
         n,
         n,
         grid.segments(RESETS),
-        rule="rolling-median ΔP/flow rise ≥ 30% (warning) / ≥ 50% (critical) over the "
-        "oxygenator's own early-hours baseline, sustained; clears below 20%",
+        rule=rule_text(s),
         thresholds=("tmp_rise_warning", "tmp_rise_critical", "tmp_rise_clear", "tmp_min_excess"),
         inputs=("oxy_delta_p", "p_preoxy", "p_postoxy", "blood_flow"),
         trace=trace,
