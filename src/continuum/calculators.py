@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from continuum import support_configuration
+from continuum import vocabulary as V
 from continuum.errors import NotFound, ValidationFailed
 from continuum.physiology import (
     blood_volume,
@@ -49,17 +51,22 @@ __all__ = [
     "run_calculator",
 ]
 
-KPA = UnitOption("kPa", 7.50062)
-INCH = UnitOption("in", 2.54)
-METRE = UnitOption("m", 100.0)
-POUND = UnitOption("lb", 0.45359237)
-ML_PER_MIN = UnitOption("mL/min", 0.001)
-LITRE = UnitOption("L", 1000.0)
-AS_FRACTION = UnitOption("fraction", 100.0)
-HB_UNITS = (UnitOption("g/L", 0.1), UnitOption("mmol/L", 1.611))
-DAYS_AS_HOURS = UnitOption("days", 24.0)
-HOURS_AS_DAYS = UnitOption("h", 1 / 24)
-SCORE_MODES = ("VV", "VA", "VAV", "VVA", "ECCO2R")
+# Unit options: factors from the one table in continuum.vocabulary.
+KPA = UnitOption("kPa", V.MMHG_PER_KPA)
+INCH = UnitOption("in", V.CM_PER_INCH)
+METRE = UnitOption("m", V.CM_PER_M)
+POUND = UnitOption("lb", V.KG_PER_LB)
+ML_PER_MIN = UnitOption("mL/min", 1 / V.ML_PER_L)
+LITRE = UnitOption("L", V.ML_PER_L)
+AS_FRACTION = UnitOption("fraction", V.PERCENT_PER_FRACTION)
+HB_UNITS = (
+    UnitOption("g/L", 1 / V.G_L_PER_G_DL),
+    UnitOption("mmol/L", V.HB_G_DL_PER_MMOL_L),
+)
+DAYS_AS_HOURS = UnitOption("days", V.HOURS_PER_DAY)
+HOURS_AS_DAYS = UnitOption("h", 1 / V.HOURS_PER_DAY)
+# Every vocabulary mode, plus the short "ECCO2R" the score calculators have accepted.
+SCORE_MODES = (*support_configuration.MODES, "ECCO2R")
 SUPPORTS = ("pulmonary", "cardiac", "ecpr")
 
 
@@ -135,7 +142,7 @@ SOLUBILITY = num(
     0.0025,
     0.0035,
     "O2 solubility in plasma (setting)",
-    UnitOption("mL O2/dL/kPa", 1 / 7.50062),
+    UnitOption("mL O2/dL/kPa", 1 / V.MMHG_PER_KPA),
     default=0.003,
 )
 
@@ -278,7 +285,7 @@ PHYSIOLOGY = (
             800,
             "Barometric pressure",
             KPA,
-            UnitOption("hPa", 0.750062),
+            UnitOption("hPa", V.MMHG_PER_HPA),
             default=760.0,
         ),
         num(
@@ -384,7 +391,15 @@ SCORES = (
         "Gaies 2010 VIS from infusion rates.",
         vis.vis,
         *(
-            num(d, "µg/kg/min", 0, 100, DRUG_HELP, UnitOption("ng/kg/min", 0.001), default=0.0)
+            num(
+                d,
+                "µg/kg/min",
+                0,
+                100,
+                DRUG_HELP,
+                UnitOption("ng/kg/min", 1 / V.NG_PER_UG),
+                default=0.0,
+            )
             for d in ("dopamine", "dobutamine", "epinephrine", "norepinephrine", "milrinone")
         ),
         num(
@@ -393,7 +408,7 @@ SCORES = (
             0,
             0.01,
             "Vasopressin",
-            UnitOption("mU/kg/min", 0.001),
+            UnitOption("mU/kg/min", 1 / V.MU_PER_U),
             default=0.0,
         ),
         num(
@@ -422,7 +437,7 @@ SCORES = (
             0.21,
             1.0,
             help="FiO2 (21–100 is read as percent)",
-            units=(UnitOption("%", 0.01),),
+            units=(UnitOption("%", 1 / V.PERCENT_PER_FRACTION),),
             percent_above_one=True,
         ),
         num("peep_cmh2o", "cmH2O", 0, 40, "PEEP (if ventilated)", required=False),
@@ -516,7 +531,7 @@ SCORES = (
             0.01,
             24 * 365,
             "Longest interval to interpolate (INR: 56 d)",
-            UnitOption("days", 24.0),
+            DAYS_AS_HOURS,
             default=24.0,
         ),
         pick("method", ttr.METHODS, "continuous (default) or hourly", default="continuous"),

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy.orm import Session
 
+from continuum import support_configuration, vocabulary
 from continuum.config import Settings
 from continuum.core import accounts, observation_service, participation_service, run_service
 from continuum.core.people import Patient, PatientIdentity
@@ -337,7 +338,7 @@ def _circuit(db: Session, actor: Actor, run: Run, case: DemoCase, start: datetim
                 rated_flow_l_min=7.0 if kind == "membrane_lung" else None,
             ),
         )
-    if case.mode == "VV":
+    if not support_configuration.of(case.mode).arterial_return:
         cannulas = [
             ("drainage", "femoral vein", "right", 25, 55),
             ("return", "internal jugular vein", "right", 21, 15),
@@ -409,7 +410,7 @@ def _observations(db: Session, run: Run, case: DemoCase, end: datetime, seed: in
     hours = min(case.sim_hours, (end - run.started_at).total_seconds() / 3600.0)
     sim = simulate(
         case.scenario,
-        "VA" if case.mode.startswith("VA") else "VV",
+        "VA" if support_configuration.of(case.mode).arterial_return else "VV",  # simulated model
         hours,
         seed,
         start=end - timedelta(hours=hours),
@@ -421,9 +422,9 @@ def _observations(db: Session, run: Run, case: DemoCase, end: datetime, seed: in
         )
     rows += observation_service.series_rows(
         run.id,
-        "oxy_delta_p",
+        vocabulary.DELTA_P,
         sim.times,
-        sim.signals["p_preoxy"] - sim.signals["p_postoxy"],
+        vocabulary.delta_p_series(sim.signals["p_preoxy"], sim.signals["p_postoxy"]),
         "simulator",
     )
     for start in range(0, len(rows), 20000):

@@ -8,8 +8,9 @@ converted on the way in with :func:`normalise`, never guessed.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from continuum.errors import FieldProblem, ValidationFailed
 
@@ -113,6 +114,46 @@ CONSOLE_CODES: tuple[str, ...] = (
     "blood_temp",
 )
 
+# ΔP across the membrane lung: the one derivation (contracts §1). Where a console sends
+# pre- and post-oxygenator pressures at the same time and no ΔP, ΔP = pre − post; a derived
+# value outside ΔP's plausible range is no value (a transducer fault, not a gradient).
+DELTA_P = "oxy_delta_p"
+DELTA_P_FROM = ("p_preoxy", "p_postoxy")
+DELTA_P_LOW = CODES[DELTA_P].low
+DELTA_P_HIGH = CODES[DELTA_P].high
+
+
+def delta_p(pre: float, post: float) -> float | None:
+    """ΔP from one pre/post pair taken together; None when implausible."""
+    dp = pre - post
+    return dp if DELTA_P_LOW <= dp <= DELTA_P_HIGH else None
+
+
+def delta_p_of(values: Mapping[str, float]) -> float | None:
+    """The ΔP to derive from one moment's values (code → value in stored units): None when
+    ΔP itself was measured, a pressure is missing, or the difference is implausible."""
+    if DELTA_P in values:
+        return None
+    pre, post = values.get(DELTA_P_FROM[0]), values.get(DELTA_P_FROM[1])
+    if pre is None or post is None:
+        return None
+    return delta_p(pre, post)
+
+
+def delta_p_series(pre: Any, post: Any, measured: Any = None) -> Any:
+    """Vectorised ΔP (numpy arrays, NaN = no value): the measured ΔP where there is one, else
+    pre − post where that is plausible, else NaN."""
+    import numpy as np  # only the array callers pay for numpy
+
+    dp = np.asarray(pre, dtype=float) - np.asarray(post, dtype=float)
+    with np.errstate(invalid="ignore"):
+        dp = np.where((dp >= DELTA_P_LOW) & (dp <= DELTA_P_HIGH), dp, np.nan)
+    if measured is None:
+        return dp
+    m = np.asarray(measured, dtype=float)
+    return np.where(np.isfinite(m), m, dp)
+
+
 # Unit aliases: how people write the stored unit.
 _SAME: dict[str, tuple[str, ...]] = {
     "L/min": ("l/min", "lpm", "l/min."),
@@ -140,28 +181,53 @@ _SAME: dict[str, tuple[str, ...]] = {
     "cm/s": ("cm/s",),
 }
 
+# Unit factors: the one table of the platform (the calculators' unit options use it too).
+# Each constant says how many of the first unit make one of the second.
+MMHG_PER_KPA = 7.50062
+MMHG_PER_HPA = 0.750062
+G_L_PER_G_DL = 10.0
+HB_G_DL_PER_MMOL_L = 1.611  # haemoglobin (monomer)
+MG_DL_PER_G_L = 100.0
+MG_L_PER_MG_DL = 10.0
+BILIRUBIN_UMOL_L_PER_MG_DL = 17.1
+CREATININE_UMOL_L_PER_MG_DL = 88.4
+LACTATE_MG_DL_PER_MMOL_L = 9.008
+ML_PER_L = 1000.0
+PERCENT_PER_FRACTION = 100.0
+CM_PER_INCH = 2.54
+CM_PER_M = 100.0
+KG_PER_LB = 0.45359237
+HOURS_PER_DAY = 24.0
+NG_PER_UG = 1000.0
+MU_PER_U = 1000.0
+
 Converter = Callable[[float], float]
+
+
+def _fahrenheit(v: float) -> float:
+    return (v - 32.0) * 5.0 / 9.0
+
 
 # Conversions into the stored unit: (code or "*", given unit lower-cased) -> function.
 _CONVERSIONS: dict[tuple[str, str], Converter] = {
-    ("*mmHg", "kpa"): lambda v: v * 7.50062,
-    ("fibrinogen", "mg/dl"): lambda v: v / 100.0,
-    ("hb", "g/l"): lambda v: v / 10.0,
-    ("hb", "mmol/l"): lambda v: v * 1.611,
-    ("pfhb", "mg/l"): lambda v: v / 10.0,
-    ("pfhb", "g/l"): lambda v: v * 100.0,
-    ("bilirubin", "µmol/l"): lambda v: v / 17.1,
-    ("bilirubin", "umol/l"): lambda v: v / 17.1,
-    ("creatinine", "µmol/l"): lambda v: v / 88.4,
-    ("creatinine", "umol/l"): lambda v: v / 88.4,
-    ("lactate", "mg/dl"): lambda v: v / 9.008,
-    ("blood_temp", "°f"): lambda v: (v - 32.0) * 5.0 / 9.0,
-    ("blood_temp", "f"): lambda v: (v - 32.0) * 5.0 / 9.0,
-    ("sweep_flow", "ml/min"): lambda v: v / 1000.0,
-    ("blood_flow", "ml/min"): lambda v: v / 1000.0,
-    ("hct", "1"): lambda v: v * 100.0,
-    ("hct", "fraction"): lambda v: v * 100.0,
-    ("*%", "1"): lambda v: v * 100.0,
+    ("*mmHg", "kpa"): lambda v: v * MMHG_PER_KPA,
+    ("fibrinogen", "mg/dl"): lambda v: v / MG_DL_PER_G_L,
+    ("hb", "g/l"): lambda v: v / G_L_PER_G_DL,
+    ("hb", "mmol/l"): lambda v: v * HB_G_DL_PER_MMOL_L,
+    ("pfhb", "mg/l"): lambda v: v / MG_L_PER_MG_DL,
+    ("pfhb", "g/l"): lambda v: v * MG_DL_PER_G_L,
+    ("bilirubin", "µmol/l"): lambda v: v / BILIRUBIN_UMOL_L_PER_MG_DL,
+    ("bilirubin", "umol/l"): lambda v: v / BILIRUBIN_UMOL_L_PER_MG_DL,
+    ("creatinine", "µmol/l"): lambda v: v / CREATININE_UMOL_L_PER_MG_DL,
+    ("creatinine", "umol/l"): lambda v: v / CREATININE_UMOL_L_PER_MG_DL,
+    ("lactate", "mg/dl"): lambda v: v / LACTATE_MG_DL_PER_MMOL_L,
+    ("blood_temp", "°f"): _fahrenheit,
+    ("blood_temp", "f"): _fahrenheit,
+    ("sweep_flow", "ml/min"): lambda v: v / ML_PER_L,
+    ("blood_flow", "ml/min"): lambda v: v / ML_PER_L,
+    ("hct", "1"): lambda v: v * PERCENT_PER_FRACTION,
+    ("hct", "fraction"): lambda v: v * PERCENT_PER_FRACTION,
+    ("*%", "1"): lambda v: v * PERCENT_PER_FRACTION,
 }
 _FRACTION_CODES = frozenset({"sweep_fio2", "vent_fio2"})
 FRACTION_CODES = _FRACTION_CODES  # codes stored as a fraction, accepted as % too
@@ -195,7 +261,7 @@ def convert(code: str, value: float, unit: str | None) -> float:
     given = (unit or "").strip()
     if code in _FRACTION_CODES:
         if given in ("%", "percent") or (given in ("", "1") and 1.0 < value <= 100.0):
-            return value / 100.0
+            return value / PERCENT_PER_FRACTION
         if _same_unit(spec.unit, given):
             return value
     elif not given or _same_unit(spec.unit, given):

@@ -151,6 +151,13 @@ def get_thresholds(db: DbSession, actor: CurrentActor) -> list[dict[str, Any]]:
     return thresholds.describe(db, actor)
 
 
+@router.get("/surveillance/rules", dependencies=[require(P.VIEW_CLINICAL)])
+def get_rules(db: DbSession) -> list[dict[str, Any]]:
+    """Every detector's rule text with the programme's thresholds in force, and the modes
+    (support configurations) it runs for."""
+    return thresholds.detector_rules(db)
+
+
 @router.post("/surveillance/thresholds", dependencies=[require(P.MANAGE_SETTINGS)])
 def set_thresholds(data: ThresholdsIn, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
     """Set the programme's thresholds (null: back to the published default)."""

@@ -17,7 +17,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from continuum import vocabulary
+from continuum import support_configuration, vocabulary
 from continuum.alerts.models import SurveillanceBaseline
 from continuum.core.record import Observation, ProgrammeSetting
 from continuum.core.run_record import Component, Run
@@ -58,9 +58,9 @@ def programme_settings(session: Session) -> SurveillanceSettings:
 
 
 def series_mode(run: Run) -> str:
-    """Detectors know VV and VA: any mode returning blood to an artery counts as VA."""
-    mode = current_mode(run) or "VV"
-    return "VA" if "A" in mode else "VV"
+    """The run's mode as the detectors read it: which of them apply follows from its support
+    configuration (``continuum.support_configuration``), e.g. VV + IABP keeps recirculation."""
+    return support_configuration.of_run(current_mode(run), run.support_type).mode
 
 
 def component_changes(session: Session, run_id: int) -> list[ComponentChange]:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from continuum.alerts import chart, service, thresholds
+from continuum.alerts import chart, inputs, service, thresholds
 from continuum.alerts.api import router as api_router
 from continuum.alerts.models import CircuitAlert
 from continuum.core import patient_service, run_service
@@ -21,7 +21,7 @@ from continuum.core.run_record import Run
 from continuum.core.run_view import RunLink, add_run_link
 from continuum.db import utcnow
 from continuum.errors import Conflict, ValidationFailed
-from continuum.surveillance import DETECTORS
+from continuum.surveillance import rule_texts
 from continuum.web.deps import CurrentActor, DbSession, form_of, get_actor, require
 from continuum.web.pages import NavLink, add_nav_link, add_template_dir, redirect, render
 
@@ -34,9 +34,9 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(get_actor)])
 routers = [router, api_router]
 
 
-def rule_of(code: str) -> str:
-    doc = (DETECTORS[code].__doc__ or "").strip().split("\n\n")[0]
-    return " ".join(doc.split())
+def rules_in_force(db: Session) -> dict[str, str]:
+    """Each detector's rule rendered from the programme's thresholds in force."""
+    return rule_texts(inputs.programme_settings(db))
 
 
 def _rows(db: Session, actor: Actor, alerts: list[CircuitAlert]) -> list[dict[str, Any]]:
@@ -92,7 +92,7 @@ def _run_alerts(
         alerts=alerts,
         events=service.events_of(db, [a.id for a in alerts]),
         charts_json={k: json.dumps(v).replace("</", "<\\/") for k, v in charts.items()},
-        rules={code: rule_of(code) for code in DETECTORS},
+        rules=rules_in_force(db),
         cursor=service.last_event_id(db),
         error=error,
         error_alert=error_alert,
@@ -151,6 +151,7 @@ def _thresholds(
         actor,
         status_code=422 if error else 200,
         items=thresholds.describe(db, actor),
+        rules=thresholds.detector_rules(db),
         error=error,
         values=values or {},
         saved=saved,

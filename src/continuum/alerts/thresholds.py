@@ -11,12 +11,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from continuum.alerts.inputs import SETTING_PREFIX
+from continuum import support_configuration
+from continuum.alerts.inputs import SETTING_PREFIX, programme_settings
 from continuum.core import audit
 from continuum.core.record import ProgrammeSetting
 from continuum.core.roles import Actor, Permission
 from continuum.db import utcnow
 from continuum.errors import FieldProblem, ValidationFailed
+from continuum.support_configuration import MODES
+from continuum.surveillance import rule_texts
 from continuum.surveillance.settings import DEFAULT_SETTINGS
 
 
@@ -42,6 +45,20 @@ def overrides(session: Session) -> dict[str, ProgrammeSetting]:
         select(ProgrammeSetting).where(ProgrammeSetting.key.like(SETTING_PREFIX + "%"))
     )
     return {r.key.removeprefix(SETTING_PREFIX): r for r in rows}
+
+
+def detector_rules(session: Session) -> list[dict[str, Any]]:
+    """Every detector's rule as rendered from the thresholds in force, and the support
+    configurations (modes) it runs for."""
+    texts = rule_texts(programme_settings(session))
+    return [
+        {
+            "detector": code,
+            "rule": text,
+            "modes": [m for m in MODES if support_configuration.of(m).applies(code)],
+        }
+        for code, text in texts.items()
+    ]
 
 
 def describe(session: Session, actor: Actor) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from continuum.errors import ContinuumError, ValidationFailed
+from continuum.support_configuration import MODES, find
 
 if TYPE_CHECKING:
     from continuum.ingest.console_csv import ConsoleFile
@@ -28,7 +29,7 @@ def register(app: typer.Typer) -> None:
 
 def replay(
     file: Annotated[Path, typer.Argument(help="console CSV file (contracts.md §2)")],
-    mode: Annotated[str, typer.Option(help="VV or VA")],
+    mode: Annotated[str, typer.Option(help="VV, VA or any mode of the vocabulary (VV+IABP, …)")],
     fmt: Annotated[str, typer.Option("--format", help="json or text")] = "text",
     flow_goal: Annotated[float | None, typer.Option(help="blood-flow goal, L/min")] = None,
 ) -> None:
@@ -47,9 +48,8 @@ def replay(
 def _run(file: Path, mode: str, fmt: str, flow_goal: float | None) -> list[Alert]:
     from continuum.ingest.console_csv import read_console_csv
     from continuum.surveillance import RunSeries, RunTargets, run_all_detectors
-    from continuum.surveillance.series import MODES
 
-    if mode.upper() not in MODES:
+    if find(mode) is None:
         raise ValidationFailed(f"--mode must be one of {', '.join(MODES)}, not '{mode}'", "mode")
     if fmt not in FORMATS:
         raise ValidationFailed(f"--format must be json or text, not '{fmt}'", "format")

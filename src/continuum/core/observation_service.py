@@ -94,17 +94,17 @@ def clean(items: Sequence[ObservationIn], run: Run) -> list[CleanValue]:
 
 def derived_delta_p(values: Iterable[CleanValue]) -> list[CleanValue]:
     """ΔP = p_preoxy − p_postoxy where both were measured at the same time and ΔP was not."""
+    codes = (*vocabulary.DELTA_P_FROM, vocabulary.DELTA_P)
     by_time: dict[tuple[datetime, str], dict[str, float]] = {}
     for v in values:
-        if v.code in ("p_preoxy", "p_postoxy", "oxy_delta_p"):
+        if v.code in codes:
             by_time.setdefault((v.time, v.source), {})[v.code] = v.value
+    unit = vocabulary.CODES[vocabulary.DELTA_P].unit
     derived = []
     for (time, source), got in by_time.items():
-        if "oxy_delta_p" not in got and "p_preoxy" in got and "p_postoxy" in got:
-            dp = got["p_preoxy"] - got["p_postoxy"]
-            spec = vocabulary.get("oxy_delta_p")
-            if spec.low <= dp <= spec.high:
-                derived.append(CleanValue("oxy_delta_p", time, dp, "mmHg", source))
+        dp = vocabulary.delta_p_of(got)
+        if dp is not None:
+            derived.append(CleanValue(vocabulary.DELTA_P, time, dp, unit, source))
     return derived
 
 

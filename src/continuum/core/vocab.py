@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from continuum import support_configuration
+
 ROLES = (
     "perfusionist",
     "physician",
@@ -25,18 +27,7 @@ DISCIPLINES = (
 )
 SEXES = ("female", "male", "other", "unknown")
 SUPPORT_TYPES = ("pulmonary", "cardiac", "ecpr")
-MODES = (
-    "VV",
-    "VA",
-    "VAV",
-    "VVA",
-    "V-PA",
-    "VA+Impella",
-    "VA+IABP",
-    "VV+IABP",
-    "VV-ECCO2R",
-    "VV+RVAD",
-)
+MODES = support_configuration.MODES  # the one list, with what each mode is
 RUN_STATUSES = ("active", "weaning", "ended")
 OUTCOMES = (
     "weaned_recovered",

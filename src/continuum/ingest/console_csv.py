@@ -24,7 +24,17 @@ from typing import Any, TextIO
 import numpy as np
 
 from continuum.errors import ValidationFailed
-from continuum.vocabulary import CODES, FRACTION_CODES, convert, normalise, parse_header
+from continuum.vocabulary import (
+    CODES,
+    DELTA_P,
+    DELTA_P_FROM,
+    FRACTION_CODES,
+    PERCENT_PER_FRACTION,
+    convert,
+    delta_p_series,
+    normalise,
+    parse_header,
+)
 
 Source = str | os.PathLike[str] | TextIO
 Progress = Callable[[int, int], None]
@@ -303,17 +313,17 @@ def _to_float_slow(cells: list[str]) -> tuple[np.ndarray, np.ndarray]:
 def _derive_delta_p(
     times: np.ndarray, full: dict[str, np.ndarray]
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """oxy_delta_p = p_preoxy − p_postoxy on rows holding both and no measured ΔP."""
-    if "p_preoxy" not in full or "p_postoxy" not in full:
+    """oxy_delta_p = p_preoxy − p_postoxy (vocabulary.delta_p_series) on rows holding both
+    and no measured ΔP; one vectorised pass per file."""
+    pre, post = DELTA_P_FROM
+    if pre not in full or post not in full:
         return {}
-    dp = full["p_preoxy"] - full["p_postoxy"]
-    measured = full.get("oxy_delta_p")
-    spec = CODES["oxy_delta_p"]
-    with np.errstate(invalid="ignore"):
-        keep = np.isfinite(dp) & (dp >= spec.low) & (dp <= spec.high)
+    dp = delta_p_series(full[pre], full[post])
+    keep = np.isfinite(dp)
+    measured = full.get(DELTA_P)
     if measured is not None:
         keep &= ~np.isfinite(measured)
-    return {"oxy_delta_p": (times[keep], dp[keep])} if keep.any() else {}
+    return {DELTA_P: (times[keep], dp[keep])} if keep.any() else {}
 
 
 def read_console_text(text: str, *, progress: Progress | None = None) -> ConsoleFile:
@@ -328,7 +338,8 @@ def convert_column(code: str, values: np.ndarray, unit: str | None) -> np.ndarra
     convert(code, 0.5, given)  # refuses an unconvertible unit with the vocabulary's message
     if code in FRACTION_CODES and given in ("", "1"):
         with np.errstate(invalid="ignore"):
-            return np.where((values > 1.0) & (values <= 100.0), values / 100.0, values)
+            pct = (values > 1.0) & (values <= PERCENT_PER_FRACTION)
+            return np.where(pct, values / PERCENT_PER_FRACTION, values)
     return np.asarray(convert(code, values, given), dtype=np.float64)  # type: ignore[arg-type]
 
 

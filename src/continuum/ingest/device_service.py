@@ -375,11 +375,12 @@ def _derived(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         by_key[(row["run_id"], row["time"])][row["code"]] = row
     out = []
-    spec = vocabulary.CODES["oxy_delta_p"]
+    pre_code, post_code = vocabulary.DELTA_P_FROM
+    unit = vocabulary.CODES[vocabulary.DELTA_P].unit
     for got in by_key.values():
-        pre, post = got.get("p_preoxy"), got.get("p_postoxy")
-        if pre and post and "oxy_delta_p" not in got:
-            dp = pre["value"] - post["value"]
-            if spec.low <= dp <= spec.high:
-                out.append({**pre, "code": "oxy_delta_p", "value": dp, "unit": spec.unit})
+        pre, post = got.get(pre_code), got.get(post_code)
+        if pre and post and vocabulary.DELTA_P not in got:
+            dp = vocabulary.delta_p(pre["value"], post["value"])
+            if dp is not None:
+                out.append({**pre, "code": vocabulary.DELTA_P, "value": dp, "unit": unit})
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from continuum import support_configuration
 from continuum.initiation.modality_rules import Physiology
 
 CARDIAC_SCORES = ("save",)
@@ -48,13 +49,15 @@ def in_modality(p: Physiology, recommended: str | None, chosen: str | None) -> l
     if chosen is None:
         return []
     out: list[Contradiction] = []
-    if chosen in ("VV", "VV-ECCO2R", "V-PA") and (p.cardiogenic_shock or p.cardiac_arrest):
+    chosen_cfg = support_configuration.find(chosen)
+    no_arterial = chosen_cfg is not None and not chosen_cfg.arterial_return
+    if no_arterial and (p.cardiogenic_shock or p.cardiac_arrest):
         out.append(
             Contradiction(
                 "venous_return_in_shock",
                 "choice_reason",
-                f"{chosen} chosen although cardiogenic shock / arrest is recorded (VV gives no "
-                "circulatory support)",
+                f"{chosen} chosen although cardiogenic shock / arrest is recorded (no ECMO "
+                "return to a systemic artery: no support of the systemic circulation)",
             )
         )
     if recommended is not None and chosen != recommended:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-VA_FAMILY = ("VA", "VA+Impella", "VA+IABP", "VAV", "VVA")
+from continuum import support_configuration
+
+# Modes returning ECMO blood to a systemic artery (support_configuration: arterial_return).
+VA_FAMILY = support_configuration.modes_where("arterial_return")
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ def _base(p: Physiology) -> list[RuleFired]:
     if p.rv_failure:
         why = "Right-ventricular failure with a working left heart: return to the pulmonary artery."
         return [RuleFired("rv_failure", "V-PA", why, SRC_VPA)]
-    if p.current_mode in VA_FAMILY:
+    if _on_arterial_return(p.current_mode):
         return []  # already on arterial return: only the hybrid rules below apply
     if p.respiratory_failure and p.adequate_cardiac_function:
         why = "Isolated respiratory failure with adequate cardiac function: gas exchange only."
@@ -80,12 +83,12 @@ def _base(p: Physiology) -> list[RuleFired]:
 
 
 def _hybrid(p: Physiology, base: str | None) -> list[RuleFired]:
-    if p.current_mode == "VV" and (p.cardiogenic_shock or p.cardiac_arrest):
+    if _on_respiratory_vv(p.current_mode) and (p.cardiogenic_shock or p.cardiac_arrest):
         why = (
             "On VV and the heart now fails: add an arterial return (VVA) rather than re-cannulate."
         )
         return [RuleFired("vv_cardiac_failure", "VVA", why, SRC_VVA)]
-    on_va = base == "VA" or p.current_mode in VA_FAMILY
+    on_va = base == "VA" or _on_arterial_return(p.current_mode)
     if (
         on_va
         and p.femoral_return
@@ -119,5 +122,17 @@ def recommend(p: Physiology) -> Recommendation:
 
 
 def base_of(mode: str) -> str:
-    """The flow-target family of a mode: VV-like or VA-like."""
-    return "VA" if mode in VA_FAMILY or mode == "V-PA" else "VV"
+    """The flow-target family of a mode: "VA" (cardiac index) when the ECMO pump carries
+    the circulation (arterial or pulmonary-artery return), else "VV" (by weight)."""
+    return support_configuration.of(mode).flow_target
+
+
+def _on_arterial_return(mode: str | None) -> bool:
+    found = support_configuration.find(mode)
+    return found is not None and found.arterial_return
+
+
+def _on_respiratory_vv(mode: str | None) -> bool:
+    """Running a venovenous circuit for the lungs (VV, VV + IABP)."""
+    found = support_configuration.find(mode)
+    return found is not None and found.family == "respiratory"

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from continuum import support_configuration
 from continuum.physiology.result import ScoreItem
 
 ELSO_CAUTION = (
@@ -14,7 +15,24 @@ ELSO_CAUTION = (
     "selecting or withdrawing support in an individual patient; the survival shown is the "
     "published cohort survival for this class, not an individual prediction."
 )
-PULMONARY_MODES = frozenset({"VV", "ECCO2R"})
+
+
+def scores_apply(score: str, mode: str | None) -> bool:
+    """Whether a run on ``mode`` belongs to the score's derivation population (by its support
+    configuration: RESP/PRESERVE respiratory VV, SAVE arterial return); no mode: not judged."""
+    if mode is None:
+        return True
+    found = support_configuration.find(mode)
+    return found is not None and score in found.scores
+
+
+def population(mode: str | None, usual: str) -> str:
+    """How a warning names the population a run is in: the usual wording ("VV / respiratory
+    support") unless the mode is a configuration of another family (e.g. "V-PA support")."""
+    found = support_configuration.find(mode)
+    if found is None or found.family in ("respiratory", "circulatory"):
+        return usual
+    return f"{found.mode} support"
 
 
 def completed_years(age_years: float) -> int:

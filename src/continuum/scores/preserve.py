@@ -18,6 +18,7 @@ from continuum.scores.common import (
     class_interpretation,
     completed_years,
     risk_class,
+    scores_apply,
 )
 
 SOURCE = (
@@ -89,7 +90,7 @@ def preserve(
     warnings = WarningList([ELSO_CAUTION, WEIGHTS_CAUTION])
     warnings.when(age_years < 18, "PRESERVE was derived in adults.")
     warnings.when(
-        mode is not None and mode != "VV",
+        not scores_apply("PRESERVE", mode),
         "PRESERVE was derived for VV ECMO in ARDS; outside its derivation population.",
     )
     return CalculatorResult(

@@ -10,12 +10,13 @@ from __future__ import annotations
 from continuum.physiology.result import CalculatorResult, WarningList
 from continuum.scores.common import (
     ELSO_CAUTION,
-    PULMONARY_MODES,
     RiskClass,
     Tally,
     class_interpretation,
     completed_years,
+    population,
     risk_class,
+    scores_apply,
 )
 
 SOURCE = (
@@ -67,9 +68,9 @@ def population_warnings(age_years: float, mode: str | None, support: str | None)
     warnings = WarningList([ELSO_CAUTION])
     warnings.when(age_years < 18, "RESP was derived in adults (≥18 y).")
     warnings.when(
-        (mode is not None and mode not in PULMONARY_MODES) or support in ("cardiac", "ecpr"),
+        not scores_apply("RESP", mode) or support in ("cardiac", "ecpr"),
         "RESP was derived for VV ECMO in respiratory failure; outside its derivation "
-        "population (VA / cardiac support).",
+        f"population ({population(mode, 'VA / cardiac support')}).",
     )
     return warnings.as_tuple()
 

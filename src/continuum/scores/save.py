@@ -21,7 +21,9 @@ from continuum.scores.common import (
     Tally,
     class_interpretation,
     completed_years,
+    population,
     risk_class,
+    scores_apply,
 )
 
 SOURCE = (
@@ -83,9 +85,9 @@ def population_warnings(age_years: float, mode: str | None, support: str | None)
         "derivation population.",
     )
     warnings.when(
-        (mode is not None and "A" not in mode) or support == "pulmonary",
+        not scores_apply("SAVE", mode) or support == "pulmonary",
         "SAVE was derived for VA ECMO in cardiogenic shock; outside its derivation population "
-        "(VV / respiratory support).",
+        f"({population(mode, 'VV / respiratory support')}).",
     )
     return warnings.as_tuple()
 

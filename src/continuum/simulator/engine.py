@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from continuum import support_configuration
 from continuum.errors import FieldProblem, ValidationFailed
 from continuum.simulator import artefacts as art
 from continuum.simulator.blood import ph_from
@@ -205,7 +206,8 @@ def simulate(
     output = output * (1.0 - 0.25 * hypo)
     shunt = np.clip(1.0 - lung, 0.0, 0.98)
     vo2 = patient.vo2_ml_min * vo2_var
-    if mode == "VV":
+    arterial = support_configuration.of(mode).arterial_return  # VA model: arterial return
+    if not arterial:
         return_base, return_slope = cvp, np.zeros(n)
     else:
         return_base = 35.0 + 8.0 * output - 15.0 * hypo + map_var
@@ -260,7 +262,7 @@ def simulate(
     lac = lactate(gas["svo2"], hypo)
     bicarbonate = 25.0 - 0.9 * (lac - 1.2)
 
-    if mode == "VV":
+    if not arterial:
         map_ = 76.0 - 18.0 * hypo + map_var + 2.0 * circadian
     else:
         map_ = return_base + return_slope * flow + 2.0 * circadian
@@ -307,7 +309,7 @@ def simulate(
         "map",
         "spo2",
     )
-    if mode == "VA":
+    if support_configuration.of(mode).differential_hypoxia_applies:  # upper-body sites watched
         clean["spo2_right"] = gas["upper_so2"]
         clean["pao2_right_radial"] = gas["upper_po2"]
         continuous = (*continuous, "spo2_right")
@@ -318,7 +320,7 @@ def simulate(
     signals, log = art.observe(seed, clean, continuous, sparse)
 
     derived = {
-        "cardiac_output": output if mode == "VV" else output + flow,
+        "cardiac_output": output + flow if arterial else output,
         "native_output": output,
         "recirculation": r,
         "vo2": vo2,
@@ -329,7 +331,7 @@ def simulate(
         "target_flow": target,
         "venous_svo2": gas["svo2"],
     }
-    if mode == "VA":
+    if arterial:
         derived["upper_body_so2"] = gas["upper_so2"]
 
     stamps = iso_minutes(start, n)

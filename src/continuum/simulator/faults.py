@@ -14,6 +14,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from continuum.support_configuration import of
+
+SIMULATED = ("VV", "VA")  # = patient.MODES
+
 Array = NDArray[np.float64]
 
 # Fault kinds the simulator can inject -> detector codes (contracts.md §3) in the truth.
@@ -28,9 +32,11 @@ FAULT_DETECTORS: dict[str, tuple[str, ...]] = {
     "differential_hypoxia": ("differential_hypoxia",),
 }
 
+# Faults that only a support configuration with the right return can have (of the two
+# simulated modes VV and VA; continuum.support_configuration decides).
 FAULT_MODES: dict[str, tuple[str, ...]] = {
-    "recirculation": ("VV",),
-    "differential_hypoxia": ("VA",),
+    "recirculation": tuple(m for m in SIMULATED if of(m).recirculation_applies),
+    "differential_hypoxia": tuple(m for m in SIMULATED if of(m).differential_hypoxia_applies),
 }
 
 INTERVENTIONS: tuple[str, ...] = (

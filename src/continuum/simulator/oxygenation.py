@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from continuum import support_configuration
 from continuum.simulator.blood import (
     CO2_SLOPE,
     RQ,
@@ -73,7 +74,7 @@ def _co2(g: GasInputs, q: Array, co: Array, r: Array, keep: Array) -> dict[str, 
     """
     vco2 = RQ * g.vo2
     h = np.clip(0.45 * (1.0 - g.shunt), 0.0, 0.9)
-    if g.mode == "VV":
+    if support_configuration.of(g.mode).venous_return:
         kappa = keep * (1.0 - r) / (1.0 - r * keep)
         qe = np.minimum((1.0 - r) * q, co)
         lam = (qe * kappa + co - qe) / co
@@ -97,7 +98,7 @@ def solve(g: GasInputs, c: Circuit) -> dict[str, Array]:
     n = g.flow.size
     q = np.maximum(g.flow, 0.05)
     co = np.maximum(g.cardiac_output, 0.1)
-    is_vv = g.mode == "VV"
+    is_vv = support_configuration.of(g.mode).venous_return  # returned blood meets drainage
     r = np.clip(g.recirculation, 0.0, 0.95) if is_vv else np.zeros(n)
     keep = co2_fraction_kept(c, g.sweep, q, g.co2_efficiency)
     co2 = _co2(g, q, co, r, keep)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from continuum import support_configuration
+
 IntArray = NDArray[np.int64]
 
 BLOOD_GAS_CODES: tuple[str, ...] = (
@@ -52,7 +54,8 @@ def schedule(rng: np.random.Generator, n: int, mode: str) -> dict[str, IntArray]
     out: dict[str, IntArray] = {}
     for code in BLOOD_GAS_CODES:
         out[code] = gases
-    for code in BLOOD_GAS_VA_ONLY if mode == "VA" else BLOOD_GAS_VV_ONLY:
+    upper_body = support_configuration.of(mode).differential_hypoxia_applies
+    for code in BLOOD_GAS_VA_ONLY if upper_body else BLOOD_GAS_VV_ONLY:
         out[code] = gases
     for code in COAG_CODES:
         out[code] = coag

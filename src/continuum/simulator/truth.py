@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from continuum.physiology.gas_exchange import recirculation_fraction
 from continuum.simulator.labs import ANTI_XA_TARGET
+from continuum.vocabulary import delta_p_series
 
 Array = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -70,7 +71,7 @@ def _oxygenator(c: dict[str, Array], onset: int) -> BoolArray:
 
 
 def _gradient(c: dict[str, Array], onset: int) -> BoolArray:
-    ratio = (c["p_preoxy"] - c["p_postoxy"]) / np.maximum(c["blood_flow"], 0.1)
+    ratio = delta_p_series(c["p_preoxy"], c["p_postoxy"]) / np.maximum(c["blood_flow"], 0.1)
     base = ratio[max(onset - 1, 0)]
     return ratio >= 1.3 * base
 

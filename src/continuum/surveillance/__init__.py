@@ -14,6 +14,7 @@ from continuum.surveillance.engine import (
     DETECTORS,
     baselines_of,
     current_state,
+    rule_texts,
     run_all_detectors,
 )
 from continuum.surveillance.series import ComponentChange, RunSeries, RunTargets
@@ -33,6 +34,7 @@ __all__ = [
     "SurveillanceSettings",
     "baselines_of",
     "current_state",
+    "rule_texts",
     "run_all_detectors",
     "run_static_detectors",
 ]

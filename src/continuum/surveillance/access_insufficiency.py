@@ -28,6 +28,8 @@ from continuum.surveillance.base import (
     WARNING,
     Evaluation,
     baseline,
+    num,
+    pct,
     ratio,
 )
 from continuum.surveillance.grid import Grid, persistent, rolling_median
@@ -87,6 +89,21 @@ def _levels(t: dict[str, np.ndarray], s: SurveillanceSettings, trend_n: int) -> 
     return level
 
 
+def rule_text(s: SurveillanceSettings) -> str:
+    """The rule as a clinician reads it, with the thresholds in force."""
+    return (
+        f"drainage pressure ({num(s.access_smoothing_min)}-min median) ≤ "
+        f"{num(s.access_warning)} mmHg and ≥ {num(s.access_drop)} mmHg below its own baseline "
+        f"(warning) / ≤ {num(s.access_critical)} mmHg (critical); flow chattering (median "
+        f"minute-to-minute change ≥ {pct(s.chatter_variation)} of flow over 10 min) → warning, "
+        f"with the low pressure → critical; sustained {num(s.access_persist_min)} min; clears "
+        f"above {num(s.access_clear)} or near baseline. Early warning: drainage pressure "
+        f"({num(s.access_trend_smoothing_min)}-min median) ≥ {num(s.access_trend_drop)} mmHg "
+        f"below its own baseline with flow not raised (> {pct(s.access_trend_flow_rise)} above "
+        f"its own baseline), sustained {num(s.access_trend_persist_min)} min"
+    )
+
+
 def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evaluation | None:
     if not (grid.series.has("p_access") or grid.series.has("blood_flow")):
         return None
@@ -108,12 +125,7 @@ def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evalua
         n,
         2 * n,
         starts,
-        rule="drainage pressure (3-min median) ≤ −80 mmHg and ≥ 20 mmHg below its own "
-        "baseline (warning) / ≤ −100 mmHg (critical); flow chattering (median "
-        "minute-to-minute change ≥ 5% of flow over 10 min) → warning, with the low "
-        "pressure → critical; sustained 5 min; clears above −70 or near baseline. Early "
-        "warning: drainage pressure (30-min median) ≥ 6 mmHg below its own baseline with "
-        "flow not raised (> 5% above its own baseline), sustained 15 min",
+        rule=rule_text(s),
         thresholds=(
             "access_critical",
             "access_warning",

@@ -18,6 +18,7 @@ from continuum.surveillance.base import (
     WARNING,
     Evaluation,
     Summary,
+    num,
 )
 from continuum.surveillance.grid import Grid
 from continuum.surveillance.series import RunTargets
@@ -41,6 +42,16 @@ def _test_level(x: np.ndarray, lo: float, hi: float, factor: float) -> np.ndarra
         level[(x < lo) | (x > hi)] = WARNING
         level[(x < lo * factor) | (x > hi * (2 - factor))] = CRITICAL
     return level
+
+
+def rule_text(s: SurveillanceSettings) -> str:
+    """The rule as a clinician reads it, with the thresholds in force."""
+    f = s.anticoag_critical_factor
+    return (
+        "latest anti-Xa / aPTT / ACT outside the target range → warning; above "
+        f"{num(2 - f)} × upper or below {num(f)} × lower bound → critical; anti-Xa "
+        f"{num(s.anti_xa_low)}–{num(s.anti_xa_high)} IU/mL unless the run sets its own range"
+    )
 
 
 def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evaluation | None:
@@ -75,8 +86,7 @@ def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evalua
         1,
         1,
         np.array([0]),
-        rule="latest anti-Xa / aPTT / ACT outside the target range → warning; above 1.5 × "
-        "upper or below 0.5 × lower bound → critical",
+        rule=rule_text(s),
         thresholds=("anticoag_critical_factor",),
         inputs=tuple(rs),
         trace=trace,

@@ -52,6 +52,16 @@ class Evaluation:
     extra_thresholds: list[dict[str, Any]] = field(default_factory=list)
 
 
+def num(x: float) -> str:
+    """A threshold as a rule text shows it: 0.3 → "0.3", −80 → "−80"."""
+    return f"{x:g}".replace("-", "−")
+
+
+def pct(fraction: float) -> str:
+    """A fraction as a percentage: 0.3 → "30%"."""
+    return num(round(100 * fraction, 6)) + "%"
+
+
 def grade(
     x: np.ndarray,
     warning: float,
@@ -158,4 +168,14 @@ def _observations(grid: Grid, codes: tuple[str, ...], at: np.datetime64) -> list
     return out
 
 
-__all__ = ["CRITICAL", "INFO", "NORMAL", "UNKNOWN", "WARNING", "Evaluation", "grade"]
+__all__ = [
+    "CRITICAL",
+    "INFO",
+    "NORMAL",
+    "UNKNOWN",
+    "WARNING",
+    "Evaluation",
+    "grade",
+    "num",
+    "pct",
+]

@@ -19,6 +19,8 @@ from continuum.surveillance.base import (
     UNKNOWN,
     WARNING,
     Evaluation,
+    num,
+    pct,
     ratio,
 )
 from continuum.surveillance.grid import Grid
@@ -72,6 +74,17 @@ def _levels(t: dict[str, np.ndarray], s: SurveillanceSettings) -> np.ndarray:
     return level
 
 
+def rule_text(s: SurveillanceSettings) -> str:
+    """The rule as a clinician reads it, with the thresholds in force."""
+    return (
+        f"criteria: D-dimer > {num(s.ddimer_malfunction)} mg/L; fibrinogen < "
+        f"{num(s.fibrinogen_min)} g/L; platelets < {num(s.platelets_min)} or ≥ "
+        f"{pct(s.platelet_fall)} below their highest result in the previous "
+        f"{num(s.platelet_window_h)} h; ΔP/flow ≥ {pct(s.tmp_rise_warning)} above baseline. "
+        "Two → warning, three or more → critical, D-dimer alone → info"
+    )
+
+
 def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evaluation | None:
     if not any(grid.series.has(c) for c in LABS):
         return None
@@ -83,9 +96,7 @@ def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evalua
         1,
         1,
         grid.segments(RESETS),
-        rule="criteria: D-dimer > 25 mg/L; fibrinogen < 2 g/L; platelets < 50 or ≥ 30% below "
-        "their highest result in the previous 48 h; ΔP/flow ≥ 30% above baseline. Two → "
-        "warning, three or more → critical, D-dimer alone → info",
+        rule=rule_text(s),
         thresholds=(
             "ddimer_malfunction",
             "fibrinogen_min",

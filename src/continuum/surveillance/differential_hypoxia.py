@@ -25,6 +25,7 @@ from continuum.surveillance.base import (
     WARNING,
     Evaluation,
     baseline,
+    num,
 )
 from continuum.surveillance.grid import Grid, persistent, rolling_median
 from continuum.surveillance.series import RunTargets
@@ -78,9 +79,23 @@ def _levels(t: dict[str, np.ndarray], s: SurveillanceSettings, trend_n: int) -> 
     return level
 
 
+def rule_text(s: SurveillanceSettings) -> str:
+    """The rule as a clinician reads it, with the thresholds in force."""
+    return (
+        f"right-hand SpO2 (5-min median) < {num(s.dh_upper_sat)}% or right radial pO2 < "
+        f"{num(s.dh_right_radial_po2)} mmHg with the return limb saturated "
+        f"(≥ {num(s.dh_return_so2_min)}%, or post-oxygenator pO2 ≥ 150 mmHg) → warning; "
+        f"SpO2 < {num(s.dh_upper_sat_critical)}% → critical; sustained "
+        f"{num(s.dh_persist_min)} min. Early warning: right-hand SpO2 "
+        f"({num(s.dh_trend_smoothing_min)}-min median) ≥ {num(s.dh_trend_drop)} points below "
+        f"its own baseline and ≥ {num(s.dh_trend_gap)} below the other SpO2 site with the "
+        f"return limb saturated, sustained {num(s.dh_trend_persist_min)} min"
+    )
+
+
 def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evaluation | None:
     sr = grid.series
-    if sr.mode != "VA" or not (sr.has("spo2_right") or sr.has("pao2_right_radial")):
+    if not sr.applies(CODE) or not (sr.has("spo2_right") or sr.has("pao2_right_radial")):
         return None
     t = _traces(grid, s)
     n = grid.minutes(s.dh_persist_min)
@@ -91,11 +106,7 @@ def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evalua
         n,
         n,
         np.array([0]),
-        rule="right-hand SpO2 (5-min median) < 90% or right radial pO2 < 60 mmHg with the "
-        "return limb saturated (≥ 95%, or post-oxygenator pO2 ≥ 150 mmHg) → warning; "
-        "SpO2 < 85% → critical; sustained 10 min. Early warning: right-hand SpO2 (15-min "
-        "median) ≥ 5 points below its own baseline and ≥ 5 below the other SpO2 site with "
-        "the return limb saturated, sustained 30 min",
+        rule=rule_text(s),
         thresholds=(
             "dh_upper_sat",
             "dh_upper_sat_critical",

@@ -58,6 +58,13 @@ DETECTORS: dict[str, ModuleType] = {
 DETECTOR_CODES: tuple[str, ...] = tuple(DETECTORS)
 
 
+def rule_texts(settings: SurveillanceSettings | None = None) -> dict[str, str]:
+    """Every detector's rule as a clinician reads it, rendered from the thresholds in force
+    (a programme's overrides included), never from the published defaults alone."""
+    s = settings or DEFAULT_SETTINGS
+    return {code: DETECTORS[code].rule_text(s) for code in DETECTOR_CODES}
+
+
 def run_all_detectors(
     series: RunSeries,
     settings: SurveillanceSettings | None = None,
@@ -71,6 +78,8 @@ def run_all_detectors(
         return []
     alerts: list[Alert] = []
     for code in only or DETECTOR_CODES:
+        if not series.applies(code):
+            continue  # e.g. recirculation on an arterial-only return (support_configuration)
         ev = DETECTORS[code].evaluate(grid, s, targets or RunTargets())
         if ev is not None:
             alerts.extend(build_alerts(ev, grid, s))

@@ -11,7 +11,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from continuum.surveillance.base import CRITICAL, NORMAL, UNKNOWN, WARNING, Evaluation, ratio
+from continuum.surveillance.base import (
+    CRITICAL,
+    NORMAL,
+    UNKNOWN,
+    WARNING,
+    Evaluation,
+    num,
+    pct,
+    ratio,
+)
 from continuum.surveillance.grid import Grid, rolling_median
 from continuum.surveillance.series import RunTargets, TimeLike, to_ms
 from continuum.surveillance.settings import SurveillanceSettings
@@ -38,6 +47,15 @@ def _levels(frac: np.ndarray, s: SurveillanceSettings) -> np.ndarray:
     return level
 
 
+def rule_text(s: SurveillanceSettings) -> str:
+    """The rule as a clinician reads it, with the thresholds in force."""
+    return (
+        f"blood flow ({num(s.flow_smoothing_min)}-min median) < {pct(1 - s.flow_tolerance)} of "
+        f"the day's goal (warning) / < {pct(s.flow_critical_fraction)} (critical), sustained "
+        f"{num(s.flow_persist_min)} min; clears at ≥ {pct(1 - s.flow_tolerance / 2)}"
+    )
+
+
 def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evaluation | None:
     if targets.flow_goal is None or not grid.series.has("blood_flow"):
         return None
@@ -53,8 +71,7 @@ def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evalua
         n,
         n,
         np.array([0]),
-        rule="blood flow (10-min median) < 90% of the day's goal (warning) / < 80% (critical), "
-        "sustained 30 min; clears at ≥ 95%",
+        rule=rule_text(s),
         thresholds=("flow_tolerance", "flow_critical_fraction", "flow_persist_min"),
         inputs=("blood_flow", "pump_speed", "p_access"),
         trace={"blood_flow": flow, "flow_goal": goal, "fraction_of_goal": frac},

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from continuum.surveillance.base import INFO, UNKNOWN, Evaluation, grade
+from continuum.surveillance.base import INFO, UNKNOWN, Evaluation, grade, num
 from continuum.surveillance.grid import Grid
 from continuum.surveillance.series import RunTargets
 from continuum.surveillance.settings import SurveillanceSettings
@@ -49,6 +49,15 @@ def _levels(t: dict[str, np.ndarray], s: SurveillanceSettings) -> np.ndarray:
     return level
 
 
+def rule_text(s: SurveillanceSettings) -> str:
+    """The rule as a clinician reads it, with the thresholds in force."""
+    return (
+        f"latest pfHb ≥ {num(s.pfhb_warning)} mg/dL (warning) / ≥ {num(s.pfhb_critical)} mg/dL "
+        f"(critical); pfHb > {num(s.pfhb_rising)} mg/dL and rising, or LDH > "
+        f"{s.ldh_rising:,.0f} U/L and rising → info"
+    )
+
+
 def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evaluation | None:
     if not (grid.series.has("pfhb") or grid.series.has("ldh")):
         return None
@@ -59,8 +68,7 @@ def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evalua
         1,
         1,
         np.array([0]),
-        rule="latest pfHb ≥ 50 mg/dL (warning) / ≥ 100 mg/dL (critical); pfHb > 30 mg/dL and "
-        "rising, or LDH > 1,000 U/L and rising → info",
+        rule=rule_text(s),
         thresholds=("pfhb_warning", "pfhb_critical", "pfhb_rising", "ldh_rising"),
         inputs=("pfhb", "ldh"),
         trace=t,

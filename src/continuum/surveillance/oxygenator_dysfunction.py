@@ -20,6 +20,8 @@ from continuum.surveillance.base import (
     WARNING,
     Evaluation,
     baseline,
+    num,
+    pct,
     ratio,
 )
 from continuum.surveillance.grid import Grid
@@ -71,6 +73,18 @@ def _levels(t: dict[str, np.ndarray], s: SurveillanceSettings) -> np.ndarray:
     return level
 
 
+def rule_text(s: SurveillanceSettings) -> str:
+    """The rule as a clinician reads it, with the thresholds in force."""
+    return (
+        f"post-oxygenator pO2/FdO2 < {num(s.oxy_po2_malfunction)} mmHg (O2 rule); post pCO2 > "
+        f"{num(s.oxy_pco2_post_max)} mmHg at sweep ≥ {num(s.oxy_pco2_sweep_min)} L/min or "
+        f"pre−post pCO2 < {num(s.oxy_pco2_gradient_min)} mmHg (CO2 rule); one → warning, both "
+        f"→ critical; pO2/FdO2 ≥ {pct(s.oxy_po2_fall)} below the membrane's first-day baseline "
+        f"and < {num(s.oxy_po2_acceptable)} → info; not judged at sweep < "
+        f"{num(s.oxy_sweep_on)} L/min"
+    )
+
+
 def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evaluation | None:
     sr = grid.series
     if not (sr.has("post_oxy_po2") or sr.has("post_oxy_pco2")):
@@ -82,9 +96,7 @@ def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evalua
         1,
         1,
         grid.segments(RESETS),
-        rule="post-oxygenator pO2/FdO2 < 200 mmHg (O2 rule); post pCO2 > 45 mmHg at sweep "
-        "≥ 10 L/min or pre−post pCO2 < 5 mmHg (CO2 rule); one → warning, both → critical; "
-        "pO2/FdO2 ≥ 25% below the membrane's first-day baseline and < 400 → info",
+        rule=rule_text(s),
         thresholds=(
             "oxy_po2_malfunction",
             "oxy_pco2_post_max",

@@ -15,7 +15,7 @@ import itertools
 
 import numpy as np
 
-from continuum.surveillance.base import CRITICAL, WARNING, Evaluation, grade, ratio
+from continuum.surveillance.base import CRITICAL, WARNING, Evaluation, grade, num, pct, ratio
 from continuum.surveillance.grid import Grid, rolling_median
 from continuum.surveillance.series import RunTargets
 from continuum.surveillance.settings import SurveillanceSettings
@@ -69,6 +69,16 @@ def _traces(grid: Grid, s: SurveillanceSettings) -> dict[str, np.ndarray]:
     }
 
 
+def rule_text(s: SurveillanceSettings) -> str:
+    """The rule as a clinician reads it, with the thresholds in force."""
+    return (
+        f"pump speed ≥ {pct(s.pump_drift_warning)} (warning) / ≥ {pct(s.pump_drift_critical)} "
+        "(critical) above the speed this pump needed for the same flow in its early hours, "
+        f"sustained {num(s.pump_persist_min)} min; warning + pfHb above "
+        f"{num(s.pfhb_warning)} mg/dL → critical; clears below {pct(s.pump_drift_clear)}"
+    )
+
+
 def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evaluation | None:
     if not (grid.series.has("pump_speed") and grid.series.has("blood_flow")):
         return None
@@ -83,9 +93,7 @@ def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evalua
         n,
         n,
         grid.segments(RESETS),
-        rule="pump speed ≥ 10% (warning) / ≥ 20% (critical) above the speed this pump needed "
-        "for the same flow in its early hours, sustained; warning + pfHb above its "
-        "threshold → critical; clears below 5%",
+        rule=rule_text(s),
         thresholds=(
             "pump_drift_warning",
             "pump_drift_critical",

@@ -22,6 +22,8 @@ from continuum.surveillance.base import (
     WARNING,
     Evaluation,
     baseline,
+    num,
+    pct,
     ratio,
 )
 from continuum.surveillance.grid import Grid, rolling_median
@@ -81,8 +83,20 @@ def _levels(t: dict[str, np.ndarray], s: SurveillanceSettings) -> np.ndarray:
     return level
 
 
+def rule_text(s: SurveillanceSettings) -> str:
+    """The rule as a clinician reads it, with the thresholds in force."""
+    return (
+        f"R = (SpreO2 − SvO2)/(SpostO2 − SvO2) ≥ {pct(s.recirc_fraction)} (or, without SvO2, "
+        f"drainage saturation ≥ {num(s.recirc_pre_so2_rise)} points above baseline) → info; "
+        f"with patient saturation ≥ {num(s.recirc_sat_fall)} points below baseline → warning; "
+        f"R ≥ {pct(s.recirc_critical)} with falling saturation → critical; sustained "
+        f"{num(s.recirc_persist_min)} min; proxy not judged at drainage saturation < "
+        f"{num(s.recirc_pre_so2_min)}%"
+    )
+
+
 def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evaluation | None:
-    if grid.series.mode != "VV" or not grid.series.has("pre_oxy_so2"):
+    if not grid.series.applies(CODE) or not grid.series.has("pre_oxy_so2"):
         return None
     t = _traces(grid, s)
     n = grid.minutes(s.recirc_persist_min)
@@ -92,10 +106,7 @@ def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evalua
         n,
         n,
         grid.segments(RESETS),
-        rule="R = (SpreO2 − SvO2)/(SpostO2 − SvO2) ≥ 20% (or, without SvO2, drainage "
-        "saturation ≥ 10 points above baseline) → info; with patient saturation ≥ 3 "
-        "points below baseline → warning; R ≥ 50% with falling saturation → critical; "
-        "proxy not judged at drainage saturation < 75%",
+        rule=rule_text(s),
         thresholds=(
             "recirc_fraction",
             "recirc_critical",

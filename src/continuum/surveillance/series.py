@@ -11,9 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from continuum.errors import ValidationFailed
+from continuum import support_configuration
+from continuum.support_configuration import SupportConfiguration
 
-MODES = ("VV", "VA")
+MODES = support_configuration.MODES  # any vocabulary mode; the detectors ask what it is
 Signal = tuple[np.ndarray, np.ndarray]
 TimeLike = datetime | np.datetime64 | str
 
@@ -77,11 +78,11 @@ class RunSeries:
     signals: dict[str, Signal]
     component_changes: tuple[ComponentChange, ...] = ()
     baselines: dict[str, float] = field(default_factory=dict)
+    configuration: SupportConfiguration = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.mode = self.mode.upper()
-        if self.mode not in MODES:
-            raise ValidationFailed(f"mode '{self.mode}' must be one of {', '.join(MODES)}", "mode")
+        self.configuration: SupportConfiguration = support_configuration.of(self.mode)
+        self.mode = self.configuration.mode
         self.signals = {c: _clean(t, v) for c, (t, v) in self.signals.items()}
         self.signals = {c: s for c, s in self.signals.items() if len(s[0])}
         self.component_changes = tuple(sorted(self.component_changes, key=lambda c: c.time))
@@ -98,6 +99,10 @@ class RunSeries:
         t = as_ms_array(times)
         signals = {code: (t, np.asarray(v, dtype=float)) for code, v in values.items()}
         return cls(mode, signals, tuple(component_changes))
+
+    def applies(self, detector: str) -> bool:
+        """Whether a detector applies to this run's support configuration."""
+        return self.configuration.applies(detector)
 
     def has(self, code: str) -> bool:
         return code in self.signals

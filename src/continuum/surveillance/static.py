@@ -25,7 +25,6 @@ class StaticRule:
     setting: str
     below: bool
     limit: Callable[[SurveillanceSettings, RunTargets], float | None]
-    modes: tuple[str, ...] = ("VV", "VA")
 
 
 def _s(name: str) -> Callable[[SurveillanceSettings, RunTargets], float]:
@@ -97,7 +96,6 @@ STATIC_RULES: tuple[StaticRule, ...] = (
         "dh_upper_sat",
         True,
         _s("dh_upper_sat"),
-        ("VA",),
     ),
     StaticRule("flow_below_target", "blood_flow", "warning", "flow_goal", True, _flow_goal),
     StaticRule(
@@ -121,7 +119,7 @@ def run_static_detectors(
     alerts: list[Alert] = []
     for rule in STATIC_RULES:
         limit = rule.limit(s, t)
-        if limit is None or series.mode not in rule.modes or not series.has(rule.code):
+        if limit is None or not series.applies(rule.detector) or not series.has(rule.code):
             continue
         alerts.extend(_crossings(series, rule, limit))
     return sorted(alerts, key=lambda a: (a.raised_at, a.detector))

@@ -1,7 +1,8 @@
 """transmembrane_gradient_rise: oxygenator ΔP per L/min of blood flow rising against the
 membrane lung's own early hours (Lubnow 2014: a 30–50% rise in ΔP/flow suggests clot).
 
-ΔP is the measured ``oxy_delta_p`` where present, else ``p_preoxy − p_postoxy``. Flow
+ΔP is the measured ``oxy_delta_p`` where present, else ``p_preoxy − p_postoxy`` (the
+vocabulary's one derivation, ``vocabulary.delta_p_series``). Flow
 normalisation makes deliberate flow changes neutral; a 30-minute rolling median removes
 spikes and brief changes; the rise must also be ≥ 8 mmHg of ΔP (a low-gradient membrane's
 30% is within transducer drift) and last an hour; the baseline restarts when the
@@ -12,10 +13,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from continuum.surveillance.base import NORMAL, UNKNOWN, Evaluation, baseline, grade, ratio
+from continuum.surveillance.base import (
+    NORMAL,
+    UNKNOWN,
+    Evaluation,
+    baseline,
+    grade,
+    num,
+    pct,
+    ratio,
+)
 from continuum.surveillance.grid import Grid, rolling_median
 from continuum.surveillance.series import RunTargets
 from continuum.surveillance.settings import SurveillanceSettings
+from continuum.vocabulary import DELTA_P, DELTA_P_FROM, delta_p_series
 
 CODE = "transmembrane_gradient_rise"
 RESETS = ("oxygenator",)
@@ -23,9 +34,8 @@ RESETS = ("oxygenator",)
 
 def delta_p(grid: Grid, s: SurveillanceSettings) -> np.ndarray:
     gap = s.console_max_gap_min
-    measured = grid.locf("oxy_delta_p", gap)
-    derived = grid.locf("p_preoxy", gap) - grid.locf("p_postoxy", gap)
-    return np.where(np.isfinite(measured), measured, derived)
+    pre, post = DELTA_P_FROM
+    return delta_p_series(grid.locf(pre, gap), grid.locf(post, gap), grid.locf(DELTA_P, gap))
 
 
 def resistance_rise(grid: Grid, s: SurveillanceSettings) -> dict[str, np.ndarray]:
@@ -51,6 +61,16 @@ def applicable(grid: Grid) -> bool:
     )
 
 
+def rule_text(s: SurveillanceSettings) -> str:
+    """The rule as a clinician reads it, with the thresholds in force."""
+    return (
+        f"rolling-median ΔP/flow rise ≥ {pct(s.tmp_rise_warning)} (warning) / ≥ "
+        f"{pct(s.tmp_rise_critical)} (critical) over the oxygenator's own early-hours "
+        f"baseline and ≥ {num(s.tmp_min_excess)} mmHg of ΔP, sustained "
+        f"{num(s.tmp_persist_min)} min; clears below {pct(s.tmp_rise_clear)}"
+    )
+
+
 def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evaluation | None:
     if not applicable(grid):
         return None
@@ -66,8 +86,7 @@ def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evalua
         n,
         n,
         grid.segments(RESETS),
-        rule="rolling-median ΔP/flow rise ≥ 30% (warning) / ≥ 50% (critical) over the "
-        "oxygenator's own early-hours baseline, sustained; clears below 20%",
+        rule=rule_text(s),
         thresholds=("tmp_rise_warning", "tmp_rise_critical", "tmp_rise_clear", "tmp_min_excess"),
         inputs=("oxy_delta_p", "p_preoxy", "p_postoxy", "blood_flow"),
         trace=trace,

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from continuum import support_configuration
+
 Op = Literal["<", "<=", ">", ">=", "between"]
 Status = Literal["met", "not_met", "unknown"]
 
@@ -188,10 +190,10 @@ ALL_CRITERIA: dict[str, Criterion] = {
 
 
 def family(mode: str | None, support_type: str) -> Literal["VV", "VA"]:
-    """VV criteria for veno-venous modes; VA criteria whenever an arterial return exists."""
-    if mode is not None:
-        return "VA" if "VA" in mode else "VV"
-    return "VV" if support_type == "pulmonary" else "VA"
+    """The weaning protocol family of the run's support configuration: VA (flow reduction)
+    when the ECMO pump carries the circulation (arterial or pulmonary-artery return), VV
+    (gas reduction, sweep off) otherwise; see ``continuum.support_configuration``."""
+    return support_configuration.of_run(mode, support_type).weaning
 
 
 def readiness_criteria(fam: str) -> tuple[Criterion, ...]:

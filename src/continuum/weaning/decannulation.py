@@ -17,7 +17,7 @@ from continuum.db import utcnow
 from continuum.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationFailed
 from continuum.weaning.common import not_before, require_open
 from continuum.weaning.models import Decannulation, FollowUp, WeaningTrial
-from continuum.weaning.readiness import family_of
+from continuum.weaning.readiness import configuration_of
 from continuum.weaning.schemas import DecannulationIn, FollowUpDone, SignIn
 from continuum.weaning.trials import trials_for
 
@@ -147,7 +147,7 @@ def _plan_follow_ups(session: Session, run: Run, row: Decannulation) -> None:
     at = row.decannulated_at
     site = (
         "Venous Doppler of the cannulated vessels"
-        if family_of(run) == "VV"
+        if not configuration_of(run).arterial_return
         else "Limb perfusion and arterial site check (Doppler)"
     )
     for item, due in (

@@ -9,10 +9,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from continuum import support_configuration
 from continuum.calculators import run_calculator
 from continuum.core import audit, observation_service, run_service
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
+from continuum.support_configuration import SupportConfiguration
 from continuum.weaning import criteria as cr
 from continuum.weaning import settings
 from continuum.weaning.models import ReadinessReview
@@ -52,8 +54,12 @@ class Measured:
     how: str  # "observation", "derived", "calculated", "entered", "none"
 
 
+def configuration_of(run: Run) -> SupportConfiguration:
+    return support_configuration.of_run(run_service.current_mode(run), run.support_type)
+
+
 def family_of(run: Run) -> str:
-    return cr.family(run_service.current_mode(run), run.support_type)
+    return configuration_of(run).weaning
 
 
 def measured(session: Session, run: Run) -> dict[str, Measured]:
