@@ -11,6 +11,7 @@ ROLES = (
     "researcher",
     "admin",
     "integration",
+    "physician_lead",  # last: the seeded test staff keep their ids
 )
 DISCIPLINES = (
     "perfusion",
