@@ -241,7 +241,7 @@ def check(name: str, raw: Mapping[str, Any]) -> dict[str, float | int | None]:
             clean[key] = None
             continue
         number = _number(value, s.kind)
-        shown = value.strip() if isinstance(value, str) else value
+        shown = value.strip() if isinstance(value, str) else _shown(value)
         unit = f" {s.unit}" if s.unit else ""
         if number is None:
             what = "a whole number" if s.kind == "integer" else "a number"
@@ -255,6 +255,12 @@ def check(name: str, raw: Mapping[str, Any]) -> dict[str, float | int | None]:
     if problems:
         raise ValidationFailed(problems)
     return clean
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return f"{value:g}"
+    return value
 
 
 def _number(raw: Any, kind: Kind) -> float | int | None:
