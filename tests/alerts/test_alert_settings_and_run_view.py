@@ -57,7 +57,8 @@ def test_a_bad_threshold_is_refused_and_nothing_is_written(
         [problem] = exc.value.problems
         assert problem.field == "pfhb_critical"
         assert problem.message == (
-            "pfhb critical (pfhb_critical): 2000 mg/dL is outside the allowed 0–1000 mg/dL"
+            "plasma free Hb critical (pfhb_critical): 2000 mg/dL is outside the allowed "
+            "0–1000 mg/dL"
         )
         assert (count(db, ProgrammeSetting), count(db, AuditEntry)) == before
         with pytest.raises(Forbidden):

@@ -132,8 +132,8 @@ def test_bad_values_are_refused_whole_naming_key_value_range_and_unit(
             )
         problems = {p.field: p.message for p in err.value.problems}
         assert problems == {
-            "pfhb_critical": "pfhb critical (pfhb_critical): 2000 mg/dL is outside the allowed "
-            "0–1000 mg/dL",
+            "pfhb_critical": "plasma free Hb critical (pfhb_critical): 2000 mg/dL is outside "
+            "the allowed 0–1000 mg/dL",
             "access_critical": "access critical (access_critical): 'x' is not a number; "
             "allowed -1000–0 mmHg",
             "nope": problems["nope"],

@@ -22,9 +22,11 @@ GROUP = "surveillance"
 
 def allowed_range(name: str) -> tuple[float, float]:
     """A plausible range around the default: same sign, at most ten times as far from 0;
-    fractions stay within 0–1 (rises may go to 5, i.e. +500 %)."""
+    fractions stay within 0–1 (rises may go to 5, i.e. +500 %), saturations within 0–100 %."""
     default = float(getattr(DEFAULT_SETTINGS, name))
     unit = _unit(name)
+    if unit == "%":
+        return (0.0, 100.0)
     if unit.startswith("fraction"):
         return (0.0, 5.0 if "rise" in name or "drift" in name else 1.0)
     if default < 0:
@@ -37,11 +39,30 @@ def _unit(name: str) -> str:
     return str(field.metadata["unit"])
 
 
+# Words of the threshold names as a clinician reads them (the names stay the detectors').
+WORDS = {
+    "pfhb": "plasma free Hb", "ldh": "LDH", "tmp": "ΔP/flow", "oxy": "oxygenator",
+    "po2": "pO2", "pco2": "pCO2", "so2": "SO2", "recirc": "recirculation",
+    "dh": "differential hypoxia", "ddimer": "D-dimer", "anti": "anti", "xa": "Xa",
+    "anticoag": "anticoagulation", "sat": "saturation", "min": "minimum", "max": "maximum",
+    "pre": "pre-oxygenator", "post": "post-oxygenator",
+}  # fmt: skip
+
+
+def label_of(name: str, unit: str) -> str:
+    """``dh_trend_persist_min`` (unit min) → ``differential hypoxia trend persist``: a unit
+    suffix is left to the unit column; ``fibrinogen_min`` (g/L) → ``fibrinogen minimum``."""
+    words = name.split("_")
+    if len(words) > 1 and words[-1] == unit:
+        words = words[:-1]
+    return " ".join(WORDS.get(w, w) for w in words).replace("anti Xa", "anti-Xa")
+
+
 def _setting(f: dataclasses.Field) -> Setting:  # type: ignore[type-arg]
     low, high = allowed_range(f.name)
     return Setting(
         key=f.name,
-        label=f.name.replace("_", " "),
+        label=label_of(f.name, str(f.metadata["unit"])),
         default=float(getattr(DEFAULT_SETTINGS, f.name)),
         low=low,
         high=high,
