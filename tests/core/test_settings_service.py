@@ -152,6 +152,32 @@ def test_bad_values_are_refused_whole_naming_key_value_range_and_unit(
         assert audit_rows(db) == []
 
 
+def test_a_warning_may_not_pass_its_critical_nor_a_range_its_upper_bound(
+    sessions: sessionmaker[Session],
+) -> None:
+    with unit_of_work(sessions) as db:
+        with pytest.raises(ValidationFailed) as err:
+            svc.save(db, QA, "surveillance", {"pfhb_warning": 120})  # critical stays 100
+        [problem] = err.value.problems
+        assert problem.field == "pfhb_warning"
+        assert problem.message == (
+            "plasma free Hb warning (pfhb_warning) 120 mg/dL may not exceed "
+            "plasma free Hb critical (pfhb_critical) 100 mg/dL"
+        )
+        assert svc.save(db, QA, "surveillance", {"pfhb_warning": 120, "pfhb_critical": 150})
+        with pytest.raises(ValidationFailed) as err:
+            svc.save(db, QA, "surveillance", {"pfhb_critical": ""})  # back to 100 < 120
+        assert err.value.problems[0].field == "pfhb_critical"
+        with pytest.raises(ValidationFailed) as err:
+            svc.save(db, LEAD, "weaning", {"vv_vt_per_kg": 8})  # above the upper bound 6
+        assert "may not exceed Tidal volume per kg PBW: upper bound" in (
+            err.value.problems[0].message
+        )
+    with unit_of_work(sessions) as db:
+        assert svc.overrides(db, "weaning") == {}
+        assert svc.overrides(db, "surveillance") == {"pfhb_warning": 120.0, "pfhb_critical": 150.0}
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_who_may_change_what(sessions: sessionmaker[Session], role: str) -> None:
     who = actor(role)

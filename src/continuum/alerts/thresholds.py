@@ -83,6 +83,19 @@ SETTINGS = SettingGroup(
     settings=tuple(_setting(f) for f in dataclasses.fields(DEFAULT_SETTINGS)),
     after_save="New values apply from the next observation batch.",
     order=10,
+    ordered=(
+        ("tmp_rise_clear", "tmp_rise_warning"),
+        ("tmp_rise_warning", "tmp_rise_critical"),
+        ("oxy_po2_malfunction", "oxy_po2_acceptable"),
+        ("pump_drift_clear", "pump_drift_warning"),
+        ("pump_drift_warning", "pump_drift_critical"),
+        ("pfhb_warning", "pfhb_critical"),
+        ("recirc_fraction", "recirc_critical"),
+        ("access_critical", "access_warning"),  # drainage pressures are negative
+        ("access_warning", "access_clear"),
+        ("anti_xa_low", "anti_xa_high"),
+        ("dh_upper_sat_critical", "dh_upper_sat"),
+    ),
 )
 
 

@@ -84,6 +84,9 @@ class SettingGroup:
     settings: tuple[Setting, ...]
     after_save: str = ""  # when a change takes effect, said on the page
     order: int = 50
+    # (lower, upper): after any change the value in force of lower may not exceed upper's
+    # (e.g. a warning below its critical threshold, a range's bounds in order).
+    ordered: tuple[tuple[str, str], ...] = ()
     by_key: dict[str, Setting] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -277,6 +280,29 @@ def _number(raw: Any, kind: Kind) -> float | int | None:
     return value
 
 
+def _check_order(
+    g: SettingGroup, now: dict[str, Any], clean: Mapping[str, float | int | None]
+) -> None:
+    """Every ordered pair still in order once the change applies (blank: the default)."""
+    after = {k: (_default(g.by_key[k]) if v is None else v) for k, v in now.items()}
+    problems: list[FieldProblem] = []
+    for low_key, high_key in g.ordered:
+        if low_key not in clean and high_key not in clean:
+            continue
+        low, high = after[low_key], after[high_key]
+        if low > high:
+            s_low, s_high = g.by_key[low_key], g.by_key[high_key]
+            unit = f" {s_low.unit}" if s_low.unit else ""
+            key = low_key if low_key in clean else high_key
+            msg = (
+                f"{s_low.label} ({low_key}) {low:g}{unit} may not exceed "
+                f"{s_high.label} ({high_key}) {high:g}{unit}"
+            )
+            problems.append(FieldProblem(key, msg, clean[key]))
+    if problems:
+        raise ValidationFailed(problems)
+
+
 @dataclass(frozen=True)
 class Change:
     key: str
@@ -302,6 +328,7 @@ def save(
         raise ValidationFailed([FieldProblem("note", msg, None)])
     clean = check(name, raw)
     rows = _rows(session, g)
+    _check_order(g, {**values(session, name), **clean}, clean)
     changes: list[Change] = []
     for key, value in clean.items():
         s = g.by_key[key]

@@ -67,6 +67,11 @@ SETTINGS = SettingGroup(
     settings=_settings(),
     after_save="New values apply to the next readiness review and trial step.",
     order=20,
+    ordered=tuple(
+        (c.name, c.name + HIGH)
+        for c in ALL_CRITERIA.values()
+        if c.op == "between" and c.default_high is not None
+    ),
 )
 
 
