@@ -17,6 +17,7 @@ from continuum.db import make_engine, make_sessionmaker, unit_of_work
 DISCIPLINE = {
     "perfusionist": "perfusion",
     "physician": "intensive_care",
+    "physician_lead": "intensive_care",
     "nurse": "nursing",
     "coordinator": "intensive_care",
     "qa_lead": "other",

@@ -48,6 +48,7 @@ STAFF = [  # name, discipline, role, username
     ("Dr Elena Petrova", "other", "researcher", "researcher"),
     ("IT Service Desk", "other", "admin", "admin"),
     ("Device gateway", "other", "integration", None),
+    ("Dr Sofia Lindqvist", "intensive_care", "physician_lead", "physicianlead"),
 ]
 
 
@@ -239,7 +240,7 @@ def print_logins(console: Console) -> None:
     console.print(f"\nDemo logins (password for all: [bold]{DEMO_PASSWORD}[/]):")
     for name, _disc, role, username in STAFF:
         if username:
-            console.print(f"  {role:<13} {username:<13} ({name})")
+            console.print(f"  {role:<14} {username:<13} ({name})")
 
 
 def _staff(db: Session) -> dict[str, Actor]:

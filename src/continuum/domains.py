@@ -31,6 +31,7 @@ HOOK_MODULES: tuple[str, ...] = (
 ROUTER_MODULES: tuple[str, ...] = (
     "continuum.core.page_routes",
     "continuum.core.api_routes",
+    "continuum.core.settings_routes",
     "continuum.web.admin_routes",
     "continuum.web.calculator_routes",
     "continuum.rounds.routes",
@@ -68,4 +69,14 @@ DEMO_MODULES: tuple[str, ...] = (
 HOUSEKEEPING_MODULES: tuple[str, ...] = (
     "continuum.ingest.integration_service",
     # add housekeeping modules above this line
+)
+
+# Modules exposing `SETTINGS: continuum.core.settings_service.SettingGroup`: the settings a
+# programme may change, shown on /settings/<group> and served by /api/v1/settings/<group>.
+SETTINGS_MODULES: tuple[str, ...] = (
+    "continuum.alerts.thresholds",
+    "continuum.weaning.settings",
+    "continuum.initiation.settings",
+    "continuum.ingest.retention",
+    # add settings modules above this line
 )

@@ -77,10 +77,12 @@ def test_thresholds_page_validates_and_saves(web: Web) -> None:
     assert "pfhb_warning" in page and "Omar HR 2015" in page
     bad = web.post_form("/settings/surveillance", {"t_pfhb_warning": "abc"})
     assert bad.status_code == 422
-    assert "pfhb_warning abc mg/dL is outside 0–500 mg/dL" in bad.text
+    said = "plasma free Hb warning (pfhb_warning): &#39;abc&#39; is not a number"
+    assert f"{said}; allowed 0–500 mg/dL" in bad.text
     ok = web.post_form("/settings/surveillance", {"t_pfhb_warning": "40", "note": "QA"})
     assert ok.status_code == 303
-    rows = {t["name"]: t for t in web.client.get("/api/v1/surveillance/thresholds").json()}
+    answer = web.client.get("/api/v1/surveillance/thresholds").json()
+    rows = {t["key"]: t for t in answer["settings"]}
     assert rows["pfhb_warning"]["value"] == 40.0 and rows["pfhb_warning"]["default"] == 50
 
 

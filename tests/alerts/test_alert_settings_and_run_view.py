@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from continuum.alerts import thresholds
-from continuum.core import run_view
+from continuum.core import run_view, settings_service
 from continuum.core.record import AuditEntry, ProgrammeSetting
 from continuum.core.roles import Actor
 from continuum.core.run_record import Run
@@ -33,16 +32,17 @@ def test_a_programme_threshold_changes_detection(
         store(db, run_id, T0, pfhb=45)  # below the published 50 mg/dL
     with unit_of_work(sessions) as db:
         assert [a.severity for a in alerts(db, run_id) if a.detector == "hemolysis"] == []
-        thresholds.save(db, QA, {"pfhb_warning": "40"}, "QA committee")
+        settings_service.save(db, QA, "surveillance", {"pfhb_warning": "40"}, "QA committee")
     with unit_of_work(sessions) as db:
         store(db, run_id, T0 + timedelta(hours=1), pfhb=45)
     with unit_of_work(sessions) as db:
         [alert] = [a for a in alerts(db, run_id) if a.detector == "hemolysis"]
         assert alert.severity == "warning"
         assert alert.evidence["threshold"]["value"] == 40.0
-        described = {t["name"]: t for t in thresholds.describe(db, QA)}
-        assert described["pfhb_warning"]["override"] == 40.0
-        assert described["pfhb_warning"]["default"] == 50
+        described = {t.key: t for t in settings_service.describe(db, QA, "surveillance")}
+        assert described["pfhb_warning"].value == 40.0
+        assert described["pfhb_warning"].overridden
+        assert described["pfhb_warning"].default == 50
 
 
 def test_a_bad_threshold_is_refused_and_nothing_is_written(
@@ -51,13 +51,18 @@ def test_a_bad_threshold_is_refused_and_nothing_is_written(
     with unit_of_work(sessions) as db:
         before = count(db, ProgrammeSetting), count(db, AuditEntry)
         with pytest.raises(ValidationFailed) as exc:
-            thresholds.save(db, QA, {"pfhb_warning": "45", "pfhb_critical": "2000"})
+            settings_service.save(
+                db, QA, "surveillance", {"pfhb_warning": "45", "pfhb_critical": "2000"}
+            )
         [problem] = exc.value.problems
         assert problem.field == "pfhb_critical"
-        assert problem.message == "pfhb_critical 2000 mg/dL is outside 0–1000 mg/dL"
+        assert problem.message == (
+            "plasma free Hb critical (pfhb_critical): 2000 mg/dL is outside the allowed "
+            "0–1000 mg/dL"
+        )
         assert (count(db, ProgrammeSetting), count(db, AuditEntry)) == before
         with pytest.raises(Forbidden):
-            thresholds.save(db, PHYSICIAN, {"pfhb_warning": "45"})
+            settings_service.save(db, PHYSICIAN, "surveillance", {"pfhb_warning": "45"})
 
 
 def test_open_alerts_reach_the_run_summary(sessions: sessionmaker[Session]) -> None:

@@ -146,9 +146,11 @@ def test_integration_page_says_how_long_the_log_is_kept(web: Web) -> None:
     page = web.client.get("/integration").text
     assert "kept for <b>90 days</b> (default)" in page
     assert "holds <b>0</b> rows" in page
-    r = web.post_form("/integration/retention", {"days": "45", "note": ""}, "/integration")
+    assert 'href="/settings/integration"' in page
+    url = "/settings/integration"
+    r = web.post_form(url, {"t_message_log_days": "45", "note": ""}, url)
     assert r.status_code == 303
     assert "kept for <b>45 days</b>" in web.client.get("/integration").text
-    bad = web.post_form("/integration/retention", {"days": "many"}, "/integration")
+    bad = web.post_form(url, {"t_message_log_days": "many"}, url)
     assert bad.status_code == 422
-    assert "is not a whole number of days" in bad.text
+    assert "&#39;many&#39; is not a whole number; allowed 1–3650 days" in bad.text

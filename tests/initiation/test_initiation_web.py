@@ -93,7 +93,7 @@ def test_programme_changes_an_ecpr_cutoff_within_range(web: Web) -> None:
         headers=h,
         json={"values": {"ecpr_max_age_years": 75}, "note": "protocol v3"},
     )
-    row = next(x for x in r.json() if x["name"] == "ecpr_max_age_years")
+    row = next(x for x in r.json()["settings"] if x["key"] == "ecpr_max_age_years")
     assert (row["value"], row["overridden"], row["default"]) == (75, True, 70)
     trial = web.client.get("/api/v1/referrals/1").json()["candidacy"]["trials"][1]
     assert trial["items"][0]["text"] == "Age <75 years"

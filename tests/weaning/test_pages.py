@@ -67,8 +67,12 @@ def test_api_refusal_names_the_field(web: Web) -> None:
 
 def test_thresholds_page_refuses_a_word_and_saves_a_number(web: Web) -> None:
     web.login("qa_lead")
-    r = web.post_form("/weaning/settings", {"vv_peep_max": "ten"}, page="/weaning/settings")
-    assert r.status_code == 422 and "&#39;ten&#39; is not a number" in r.text
-    r = web.post_form("/weaning/settings", {"vv_peep_max": "12"}, page="/weaning/settings")
-    assert r.status_code == 200 and "Saved: 1 change" in r.text
-    assert 'name="vv_peep_max" value="12.0"' in r.text
+    old = web.client.get("/weaning/settings", follow_redirects=False)
+    assert old.status_code == 303 and old.headers["location"] == "/settings/weaning"
+    url = "/settings/weaning"
+    r = web.post_form(url, {"t_vv_peep_max": "ten"}, page=url)
+    assert r.status_code == 422 and "&#39;ten&#39; is not a number; allowed 0–100 cmH2O" in r.text
+    r = web.post_form(url, {"t_vv_peep_max": "12"}, page=url)
+    assert r.status_code == 303 and r.headers["location"] == f"{url}?saved=1"
+    page = web.client.get(r.headers["location"]).text
+    assert "1 value changed" in page and 'name="t_vv_peep_max"' in page and 'value="12"' in page

@@ -8,14 +8,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from continuum.core import observation_service, run_service
+from continuum.core import observation_service, run_service, settings_service
 from continuum.core.record import AuditEntry
 from continuum.core.roles import Actor
 from continuum.core.run_record import Run
 from continuum.core.schemas import ObservationIn
 from continuum.db import utcnow
 from continuum.errors import Conflict, Forbidden, ValidationFailed
-from continuum.weaning import decannulation, readiness, settings, trials
+from continuum.weaning import decannulation, readiness, trials
 from continuum.weaning.models import TrialStep
 from continuum.weaning.schemas import (
     AssessmentIn,
@@ -86,13 +86,13 @@ def test_programme_threshold_changes_the_verdict(sessions) -> None:  # type: ign
         run = db.get(Run, 1)
         record(db, run, utcnow(), peep=12)
         assert _status(db, run, "vv_peep_max") == "not_met"
-        settings.save(db, QA, {"vv_peep_max": "12"}, "local protocol")
+        settings_service.save(db, QA, "weaning", {"vv_peep_max": "12"}, "local protocol")
         assert _status(db, run, "vv_peep_max") == "met"
         with pytest.raises(ValidationFailed) as bad:
-            settings.save(db, QA, {"vv_peep_max": "twelve"}, None)
+            settings_service.save(db, QA, "weaning", {"vv_peep_max": "twelve"}, None)
         assert bad.value.problems[0].field == "vv_peep_max"
         with pytest.raises(Forbidden):
-            settings.save(db, PHYSICIAN, {"vv_peep_max": "10"}, None)
+            settings_service.save(db, PHYSICIAN, "weaning", {"vv_peep_max": "10"}, None)
 
 
 def _status(db, run: Run, name: str) -> str:  # type: ignore[no-untyped-def]

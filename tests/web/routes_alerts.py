@@ -11,14 +11,6 @@ from tests.web.routes_table import Case
 CASES = [
     Case("GET", "/alerts", P.VIEW_CLINICAL, params={"status": "all"}),
     Case("GET", "/runs/{run_id}/alerts", P.VIEW_CLINICAL, "/runs/1/alerts"),
-    Case("GET", "/settings/surveillance", P.MANAGE_SETTINGS),
-    Case(
-        "POST",
-        "/settings/surveillance",
-        P.MANAGE_SETTINGS,
-        order=3,
-        form={"t_pfhb_warning": "45", "note": "QA committee"},
-    ),
     Case(
         "POST",
         "/alerts/{alert_id}/acknowledge",
@@ -60,11 +52,15 @@ CASES = [
         P.VIEW_CLINICAL,
         params={"after": 0, "max_seconds": 0},
     ),
-    Case("GET", "/api/v1/surveillance/thresholds", P.MANAGE_SETTINGS),
+    Case(
+        "GET",
+        "/api/v1/surveillance/thresholds",
+        (P.VIEW_CLINICAL, P.MANAGE_CLINICAL_SETTINGS),
+    ),
     Case(
         "POST",
         "/api/v1/surveillance/thresholds",
-        P.MANAGE_SETTINGS,
+        P.MANAGE_CLINICAL_SETTINGS,
         order=3,
         json={"values": {"pfhb_critical": 90}, "note": "QA committee"},
     ),

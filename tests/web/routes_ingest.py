@@ -55,13 +55,6 @@ CASES = [
     ),
     Case(
         "POST",
-        "/integration/retention",
-        P.MANAGE_INTEGRATION,
-        order=1,
-        form={"days": "120", "note": "role matrix"},
-    ),
-    Case(
-        "POST",
         "/integration/consoles/{assignment_id}/unassign",
         P.MANAGE_INTEGRATION,
         "/integration/consoles/1/unassign",

@@ -27,8 +27,7 @@ CASES = [
     Case("GET", "/runs/{run_id}/weaning/readiness", P.VIEW_CLINICAL, f"{W}/readiness"),
     Case("GET", "/runs/{run_id}/weaning/trial", P.VIEW_CLINICAL, f"{W}/trial"),
     Case("GET", "/runs/{run_id}/decannulation", P.VIEW_CLINICAL, "/runs/1/decannulation"),
-    Case("GET", "/weaning/settings", P.MANAGE_SETTINGS),
-    Case("POST", "/weaning/settings", P.MANAGE_SETTINGS, form={"vv_peep_max": 12, "note": "local"}),
+    Case("GET", "/weaning/settings", P.VIEW_CLINICAL),  # now a redirect to /settings/weaning
     Case("GET", "/api/v1/runs/{run_id}/weaning", P.VIEW_CLINICAL, "/api/v1/runs/1/weaning"),
     Case(
         "GET",

@@ -30,7 +30,9 @@ def send(web: Web, case: Case, csrf: str | None):  # type: ignore[no-untyped-def
         return client.get(case.url, params=case.params, follow_redirects=False)
     if case.json is not None:
         headers = {"X-CSRF-Token": csrf} if csrf else {}
-        return client.post(case.url, json=case.json, headers=headers, follow_redirects=False)
+        return client.request(
+            case.method, case.url, json=case.json, headers=headers, follow_redirects=False
+        )
     form = {k: str(v) for k, v in (case.form or {}).items()}
     if csrf:
         form["csrf_token"] = csrf

@@ -17,11 +17,19 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from continuum.alerts import service, thresholds
+from continuum.alerts import service
 from continuum.alerts.models import CircuitAlert
-from continuum.alerts.schemas import AcknowledgeIn, ResolveIn, ThresholdsIn
+from continuum.alerts.schemas import AcknowledgeIn, ResolveIn
+from continuum.alerts.thresholds import GROUP, detector_rules
 from continuum.core import run_service
 from continuum.core.roles import Permission as P
+from continuum.core.settings_routes import (
+    SettingGroupOut,
+    SettingsIn,
+    SettingsSaved,
+    group_out,
+    save_out,
+)
 from continuum.web.concurrency import db_slot
 from continuum.web.deps import CurrentActor, DbSession, require
 
@@ -145,21 +153,20 @@ def run_alerts(
     return [service.to_json(a) for a in service.list_alerts(db, actor, status, run_id=run_id)]
 
 
-@router.get("/surveillance/thresholds", dependencies=[require(P.MANAGE_SETTINGS)])
-def get_thresholds(db: DbSession, actor: CurrentActor) -> list[dict[str, Any]]:
-    """Every threshold: published default, unit, source, allowed range, programme value."""
-    return thresholds.describe(db, actor)
+@router.get("/surveillance/thresholds")
+def get_thresholds(db: DbSession, actor: CurrentActor) -> SettingGroupOut:
+    """Former path of ``GET /api/v1/settings/surveillance`` (same answer)."""
+    return group_out(db, actor, GROUP)
 
 
 @router.get("/surveillance/rules", dependencies=[require(P.VIEW_CLINICAL)])
 def get_rules(db: DbSession) -> list[dict[str, Any]]:
     """Every detector's rule text with the programme's thresholds in force, and the modes
     (support configurations) it runs for."""
-    return thresholds.detector_rules(db)
+    return detector_rules(db)
 
 
-@router.post("/surveillance/thresholds", dependencies=[require(P.MANAGE_SETTINGS)])
-def set_thresholds(data: ThresholdsIn, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
-    """Set the programme's thresholds (null: back to the published default)."""
-    changed = thresholds.save(db, actor, data.values, data.note)
-    return {"changed": changed}
+@router.post("/surveillance/thresholds")
+def set_thresholds(data: SettingsIn, db: DbSession, actor: CurrentActor) -> SettingsSaved:
+    """Former path of ``PUT /api/v1/settings/surveillance`` (same body and answer)."""
+    return save_out(db, actor, GROUP, data)

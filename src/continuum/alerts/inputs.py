@@ -19,14 +19,13 @@ from sqlalchemy.orm import Session
 
 from continuum import support_configuration, vocabulary
 from continuum.alerts.models import SurveillanceBaseline
-from continuum.core.record import Observation, ProgrammeSetting
+from continuum.alerts.thresholds import in_force
+from continuum.core.record import Observation
 from continuum.core.run_record import Component, Run
 from continuum.core.run_service import current_mode
 from continuum.core.targets import current_targets
 from continuum.surveillance import ComponentChange, RunTargets, SurveillanceSettings
-from continuum.surveillance.settings import DEFAULT_SETTINGS
 
-SETTING_PREFIX = "surveillance."
 CHANGE_OF = {
     "membrane_lung": "oxygenator",
     "pump": "pump",
@@ -49,12 +48,8 @@ class Window:
 
 
 def programme_settings(session: Session) -> SurveillanceSettings:
-    rows = session.scalars(
-        select(ProgrammeSetting).where(ProgrammeSetting.key.like(SETTING_PREFIX + "%"))
-    )
-    overrides = {r.key.removeprefix(SETTING_PREFIX): r.value for r in rows}
-    known = set(DEFAULT_SETTINGS.__dataclass_fields__)
-    return DEFAULT_SETTINGS.with_overrides({k: v for k, v in overrides.items() if k in known})
+    """The thresholds in force (published defaults with the programme's own values)."""
+    return in_force(session)
 
 
 def series_mode(run: Run) -> str:

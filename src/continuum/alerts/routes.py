@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from continuum.alerts import chart, inputs, service, thresholds
+from continuum.alerts import chart, inputs, service
 from continuum.alerts.api import router as api_router
 from continuum.alerts.models import CircuitAlert
 from continuum.core import patient_service, run_service
@@ -27,7 +27,6 @@ from continuum.web.pages import NavLink, add_nav_link, add_template_dir, redirec
 
 add_template_dir(Path(__file__).parent / "templates")
 add_nav_link(NavLink("Alerts", "/alerts", P.VIEW_CLINICAL, 15))
-add_nav_link(NavLink("Alert thresholds", "/settings/surveillance", P.MANAGE_SETTINGS, 75))
 add_run_link(RunLink("Alerts", "/runs/{run_id}/alerts", P.VIEW_CLINICAL, 5))
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(get_actor)])
@@ -128,43 +127,3 @@ def resolve(request: Request, alert_id: int, db: DbSession, actor: CurrentActor)
         db.rollback()
         return _run_alerts(request, db, actor, db.get_one(Run, alert.run_id), exc, alert_id)
     return redirect(_back(form, alert))
-
-
-@router.get("/settings/surveillance", dependencies=[require(P.MANAGE_SETTINGS)])
-def thresholds_page(
-    request: Request, db: DbSession, actor: CurrentActor, saved: bool = False
-) -> Response:
-    return _thresholds(request, db, actor, saved=saved)
-
-
-def _thresholds(
-    request: Request,
-    db: Session,
-    actor: Actor,
-    error: ValidationFailed | None = None,
-    values: dict[str, Any] | None = None,
-    saved: bool = False,
-) -> Response:
-    return render(
-        request,
-        "thresholds.html",
-        actor,
-        status_code=422 if error else 200,
-        items=thresholds.describe(db, actor),
-        rules=thresholds.detector_rules(db),
-        error=error,
-        values=values or {},
-        saved=saved,
-    )
-
-
-@router.post("/settings/surveillance", dependencies=[require(P.MANAGE_SETTINGS)])
-def save_thresholds(request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    form = form_of(request)
-    values = {k.removeprefix("t_"): str(v) for k, v in form.multi_items() if k.startswith("t_")}
-    try:
-        thresholds.save(db, actor, values, str(form.get("note") or "") or None)
-    except ValidationFailed as exc:
-        db.rollback()
-        return _thresholds(request, db, actor, exc, values)
-    return redirect("/settings/surveillance?saved=1")

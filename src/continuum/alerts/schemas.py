@@ -19,13 +19,6 @@ class ResolveIn(Strict):
     note: str | None = Field(default=None, max_length=2000)
 
 
-class ThresholdsIn(Strict):
-    values: dict[str, float | None] = Field(
-        description="threshold name → the programme's value (null: back to the default)"
-    )
-    note: str | None = Field(default=None, max_length=500)
-
-
 class AlertOut(BaseModel):
     """contracts.md §3 alert JSON plus the stored alert's identity and lifecycle."""
 

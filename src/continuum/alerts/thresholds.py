@@ -1,33 +1,36 @@
-"""The programme's surveillance thresholds: every published default with its source, and
-the programme's own value where it set one (ProgrammeSetting ``surveillance.<name>``)."""
+"""The programme's surveillance thresholds as a settings group: every published default with
+its unit and source (``continuum.surveillance.settings``), an allowed range, and the
+programme's own value where it set one (``programme_setting`` ``surveillance.<name>``).
+
+The detectors stay pure: ``in_force`` builds the plain ``SurveillanceSettings`` object they
+take, from the values the settings service holds.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from continuum import support_configuration
-from continuum.alerts.inputs import SETTING_PREFIX, programme_settings
-from continuum.core import audit
-from continuum.core.record import ProgrammeSetting
-from continuum.core.roles import Actor, Permission
-from continuum.db import utcnow
-from continuum.errors import FieldProblem, ValidationFailed
+from continuum.core import settings_service
+from continuum.core.roles import Permission
+from continuum.core.settings_service import Setting, SettingGroup
 from continuum.support_configuration import MODES
 from continuum.surveillance import rule_texts
-from continuum.surveillance.settings import DEFAULT_SETTINGS
+from continuum.surveillance.settings import DEFAULT_SETTINGS, SurveillanceSettings
+
+GROUP = "surveillance"
 
 
 def allowed_range(name: str) -> tuple[float, float]:
     """A plausible range around the default: same sign, at most ten times as far from 0;
-    fractions stay within 0–1 (rises may go to 5, i.e. +500 %)."""
+    fractions stay within 0–1 (rises may go to 5, i.e. +500 %), saturations within 0–100 %."""
     default = float(getattr(DEFAULT_SETTINGS, name))
     unit = _unit(name)
+    if unit == "%":
+        return (0.0, 100.0)
     if unit.startswith("fraction"):
         return (0.0, 5.0 if "rise" in name or "drift" in name else 1.0)
     if default < 0:
@@ -40,17 +43,79 @@ def _unit(name: str) -> str:
     return str(field.metadata["unit"])
 
 
-def overrides(session: Session) -> dict[str, ProgrammeSetting]:
-    rows = session.scalars(
-        select(ProgrammeSetting).where(ProgrammeSetting.key.like(SETTING_PREFIX + "%"))
+# Words of the threshold names as a clinician reads them (the names stay the detectors').
+WORDS = {
+    "pfhb": "plasma free Hb", "ldh": "LDH", "tmp": "ΔP/flow", "oxy": "oxygenator",
+    "po2": "pO2", "pco2": "pCO2", "so2": "SO2", "recirc": "recirculation",
+    "dh": "differential hypoxia", "ddimer": "D-dimer", "anti": "anti", "xa": "Xa",
+    "anticoag": "anticoagulation", "sat": "saturation", "min": "minimum", "max": "maximum",
+    "pre": "pre-oxygenator", "post": "post-oxygenator",
+}  # fmt: skip
+
+
+def label_of(name: str, unit: str) -> str:
+    """``dh_trend_persist_min`` (unit min) → ``differential hypoxia trend persist``: a unit
+    suffix is left to the unit column; ``fibrinogen_min`` (g/L) → ``fibrinogen minimum``."""
+    words = name.split("_")
+    if len(words) > 1 and words[-1] == unit:
+        words = words[:-1]
+    return " ".join(WORDS.get(w, w) for w in words).replace("anti Xa", "anti-Xa")
+
+
+def _setting(f: dataclasses.Field) -> Setting:  # type: ignore[type-arg]
+    low, high = allowed_range(f.name)
+    return Setting(
+        key=f.name,
+        label=label_of(f.name, str(f.metadata["unit"])),
+        default=float(getattr(DEFAULT_SETTINGS, f.name)),
+        low=low,
+        high=high,
+        unit=str(f.metadata["unit"]),
+        source=str(f.metadata["source"]),
     )
-    return {r.key.removeprefix(SETTING_PREFIX): r for r in rows}
+
+
+SETTINGS = SettingGroup(
+    name=GROUP,
+    title="Circuit-surveillance thresholds",
+    description=(
+        "The numbers the circuit-surveillance detectors judge against: when an alert is "
+        "raised, escalated and cleared, and how long a change must persist."
+    ),
+    change=Permission.MANAGE_CLINICAL_SETTINGS,
+    view=(Permission.VIEW_CLINICAL,),
+    settings=tuple(_setting(f) for f in dataclasses.fields(DEFAULT_SETTINGS)),
+    after_save="New values apply from the next observation batch.",
+    explain=lambda session: (
+        "Detector rules with the thresholds in force",
+        [(r["detector"], r["rule"]) for r in detector_rules(session)],
+    ),
+    order=10,
+    ordered=(
+        ("tmp_rise_clear", "tmp_rise_warning"),
+        ("tmp_rise_warning", "tmp_rise_critical"),
+        ("oxy_po2_malfunction", "oxy_po2_acceptable"),
+        ("pump_drift_clear", "pump_drift_warning"),
+        ("pump_drift_warning", "pump_drift_critical"),
+        ("pfhb_warning", "pfhb_critical"),
+        ("recirc_fraction", "recirc_critical"),
+        ("access_critical", "access_warning"),  # drainage pressures are negative
+        ("access_warning", "access_clear"),
+        ("anti_xa_low", "anti_xa_high"),
+        ("dh_upper_sat_critical", "dh_upper_sat"),
+    ),
+)
+
+
+def in_force(session: Session) -> SurveillanceSettings:
+    """The thresholds in force, as the plain object the detectors take."""
+    return DEFAULT_SETTINGS.with_overrides(settings_service.overrides(session, GROUP))
 
 
 def detector_rules(session: Session) -> list[dict[str, Any]]:
     """Every detector's rule as rendered from the thresholds in force, and the support
     configurations (modes) it runs for."""
-    texts = rule_texts(programme_settings(session))
+    texts = rule_texts(in_force(session))
     return [
         {
             "detector": code,
@@ -59,97 +124,3 @@ def detector_rules(session: Session) -> list[dict[str, Any]]:
         }
         for code, text in texts.items()
     ]
-
-
-def describe(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    """Every threshold: default, unit, source, allowed range and the programme's value."""
-    if not actor.can(Permission.MANAGE_SETTINGS):
-        actor.require(Permission.VIEW_CLINICAL)
-    own = overrides(session)
-    out = []
-    for item in DEFAULT_SETTINGS.describe():
-        row = own.get(item["name"])
-        low, high = allowed_range(item["name"])
-        out.append(
-            {
-                **item,
-                "default": item["value"],
-                "override": None if row is None else row.value,
-                "value": item["value"] if row is None else row.value,
-                "note": None if row is None else row.note,
-                "low": low,
-                "high": high,
-            }
-        )
-    return out
-
-
-def check(values: Mapping[str, Any]) -> dict[str, float | None]:
-    """Validate every given value (blank: back to the default); one error names them all."""
-    problems: list[FieldProblem] = []
-    clean: dict[str, float | None] = {}
-    known = {f.name for f in dataclasses.fields(DEFAULT_SETTINGS)}
-    for name, raw in values.items():
-        if name not in known:
-            problems.append(FieldProblem(name, f"unknown surveillance threshold '{name}'", raw))
-            continue
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            clean[name] = None
-            continue
-        number = _number(raw)
-        low, high = allowed_range(name)
-        if number is None or not low <= number <= high:
-            msg = f"{name} {raw} {_unit(name)} is outside {low:g}–{high:g} {_unit(name)}"
-            problems.append(FieldProblem(name, msg, raw))
-            continue
-        clean[name] = number
-    if problems:
-        raise ValidationFailed(problems)
-    return clean
-
-
-def _number(raw: Any) -> float | None:
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) and not isinstance(raw, bool) else None
-
-
-def save(
-    session: Session, actor: Actor, values: Mapping[str, Any], note: str | None = None
-) -> dict[str, float | None]:
-    """Set (or clear, with a blank) the programme's thresholds; all or nothing, audited."""
-    actor.require(Permission.MANAGE_SETTINGS)
-    clean = check(values)
-    own = overrides(session)
-    changed: dict[str, dict[str, Any]] = {}
-    for name, value in clean.items():
-        row = own.get(name)
-        before = None if row is None else row.value
-        if value == before or (value is not None and before is not None and float(before) == value):
-            continue
-        changed[name] = {"from": before, "to": value, "default": getattr(DEFAULT_SETTINGS, name)}
-        _store(session, actor, name, value, row, note)
-    if changed:
-        session.flush()
-        audit.record(session, actor, "update", "surveillance_threshold", None, None, changed)
-    return {k: v["to"] for k, v in changed.items()}
-
-
-def _store(
-    session: Session,
-    actor: Actor,
-    name: str,
-    value: float | None,
-    row: ProgrammeSetting | None,
-    note: str | None,
-) -> None:
-    if value is None:
-        if row is not None:
-            session.delete(row)
-        return
-    row = row or ProgrammeSetting(key=SETTING_PREFIX + name)
-    row.value, row.note = value, note
-    row.updated_by, row.updated_at = actor.staff_id, utcnow()
-    session.add(row)

@@ -19,7 +19,9 @@ class Permission(StrEnum):
     RECORD_PARTICIPATION = "record_participation"
     VIEW_AUDIT = "view_audit"
     MANAGE_USERS = "manage_users"
-    MANAGE_SETTINGS = "manage_settings"
+    # Clinical thresholds (surveillance, weaning, ECPR cut-offs): clinical leads only.
+    MANAGE_CLINICAL_SETTINGS = "manage_clinical_settings"
+    MANAGE_SETTINGS = "manage_clinical_settings"  # former name, an alias of the above
     ACKNOWLEDGE_ALERT = "acknowledge_alert"
     INGEST_DATA = "ingest_data"
     MANAGE_INTEGRATION = "manage_integration"
@@ -49,9 +51,15 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.CREATE_PATIENT, P.MANAGE_RUN,
         P.RECORD_PARTICIPATION, P.MANAGE_REFERRAL, P.RECORD_ROUND, P.ACKNOWLEDGE_ALERT,
     }),
-    "qa_lead": frozenset({P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.VIEW_AUDIT, P.MANAGE_SETTINGS}),
+    # The physician lead (ECMO medical director) signs like a physician and, with the quality
+    # lead, governs the programme's clinical thresholds.
+    "physician_lead": frozenset(_CLINICIAN | _SIGNER | {P.MANAGE_CLINICAL_SETTINGS}),
+    "qa_lead": frozenset({
+        P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.VIEW_AUDIT, P.MANAGE_CLINICAL_SETTINGS,
+    }),
     "researcher": frozenset({P.VIEW_CLINICAL}),
-    "admin": frozenset({P.VIEW_AUDIT, P.MANAGE_USERS, P.MANAGE_SETTINGS, P.MANAGE_INTEGRATION}),
+    # IT: users, tokens and integration settings (message-log retention); not clinical ones.
+    "admin": frozenset({P.VIEW_AUDIT, P.MANAGE_USERS, P.MANAGE_INTEGRATION}),
     "integration": frozenset({
         P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.CREATE_PATIENT, P.MANAGE_RUN,
         P.ENTER_OBSERVATION, P.INGEST_DATA,
@@ -61,6 +69,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
 ROLE_LABELS = {
     "perfusionist": "Perfusionist / ECMO specialist",
     "physician": "Physician (intensivist, surgeon, cardiologist)",
+    "physician_lead": "Physician lead (ECMO medical director)",
     "nurse": "ICU nurse",
     "coordinator": "ECMO coordinator",
     "qa_lead": "Quality lead",
@@ -68,6 +77,10 @@ ROLE_LABELS = {
     "admin": "Administrator (IT)",
     "integration": "Integration (device / EHR interface)",
 }
+
+
+# A role that signs a two-person sign-off in another role's place (decision, decannulation).
+SIGNS_AS = {"physician_lead": "physician"}
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,11 @@ class Actor:
     def require(self, permission: Permission) -> None:
         if not self.can(permission):
             raise Forbidden(f"the {self.role} role may not {permission.value.replace('_', ' ')}")
+
+    @property
+    def signing_role(self) -> str:
+        """The part this actor signs in a two-person sign-off (a physician lead: physician)."""
+        return SIGNS_AS.get(self.role, self.role)
 
     @property
     def sees_identifiers(self) -> bool:

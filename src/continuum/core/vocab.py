@@ -13,6 +13,7 @@ ROLES = (
     "researcher",
     "admin",
     "integration",
+    "physician_lead",  # last: the seeded test staff keep their ids
 )
 DISCIPLINES = (
     "perfusion",

@@ -11,15 +11,23 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from continuum.core import audit
+from continuum.core import audit, settings_service
 from continuum.core.people import Patient
-from continuum.core.record import ProgrammeSetting
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.db import utcnow
 from continuum.errors import Conflict, FieldProblem, NotFound, ValidationFailed
-from continuum.ingest import mapping
+from continuum.ingest import mapping, retention
 from continuum.ingest.models import CodeMapping, ConsoleAssignment, IngestMessage
+from continuum.ingest.retention import (
+    RETENTION_DEFAULT,
+    RETENTION_HIGH,
+    RETENTION_LOW,
+    RETENTION_SOURCE,
+)
+from continuum.ingest.retention import (
+    RETENTION_KEY as RETENTION_KEY,
+)
 from continuum.ingest.schemas import AssignmentIn, MappingIn
 from continuum.vocabulary import CODES
 
@@ -150,15 +158,7 @@ def recent_messages(session: Session, actor: Actor, limit: int = 100) -> list[In
     return list(session.scalars(stmt))
 
 
-# --- message-log retention -------------------------------------------------------------
-
-RETENTION_KEY = "ingest.message_log_days"
-RETENTION_DEFAULT = 90
-RETENTION_LOW, RETENTION_HIGH = 1, 3650
-RETENTION_SOURCE = (
-    "[U] programme default (no published source): long enough to answer questions about a "
-    "feed; a resent control id is recognised only while its log row is kept"
-)
+# --- message-log retention (a setting of the "integration" group) --------------------
 
 
 @dataclass(frozen=True)
@@ -172,34 +172,22 @@ class Retention:
 
 def log_retention(session: Session) -> Retention:
     """How many days the message log is kept: the programme's value, else the default."""
-    row = session.get(ProgrammeSetting, RETENTION_KEY)
-    days = int(row.value) if row is not None else RETENTION_DEFAULT
-    return Retention(days, RETENTION_DEFAULT, row is not None, RETENTION_SOURCE)
+    own = settings_service.overrides(session, retention.GROUP).get(retention.RETENTION)
+    days = RETENTION_DEFAULT if own is None else int(own)
+    return Retention(days, RETENTION_DEFAULT, own is not None, RETENTION_SOURCE)
 
 
 def save_log_retention(
     session: Session, actor: Actor, days: int | None, note: str | None = None
 ) -> Retention:
-    """Set the retention in days (None or the default: back to the default)."""
-    actor.require(Permission.MANAGE_INTEGRATION)
-    if days is not None and not RETENTION_LOW <= days <= RETENTION_HIGH:
+    """Set the retention in days (None or the default: back to the default); audited with
+    the old and new value by the settings service."""
+    try:
+        settings_service.save(session, actor, retention.GROUP, {retention.RETENTION: days}, note)
+    except ValidationFailed as exc:
         raise ValidationFailed(
-            [FieldProblem("days", f"{days} is outside {RETENTION_LOW}–{RETENTION_HIGH} days",
-                          days)]
-        )  # fmt: skip
-    before = log_retention(session).days
-    row = session.get(ProgrammeSetting, RETENTION_KEY)
-    if days is None or days == RETENTION_DEFAULT:
-        if row is not None:
-            session.delete(row)
-    else:
-        row = row or ProgrammeSetting(key=RETENTION_KEY)
-        row.value, row.note, row.updated_by, row.updated_at = days, note, actor.staff_id, utcnow()
-        session.add(row)
-    session.flush()
-    after = days or RETENTION_DEFAULT
-    audit.record(session, actor, "update", "programme_setting", RETENTION_KEY, None,
-                 {"days": after, "before": before, "note": note})  # fmt: skip
+            [FieldProblem("days", p.message, p.value) for p in exc.problems]
+        ) from exc
     return log_retention(session)
 
 

@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 from continuum.core import run_service
 from continuum.core.roles import Permission as P
 from continuum.core.run_view import RunLink, add_run_link
-from continuum.errors import Conflict, FieldProblem, ValidationFailed
+from continuum.errors import Conflict, ValidationFailed
 from continuum.ingest import integration_service as integration
 from continuum.ingest.csv_service import import_csv
 from continuum.ingest.fhir_bundle import ingest_bundle
@@ -140,27 +140,3 @@ def assign_console(request: Request, db: DbSession, actor: CurrentActor) -> Resp
 def unassign_console(assignment_id: int, db: DbSession, actor: CurrentActor) -> Response:
     integration.unassign_console(db, actor, assignment_id)
     return redirect("/integration#consoles")
-
-
-@pages.post("/integration/retention", dependencies=[require(P.MANAGE_INTEGRATION)])
-def save_retention(request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    values = form_dict(form_of(request), request.app.state.settings.zone)
-    try:
-        days = _whole_days(values.get("days"))
-        integration.save_log_retention(db, actor, days, (values.get("note") or None))
-    except ValidationFailed as exc:
-        db.rollback()
-        return _integration(request, db, actor, error=exc, values=values, section="retention")
-    return redirect("/integration#messages")
-
-
-def _whole_days(raw: object) -> int | None:
-    """Blank: back to the default; else a whole number of days."""
-    if raw is None or not str(raw).strip():
-        return None
-    try:
-        return int(str(raw).strip())
-    except ValueError:
-        raise ValidationFailed(
-            [FieldProblem("days", f"'{raw}' is not a whole number of days", raw)]
-        ) from None

@@ -9,6 +9,13 @@ from fastapi import APIRouter, Depends
 from continuum.core import patient_service, run_view
 from continuum.core.roles import Permission as P
 from continuum.core.schemas import ParticipantIn
+from continuum.core.settings_routes import (
+    SettingGroupOut,
+    SettingsIn,
+    SettingsSaved,
+    group_out,
+    save_out,
+)
 from continuum.initiation import candidacy, configuration, decision, modality, referral, settings
 from continuum.initiation.modality_rules import Physiology, recommend
 from continuum.initiation.schemas import (
@@ -20,7 +27,6 @@ from continuum.initiation.schemas import (
     PlanIn,
     ReassessIn,
     ReferralCreate,
-    SettingsIn,
     SignIn,
     StartRunIn,
     StatusChange,
@@ -140,13 +146,13 @@ def recommend_mode(data: PhysiologyIn, actor: CurrentActor) -> Json:
     return {"recommended": advice.mode, "rules_fired": [vars(r) for r in advice.fired]}
 
 
-@router.get("/initiation/settings", dependencies=[require(P.VIEW_CLINICAL)])
-def get_settings(db: DbSession, actor: CurrentActor) -> list[Json]:
-    """ECPR selection cut-offs: published default, the programme's value, source."""
-    return settings.table(db)
+@router.get("/initiation/settings")
+def get_settings(db: DbSession, actor: CurrentActor) -> SettingGroupOut:
+    """Former path of ``GET /api/v1/settings/initiation`` (same answer)."""
+    return group_out(db, actor, settings.GROUP)
 
 
-@router.post("/initiation/settings", dependencies=[require(P.MANAGE_SETTINGS)])
-def save_settings(data: SettingsIn, db: DbSession, actor: CurrentActor) -> list[Json]:
-    settings.save(db, actor, data.values, data.note)
-    return settings.table(db)
+@router.post("/initiation/settings")
+def save_settings(data: SettingsIn, db: DbSession, actor: CurrentActor) -> SettingsSaved:
+    """Former path of ``PUT /api/v1/settings/initiation`` (same body and answer)."""
+    return save_out(db, actor, settings.GROUP, data)

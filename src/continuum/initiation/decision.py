@@ -89,8 +89,8 @@ def record_decision(
 def sign(session: Session, actor: Actor, referral: Referral, data: SignIn) -> InitiationDecision:
     """One of the two sign-offs; each records who and when. The record is then frozen."""
     actor.require(Permission.SIGN_DECISION)
-    as_role = data.as_role or actor.role
-    if actor.role != as_role:
+    as_role = data.as_role or actor.signing_role
+    if actor.signing_role != as_role:
         raise Forbidden(f"only a {as_role} can sign as the {as_role}")
     decision = decision_for(session, referral)
     if decision.outcome is None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from continuum.core.roles import Permission
 from continuum.core.run_view import RunLink, add_run_link
-from continuum.initiation import api_routes, page_routes, settings_routes
+from continuum.initiation import api_routes, page_routes
 from continuum.web.pages import NavLink, add_nav_link, add_template_dir
 
 add_template_dir(Path(__file__).parent / "templates")
@@ -15,4 +15,4 @@ add_run_link(
     RunLink("Initiation decision", "/runs/{run_id}/initiation", Permission.VIEW_CLINICAL, 10)
 )
 
-routers = [page_routes.router, settings_routes.router, api_routes.router]
+routers = [page_routes.router, api_routes.router]

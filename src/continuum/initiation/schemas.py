@@ -140,10 +140,3 @@ class StartRunIn(Strict):
     @classmethod
     def _at(cls, value: datetime | None) -> datetime | None:
         return not_future(value, "start")
-
-
-class SettingsIn(Strict):
-    """Programme values for the initiation cut-offs (null: back to the published default)."""
-
-    values: dict[str, float | None]
-    note: Reason = None

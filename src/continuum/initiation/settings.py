@@ -1,79 +1,36 @@
-"""Initiation cut-offs a programme may change (ECPR selection), stored as ProgrammeSetting
-``initiation.<name>``; the published default applies where none is set."""
+"""Initiation cut-offs a programme may change (ECPR selection) as a settings group, stored
+as ``programme_setting`` ``initiation.<name>``; the published default applies where none
+is set. ``overrides`` hands the pure trial criteria the programme's values."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from continuum.core import audit
-from continuum.core.record import ProgrammeSetting
-from continuum.core.roles import Actor, Permission
-from continuum.db import utcnow
-from continuum.errors import FieldProblem, ValidationFailed
+from continuum.core import settings_service
+from continuum.core.roles import Permission
+from continuum.core.settings_service import Setting, SettingGroup
 from continuum.initiation.trial_criteria import ECPR_THRESHOLDS
 
-PREFIX = "initiation."
+GROUP = "initiation"
+
+SETTINGS = SettingGroup(
+    name=GROUP,
+    title="ECPR cut-offs",
+    description=(
+        "Selection cut-offs of the ECPR trial criteria shown on a referral (age, no-flow, "
+        "CPR duration, expected arrest-to-flow time, EtCO2)."
+    ),
+    change=Permission.MANAGE_CLINICAL_SETTINGS,
+    view=(Permission.VIEW_CLINICAL,),
+    settings=tuple(
+        Setting(name, t.label, t.default, t.low, t.high, t.unit, t.source)
+        for name, t in ECPR_THRESHOLDS.items()
+    ),
+    after_save="New values apply the next time a referral's candidacy is shown.",
+    order=30,
+)
 
 
 def overrides(session: Session) -> dict[str, float]:
-    stmt = select(ProgrammeSetting).where(ProgrammeSetting.key.startswith(PREFIX))
-    return {row.key.removeprefix(PREFIX): float(row.value) for row in session.scalars(stmt)}
-
-
-def table(session: Session) -> list[dict[str, Any]]:
-    over = overrides(session)
-    return [
-        {
-            "name": name,
-            "label": t.label,
-            "unit": t.unit,
-            "default": t.default,
-            "value": over.get(name, t.default),
-            "overridden": name in over,
-            "allowed": f"{t.low:g}–{t.high:g} {t.unit}",
-            "source": t.source,
-        }
-        for name, t in ECPR_THRESHOLDS.items()
-    ]
-
-
-def save(session: Session, actor: Actor, values: dict[str, float | None], note: str | None) -> int:
-    """Set thresholds (None: back to the published default); refused outside their range."""
-    actor.require(Permission.MANAGE_SETTINGS)
-    _check(values)
-    changed = 0
-    for name, value in values.items():
-        row = session.get(ProgrammeSetting, PREFIX + name)
-        if value is None or value == ECPR_THRESHOLDS[name].default:
-            if row is not None:
-                session.delete(row)
-                changed += 1
-            continue
-        row = row or ProgrammeSetting(key=PREFIX + name)
-        row.value, row.note, row.updated_by, row.updated_at = value, note, actor.staff_id, utcnow()
-        session.add(row)
-        changed += 1
-    session.flush()
-    audit.record(session, actor, "update", "programme_setting", "initiation", None, values)
-    return changed
-
-
-def _check(values: dict[str, float | None]) -> None:
-    problems = []
-    for name, value in values.items():
-        t = ECPR_THRESHOLDS.get(name)
-        if t is None:
-            problems.append(
-                FieldProblem(
-                    name, f"not an initiation setting; one of {', '.join(ECPR_THRESHOLDS)}", value
-                )
-            )
-        elif value is not None and not t.low <= value <= t.high:
-            problems.append(
-                FieldProblem(name, f"{value:g} {t.unit} is outside {t.low:g}–{t.high:g}", value)
-            )
-    if problems:
-        raise ValidationFailed(problems)
+    """The cut-offs the programme set (name → value); the rest keep their default."""
+    return {k: float(v) for k, v in settings_service.overrides(session, GROUP).items()}

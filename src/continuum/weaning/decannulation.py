@@ -162,8 +162,8 @@ def _plan_follow_ups(session: Session, run: Run, row: Decannulation) -> None:
 def sign(session: Session, actor: Actor, row: Decannulation, data: SignIn) -> bool:
     """Sign one part; when both parts are signed the run ends. Returns True when it ended."""
     actor.require(Permission.SIGN_DECANNULATION)
-    part = data.part or actor.role
-    if part not in SIGNING_ROLES or actor.role != part:
+    part = data.part or actor.signing_role
+    if part not in SIGNING_ROLES or actor.signing_role != part:
         raise Forbidden(f"the {actor.role} role may not sign the {part}'s part of decannulation")
     if getattr(row, f"{part}_signed_at") is not None:
         raise Conflict(f"the {part}'s part was signed by {getattr(row, f'{part}_name')}")
