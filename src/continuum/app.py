@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import RedirectResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
@@ -16,6 +16,7 @@ from continuum.config import Settings, get_settings
 from continuum.db import make_engine, make_sessionmaker
 from continuum.web import errors, static_files
 from continuum.web.auth_routes import router as auth_router
+from continuum.web.input_guard import guard_input
 
 API_DESCRIPTION = """ECMO Continuum JSON API. Authenticate with `Authorization: Bearer <token>`
 (tokens are issued by an administrator). Errors carry `error`, `message` and, for invalid
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         openapi_url="/api/openapi.json",
         redoc_url=None,
+        dependencies=[Depends(guard_input)],  # every route: ids, NUL, NaN (web/input_guard)
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)

@@ -53,7 +53,7 @@ def not_future(value: datetime | None, what: str = "time") -> datetime | None:
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class PatientCreate(Strict):
