@@ -17,11 +17,13 @@ from continuum.core.vocab import ROLES
 from tests.conftest import Web, make_web
 from tests.seed import RUN_START
 from tests.web.routes_table import CASES, PUBLIC
-from tests.web.routes_rounds import CHECK_FORM  # noqa: I001  (after the table: import cycle)
 from tests.web.test_role_matrix import allowed, send
 
 ID_PARAM = re.compile(r"\{(\w*id)\}")
 HUGE_IDS = (2**31, 2**63, 10**30)
+CHECK_FORM = next(
+    c.form for c in CASES if (c.method, c.template) == ("POST", "/runs/{run_id}/circuit-check")
+)
 
 
 def id_routes(web: Web) -> set[tuple[str, str]]:
@@ -92,7 +94,7 @@ def test_nan_and_infinity_in_json_are_refused(web_any: Web, number: str) -> None
     web_any.login("perfusionist")
     headers = {"X-CSRF-Token": web_any.csrf("/login"), "Content-Type": "application/json"}
     time = (RUN_START + timedelta(hours=5)).isoformat()
-    body = '{"observations": [{"code": "hb", "value": %s, "time": "%s"}]}' % (number, time)
+    body = f'{{"observations": [{{"code": "hb", "value": {number}, "time": "{time}"}}]}}'
     response = web_any.client.post("/api/v1/runs/1/observations", content=body, headers=headers)
     assert response.status_code == 422, response.text
     assert response.json()["fields"][0]["field"] == "observations.0.value"
