@@ -99,7 +99,7 @@ def _routes(app: FastAPI) -> None:
     app.mount("/vendor/swagger", static_files.swagger_app(), name="swagger")
     for name in ROUTER_MODULES:
         for router in importlib.import_module(name).routers:
-            app.include_router(router)
+            app.include_router(router, responses=errors.ERROR_RESPONSES)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
