@@ -108,3 +108,31 @@ def test_nan_typed_into_a_form_is_refused(web_any: Web, number: str) -> None:
     assert response.status_code == 422, response.text[:300]
     assert "readings.blood_flow" in response.text
     assert web_any.client.get("/api/v1/runs/1/circuit-checks").json()["checks"] == []
+
+
+def test_ids_out_of_range_in_a_query_a_body_or_a_form_are_a_422_naming_them(
+    web_any: Web,
+) -> None:
+    web_any.login("physician")
+    headers = {"X-CSRF-Token": web_any.csrf("/login")}
+    client = web_any.client
+    huge = 2**63
+    response = client.post(
+        "/api/v1/runs/1/participants",
+        params={"record_id": huge},
+        json={"staff_id": 2, "how": "present"},
+        headers=headers,
+    )
+    assert response.status_code == 422, response.text
+    assert [f["field"] for f in response.json()["fields"]] == ["record_id"]
+    response = client.post(
+        "/api/v1/runs/1/participants", json={"staff_id": huge, "how": "present"}, headers=headers
+    )
+    assert response.status_code == 422, response.text
+    assert [f["field"] for f in response.json()["fields"]] == ["staff_id"]
+    response = web_any.post_form(
+        "/runs/new", {"patient_id": huge, "support_type": "cardiac", "mode": "VA"}
+    )
+    assert response.status_code == 422
+    assert "patient_id" in response.text
+    assert len(client.get("/api/v1/runs").json()) == 1  # nothing was started
