@@ -180,7 +180,8 @@ def _check_after_birth(session: Session, patient: Patient, start: datetime) -> N
 def _check_end(run: Run, at: datetime) -> None:
     """An end must follow the start of everything still open (modes, circuits)."""
     _check_time(run, at, "end time", "ended_at")
-    for item in [*run.modes, *run.circuits]:
+    still_open: list[ModeSegment | Circuit] = [*run.modes, *run.circuits]
+    for item in still_open:
         if item.ended_at is None and at < item.started_at:
             what = f"mode {item.mode}" if isinstance(item, ModeSegment) else "the current circuit"
             raise ValidationFailed(
