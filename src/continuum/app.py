@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -16,6 +16,7 @@ from continuum.db import make_engine, make_sessionmaker
 from continuum.web import errors, static_files
 from continuum.web.auth_routes import router as auth_router
 from continuum.web.concurrency import configure_threadpool, pool_args
+from continuum.web.input_guard import guard_input
 from continuum.web.security import BodyLimit, SecurityHeaders
 
 API_DESCRIPTION = """ECMO Continuum JSON API. Authenticate with `Authorization: Bearer <token>`
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         openapi_url="/api/openapi.json",
         redoc_url=None,
+        dependencies=[Depends(guard_input)],  # every route: ids, NUL, NaN (web/input_guard)
     )
     app.state.settings = settings
     app.state.engine = make_engine(
@@ -128,7 +130,7 @@ def _routes(app: FastAPI) -> None:
     app.mount("/vendor/swagger", static_files.swagger_app(), name="swagger")
     for name in ROUTER_MODULES:
         for router in importlib.import_module(name).routers:
-            app.include_router(router)
+            app.include_router(router, responses=errors.ERROR_RESPONSES)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page, expect
 
+from continuum.rounds.schemas import INSPECTION_SITES
 from tests.e2e.conftest import login
 
 
@@ -18,6 +19,8 @@ def test_board_circuit_check_round_and_carried_action(page: Page) -> None:
     expect(page.locator("#run-1")).to_contain_text("No round recorded yet")
 
     page.click("#run-1 >> text=Circuit check")
+    for site in INSPECTION_SITES:
+        page.select_option(f"select[name='inspect.{site}']", "none")
     page.select_option("select[name='inspect.ml_inlet']", "fibrin")
     page.fill("textarea[name=findings]", "Fibrin strands at the membrane-lung inlet")
     page.fill("input[name='action.0.text']", "Re-inspect ML inlet")

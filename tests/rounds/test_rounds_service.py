@@ -18,7 +18,14 @@ from continuum.db import unit_of_work
 from continuum.errors import Conflict, Forbidden, ValidationFailed
 from continuum.rounds import actions, board, circuit_check, round_record
 from continuum.rounds.models import RoundAction, RoundRecord
-from continuum.rounds.schemas import ActionIn, AmendmentIn, CircuitCheckIn, CompleteIn, RoundIn
+from continuum.rounds.schemas import (
+    INSPECTION_SITES,
+    ActionIn,
+    AmendmentIn,
+    CircuitCheckIn,
+    CompleteIn,
+    RoundIn,
+)
 
 UTCZ = ZoneInfo("UTC")
 PERFUSIONIST = Actor(
@@ -194,7 +201,7 @@ def test_circuit_check_prefills_computes_o2_transfer_and_raises_an_action(sessio
             PERFUSIONIST,
             db.get(Run, 1),
             CircuitCheckIn(
-                inspection={"ml_inlet": "fibrin"},
+                inspection={**dict.fromkeys(INSPECTION_SITES, "none"), "ml_inlet": "fibrin"},
                 readings={"post_oxy_po2": 450, "sweep_flow": 4},
                 transfusions={"red_cells": 1},
                 action=ActionIn(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from continuum.core.roles import Permission as P
+from continuum.rounds.schemas import INSPECTION_SITES
 from tests.web.routes_table import Case
 
 YESTERDAY = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
@@ -33,7 +34,7 @@ ROUND_JSON = {
 }
 CHECK_FORM = {
     "shift": "day",
-    "inspect.pump_head": "none",
+    **{f"inspect.{site}": "none" for site in INSPECTION_SITES},
     "inspect.ml_inlet": "fibrin",
     "reading.blood_flow": "4.4",
     "reading.sweep_flow": "3",
@@ -46,7 +47,7 @@ CHECK_FORM = {
 }
 CHECK_JSON = {
     "shift": "round",
-    "inspection": {"connectors": "small_clot"},
+    "inspection": {**dict.fromkeys(INSPECTION_SITES, "none"), "connectors": "small_clot"},
     "readings": {"oxy_delta_p": 30},
     "findings": "Clot at a connector",
 }

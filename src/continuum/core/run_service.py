@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session, selectinload
 
 from continuum.core import audit, patient_service
-from continuum.core.people import Patient
+from continuum.core.people import Patient, PatientIdentity
 from continuum.core.record import TimelineEvent
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Cannula, Circuit, Component, ModeSegment, Run
@@ -58,6 +58,7 @@ def start_run(session: Session, actor: Actor, data: RunCreate) -> Run:
     if active is not None:
         raise Conflict(f"patient {patient.label} already has an active run ({active.id})")
     start = data.started_at or utcnow()
+    _check_after_birth(session, patient, start)
     run = Run(
         patient_id=patient.id,
         support_type=data.support_type,
@@ -152,12 +153,42 @@ def _require_open(run: Run) -> None:
         raise Conflict(f"run {run.id} has ended; its record can be amended, not extended")
 
 
-def _check_time(run: Run, at: datetime, what: str) -> None:
+def _check_time(run: Run, at: datetime, what: str, field: str = "at") -> None:
     if at < run.started_at:
         raise ValidationFailed(
             f"{what} {at.isoformat()} is before the run started ({run.started_at.isoformat()})",
-            "at",
+            field,
         )
+
+
+# The birth date is a local calendar date; the earliest instant of any local date is at
+# UTC+14, so a start is "before birth" only when earlier than that (no zone guesswork).
+EARLIEST_ZONE = timedelta(hours=14)
+
+
+def _check_after_birth(session: Session, patient: Patient, start: datetime) -> None:
+    """A run cannot start before the patient was born (the date itself is not disclosed)."""
+    born = session.scalar(
+        select(PatientIdentity.birth_date).where(PatientIdentity.patient_id == patient.id)
+    )
+    if born is not None and start < datetime.combine(born, time.min, UTC) - EARLIEST_ZONE:
+        raise ValidationFailed(
+            f"start {start.isoformat()} is before the patient's date of birth", "started_at"
+        )
+
+
+def _check_end(run: Run, at: datetime) -> None:
+    """An end must follow the start of everything still open (modes, circuits)."""
+    _check_time(run, at, "end time", "ended_at")
+    still_open: list[ModeSegment | Circuit] = [*run.modes, *run.circuits]
+    for item in still_open:
+        if item.ended_at is None and at < item.started_at:
+            what = f"mode {item.mode}" if isinstance(item, ModeSegment) else "the current circuit"
+            raise ValidationFailed(
+                f"end time {at.isoformat()} is before {what} began "
+                f"({item.started_at.isoformat()}); the run cannot end inside its own history",
+                "ended_at",
+            )
 
 
 def change_mode(session: Session, actor: Actor, run: Run, data: ModeChange) -> ModeSegment:
@@ -312,7 +343,7 @@ def end_run(session: Session, actor: Actor, run: Run, data: RunEnd) -> Run:
     actor.require(Permission.MANAGE_RUN)
     _require_open(run)
     at = data.ended_at or utcnow()
-    _check_time(run, at, "end time")
+    _check_end(run, at)
     reason = "end_of_run"
     for item in [*run.modes, *run.circuits]:
         if item.ended_at is None:

@@ -43,17 +43,25 @@ Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 Reason = Annotated[str, Field(min_length=3, max_length=2000)]
 Optional100 = Annotated[str | None, Field(default=None, max_length=100)]
 
+# How far ahead of the server's clock a clinical time may be: bedside devices and
+# workstation clocks drift by a few minutes. Anything later is refused, never stored: a
+# run "ended" tomorrow would stop its surveillance today.
 FUTURE_SLACK = timedelta(minutes=10)
+MAX_ID = 2**31 - 1  # ids are INTEGER columns on both databases
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 def not_future(value: datetime | None, what: str = "time") -> datetime | None:
     if value is not None and value > datetime.now(UTC) + FUTURE_SLACK:
-        raise ValueError(f"{what} is in the future")
+        limit = FUTURE_SLACK.total_seconds() / 60
+        raise ValueError(
+            f"{what} {value.isoformat()} is in the future (allowed: up to {limit:g} min ahead)"
+        )
     return value
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class PatientCreate(Strict):
@@ -186,6 +194,11 @@ class RunEnd(Strict):
     ended_at: AwareDatetime | None = None
     outcome: Outcome
     stop_reason: Reason
+
+    @field_validator("ended_at")
+    @classmethod
+    def _end(cls, value: datetime | None) -> datetime | None:
+        return not_future(value, "end")
 
 
 class ObservationOut(BaseModel):

@@ -59,8 +59,16 @@ class ScoreView:
 def save_candidacy(
     session: Session, actor: Actor, referral: Referral, data: CandidacyIn
 ) -> InitiationDecision:
+    """Save the candidacy section: only the parts the request names change (an empty
+    request is refused, never taken as "clear everything")."""
     actor.require(Permission.MANAGE_REFERRAL)
     decision = editable(session, referral)
+    given = data.model_fields_set
+    if not given:
+        raise ValidationFailed(
+            "nothing to save: name at least one of " + ", ".join(CandidacyIn.model_fields),
+            "body",
+        )
     problems = _checklist_problems(referral.support_type, data.checked)
     scores: dict[str, dict[str, Any]] = {k: v for k, v in data.scores.items() if _given(v)}
     for name, inputs in scores.items():
@@ -79,13 +87,23 @@ def save_candidacy(
         )
     if problems:
         raise ValidationFailed(problems)
-    found = contradictions.in_scores(referral.support_type, scores)
-    require_reasons(found, {"score_reason": data.score_reason})
-    decision.checklist = {item: True for item in data.checked}
-    decision.checklist_note = data.note
-    decision.score_inputs = dict(scores)
-    decision.trial_inputs = {"eolia": _given_only(data.eolia), "ecpr": _ecpr(data.ecpr)}
-    decision.score_reason = data.score_reason if found else decision.score_reason
+    found = contradictions.in_scores(referral.support_type, scores) if "scores" in given else []
+    reason = data.score_reason if "score_reason" in given else decision.score_reason
+    require_reasons(found, {"score_reason": reason})
+    if "checked" in given:
+        decision.checklist = {item: True for item in data.checked}
+    if "note" in given:
+        decision.checklist_note = data.note
+    if "scores" in given:
+        decision.score_inputs = dict(scores)
+    trials = dict(decision.trial_inputs or {})
+    if "eolia" in given:
+        trials["eolia"] = _given_only(data.eolia)
+    if "ecpr" in given:
+        trials["ecpr"] = _ecpr(data.ecpr)
+    decision.trial_inputs = trials
+    if "score_reason" in given and (found or "scores" not in given):
+        decision.score_reason = data.score_reason
     touched(
         session,
         actor,

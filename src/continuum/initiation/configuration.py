@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from continuum import vocabulary
@@ -45,6 +46,14 @@ def save_plan(
     """Save the plan (the perfusionist's section); refuses impossible or contradictory values."""
     actor.require(Permission.MANAGE_CIRCUIT)
     decision = editable(session, referral)
+    given = data.model_dump(mode="json", exclude_unset=True)
+    if not given:
+        raise ValidationFailed(
+            "nothing to save: name at least one of " + ", ".join(PlanIn.model_fields), "body"
+        )
+    if decision.plan:  # only what the request names changes; the rest is kept
+        stored = {k: v for k, v in decision.plan.items() if k in PlanIn.model_fields}
+        data = _merged(stored, given)
     _check(data)
     plan = data.model_dump(mode="json")
     checks = plan_checks(referral, plan, planned_mode(decision))
@@ -63,6 +72,17 @@ def save_plan(
     decision.plan_by, decision.plan_at = actor.staff_id, utcnow()
     touched(session, actor, decision, "configuration plan", referral.patient_id)
     return decision
+
+
+def _merged(stored: dict[str, Any], given: dict[str, Any]) -> PlanIn:
+    try:
+        return PlanIn.model_validate({**stored, **given})
+    except ValidationError as exc:
+        problems = [
+            FieldProblem(".".join(str(x) for x in e["loc"]), e["msg"], e.get("input"))
+            for e in exc.errors()
+        ]
+        raise ValidationFailed(problems) from None
 
 
 def _check(data: PlanIn) -> None:

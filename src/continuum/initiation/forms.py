@@ -51,7 +51,9 @@ def modality(form: Any) -> dict[str, Any]:
 
 def plan(form: Any) -> dict[str, Any]:
     pairs = dict(items(form))
-    data: dict[str, Any] = {k: v for k, v in pairs.items() if v != "" and not _is_cannula_key(k)}
+    # Every field of the form is named, a blank one as None: the form is the whole plan,
+    # so clearing a box clears the value (the API changes only the fields it names).
+    data: dict[str, Any] = {k: v or None for k, v in pairs.items() if not _is_cannula_key(k)}
     rows = []
     for i in range(CANNULA_ROWS):
         row = {f: pairs.get(f"c{i}.{f}", "") for f in CANNULA_FIELDS}

@@ -119,6 +119,11 @@ def _check_input(problems: ProblemCollector, data: CircuitCheckIn) -> None:
     for site in data.inspection:
         if site not in INSPECTION_SITES:
             problems.add(f"inspection.{site}", "one of " + ", ".join(INSPECTION_SITES), site)
+    for site in INSPECTION_SITES:
+        if site not in data.inspection:  # a signed check says what was seen at every site
+            problems.add(
+                f"inspection.{site}", "not assessed: give none, fibrin, small_clot or large_clot"
+            )
     for product, units in data.transfusions.items():
         if product not in PRODUCTS:
             problems.add(f"transfusions.{product}", "one of " + ", ".join(PRODUCTS), product)
@@ -151,14 +156,20 @@ def record_check(session: Session, actor: Actor, run: Run, data: CircuitCheckIn)
         raise Conflict(f"run {run.id} has ended; no new circuit checks")
     problems = ProblemCollector()
     _check_input(problems, data)
-    problems.raise_if_any()
     at = data.checked_at or utcnow()
+    if at < run.started_at:
+        problems.add(
+            "checked_at",
+            f"{at.isoformat()} is before the run started ({run.started_at.isoformat()})",
+            at.isoformat(),
+        )
+    problems.raise_if_any()
     readings = _readings(data, prefill(session, run.id), at)
     row = CircuitCheck(
         run_id=run.id,
         checked_at=at,
         shift=data.shift,
-        inspection={site: data.inspection.get(site, "none") for site in INSPECTION_SITES},
+        inspection={site: data.inspection[site] for site in INSPECTION_SITES},
         readings=readings,
         o2_transfer=o2_transfer(readings),
         heater=data.heater,

@@ -14,7 +14,7 @@ from continuum.core.roles import Actor
 from continuum.core.run_record import Run
 from continuum.rounds import circuit_check, round_record
 from continuum.rounds.models import RoundAction
-from continuum.rounds.schemas import CircuitCheckIn, RoundIn
+from continuum.rounds.schemas import INSPECTION_SITES, CircuitCheckIn, RoundIn
 
 TEAM = ("Dr Maria Rossi", "Sam Okafor", "Grace Mwangi", "Hannah Liu")
 
@@ -78,7 +78,9 @@ def _round(
 
 
 def _check(db: Session, actor: Actor, run: Run, now: datetime, fibrin: bool) -> None:
-    inspection = {"ml_inlet": "fibrin", "connectors": "fibrin"} if fibrin else {}
+    inspection = dict.fromkeys(INSPECTION_SITES, "none")
+    if fibrin:
+        inspection |= {"ml_inlet": "fibrin", "connectors": "fibrin"}
     data = CircuitCheckIn(
         checked_at=now - timedelta(hours=2),
         shift="day",

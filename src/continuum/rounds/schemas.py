@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, Field, field_validator
 
-from continuum.core.schemas import Strict
+from continuum.core.schemas import RecordId, Strict, not_future
 
 Text = Annotated[str | None, Field(default=None, max_length=4000)]
 Disposition = Literal["acknowledged", "action_raised", "escalated", "not_relevant"]
@@ -71,8 +71,8 @@ class TherapyReview(Strict):
 
 class RoundIn(Strict):
     round_date: date | None = None  # the programme's local date; default today
-    held_at: AwareDatetime | None = None
-    attendees: list[int] = Field(default_factory=list)
+    held_at: Annotated[AwareDatetime | None, AfterValidator(not_future)] = None
+    attendees: list[RecordId] = Field(default_factory=list)
     problems: Text = None
     alerts_reviewed: list[AlertReview] = Field(default_factory=list)
     therapy: TherapyReview = Field(default_factory=TherapyReview)
@@ -98,3 +98,8 @@ class CircuitCheckIn(Strict):
     transfusions: dict[str, float] = Field(default_factory=dict)
     findings: Text = None
     action: ActionIn | None = None
+
+    @field_validator("checked_at")
+    @classmethod
+    def _at(cls, value: datetime | None) -> datetime | None:
+        return not_future(value, "check time")

@@ -15,7 +15,7 @@ TrialKind = Literal["fdo2_reduction", "sweep_reduction", "sweep_off", "va_flow_r
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class ReviewIn(Strict):

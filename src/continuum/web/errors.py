@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from continuum.errors import MESSAGE_CHARS, ContinuumError, NotAuthenticated, clip
@@ -14,6 +16,37 @@ from continuum.web.deps import is_api
 from continuum.web.pages import redirect, render
 
 log = logging.getLogger("continuum.web")
+
+
+class FieldProblemOut(BaseModel):
+    field: str = Field(description="the input field, dotted for nested ones")
+    message: str = Field(description="what is wrong and what is allowed")
+    value: Any = Field(default=None, description="the value given (absent when unsafe to echo)")
+
+
+class ErrorOut(BaseModel):
+    """Every error the API returns has this shape."""
+
+    error: str = Field(description="a stable name: not_authenticated, forbidden, not_found, …")
+    message: str = Field(description="a sentence a clinician can read")
+    fields: list[FieldProblemOut] | None = Field(
+        default=None, description="for validation_failed: each field, value and what is allowed"
+    )
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorOut, "description": description}
+
+
+# Declared on every route (the app factory includes each router with them), so the
+# OpenAPI document lists each status an endpoint can return.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _error("Not authenticated: no session or bearer token, or an invalid one"),
+    403: _error("Forbidden: the role may not do this (or the CSRF check failed)"),
+    404: _error("Not found: no such record (ids run from 1 to 2147483647)"),
+    409: _error("Conflict: the record is signed, ended or otherwise closed to this change"),
+    422: _error("Invalid input: each field named with the value given and what is allowed"),
+}
 
 
 def install(app: FastAPI) -> None:
