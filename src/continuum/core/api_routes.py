@@ -30,6 +30,7 @@ from continuum.core.schemas import (
     ParticipantIn,
     PatientCreate,
     PatientOut,
+    RecordKind,
     RunCreate,
     RunEnd,
 )
@@ -221,9 +222,11 @@ def add_participant(
     data: ParticipantIn,
     db: DbSession,
     actor: CurrentActor,
-    record_type: str = "run",
+    record_type: RecordKind = "run",
     record_id: int | None = None,
 ) -> Created:
+    """Someone was present or consulted: entered by you, for anyone. Signatures are not
+    entered here; they come from signing the record itself."""
     run = run_service.get_run(db, actor, run_id)
     row = participation_service.add_participant(
         db, actor, record_type, record_id or run.id, data, run_id=run.id
