@@ -43,7 +43,7 @@ def record_run(session: Session, record_type: str, record_id: int) -> int | None
             f"record_type '{record_type}' is not one of {', '.join(RECORD_KINDS)}", "record_type"
         )
     if record_type == "run":
-        from continuum.core.record import Run
+        from continuum.core.run_record import Run
 
         if session.get(Run, record_id) is None:
             _missing(record_id)

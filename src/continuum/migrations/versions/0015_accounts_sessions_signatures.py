@@ -54,21 +54,19 @@ def upgrade() -> None:
             batch_op.f("fk_participation_entered_by_staff"), "staff", ["entered_by"], ["id"]
         )
 
-    with op.batch_alter_table("staff", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("session_epoch", sa.Integer(), server_default="0", nullable=False)
-        )
-        batch_op.add_column(
-            sa.Column(
-                "must_change_password", sa.Boolean(), server_default=sa.false(), nullable=False
-            )
-        )
+    # Plain ADD COLUMN (no table rebuild: SQLite triggers refer to staff).
+    op.add_column(
+        "staff", sa.Column("session_epoch", sa.Integer(), server_default="0", nullable=False)
+    )
+    op.add_column(
+        "staff",
+        sa.Column("must_change_password", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("staff", schema=None) as batch_op:
-        batch_op.drop_column("must_change_password")
-        batch_op.drop_column("session_epoch")
+    op.drop_column("staff", "must_change_password")
+    op.drop_column("staff", "session_epoch")
 
     with op.batch_alter_table("participation", schema=None) as batch_op:
         batch_op.drop_constraint(
