@@ -177,7 +177,10 @@ def user_token(
     staff_id: Annotated[int, typer.Argument()],
     label: Annotated[str, typer.Option()] = "API token",
 ) -> None:
-    """Issue an API token for a staff member; prints it once."""
+    """Issue an API token for a service account (role integration); prints it once.
+
+    IT bootstrap for device gateways and EHR interfaces only: a person's tokens are issued
+    by that person on their account page (/account), never by IT or the command line."""
     with unit_of_work(_sessions()) as db:
         typer.echo(accounts.issue_token(db, SYSTEM, staff_id, label))
 
