@@ -212,7 +212,10 @@ def user_token(
     staff_id: Annotated[int, typer.Argument()],
     label: Annotated[str, typer.Option()] = "API token",
 ) -> None:
-    """Issue an API token for a staff member; prints it once."""
+    """Issue an API token for a service account (role integration); prints it once.
+
+    IT bootstrap for device gateways and EHR interfaces only: a person's tokens are issued
+    by that person on their account page (/account), never by IT or the command line."""
     from continuum.core import accounts
     from continuum.core.roles import SYSTEM
     from continuum.db import unit_of_work

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     site_name: str = "ECMO Continuum"
     session_hours: float = 12.0
     login_max_failures: int = 5
+    # Per source address: larger, so one person's typos do not lock out a ward behind NAT.
+    login_max_failures_per_source: int = 50
     login_window_minutes: int = 15
     secure_cookies: bool = False
     # Seconds between passes of the web app's evaluator of deferred surveillance (console

@@ -389,8 +389,10 @@ def _oxygenator_change(db: Session, actor: Actor, run: Run, at: datetime) -> Non
 
 
 def _team(db: Session, staff: dict[str, Actor], run: Run) -> None:
+    participation_service.record_signature(
+        db, staff["Dr Maria Rossi"], "run", run.id, run.id, "ECMO decision"
+    )
     for name, how, text in [
-        ("Dr Maria Rossi", "signed", "ECMO decision"),
         ("Sam Okafor", "present", "circuit set-up and priming"),
         ("Grace Mwangi", "present", None),
     ]:

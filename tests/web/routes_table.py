@@ -133,7 +133,52 @@ CORE_CASES = [
         order=3,
         form={"name": "New Nurse", "discipline": "nursing", "role": "nurse"},
     ),
-    Case("POST", "/admin/tokens", P.MANAGE_USERS, order=3, form={"staff_id": 1, "label": "t"}),
+    Case("POST", "/admin/tokens", P.MANAGE_USERS, order=3, form={"staff_id": 8, "label": "t"}),
+    Case("GET", "/account", ANY),
+    Case("POST", "/account/tokens", P.ISSUE_OWN_TOKEN, order=3, form={"label": "my script"}),
+    Case(
+        "POST",
+        "/account/tokens/{token_id}/revoke",
+        P.ISSUE_OWN_TOKEN,
+        "/account/tokens/1/revoke",
+        order=4,
+    ),
+    # {password} is the logged-in role's own password (test_role_matrix.send fills it in).
+    Case(
+        "POST",
+        "/account/password",
+        ANY,
+        order=98,
+        form={"current_password": "{password}", "new_password": "a-new-password-for-{role}"},
+    ),
+    Case("GET", "/admin/users/{staff_id}", P.MANAGE_USERS, "/admin/users/3"),
+    Case("POST", "/admin/users/{staff_id}/reset", P.MANAGE_USERS, "/admin/users/3/reset", order=5),
+    Case(
+        "POST",
+        "/admin/users/{staff_id}/role",
+        P.MANAGE_USERS,
+        "/admin/users/3/role",
+        order=5,
+        form={"role": "coordinator"},
+    ),
+    Case(
+        "POST",
+        "/admin/users/{staff_id}/active",
+        P.MANAGE_USERS,
+        "/admin/users/3/active",
+        order=6,
+        form={"active": "no"},
+    ),
+    Case(
+        "POST",
+        "/admin/users/{staff_id}/end-sessions",
+        P.MANAGE_USERS,
+        "/admin/users/3/end-sessions",
+        order=5,
+    ),
+    Case(
+        "POST", "/admin/users/{staff_id}/unlock", P.MANAGE_USERS, "/admin/users/3/unlock", order=5
+    ),
     Case(
         "POST", "/admin/tokens/{token_id}/revoke", P.MANAGE_USERS, "/admin/tokens/1/revoke", order=4
     ),
@@ -244,6 +289,7 @@ CORE_CASES = [
         json={"outcome": "died_on_ecmo", "stop_reason": "refractory shock"},
     ),
     Case("POST", "/api/v1/tokens", P.MANAGE_USERS, order=3, json={"staff_id": 8}),
+    Case("POST", "/api/v1/tokens", P.ISSUE_OWN_TOKEN, order=3, json={"label": "mine"}),
 ]
 
 

@@ -12,6 +12,7 @@ from starlette.routing import Route
 from continuum.core.roles import ROLE_PERMISSIONS, Permission
 from continuum.core.vocab import ROLES
 from tests.conftest import Web, make_web
+from tests.seed import password_for
 from tests.web.routes_table import ANY, CASES, PUBLIC, Case
 
 DOC_ROUTES = {"/api/openapi.json"}
@@ -24,7 +25,7 @@ def allowed(role: str, case: Case) -> bool:
     return any(p in ROLE_PERMISSIONS[role] for p in needed if isinstance(p, Permission))
 
 
-def send(web: Web, case: Case, csrf: str | None):  # type: ignore[no-untyped-def]
+def send(web: Web, case: Case, csrf: str | None, role: str = ""):  # type: ignore[no-untyped-def]
     client = web.client
     if case.method == "GET":
         return client.get(case.url, params=case.params, follow_redirects=False)
@@ -33,7 +34,10 @@ def send(web: Web, case: Case, csrf: str | None):  # type: ignore[no-untyped-def
         return client.request(
             case.method, case.url, json=case.json, headers=headers, follow_redirects=False
         )
-    form = {k: str(v) for k, v in (case.form or {}).items()}
+    form = {
+        k: str(v).replace("{password}", password_for(role)).replace("{role}", role)
+        for k, v in (case.form or {}).items()
+    }
     if csrf:
         form["csrf_token"] = csrf
     return client.post(case.url, data=form, follow_redirects=False)
@@ -68,7 +72,7 @@ def test_each_role_gets_exactly_what_it_may(sqlite_url: str, role: str) -> None:
         web.login(role)
         csrf = web.csrf("/login")
         for case in sorted(CASES, key=lambda c: c.order):
-            response = send(web, case, csrf)
+            response = send(web, case, csrf, role)
             where = f"{role}: {case.method} {case.url} → {response.status_code}"
             if case.needs == PUBLIC:
                 assert response.status_code < 500, where

@@ -146,6 +146,7 @@ def _run_page(
         "amendments": observation_service.amendments_for(db, [o.id for o in manual]),
         "timeline": run_service.timeline(db, run),
         "participants": participation_service.for_run(db, run.id),
+        "entered_by": participation_service.entered_by_names(db, run.id),
         "staff": accounts.list_staff(db),
         "alerts": run_view.open_alerts(db, run.id),
         "age": lambda c: run_view.component_age_hours(c, now),

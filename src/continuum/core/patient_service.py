@@ -37,7 +37,8 @@ def get_patient(session: Session, actor: Actor, patient_id: int) -> Patient:
 
 
 def find_by_mrn(session: Session, actor: Actor, mrn: str) -> Patient:
-    actor.require(Permission.VIEW_IDENTIFIERS)
+    if not actor.can(Permission.FIND_BY_MRN):
+        actor.require(Permission.VIEW_IDENTIFIERS)
     identity = session.scalar(select(PatientIdentity).where(PatientIdentity.mrn == mrn))
     if identity is None:
         raise NotFound(f"no patient with MRN {mrn}")

@@ -12,11 +12,15 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from continuum.core.vocab import DISCIPLINES, ROLES, SEXES, sql_in
 from continuum.db import Base, UTCDateTime, utcnow
+
+# Roles of service accounts (device gateways, EHR interfaces): never a person, never a signer.
+SERVICE_ROLES = frozenset({"integration"})
 
 
 class Patient(Base):
@@ -75,10 +79,46 @@ class Staff(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Raised by logout-everywhere, password change or reset, deactivation and role change:
+    # a session cookie carries the epoch it was issued in and stops working when it moves.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set by an administrator's password reset: the user can only change the password.
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+
+    @property
+    def is_service_account(self) -> bool:
+        """Integrations (devices, EHR interfaces): tokens issued by IT, never sign."""
+        return self.role in SERVICE_ROLES
+
+
+class StaffSession(Base):
+    """One browser session; the signed cookie names it, logout ends it on the server."""
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    client: Mapped[str] = mapped_column(String(64))
+
+
+class LoginThrottle(Base):
+    """Failed-login counters, one per account (keyed hash of the username) and one per
+    source address; incremented with one UPDATE … RETURNING so concurrent attempts count."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ApiToken(Base):
-    """An API token issued by an administrator; only its SHA-256 is stored."""
+    """An API token: a person's own, or a service account's issued by IT; only its SHA-256
+    is stored."""
 
     __tablename__ = "api_token"
 
@@ -98,7 +138,7 @@ class LoginAttempt(Base):
     __tablename__ = "login_attempt"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), index=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)  # keyed hash, not the text
     client: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     success: Mapped[bool] = mapped_column(Boolean)

@@ -129,6 +129,8 @@ class Participation(Base):
     how: Mapped[str] = mapped_column(String(16))
     contribution: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Who entered it: the signer for a signature, else whoever recorded someone's presence.
+    entered_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 
 
 class AuditEntry(Base):

@@ -31,12 +31,16 @@ class Permission(StrEnum):
     CIRCUIT_CHECK = "circuit_check"
     RUN_WEANING = "run_weaning"
     SIGN_DECANNULATION = "sign_decannulation"
+    # A person issues API tokens for themself only (service accounts get theirs from IT).
+    ISSUE_OWN_TOKEN = "issue_own_token"
+    # Find a patient by MRN without reading identifiers (what an interface needs).
+    FIND_BY_MRN = "find_by_mrn"
 
 
 P = Permission
 _CLINICIAN = {
     P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.ENTER_OBSERVATION, P.AMEND_OBSERVATION,
-    P.RECORD_PARTICIPATION, P.ACKNOWLEDGE_ALERT, P.RECORD_ROUND,
+    P.RECORD_PARTICIPATION, P.ACKNOWLEDGE_ALERT, P.RECORD_ROUND, P.ISSUE_OWN_TOKEN,
 }  # fmt: skip
 # Perfusionist and physician: the two who sign decisions, trials and decannulation.
 _SIGNER = {
@@ -50,18 +54,25 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "coordinator": frozenset({
         P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.CREATE_PATIENT, P.MANAGE_RUN,
         P.RECORD_PARTICIPATION, P.MANAGE_REFERRAL, P.RECORD_ROUND, P.ACKNOWLEDGE_ALERT,
+        P.ISSUE_OWN_TOKEN,
     }),
     # The physician lead (ECMO medical director) signs like a physician and, with the quality
     # lead, governs the programme's clinical thresholds.
     "physician_lead": frozenset(_CLINICIAN | _SIGNER | {P.MANAGE_CLINICAL_SETTINGS}),
     "qa_lead": frozenset({
         P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.VIEW_AUDIT, P.MANAGE_CLINICAL_SETTINGS,
+        P.ISSUE_OWN_TOKEN,
     }),
-    "researcher": frozenset({P.VIEW_CLINICAL}),
-    # IT: users, tokens and integration settings (message-log retention); not clinical ones.
-    "admin": frozenset({P.VIEW_AUDIT, P.MANAGE_USERS, P.MANAGE_INTEGRATION}),
+    "researcher": frozenset({P.VIEW_CLINICAL, P.ISSUE_OWN_TOKEN}),
+    # IT: users, service-account tokens and integration settings (message-log retention);
+    # not clinical ones.
+    "admin": frozenset({
+        P.VIEW_AUDIT, P.MANAGE_USERS, P.MANAGE_INTEGRATION, P.ISSUE_OWN_TOKEN,
+    }),
+    # A service account: sends data and finds patients by MRN, never reads names or birth
+    # dates, never signs, never issues its own tokens (IT issues them).
     "integration": frozenset({
-        P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.CREATE_PATIENT, P.MANAGE_RUN,
+        P.VIEW_CLINICAL, P.FIND_BY_MRN, P.CREATE_PATIENT, P.MANAGE_RUN,
         P.ENTER_OBSERVATION, P.INGEST_DATA,
     }),
 }  # fmt: skip

@@ -106,6 +106,7 @@ def summary(session: Session, actor: Actor, run: Run) -> dict[str, Any]:
     """The `run show` JSON (contracts.md §4), identifiers only for roles that see them."""
     ident = patient_service.identities(session, actor, [run.patient_id], "run summary")
     identity: PatientIdentity | None = ident.get(run.patient_id)
+    entered_by = participation_service.entered_by_names(session, run.id)
     return {
         "id": run.id,
         "patient_id": run.patient_id,
@@ -137,6 +138,7 @@ def summary(session: Session, actor: Actor, run: Run) -> dict[str, Any]:
                 "how": p.how,
                 "record": f"{p.record_type}:{p.record_id}",
                 "contribution": p.contribution,
+                "entered_by": entered_by.get(p.id),
             }
             for p, s in participation_service.for_run(session, run.id)
         ],

@@ -39,6 +39,13 @@ Outcome = Literal[
 ]
 ObservationSource = Literal["console", "hl7", "lab", "manual", "csv", "mqtt", "fhir", "simulator"]
 Participation = Literal["present", "consulted", "signed"]
+# What anyone may enter for a colleague; "signed" comes only from the signing services
+# (participation_service.record_signature), by the signer themself.
+EnteredParticipation = Literal["present", "consulted"]
+# The kinds of record a participation can point at (each has a run): a closed set.
+RecordKind = Literal[
+    "run", "initiation_decision", "round", "circuit_check", "weaning_trial", "decannulation"
+]
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 Reason = Annotated[str, Field(min_length=3, max_length=2000)]
 Optional100 = Annotated[str | None, Field(default=None, max_length=100)]
@@ -186,7 +193,7 @@ class AmendmentIn(Strict):
 
 class ParticipantIn(Strict):
     staff_id: int
-    how: Participation = "present"
+    how: EnteredParticipation = "present"
     contribution: Annotated[str | None, Field(default=None, max_length=2000)] = None
 
 

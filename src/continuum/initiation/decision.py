@@ -104,15 +104,8 @@ def sign(session: Session, actor: Actor, referral: Referral, data: SignIn) -> In
     setattr(decision, f"{attr}_by", actor.staff_id)
     session.flush()
     if actor.staff_id is not None:
-        participation_service.add_participant(
-            session,
-            actor,
-            RECORD_TYPE,
-            decision.id,
-            ParticipantIn(
-                staff_id=actor.staff_id, how="signed", contribution=f"signed as {as_role}"
-            ),
-            run_id=decision.run_id,
+        participation_service.record_signature(
+            session, actor, RECORD_TYPE, decision.id, decision.run_id, f"signed as {as_role}"
         )
     audit.record(
         session, actor, "sign", RECORD_TYPE, decision.id, referral.patient_id, {"as": as_role}

@@ -15,7 +15,6 @@ from continuum.calculators import run_calculator
 from continuum.core import audit, observation_service, participation_service
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
-from continuum.core.schemas import ParticipantIn
 from continuum.db import utcnow
 from continuum.errors import Conflict, NotFound, ProblemCollector, ValidationFailed
 from continuum.rounds.actions import add_action, check_action
@@ -189,14 +188,7 @@ def record_check(session: Session, actor: Actor, run: Run, data: CircuitCheckIn)
         {"run_id": run.id, "shift": data.shift},
     )
     if actor.staff_id is not None:
-        participation_service.add_participant(
-            session,
-            actor,
-            "circuit_check",
-            row.id,
-            ParticipantIn(staff_id=actor.staff_id, how="signed"),
-            run_id=run.id,
-        )
+        participation_service.record_signature(session, actor, "circuit_check", row.id, run.id)
     if data.action is not None:
         add_action(session, actor, run, data.action, circuit_check_id=row.id, checked=True)
     return row

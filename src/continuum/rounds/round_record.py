@@ -242,14 +242,7 @@ def sign_round(session: Session, actor: Actor, round_id: int) -> RoundRecord:
     session.flush()
     run = session.get_one(Run, row.run_id)
     if actor.staff_id is not None:
-        participation_service.add_participant(
-            session,
-            actor,
-            RECORD_TYPE,
-            row.id,
-            ParticipantIn(staff_id=actor.staff_id, how="signed"),
-            run_id=run.id,
-        )
+        participation_service.record_signature(session, actor, RECORD_TYPE, row.id, run.id)
     audit.record(session, actor, "sign", "round", row.id, run.patient_id, {"run_id": run.id})
     return row
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from continuum.core import audit, observation_service, participation_service, run_service
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
-from continuum.core.schemas import ParticipantIn, RunEnd
+from continuum.core.schemas import RunEnd
 from continuum.db import utcnow
 from continuum.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationFailed
 from continuum.weaning.common import not_before, require_open
@@ -173,13 +173,8 @@ def sign(session: Session, actor: Actor, row: Decannulation, data: SignIn) -> bo
     setattr(row, f"{part}_name", actor.name)
     setattr(row, f"{part}_signed_at", utcnow())
     if actor.staff_id is not None:
-        participation_service.add_participant(
-            session,
-            actor,
-            "decannulation",
-            row.id,
-            ParticipantIn(staff_id=actor.staff_id, how="signed", contribution=f"{part} sign-off"),
-            run_id=run.id,
+        participation_service.record_signature(
+            session, actor, "decannulation", row.id, run.id, f"{part} sign-off"
         )
     audit.record(session, actor, "sign", "decannulation", row.id, run.patient_id, {"part": part})
     if not row.signed:

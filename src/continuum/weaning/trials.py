@@ -15,7 +15,7 @@ from continuum.core import audit, observation_service, participation_service, ru
 from continuum.core.record import Observation
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
-from continuum.core.schemas import ObservationIn, ParticipantIn
+from continuum.core.schemas import ObservationIn
 from continuum.db import utcnow
 from continuum.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from continuum.weaning import criteria as cr
@@ -181,15 +181,8 @@ def assess(session: Session, actor: Actor, trial: WeaningTrial, data: Assessment
     trial.perfusion_assessment, trial.perfusion_by = data.assessment, actor.staff_id
     trial.perfusion_name, trial.perfusion_at = f"{actor.name} ({actor.role})", utcnow()
     if actor.staff_id is not None:
-        participation_service.add_participant(
-            session,
-            actor,
-            "weaning_trial",
-            trial.id,
-            ParticipantIn(
-                staff_id=actor.staff_id, how="signed", contribution="circuit-safety assessment"
-            ),
-            run_id=trial.run_id,
+        participation_service.record_signature(
+            session, actor, "weaning_trial", trial.id, trial.run_id, "circuit-safety assessment"
         )
     audit.record(
         session,

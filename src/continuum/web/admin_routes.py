@@ -1,4 +1,5 @@
-"""Administration: staff accounts, API tokens and the audit log."""
+"""Administration: staff accounts (create, reset password, deactivate, change role, end
+sessions, unlock), service-account API tokens and the audit log."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from continuum.core.record import AuditEntry
 from continuum.core.roles import ROLE_LABELS, Permission
 from continuum.core.roles import Permission as P
 from continuum.core.vocab import DISCIPLINES
-from continuum.errors import Conflict, ValidationFailed
+from continuum.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from continuum.web.deps import CurrentActor, DbSession, form_of, get_actor, require
 from continuum.web.pages import form_dict, parse_form, redirect, render
 
@@ -61,7 +62,11 @@ def issue_token(request: Request, db: DbSession, actor: CurrentActor) -> Respons
         return _users(
             request, db, actor, error=ValidationFailed("choose a staff member", "staff_id")
         )
-    token = accounts.issue_token(db, actor, staff_id, str(form.get("label", "API token")))
+    try:
+        token = accounts.issue_token(db, actor, staff_id, str(form.get("label", "API token")))
+    except (Forbidden, NotFound) as exc:
+        db.rollback()
+        return _users(request, db, actor, error=ValidationFailed(exc.message, "staff_id"))
     return _users(request, db, actor, new_token=token)
 
 
@@ -69,6 +74,85 @@ def issue_token(request: Request, db: DbSession, actor: CurrentActor) -> Respons
 def revoke_token(token_id: int, db: DbSession, actor: CurrentActor) -> Response:
     accounts.revoke_token(db, actor, token_id)
     return redirect("/admin/users")
+
+
+def _user(
+    request: Request, db: DbSession, actor: CurrentActor, staff_id: int, **extra: object
+) -> Response:
+    staff = accounts.get_staff(db, staff_id)
+    settings = request.app.state.settings
+    status = 422 if extra.get("error") else 200
+    return render(
+        request,
+        "admin_user.html",
+        actor,
+        status_code=status,
+        staff=staff,
+        roles=ROLE_LABELS,
+        locked=accounts.is_locked(
+            db,
+            staff,
+            settings.secret_key,
+            settings.login_max_failures,
+            settings.login_window_minutes,
+        ),
+        open_sessions=accounts.open_sessions(db, staff.id, settings.session_hours),
+        tokens=accounts.list_tokens(db, staff.id),
+        **{"error": None, "temporary": None, **extra},
+    )
+
+
+@router.get("/users/{staff_id}", dependencies=[require(P.MANAGE_USERS)])
+def user_page(request: Request, staff_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    return _user(request, db, actor, staff_id)
+
+
+@router.post("/users/{staff_id}/reset", dependencies=[require(P.MANAGE_USERS)])
+def reset_password(request: Request, staff_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    try:
+        temporary = accounts.reset_password(db, actor, staff_id)
+    except ValidationFailed as exc:
+        db.rollback()
+        return _user(request, db, actor, staff_id, error=exc)
+    return _user(request, db, actor, staff_id, temporary=temporary)
+
+
+@router.post("/users/{staff_id}/active", dependencies=[require(P.MANAGE_USERS)])
+def set_active(
+    request: Request, staff_id: int, db: DbSession, actor: CurrentActor
+) -> Response:
+    active = str(form_of(request).get("active", "")) == "yes"
+    try:
+        accounts.set_active(db, actor, staff_id, active)
+    except ValidationFailed as exc:
+        db.rollback()
+        return _user(request, db, actor, staff_id, error=exc)
+    return redirect(f"/admin/users/{staff_id}")
+
+
+@router.post("/users/{staff_id}/role", dependencies=[require(P.MANAGE_USERS)])
+def change_role(
+    request: Request, staff_id: int, db: DbSession, actor: CurrentActor
+) -> Response:
+    role = str(form_of(request).get("role", ""))
+    try:
+        accounts.change_role(db, actor, staff_id, role)
+    except ValidationFailed as exc:
+        db.rollback()
+        return _user(request, db, actor, staff_id, error=exc)
+    return redirect(f"/admin/users/{staff_id}")
+
+
+@router.post("/users/{staff_id}/end-sessions", dependencies=[require(P.MANAGE_USERS)])
+def end_sessions(staff_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    accounts.end_all_sessions(db, actor, staff_id)
+    return redirect(f"/admin/users/{staff_id}")
+
+
+@router.post("/users/{staff_id}/unlock", dependencies=[require(P.MANAGE_USERS)])
+def unlock(request: Request, staff_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    accounts.unlock(db, actor, staff_id, request.app.state.settings.secret_key)
+    return redirect(f"/admin/users/{staff_id}")
 
 
 @router.get("/audit", dependencies=[require(P.VIEW_AUDIT)])

@@ -115,26 +115,22 @@ def get_actor(request: Request, given: CsrfGiven, db: DbSession) -> Actor:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         staff = accounts.staff_for_token(db, header[7:].strip())
+        accounts.check_may_act(staff, request.url.path)
         return accounts.actor_for(staff, f"api:{client_of(request)}")
-    staff_id = request.session.get("staff_id")
-    staff = db.get(Staff, staff_id) if staff_id else None
-    if staff is None or not staff.active or request.session.get("pw") != _pw_marker(staff):
+    staff = accounts.staff_for_session(db, request.session)  # ended sessions are refused
+    if staff is None:
         request.session.pop("staff_id", None)
         raise NotAuthenticated("please log in")
+    accounts.check_may_act(staff, request.url.path)
     if request.method not in SAFE_METHODS:
         check_csrf(request, given)
     return accounts.actor_for(staff, client_of(request))
 
 
-def _pw_marker(staff: Staff) -> str:
-    """Sessions end when the password changes."""
-    return (staff.password_hash or "")[-12:]
-
-
-def login_session(request: Request, staff: Staff) -> None:
+def login_session(request: Request, db: Session, staff: Staff) -> None:
+    """A new server-side session (core/accounts.py) named in the signed cookie."""
     request.session.clear()
-    request.session["staff_id"] = staff.id
-    request.session["pw"] = _pw_marker(staff)
+    request.session.update(accounts.start_session(db, staff, client_of(request)))
     request.session["csrf"] = secrets.token_urlsafe(32)
 
 

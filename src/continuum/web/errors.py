@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from continuum.core.accounts import PasswordChangeRequired
 from continuum.errors import MESSAGE_CHARS, ContinuumError, NotAuthenticated, clip
 from continuum.web.deps import is_api
 from continuum.web.pages import redirect, render
@@ -61,6 +62,8 @@ async def _continuum_error(request: Request, exc: ContinuumError) -> Response:
         return JSONResponse(exc.as_dict(), status_code=exc.status_code, headers=headers)
     if isinstance(exc, NotAuthenticated):
         return redirect(f"/login?next={request.url.path}")
+    if isinstance(exc, PasswordChangeRequired):
+        return redirect("/account")
     return render(
         request,
         "error.html",
