@@ -25,9 +25,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("rounds_round", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("version", sa.Integer(), server_default="1", nullable=False)
-        )
+        batch_op.add_column(sa.Column("version", sa.Integer(), server_default="1", nullable=False))
         batch_op.add_column(sa.Column("updated_by", sa.Integer(), nullable=True))
         batch_op.add_column(
             sa.Column("updated_at", continuum.db.UTCDateTime(timezone=True), nullable=True)
@@ -36,9 +34,7 @@ def upgrade() -> None:
             batch_op.f("fk_rounds_round_updated_by_staff"), "staff", ["updated_by"], ["id"]
         )
     with op.batch_alter_table("initiation_decision", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("version", sa.Integer(), server_default="1", nullable=False)
-        )
+        batch_op.add_column(sa.Column("version", sa.Integer(), server_default="1", nullable=False))
         batch_op.add_column(sa.Column("updated_by", sa.Integer(), nullable=True))
         batch_op.create_foreign_key(
             batch_op.f("fk_initiation_decision_updated_by_staff"),
@@ -56,9 +52,7 @@ def downgrade() -> None:
         batch_op.drop_column("updated_by")
         batch_op.drop_column("version")
     with op.batch_alter_table("rounds_round", schema=None) as batch_op:
-        batch_op.drop_constraint(
-            batch_op.f("fk_rounds_round_updated_by_staff"), type_="foreignkey"
-        )
+        batch_op.drop_constraint(batch_op.f("fk_rounds_round_updated_by_staff"), type_="foreignkey")
         batch_op.drop_column("updated_at")
         batch_op.drop_column("updated_by")
         batch_op.drop_column("version")
