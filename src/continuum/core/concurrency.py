@@ -17,6 +17,7 @@ autoflushes pending changes first).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -138,11 +139,20 @@ def claim_version(
     actor_staff_id: int | None,
     what: str,
     extra: dict[str, Any] | None = None,
+    still_open: ColumnElement[bool] | None = None,
+    closed: Callable[[], Conflict] | None = None,
 ) -> None:
     """Move ``record`` from ``version`` to ``version + 1`` (and set ``updated_by`` /
-    ``updated_at``), or raise ``StaleRecord`` if someone saved it since."""
-    given = require_version(version)
+    ``updated_at``), or raise ``StaleRecord`` if someone saved it since. ``still_open``
+    (e.g. "not signed yet") is checked in the same statement; when only it fails,
+    ``closed()`` is raised."""
     model = type(record)
+    if version is None:  # an in-process caller holding the record: last write
+        return _bump(session, record, actor_staff_id, extra, still_open, closed)
+    given = version
+    condition = model.version == given
+    if still_open is not None:
+        condition = condition & still_open
     values: dict[str, Any] = {
         "version": given + 1,
         "updated_by": actor_staff_id,
@@ -151,7 +161,7 @@ def claim_version(
     }
     result = session.execute(
         update(model)
-        .where(model.id == record.id, model.version == given)
+        .where(model.id == record.id, condition)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -159,6 +169,8 @@ def claim_version(
         _apply(record, values)
         return
     session.refresh(record)
+    if record.version == given and closed is not None:
+        raise closed()
     raise StaleRecord(
         what,
         given,
@@ -167,6 +179,53 @@ def claim_version(
         record.updated_at,
         record,
     )
+
+
+def _bump(
+    session: Session,
+    record: Any,
+    actor_staff_id: int | None,
+    extra: dict[str, Any] | None,
+    still_open: ColumnElement[bool] | None,
+    closed: Callable[[], Conflict] | None,
+) -> None:
+    model = type(record)
+    values: dict[str, Any] = {"updated_by": actor_staff_id, "updated_at": utcnow(), **(extra or {})}
+    stmt = update(model).where(model.id == record.id)
+    if still_open is not None:
+        stmt = stmt.where(still_open)
+    result = session.execute(
+        stmt.values(version=model.version + 1, **values).execution_options(
+            synchronize_session=False
+        )
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(record)
+        raise closed() if closed is not None else Conflict("the record cannot change now")
+    _apply(record, values)
+    session.refresh(record, ["version"])
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, str]:
+    """Nested dicts/lists → {"a.b": "value"} for showing two versions side by side."""
+    out: dict[str, str] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(data, list) and data and any(isinstance(v, dict | list) for v in data):
+        for i, value in enumerate(data):
+            out.update(flatten(value, f"{prefix}[{i}]"))
+    elif data not in (None, "", [], {}):
+        out[prefix] = ", ".join(map(str, data)) if isinstance(data, list) else str(data)
+    return out
+
+
+def side_by_side(yours: dict[str, Any], saved: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Rows (field, your value, saved value) for a stale save's conflict page: every field
+    either version has, so the clinician can merge and save again."""
+    mine, theirs = flatten(yours), flatten(saved)
+    keys = list(dict.fromkeys([*mine, *theirs]))
+    return [(k, mine.get(k, ""), theirs.get(k, "")) for k in keys]
 
 
 def is_unique_violation(exc: IntegrityError) -> bool:

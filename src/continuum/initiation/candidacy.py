@@ -60,7 +60,7 @@ def save_candidacy(
     session: Session, actor: Actor, referral: Referral, data: CandidacyIn
 ) -> InitiationDecision:
     actor.require(Permission.MANAGE_REFERRAL)
-    decision = editable(session, referral)
+    decision = editable(session, referral, actor, data.version)
     problems = _checklist_problems(referral.support_type, data.checked)
     scores: dict[str, dict[str, Any]] = {k: v for k, v in data.scores.items() if _given(v)}
     for name, inputs in scores.items():

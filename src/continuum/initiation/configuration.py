@@ -44,9 +44,9 @@ def save_plan(
 ) -> InitiationDecision:
     """Save the plan (the perfusionist's section); refuses impossible or contradictory values."""
     actor.require(Permission.MANAGE_CIRCUIT)
-    decision = editable(session, referral)
+    decision = editable(session, referral, actor, data.version)
     _check(data)
-    plan = data.model_dump(mode="json")
+    plan = data.model_dump(mode="json", exclude={"version"})
     checks = plan_checks(referral, plan, planned_mode(decision))
     over = [w for w in checks.warnings if w.startswith("Target flow")]
     if over and len((data.rated_flow_reason or "").strip()) < 3:
