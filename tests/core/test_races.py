@@ -54,7 +54,7 @@ def race(
                 outcomes[i].value = work(db, i)
         except Conflict as exc:
             outcomes[i].conflict = exc
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:
             outcomes[i].error = exc
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
