@@ -11,7 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from continuum import vocabulary
-from continuum.core import audit, observation_service, participation_service, run_service, targets
+from continuum.core import (
+    audit,
+    concurrency,
+    observation_service,
+    participation_service,
+    run_service,
+    targets,
+)
 from continuum.core.record import Observation
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
@@ -170,16 +177,27 @@ def assess(session: Session, actor: Actor, trial: WeaningTrial, data: Assessment
     """The perfusionist's named part: minimum flow and anticoagulation at low flow."""
     actor.require(Permission.CIRCUIT_CHECK)
     _in_progress(trial)
-    if trial.perfusion_at is not None:
-        raise Conflict(
-            f"the perfusion assessment was recorded by {trial.perfusion_name}; it is signed"
-        )
-    trial.perfusion_flow_safe, trial.perfusion_anticoagulation_ok = (
-        data.flow_safe,
-        data.anticoagulation_ok,
+    won = trial.perfusion_at is None and concurrency.transition(
+        session,
+        trial,
+        WeaningTrial.perfusion_at.is_(None) & (WeaningTrial.status == "in_progress"),
+        {
+            "perfusion_flow_safe": data.flow_safe,
+            "perfusion_anticoagulation_ok": data.anticoagulation_ok,
+            "perfusion_assessment": data.assessment,
+            "perfusion_by": actor.staff_id,
+            "perfusion_name": f"{actor.name} ({actor.role})",
+            "perfusion_at": utcnow(),
+        },
     )
-    trial.perfusion_assessment, trial.perfusion_by = data.assessment, actor.staff_id
-    trial.perfusion_name, trial.perfusion_at = f"{actor.name} ({actor.role})", utcnow()
+    if not won:
+        _in_progress(trial)
+        raise concurrency.AlreadyDone(
+            f"the perfusion assessment was already recorded by {trial.perfusion_name} at "
+            f"{concurrency.stamp(trial.perfusion_at)}; it is signed",
+            trial.perfusion_name,
+            trial.perfusion_at,
+        )
     if actor.staff_id is not None:
         participation_service.add_participant(
             session,
@@ -262,12 +280,20 @@ def _close(
     end = at or utcnow()
     last = trial.steps[-1].at if trial.steps else trial.started_at
     not_before(end, last, "at", "the last step of the trial")
-    trial.status, trial.outcome_reason, trial.ended_at, trial.ended_by = (
-        status,
-        reason,
-        end,
-        actor.staff_id,
+    won = concurrency.transition(
+        session,
+        trial,
+        WeaningTrial.status == "in_progress",
+        {"status": status, "outcome_reason": reason, "ended_at": end, "ended_by": actor.staff_id},
     )
+    if not won:
+        by = concurrency.who(session, trial.ended_by)
+        raise concurrency.AlreadyDone(
+            f"the trial was already closed ({trial.status}) by {by} at "
+            f"{concurrency.stamp(trial.ended_at)}",
+            by,
+            trial.ended_at,
+        )
     title = PROTOCOLS[trial.kind].title
     timeline(
         session,
