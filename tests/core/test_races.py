@@ -26,9 +26,9 @@ from continuum.core.roles import Actor
 from continuum.core.schemas import RunEnd
 from continuum.db import unit_of_work, utcnow
 from continuum.errors import Conflict
-from continuum.initiation import decision
+from continuum.initiation import candidacy, decision
 from continuum.initiation.models import Referral
-from continuum.initiation.schemas import DecisionIn, SignIn
+from continuum.initiation.schemas import CandidacyIn, DecisionIn, SignIn
 from continuum.rounds import actions, round_record
 from continuum.rounds.models import RoundAction, RoundRecord
 from continuum.rounds.schemas import CompleteIn, RoundIn
@@ -234,7 +234,9 @@ def test_a_stale_decision_edit_is_refused_and_the_colleagues_save_kept(sessions)
             db,
             PHYSICIAN,
             db.get_one(Referral, ref_id),
-            DecisionIn(outcome="defer", reasons="new VAP, start pip-tazo; reassess", version=opened),
+            DecisionIn(
+                outcome="defer", reasons="new VAP, start pip-tazo; reassess", version=opened
+            ),
         )
     with pytest.raises(StaleRecord, match="Test physician"), unit_of_work(sessions) as db:
         decision.record_decision(
@@ -409,3 +411,21 @@ def test_both_parts_signed_at_once_end_the_run_exactly_once(sessions) -> None:
             )
         ).all()
         assert len(ends) == 1
+
+
+def test_first_edits_racing_to_open_the_decision_record_no_500(sessions) -> None:
+    from tests.initiation.test_initiation_service import _referral
+
+    with unit_of_work(sessions) as db:
+        ref_id = _referral(db).id  # no decision record yet: the first edit opens it
+    notes = ["hypoxaemia on PEEP 16", "hypercapnia, pH 7.18"]
+
+    def save(db: Session, i: int) -> None:
+        data = CandidacyIn(checked=["pulmonary.hypoxaemia"], note=notes[i], version=1)
+        candidacy.save_candidacy(db, PHYSICIAN, db.get_one(Referral, ref_id), data)
+
+    winner, [_loser] = one_winner(race(sessions, 2, save))
+    with unit_of_work(sessions) as db:
+        ref = db.get_one(Referral, ref_id)
+        assert len(ref.decisions) == 1
+        assert ref.decisions[0].checklist_note == notes[winner.index]

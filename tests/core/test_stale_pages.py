@@ -109,8 +109,11 @@ def test_api_stale_round_is_409_naming_who_and_when(web_any: Web) -> None:
     body = stale.json()
     assert body["error"] == "stale_version" and body["changed_by"] == "Test physician"
     assert body["current_version"] == 2 and body["changed_at"]
+    stale_header = {**headers, "If-Match": 'W/"1"'}  # the version may come as If-Match
+    refused = web.client.post("/api/v1/runs/1/rounds", json={"problems": "c"}, headers=stale_header)
+    assert refused.status_code == 409 and refused.json()["current_version"] == 2
     ok = web.client.post(
-        "/api/v1/runs/1/rounds", json={"problems": "c", "version": 2}, headers=headers
+        "/api/v1/runs/1/rounds", json={"problems": "c"}, headers={**headers, "If-Match": '"2"'}
     )
     assert ok.status_code == 201 and ok.json()["version"] == 3
 

@@ -117,6 +117,25 @@ def transition(
     return False
 
 
+def from_if_match(header: str | None) -> int | None:
+    """The version named by an ``If-Match`` header (``3``, ``"3"`` or ``W/"3"``)."""
+    if not header:
+        return None
+    text = header.strip().removeprefix("W/").strip('"')
+    if not text.isdigit() or len(text) > 10:
+        raise ValidationFailed(
+            [FieldProblem("If-Match", 'give the record\'s version number, e.g. "3"', header)]
+        )
+    return int(text)
+
+
+def with_version(data: Any, if_match: str | None) -> Any:
+    """``data`` with its ``version`` taken from the body, else from ``If-Match``."""
+    if getattr(data, "version", None) is not None or not if_match:
+        return data
+    return data.model_copy(update={"version": from_if_match(if_match)})
+
+
 def require_version(version: int | None, field_name: str = "version") -> int:
     if version is None:
         raise ValidationFailed(
@@ -226,6 +245,20 @@ def side_by_side(yours: dict[str, Any], saved: dict[str, Any]) -> list[tuple[str
     mine, theirs = flatten(yours), flatten(saved)
     keys = list(dict.fromkeys([*mine, *theirs]))
     return [(k, mine.get(k, ""), theirs.get(k, "")) for k in keys]
+
+
+def insert_or_conflict(session: Session, conflict: Callable[[], Conflict]) -> None:
+    """Flush a new row whose uniqueness a racing request may have taken first (e.g. the
+    round of a run and day): the database refuses the second, which gets ``conflict()``
+    (409) instead of a 500. The transaction is rolled back first, so ``conflict`` may read
+    what the other request committed."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        session.rollback()
+        raise conflict() from exc
 
 
 def is_unique_violation(exc: IntegrityError) -> bool:

@@ -227,7 +227,13 @@ def reassess(session: Session, actor: Actor, referral: Referral, reason: str) ->
         **{name: deepcopy(getattr(previous, name)) for name in CARRIED_OVER},
     )
     session.add(fresh)
-    session.flush()
+    concurrency.insert_or_conflict(
+        session,
+        lambda: Conflict(
+            "a colleague reassessed this referral at the same moment: its new decision record "
+            "is open — reload the page"
+        ),
+    )
     session.refresh(referral, ["decisions"])
     audit.record(
         session,

@@ -31,7 +31,13 @@ def decision_for(session: Session, referral: Referral) -> InitiationDecision:
             plan={},
         )
         session.add(decision)
-        session.flush()
+        concurrency.insert_or_conflict(
+            session,
+            lambda: Conflict(
+                "a colleague opened this referral's decision record at the same moment: "
+                "reload the page and save again (nothing of yours was saved)"
+            ),
+        )
         session.refresh(referral, ["decisions"])
     assert referral.decision is not None
     return referral.decision

@@ -9,7 +9,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from continuum import vocabulary
@@ -187,13 +186,7 @@ def _create(session: Session, actor: Actor, run: Run, day: date) -> RoundRecord:
         run_id=run.id, round_date=day, created_by=actor.staff_id, held_at=utcnow(), version=1
     )
     session.add(row)
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        if not concurrency.is_unique_violation(exc):
-            raise
-        session.rollback()
-        raise _just_created(session, run.id, day) from exc
+    concurrency.insert_or_conflict(session, lambda: _just_created(session, run.id, day))
     return row
 
 
