@@ -32,9 +32,9 @@ from continuum.initiation.schemas import CandidacyIn, DecisionIn, SignIn
 from continuum.rounds import actions, round_record
 from continuum.rounds.models import RoundAction, RoundRecord
 from continuum.rounds.schemas import CompleteIn, RoundIn
-from continuum.weaning import decannulation
-from continuum.weaning.models import Decannulation
-from continuum.weaning.schemas import DecannulationIn
+from continuum.weaning import decannulation, trials
+from continuum.weaning.models import Decannulation, WeaningTrial
+from continuum.weaning.schemas import AssessmentIn, DecannulationIn, TrialAbort, TrialStart
 from continuum.weaning.schemas import SignIn as WeanSignIn
 from tests.seed import RUN_START
 
@@ -429,3 +429,40 @@ def test_first_edits_racing_to_open_the_decision_record_no_500(sessions) -> None
         ref = db.get_one(Referral, ref_id)
         assert len(ref.decisions) == 1
         assert ref.decisions[0].checklist_note == notes[winner.index]
+
+
+def _trial(sessions: sessionmaker[Session]) -> int:
+    with unit_of_work(sessions) as db:
+        run = db.get_one(Run, 1)
+        return trials.start_trial(db, PHYSICIAN, run, TrialStart(kind="sweep_reduction")).id
+
+
+def test_racing_trial_aborts_one_closes_it(sessions) -> None:
+    trial_id = _trial(sessions)
+    reasons = ["SpO2 84 %", "RR 38, distressed"]
+
+    def abort(db: Session, i: int) -> None:
+        trial = trials.get_trial(db, PHYSICIAN, trial_id)
+        trials.abort(db, [PHYSICIAN, PERFUSIONIST][i], trial, TrialAbort(reason=reasons[i]))
+
+    winner, [loser] = one_winner(race(sessions, 2, abort))
+    assert loser.conflict is not None and "already closed (aborted) by" in loser.conflict.message
+    with unit_of_work(sessions) as db:
+        trial = db.get_one(WeaningTrial, trial_id)
+        assert (trial.status, trial.outcome_reason) == ("aborted", reasons[winner.index])
+
+
+def test_racing_perfusion_assessments_one_signed(sessions) -> None:
+    trial_id = _trial(sessions)
+    notes = ["min flow 1.5 L/min safe", "flow 1.0 L/min too low"]
+
+    def assess(db: Session, i: int) -> None:
+        trial = trials.get_trial(db, PERFUSIONIST, trial_id)
+        data = AssessmentIn(flow_safe=i == 0, anticoagulation_ok=True, assessment=notes[i])
+        trials.assess(db, PERFUSIONIST, trial, data)
+
+    winner, [loser] = one_winner(race(sessions, 2, assess))
+    assert loser.conflict is not None
+    assert "already recorded by Test perfusionist" in loser.conflict.message
+    with unit_of_work(sessions) as db:
+        assert db.get_one(WeaningTrial, trial_id).perfusion_assessment == notes[winner.index]
