@@ -93,6 +93,16 @@ def _in_progress(trial: WeaningTrial) -> None:
         raise Conflict(f"trial {trial.id} is {trial.status}; a finished trial cannot change")
 
 
+def _already_closed(session: Session, trial: WeaningTrial) -> concurrency.AlreadyDone:
+    by = concurrency.who(session, trial.ended_by)
+    return concurrency.AlreadyDone(
+        f"the trial was already closed ({trial.status}) by {by} at "
+        f"{concurrency.stamp(trial.ended_at)}",
+        by,
+        trial.ended_at,
+    )
+
+
 def add_step(session: Session, actor: Actor, trial: WeaningTrial, data: StepIn) -> TrialStep:
     actor.require(Permission.RUN_WEANING)
     _in_progress(trial)
@@ -226,6 +236,8 @@ def assess(session: Session, actor: Actor, trial: WeaningTrial, data: Assessment
 
 def finish(session: Session, actor: Actor, trial: WeaningTrial, data: TrialFinish) -> None:
     actor.require(Permission.RUN_WEANING)
+    if trial.status != "in_progress":
+        raise _already_closed(session, trial)
     _in_progress(trial)
     if data.outcome == "passed":
         _can_pass(trial)
@@ -234,6 +246,8 @@ def finish(session: Session, actor: Actor, trial: WeaningTrial, data: TrialFinis
 
 def abort(session: Session, actor: Actor, trial: WeaningTrial, data: TrialAbort) -> None:
     actor.require(Permission.RUN_WEANING)
+    if trial.status != "in_progress":
+        raise _already_closed(session, trial)
     _in_progress(trial)
     _close(session, actor, trial, "aborted", data.reason, data.at)
 
@@ -287,13 +301,7 @@ def _close(
         {"status": status, "outcome_reason": reason, "ended_at": end, "ended_by": actor.staff_id},
     )
     if not won:
-        by = concurrency.who(session, trial.ended_by)
-        raise concurrency.AlreadyDone(
-            f"the trial was already closed ({trial.status}) by {by} at "
-            f"{concurrency.stamp(trial.ended_at)}",
-            by,
-            trial.ended_at,
-        )
+        raise _already_closed(session, trial)
     title = PROTOCOLS[trial.kind].title
     timeline(
         session,
