@@ -46,7 +46,14 @@ def _today() -> date:
 
 def _save_round(db: Session, actor: Actor, run_id: int, *reviews: dict[str, str]) -> RoundRecord:
     run = db.get_one(Run, run_id)
-    data = RoundIn.model_validate({"problems": "pfHb rising", "alerts_reviewed": list(reviews)})
+    draft = round_record.find_round(db, run_id, _today())
+    data = RoundIn.model_validate(
+        {
+            "problems": "pfHb rising",
+            "alerts_reviewed": list(reviews),
+            "version": draft.version if draft is not None else None,
+        }
+    )
     return round_record.record_round(db, actor, run, data, _today(), run.started_at.date())
 
 

@@ -110,7 +110,8 @@ def test_future_round_date_is_refused(sessions) -> None:
 def test_a_signed_round_is_immutable_and_corrected_by_amendment(sessions) -> None:
     with unit_of_work(sessions) as db:
         row = _record(db, _round())
-        _record(db, _round(problems="updated while a draft"))  # a draft can be re-saved
+        # a draft can be re-saved (naming the version it was opened on)
+        _record(db, _round(problems="updated while a draft", version=row.version))
         round_record.sign_round(db, PHYSICIAN, row.id)
         round_id = row.id
     with pytest.raises(Conflict, match="signed"), unit_of_work(sessions) as db:

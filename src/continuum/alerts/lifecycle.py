@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from continuum.alerts.models import AlertEvent, CircuitAlert
-from continuum.core import audit
+from continuum.core import audit, concurrency
 from continuum.core.roles import Actor
 from continuum.core.run_record import Run
 from continuum.db import utcnow
@@ -171,23 +171,48 @@ def _because(found: Alert) -> str:
 
 def acknowledge(
     session: Session, actor: Actor, run: Run, alert: CircuitAlert, comment: str
-) -> None:
-    alert.status = "acknowledged"
-    alert.acknowledged_by = actor.staff_id
-    alert.acknowledged_at = utcnow()
-    alert.acknowledge_comment = comment
-    alert.updated_at = utcnow()
+) -> bool:
+    """Acknowledge an open alert, atomically (a conditional UPDATE on ``status = 'open'``).
+    False, and nothing written, if another clinician acknowledged (or resolved) it first."""
+    now = utcnow()
+    won = concurrency.transition(
+        session,
+        alert,
+        CircuitAlert.status == "open",
+        {
+            "status": "acknowledged",
+            "acknowledged_by": actor.staff_id,
+            "acknowledged_at": now,
+            "acknowledge_comment": comment,
+            "updated_at": now,
+        },
+    )
+    if not won:
+        return False
     log(session, alert, "acknowledged", actor, comment=comment)
     _audit(session, run, alert, "acknowledge", actor)
+    return True
 
 
 def resolve(
     session: Session, actor: Actor, run: Run, alert: CircuitAlert, note: str | None
-) -> None:
-    alert.status = "resolved"
-    alert.resolved_by = actor.staff_id
-    alert.resolved_at = utcnow()
-    alert.resolve_note = note
-    alert.updated_at = utcnow()
+) -> bool:
+    """Resolve an unresolved alert, atomically; False if another clinician resolved it first."""
+    now = utcnow()
+    won = concurrency.transition(
+        session,
+        alert,
+        CircuitAlert.status != "resolved",
+        {
+            "status": "resolved",
+            "resolved_by": actor.staff_id,
+            "resolved_at": now,
+            "resolve_note": note,
+            "updated_at": now,
+        },
+    )
+    if not won:
+        return False
     log(session, alert, "resolved", actor, comment=note)
     _audit(session, run, alert, "resolve", actor)
+    return True

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from continuum.alerts import lifecycle
 from continuum.alerts.models import AlertEvent, CircuitAlert
 from continuum.alerts.watch import evaluate_run
+from continuum.core import concurrency
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
-from continuum.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from continuum.errors import FieldProblem, NotFound, ValidationFailed
 
 COMMENT_MAX = 2000
 __all__ = ["evaluate_run"]
@@ -136,11 +137,28 @@ def acknowledge(session: Session, actor: Actor, alert_id: int, comment: str) -> 
     actor.require(Permission.ACKNOWLEDGE_ALERT)
     alert = get_alert(session, actor, alert_id)
     comment = _text("comment", comment, required=True)
-    if alert.status != "open":
-        raise Conflict(f"alert {alert_id} is {alert.status}; only an open alert is acknowledged")
-    lifecycle.acknowledge(session, actor, session.get_one(Run, alert.run_id), alert, comment)
+    if alert.status != "open" or not lifecycle.acknowledge(
+        session, actor, session.get_one(Run, alert.run_id), alert, comment
+    ):
+        raise _already(session, alert)
     session.flush()
     return alert
+
+
+def _already(session: Session, alert: CircuitAlert) -> concurrency.AlreadyDone:
+    """Who got there first: "already acknowledged by X at T" (with their comment)."""
+    if alert.status == "resolved":
+        by, at = concurrency.who(session, alert.resolved_by), alert.resolved_at
+        note = f": {alert.resolve_note}" if alert.resolve_note else ""
+        message = f"alert {alert.id} was already resolved by {by} at {concurrency.stamp(at)}{note}"
+    else:
+        by, at = concurrency.who(session, alert.acknowledged_by), alert.acknowledged_at
+        message = (
+            f"alert {alert.id} was already acknowledged by {by} at {concurrency.stamp(at)}: "
+            f"{alert.acknowledge_comment or ''} — your comment was not saved; add it as a note "
+            "when resolving"
+        )
+    return concurrency.AlreadyDone(message, by, at)
 
 
 def acknowledge_reviewed(
@@ -164,19 +182,20 @@ def acknowledge_reviewed(
     found = list(session.scalars(stmt))
     if found:
         run = session.get_one(Run, run_id)
-        for alert in found:
-            lifecycle.acknowledge(session, actor, run, alert, comment)
+        done = [a for a in found if lifecycle.acknowledge(session, actor, run, a, comment)]
         session.flush()
-    return len(found)
+        return len(done)
+    return 0
 
 
 def resolve(session: Session, actor: Actor, alert_id: int, note: str | None) -> CircuitAlert:
     actor.require(Permission.ACKNOWLEDGE_ALERT)
     alert = get_alert(session, actor, alert_id)
     note = _text("note", note or "", required=False) or None
-    if alert.status == "resolved":
-        raise Conflict(f"alert {alert_id} is already resolved")
-    lifecycle.resolve(session, actor, session.get_one(Run, alert.run_id), alert, note)
+    if alert.status == "resolved" or not lifecycle.resolve(
+        session, actor, session.get_one(Run, alert.run_id), alert, note
+    ):
+        raise _already(session, alert)
     session.flush()
     return alert
 

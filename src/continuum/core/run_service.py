@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session, selectinload
 
-from continuum.core import audit, patient_service
+from continuum.core import audit, concurrency, patient_service
 from continuum.core.people import Patient, PatientIdentity
 from continuum.core.record import TimelineEvent
 from continuum.core.roles import Actor, Permission
@@ -341,9 +341,11 @@ def set_weaning(session: Session, actor: Actor, run: Run, weaning: bool) -> None
 def end_run(session: Session, actor: Actor, run: Run, data: RunEnd) -> Run:
     """End the run (last cannula out, or death): closes every open part with its reason."""
     actor.require(Permission.MANAGE_RUN)
-    _require_open(run)
+    if run.status == "ended":
+        raise _already_ended(session, run)
     at = data.ended_at or utcnow()
     _check_end(run, at)
+    _claim_end(session, run, at, data.outcome)
     reason = "end_of_run"
     for item in [*run.modes, *run.circuits]:
         if item.ended_at is None:
@@ -382,6 +384,46 @@ def end_run(session: Session, actor: Actor, run: Run, data: RunEnd) -> Run:
         {"ended": at.isoformat(), "outcome": data.outcome},
     )
     return run
+
+
+def _claim_end(session: Session, run: Run, at: datetime, outcome: str) -> None:
+    """Atomically move the run to ``ended`` (a conditional UPDATE): of two racing ends
+    (died / weaned) exactly one wins; the other is told who ended it and when."""
+    won = concurrency.transition(
+        session,
+        run,
+        Run.status != "ended",
+        {"status": "ended", "ended_at": at, "outcome": outcome},
+    )
+    if not won:
+        raise _already_ended(session, run)
+
+
+def _already_ended(session: Session, run: Run) -> concurrency.AlreadyDone:
+    by = ended_by(session, run)
+    outcome = OUTCOME_LABELS.get(run.outcome or "", run.outcome or "")
+    return concurrency.AlreadyDone(
+        f"run {run.id} was already ended by {by} at {concurrency.stamp(run.ended_at)} "
+        f"({outcome}); amend its record instead",
+        by,
+        run.ended_at,
+    )
+
+
+def ended_by(session: Session, run: Run) -> str:
+    """Who ended the run: the author of its end event on the timeline."""
+    staff_id = session.scalar(
+        select(TimelineEvent.recorded_by)
+        .where(
+            TimelineEvent.run_id == run.id,
+            TimelineEvent.record_type == "run",
+            TimelineEvent.record_id == run.id,
+            TimelineEvent.kind.in_(("death", "decannulation")),
+        )
+        .order_by(TimelineEvent.id.desc())
+        .limit(1)
+    )
+    return concurrency.who(session, staff_id)
 
 
 def timeline(session: Session, run: Run) -> list[TimelineEvent]:

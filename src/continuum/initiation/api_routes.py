@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Header
 
-from continuum.core import patient_service, run_view
+from continuum.core import concurrency, patient_service, run_view
 from continuum.core.roles import Permission as P
 from continuum.core.schemas import ParticipantIn
 from continuum.core.settings_routes import (
@@ -34,6 +34,8 @@ from continuum.initiation.schemas import (
 from continuum.initiation.view import as_json, referral_json
 from continuum.web.deps import CurrentActor, DbSession, get_actor, require
 
+# The version of the decision record the client read (instead of "version" in the body).
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
 router = APIRouter(prefix="/api/v1", tags=["initiation"], dependencies=[Depends(get_actor)])
 Json = dict[str, Any]
 
@@ -69,19 +71,32 @@ def change_status(referral_id: int, data: StatusChange, db: DbSession, actor: Cu
 
 
 @router.post("/referrals/{referral_id}/candidacy", dependencies=[require(P.MANAGE_REFERRAL)])
-def save_candidacy(referral_id: int, data: CandidacyIn, db: DbSession, actor: CurrentActor) -> Json:
+def save_candidacy(
+    referral_id: int,
+    data: CandidacyIn,
+    db: DbSession,
+    actor: CurrentActor,
+    if_match: IfMatch = None,
+) -> Json:
+    data = concurrency.with_version(data, if_match)
     candidacy.save_candidacy(db, actor, referral.get_referral(db, actor, referral_id), data)
     return _then(db, actor, referral_id)
 
 
 @router.post("/referrals/{referral_id}/modality", dependencies=[require(P.MANAGE_REFERRAL)])
-def save_modality(referral_id: int, data: ModalityIn, db: DbSession, actor: CurrentActor) -> Json:
+def save_modality(
+    referral_id: int, data: ModalityIn, db: DbSession, actor: CurrentActor, if_match: IfMatch = None
+) -> Json:
+    data = concurrency.with_version(data, if_match)
     modality.save_modality(db, actor, referral.get_referral(db, actor, referral_id), data)
     return _then(db, actor, referral_id)
 
 
 @router.post("/referrals/{referral_id}/plan", dependencies=[require(P.MANAGE_CIRCUIT)])
-def save_plan(referral_id: int, data: PlanIn, db: DbSession, actor: CurrentActor) -> Json:
+def save_plan(
+    referral_id: int, data: PlanIn, db: DbSession, actor: CurrentActor, if_match: IfMatch = None
+) -> Json:
+    data = concurrency.with_version(data, if_match)
     configuration.save_plan(db, actor, referral.get_referral(db, actor, referral_id), data)
     return _then(db, actor, referral_id)
 
@@ -99,13 +114,19 @@ def add_participant(
 
 
 @router.post("/referrals/{referral_id}/decision", dependencies=[require(P.SIGN_DECISION)])
-def record_decision(referral_id: int, data: DecisionIn, db: DbSession, actor: CurrentActor) -> Json:
+def record_decision(
+    referral_id: int, data: DecisionIn, db: DbSession, actor: CurrentActor, if_match: IfMatch = None
+) -> Json:
+    data = concurrency.with_version(data, if_match)
     decision.record_decision(db, actor, referral.get_referral(db, actor, referral_id), data)
     return _then(db, actor, referral_id)
 
 
 @router.post("/referrals/{referral_id}/sign", dependencies=[require(P.SIGN_DECISION)])
-def sign(referral_id: int, data: SignIn, db: DbSession, actor: CurrentActor) -> Json:
+def sign(
+    referral_id: int, data: SignIn, db: DbSession, actor: CurrentActor, if_match: IfMatch = None
+) -> Json:
+    data = concurrency.with_version(data, if_match)
     decision.sign(db, actor, referral.get_referral(db, actor, referral_id), data)
     return _then(db, actor, referral_id)
 

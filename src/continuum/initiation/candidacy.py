@@ -62,13 +62,11 @@ def save_candidacy(
     """Save the candidacy section: only the parts the request names change (an empty
     request is refused, never taken as "clear everything")."""
     actor.require(Permission.MANAGE_REFERRAL)
-    decision = editable(session, referral)
-    given = data.model_fields_set
+    given = data.model_fields_set - {"version"}
     if not given:
-        raise ValidationFailed(
-            "nothing to save: name at least one of " + ", ".join(CandidacyIn.model_fields),
-            "body",
-        )
+        names = [n for n in CandidacyIn.model_fields if n != "version"]
+        raise ValidationFailed("nothing to save: name at least one of " + ", ".join(names), "body")
+    decision = editable(session, referral, actor, data.version)
     problems = _checklist_problems(referral.support_type, data.checked)
     scores: dict[str, dict[str, Any]] = {k: v for k, v in data.scores.items() if _given(v)}
     for name, inputs in scores.items():

@@ -45,17 +45,16 @@ def save_plan(
 ) -> InitiationDecision:
     """Save the plan (the perfusionist's section); refuses impossible or contradictory values."""
     actor.require(Permission.MANAGE_CIRCUIT)
-    decision = editable(session, referral)
-    given = data.model_dump(mode="json", exclude_unset=True)
+    given = data.model_dump(mode="json", exclude_unset=True, exclude={"version"})
     if not given:
-        raise ValidationFailed(
-            "nothing to save: name at least one of " + ", ".join(PlanIn.model_fields), "body"
-        )
+        names = [n for n in PlanIn.model_fields if n != "version"]
+        raise ValidationFailed("nothing to save: name at least one of " + ", ".join(names), "body")
+    decision = editable(session, referral, actor, data.version)
     if decision.plan:  # only what the request names changes; the rest is kept
         stored = {k: v for k, v in decision.plan.items() if k in PlanIn.model_fields}
-        data = _merged(stored, given)
+        data = _merged(stored, {**given, "version": data.version})
     _check(data)
-    plan = data.model_dump(mode="json")
+    plan = data.model_dump(mode="json", exclude={"version"})
     checks = plan_checks(referral, plan, planned_mode(decision))
     over = [w for w in checks.warnings if w.startswith("Target flow")]
     if over and len((data.rated_flow_reason or "").strip()) < 3:

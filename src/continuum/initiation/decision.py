@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from continuum.core import audit, participation_service, run_service, targets
+from continuum.core import audit, concurrency, participation_service, run_service, targets
 from continuum.core.people import Staff
 from continuum.core.record import Participation, TimelineEvent
 from continuum.core.roles import Actor, Permission
@@ -61,7 +61,7 @@ def record_decision(
     session: Session, actor: Actor, referral: Referral, data: DecisionIn
 ) -> InitiationDecision:
     actor.require(Permission.SIGN_DECISION)
-    decision = editable(session, referral)
+    decision = editable(session, referral, actor, data.version)
     found = contradictions.in_decision(data.outcome, checked_absolute(decision))
     require_reasons(found, {"override_reason": data.override_reason})
     if data.outcome == "accept" and planned_mode(decision) is None:
@@ -97,11 +97,7 @@ def sign(session: Session, actor: Actor, referral: Referral, data: SignIn) -> In
         raise ValidationFailed(
             "record the decision (accept / decline / defer) before signing", "outcome"
         )
-    attr = f"{as_role}_signed"
-    if getattr(decision, f"{attr}_at") is not None:
-        raise Conflict(f"the {as_role} has already signed this decision")
-    setattr(decision, f"{attr}_at", utcnow())
-    setattr(decision, f"{attr}_by", actor.staff_id)
+    _claim_signature(session, actor, decision, as_role, data.version)
     session.flush()
     if actor.staff_id is not None:
         participation_service.record_signature(
@@ -111,6 +107,46 @@ def sign(session: Session, actor: Actor, referral: Referral, data: SignIn) -> In
         session, actor, "sign", RECORD_TYPE, decision.id, referral.patient_id, {"as": as_role}
     )
     return decision
+
+
+def _claim_signature(
+    session: Session,
+    actor: Actor,
+    decision: InitiationDecision,
+    as_role: str,
+    version: int | None,
+) -> None:
+    """Sign atomically: ``UPDATE … WHERE <role>_signed_at IS NULL AND version = :v``. A
+    second, racing signature is told who signed and when; a signature on a version older
+    than the saved one is refused (the signer has not seen what they would sign)."""
+    given = decision.version if version is None else version  # None: in-process caller
+    signed_at = getattr(InitiationDecision, f"{as_role}_signed_at")
+    if getattr(decision, f"{as_role}_signed_at") is None and decision.version == given:
+        won = concurrency.transition(
+            session,
+            decision,
+            signed_at.is_(None) & (InitiationDecision.version == given),
+            {f"{as_role}_signed_at": utcnow(), f"{as_role}_signed_by": actor.staff_id},
+        )
+        if won:
+            return
+    at = getattr(decision, f"{as_role}_signed_at")
+    if at is not None:
+        by = concurrency.who(session, getattr(decision, f"{as_role}_signed_by"))
+        raise concurrency.AlreadyDone(
+            f"the {as_role} has already signed this decision: signed by {by} at "
+            f"{concurrency.stamp(at)}",
+            by,
+            at,
+        )
+    raise concurrency.StaleRecord(
+        "the decision record",
+        given,
+        decision.version,
+        concurrency.who(session, decision.updated_by),
+        decision.updated_at,
+        decision,
+    )
 
 
 def amend(
@@ -184,7 +220,13 @@ def reassess(session: Session, actor: Actor, referral: Referral, reason: str) ->
         **{name: deepcopy(getattr(previous, name)) for name in CARRIED_OVER},
     )
     session.add(fresh)
-    session.flush()
+    concurrency.insert_or_conflict(
+        session,
+        lambda: Conflict(
+            "a colleague reassessed this referral at the same moment: its new decision record "
+            "is open — reload the page"
+        ),
+    )
     session.refresh(referral, ["decisions"])
     audit.record(
         session,

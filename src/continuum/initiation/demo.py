@@ -132,6 +132,7 @@ def _under_assessment(
             scores=ARDS_SCORES,  # type: ignore[arg-type]
             eolia=EOLIA,
             note="PRESERVE: SOFA entered, PEEP and PIP still to confirm",
+            version=_v(ref),
         ),
     )
     modality.save_modality(
@@ -139,10 +140,15 @@ def _under_assessment(
         physician,
         ref,
         ModalityIn.model_validate(
-            {"physiology": {"respiratory_failure": True, "adequate_cardiac_function": True}}
+            {
+                "physiology": {"respiratory_failure": True, "adequate_cardiac_function": True},
+                "version": _v(ref),
+            }
         ),
     )
-    configuration.save_plan(db, perfusionist, ref, PlanIn.model_validate(DRAFT_PLAN))
+    configuration.save_plan(
+        db, perfusionist, ref, PlanIn.model_validate({**DRAFT_PLAN, "version": _v(ref)})
+    )
     for actor, how, text in (
         (physician, "consulted", "phone call with referring ICU"),
         (perfusionist, "present", "configuration plan, circuit primed"),
@@ -195,6 +201,7 @@ def _signed_for_run(db: Session, staff: dict[str, Actor], run: Run) -> None:
                     "bicarbonate_mmol_l": 17,
                 }
             },
+            version=_v(ref),
         ),
     )
     modality.save_modality(
@@ -202,7 +209,10 @@ def _signed_for_run(db: Session, staff: dict[str, Actor], run: Run) -> None:
         physician,
         ref,
         ModalityIn.model_validate(
-            {"physiology": {"cardiogenic_shock": True, "femoral_return": True}}
+            {
+                "physiology": {"cardiogenic_shock": True, "femoral_return": True},
+                "version": _v(ref),
+            }
         ),
     )
     configuration.save_plan(
@@ -222,6 +232,7 @@ def _signed_for_run(db: Session, staff: dict[str, Actor], run: Run) -> None:
                         "french": 8,
                     },
                 ],
+                "version": _v(ref),
             }
         ),
     )
@@ -230,9 +241,10 @@ def _signed_for_run(db: Session, staff: dict[str, Actor], run: Run) -> None:
     deferral = DecisionIn(
         outcome="defer",
         reasons="Lactate 9 but falling on adrenaline; repeat echo and lactate in 1 h",
+        version=_v(ref),
     )
     decision.record_decision(db, physician, ref, deferral)
-    decision.sign(db, physician, ref, SignIn())
+    decision.sign(db, physician, ref, SignIn(version=_v(ref)))
     deferred = ref.decision
     decision.reassess(db, physician, ref, "Lactate 11 and rising, CI 1.4 on repeat echo")
     decision.record_decision(
@@ -242,15 +254,21 @@ def _signed_for_run(db: Session, staff: dict[str, Actor], run: Run) -> None:
         DecisionIn(
             outcome="accept",
             reasons="Refractory cardiogenic shock, reversible cause, no contraindication",
+            version=_v(ref),
         ),
     )
-    decision.sign(db, physician, ref, SignIn())
-    decision.sign(db, perfusionist, ref, SignIn())
+    decision.sign(db, physician, ref, SignIn(version=_v(ref)))
+    decision.sign(db, perfusionist, ref, SignIn(version=_v(ref)))
     if deferred is not None:
         deferred.decided_at = run.started_at - timedelta(hours=2, minutes=40)
         deferred.physician_signed_at = run.started_at - timedelta(hours=2, minutes=35)
     _backdate(ref, run)
     referral.set_status_by_decision(db, physician, ref, "accepted", f"run {run.id} started")
+
+
+def _v(ref: Referral) -> int:
+    """The version of the referral's current decision record (a new record starts at 1)."""
+    return ref.decision.version if ref.decision is not None else 1
 
 
 def _backdate(ref: Referral, run: Run) -> None:

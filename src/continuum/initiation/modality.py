@@ -25,7 +25,7 @@ def save_modality(
     session: Session, actor: Actor, referral: Referral, data: ModalityIn
 ) -> InitiationDecision:
     actor.require(Permission.MANAGE_REFERRAL)
-    decision = editable(session, referral)
+    decision = editable(session, referral, actor, data.version)
     physiology = Physiology(**data.physiology.model_dump())
     advice = recommend(physiology)
     found = contradictions.in_modality(physiology, advice.mode, data.chosen_mode)

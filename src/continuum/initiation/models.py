@@ -133,6 +133,10 @@ class InitiationDecision(Base):
     missing_signoff_reason: Mapped[str | None] = mapped_column(Text)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id"), unique=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Optimistic concurrency (core.concurrency.claim_version): every edit and signature
+    # names the version it was made on; one made on an older version is refused.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 
     referral: Mapped[Referral] = relationship(back_populates="decisions")
     amendments: Mapped[list[InitiationAmendment]] = relationship(order_by="InitiationAmendment.at")

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from continuum.calculators import CALCULATORS
-from continuum.core import accounts, patient_service, run_service
+from continuum.core import accounts, concurrency, patient_service, run_service
+from continuum.core.concurrency import StaleRecord
 from continuum.core.roles import Actor
 from continuum.core.roles import Permission as P
 from continuum.core.schemas import ParticipantIn
@@ -119,11 +120,13 @@ def _record(
 ) -> Response:
     row = referral.get_referral(db, actor, referral_id)
     ctx = record_context(db, actor, row)
+    stale = isinstance(error, StaleRecord)
     return render(
         request,
         "referral.html",
         actor,
-        status_code=422 if error else 200,
+        status_code=409 if stale else 422 if error else 200,
+        stale_rows=_stale_rows(row, form, values or {}) if stale else None,
         error=error,
         error_form=form,
         values=values or {},
@@ -133,6 +136,26 @@ def _record(
         score_specs=SCORE_SPECS,
         **ctx,
     )
+
+
+# What each section of the decision record stores (shown beside a stale save's entries).
+SECTION_FIELDS = {
+    "candidacy": ("checklist", "checklist_note", "score_inputs", "trial_inputs", "score_reason"),
+    "modality": ("physiology", "chosen_mode", "choice_reason"),
+    "plan": ("plan",),
+    "decision": ("outcome", "reasons", "override_reason"),
+}
+
+
+def _stale_rows(row: Any, form: str | None, values: dict[str, Any]) -> list[tuple[str, str, str]]:
+    d = row.decision
+    names = SECTION_FIELDS.get(form or "", ())
+    saved: dict[str, Any] = {}
+    for name in names:
+        value = getattr(d, name)
+        saved.update(value if name == "plan" and isinstance(value, dict) else {name: value})
+    yours = {k: v for k, v in values.items() if k != "version"}
+    return concurrency.side_by_side(yours, saved)
 
 
 @router.get("/referrals/{referral_id}/print", dependencies=[require(P.VIEW_CLINICAL)])
@@ -157,6 +180,8 @@ def _section(
     row = referral.get_referral(db, actor, referral_id)
     raw = form_of(request)
     values = parse(raw)
+    if raw.get("version"):  # the version of the record the form was opened on
+        values["version"] = str(raw.get("version"))
     result, problem = attempt(db, lambda: action(row, values))
     if problem:
         return _record(request, db, actor, referral_id, problem, form, dict(forms.items(raw)))

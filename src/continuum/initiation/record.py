@@ -6,9 +6,10 @@ A referral has one record unless a signed deferral was reassessed
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
-from continuum.core import audit
+from continuum.core import audit, concurrency
 from continuum.core.roles import Actor
 from continuum.db import utcnow
 from continuum.errors import Conflict, FieldProblem, ValidationFailed
@@ -30,20 +31,49 @@ def decision_for(session: Session, referral: Referral) -> InitiationDecision:
             plan={},
         )
         session.add(decision)
-        session.flush()
+        concurrency.insert_or_conflict(
+            session,
+            lambda: Conflict(
+                "a colleague opened this referral's decision record at the same moment: "
+                "reload the page and save again (nothing of yours was saved)"
+            ),
+        )
         session.refresh(referral, ["decisions"])
     assert referral.decision is not None
     return referral.decision
 
 
-def editable(session: Session, referral: Referral) -> InitiationDecision:
-    """The decision record, if it may still change (unsigned, referral still open)."""
+def editable(
+    session: Session, referral: Referral, actor: Actor, version: int | None
+) -> InitiationDecision:
+    """The decision record, if it may still change (unsigned, referral still open), claimed
+    for this edit: ``version`` is the one the editor opened; an older one is refused
+    (``StaleRecord``), so a colleague's newer save is never overwritten."""
     decision = decision_for(session, referral)
     if decision.signed:
-        raise Conflict("the decision record is signed and cannot change; add an amendment instead")
+        raise _signed()
     if referral.status in ("declined", "withdrawn"):
         raise Conflict(f"the referral is {referral.status}; its record is closed")
+    concurrency.claim_version(
+        session,
+        decision,
+        version,
+        actor.staff_id,
+        "the decision record",
+        still_open=unsigned(),
+        closed=_signed,
+    )
     return decision
+
+
+def unsigned() -> ColumnElement[bool]:
+    return InitiationDecision.physician_signed_at.is_(
+        None
+    ) & InitiationDecision.perfusionist_signed_at.is_(None)
+
+
+def _signed() -> Conflict:
+    return Conflict("the decision record is signed and cannot change; add an amendment instead")
 
 
 def touched(

@@ -17,6 +17,11 @@ LongText = Annotated[str | None, Field(default=None, max_length=4000)]
 Reason = Annotated[str | None, Field(default=None, max_length=2000)]
 
 
+# The version of the decision record the form was opened on (core.concurrency): required
+# for every edit and signature; one made on an older version is refused (409).
+Version = Annotated[int | None, Field(default=None, ge=1, le=2**31 - 1)]
+
+
 class ReferralCreate(Strict):
     patient_id: int | None = None
     new_patient: PatientCreate | None = None
@@ -50,6 +55,7 @@ class CandidacyIn(Strict):
     eolia: dict[str, Any] = Field(default_factory=dict)
     ecpr: dict[str, Any] = Field(default_factory=dict)
     score_reason: Reason = None
+    version: Version = None
 
 
 class PhysiologyIn(Strict):
@@ -70,6 +76,7 @@ class ModalityIn(Strict):
     physiology: PhysiologyIn
     chosen_mode: Mode | None = None
     choice_reason: Reason = None
+    version: Version = None
 
 
 Flow = Annotated[float | None, Field(default=None, gt=0, le=10)]
@@ -107,18 +114,21 @@ class PlanIn(Strict):
     paco2_goal_low: Annotated[float | None, Field(default=None, ge=10, le=150)] = None
     paco2_goal_high: Annotated[float | None, Field(default=None, ge=10, le=150)] = None
     rated_flow_reason: Reason = None
+    version: Version = None
 
 
 class DecisionIn(Strict):
     outcome: Outcome
     reasons: Annotated[str, Field(min_length=3, max_length=4000)]
     override_reason: Reason = None
+    version: Version = None
 
 
 class SignIn(Strict):
     """Sign as the responsible physician or the perfusionist (default: the signer's role)."""
 
     as_role: Literal["physician", "perfusionist"] | None = None
+    version: Version = None
 
 
 class AmendmentIn(Strict):

@@ -142,6 +142,7 @@ def as_json(session: Session, actor: Actor, referral: Referral) -> dict[str, Any
         "decision": {
             "id": d.id,
             "sequence": d.sequence,
+            "version": d.version,
             "supersedes_id": d.supersedes_id,
             "reassessment_reason": d.reassessment_reason,
             "outcome": d.outcome,

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from continuum.core import audit
+from continuum.core import audit, concurrency
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.core.vocab import DISCIPLINES
@@ -85,11 +85,20 @@ def complete_action(
     row = session.get(RoundAction, action_id)
     if row is None:
         raise NotFound(f"action {action_id} not found")
-    if row.completed_at is not None:
-        raise Conflict(f"action {action_id} was already completed")
-    row.completed_at = utcnow()
-    row.completed_by = actor.staff_id
-    row.completion_note = data.note
+    won = row.completed_at is None and concurrency.transition(
+        session,
+        row,
+        RoundAction.completed_at.is_(None),
+        {"completed_at": utcnow(), "completed_by": actor.staff_id, "completion_note": data.note},
+    )
+    if not won:
+        by = concurrency.who(session, row.completed_by)
+        raise concurrency.AlreadyDone(
+            f"action {action_id} was already completed by {by} at "
+            f"{concurrency.stamp(row.completed_at)}",
+            by,
+            row.completed_at,
+        )
     session.flush()
     run = session.get_one(Run, row.run_id)
     audit.record(

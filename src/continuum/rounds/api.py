@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from continuum.core import run_service
+from continuum.core import concurrency, run_service
 from continuum.core.roles import Permission as P
 from continuum.db import utcnow
 from continuum.rounds import actions, board, circuit_check, round_record
@@ -27,6 +27,7 @@ def round_json(row: RoundRecord, people: dict[int, dict[str, Any]]) -> dict[str,
         "round_date": str(row.round_date),
         "held_at": row.held_at.isoformat(),
         "status": row.status,
+        "version": row.version,
         "signed_at": row.signed_at.isoformat() if row.signed_at else None,
         "attendance": list(people.values()),
         "perfusion_present": "perfusion" in round_record.disciplines_present(people),
@@ -86,8 +87,14 @@ def list_rounds(run_id: int, db: DbSession, actor: CurrentActor) -> dict[str, An
 
 @router.post("/runs/{run_id}/rounds", status_code=201, dependencies=[require(P.RECORD_ROUND)])
 def post_round(
-    request: Request, run_id: int, data: RoundIn, db: DbSession, actor: CurrentActor
+    request: Request,
+    run_id: int,
+    data: RoundIn,
+    db: DbSession,
+    actor: CurrentActor,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> dict[str, Any]:
+    data = concurrency.with_version(data, if_match)
     run = run_service.get_run(db, actor, run_id)
     zone = request.app.state.settings.zone
     today = utcnow().astimezone(zone).date()

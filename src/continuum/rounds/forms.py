@@ -48,7 +48,7 @@ def round_from(form: dict[str, Any], attendees: list[str], zone: ZoneInfo) -> di
         ),
         "actions": actions_from(form, zone),
     }
-    for key in ("round_date", "problems"):
+    for key in ("round_date", "problems", "version"):
         if form.get(key):
             data[key] = form[key]
     return data

@@ -55,6 +55,11 @@ class RoundRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     signed_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Optimistic concurrency (core.concurrency.claim_version): each save names the version
+    # it was made on; a save on an older one is refused, never written over a colleague's.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class RoundAction(Base):

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from continuum import vocabulary
-from continuum.core import audit, participation_service, run_view, targets
+from continuum.core import audit, concurrency, participation_service, run_view, targets
 from continuum.core.people import Staff
 from continuum.core.record import Participation
 from continuum.core.roles import Actor, Permission
@@ -117,8 +117,13 @@ def record_round(
     row = find_round(session, run.id, day)
     if row is not None and row.status == "signed":
         raise Conflict(f"the round of {day} is signed; add an amendment instead")
-    before = _acknowledged_before(row)
-    row = _store(session, actor, run, row, day, data, goals)
+    created = row is None
+    if row is None:
+        row = _create(session, actor, run, day)
+    else:
+        _claim(session, actor, row, data.version)
+    before = _acknowledged_before(row) if not created else set()
+    row = _store(session, actor, run, row, day, data, goals, created)
     _write_children(session, actor, run, row, data, goals)
     _acknowledge_reviewed(session, actor, run, row, data, day, before)
     return row
@@ -174,19 +179,58 @@ def _acknowledge_reviewed(
     session.flush()
 
 
+def _create(session: Session, actor: Actor, run: Run, day: date) -> RoundRecord:
+    """Insert the day's round. Two racing creations: the database's unique (run, date)
+    refuses the second, which is told who created it — never a 500, never a lost save."""
+    row = RoundRecord(
+        run_id=run.id, round_date=day, created_by=actor.staff_id, held_at=utcnow(), version=1
+    )
+    session.add(row)
+    concurrency.insert_or_conflict(session, lambda: _just_created(session, run.id, day))
+    return row
+
+
+def _just_created(session: Session, run_id: int, day: date) -> Conflict:
+    other = find_round(session, run_id, day)
+    by = concurrency.who(session, other.created_by if other else None)
+    at = other.created_at if other else None
+    return concurrency.AlreadyDone(
+        f"a round for {day} was just created by {by} at {concurrency.stamp(at)} — open it "
+        "and add your entries (nothing of yours was saved)",
+        by,
+        at,
+    )
+
+
+def _claim(session: Session, actor: Actor, row: RoundRecord, version: int | None) -> None:
+    """A save of an existing draft names the version it was opened on."""
+    if version is None:
+        raise _just_created(session, row.run_id, row.round_date)
+    concurrency.claim_version(
+        session,
+        row,
+        version,
+        actor.staff_id,
+        f"the round of {row.round_date}",
+        still_open=RoundRecord.status == "draft",
+        closed=lambda: Conflict(
+            f"the round of {row.round_date} was signed by "
+            f"{concurrency.who(session, row.signed_by)} at {concurrency.stamp(row.signed_at)}; "
+            "add an amendment instead"
+        ),
+    )
+
+
 def _store(
     session: Session,
     actor: Actor,
     run: Run,
-    row: RoundRecord | None,
+    row: RoundRecord,
     day: date,
     data: RoundIn,
     goals: dict[str, GoalRange],
+    created: bool,
 ) -> RoundRecord:
-    created = row is None
-    if row is None:
-        row = RoundRecord(run_id=run.id, round_date=day, created_by=actor.staff_id)
-        session.add(row)
     row.held_at = data.held_at or utcnow()
     row.problems = data.problems
     row.alerts_reviewed = [a.model_dump() for a in data.alerts_reviewed]
@@ -234,11 +278,19 @@ def _write_children(
 def sign_round(session: Session, actor: Actor, round_id: int) -> RoundRecord:
     actor.require(Permission.RECORD_ROUND)
     row = get_round(session, actor, round_id)
-    if row.status == "signed":
-        raise Conflict(f"round {round_id} is already signed")
-    row.status = "signed"
-    row.signed_at = utcnow()
-    row.signed_by = actor.staff_id
+    won = row.status != "signed" and concurrency.transition(
+        session,
+        row,
+        RoundRecord.status == "draft",
+        {"status": "signed", "signed_at": utcnow(), "signed_by": actor.staff_id},
+    )
+    if not won:
+        by = concurrency.who(session, row.signed_by)
+        raise concurrency.AlreadyDone(
+            f"round {round_id} was already signed by {by} at {concurrency.stamp(row.signed_at)}",
+            by,
+            row.signed_at,
+        )
     session.flush()
     run = session.get_one(Run, row.run_id)
     if actor.staff_id is not None:

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from continuum.core import accounts, patient_service, run_service, run_view, targets
+from continuum.core import accounts, concurrency, patient_service, run_service, run_view, targets
 from continuum.core.roles import Actor
 from continuum.core.roles import Permission as P
 from continuum.core.run_record import Run
@@ -20,6 +20,7 @@ from continuum.db import utcnow
 from continuum.errors import Conflict, ValidationFailed
 from continuum.rounds import actions, board, circuit_check, forms, round_record
 from continuum.rounds.api import router as api_router
+from continuum.rounds.models import RoundRecord
 from continuum.rounds.schemas import (
     FLUID_BALANCE,
     GOAL_CODES,
@@ -108,6 +109,22 @@ def sheet_page(
     )
 
 
+def _is_stale(error: object, draft: RoundRecord | None) -> bool:
+    return draft is not None and isinstance(
+        error, concurrency.StaleRecord | concurrency.AlreadyDone
+    )
+
+
+def _stale_rows(draft: RoundRecord | None, values: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The clinician's entries beside the draft a colleague saved meanwhile."""
+    if draft is None:
+        return []
+    keys = ("problems", "therapy.", "goal.")
+    yours = {k: v for k, v in values.items() if k.startswith(keys) and isinstance(v, str)}
+    saved = {"problems": draft.problems, "therapy": draft.therapy_review, "goal": draft.goals}
+    return concurrency.side_by_side(yours, saved)
+
+
 def _run_rounds(
     request: Request,
     db: DbSession,
@@ -124,11 +141,15 @@ def _run_rounds(
     ident = patient_service.identities(db, actor, [run.patient_id], "run rounds")
     staff = accounts.list_staff(db)
     now = utcnow()
+    chosen = (values or {}).get("round_date") or str(now.astimezone(zone).date())
+    draft = next((r for r in rounds if str(r.round_date) == chosen), None)
     return render(
         request,
         "rounds_run.html",
         actor,
-        status_code=422 if error else 200,
+        status_code=409 if isinstance(error, Conflict) else 422 if error else 200,
+        form_version=draft.version if draft is not None and draft.status == "draft" else "",
+        stale_rows=_stale_rows(draft, values or {}) if _is_stale(error, draft) else None,
         run=run,
         identity=ident.get(run.patient_id),
         mode=run_service.current_mode(run),

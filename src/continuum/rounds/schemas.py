@@ -78,6 +78,9 @@ class RoundIn(Strict):
     therapy: TherapyReview = Field(default_factory=TherapyReview)
     goals: dict[str, GoalRange] = Field(default_factory=dict)
     actions: list[ActionIn] = Field(default_factory=list)
+    # The version of the day's draft the form was opened on (core.concurrency); omitted
+    # when creating the day's round. A save on an older version is refused (409).
+    version: Annotated[int | None, Field(default=None, ge=1, le=2**31 - 1)] = None
 
 
 class AmendmentIn(Strict):

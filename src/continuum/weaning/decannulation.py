@@ -9,7 +9,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from continuum.core import audit, observation_service, participation_service, run_service
+from continuum.core import (
+    audit,
+    concurrency,
+    observation_service,
+    participation_service,
+    run_service,
+)
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.core.schemas import RunEnd
@@ -165,13 +171,27 @@ def sign(session: Session, actor: Actor, row: Decannulation, data: SignIn) -> bo
     part = data.part or actor.signing_role
     if part not in SIGNING_ROLES or actor.signing_role != part:
         raise Forbidden(f"the {actor.role} role may not sign the {part}'s part of decannulation")
-    if getattr(row, f"{part}_signed_at") is not None:
-        raise Conflict(f"the {part}'s part was signed by {getattr(row, f'{part}_name')}")
     run = run_service.get_run(session, actor, row.run_id)
-    require_open(run)
-    setattr(row, f"{part}_id", actor.staff_id)
-    setattr(row, f"{part}_name", actor.name)
-    setattr(row, f"{part}_signed_at", utcnow())
+    if getattr(row, f"{part}_signed_at") is None:
+        require_open(run)
+    signed_at = getattr(Decannulation, f"{part}_signed_at")
+    won = getattr(row, f"{part}_signed_at") is None and concurrency.transition(
+        session,
+        row,
+        signed_at.is_(None),
+        {f"{part}_id": actor.staff_id, f"{part}_name": actor.name, f"{part}_signed_at": utcnow()},
+    )
+    if not won:
+        at = getattr(row, f"{part}_signed_at")
+        raise concurrency.AlreadyDone(
+            f"the {part}'s part was signed by {getattr(row, f'{part}_name')} at "
+            f"{concurrency.stamp(at)}",
+            getattr(row, f"{part}_name"),
+            at,
+        )
+    # The other part may have been signed by a racing request that committed just before
+    # this one: read it afresh, so that whichever signature comes second ends the run.
+    session.refresh(row)
     if actor.staff_id is not None:
         participation_service.record_signature(
             session, actor, "decannulation", row.id, run.id, f"{part} sign-off"

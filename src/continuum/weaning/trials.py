@@ -11,7 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from continuum import vocabulary
-from continuum.core import audit, observation_service, participation_service, run_service, targets
+from continuum.core import (
+    audit,
+    concurrency,
+    observation_service,
+    participation_service,
+    run_service,
+    targets,
+)
 from continuum.core.record import Observation
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
@@ -84,6 +91,16 @@ def start_trial(session: Session, actor: Actor, run: Run, data: TrialStart) -> W
 def _in_progress(trial: WeaningTrial) -> None:
     if trial.status != "in_progress":
         raise Conflict(f"trial {trial.id} is {trial.status}; a finished trial cannot change")
+
+
+def _already_closed(session: Session, trial: WeaningTrial) -> concurrency.AlreadyDone:
+    by = concurrency.who(session, trial.ended_by)
+    return concurrency.AlreadyDone(
+        f"the trial was already closed ({trial.status}) by {by} at "
+        f"{concurrency.stamp(trial.ended_at)}",
+        by,
+        trial.ended_at,
+    )
 
 
 def add_step(session: Session, actor: Actor, trial: WeaningTrial, data: StepIn) -> TrialStep:
@@ -170,16 +187,27 @@ def assess(session: Session, actor: Actor, trial: WeaningTrial, data: Assessment
     """The perfusionist's named part: minimum flow and anticoagulation at low flow."""
     actor.require(Permission.CIRCUIT_CHECK)
     _in_progress(trial)
-    if trial.perfusion_at is not None:
-        raise Conflict(
-            f"the perfusion assessment was recorded by {trial.perfusion_name}; it is signed"
-        )
-    trial.perfusion_flow_safe, trial.perfusion_anticoagulation_ok = (
-        data.flow_safe,
-        data.anticoagulation_ok,
+    won = trial.perfusion_at is None and concurrency.transition(
+        session,
+        trial,
+        WeaningTrial.perfusion_at.is_(None) & (WeaningTrial.status == "in_progress"),
+        {
+            "perfusion_flow_safe": data.flow_safe,
+            "perfusion_anticoagulation_ok": data.anticoagulation_ok,
+            "perfusion_assessment": data.assessment,
+            "perfusion_by": actor.staff_id,
+            "perfusion_name": f"{actor.name} ({actor.role})",
+            "perfusion_at": utcnow(),
+        },
     )
-    trial.perfusion_assessment, trial.perfusion_by = data.assessment, actor.staff_id
-    trial.perfusion_name, trial.perfusion_at = f"{actor.name} ({actor.role})", utcnow()
+    if not won:
+        _in_progress(trial)
+        raise concurrency.AlreadyDone(
+            f"the perfusion assessment was already recorded by {trial.perfusion_name} at "
+            f"{concurrency.stamp(trial.perfusion_at)}; it is signed",
+            trial.perfusion_name,
+            trial.perfusion_at,
+        )
     if actor.staff_id is not None:
         participation_service.record_signature(
             session, actor, "weaning_trial", trial.id, trial.run_id, "circuit-safety assessment"
@@ -201,6 +229,8 @@ def assess(session: Session, actor: Actor, trial: WeaningTrial, data: Assessment
 
 def finish(session: Session, actor: Actor, trial: WeaningTrial, data: TrialFinish) -> None:
     actor.require(Permission.RUN_WEANING)
+    if trial.status != "in_progress":
+        raise _already_closed(session, trial)
     _in_progress(trial)
     if data.outcome == "passed":
         _can_pass(trial)
@@ -209,6 +239,8 @@ def finish(session: Session, actor: Actor, trial: WeaningTrial, data: TrialFinis
 
 def abort(session: Session, actor: Actor, trial: WeaningTrial, data: TrialAbort) -> None:
     actor.require(Permission.RUN_WEANING)
+    if trial.status != "in_progress":
+        raise _already_closed(session, trial)
     _in_progress(trial)
     _close(session, actor, trial, "aborted", data.reason, data.at)
 
@@ -255,12 +287,14 @@ def _close(
     end = at or utcnow()
     last = trial.steps[-1].at if trial.steps else trial.started_at
     not_before(end, last, "at", "the last step of the trial")
-    trial.status, trial.outcome_reason, trial.ended_at, trial.ended_by = (
-        status,
-        reason,
-        end,
-        actor.staff_id,
+    won = concurrency.transition(
+        session,
+        trial,
+        WeaningTrial.status == "in_progress",
+        {"status": status, "outcome_reason": reason, "ended_at": end, "ended_by": actor.staff_id},
     )
+    if not won:
+        raise _already_closed(session, trial)
     title = PROTOCOLS[trial.kind].title
     timeline(
         session,
