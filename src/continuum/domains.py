@@ -21,6 +21,7 @@ MODEL_MODULES: tuple[str, ...] = (
 ROUTER_MODULES: tuple[str, ...] = (
     "continuum.core.page_routes",
     "continuum.core.api_routes",
+    "continuum.core.timeline_routes",
     "continuum.web.admin_routes",
     "continuum.web.calculator_routes",
     "continuum.rounds.routes",
