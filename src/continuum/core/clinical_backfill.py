@@ -219,13 +219,15 @@ def entered_text(values: list[tuple[str, float, str]]) -> str:
 
 
 def _observations(w: _Writer) -> None:
-    batches: dict[tuple[int, Any, datetime], list[Any]] = defaultdict(list)
+    # One event per batch: the values one person entered for one time, in the same minute.
+    batches: dict[tuple[int, Any, datetime, datetime], list[Any]] = defaultdict(list)
     stmt = sa.select(OBSERVATION).where(
         OBSERVATION.c.source == "manual", OBSERVATION.c.amends_id.is_(None)
     )
     for o in w.conn.execute(stmt.order_by(OBSERVATION.c.id)):
-        batches[(o.run_id, o.entered_by, o.recorded_at)].append(o)
-    for (run_id, by, _), rows in batches.items():
+        minute = o.recorded_at.replace(second=0, microsecond=0)
+        batches[(o.run_id, o.entered_by, o.time, minute)].append(o)
+    for (run_id, by, _, _), rows in batches.items():
         w.add(
             "observation.entered", max(o.time for o in rows),
             entered_text([(o.code, o.value, o.unit) for o in rows]),

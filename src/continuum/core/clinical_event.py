@@ -48,7 +48,7 @@ KIND_LABELS: dict[str, str] = {
     "cannula.inserted": "Cannula inserted",
     "component.added": "Component added",
     "component.replaced": "Component replaced",
-    "observation.entered": "Values entered by hand",
+    "observation.entered": "Hand-entered",
     "observation.amended": "Value amended",
     "alert.raised": "Alert raised",
     "alert.escalated": "Alert escalated",

@@ -61,6 +61,17 @@ def _local(value: str, zone: ZoneInfo, name: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
 
 
+def _heading(date: str, numbers: set[int]) -> str:
+    on = sorted(n for n in numbers if n > 0)
+    parts = [date]
+    if 0 in numbers:
+        parts.append("before the run")
+    if on:
+        first, last = on[0], on[-1]
+        parts.append(f"ECMO day {first}" if first == last else f"ECMO days {first}–{last}")
+    return " · ".join(parts)
+
+
 def _utc(at: datetime | None) -> datetime | None:
     if at is None or at.tzinfo is not None:
         return at
@@ -89,13 +100,13 @@ def timeline_page(
     rows = [] if error else timeline_view.events(db, run, filters)
     ident = patient_service.identities(db, actor, [run.patient_id], "run timeline")
     days: dict[str, list[timeline_view.ClinicalEventOut]] = {}
+    ecmo_days: dict[str, set[int]] = {}
     for event in rows:
-        local = event.clinical_time.astimezone(zone)
+        date = f"{event.clinical_time.astimezone(zone):%a %d %b %Y}"
+        days.setdefault(date, []).append(timeline_view.to_out(event, run, actor))
         n = (event.clinical_time - run.started_at).days + 1
-        when = f"ECMO day {n}" if event.clinical_time >= run.started_at else "before the run"
-        days.setdefault(f"{local:%a %d %b %Y} · {when}", []).append(
-            timeline_view.to_out(event, run, actor)
-        )
+        ecmo_days.setdefault(date, set()).add(n if n > 0 else 0)
+    headings = {date: _heading(date, ecmo_days[date]) for date in days}
     return render(
         request,
         "run_timeline.html",
@@ -106,6 +117,7 @@ def timeline_page(
         mode=run_service.current_mode(run),
         day=run_view.ecmo_day(run),
         days=days,
+        headings=headings,
         count=len(rows),
         groups=KIND_GROUPS,
         labels=KIND_LABELS,
