@@ -4,6 +4,7 @@ and the events carry clinical times and who recorded them."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from continuum.alerts import service as alert_service
 from continuum.alerts.models import CircuitAlert
 from continuum.core import observation_service, run_service
-from continuum.core.clinical_event import ClinicalEvent
+from continuum.core.clinical_event import DEFER, ClinicalEvent
 from continuum.core.roles import Actor
 from continuum.core.run_record import Run
 from continuum.core.schemas import (
@@ -26,11 +27,12 @@ from continuum.core.schemas import (
     ObservationIn,
     RunCreate,
 )
-from continuum.db import unit_of_work, utcnow
+from continuum.db import make_engine, make_sessionmaker, unit_of_work, utcnow
 from continuum.initiation import decision
 from continuum.initiation.models import Referral
 from continuum.initiation.schemas import DecisionIn
 from continuum.initiation.schemas import SignIn as DecisionSign
+from continuum.migrate import upgrade
 from continuum.rounds import actions, circuit_check, round_record
 from continuum.rounds.schemas import ActionIn, CircuitCheckIn, CompleteIn, RoundIn
 from continuum.weaning import decannulation, trials
@@ -42,8 +44,13 @@ from continuum.weaning.schemas import (
     TrialFinish,
     TrialStart,
 )
+from tests import seed as seed_module
+from tests.conftest import PG_URL, _pg_connect, need, postgres_available
+from tests.seed import RUN_START, seed
 
-PERFUSIONIST = Actor(staff_id=1, name="Test perfusionist", role="perfusionist", discipline="perfusion")  # fmt: skip
+PERFUSIONIST = Actor(
+    staff_id=1, name="Test perfusionist", role="perfusionist", discipline="perfusion"
+)
 PHYSICIAN = Actor(staff_id=2, name="Test physician", role="physician", discipline="intensive_care")
 NURSE = Actor(staff_id=3, name="Test nurse", role="nurse", discipline="nursing")
 GAS = {"blood_flow": 4.0, "sao2": 94.0, "pao2": 80.0, "paco2": 44.0, "ph": 7.38}
@@ -83,13 +90,13 @@ def step(sessions: Any, kinds: tuple[str, ...], action: Callable[[Any], Any]) ->
         return action(db)
 
 
-def _round(db: Any) -> Any:
+def _round(db: Any, held: Any = None) -> Any:
     run = db.get(Run, 1)
     data = RoundIn.model_validate(
         {
             "attendees": [1, 2, 3],
             "problems": "ΔP rising",
-            "held_at": (utcnow() - timedelta(hours=2)).isoformat(),
+            "held_at": (held or utcnow() - timedelta(hours=2)).isoformat(),
             "goals": {"blood_flow": {"low": 4.0, "high": 5.5}},
             "actions": [
                 {
@@ -109,72 +116,183 @@ def _round(db: Any) -> Any:
 def test_every_domain_action_writes_its_event_in_the_same_unit_of_work(sessions) -> None:  # type: ignore[no-untyped-def]
     t0 = utcnow() - timedelta(hours=6)
     # core: hand-entered values and their amendment, cannula, component change
-    step(sessions, ("observation.entered",), lambda db: observation_service.record_observations(
-        db, NURSE, db.get(Run, 1),
-        [ObservationIn(code="spo2", value=93, time=t0, source="manual")],
-    ))  # fmt: skip
-    step(sessions, ("observation.amended",), lambda db: observation_service.amend(
-        db, NURSE, 1, AmendmentIn(value=4.4, unit="L/min", reason="misread the console"),
-    ))  # fmt: skip
-    step(sessions, ("cannula.inserted",), lambda db: run_service.add_cannula(
-        db, PERFUSIONIST, db.get(Run, 1),
-        CannulaCreate(role="return", site="internal jugular vein", side="right", french=21),
-    ))  # fmt: skip
-    step(sessions, ("component.replaced",), lambda db: run_service.add_component(
-        db, PERFUSIONIST, db.get(Run, 1),
-        ComponentCreate(kind="membrane_lung", make="Getinge", model="HLS 7.0", replaces_id=1,
-                        stop_reason="thrombus", started_at=t0),
-    ))  # fmt: skip
+    step(
+        sessions,
+        ("observation.entered",),
+        lambda db: observation_service.record_observations(
+            db,
+            NURSE,
+            db.get(Run, 1),
+            [ObservationIn(code="spo2", value=93, time=t0, source="manual")],
+        ),
+    )
+    step(
+        sessions,
+        ("observation.amended",),
+        lambda db: observation_service.amend(
+            db,
+            NURSE,
+            1,
+            AmendmentIn(value=4.4, unit="L/min", reason="misread the console"),
+        ),
+    )
+    step(
+        sessions,
+        ("cannula.inserted",),
+        lambda db: run_service.add_cannula(
+            db,
+            PERFUSIONIST,
+            db.get(Run, 1),
+            CannulaCreate(role="return", site="internal jugular vein", side="right", french=21),
+        ),
+    )
+    step(
+        sessions,
+        ("component.replaced",),
+        lambda db: run_service.add_component(
+            db,
+            PERFUSIONIST,
+            db.get(Run, 1),
+            ComponentCreate(
+                kind="membrane_lung",
+                make="Getinge",
+                model="HLS 7.0",
+                replaces_id=1,
+                stop_reason="thrombus",
+                started_at=t0,
+            ),
+        ),
+    )
     # alerts (run 1 carries two open alerts from the seed)
-    step(sessions, ("alert.acknowledged",), lambda db: alert_service.acknowledge(
-        db, NURSE, 1, "pfHb sent again"))  # fmt: skip
-    step(sessions, ("alert.resolved",), lambda db: alert_service.resolve(
-        db, PHYSICIAN, 1, "oxygenator changed"))  # fmt: skip
+    step(
+        sessions,
+        ("alert.acknowledged",),
+        lambda db: alert_service.acknowledge(db, NURSE, 1, "pfHb sent again"),
+    )
+    step(
+        sessions,
+        ("alert.resolved",),
+        lambda db: alert_service.resolve(db, PHYSICIAN, 1, "oxygenator changed"),
+    )
     # rounds: a signed round (with its action), a check with transfusions, an action done
     step(sessions, ("round.signed", "action.raised"), _round)
-    step(sessions, ("circuit_check.signed", "transfusion.recorded"), lambda db: (
-        circuit_check.record_check(db, PERFUSIONIST, db.get(Run, 1), CircuitCheckIn(
-            inspection={"ml_inlet": "fibrin"}, transfusions={"red_cells": 2},
-            findings="fibrin at the inlet"))
-    ))  # fmt: skip
-    action_id = step(sessions, ("action.raised",), lambda db: actions.add_action(
-        db, NURSE, db.get(Run, 1),
-        ActionIn(text="Chase the CXR", owner_discipline="nursing", due_at=utcnow()),
-    )).id  # fmt: skip
-    step(sessions, ("action.completed",), lambda db: actions.complete_action(
-        db, NURSE, action_id, CompleteIn(note="done")))  # fmt: skip
+    step(
+        sessions,
+        ("circuit_check.signed", "transfusion.recorded"),
+        lambda db: circuit_check.record_check(
+            db,
+            PERFUSIONIST,
+            db.get(Run, 1),
+            CircuitCheckIn(
+                inspection={"ml_inlet": "fibrin"},
+                transfusions={"red_cells": 2},
+                findings="fibrin at the inlet",
+            ),
+        ),
+    )
+    action_id = step(
+        sessions,
+        ("action.raised",),
+        lambda db: actions.add_action(
+            db,
+            NURSE,
+            db.get(Run, 1),
+            ActionIn(text="Chase the CXR", owner_discipline="nursing", due_at=utcnow()),
+        ),
+    ).id
+    step(
+        sessions,
+        ("action.completed",),
+        lambda db: actions.complete_action(db, NURSE, action_id, CompleteIn(note="done")),
+    )
     # initiation: referral 1 (patient 2, no run yet) declined and signed
-    step(sessions, ("decision.recorded",), lambda db: decision.record_decision(
-        db, PHYSICIAN, db.get(Referral, 1),
-        DecisionIn(outcome="decline", reasons="irreversible lung disease")))  # fmt: skip
-    step(sessions, ("decision.signed",), lambda db: decision.sign(
-        db, PHYSICIAN, db.get(Referral, 1), DecisionSign()))  # fmt: skip
+    step(
+        sessions,
+        ("decision.recorded",),
+        lambda db: decision.record_decision(
+            db,
+            PHYSICIAN,
+            db.get(Referral, 1),
+            DecisionIn(outcome="decline", reasons="irreversible lung disease"),
+        ),
+    )
+    step(
+        sessions,
+        ("decision.signed",),
+        lambda db: decision.sign(db, PHYSICIAN, db.get(Referral, 1), DecisionSign()),
+    )
     # weaning: a sweep-off trial to a pass, then decannulation ends the run
-    trial_id = step(sessions, ("weaning.trial_started",), lambda db: trials.start_trial(
-        db, PHYSICIAN, db.get(Run, 1), TrialStart(kind="sweep_off", started_at=t0)
-    )).id  # fmt: skip
+    trial_id = step(
+        sessions,
+        ("weaning.trial_started",),
+        lambda db: trials.start_trial(
+            db, PHYSICIAN, db.get(Run, 1), TrialStart(kind="sweep_off", started_at=t0)
+        ),
+    ).id
     for i, (stage, sweep) in enumerate((("baseline", 2.0), ("sweep_off", 0.0), ("during", 0.0))):
         at, values = t0 + timedelta(hours=i), {**GAS, "sweep_flow": sweep}
-        step(sessions, ("weaning.step",), lambda db, s=stage, a=at, v=values: trials.add_step(
-            db, PHYSICIAN, trials.get_trial(db, PHYSICIAN, trial_id), StepIn(stage=s, at=a, values=v)
-        ))  # fmt: skip
+        step(
+            sessions,
+            ("weaning.step",),
+            lambda db, s=stage, a=at, v=values: trials.add_step(
+                db,
+                PHYSICIAN,
+                trials.get_trial(db, PHYSICIAN, trial_id),
+                StepIn(stage=s, at=a, values=v),
+            ),
+        )
     ok = AssessmentIn(flow_safe=True, anticoagulation_ok=True, assessment="flow 4")
-    step(sessions, ("weaning.assessed",), lambda db: trials.assess(
-        db, PERFUSIONIST, trials.get_trial(db, PHYSICIAN, trial_id), ok))  # fmt: skip
-    step(sessions, ("weaning.trial_ended",), lambda db: trials.finish(
-        db, PHYSICIAN, trials.get_trial(db, PHYSICIAN, trial_id),
-        TrialFinish(outcome="passed", reason="gases stable")))  # fmt: skip
-    dec_id = step(sessions, ("decannulation.recorded",), lambda db: decannulation.create(
-        db, PHYSICIAN, db.get(Run, 1), DecannulationIn(**CHECKLIST))).id  # fmt: skip
-    step(sessions, ("decannulation.signed",), lambda db: decannulation.sign(
-        db, PHYSICIAN, decannulation.get(db, PHYSICIAN, dec_id), SignIn()))  # fmt: skip
-    step(sessions, ("decannulation.signed", "run.ended"), lambda db: decannulation.sign(
-        db, PERFUSIONIST, decannulation.get(db, PERFUSIONIST, dec_id), SignIn()))  # fmt: skip
+    step(
+        sessions,
+        ("weaning.assessed",),
+        lambda db: trials.assess(db, PERFUSIONIST, trials.get_trial(db, PHYSICIAN, trial_id), ok),
+    )
+    step(
+        sessions,
+        ("weaning.trial_ended",),
+        lambda db: trials.finish(
+            db,
+            PHYSICIAN,
+            trials.get_trial(db, PHYSICIAN, trial_id),
+            TrialFinish(outcome="passed", reason="gases stable"),
+        ),
+    )
+    dec_id = step(
+        sessions,
+        ("decannulation.recorded",),
+        lambda db: decannulation.create(
+            db, PHYSICIAN, db.get(Run, 1), DecannulationIn(**CHECKLIST)
+        ),
+    ).id
+    step(
+        sessions,
+        ("decannulation.signed",),
+        lambda db: decannulation.sign(
+            db, PHYSICIAN, decannulation.get(db, PHYSICIAN, dec_id), SignIn()
+        ),
+    )
+    step(
+        sessions,
+        ("decannulation.signed", "run.ended"),
+        lambda db: decannulation.sign(
+            db, PERFUSIONIST, decannulation.get(db, PERFUSIONIST, dec_id), SignIn()
+        ),
+    )
     # core: a new run for patient 2 and its mode change
-    new_run = step(sessions, ("run.started",), lambda db: run_service.start_run(
-        db, PHYSICIAN, RunCreate(patient_id=2, support_type="cardiac", mode="VA")))  # fmt: skip
-    step(sessions, ("mode.changed",), lambda db: run_service.change_mode(
-        db, PHYSICIAN, db.get(Run, new_run.id), ModeChange(mode="VAV", reason="north-south")))  # fmt: skip
+    new_run = step(
+        sessions,
+        ("run.started",),
+        lambda db: run_service.start_run(
+            db, PHYSICIAN, RunCreate(patient_id=2, support_type="cardiac", mode="VA")
+        ),
+    )
+    step(
+        sessions,
+        ("mode.changed",),
+        lambda db: run_service.change_mode(
+            db, PHYSICIAN, db.get(Run, new_run.id), ModeChange(mode="VAV", reason="north-south")
+        ),
+    )
 
     with sessions() as db:
         check = latest(db, "circuit_check.signed")
@@ -214,7 +332,9 @@ def test_alert_events_carry_the_clinical_times_of_the_condition(sessions) -> Non
         assert (raised.discipline, raised.by_name) == ("system", "circuit surveillance")
 
 
-@pytest.mark.parametrize("statement", ["UPDATE clinical_event SET summary = 'x'", "DELETE FROM clinical_event"])  # fmt: skip
+@pytest.mark.parametrize(
+    "statement", ["UPDATE clinical_event SET summary = 'x'", "DELETE FROM clinical_event"]
+)
 def test_the_database_refuses_to_change_or_delete_events(sessions, statement: str) -> None:  # type: ignore[no-untyped-def]
     with sessions() as db:
         assert count(db, "run.started") == 1
@@ -224,3 +344,166 @@ def test_the_database_refuses_to_change_or_delete_events(sessions, statement: st
     with sessions() as db:
         assert count(db, "run.started") == 1
         assert latest(db, "run.started").summary == "VV ECMO started (pulmonary support)"
+
+
+# --- migration 0016 back-fills the events of records that existed before it -------------
+
+
+def story(factory: Any) -> int:
+    """Records of every domain, written through the services; returns the second run's id."""
+    t0 = RUN_START + timedelta(hours=3)
+    with unit_of_work(factory) as db:
+        run = db.get(Run, 1)
+        observation_service.amend(db, NURSE, 1, AmendmentIn(value=4.4, reason="misread"))
+        run_service.add_component(
+            db,
+            PERFUSIONIST,
+            run,
+            ComponentCreate(
+                kind="membrane_lung", replaces_id=1, stop_reason="thrombus", started_at=t0
+            ),
+        )
+        alert_service.acknowledge(db, NURSE, 1, "pfHb sent again")
+        alert_service.resolve(db, PHYSICIAN, 2, "heparin reduced")
+    with unit_of_work(factory) as db:
+        _round(db, held=t0)
+        circuit_check.record_check(
+            db,
+            PERFUSIONIST,
+            db.get(Run, 1),
+            CircuitCheckIn(
+                checked_at=t0, inspection={"ml_inlet": "fibrin"}, transfusions={"platelets": 1}
+            ),
+        )
+        ref = db.get(Referral, 1)
+        decision.record_decision(
+            db, PHYSICIAN, ref, DecisionIn(outcome="decline", reasons="not a candidate")
+        )
+        decision.sign(db, PHYSICIAN, ref, DecisionSign())
+    with unit_of_work(factory) as db:
+        trial = trials.start_trial(
+            db, PHYSICIAN, db.get(Run, 1), TrialStart(kind="sweep_off", started_at=t0)
+        )
+        for i, (stage, sweep) in enumerate(
+            (("baseline", 2.0), ("sweep_off", 0.0), ("during", 0.0))
+        ):
+            values = {**GAS, "sweep_flow": sweep}
+            trials.add_step(
+                db, PHYSICIAN, trial, StepIn(stage=stage, at=t0 + timedelta(hours=i), values=values)
+            )
+        trials.assess(
+            db,
+            PERFUSIONIST,
+            trial,
+            AssessmentIn(flow_safe=True, anticoagulation_ok=True, assessment="flow 4"),
+        )
+        trials.finish(
+            db,
+            PHYSICIAN,
+            trial,
+            TrialFinish(outcome="passed", reason="stable", at=t0 + timedelta(hours=3)),
+        )
+        data = DecannulationIn(**CHECKLIST, decannulated_at=t0 + timedelta(hours=4))
+        row = decannulation.create(db, PHYSICIAN, db.get(Run, 1), data)
+        decannulation.sign(db, PHYSICIAN, row, SignIn())
+        decannulation.sign(db, PERFUSIONIST, row, SignIn())
+    with unit_of_work(factory) as db:
+        new = run_service.start_run(
+            db,
+            PHYSICIAN,
+            RunCreate(
+                patient_id=2, support_type="cardiac", mode="VA", started_at=t0 + timedelta(hours=5)
+            ),
+        )
+        run_service.change_mode(
+            db,
+            PHYSICIAN,
+            new,
+            ModeChange(mode="VAV", reason="north-south", at=t0 + timedelta(hours=6)),
+        )
+        return new.id
+
+
+def _events(url: str) -> list[ClinicalEvent]:
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as db:
+        rows = list(db.scalars(select(ClinicalEvent).order_by(ClinicalEvent.id)))
+        db.expunge_all()
+    engine.dispose()
+    return rows
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def blank_urls(request: pytest.FixtureRequest, tmp_path) -> Any:  # type: ignore[no-untyped-def]
+    """Two empty databases of one kind: one built at head, one at 0013 then upgraded."""
+    if request.param == "sqlite":
+        yield [f"sqlite:///{tmp_path / n}.db" for n in ("head", "old")]
+        return
+    need(postgres_available(), "PostgreSQL is not answering on 127.0.0.1:5432")
+    names = [f"ct_bf_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    with _pg_connect() as conn:
+        for name in names:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    yield [PG_URL.format(name=n) for n in names]
+    with _pg_connect() as conn:
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_migration_backfills_the_events_the_services_write(blank_urls, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    head_url, old_url = blank_urls
+    upgrade(head_url)
+    seed(head_url)
+    engine = make_engine(head_url)
+    story(make_sessionmaker(engine))
+    engine.dispose()
+
+    upgrade(old_url, "0013")  # before the clinical timeline: the services' events wait
+
+    def deferred(engine: Any) -> Any:
+        factory = make_sessionmaker(engine)
+        factory.configure(info={DEFER: True})
+        return factory
+
+    monkeypatch.setattr(seed_module, "make_sessionmaker", deferred)
+    seed(old_url)
+    engine = make_engine(old_url)
+    story(deferred(engine))
+    engine.dispose()
+    upgrade(old_url)  # 0016 creates the table and back-fills it
+
+    written, filled = _events(head_url), _events(old_url)
+    assert len(filled) > 30
+
+    def key(e: ClinicalEvent) -> tuple[Any, ...]:
+        return (e.kind, e.record_type, e.record_id if e.kind != "observation.entered" else 0)
+
+    assert {key(e) for e in filled} == {key(e) for e in written}
+    # clinical times, not the time the rows were written
+    timed = {key(e): e.clinical_time for e in written if e.kind not in NOW_KINDS}
+    assert {key(e): e.clinical_time for e in filled if e.kind not in NOW_KINDS} == timed
+    by_kind = {e.kind: e for e in filled}
+    assert by_kind["round.signed"].details["attendance"] == [
+        "Test perfusionist",
+        "Test physician",
+        "Test nurse",
+    ]
+    assert by_kind["round.signed"].discipline == "intensive_care"
+    assert "1 unit platelets" in by_kind["transfusion.recorded"].summary
+    assert by_kind["alert.acknowledged"].staff_id == 3
+    assert by_kind["decision.recorded"].run_id is None  # declined: no run
+
+
+# Events whose clinical time is the moment a person acted (now), so differ between builds.
+NOW_KINDS = {
+    "observation.amended",
+    "alert.acknowledged",
+    "alert.resolved",
+    "decision.recorded",
+    "decision.signed",
+    "decannulation.signed",
+    "weaning.assessed",
+    "alert.cleared",
+    "observation.entered",
+    "referral.received",
+}
