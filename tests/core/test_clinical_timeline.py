@@ -507,3 +507,37 @@ NOW_KINDS = {
     "observation.entered",
     "referral.received",
 }
+
+
+def test_demo_loaders_defer_events_to_the_backfill_with_back_dated_times(sessions) -> None:  # type: ignore[no-untyped-def]
+    """The demo back-dates rows after the services wrote them; with ``DEFER`` the services
+    write no events and the back-fill then gives each its back-dated clinical time."""
+    from continuum.core import clinical_backfill
+    from continuum.rounds import demo
+    from continuum.rounds.models import RoundAction, RoundRecord
+
+    staff = {"physician": PHYSICIAN, "perfusionist": PERFUSIONIST}
+    staff.update(
+        {n: Actor(staff_id=i, name=n, role="nurse") for i, n in enumerate(demo.TEAM, start=1)}
+    )
+    sessions.configure(info={DEFER: True})
+    with unit_of_work(sessions) as db:
+        before = db.scalar(select(func.count(ClinicalEvent.id)))
+        demo.add_demo_data(db, staff, utcnow())
+        assert db.scalar(select(func.count(ClinicalEvent.id))) == before
+    with unit_of_work(sessions) as db:
+        assert clinical_backfill.backfill(db.connection()) >= 3
+        assert clinical_backfill.backfill(db.connection()) == 0  # idempotent
+    with sessions() as db:
+        row = db.scalars(select(RoundRecord)).one()
+        signed = latest(db, "round.signed")
+        assert (signed.record_id, signed.clinical_time) == (row.id, row.held_at)
+        assert signed.clinical_time < utcnow() - timedelta(hours=1)  # back-dated, not now
+        action = db.scalars(select(RoundAction).where(RoundAction.round_id == row.id)).first()
+        raised = db.scalars(
+            select(ClinicalEvent).where(
+                ClinicalEvent.kind == "action.raised", ClinicalEvent.record_id == action.id
+            )
+        ).one()
+        assert raised.clinical_time == row.held_at
+        assert count(db, "circuit_check.signed") == 1

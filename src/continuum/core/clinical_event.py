@@ -127,7 +127,7 @@ def record_event(
     details: dict[str, Any] | None = None,
     run_id: int | None = None,
 ) -> ClinicalEvent | None:
-    """Add one event to the caller's unit of work (flushed, never committed here).
+    """Add one event to the caller's unit of work (never committed here).
 
     ``run``: the run (its id and patient are taken from it); without a run give
     ``patient_id`` (and ``run_id`` when known). ``at``: the clinical time (now when None)."""
@@ -152,8 +152,7 @@ def record_event(
         summary=summary[:2000],
         details=details,
     )
-    session.add(event)
-    session.flush()
+    session.add(event)  # flushed and committed with the caller's change
     return event
 
 
