@@ -541,3 +541,29 @@ def test_demo_loaders_defer_events_to_the_backfill_with_back_dated_times(session
         ).one()
         assert raised.clinical_time == row.held_at
         assert count(db, "circuit_check.signed") == 1
+
+
+def test_backfill_keeps_two_signatures_given_at_the_same_moment(sessions) -> None:  # type: ignore[no-untyped-def]
+    """Both parts of a decannulation signed at one time are two events, not one."""
+    from continuum.core import clinical_backfill
+    from continuum.weaning.models import Decannulation
+
+    at = utcnow() - timedelta(hours=1)
+    sessions.configure(info={DEFER: True})
+    with unit_of_work(sessions) as db:
+        data = DecannulationIn(**CHECKLIST, no_trial_reason="bleeding", decannulated_at=at)
+        row = decannulation.create(db, PHYSICIAN, db.get(Run, 1), data)
+        row.physician_id, row.physician_signed_at = 2, at
+        row.perfusionist_id, row.perfusionist_signed_at = 1, at
+        assert isinstance(row, Decannulation)
+    with unit_of_work(sessions) as db:
+        clinical_backfill.backfill(db.connection())
+    with sessions() as db:
+        signed = db.scalars(
+            select(ClinicalEvent).where(ClinicalEvent.kind == "decannulation.signed")
+        ).all()
+        assert sorted((e.staff_id, e.discipline) for e in signed) == [
+            (1, "perfusion"),
+            (2, "intensive_care"),
+        ]
+        assert {e.clinical_time for e in signed} == {at}

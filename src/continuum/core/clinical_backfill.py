@@ -2,7 +2,7 @@
 
 Reads the tables as they were at migration 0016 through lightweight table definitions (no
 ORM models, no domain imports), so it also runs inside the migration. Idempotent: an event
-already present (same kind, source record and clinical time) is not written again.
+already present (same kind, source record, clinical time and summary) is not written again.
 """
 
 from __future__ import annotations
@@ -71,10 +71,10 @@ class _Writer:
         self.staff = {r.id: r for r in conn.execute(sa.select(STAFF))}
         self.runs = {r.id: r for r in conn.execute(sa.select(RUN))}
         self.seen = {
-            (r.kind, r.record_type, r.record_id, r.clinical_time)
+            (r.kind, r.record_type, r.record_id, r.clinical_time, r.summary)
             for r in conn.execute(
                 sa.select(EVENT.c.kind, EVENT.c.record_type, EVENT.c.record_id,
-                          EVENT.c.clinical_time)
+                          EVENT.c.clinical_time, EVENT.c.summary)
             )
         }  # fmt: skip
         self.rows: list[dict[str, Any]] = []
@@ -97,7 +97,7 @@ class _Writer:
     ) -> None:
         if at is None:
             return
-        key = (kind, record[0], record[1], at)
+        key = (kind, record[0], record[1], at, summary[:2000])
         if key in self.seen:
             return
         self.seen.add(key)
