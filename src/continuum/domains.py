@@ -32,6 +32,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.core.page_routes",
     "continuum.core.api_routes",
     "continuum.core.settings_routes",
+    "continuum.core.timeline_routes",
     "continuum.web.admin_routes",
     "continuum.web.calculator_routes",
     "continuum.rounds.routes",

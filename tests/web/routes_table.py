@@ -215,6 +215,8 @@ CORE_CASES = [
         params={"code": ["blood_flow", "hb"]},
     ),
     Case("GET", "/api/v1/runs/{run_id}/timeline", P.VIEW_CLINICAL, "/api/v1/runs/1/timeline"),
+    Case("GET", "/api/v1/runs/{run_id}/events", P.VIEW_CLINICAL, "/api/v1/runs/1/events"),
+    Case("GET", "/runs/{run_id}/timeline", P.VIEW_CLINICAL, "/runs/1/timeline"),
     Case("GET", "/api/v1/observations/{observation_id}", P.VIEW_CLINICAL, "/api/v1/observations/1"),
     Case("GET", "/api/v1/staff", (P.VIEW_CLINICAL, P.MANAGE_USERS)),
     Case("GET", "/api/v1/audit", P.VIEW_AUDIT),

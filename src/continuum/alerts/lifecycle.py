@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from continuum.alerts.models import AlertEvent, CircuitAlert
 from continuum.core import audit, concurrency
+from continuum.core.clinical_backfill import alert_time
+from continuum.core.clinical_event import alert_summary, record_event
 from continuum.core.roles import Actor
 from continuum.core.run_record import Run
 from continuum.db import utcnow
@@ -53,7 +55,21 @@ def log(
         at=utcnow(),
     )
     session.add(event)
+    _clinical_event(session, alert, event, actor)
     return event
+
+
+def _clinical_event(session: Session, alert: CircuitAlert, event: AlertEvent, actor: Actor) -> None:
+    """The step on the run's clinical timeline, at its clinical time (the condition's own
+    times for raised, escalated and cleared; now for a person's acknowledgement)."""
+    if event.kind == "updated":
+        return
+    run = session.get_one(Run, alert.run_id)
+    at = alert_time(event.kind, event.at, event.severity, None, alert, True)
+    because = (event.detail or {}).get("because")
+    extra = None if event.kind == "raised" else (event.comment or because)
+    text = alert_summary(f"alert.{event.kind}", alert.detector, event.severity, extra)
+    record_event(session, actor, f"alert.{event.kind}", at, text, ("alert", alert.id), run, details={"severity": event.severity})  # noqa: E501
 
 
 def _audit(session: Session, run: Run, alert: CircuitAlert, action: str, actor: Actor) -> None:

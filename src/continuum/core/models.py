@@ -1,5 +1,6 @@
 """Every core ORM model in one import (Alembic and other domains use this)."""
 
+from continuum.core.clinical_event import ClinicalEvent
 from continuum.core.people import ApiToken, LoginAttempt, Patient, PatientIdentity, Staff
 from continuum.core.record import (
     AuditEntry,
@@ -17,6 +18,7 @@ __all__ = [
     "AuditEntry",
     "Cannula",
     "Circuit",
+    "ClinicalEvent",
     "Component",
     "LoginAttempt",
     "ModeSegment",

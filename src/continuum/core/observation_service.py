@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from continuum import vocabulary
 from continuum.core import audit
+from continuum.core import clinical_backfill as texts
+from continuum.core.clinical_event import record_event
 from continuum.core.record import Observation, ObservationAmendment
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
@@ -137,6 +139,7 @@ def record_observations(
     ]
     bulk_insert(session, rows)
     after_store(session, run.id, {v.code for v in values})
+    _hand_entered(session, actor, run, [v for v in values if v.source == "manual"])
     audit.record(
         session,
         actor,
@@ -229,6 +232,7 @@ def amend(session: Session, actor: Actor, observation_id: int, data: AmendmentIn
         )
     )
     run = session.get_one(Run, original.run_id)
+    record_event(session, actor, "observation.amended", None, texts.amended_text(original.code, original.value, value, original.unit, data.reason), ("observation", original.id), run, details={"from": original.value, "to": value, "replacement_id": replacement.id})  # noqa: E501
     audit.record(
         session,
         actor,
@@ -244,6 +248,22 @@ def amend(session: Session, actor: Actor, observation_id: int, data: AmendmentIn
         },
     )
     return replacement
+
+
+def _hand_entered(session: Session, actor: Actor, run: Run, values: list[CleanValue]) -> None:
+    """One clinical event per batch of values entered by hand (devices and feeds write none)."""
+    if not values:
+        return
+    first = session.scalar(
+        select(Observation.id)
+        .where(Observation.run_id == run.id, Observation.source == "manual")
+        .order_by(Observation.id.desc())
+        .limit(1)
+    )
+    text = texts.entered_text([(v.code, v.value, v.unit) for v in values])
+    at = max(v.time for v in values)
+    details = {"count": len(values)}
+    record_event(session, actor, "observation.entered", at, text, ("observation", first or 0), run, details=details)  # noqa: E501
 
 
 def get_observation(session: Session, observation_id: int) -> Observation:

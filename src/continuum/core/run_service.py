@@ -8,6 +8,8 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session, selectinload
 
 from continuum.core import audit, concurrency, patient_service
+from continuum.core import clinical_backfill as texts
+from continuum.core.clinical_event import record_event
 from continuum.core.people import Patient, PatientIdentity
 from continuum.core.record import TimelineEvent
 from continuum.core.roles import Actor, Permission
@@ -93,6 +95,7 @@ def start_run(session: Session, actor: Actor, data: RunCreate) -> Run:
         f"{data.mode} ECMO started ({data.support_type} support)",
         ("run", run.id),
     )
+    record_event(session, actor, "run.started", start, f"{data.mode} ECMO started ({data.support_type} support)", ("run", run.id), run, details={"mode": data.mode, "support": data.support_type})  # noqa: E501
     audit.record(
         session,
         actor,
@@ -224,6 +227,7 @@ def change_mode(session: Session, actor: Actor, run: Run, data: ModeChange) -> M
         ("mode_segment", segment.id),
         {"from": old, "to": data.mode},
     )
+    record_event(session, actor, "mode.changed", at, f"Mode {old} → {data.mode}: {data.reason}", ("mode_segment", segment.id), run, details={"from": old, "to": data.mode})  # noqa: E501
     audit.record(
         session,
         actor,
@@ -261,6 +265,7 @@ def add_cannula(session: Session, actor: Actor, run: Run, data: CannulaCreate) -
         f"{data.role.replace('_', ' ').capitalize()} cannula {size}in {side}{data.site}",
         ("cannula", cannula.id),
     )
+    record_event(session, actor, "cannula.inserted", at, texts.cannula_text(data.role, data.french, data.side, data.site), ("cannula", cannula.id), run)  # noqa: E501
     audit.record(session, actor, "create", "cannula", cannula.id, run.patient_id)
     session.expire(run, ["cannulas"])
     return cannula
@@ -298,6 +303,7 @@ def add_component(session: Session, actor: Actor, run: Run, data: ComponentCreat
         ("component", component.id),
         {"replaces": data.replaces_id},
     )
+    record_event(session, actor, "component.replaced" if old else "component.added", at, texts.component_text(data.kind, data.make, data.model, data.stop_reason, old is not None), ("component", component.id), run, details={"replaces": data.replaces_id, "stop_reason": data.stop_reason})  # noqa: E501
     audit.record(
         session,
         actor,
@@ -374,6 +380,7 @@ def end_run(session: Session, actor: Actor, run: Run, data: RunEnd) -> Run:
         f"Run ended: {OUTCOME_LABELS[data.outcome]} — {data.stop_reason}",
         ("run", run.id),
     )
+    record_event(session, actor, "run.ended", at, f"Run ended: {OUTCOME_LABELS[data.outcome]} — {data.stop_reason}", ("run", run.id), run, details={"outcome": data.outcome})  # noqa: E501
     audit.record(
         session,
         actor,

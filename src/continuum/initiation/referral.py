@@ -8,6 +8,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from continuum.core import audit, patient_service
+from continuum.core.clinical_event import record_event
 from continuum.core.people import Patient
 from continuum.core.record import TimelineEvent
 from continuum.core.roles import Actor, Permission
@@ -82,6 +83,7 @@ def create_referral(session: Session, actor: Actor, data: ReferralCreate) -> Ref
         patient.id,
         {"support_type": data.support_type, "hospital": data.referring_hospital},
     )
+    record_event(session, actor, "referral.received", at, f"Referred for {data.support_type} ECMO by {data.referring_hospital}", ("referral", referral.id), patient_id=patient.id)  # noqa: E501
     return referral
 
 

@@ -10,12 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from continuum.core import audit, concurrency
+from continuum.core import clinical_backfill as texts
+from continuum.core.clinical_event import record_event
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.core.vocab import DISCIPLINES
 from continuum.db import utcnow
 from continuum.errors import Conflict, NotFound, ProblemCollector
-from continuum.rounds.models import RoundAction
+from continuum.rounds.models import CircuitCheck, RoundAction, RoundRecord
 from continuum.rounds.schemas import ActionIn, CompleteIn
 
 
@@ -75,7 +77,17 @@ def add_action(
         run.patient_id,
         {"run_id": run.id, "owner": row.owner_discipline, "due_at": row.due_at.isoformat()},
     )
+    record_event(session, actor, "action.raised", _raised_at(session, row), texts.action_text(row.text, row.owner_discipline), ("round_action", row.id), run, details={"due_at": row.due_at.isoformat()})  # noqa: E501
     return row
+
+
+def _raised_at(session: Session, row: RoundAction) -> datetime | None:
+    """When the action was raised clinically: at its round or circuit check (else now)."""
+    if row.round_id is not None:
+        return session.get_one(RoundRecord, row.round_id).held_at
+    if row.circuit_check_id is not None:
+        return session.get_one(CircuitCheck, row.circuit_check_id).checked_at
+    return None
 
 
 def complete_action(
@@ -104,6 +116,7 @@ def complete_action(
     audit.record(
         session, actor, "complete", "round_action", row.id, run.patient_id, {"note": data.note}
     )
+    record_event(session, actor, "action.completed", row.completed_at, f"Action done: {row.text}" + (f" — {data.note}" if data.note else ""), ("round_action", row.id), run)  # noqa: E501
     return row
 
 

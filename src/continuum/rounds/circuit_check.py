@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from continuum import vocabulary
 from continuum.calculators import run_calculator
 from continuum.core import audit, observation_service, participation_service
+from continuum.core.clinical_event import check_summary, record_event, transfusion_text
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.db import utcnow
@@ -189,9 +190,22 @@ def record_check(session: Session, actor: Actor, run: Run, data: CircuitCheckIn)
     )
     if actor.staff_id is not None:
         participation_service.record_signature(session, actor, "circuit_check", row.id, run.id)
+    _check_events(session, actor, run, row)
     if data.action is not None:
         add_action(session, actor, run, data.action, circuit_check_id=row.id, checked=True)
     return row
+
+
+def _check_events(session: Session, actor: Actor, run: Run, row: CircuitCheck) -> None:
+    """The check (with its findings) and any transfusions it records, on the timeline."""
+    text = check_summary(row.shift, row.findings, row.inspection)
+    rec = ("circuit_check", row.id)
+    details = {"inspection": row.inspection}
+    record_event(session, actor, "circuit_check.signed", row.checked_at, text, rec, run, details=details)  # noqa: E501
+    given = transfusion_text(row.transfusions)
+    if given:
+        text = f"Transfused since the last check: {given}"
+        record_event(session, actor, "transfusion.recorded", row.checked_at, text, rec, run, details=row.transfusions)  # noqa: E501
 
 
 def checks_for_run(session: Session, run_id: int, limit: int = 50) -> list[CircuitCheck]:

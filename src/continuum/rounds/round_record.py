@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from continuum import vocabulary
 from continuum.core import audit, concurrency, participation_service, run_view, targets
+from continuum.core import clinical_backfill as texts
+from continuum.core.clinical_event import record_event
 from continuum.core.people import Staff
 from continuum.core.record import Participation
 from continuum.core.roles import Actor, Permission
@@ -296,7 +298,20 @@ def sign_round(session: Session, actor: Actor, round_id: int) -> RoundRecord:
     if actor.staff_id is not None:
         participation_service.record_signature(session, actor, RECORD_TYPE, row.id, run.id)
     audit.record(session, actor, "sign", "round", row.id, run.patient_id, {"run_id": run.id})
+    _signed_event(session, actor, run, row)
     return row
+
+
+def _signed_event(session: Session, actor: Actor, run: Run, row: RoundRecord) -> None:
+    """The signed round on the run's clinical timeline: who attended, the goals set."""
+    people = [
+        (p["name"], p["discipline"])
+        for p in attendance(session, [row.id]).get(row.id, {}).values()
+        if "present" in p["how"]
+    ]
+    text = texts.round_text(people, row.goals)
+    details = {"attendance": [n for n, _ in people], "goals": row.goals}
+    record_event(session, actor, "round.signed", row.held_at, text, ("round", row.id), run, details=details)  # noqa: E501
 
 
 def amend_round(
@@ -327,6 +342,7 @@ def amend_round(
         run.patient_id,
         {"section": data.section, "amendment_id": amendment.id},
     )
+    record_event(session, actor, "round.amended", None, f"Round amended ({data.section.replace('_', ' ')}): {data.text}", ("round", row.id), run)  # noqa: E501
     return amendment
 
 

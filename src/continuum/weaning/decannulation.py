@@ -16,9 +16,11 @@ from continuum.core import (
     participation_service,
     run_service,
 )
+from continuum.core.clinical_event import record_event
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.core.schemas import RunEnd
+from continuum.core.vocab import OUTCOME_LABELS
 from continuum.db import utcnow
 from continuum.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationFailed
 from continuum.weaning.common import not_before, require_open
@@ -94,6 +96,7 @@ def create(session: Session, actor: Actor, run: Run, data: DecannulationIn) -> D
         run.patient_id,
         {"trial": row.trial_id, "no_trial_reason": data.no_trial_reason},
     )
+    record_event(session, actor, "decannulation.recorded", at, f"Decannulation: {OUTCOME_LABELS.get(row.outcome, row.outcome)} — {row.stop_reason}", ("decannulation", row.id), run, details={"outcome": row.outcome})  # noqa: E501
     return row
 
 
@@ -197,6 +200,7 @@ def sign(session: Session, actor: Actor, row: Decannulation, data: SignIn) -> bo
             session, actor, "decannulation", row.id, run.id, f"{part} sign-off"
         )
     audit.record(session, actor, "sign", "decannulation", row.id, run.patient_id, {"part": part})
+    record_event(session, actor, "decannulation.signed", getattr(row, f"{part}_signed_at"), f"Decannulation signed by the {part}", ("decannulation", row.id), run, details={"part": part})  # noqa: E501
     if not row.signed:
         return False
     end = RunEnd.model_validate(

@@ -8,7 +8,7 @@ an administrator's reset; ``login_throttle`` holds the per-account and per-sourc
 counters; ``participation.entered_by`` names who entered a participation row.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-03 19:07:52.635574
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 import continuum.db
 
 revision: str = "0015"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

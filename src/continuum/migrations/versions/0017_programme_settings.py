@@ -13,7 +13,7 @@ Downgrading refuses while a physician lead exists (their role would be lost) and
 weaning pairs back.
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0016
 Create Date: 2026-12-03 19:30:00.000000
 """
 
@@ -27,7 +27,7 @@ from alembic import op
 import continuum.db
 
 revision: str = "0017"
-down_revision: str | None = "0013"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

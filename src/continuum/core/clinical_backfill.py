@@ -1,0 +1,519 @@
+"""Derive clinical events from the stored records (migration 0016, and the demo loader).
+
+Reads the tables as they were at migration 0016 through lightweight table definitions (no
+ORM models, no domain imports), so it also runs inside the migration. Idempotent: an event
+already present (same kind, source record, clinical time and summary) is not written again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from itertools import pairwise
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from continuum.core.clinical_event import (
+    SYSTEM_DISCIPLINE,
+    alert_summary,
+    check_summary,
+    goals_text,
+    transfusion_text,
+    words,
+)
+from continuum.core.vocab import OUTCOME_LABELS
+from continuum.db import UTCDateTime, utcnow
+
+T = UTCDateTime()
+
+
+def _table(name: str, *cols: str | tuple[str, Any]) -> sa.TableClause:
+    return sa.table(
+        name, *(sa.column(c) if isinstance(c, str) else sa.column(c[0], c[1]) for c in cols)
+    )
+
+
+STAFF = _table("staff", "id", "name", "discipline")
+RUN = _table(
+    "run", "id", "patient_id", "support_type", ("started_at", T), ("ended_at", T),
+    "outcome", "stop_reason", "created_by",
+)  # fmt: skip
+MODE = _table("mode_segment", "id", "run_id", "mode", ("started_at", T), "reason", "recorded_by")
+CANNULA = _table(
+    "cannula", "id", "run_id", "role", "site", "side", "french", ("inserted_at", T), "recorded_by"
+)
+COMPONENT = _table(
+    "component", "id", "run_id", "kind", "make", "model", ("started_at", T), "stop_reason",
+    "replaces_id", "recorded_by",
+)  # fmt: skip
+OLD_TIMELINE = _table("timeline_event", "run_id", "kind", "record_type", "record_id", "recorded_by")
+OBSERVATION = _table(
+    "observation", "id", "run_id", "code", ("time", T), "value", "unit", "source",
+    "entered_by", ("recorded_at", T), "amends_id",
+)  # fmt: skip
+AMENDMENT = _table(
+    "observation_amendment", "id", "original_id", "replacement_id", "reason", "amended_by",
+    ("amended_at", T),
+)  # fmt: skip
+PARTICIPATION = _table("participation", "record_type", "record_id", "staff_id", "how")
+EVENT = _table(
+    "clinical_event", "patient_id", "run_id", "kind", ("clinical_time", T), ("recorded_at", T),
+    "staff_id", "by_name", "discipline", "record_type", "record_id", "summary",
+    ("details", sa.JSON()),
+)  # fmt: skip
+
+
+class _Writer:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.staff = {r.id: r for r in conn.execute(sa.select(STAFF))}
+        self.runs = {r.id: r for r in conn.execute(sa.select(RUN))}
+        self.seen = {
+            (r.kind, r.record_type, r.record_id, r.clinical_time, r.summary)
+            for r in conn.execute(
+                sa.select(EVENT.c.kind, EVENT.c.record_type, EVENT.c.record_id,
+                          EVENT.c.clinical_time, EVENT.c.summary)
+            )
+        }  # fmt: skip
+        self.rows: list[dict[str, Any]] = []
+        self.now = utcnow()
+
+    def has(self, name: str) -> bool:
+        return sa.inspect(self.conn).has_table(name)
+
+    def add(
+        self,
+        kind: str,
+        at: datetime | None,
+        summary: str,
+        record: tuple[str, int],
+        run_id: int | None,
+        staff_id: int | None = None,
+        patient_id: int | None = None,
+        details: dict[str, Any] | None = None,
+        system: str | None = None,
+    ) -> None:
+        if at is None:
+            return
+        key = (kind, record[0], record[1], at, summary[:2000])
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        if patient_id is None:
+            patient_id = self.runs[run_id].patient_id if run_id in self.runs else None
+        if patient_id is None:
+            return
+        person = self.staff.get(staff_id) if staff_id is not None else None
+        self.rows.append(
+            {
+                "patient_id": patient_id,
+                "run_id": run_id,
+                "kind": kind,
+                "clinical_time": at,
+                "recorded_at": self.now,
+                "staff_id": person.id if person else None,
+                "by_name": person.name if person else system,
+                "discipline": person.discipline if person else (system and SYSTEM_DISCIPLINE),
+                "record_type": record[0],
+                "record_id": record[1],
+                "summary": summary[:2000],
+                "details": details,
+            }
+        )
+
+    def flush(self) -> int:
+        for start in range(0, len(self.rows), 2000):
+            self.conn.execute(sa.insert(EVENT), self.rows[start : start + 2000])
+        return len(self.rows)
+
+
+def backfill(conn: Connection) -> int:
+    """Write the events the stored records imply; returns how many were written."""
+    w = _Writer(conn)
+    _core(w)
+    _observations(w)
+    if w.has("alert_event"):
+        _alerts(w)
+    if w.has("rounds_round"):
+        _rounds(w)
+    if w.has("initiation_decision"):
+        _initiation(w)
+    if w.has("weaning_trial"):
+        _weaning(w)
+    return w.flush()
+
+
+def _core(w: _Writer) -> None:
+    modes: dict[int, list[Any]] = defaultdict(list)
+    for m in w.conn.execute(sa.select(MODE).order_by(MODE.c.run_id, MODE.c.started_at, MODE.c.id)):
+        modes[m.run_id].append(m)
+    enders = {
+        r.record_id: r.recorded_by
+        for r in w.conn.execute(
+            sa.select(OLD_TIMELINE).where(
+                OLD_TIMELINE.c.record_type == "run",
+                OLD_TIMELINE.c.kind.in_(("decannulation", "death")),
+            )
+        )
+    }
+    for run in w.runs.values():
+        segs = modes.get(run.id, [])
+        first = segs[0].mode if segs else "ECMO"
+        w.add(
+            "run.started", run.started_at,
+            f"{first} ECMO started ({run.support_type} support)", ("run", run.id), run.id,
+            run.created_by, details={"mode": first, "support": run.support_type},
+        )  # fmt: skip
+        if run.ended_at is not None:
+            w.add(
+                "run.ended", run.ended_at,
+                f"Run ended: {OUTCOME_LABELS.get(run.outcome, words(run.outcome))}"
+                + (f" — {run.stop_reason}" if run.stop_reason else ""),
+                ("run", run.id), run.id, enders.get(run.id), details={"outcome": run.outcome},
+            )  # fmt: skip
+        for before, seg in pairwise(segs):
+            w.add(
+                "mode.changed", seg.started_at,
+                f"Mode {before.mode} → {seg.mode}" + (f": {seg.reason}" if seg.reason else ""),
+                ("mode_segment", seg.id), run.id, seg.recorded_by,
+                details={"from": before.mode, "to": seg.mode},
+            )  # fmt: skip
+    for c in w.conn.execute(sa.select(CANNULA)):
+        w.add(
+            "cannula.inserted", c.inserted_at, cannula_text(c.role, c.french, c.side, c.site),
+            ("cannula", c.id), c.run_id, c.recorded_by,
+        )  # fmt: skip
+    comps = {c.id: c for c in w.conn.execute(sa.select(COMPONENT))}
+    for c in comps.values():
+        old = comps.get(c.replaces_id) if c.replaces_id else None
+        kind = "component.replaced" if old is not None else "component.added"
+        reason = old.stop_reason if old is not None else None
+        w.add(
+            kind, c.started_at, component_text(c.kind, c.make, c.model, reason, old is not None),
+            ("component", c.id), c.run_id, c.recorded_by,
+            details={"replaces": c.replaces_id, "stop_reason": reason},
+        )  # fmt: skip
+
+
+def cannula_text(role: str, french: int | None, side: str | None, site: str) -> str:
+    size = f"{french} Fr " if french else ""
+    where = f"{side} " if side else ""
+    return f"{words(role).capitalize()} cannula {size}in {where}{site}"
+
+
+def component_text(
+    kind: str, make: str | None, model: str | None, reason: str | None, replaced: bool
+) -> str:
+    label = words(kind).capitalize()
+    text = f"{label} changed ({words(reason)})" if replaced else f"{label} added"
+    name = " ".join(x for x in (make, model) if x)
+    return text + (f": {name}" if name else "")
+
+
+def entered_text(values: list[tuple[str, float, str]]) -> str:
+    shown = ", ".join(f"{words(code)} {value:g} {unit}" for code, value, unit in values[:6])
+    more = f" and {len(values) - 6} more" if len(values) > 6 else ""
+    return f"Entered by hand: {shown}{more}"
+
+
+def _observations(w: _Writer) -> None:
+    # One event per batch: the values one person entered for one time, in the same minute.
+    batches: dict[tuple[int, Any, datetime, datetime], list[Any]] = defaultdict(list)
+    stmt = sa.select(OBSERVATION).where(
+        OBSERVATION.c.source == "manual", OBSERVATION.c.amends_id.is_(None)
+    )
+    for o in w.conn.execute(stmt.order_by(OBSERVATION.c.id)):
+        minute = o.recorded_at.replace(second=0, microsecond=0)
+        batches[(o.run_id, o.entered_by, o.time, minute)].append(o)
+    for (run_id, by, _, _), rows in batches.items():
+        w.add(
+            "observation.entered", max(o.time for o in rows),
+            entered_text([(o.code, o.value, o.unit) for o in rows]),
+            ("observation", rows[0].id), run_id, by, details={"count": len(rows)},
+        )  # fmt: skip
+    orig = OBSERVATION.alias("orig")
+    repl = OBSERVATION.alias("repl")
+    stmt2 = (
+        sa.select(AMENDMENT, orig.c.run_id, orig.c.code, orig.c.value.label("old"),
+                  orig.c.unit, repl.c.value.label("new"))
+        .join(orig, orig.c.id == AMENDMENT.c.original_id)
+        .outerjoin(repl, repl.c.id == AMENDMENT.c.replacement_id)
+    )  # fmt: skip
+    for a in w.conn.execute(stmt2):
+        w.add(
+            "observation.amended", a.amended_at,
+            amended_text(a.code, a.old, a.new, a.unit, a.reason),
+            ("observation", a.original_id), a.run_id, a.amended_by,
+            details={"from": a.old, "to": a.new, "replacement_id": a.replacement_id},
+        )  # fmt: skip
+
+
+def amended_text(code: str, old: float, new: float | None, unit: str, reason: str) -> str:
+    to = f"{new:g}" if new is not None else "?"
+    return f"{words(code).capitalize()} amended {old:g} → {to} {unit}: {reason}"
+
+
+def _alerts(w: _Writer) -> None:
+    alert = _table(
+        "alert", "id", "run_id", "detector", ("raised_at", T), ("cleared_at", T),
+        ("evidence", sa.JSON()), ("acknowledged_at", T), ("resolved_at", T),
+    )  # fmt: skip
+    event = _table(
+        "alert_event", "id", "alert_id", "run_id", "kind", "severity", ("at", T), "by_id",
+        "by_name", "comment", ("detail", sa.JSON()),
+    )  # fmt: skip
+    alerts = {a.id: a for a in w.conn.execute(sa.select(alert))}
+    events = list(w.conn.execute(sa.select(event).order_by(event.c.id)))
+    last: dict[tuple[int, str], int] = {}
+    for e in events:
+        last[(e.alert_id, e.kind)] = e.id
+    for e in events:
+        if e.kind == "updated" or e.alert_id not in alerts:
+            continue
+        a = alerts[e.alert_id]
+        is_last = last[(e.alert_id, e.kind)] == e.id
+        at = alert_time(e.kind, e.at, e.severity, e.detail, a, is_last)
+        extra = e.comment or ((e.detail or {}).get("because") if e.kind == "cleared" else None)
+        w.add(
+            f"alert.{e.kind}", at, alert_summary(f"alert.{e.kind}", a.detector, e.severity, extra),
+            ("alert", a.id), e.run_id, e.by_id, details={"severity": e.severity},
+            system=e.by_name,
+        )  # fmt: skip
+
+
+def alert_time(
+    kind: str, at: datetime, severity: str, detail: Any, a: Any, is_last: bool
+) -> datetime:
+    """Clinical time of an alert event: the condition's times from the alert itself."""
+    if kind == "raised":
+        return a.raised_at
+    if kind == "cleared" and is_last and a.cleared_at is not None:
+        return a.cleared_at
+    if kind == "escalated":
+        since = ((a.evidence or {}).get("severity_from") or {}).get(severity)
+        if since:
+            return datetime.fromisoformat(str(since).replace("Z", "+00:00"))
+    if kind == "acknowledged" and is_last and a.acknowledged_at is not None:
+        return a.acknowledged_at
+    if kind == "resolved" and a.resolved_at is not None:
+        return a.resolved_at
+    return at
+
+
+def attendance_text(people: list[tuple[str, str]]) -> str:
+    if not people:
+        return "no attendance recorded"
+    disciplines = sorted({words(d) for _, d in people})
+    return f"{len(people)} present ({', '.join(disciplines)})"
+
+
+def _rounds(w: _Writer) -> None:
+    rnd = _table(
+        "rounds_round", "id", "run_id", ("held_at", T), "status", ("goals", sa.JSON()),
+        "signed_by", ("signed_at", T),
+    )  # fmt: skip
+    action = _table(
+        "rounds_action", "id", "run_id", "round_id", "circuit_check_id", "text",
+        "owner_discipline", ("due_at", T), "created_by", ("created_at", T),
+        ("completed_at", T), "completed_by", "completion_note",
+    )  # fmt: skip
+    check = _table(
+        "rounds_circuit_check", "id", "run_id", ("checked_at", T), "shift",
+        ("inspection", sa.JSON()), ("transfusions", sa.JSON()), "findings", "checked_by",
+    )  # fmt: skip
+    amend = _table(
+        "rounds_amendment", "id", "record_type", "record_id", "section", "text", "amended_by",
+        ("amended_at", T),
+    )  # fmt: skip
+    present: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    stmt = sa.select(PARTICIPATION).where(
+        PARTICIPATION.c.record_type == "round", PARTICIPATION.c.how == "present"
+    )
+    for p in w.conn.execute(stmt):
+        person = w.staff.get(p.staff_id)
+        if person is not None:
+            present[p.record_id].append((person.name, person.discipline))
+    rounds = {r.id: r for r in w.conn.execute(sa.select(rnd))}
+    for r in rounds.values():
+        if r.status == "signed":
+            w.add(
+                "round.signed", r.held_at, round_text(present[r.id], r.goals),
+                ("round", r.id), r.run_id, r.signed_by,
+                details={"attendance": [n for n, _ in present[r.id]], "goals": r.goals},
+            )  # fmt: skip
+    checks = {c.id: c for c in w.conn.execute(sa.select(check))}
+    for c in checks.values():
+        w.add(
+            "circuit_check.signed", c.checked_at,
+            check_summary(c.shift, c.findings, c.inspection), ("circuit_check", c.id),
+            c.run_id, c.checked_by, details={"inspection": c.inspection},
+        )  # fmt: skip
+        given = transfusion_text(c.transfusions)
+        if given:
+            w.add(
+                "transfusion.recorded", c.checked_at, f"Transfused since the last check: {given}",
+                ("circuit_check", c.id), c.run_id, c.checked_by, details=c.transfusions,
+            )  # fmt: skip
+    for a in w.conn.execute(sa.select(action)):
+        src = rounds.get(a.round_id) if a.round_id else None
+        chk = checks.get(a.circuit_check_id) if a.circuit_check_id else None
+        at = src.held_at if src else chk.checked_at if chk else a.created_at
+        w.add(
+            "action.raised", at, action_text(a.text, a.owner_discipline),
+            ("round_action", a.id), a.run_id, a.created_by,
+            details={"due_at": a.due_at.isoformat() if a.due_at else None},
+        )  # fmt: skip
+        if a.completed_at is not None:
+            note = f" — {a.completion_note}" if a.completion_note else ""
+            w.add(
+                "action.completed", a.completed_at, f"Action done: {a.text}{note}",
+                ("round_action", a.id), a.run_id, a.completed_by,
+            )  # fmt: skip
+    for m in w.conn.execute(sa.select(amend).where(amend.c.record_type == "round")):
+        r = rounds.get(m.record_id)
+        if r is not None:
+            w.add(
+                "round.amended", m.amended_at, f"Round amended ({words(m.section)}): {m.text}",
+                ("round", r.id), r.run_id, m.amended_by,
+            )  # fmt: skip
+
+
+def round_text(people: list[tuple[str, str]], goals: dict[str, Any] | None) -> str:
+    text = f"Round signed — {attendance_text(people)}"
+    g = goals_text(goals)
+    return text + (f". Goals: {g}" if g else "")
+
+
+def action_text(text: str, owner: str | None) -> str:
+    return f"Action for {words(owner)}: {text}" if owner else f"Action: {text}"
+
+
+def _initiation(w: _Writer) -> None:
+    referral = _table(
+        "referral", "id", "patient_id", ("referred_at", T), "support_type",
+        "referring_hospital", "created_by",
+    )  # fmt: skip
+    decision = _table(
+        "initiation_decision", "id", "referral_id", "outcome", "reasons", ("decided_at", T),
+        "decided_by", "physician_signed_by", ("physician_signed_at", T),
+        "perfusionist_signed_by", ("perfusionist_signed_at", T), "run_id",
+    )  # fmt: skip
+    amend = _table("initiation_amendment", "id", "decision_id", "note", "by", ("at", T))
+    decisions = list(w.conn.execute(sa.select(decision).order_by(decision.c.id)))
+    run_of: dict[int, int] = {d.referral_id: d.run_id for d in decisions if d.run_id}
+    refs = {r.id: r for r in w.conn.execute(sa.select(referral))}
+    for r in refs.values():
+        w.add(
+            "referral.received", r.referred_at,
+            f"Referred for {r.support_type} ECMO by {r.referring_hospital}",
+            ("referral", r.id), run_of.get(r.id), r.created_by, patient_id=r.patient_id,
+        )  # fmt: skip
+    for d in decisions:
+        ref = refs.get(d.referral_id)
+        if ref is None:
+            continue
+        run_id = run_of.get(d.referral_id)
+        record = ("initiation_decision", d.id)
+        if d.decided_at is not None and d.outcome:
+            w.add(
+                "decision.recorded", d.decided_at, decision_text(d.outcome, d.reasons), record,
+                run_id, d.decided_by, patient_id=ref.patient_id, details={"outcome": d.outcome},
+            )  # fmt: skip
+        for role in ("physician", "perfusionist"):
+            w.add(
+                "decision.signed", getattr(d, f"{role}_signed_at"),
+                f"Decision ({words(d.outcome)}) signed by the {role}", record, run_id,
+                getattr(d, f"{role}_signed_by"), patient_id=ref.patient_id,
+                details={"as": role},
+            )  # fmt: skip
+    by_id = {d.id: d for d in decisions}
+    for m in w.conn.execute(sa.select(amend)):
+        d = by_id.get(m.decision_id)
+        ref = refs.get(d.referral_id) if d else None
+        if d is not None and ref is not None:
+            w.add(
+                "decision.amended", m.at, f"Decision amended: {m.note}",
+                ("initiation_decision", d.id), run_of.get(d.referral_id), m.by,
+                patient_id=ref.patient_id,
+            )  # fmt: skip
+
+
+def decision_text(outcome: str, reasons: str | None) -> str:
+    return f"Decision: {words(outcome)}" + (f" — {reasons}" if reasons else "")
+
+
+def trial_text(kind: str) -> str:
+    return f"{words(kind).capitalize()} trial"
+
+
+def _weaning(w: _Writer) -> None:
+    trial = _table(
+        "weaning_trial", "id", "run_id", "kind", "status", ("started_at", T), ("ended_at", T),
+        "started_by", "outcome_reason", "ended_by", "perfusion_assessment",
+        "perfusion_flow_safe", "perfusion_anticoagulation_ok", "perfusion_by",
+        ("perfusion_at", T),
+    )  # fmt: skip
+    step = _table(
+        "weaning_step", "id", "trial_id", "seq", "stage", ("at", T),
+        ("measurements", sa.JSON()), "note", "recorded_by",
+    )  # fmt: skip
+    dec = _table(
+        "decannulation", "id", "run_id", ("decannulated_at", T), "outcome", "stop_reason",
+        "created_by", "physician_id", ("physician_signed_at", T), "perfusionist_id",
+        ("perfusionist_signed_at", T),
+    )  # fmt: skip
+    trials = {t.id: t for t in w.conn.execute(sa.select(trial))}
+    for t in trials.values():
+        rec = ("weaning_trial", t.id)
+        w.add("weaning.trial_started", t.started_at, f"{trial_text(t.kind)} started", rec,
+              t.run_id, t.started_by, details={"kind": t.kind})  # fmt: skip
+        if t.perfusion_at is not None:
+            w.add(
+                "weaning.assessed", t.perfusion_at,
+                assessment_text(t.perfusion_flow_safe, t.perfusion_anticoagulation_ok,
+                                t.perfusion_assessment),
+                rec, t.run_id, t.perfusion_by,
+            )  # fmt: skip
+        if t.ended_at is not None:
+            w.add(
+                "weaning.trial_ended", t.ended_at,
+                f"{trial_text(t.kind)} {t.status}" + (f": {t.outcome_reason}"
+                                                     if t.outcome_reason else ""),
+                rec, t.run_id, t.ended_by, details={"outcome": t.status},
+            )  # fmt: skip
+    for s in w.conn.execute(sa.select(step)):
+        t = trials.get(s.trial_id)
+        if t is not None:
+            w.add(
+                "weaning.step", s.at, step_text(t.kind, s.seq, s.stage, s.measurements, s.note),
+                ("weaning_trial", t.id), t.run_id, s.recorded_by,
+                details={"seq": s.seq, "stage": s.stage},
+            )  # fmt: skip
+    for d in w.conn.execute(sa.select(dec)):
+        rec = ("decannulation", d.id)
+        w.add(
+            "decannulation.recorded", d.decannulated_at,
+            f"Decannulation: {OUTCOME_LABELS.get(d.outcome, words(d.outcome))} — {d.stop_reason}",
+            rec, d.run_id, d.created_by, details={"outcome": d.outcome},
+        )  # fmt: skip
+        for part, who in (("physician", d.physician_id), ("perfusionist", d.perfusionist_id)):
+            w.add(
+                "decannulation.signed", getattr(d, f"{part}_signed_at"),
+                f"Decannulation signed by the {part}", rec, d.run_id, who, details={"part": part},
+            )  # fmt: skip
+
+
+def assessment_text(flow_safe: bool | None, anticoag_ok: bool | None, text: str | None) -> str:
+    flow = "minimum flow safe" if flow_safe else "minimum flow NOT safe"
+    anti = "anticoagulation adequate" if anticoag_ok else "anticoagulation NOT adequate"
+    return f"Circuit-safety assessment: {flow}, {anti}" + (f" — {text}" if text else "")
+
+
+def step_text(
+    kind: str, seq: int, stage: str, values: dict[str, Any] | None, note: str | None
+) -> str:
+    shown = ", ".join(f"{words(k)} {v:g}" for k, v in list((values or {}).items())[:6])
+    text = f"{trial_text(kind)} step {seq} ({words(stage)})"
+    return text + (f": {shown}" if shown else "") + (f" — {note}" if note else "")
