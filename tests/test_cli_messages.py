@@ -75,7 +75,16 @@ def test_user_add_says_who_was_added(sqlite_url: str) -> None:
         added.stdout.strip(),
     )
     assert match, added.stdout
-    token = continuum(url, "user", "token", match.group(1))
+    refused = continuum(url, "user", "token", match.group(1))  # a person: only they issue theirs
+    assert refused.returncode != 0 and "account page" in refused.stderr, refused.stderr
+    gateway = continuum(
+        url, "user", "add", "--name", "ICU gateway", "--role", "integration",
+        "--discipline", "other",
+    )  # fmt: skip
+    assert gateway.returncode == 0, gateway.stderr
+    service_id = re.search(r"\(id (\d+),", gateway.stdout)
+    assert service_id, gateway.stdout
+    token = continuum(url, "user", "token", service_id.group(1))
     assert token.returncode == 0, token.stderr  # the id printed is the staff member's id
     nurse = continuum(
         url, "user", "add", "--name", "Noor Nurse", "--role", "nurse",
