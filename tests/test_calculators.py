@@ -1,6 +1,6 @@
 """The calculator registry: names, forms, validation, units, warnings and the `calc` command.
 
-Every calculator named in contracts.md §5 must exist; missing fields are named one by one;
+Every calculator named in docs/contracts.md §5 must exist; missing fields are named one by one;
 implausible values are refused naming the field, the value and the allowed range; inputs
 in alternative units give the same result as the canonical unit.
 """
@@ -408,7 +408,7 @@ def test_cli_validation_error_exits_2_with_message(cli):
 
 
 def test_cli_unknown_calculator_is_bad_usage_exit_2(cli):
-    # contracts.md §4: 2 = bad usage or invalid input; an unknown name is bad usage.
+    # docs/contracts.md §4: 2 = bad usage or invalid input; an unknown name is bad usage.
     result = cli("calc", "apache", "--json", "{}")
     assert result.exit_code == 2
     assert "unknown calculator 'apache'" in result.stderr

@@ -1,4 +1,4 @@
-"""The stable command line (contracts.md §4), run as a user would: the installed
+"""The stable command line (docs/contracts.md §4), run as a user would: the installed
 `continuum` command against the database named by CONTINUUM_DATABASE_URL."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Registry of clinical calculators (contracts.md §5): specs, validation, dispatch.
+"""Registry of clinical calculators (docs/contracts.md §5): specs, validation, dispatch.
 
 ``CALCULATORS`` maps a stable name to a :class:`CalculatorSpec` whose fields carry enough
 (type, unit, alternative units, range, choices, help) for a web page to render a form.

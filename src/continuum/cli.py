@@ -1,4 +1,4 @@
-"""The `continuum` command line (contracts.md §4). Errors print a message, never a traceback:
+"""The `continuum` command line (docs/contracts.md §4). Errors print a message, never a traceback:
 exit 0 ok, 1 failure, 2 bad usage or invalid input.
 
 Start-up is kept short: this module and the command modules (continuum.commands) import only

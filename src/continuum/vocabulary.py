@@ -1,6 +1,6 @@
 """Observation vocabulary: the stored codes, their units, plausible ranges and unit conversions.
 
-The single source of truth for contracts.md section 1. Pure: no database or web imports.
+The single source of truth for docs/contracts.md §1. Pure: no database or web imports.
 Every stored observation value is in the unit given here; inputs in other units are
 converted on the way in with :func:`normalise`, never guessed.
 """
@@ -255,7 +255,7 @@ def convert(code: str, value: float, unit: str | None) -> float:
     """Convert ``value`` given in ``unit`` into the stored unit of ``code``.
 
     ``None`` or an empty unit means "already in the stored unit", except that an
-    FiO2 given as 21–100 is read as percent (contracts.md §1).
+    FiO2 given as 21–100 is read as percent (docs/contracts.md §1).
     """
     spec = get(code)
     given = (unit or "").strip()

@@ -1,5 +1,5 @@
 """The programme's thresholds change what is detected; bad values are refused whole; a
-run's open alerts reach `run show` (API and command line) in the contracts.md §3 shape."""
+run's open alerts reach `run show` (API and command line) in the docs/contracts.md §3 shape."""
 
 from __future__ import annotations
 

@@ -64,6 +64,13 @@ CHECKLIST = {
 }
 
 
+def _graded(**grades: str) -> dict[str, str]:
+    """Every site assessed (a check needs all of them), "none" unless named."""
+    from continuum.rounds.schemas import INSPECTION_SITES
+
+    return {**dict.fromkeys(INSPECTION_SITES, "none"), **grades}
+
+
 def count(db: Any, kind: str) -> int:
     return db.scalar(select(func.count(ClinicalEvent.id)).where(ClinicalEvent.kind == kind)) or 0
 
@@ -184,7 +191,7 @@ def test_every_domain_action_writes_its_event_in_the_same_unit_of_work(sessions)
             PERFUSIONIST,
             db.get(Run, 1),
             CircuitCheckIn(
-                inspection={"ml_inlet": "fibrin"},
+                inspection=_graded(ml_inlet="fibrin"),
                 transfusions={"red_cells": 2},
                 findings="fibrin at the inlet",
             ),
@@ -372,7 +379,7 @@ def story(factory: Any) -> int:
             PERFUSIONIST,
             db.get(Run, 1),
             CircuitCheckIn(
-                checked_at=t0, inspection={"ml_inlet": "fibrin"}, transfusions={"platelets": 1}
+                checked_at=t0, inspection=_graded(ml_inlet="fibrin"), transfusions={"platelets": 1}
             ),
         )
         ref = db.get(Referral, 1)

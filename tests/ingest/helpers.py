@@ -20,7 +20,7 @@ IHE_MRNS = ("12345", "HO2009001", "789567")
 
 
 def example(name: str) -> str:
-    """An IHE PCD-01 example (data-standards.md §6.6) with CR segment ends."""
+    """An IHE PCD-01 example (docs/contracts.md §2b) with CR segment ends."""
     return (DATA / f"ihe_example_{name}.hl7").read_text().strip().replace("\n", "\r") + "\r"
 
 

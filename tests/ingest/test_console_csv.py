@@ -1,4 +1,4 @@
-"""Console CSV reader (contracts.md §2): units, blanks, unknown columns, refused cells with
+"""Console CSV reader (docs/contracts.md §2): units, blanks, unknown columns, refused cells with
 row/column/reason, time zones, and a fuzz test that no text input crashes it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""HL7 v2 ORU^R01 into runs (contracts.md §2b), on SQLite and PostgreSQL."""
+"""HL7 v2 ORU^R01 into runs (docs/contracts.md §2b), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

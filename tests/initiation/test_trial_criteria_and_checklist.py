@@ -1,4 +1,5 @@
-"""EOLIA and ECPR criteria (reference §1.9/§1.10): met, not met, or incomplete when an input
+"""EOLIA and ECPR criteria (docs/clinical/reference.md §1.9/§1.10): met, not met, or incomplete
+when an input
 is missing — never counted as zero. And the checklist: every item has a kind and a source."""
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ def test_nadler(sex, height, weight, expected, source):
     assert result.value == pytest.approx(expected * 1000, abs=1)
 
 
-# (age years, sex, expected mL/kg, band) — Linderkamp, reference §2.5
+# (age years, sex, expected mL/kg, band) — Linderkamp, docs/clinical/reference.md §2.5
 LINDERKAMP_CASES = [
     (0.0, "male", 81.9, "0–1 days"),
     (10 / 365.25, "female", 84.4, "2–30 days"),
@@ -127,7 +127,7 @@ def test_method_names_each_missing_field():
     assert {p.field for p in err.value.problems} == {"height_cm", "sex"}
 
 
-# Priming: hand-computed from the reference §2.6 formulas.
+# Priming: hand-computed from the docs/clinical/reference.md §2.6 formulas.
 def test_clear_prime():
     # 40% × 5000 / (5000 + 1000) = 33.33%
     assert priming.hct_after_prime(40, 5000, 1000) == pytest.approx(33.333, abs=0.001)

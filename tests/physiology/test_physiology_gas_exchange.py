@@ -1,6 +1,6 @@
 """Gas exchange: O2 content, membrane-lung transfer, CO2 removal, recirculation, mixing.
 
-Expected values come from the clinical reference (/work/shared/clinical/reference.md):
+Expected values come from the clinical reference (docs/clinical/reference.md):
 W3 = anaesthesiauk worked example (published); "derived" = the reference's derived check
 vectors (computed from the formulas, not published).
 """

@@ -1,6 +1,6 @@
 """RESP score (Schmidt M et al., Am J Respir Crit Care Med 2014;189:1374-82).
 
-Points and classes as in the clinical reference §1.2 ([S], 3+ independent secondary
+Points and classes as in the clinical docs/clinical/reference.md §1.2 ([S], 3+ independent secondary
 implementations agree). No published full patient vector was found (reference "Not found
 as published worked examples"); extremes +15 / −22 are the reference's derived vectors.
 Band decisions: age in completed years; 48 h exactly scores +1; 7 days (168 h) exactly

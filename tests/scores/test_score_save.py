@@ -1,6 +1,6 @@
 """SAVE score (Schmidt M et al., Eur Heart J 2015;36:2246-56).
 
-Points and classes as in the clinical reference §1.3 ([S]; classes [P]-equivalent).
+Points and classes as in the clinical docs/clinical/reference.md §1.3 ([S]; classes [P]-equivalent).
 W6 (third-party): a patient with no components scores −6 (class IV); a total of exactly 5
 is class II (the primary "I >5", not Evidencio's "≥5").
 Band decisions (documented in continuum/scores/save.py):

@@ -1,4 +1,4 @@
-"""Same seed, same bytes; different seed, different data; the CSV obeys contracts.md §2."""
+"""Same seed, same bytes; different seed, different data; the CSV obeys docs/contracts.md §2."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Weaning criteria, judged as a clinician reads them: value, threshold, verdict, source.
 
-Each row: criterion, measured value, expected verdict. Published defaults (reference.md §6)."""
+Each row: criterion, measured value, expected verdict. Published defaults
+(docs/clinical/reference.md §6)."""
 
 from __future__ import annotations
 

@@ -57,6 +57,7 @@ CASES = [
         "/api/v1/surveillance/thresholds",
         (P.VIEW_CLINICAL, P.MANAGE_CLINICAL_SETTINGS),
     ),
+    Case("GET", "/api/v1/surveillance/rules", P.VIEW_CLINICAL),
     Case(
         "POST",
         "/api/v1/surveillance/thresholds",

@@ -20,7 +20,7 @@ class ResolveIn(Strict):
 
 
 class AlertOut(BaseModel):
-    """contracts.md §3 alert JSON plus the stored alert's identity and lifecycle."""
+    """docs/contracts.md §3 alert JSON plus the stored alert's identity and lifecycle."""
 
     model_config = ConfigDict(extra="allow")
 

@@ -82,7 +82,7 @@ def last_event_id(session: Session) -> int:
 
 
 def to_json(alert: CircuitAlert) -> dict[str, Any]:
-    """The contracts.md §3 alert JSON plus id, run and lifecycle."""
+    """The docs/contracts.md §3 alert JSON plus id, run and lifecycle."""
     return {
         "detector": alert.detector,
         "severity": alert.severity,

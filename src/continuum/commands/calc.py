@@ -1,4 +1,4 @@
-"""`continuum calc NAME --json '{...}'` and `continuum calc --list` (contracts.md §4, §5)."""
+"""`continuum calc NAME --json '{...}'` and `continuum calc --list` (docs/contracts.md §4, §5)."""
 
 from __future__ import annotations
 

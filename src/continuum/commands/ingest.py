@@ -29,7 +29,7 @@ def _sessions():  # type: ignore[no-untyped-def]
 
 @ingest_app.command("csv")
 def ingest_csv(
-    file: Annotated[Path, typer.Argument(help="console CSV file (contracts.md §2)")],
+    file: Annotated[Path, typer.Argument(help="console CSV file (docs/contracts.md §2)")],
     run: Annotated[int, typer.Option("--run", help="run id")],
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:

@@ -1,7 +1,7 @@
-"""`continuum replay FILE.csv --mode VV|VA [--format json|text]` (contracts.md §4).
+"""`continuum replay FILE.csv --mode VV|VA [--format json|text]` (docs/contracts.md §4).
 
 Runs every detector over a console CSV file without touching a database and prints the
-alert episodes: a JSON list in the contracts.md §3 shape, or readable text. What the
+alert episodes: a JSON list in the docs/contracts.md §3 shape, or readable text. What the
 reader refused (bad cells, unknown columns) goes to stderr. Bad file or mode: exit 2.
 """
 
@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
 
 
 def replay(
-    file: Annotated[Path, typer.Argument(help="console CSV file (contracts.md §2)")],
+    file: Annotated[Path, typer.Argument(help="console CSV file (docs/contracts.md §2)")],
     mode: Annotated[str, typer.Option(help="VV, VA or any mode of the vocabulary (VV+IABP, …)")],
     fmt: Annotated[str, typer.Option("--format", help="json or text")] = "text",
     flow_goal: Annotated[float | None, typer.Option(help="blood-flow goal, L/min")] = None,

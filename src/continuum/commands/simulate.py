@@ -1,6 +1,6 @@
 """`continuum simulate --scenario NAME --mode VV|VA --hours H --seed S --out FILE.csv`.
 
-Writes FILE.csv (console CSV, contracts.md §2) and FILE.truth.json (injected faults);
+Writes FILE.csv (console CSV, docs/contracts.md §2) and FILE.truth.json (injected faults);
 `continuum simulate --list` prints the scenario library.
 """
 

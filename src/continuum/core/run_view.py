@@ -103,7 +103,7 @@ def observations_summary(session: Session, run_id: int) -> dict[str, Any]:
 
 
 def summary(session: Session, actor: Actor, run: Run) -> dict[str, Any]:
-    """The `run show` JSON (contracts.md §4), identifiers only for roles that see them."""
+    """The `run show` JSON (docs/contracts.md §4), identifiers only for roles that see them."""
     ident = patient_service.identities(session, actor, [run.patient_id], "run summary")
     identity: PatientIdentity | None = ident.get(run.patient_id)
     entered_by = participation_service.entered_by_names(session, run.id)

@@ -1,4 +1,4 @@
-"""Console CSV ("wide") reader — contracts.md §2. Pure: no database, no web.
+"""Console CSV ("wide") reader — docs/contracts.md §2. Pure: no database, no web.
 
 First column ``time`` (ISO 8601 with an offset or ``Z``; stored as UTC), then one column per
 vocabulary code, optionally with a unit in brackets (``p_access [kPa]``), converted with the

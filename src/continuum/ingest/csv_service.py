@@ -1,4 +1,4 @@
-"""Console CSV files into a run (contracts.md §2): read (pure reader), store atomically.
+"""Console CSV files into a run (docs/contracts.md §2): read (pure reader), store atomically.
 
 The good cells of a file are stored together with the derived ΔP, the run's surveillance
 "due" mark and an audit row, in the caller's transaction — or none of them are; the

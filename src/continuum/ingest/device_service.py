@@ -1,7 +1,7 @@
 """Store device messages (HL7, MQTT, FHIR): map, validate, resolve the run, store once.
 
 ``store_messages`` handles a batch inside the caller's transaction and returns one
-``Outcome`` per message; the caller commits and only then acknowledges (contracts.md §2b).
+``Outcome`` per message; the caller commits and only then acknowledges (docs/contracts.md §2b).
 A message is all or nothing: any bad value (not a number, unconvertible unit, out of
 range, impossible time) refuses the whole message (AE). Unmapped identifiers are left out
 and named (ERR severity W). A message id already committed is AA again, storing nothing.

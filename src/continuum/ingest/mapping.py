@@ -27,7 +27,7 @@ SYSTEM_ALIASES = {
     "URN:CONTINUUM": CONTINUUM,
 }
 
-# IEEE 11073 MDC metrics from data-standards.md §6.5 that correspond to a vocabulary code.
+# IEEE 11073 MDC metrics from docs/contracts.md §2c that correspond to a vocabulary code.
 # Keyed on the REFID (partition-relative numbers differ between senders); the numeric code
 # is accepted too. Systolic/diastolic pressures, QT and perfusion index have no code here.
 MDC_DEFAULTS = {

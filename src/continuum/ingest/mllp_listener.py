@@ -1,4 +1,4 @@
-"""HL7 v2 over MLLP: an asyncio listener on the ``hl7.mllp`` streams (contracts.md §2b).
+"""HL7 v2 over MLLP: an asyncio listener on the ``hl7.mllp`` streams (docs/contracts.md §2b).
 
 Each connection reads frames and queues parsed messages; one writer commits them in
 batches (messages that arrive while a commit runs share the next one) and only then are

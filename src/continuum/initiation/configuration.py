@@ -163,7 +163,7 @@ def _membrane_check(plan: dict[str, Any], checks: PlanChecks) -> None:
     if rated and checks.design_flow and checks.design_flow > rated:
         checks.warnings.append(
             f"Target flow {checks.design_flow:g} L/min exceeds the membrane lung's rated flow "
-            f"{rated:g} L/min (reference §2.8)"
+            f"{rated:g} L/min (docs/clinical/reference.md §2.8)"
         )
     elif not rated:
         checks.missing.append("membrane lung rated flow")

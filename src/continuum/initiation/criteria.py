@@ -1,4 +1,5 @@
-"""Indications and contraindications per support type, as a checklist (reference §1.10).
+"""Indications and contraindications per support type, as a checklist (docs/clinical/reference.md
+§1.10).
 
 Pure data: each item says whether it is an indication, an absolute or a relative
 contraindication, and where it comes from. A programme reads it; nothing here decides.

@@ -1,7 +1,8 @@
 """Which ECMO mode the physiology points to, with every rule that fired and why.
 
 Pure: no database or web imports. The team may choose differently; the decision record
-then asks for the reason. Sources are reference §1.10 and §2.2 (tags as printed there).
+then asks for the reason. Sources are docs/clinical/reference.md §1.10 and §2.2 (tags as printed
+there).
 """
 
 from __future__ import annotations
@@ -49,13 +50,25 @@ class Recommendation:
         return self.mode or "no recommendation (no physiology entered that a rule reads)"
 
 
-SRC_VV = "ELSO 2021 adult VV guideline (Tonna, ASAIO J 2021) Table 1 [P]; reference §1.10"
-SRC_VA = "VA indications (Chung 2014 [S]; StatPearls [S]); reference §1.10"
-SRC_ECPR = "ELSO ECPR interim guideline (Richardson, ASAIO J 2021) [P]; reference §1.10"
+SRC_VV = (
+    "ELSO 2021 adult VV guideline (Tonna, ASAIO J 2021) Table 1 [P]; "
+    "docs/clinical/reference.md §1.10"
+)
+SRC_VA = "VA indications (Chung 2014 [S]; StatPearls [S]); docs/clinical/reference.md §1.10"
+SRC_ECPR = (
+    "ELSO ECPR interim guideline (Richardson, ASAIO J 2021) [P]; "
+    "docs/clinical/reference.md §1.10"
+)
 SRC_UNLOAD = "LV distension on peripheral VA → unloading (Columbia review PMC6531683) [P]; §2.2"
-SRC_VAV = "VAV for differential hypoxaemia on femoral VA [U]; physiology §3.7; reference §2.2"
-SRC_VVA = "VVA: VV patient developing cardiac failure [U]; reference §2.2"
-SRC_VPA = "V-PA / RVAD-oxygenator for RV failure ± respiratory failure [S]; reference §2.2"
+SRC_VAV = (
+    "VAV for differential hypoxaemia on femoral VA [U]; physiology §3.7; "
+    "docs/clinical/reference.md §2.2"
+)
+SRC_VVA = "VVA: VV patient developing cardiac failure [U]; docs/clinical/reference.md §2.2"
+SRC_VPA = (
+    "V-PA / RVAD-oxygenator for RV failure ± respiratory failure [S]; "
+    "docs/clinical/reference.md §2.2"
+)
 
 
 def _base(p: Physiology) -> list[RuleFired]:

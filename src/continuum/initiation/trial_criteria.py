@@ -1,4 +1,5 @@
-"""EOLIA and ECPR entry criteria: each item met, not met, or missing (reference §1.9, §1.10).
+"""EOLIA and ECPR entry criteria: each item met, not met, or missing (docs/clinical/reference.md
+§1.9, §1.10).
 
 Pure. A missing input leaves its item unknown (None) — never counted as met or as zero.
 """
@@ -10,7 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 EOLIA_SOURCE = "EOLIA (Combes A et al., NEJM 2018), via J Intensive Care 2023 Table 1 [P]; §1.9"
-ECPR_SOURCE = "ELSO ECPR 2021 [P] and typical selection criteria [S]/[U]; reference §1.10"
+ECPR_SOURCE = (
+    "ELSO ECPR 2021 [P] and typical selection criteria [S]/[U]; "
+    "docs/clinical/reference.md §1.10"
+)
 
 
 @dataclass(frozen=True)

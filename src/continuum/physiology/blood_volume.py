@@ -1,4 +1,4 @@
-"""Estimated blood volume (reference §2.5).
+"""Estimated blood volume (docs/clinical/reference.md §2.5).
 
 Methods:
 * ``nadler`` — adults and children >35 kg, litres from height (m), weight, sex [S].
@@ -18,8 +18,11 @@ from continuum.physiology.result import CalculatorResult, rounded
 METHODS = ("nadler", "per_kg", "paediatric_bands", "linderkamp")
 DAYS_PER_YEAR = 365.25
 
-NADLER_SOURCE = "Nadler SB et al. Surgery 1962;51:224-32 (via mdapp; reference §2.5)"
-LINDERKAMP_SOURCE = "Linderkamp O et al. (via medicalalgorithms; reference §2.5)"
+NADLER_SOURCE = (
+    "Nadler SB et al. Surgery 1962;51:224-32 "
+    "(via mdapp; docs/clinical/reference.md §2.5)"
+)
+LINDERKAMP_SOURCE = "Linderkamp O et al. (via medicalalgorithms; docs/clinical/reference.md §2.5)"
 
 
 def nadler_litres(height_cm: float, weight_kg: float, sex: str) -> float:
@@ -105,7 +108,10 @@ def estimate_blood_volume_ml(
     if method == "per_kg":
         per_kg = ml_per_kg if ml_per_kg is not None else 70.0
         formula = f"BV (mL) = weight kg × {per_kg:g} mL/kg"
-        return weight_kg * per_kg, method, formula, "Conventional mL/kg estimate (reference §2.5)"
+        return (
+            weight_kg * per_kg, method, formula, "Conventional mL/kg estimate "
+            "(docs/clinical/reference.md §2.5)"
+        )
     if method == "paediatric_bands":
         _require(method, {"age_years": age_years, "sex": sex})
         assert age_years is not None and sex is not None

@@ -1,4 +1,4 @@
-"""Body-surface area (reference §2.4, [P] globalrph with original citations)."""
+"""Body-surface area (docs/clinical/reference.md §2.4, [P] globalrph with original citations)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ BSA_FORMULAS: dict[str, tuple[str, str]] = {
     ),
     "haycock": (
         "BSA (m²) = 0.024265 × height cm^0.3964 × weight kg^0.5378",
-        "Haycock GB et al. 1978, as given by globalrph (reference §2.4)",
+        "Haycock GB et al. 1978, as given by globalrph (docs/clinical/reference.md §2.4)",
     ),
     "gehan_george": (
         "BSA (m²) = 0.0235 × height cm^0.42246 × weight kg^0.51456",
-        "Gehan EA, George SL 1970, as given by globalrph (reference §2.4)",
+        "Gehan EA, George SL 1970, as given by globalrph (docs/clinical/reference.md §2.4)",
     ),
 }
 

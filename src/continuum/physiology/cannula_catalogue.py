@@ -1,4 +1,4 @@
-"""Cannula pressure–flow fits: ΔP (mmHg) = a·Q² + b·Q, Q in L/min (reference §2.7).
+"""Cannula pressure–flow fits: ΔP (mmHg) = a·Q² + b·Q, Q in L/min (docs/clinical/reference.md §2.7).
 
 Digitised manufacturer curves by N. Mark (repo nickmmark/ecmo-calculations, R² >0.99) [S].
 Each entry: id -> (label, French size, (return a, b), (drainage a, b)).
@@ -11,7 +11,7 @@ Fit = tuple[float, float]
 
 CATALOGUE_SOURCE = (
     "Manufacturer ΔP–Q curves digitised by N. Mark, nickmmark/ecmo-calculations "
-    "(reference §2.7) [S]"
+    "(docs/clinical/reference.md §2.7) [S]"
 )
 
 CANNULAE: dict[str, tuple[str, float, Fit, Fit]] = {

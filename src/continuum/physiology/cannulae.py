@@ -1,4 +1,5 @@
-"""Cannula pressure drop at a target flow from manufacturer ΔP–Q fits (reference §2.7).
+"""Cannula pressure drop at a target flow from manufacturer ΔP–Q fits (docs/clinical/reference.md
+§2.7).
 
 ΔP = a·Q² + b·Q (mmHg, Q in L/min). Return lumens give positive ΔP; drainage lumens give
 negative ΔP (suction). ``value`` is the magnitude of the pressure drop.

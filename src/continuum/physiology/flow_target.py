@@ -1,4 +1,4 @@
-"""Target ECMO blood flow (reference §2.3).
+"""Target ECMO blood flow (docs/clinical/reference.md §2.3).
 
 VV: 60–80 mL/kg/min (adults) [U — no source retrieved].
 VA: cardiac index ≥2.2 L/min/m² × BSA [S, one centre]; upper 2.5 L/min/m² [U];
@@ -17,7 +17,7 @@ VA_CARDIAC_INDEX = (2.2, 2.5)
 SOURCE = (
     "VV 60–80 mL/kg/min (ELSO-style, unconfirmed); VA cardiac index >2.2 L/min/m² "
     "('How I approach weaning from VA ECMO', amsect.org); weight-based cardiac-support flows "
-    "(ECLS textbook, issuhub) — reference §2.3"
+    "(ECLS textbook, issuhub) — docs/clinical/reference.md §2.3"
 )
 
 

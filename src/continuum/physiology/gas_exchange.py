@@ -1,4 +1,5 @@
-"""Oxygen content, membrane-lung transfer and recirculation (reference §3.1, §3.3, §3.6).
+"""Oxygen content, membrane-lung transfer and recirculation (docs/clinical/reference.md §3.1,
+§3.3, §3.6).
 
 Plain-float functions; no I/O.  Hüfner constant and O2 solubility are settings with
 defaults 1.34 mL O2/g Hb and 0.003 mL O2/dL/mmHg (Bartlett 2016; anaesthesiauk).
@@ -92,5 +93,5 @@ def total_cardiac_output_by_mixing(
 
 
 def oxygen_delivery(content_ml_dl: float, flow_l_min: float) -> float:
-    """DO2 (mL O2/min) = content (mL/dL) × flow (L/min) × 10 (reference §3.2)."""
+    """DO2 (mL O2/min) = content (mL/dL) × flow (L/min) × 10 (docs/clinical/reference.md §3.2)."""
     return content_ml_dl * flow_l_min * 10.0

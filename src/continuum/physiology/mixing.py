@@ -1,4 +1,5 @@
-"""VV recirculation, Messai mixing and cardiac output by O2 mixing (reference §3.5, §3.6)."""
+"""VV recirculation, Messai mixing and cardiac output by O2 mixing (docs/clinical/reference.md
+§3.5, §3.6)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from continuum.physiology.result import CalculatorResult, WarningList, rounded
 
 RECIRCULATION_SOURCE = (
     "Abrams & Brodie, ELSO guideline 2015; Xie A et al., J Crit Care 2016; interpretive rules "
-    "from nickmmark/ecmo-calculations — reference §3.6"
+    "from nickmmark/ecmo-calculations — docs/clinical/reference.md §3.6"
 )
-MESSAI_SOURCE = "Messai equation (medicalalgorithms) — reference §3.5 [S]"
-MIXING_CO_SOURCE = "O2 mixing balance (R Shiny V-V ECMO Tool) — reference §3.5 [S]"
+MESSAI_SOURCE = "Messai equation (medicalalgorithms) — docs/clinical/reference.md §3.5 [S]"
+MIXING_CO_SOURCE = "O2 mixing balance (R Shiny V-V ECMO Tool) — docs/clinical/reference.md §3.5 [S]"
 SIGNIFICANT_RECIRCULATION = 0.20
 
 

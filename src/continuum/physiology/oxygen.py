@@ -1,4 +1,5 @@
-"""Calculator results for O2 content and membrane-lung gas transfer (reference §3.1, §3.3)."""
+"""Calculator results for O2 content and membrane-lung gas transfer (docs/clinical/reference.md
+§3.1, §3.3)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from continuum.physiology.result import CalculatorResult, WarningList, rounded
 
 CONTENT_SOURCE = (
     "CxO2 = k·Hb·SO2 + d·PO2; k 1.34 mL/g (in vivo) and d 0.003 mL/dL/mmHg "
-    "(anaesthesiauk; Bartlett R, J Intensive Care Med 2016) — reference §3.1"
+    "(anaesthesiauk; Bartlett R, J Intensive Care Med 2016) — docs/clinical/reference.md §3.1"
 )
-TRANSFER_SOURCE = "VO2,ML = Qb × (Cpost − Cpre) × 10 (ELSO, via nickmmark README) — reference §3.3"
+TRANSFER_SOURCE = (
+    "VO2,ML = Qb × (Cpost − Cpre) × 10 (ELSO, via nickmmark README) — "
+    "docs/clinical/reference.md §3.3"
+)
 CO2_SOURCE = (
     "VCO2,ML = sweep flow × FeCO2, FeCO2 ≈ PeCO2/(Pb − PH2O) [U formula]; exhaust capnography "
-    "(Castagna/Zanella, ICMx 2015) — reference §3.3"
+    "(Castagna/Zanella, ICMx 2015) — docs/clinical/reference.md §3.3"
 )
 CONSTANTS_NOTE = "k and d are settings; cross-checks with other tools must use the same constants."
 

@@ -1,4 +1,4 @@
-"""Haemodilution by the circuit prime (reference §2.6).
+"""Haemodilution by the circuit prime (docs/clinical/reference.md §2.6).
 
 Clear prime:  Hct_post = Hct_pre·BV / (BV + V_prime)              [S] Terumo formula
 Blood prime:  Hct_post = (Hct_pre·BV + Hct_RBC·V_RBC) / (BV + V_prime)  [U] mass balance
@@ -15,7 +15,7 @@ from continuum.physiology.result import CalculatorResult, WarningList, rounded
 DEFAULT_RBC_HCT_PCT = 60.0
 SOURCE = (
     "Terumo haematocrit calculator formula (terumocv.com); mass balance for blood prime; "
-    "medicalalgorithms 'cardiopulmonary bypass' for blood needed (reference §2.6)"
+    "medicalalgorithms 'cardiopulmonary bypass' for blood needed (docs/clinical/reference.md §2.6)"
 )
 
 

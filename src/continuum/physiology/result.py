@@ -1,4 +1,4 @@
-"""The one result shape every calculator returns (contracts.md §5)."""
+"""The one result shape every calculator returns (docs/contracts.md §5)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ class CalculatorResult:
         return replace(self, warnings=tuple(merged))
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON object of contracts.md §5 (plus ``points``, empty for non-scores)."""
+        """The JSON object of docs/contracts.md §5 (plus ``points``, empty for non-scores)."""
         return {
             "name": self.name,
             "value": self.value,

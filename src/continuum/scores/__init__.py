@@ -1,1 +1,2 @@
-"""Candidacy, prognostic and treatment-intensity scores (reference §1, §5.4, §6.3)."""
+"""Candidacy, prognostic and treatment-intensity scores (docs/clinical/reference.md §1, §5.4,
+§6.3)."""

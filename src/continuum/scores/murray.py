@@ -1,4 +1,5 @@
-"""Murray Lung Injury Score (reference §1.1; Murray JF et al., Am Rev Respir Dis 1988) [P].
+"""Murray Lung Injury Score (docs/clinical/reference.md §1.1; Murray JF et al., Am Rev Respir Dis
+1988) [P].
 
 Band reading for non-integer values (the printed table uses whole numbers):
 P/F ≥300 → 0, ≥225 → 1, ≥175 → 2, ≥100 → 3, else 4;

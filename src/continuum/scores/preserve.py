@@ -1,4 +1,5 @@
-"""PRESERVE score (reference §1.4; Schmidt M et al., Intensive Care Med 2013;39:1704-13).
+"""PRESERVE score (docs/clinical/reference.md §1.4; Schmidt M et al., Intensive Care Med
+2013;39:1704-13).
 
 Points [P] as reproduced in Klinzing et al., Crit Care 2015;19:142, Table 1. The original
 abstract describes a 0–14 range, so these weights may differ from the original table; a

@@ -1,4 +1,5 @@
-"""RESP score (reference §1.2; Schmidt M et al., Am J Respir Crit Care Med 2014) [S].
+"""RESP score (docs/clinical/reference.md §1.2; Schmidt M et al., Am J Respir Crit Care Med 2014)
+[S].
 
 Band decisions: age in completed years (18–49 → 0, 50–59 → −2, ≥60 → −3);
 ventilation <48 h → +3, 48 h to 7 days inclusive (48 ≤ h ≤ 168) → +1, >168 h → 0;

@@ -1,4 +1,4 @@
-"""SAVE score (reference §1.3; Schmidt M et al., Eur Heart J 2015;36:2246-56) [S].
+"""SAVE score (docs/clinical/reference.md §1.3; Schmidt M et al., Eur Heart J 2015;36:2246-56) [S].
 
 Band decisions (documented):
 * Age in completed years: 18–38 → +7, 39–52 → +4, 53–62 → +3, ≥63 → 0.

@@ -1,4 +1,4 @@
-"""Time in therapeutic range by Rosendaal linear interpolation (reference §5.4).
+"""Time in therapeutic range by Rosendaal linear interpolation (docs/clinical/reference.md §5.4).
 
 Rosendaal FR et al., Thromb Haemost 1993;69:236-9. Range is inclusive. Intervals longer
 than ``max_gap_hours`` are not interpolated and leave both numerator and denominator.

@@ -1,4 +1,5 @@
-"""Vasoactive–Inotropic Score (reference §6.3; Gaies MG et al., Pediatr Crit Care Med 2010).
+"""Vasoactive–Inotropic Score (docs/clinical/reference.md §6.3; Gaies MG et al., Pediatr Crit Care
+Med 2010).
 
 VIS = dopamine + dobutamine + 100·epinephrine + 10·milrinone + 10,000·vasopressin
       + 100·norepinephrine (µg/kg/min; vasopressin U/kg/min).
@@ -45,7 +46,7 @@ def vis_band(value: float) -> tuple[str, float]:
 
 
 def _vasopressin_per_kg(per_kg: float, per_min: float | None, weight_kg: float | None) -> float:
-    """Vasopressin in U/kg/min; U/min is divided by weight (reference §6.3)."""
+    """Vasopressin in U/kg/min; U/min is divided by weight (docs/clinical/reference.md §6.3)."""
     if per_min is None:
         return per_kg
     if weight_kg is None:

@@ -9,7 +9,7 @@ Hydraulics (all pressures mmHg, flow L/min):
 
 so that p_access = CVP − ΔP_d, p_postoxy = P_return + ΔP_r, p_preoxy = p_postoxy + ΔP_ml and
 H = p_preoxy − p_access.  Cannula curves are quadratic fits of the kind digitised from
-manufacturer ΔP–Q charts (reference.md §2.7); the membrane lung is linear in flow.
+manufacturer ΔP–Q charts (docs/clinical/reference.md §2.7); the membrane lung is linear in flow.
 
 Gas transfer of the membrane lung:
 

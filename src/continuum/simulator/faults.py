@@ -20,7 +20,7 @@ SIMULATED = ("VV", "VA")  # = patient.MODES
 
 Array = NDArray[np.float64]
 
-# Fault kinds the simulator can inject -> detector codes (contracts.md §3) in the truth.
+# Fault kinds the simulator can inject -> detector codes (docs/contracts.md §3) in the truth.
 FAULT_DETECTORS: dict[str, tuple[str, ...]] = {
     "oxygenator_failure": ("oxygenator_dysfunction", "transmembrane_gradient_rise"),
     "pump_thrombosis": ("pump_thrombosis",),

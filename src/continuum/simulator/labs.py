@@ -1,7 +1,8 @@
 """Laboratory values as slow physiological states (noiseless, every minute).
 
 Each lab follows its driving level through a first-order lag (time constant in minutes):
-plasma free Hb is cleared in about a day after a pump-head change (Mayo, reference.md §4.3),
+plasma free Hb is cleared in about a day after a pump-head change (Mayo,
+docs/clinical/reference.md §4.3),
 LDH follows free Hb more slowly, the coagulation system moves over a day, heparin activity
 over an hour or two.
 """

@@ -1,6 +1,7 @@
 """Steady-state O2 and CO2 mass balance of patient + circuit, every minute, vectorised.
 
-VV (reference.md §3.5–3.6): the drainage cannula takes ``Q`` of which a fraction ``R`` is
+VV (docs/clinical/reference.md §3.5–3.6): the drainage cannula takes ``Q`` of which a fraction
+``R`` is
 recirculated return blood; ``(1 − R)·Q`` of oxygenated blood reaches the right heart and
 mixes with the rest of the venous return; the native lung (shunt ``s``) arterialises the mix;
 the body consumes VO2.  VA (§3.7): the circuit drains venous blood and returns it

@@ -99,7 +99,7 @@ class SimulatedRun:
         return [c for c in COLUMN_ORDER if c in self.signals]
 
     def to_csv(self, path: str | Path) -> Path:
-        """Write the wide console CSV (contracts.md §2); only rows with at least one value."""
+        """Write the wide console CSV (docs/contracts.md §2); only rows with at least one value."""
         path = Path(path)
         codes = self.codes
         n = self.times.size

@@ -1,7 +1,7 @@
 """Ground truth for injected faults: detector code, onset, and when it became obvious.
 
 ``obvious_at`` is the first minute at or after onset at which the *noiseless* signals cross
-the published threshold for that complication (reference.md §3–5):
+the published threshold for that complication (docs/clinical/reference.md §3–5):
 
 * oxygenator_dysfunction — post-oxygenator pO2 < 200 mmHg at FdO2 1.0 (scaled by FdO2 below
   1.0) or pre − post pCO2 < 5 mmHg (Lubnow 2014, table 6)
@@ -36,7 +36,7 @@ BoolArray = NDArray[np.bool_]
 class FaultTruth:
     """One injected fault as a detector should find it."""
 
-    kind: str  # detector code (contracts.md §3)
+    kind: str  # detector code (docs/contracts.md §3)
     fault: str  # simulator fault name
     onset: datetime
     obvious_at: datetime | None

@@ -2,7 +2,7 @@
 
     from continuum.surveillance import RunSeries, RunTargets, run_all_detectors
     alerts = run_all_detectors(RunSeries("VV", {"blood_flow": (times, values), ...}))
-    [a.to_dict() for a in alerts]      # contracts.md §3 alert JSON
+    [a.to_dict() for a in alerts]      # docs/contracts.md §3 alert JSON
 
 No database or web imports here; the alert service (``surveillance/service.py``) stores
 alerts and settings overrides and calls ``current_state`` on each ingested batch.

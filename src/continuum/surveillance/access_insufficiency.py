@@ -1,5 +1,5 @@
 """access_insufficiency: drainage pressure too negative and/or flow oscillating
-("chattering") — venous return below drainage (reference.md §4.4).
+("chattering") — venous return below drainage (docs/clinical/reference.md §4.4).
 
 Drainage pressure (3-minute rolling median, so a cough or a single artefact does not count)
 ≤ −80 mmHg and ≥ 20 mmHg below the circuit's own early-hours level → warning (a run that

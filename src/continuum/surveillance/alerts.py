@@ -1,4 +1,4 @@
-"""The detectors' output: alert episodes in the contracts.md §3 JSON shape, and the
+"""The detectors' output: alert episodes in the docs/contracts.md §3 JSON shape, and the
 hysteresis that turns a per-point level into episodes."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """anticoagulation_out_of_range: anti-Xa / aPTT / ACT outside the run's target range
-(reference.md §5.1: configure per patient/centre, never one hard-coded range).
+(docs/clinical/reference.md §5.1: configure per patient/centre, never one hard-coded range).
 
 Each test with a range is judged on its latest result (for the lab max age): outside the
 range → warning; above 1.5 × the upper bound or below 0.5 × the lower bound → critical.
@@ -75,7 +75,7 @@ def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evalua
             "unit": CODES[k].unit,
             "source": "run target"
             if getattr(targets, k)
-            else "ELSO/common practice 0.3–0.7 IU/mL (reference.md §5.1) [S]",
+            else "ELSO/common practice 0.3–0.7 IU/mL (docs/clinical/reference.md §5.1) [S]",
         }
         for k, r in rs.items()
     ]

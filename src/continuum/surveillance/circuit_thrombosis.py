@@ -1,4 +1,5 @@
-"""circuit_thrombosis: a consumptive pattern (Lubnow 2014 Table 6; reference.md §4.1, §4.5):
+"""circuit_thrombosis: a consumptive pattern (Lubnow 2014 Table 6; docs/clinical/reference.md
+§4.1, §4.5):
 D-dimer > 25 mg/L, fibrinogen < 2 g/L, platelets < 50 ×10⁹/L or ≥ 30% below their
 highest result of the previous 48 h (a rapid fall, not a long run's slow drift), ΔP/flow
 ≥ 30% above the oxygenator baseline.

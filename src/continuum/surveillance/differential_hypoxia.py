@@ -1,5 +1,5 @@
 """differential_hypoxia (peripheral VA only): upper-body saturation low while the return limb
-is fully saturated — North–South / Harlequin (reference.md §3.7).
+is fully saturated — North–South / Harlequin (docs/clinical/reference.md §3.7).
 
 Upper body: right-hand SpO2 (5-minute rolling median) or right radial pO2. Return limb
 "fully saturated": post-oxygenator saturation ≥ 95% (or, if none, post-oxygenator pO2 ≥ 150

@@ -1,5 +1,5 @@
 """pump_thrombosis: pump-head thrombus shows as more rpm for the same flow (or less flow at
-the same rpm), with or without haemolysis (reference.md §4.3).
+the same rpm), with or without haemolysis (docs/clinical/reference.md §4.3).
 
 Model: in each pump segment's early hours, rpm ≈ a + b·flow is fitted on 30-minute rolling
 medians (when flow varied by < 0.5 L/min, rpm ∝ flow — the pump affinity law at a fixed

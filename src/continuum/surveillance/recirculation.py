@@ -1,5 +1,5 @@
 """recirculation (VV only): recirculation fraction R = (SpreO2 − SvO2)/(SpostO2 − SvO2)
-(ELSO 2015, reference.md §3.6) high, with the patient's saturation falling.
+(ELSO 2015, docs/clinical/reference.md §3.6) high, with the patient's saturation falling.
 
 R ≥ 20% → info; with patient saturation ≥ 3 points below its own baseline → warning;
 R ≥ 50% with falling saturation → critical. With a measured SvO2, R itself is judged (a

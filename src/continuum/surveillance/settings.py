@@ -2,7 +2,7 @@
 
 A programme overrides any of them (``settings.with_overrides({"pfhb_warning": 40})``);
 the database layer stores the overrides and passes the resulting object in.
-Sources refer to ``clinical/reference.md``; **[U]** marks a centre-configurable default
+Sources refer to ``docs/clinical/reference.md``; **[U]** marks a centre-configurable default
 that has no published source (see the reference file's provenance tags).
 """
 
@@ -16,7 +16,10 @@ from typing import Any
 
 from continuum.errors import FieldProblem, ValidationFailed
 
-LUBNOW = "Lubnow M et al., PLoS One 2014;9(12):e112316, Table 6 (reference.md §4.1) [P]"
+LUBNOW = (
+    "Lubnow M et al., PLoS One 2014;9(12):e112316, Table 6 "
+    "(docs/clinical/reference.md §4.1) [P]"
+)
 DESIGN = "[U] centre-configurable design default (no published source)"
 
 
@@ -30,7 +33,10 @@ class SurveillanceSettings:
     grid_step_s: float = _t(60, "s", DESIGN + ": evaluation grid = console 1-minute resolution")
     console_max_gap_min: float = _t(5, "min", DESIGN + ": longer sensor drop-outs are 'unknown'")
     baseline_hours: float = _t(
-        6, "h", DESIGN + ": a component's own early hours (reference.md §4.1 'own baseline')"
+        6,
+        "h",
+        DESIGN + ": a component's own early hours (docs/clinical/reference.md §4.1 'own "
+        "baseline')",
     )
     baseline_skip_min: float = _t(30, "min", DESIGN + ": settling time after start/change")
     lab_max_age_h: float = _t(24, "h", DESIGN + ": a lab result older than this is 'unknown'")
@@ -57,9 +63,13 @@ class SurveillanceSettings:
     oxy_sweep_on: float = _t(1.0, "L/min", DESIGN + ": below this the sweep is off (weaning trial)")
     # -- pump_thrombosis ---------------------------------------------------------------------
     pump_drift_warning: float = _t(
-        0.10, "fraction", "[U] reference.md §4.3: rpm–flow mismatch is manufacturer-specific"
+        0.10,
+        "fraction",
+        "[U] docs/clinical/reference.md §4.3: rpm–flow mismatch is manufacturer-specific",
     )
-    pump_drift_critical: float = _t(0.20, "fraction", "[U] reference.md §4.3 (no source)")
+    pump_drift_critical: float = _t(
+        0.20, "fraction", "[U] docs/clinical/reference.md §4.3 (no source)"
+    )
     pump_drift_clear: float = _t(0.05, "fraction", DESIGN + ": hysteresis")
     pump_smoothing_min: float = _t(30, "min", DESIGN + ": rolling median window")
     pump_persist_min: float = _t(60, "min", DESIGN + ": drift must persist this long")
@@ -68,13 +78,14 @@ class SurveillanceSettings:
         50,
         "mg/dL",
         "Omar HR 2015 PMC4406730 (>50 mg/dL, OR 3.4); Perfusion 2020 cut-off "
-        "0.05 g/dL for pump thrombosis; Regensburg critical 500 mg/L (reference.md §4.2–4.3) [P]",
+        "0.05 g/dL for pump thrombosis; Regensburg critical 500 mg/L "
+            "(docs/clinical/reference.md §4.2–4.3) [P]",
     )
     pfhb_critical: float = _t(
         100,
         "mg/dL",
         "Neal JR et al., J Extra Corpor Technol 2015;47:103-8: pump-thrombosis "
-        "spikes >100 mg/dL (reference.md §4.3) [P]",
+        "spikes >100 mg/dL (docs/clinical/reference.md §4.3) [P]",
     )
     pfhb_rising: float = _t(30, "mg/dL", LUBNOW + ": free Hb rapid increase (>300 mg/L)")
     ldh_rising: float = _t(1000, "U/L", LUBNOW + ": LDH rapid substantial increase (>1,000 U/L)")
@@ -83,7 +94,7 @@ class SurveillanceSettings:
         0.20,
         "fraction",
         "nickmmark recirculation calculator: R >20% likely clinically "
-        "significant (reference.md §3.6) [S]",
+        "significant (docs/clinical/reference.md §3.6) [S]",
     )
     recirc_critical: float = _t(0.50, "fraction", DESIGN)
     recirc_pre_so2_min: float = _t(
@@ -93,7 +104,8 @@ class SurveillanceSettings:
     recirc_sat_fall: float = _t(3, "% points", DESIGN + ": patient saturation fall vs baseline")
     recirc_persist_min: float = _t(15, "min", DESIGN)
     # -- access_insufficiency ----------------------------------------------------------------
-    access_warning: float = _t(-80, "mmHg", "[U] reference.md §4.4 suggested tier: warn −80")
+    access_warning: float = _t(-80, "mmHg", "[U] docs/clinical/reference.md §4.4 suggested "
+        "tier: warn −80")
     access_critical: float = _t(
         -100, "mmHg", "Robak: critical drainage pressure around −100 mmHg (§4.4) [P]"
     )
@@ -102,7 +114,8 @@ class SurveillanceSettings:
     chatter_variation: float = _t(
         0.05,
         "fraction of flow",
-        "[U] reference.md §4.4 flow-variability detector (median successive flow change / flow)",
+        "[U] docs/clinical/reference.md §4.4 flow-variability detector (median successive flow "
+            "change / flow)",
     )
     access_smoothing_min: float = _t(3, "min", DESIGN)
     access_persist_min: float = _t(5, "min", DESIGN)

@@ -1,6 +1,6 @@
 """Weaning criteria judged against thresholds: met / not met / unknown, each with its source.
 
-Pure: no database, no web. Thresholds are published defaults (reference.md §6) that a
+Pure: no database, no web. Thresholds are published defaults (docs/clinical/reference.md §6) that a
 programme may override (settings key ``weaning.<name>``). Tags: [P] primary source,
 [S] secondary source, [U] unverified wording — a programme-changeable default.
 """
