@@ -353,7 +353,7 @@ def test_the_database_refuses_to_change_or_delete_events(sessions, statement: st
         assert latest(db, "run.started").summary == "VV ECMO started (pulmonary support)"
 
 
-# --- migration 0016 back-fills the events of records that existed before it -------------
+# --- migration 0017 back-fills the events of records that existed before it -------------
 
 
 def story(factory: Any) -> int:
@@ -442,7 +442,7 @@ def _events(url: str) -> list[ClinicalEvent]:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def blank_urls(request: pytest.FixtureRequest, tmp_path) -> Any:  # type: ignore[no-untyped-def]
-    """Two empty databases of one kind: one built at head, one at 0013 then upgraded."""
+    """Two empty databases of one kind: one built at head, one just before 0017 then upgraded."""
     if request.param == "sqlite":
         yield [f"sqlite:///{tmp_path / n}.db" for n in ("head", "old")]
         return
@@ -465,7 +465,7 @@ def test_migration_backfills_the_events_the_services_write(blank_urls, monkeypat
     story(make_sessionmaker(engine))
     engine.dispose()
 
-    upgrade(old_url, "0013")  # before the clinical timeline: the services' events wait
+    upgrade(old_url, "0016")  # just before the clinical timeline (0017): events wait
 
     def deferred(engine: Any) -> Any:
         factory = make_sessionmaker(engine)
@@ -477,7 +477,7 @@ def test_migration_backfills_the_events_the_services_write(blank_urls, monkeypat
     engine = make_engine(old_url)
     story(deferred(engine))
     engine.dispose()
-    upgrade(old_url)  # 0016 creates the table and back-fills it
+    upgrade(old_url)  # 0017 creates the table and back-fills it
 
     written, filled = _events(head_url), _events(old_url)
     assert len(filled) > 30

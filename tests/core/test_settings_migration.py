@@ -1,4 +1,4 @@
-"""Migration 0017 on both databases: the values a programme set are kept, a weaning range
+"""Migration 0016 on both databases: the values a programme set are kept, a weaning range
 pair becomes two settings the service reads, and a physician lead may be stored."""
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _empty_postgres():  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("empty_url", ["sqlite", "postgres"], indirect=True)
-def test_0017_keeps_values_splits_weaning_pairs_and_admits_physician_leads(empty_url: str) -> None:
+def test_0016_keeps_values_splits_weaning_pairs_and_admits_physician_leads(empty_url: str) -> None:
     upgrade(empty_url, "0013")
     engine = make_engine(empty_url)
     rows = {

@@ -33,7 +33,7 @@ def test_board_circuit_check_round_and_carried_action(page: Page) -> None:
     form = page.locator("#round-form")
     form.locator("input[name=round_date]").fill(yesterday)
     form.locator("label:has-text('Test perfusionist') input").check()
-    form.locator("label:has-text('Test physician') input").check()
+    form.locator("label:has-text('Test physician (') input").check()
     form.locator("input[name='goal.blood_flow.low']").fill("4")
     form.locator("input[name='goal.blood_flow.high']").fill("5")
     form.locator("input[name='goal.anti_xa.low']").fill("0.3")

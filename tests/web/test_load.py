@@ -180,6 +180,7 @@ def test_fifty_parallel_requests_answer_and_health_stays_responsive(db_url: str,
 ASYNC_ALLOWED = {
     "posted_csrf",  # reads the body before any database work
     "_request_slot",  # awaits a database slot, holding nothing
+    "guard_input",  # reads the request (ids, NUL, NaN) before any database work
     "stream",  # the alert stream: polls in a thread, within a slot, sleeps holding nothing
 }
 

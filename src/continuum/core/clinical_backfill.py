@@ -1,6 +1,6 @@
-"""Derive clinical events from the stored records (migration 0016, and the demo loader).
+"""Derive clinical events from the stored records (migration 0017, and the demo loader).
 
-Reads the tables as they were at migration 0016 through lightweight table definitions (no
+Reads the tables as they were at migration 0017 through lightweight table definitions (no
 ORM models, no domain imports), so it also runs inside the migration. Idempotent: an event
 already present (same kind, source record, clinical time and summary) is not written again.
 """

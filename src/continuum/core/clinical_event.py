@@ -3,7 +3,7 @@ domain in the same unit of work as the change it describes (``record_event``).
 
 ``clinical_time`` is when it happened at the bedside (an alert's condition began, a check
 was done, a cannula went in); ``recorded_at`` is when the row was written. The database
-refuses UPDATE and DELETE on the table (triggers, migration 0016), like the audit log.
+refuses UPDATE and DELETE on the table (triggers, migration 0017), like the audit log.
 Events of a patient before a run exists (a referral's decision and its sign-offs) have no
 ``run_id``; the run's timeline includes them (``events_for_run``).
 

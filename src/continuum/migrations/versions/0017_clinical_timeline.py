@@ -8,8 +8,8 @@ imply (runs, mode segments, cannulas, components, hand-entered and amended value
 with their clinical times, rounds, circuit checks, actions, referrals, decisions, weaning
 trials and steps, decannulations): ``continuum.core.clinical_backfill``.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-03 19:09:01.990675
 """
 
@@ -20,8 +20,8 @@ from alembic import op
 
 import continuum.db
 
-revision: str = "0016"
-down_revision: str | None = "0015"
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

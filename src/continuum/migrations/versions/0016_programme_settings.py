@@ -12,8 +12,8 @@ kept. Two things change in the data:
 Downgrading refuses while a physician lead exists (their role would be lost) and folds the
 weaning pairs back.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-03 19:30:00.000000
 """
 
@@ -26,8 +26,8 @@ from alembic import op
 
 import continuum.db
 
-revision: str = "0017"
-down_revision: str | None = "0016"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
