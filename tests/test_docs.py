@@ -13,8 +13,8 @@ import pytest
 from continuum.vocabulary import CODES
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT / "docs" / "clinical" / "docs/clinical/reference.md"
-CONTRACTS = ROOT / "docs" / "docs/contracts.md"
+REFERENCE = ROOT / "docs" / "clinical" / "reference.md"
+CONTRACTS = ROOT / "docs" / "contracts.md"
 SCANNED = ("src", "tests", "benchmarks", "scripts", "docs")
 SUFFIXES = {".py", ".md", ".html", ".sh", ".txt", ".toml", ".cfg", ".ini"}
 

@@ -33,10 +33,16 @@ ERRORS = {"401", "403", "404", "409", "422"}
 
 
 def role_tokens(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """One token per role: a person issues their own; IT issues the service account's."""
     admin = Actor(staff_id=None, name="test setup", role="admin")
     with unit_of_work(make_sessionmaker(app.state.engine)) as db:
-        staff = {s.role: s.id for s in db.scalars(select(Staff))}
-        return {role: accounts.issue_token(db, admin, staff[role], "fuzz") for role in ROLES}
+        staff = {s.role: s for s in db.scalars(select(Staff))}
+        tokens = {}
+        for role in ROLES:
+            person = staff[role]
+            issuer = admin if person.is_service_account else accounts.actor_for(person, "test")
+            tokens[role] = accounts.issue_token(db, issuer, person.id, "fuzz")
+        return tokens
 
 
 @pytest.fixture
