@@ -185,3 +185,18 @@ def web(sqlite_url: str) -> Iterator[Web]:
 def web_any(db_url: str) -> Iterator[Web]:
     """A web client on SQLite and, in a second run, on PostgreSQL."""
     yield from make_web(db_url)
+
+
+VERSIONED = re.compile(r"^(/api/v1/referrals/\d+)/(candidacy|modality|plan|decision|sign)$")
+
+
+def if_match(
+    client: TestClient, path: str, headers: dict[str, str] | None = None
+) -> dict[str, str]:
+    """``headers`` plus ``If-Match`` with the version of the decision record the client
+    reads now, as a well-behaved client does before it edits or signs (the API refuses an
+    edit that names no version)."""
+    m = VERSIONED.match(path)
+    assert m, f"{path} is not a versioned decision-record endpoint"
+    version = client.get(m.group(1)).json()["decision"]["version"]
+    return {**(headers or {}), "If-Match": str(version)}

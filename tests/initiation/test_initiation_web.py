@@ -3,7 +3,7 @@ identifiers only for roles that may see them, the printable plan, the run link."
 
 from __future__ import annotations
 
-from tests.conftest import Web
+from tests.conftest import Web, if_match
 from tests.seed import SECRET_MRNS, SECRET_NAMES
 
 
@@ -64,7 +64,7 @@ def test_api_walks_the_record(web: Web) -> None:
     h = {"X-CSRF-Token": csrf}
     r = web.client.post(
         "/api/v1/referrals/1/plan",
-        headers=h,
+        headers=if_match(web.client, "/api/v1/referrals/1/plan", h),
         json={
             "weight_kg": 70,
             "flow_goal_high": 6.5,
@@ -97,3 +97,28 @@ def test_programme_changes_an_ecpr_cutoff_within_range(web: Web) -> None:
     assert (row["value"], row["overridden"], row["default"]) == (75, True, 70)
     trial = web.client.get("/api/v1/referrals/1").json()["candidacy"]["trials"][1]
     assert trial["items"][0]["text"] == "Age <75 years"
+
+
+def test_an_api_edit_or_signature_must_name_the_version_it_was_made_on(web: Web) -> None:
+    """A client that never read the record cannot overwrite or sign a colleague's save."""
+    web.login("physician")
+    h = {"X-CSRF-Token": web.csrf("/referrals/1")}
+    for part, body in [
+        ("candidacy", {"note": "P/F 60"}),
+        ("decision", {"outcome": "accept", "reasons": "meets EOLIA"}),
+        ("sign", {}),
+    ]:
+        r = web.client.post(f"/api/v1/referrals/1/{part}", headers=h, json=body)
+        assert r.status_code == 422, (part, r.text)
+        assert r.json()["fields"][0]["field"] == "version"
+    before = web.client.get("/api/v1/referrals/1").json()["decision"]
+    assert before["outcome"] is None  # nothing changed
+    r = web.client.post(
+        "/api/v1/referrals/1/candidacy",
+        headers=if_match(web.client, "/api/v1/referrals/1/candidacy", h),
+        json={"note": "P/F 60"},
+    )
+    assert r.status_code == 200, r.text
+    stale = {**h, "If-Match": str(before["version"])}  # the version before that save
+    r = web.client.post("/api/v1/referrals/1/candidacy", headers=stale, json={"note": "x"})
+    assert r.status_code == 409 and r.json()["error"] == "stale_version"

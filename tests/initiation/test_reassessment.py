@@ -23,7 +23,7 @@ from continuum.initiation.schemas import (
     StatusChange,
 )
 from continuum.initiation.view import as_json
-from tests.conftest import Web
+from tests.conftest import VERSIONED, Web, if_match
 from tests.initiation.test_initiation_service import (
     ARDS,
     COORDINATOR,
@@ -249,7 +249,10 @@ def test_reassess_twice_keeps_the_whole_history(sessions) -> None:  # type: igno
 
 
 def _api(web: Web, path: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return web.client.post(path, json=body, headers={"X-CSRF-Token": web.csrf()})
+    headers = {"X-CSRF-Token": web.csrf()}
+    if VERSIONED.match(path):
+        headers = if_match(web.client, path, headers)
+    return web.client.post(path, json=body, headers=headers)
 
 
 def test_reassess_on_the_page_and_the_api(web_any: Web) -> None:

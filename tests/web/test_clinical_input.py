@@ -9,7 +9,7 @@ from typing import Any
 
 from continuum.core.schemas import FUTURE_SLACK
 from continuum.rounds.schemas import INSPECTION_SITES
-from tests.conftest import Web
+from tests.conftest import Web, if_match
 from tests.seed import RUN_START
 
 RUN = "/api/v1/runs/1"
@@ -121,13 +121,28 @@ def test_candidacy_changes_only_what_the_request_names(web_any: Web) -> None:
         "note": "P/F 55 on FiO2 1.0",
         "scores": {"murray": {"cxr_quadrants": 4, "pao2_mmhg": 55, "fio2": 1.0}},
     }
-    response = client.post(f"{REFERRAL}/candidacy", json=first, headers=headers)
+    response = client.post(
+        f"{REFERRAL}/candidacy",
+        json=first,
+        headers=if_match(client, f"{REFERRAL}/candidacy", headers),
+    )
     assert response.status_code == 200, response.text
     before = client.get(REFERRAL).json()["candidacy"]
     assert before["note"] == "P/F 55 on FiO2 1.0" and before["checked"]
-    refused(client.post(f"{REFERRAL}/candidacy", json={}, headers=headers), "body")
+    refused(
+        client.post(
+            f"{REFERRAL}/candidacy",
+            json={},
+            headers=if_match(client, f"{REFERRAL}/candidacy", headers),
+        ),
+        "body",
+    )
     assert client.get(REFERRAL).json()["candidacy"] == before  # the empty body wiped nothing
-    response = client.post(f"{REFERRAL}/candidacy", json={"note": "PEEP 14"}, headers=headers)
+    response = client.post(
+        f"{REFERRAL}/candidacy",
+        json={"note": "PEEP 14"},
+        headers=if_match(client, f"{REFERRAL}/candidacy", headers),
+    )
     assert response.status_code == 200, response.text
     after = client.get(REFERRAL).json()["candidacy"]
     assert after["note"] == "PEEP 14"
@@ -138,15 +153,30 @@ def test_plan_changes_only_what_the_request_names(web_any: Web) -> None:
     headers = api(web_any, "perfusionist")
     client = web_any.client
     first = {"membrane_lung_make": "Getinge", "flow_goal_low": 4, "flow_goal_high": 5}
-    response = client.post(f"{REFERRAL}/plan", json=first, headers=headers)
+    response = client.post(
+        f"{REFERRAL}/plan", json=first, headers=if_match(client, f"{REFERRAL}/plan", headers)
+    )
     assert response.status_code == 200, response.text
-    refused(client.post(f"{REFERRAL}/plan", json={}, headers=headers), "body")
+    refused(
+        client.post(
+            f"{REFERRAL}/plan", json={}, headers=if_match(client, f"{REFERRAL}/plan", headers)
+        ),
+        "body",
+    )
     plan = client.get(REFERRAL).json()["configuration_plan"]["plan"]
     assert plan["membrane_lung_make"] == "Getinge" and plan["flow_goal_low"] == 4
-    response = client.post(f"{REFERRAL}/plan", json={"flow_goal_high": 6}, headers=headers)
+    response = client.post(
+        f"{REFERRAL}/plan",
+        json={"flow_goal_high": 6},
+        headers=if_match(client, f"{REFERRAL}/plan", headers),
+    )
     assert response.status_code == 200, response.text
     plan = client.get(REFERRAL).json()["configuration_plan"]["plan"]
     assert plan["flow_goal_high"] == 6
     assert plan["membrane_lung_make"] == "Getinge" and plan["flow_goal_low"] == 4
-    response = client.post(f"{REFERRAL}/plan", json={"flow_goal_low": 7}, headers=headers)
+    response = client.post(
+        f"{REFERRAL}/plan",
+        json={"flow_goal_low": 7},
+        headers=if_match(client, f"{REFERRAL}/plan", headers),
+    )
     refused(response, "flow_goal_low")  # checked against the stored high goal

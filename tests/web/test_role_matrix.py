@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from continuum.core.roles import ROLE_PERMISSIONS, Permission
 from continuum.core.vocab import ROLES
-from tests.conftest import Web, make_web
+from tests.conftest import VERSIONED, Web, make_web
 from tests.seed import password_for
 from tests.web.routes_table import ANY, CASES, PUBLIC, Case
 
@@ -31,6 +31,10 @@ def send(web: Web, case: Case, csrf: str | None, role: str = ""):  # type: ignor
         return client.get(case.url, params=case.params, follow_redirects=False)
     if case.json is not None:
         headers = {"X-CSRF-Token": csrf} if csrf else {}
+        if case.method == "POST" and VERSIONED.match(case.url):
+            reading = client.get(VERSIONED.match(case.url).group(1))  # type: ignore[union-attr]
+            if reading.status_code == 200:  # edits name the version they were made on
+                headers["If-Match"] = str(reading.json()["decision"]["version"])
         return client.request(
             case.method, case.url, json=case.json, headers=headers, follow_redirects=False
         )

@@ -129,11 +129,15 @@ def from_if_match(header: str | None) -> int | None:
     return int(text)
 
 
-def with_version(data: Any, if_match: str | None) -> Any:
-    """``data`` with its ``version`` taken from the body, else from ``If-Match``."""
-    if getattr(data, "version", None) is not None or not if_match:
-        return data
-    return data.model_copy(update={"version": from_if_match(if_match)})
+def with_version(data: Any, if_match: str | None, required: bool = False) -> Any:
+    """``data`` with its ``version`` taken from the body, else from ``If-Match``. With
+    ``required`` (API edits and signatures), a request that names neither is refused: a
+    client that never read the record must not overwrite or sign what a colleague saved."""
+    if getattr(data, "version", None) is None and if_match:
+        data = data.model_copy(update={"version": from_if_match(if_match)})
+    if required:
+        require_version(getattr(data, "version", None))
+    return data
 
 
 def require_version(version: int | None, field_name: str = "version") -> int:

@@ -78,7 +78,7 @@ def save_candidacy(
     actor: CurrentActor,
     if_match: IfMatch = None,
 ) -> Json:
-    data = concurrency.with_version(data, if_match)
+    data = concurrency.with_version(data, if_match, required=True)
     candidacy.save_candidacy(db, actor, referral.get_referral(db, actor, referral_id), data)
     return _then(db, actor, referral_id)
 
@@ -87,7 +87,7 @@ def save_candidacy(
 def save_modality(
     referral_id: int, data: ModalityIn, db: DbSession, actor: CurrentActor, if_match: IfMatch = None
 ) -> Json:
-    data = concurrency.with_version(data, if_match)
+    data = concurrency.with_version(data, if_match, required=True)
     modality.save_modality(db, actor, referral.get_referral(db, actor, referral_id), data)
     return _then(db, actor, referral_id)
 
@@ -96,7 +96,7 @@ def save_modality(
 def save_plan(
     referral_id: int, data: PlanIn, db: DbSession, actor: CurrentActor, if_match: IfMatch = None
 ) -> Json:
-    data = concurrency.with_version(data, if_match)
+    data = concurrency.with_version(data, if_match, required=True)
     configuration.save_plan(db, actor, referral.get_referral(db, actor, referral_id), data)
     return _then(db, actor, referral_id)
 
@@ -117,7 +117,7 @@ def add_participant(
 def record_decision(
     referral_id: int, data: DecisionIn, db: DbSession, actor: CurrentActor, if_match: IfMatch = None
 ) -> Json:
-    data = concurrency.with_version(data, if_match)
+    data = concurrency.with_version(data, if_match, required=True)
     decision.record_decision(db, actor, referral.get_referral(db, actor, referral_id), data)
     return _then(db, actor, referral_id)
 
@@ -126,7 +126,7 @@ def record_decision(
 def sign(
     referral_id: int, data: SignIn, db: DbSession, actor: CurrentActor, if_match: IfMatch = None
 ) -> Json:
-    data = concurrency.with_version(data, if_match)
+    data = concurrency.with_version(data, if_match, required=True)
     decision.sign(db, actor, referral.get_referral(db, actor, referral_id), data)
     return _then(db, actor, referral_id)
 
