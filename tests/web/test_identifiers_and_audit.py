@@ -103,19 +103,25 @@ def test_a_revoked_session_password_change_logs_out(web: Web, path: str) -> None
     assert web.client.get(path, follow_redirects=False).status_code in (303, 401)
 
 
-def test_sessions_expire(sqlite_url: str) -> None:
+def test_sessions_expire(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The signed cookie carries its age; past CONTINUUM_SESSION_HOURS it is refused. The
+    clock is the signer's own, moved forward, so a slow machine cannot make this flaky."""
     import time
 
     from fastapi.testclient import TestClient
+    from itsdangerous import TimestampSigner
 
     from continuum.app import create_app
     from tests.conftest import test_settings
 
-    settings = test_settings(sqlite_url).model_copy(update={"session_hours": 1.5 / 3600})
+    now = [int(time.time())]
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: now[0])
+    settings = test_settings(sqlite_url).model_copy(update={"session_hours": 1.0})
     with TestClient(create_app(settings)) as client:
         web = Web(client, sqlite_url)
         web.login("nurse")
+        now[0] += 3599  # just inside the hour
         assert client.get("/runs", follow_redirects=False).status_code == 200
-        time.sleep(2.2)
+        now[0] += 2  # an hour and a second after the cookie was signed
         response = client.get("/runs", follow_redirects=False)
         assert response.status_code == 303 and response.headers["location"].startswith("/login")
