@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from continuum import support_configuration, vocabulary
 from continuum.alerts.models import SurveillanceBaseline
-from continuum.alerts.thresholds import in_force
 from continuum.core.record import Observation
 from continuum.core.run_record import Component, Run
 from continuum.core.run_service import current_mode
@@ -45,11 +44,6 @@ class Window:
     start: datetime
     baseline_key: datetime | None
     segment: datetime  # start of the component segment in force at the end
-
-
-def programme_settings(session: Session) -> SurveillanceSettings:
-    """The thresholds in force (published defaults with the programme's own values)."""
-    return in_force(session)
 
 
 def series_mode(run: Run) -> str:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from continuum.alerts import chart, inputs, service
+from continuum.alerts import chart, service, thresholds
 from continuum.alerts.api import router as api_router
 from continuum.alerts.models import CircuitAlert
 from continuum.core import patient_service, run_service
@@ -35,7 +35,7 @@ routers = [router, api_router]
 
 def rules_in_force(db: Session) -> dict[str, str]:
     """Each detector's rule rendered from the programme's thresholds in force."""
-    return rule_texts(inputs.programme_settings(db))
+    return rule_texts(thresholds.in_force(db))
 
 
 def _rows(db: Session, actor: Actor, alerts: list[CircuitAlert]) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from continuum.alerts import inputs, lifecycle
+from continuum.alerts import inputs, lifecycle, thresholds
 from continuum.alerts.models import CircuitAlert
 from continuum.core.run_record import Run
 from continuum.surveillance import (
@@ -75,7 +75,7 @@ def _locked_run(session: Session, run_id: int) -> Run | None:
 
 
 def _context(session: Session, run: Run, end: datetime, full: bool) -> Context:
-    s = inputs.programme_settings(session)
+    s = thresholds.in_force(session)
     changes = inputs.component_changes(session, run.id)
     stored = inputs.stored_baselines(session, run.id)
     window = inputs.plan_window(run, end, inputs.change_times(changes), set(stored), s)

@@ -3,17 +3,21 @@ sessions, unlock), service-account API tokens and the audit log."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from continuum.core import accounts
 from continuum.core.record import AuditEntry
-from continuum.core.roles import ROLE_LABELS, Permission
+from continuum.core.roles import ROLE_LABELS, Actor, Permission
 from continuum.core.roles import Permission as P
 from continuum.core.vocab import DISCIPLINES
 from continuum.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from continuum.web.deps import CurrentActor, DbSession, form_of, get_actor, require
+from continuum.web.form_post import attempt
 from continuum.web.pages import form_dict, parse_form, redirect, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False, dependencies=[Depends(get_actor)])
@@ -109,37 +113,37 @@ def user_page(request: Request, staff_id: int, db: DbSession, actor: CurrentActo
 
 @router.post("/users/{staff_id}/reset", dependencies=[require(P.MANAGE_USERS)])
 def reset_password(request: Request, staff_id: int, db: DbSession, actor: CurrentActor) -> Response:
-    try:
-        temporary = accounts.reset_password(db, actor, staff_id)
-    except ValidationFailed as exc:
-        db.rollback()
-        return _user(request, db, actor, staff_id, error=exc)
+    temporary, problem = attempt(
+        db, lambda: accounts.reset_password(db, actor, staff_id), (ValidationFailed,)
+    )
+    if problem:
+        return _user(request, db, actor, staff_id, error=problem)
     return _user(request, db, actor, staff_id, temporary=temporary)
 
 
 @router.post("/users/{staff_id}/active", dependencies=[require(P.MANAGE_USERS)])
-def set_active(
-    request: Request, staff_id: int, db: DbSession, actor: CurrentActor
-) -> Response:
+def set_active(request: Request, staff_id: int, db: DbSession, actor: CurrentActor) -> Response:
     active = str(form_of(request).get("active", "")) == "yes"
-    try:
-        accounts.set_active(db, actor, staff_id, active)
-    except ValidationFailed as exc:
-        db.rollback()
-        return _user(request, db, actor, staff_id, error=exc)
-    return redirect(f"/admin/users/{staff_id}")
+    return _change(
+        request, db, actor, staff_id, lambda: accounts.set_active(db, actor, staff_id, active)
+    )
 
 
 @router.post("/users/{staff_id}/role", dependencies=[require(P.MANAGE_USERS)])
-def change_role(
-    request: Request, staff_id: int, db: DbSession, actor: CurrentActor
-) -> Response:
+def change_role(request: Request, staff_id: int, db: DbSession, actor: CurrentActor) -> Response:
     role = str(form_of(request).get("role", ""))
-    try:
-        accounts.change_role(db, actor, staff_id, role)
-    except ValidationFailed as exc:
-        db.rollback()
-        return _user(request, db, actor, staff_id, error=exc)
+    return _change(
+        request, db, actor, staff_id, lambda: accounts.change_role(db, actor, staff_id, role)
+    )
+
+
+def _change(
+    request: Request, db: Session, actor: Actor, staff_id: int, change: Callable[[], object]
+) -> Response:
+    """One change to an account: back to its page, or the page again with the problem."""
+    _, problem = attempt(db, change, (ValidationFailed,))
+    if problem:
+        return _user(request, db, actor, staff_id, error=problem)
     return redirect(f"/admin/users/{staff_id}")
 
 
