@@ -79,5 +79,6 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "continuum.weaning.settings",
     "continuum.initiation.settings",
     "continuum.ingest.retention",
+    "continuum.rounds.settings",
     # add settings modules above this line
 )

@@ -46,6 +46,7 @@ from continuum.weaning.schemas import (
 )
 from tests import seed as seed_module
 from tests.conftest import PG_URL, _pg_connect, need, postgres_available
+from tests.rounds.reviews import left_open
 from tests.seed import RUN_START, seed
 
 PERFUSIONIST = Actor(
@@ -105,6 +106,7 @@ def _round(db: Any, held: Any = None) -> Any:
             "problems": "ΔP rising",
             "held_at": (held or utcnow() - timedelta(hours=2)).isoformat(),
             "goals": {"blood_flow": {"low": 4.0, "high": 5.5}},
+            "alerts_reviewed": left_open(db, 1),
             "actions": [
                 {
                     "text": "Repeat pfHb",

@@ -36,6 +36,7 @@ from continuum.weaning import decannulation, trials
 from continuum.weaning.models import Decannulation, WeaningTrial
 from continuum.weaning.schemas import AssessmentIn, DecannulationIn, TrialAbort, TrialStart
 from continuum.weaning.schemas import SignIn as WeanSignIn
+from tests.rounds.reviews import left_open
 from tests.seed import RUN_START
 
 PERFUSIONIST = Actor(staff_id=1, name="Test perfusionist", role="perfusionist")
@@ -275,6 +276,7 @@ def _today() -> date:
 
 def _round(db: Session, actor: Actor, **data: Any) -> RoundRecord:
     run = db.get_one(Run, 1)
+    data.setdefault("alerts_reviewed", left_open(db, 1))  # the run's alerts stay open
     return round_record.record_round(
         db, actor, run, RoundIn.model_validate(data), _today(), run.started_at.date()
     )

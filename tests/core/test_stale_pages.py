@@ -15,6 +15,7 @@ from continuum.rounds.models import RoundRecord
 from continuum.rounds.schemas import RoundIn
 from tests.conftest import Web
 from tests.core.test_races import PHYSICIAN
+from tests.rounds.reviews import left_open, left_open_fields
 
 ROUNDS = "/runs/1/rounds"
 
@@ -34,8 +35,24 @@ def _colleague_saves_round(url: str, version: int, problems: str) -> None:
 
             run = db.get_one(Run, 1)
             today = datetime.now(UTC).date()
-            data = RoundIn(problems=problems, version=version or None)
+            data = RoundIn.model_validate(
+                {
+                    "problems": problems,
+                    "version": version or None,
+                    "alerts_reviewed": left_open(db, 1),
+                }
+            )
             round_record.record_round(db, PHYSICIAN, run, data, today, run.started_at.date())
+    finally:
+        engine.dispose()
+
+
+def _reviews(url: str) -> list[dict[str, str]]:
+    """A "leave open" review of each open alert of run 1 (every save must give one)."""
+    engine = make_engine(url)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as db:
+            return left_open(db, 1)
     finally:
         engine.dispose()
 
@@ -54,14 +71,19 @@ def _saved_round(url: str) -> RoundRecord:
 def test_stale_round_draft_on_the_page_shows_both_versions_and_resaves(web_any: Web) -> None:
     web = web_any
     web.login("nurse")
-    assert _form_version(web.client.get(ROUNDS).text, "round-form") == ""  # a new round
-    assert web.post_form(ROUNDS, {"problems": "ΔP rising", "version": ""}).status_code == 303
+    form = web.client.get(ROUNDS).text
+    assert _form_version(form, "round-form") == ""  # a new round
+    leave = left_open_fields(form)
+    assert (
+        web.post_form(ROUNDS, {"problems": "ΔP rising", "version": "", **leave}).status_code == 303
+    )
     opened = _form_version(web.client.get(ROUNDS).text, "round-form")
     assert opened == "1"
     _colleague_saves_round(web.url, 1, "new VAP, start pip-tazo")
 
     response = web.post_form(
-        ROUNDS, {"problems": "ΔP rising, stable", "goal.blood_flow.low": "4", "version": opened}
+        ROUNDS,
+        {"problems": "ΔP rising, stable", "goal.blood_flow.low": "4", "version": opened, **leave},
     )
     assert response.status_code == 409
     page = response.text
@@ -73,7 +95,7 @@ def test_stale_round_draft_on_the_page_shows_both_versions_and_resaves(web_any: 
     assert _saved_round(web.url).problems == "new VAP, start pip-tazo"  # nothing overwritten
 
     merged = "new VAP, start pip-tazo; ΔP rising, stable"
-    assert web.post_form(ROUNDS, {"problems": merged, "version": "2"}).status_code == 303
+    assert web.post_form(ROUNDS, {"problems": merged, "version": "2", **leave}).status_code == 303
     row = _saved_round(web.url)
     assert (row.problems, row.version) == (merged, 3)
 
@@ -81,10 +103,12 @@ def test_stale_round_draft_on_the_page_shows_both_versions_and_resaves(web_any: 
 def test_a_round_created_meanwhile_is_a_409_that_keeps_the_goals(web_any: Web) -> None:
     web = web_any
     web.login("nurse")
-    assert _form_version(web.client.get(ROUNDS).text, "round-form") == ""
+    form = web.client.get(ROUNDS).text
+    assert _form_version(form, "round-form") == ""
     _colleague_saves_round(web.url, 0, "created first")
     response = web.post_form(
-        ROUNDS, {"problems": "mine", "goal.blood_flow.low": "4.5", "version": ""}
+        ROUNDS,
+        {"problems": "mine", "goal.blood_flow.low": "4.5", "version": "", **left_open_fields(form)},
     )
     assert response.status_code == 409
     assert "just created by Test physician" in response.text
@@ -97,23 +121,32 @@ def test_api_stale_round_is_409_naming_who_and_when(web_any: Web) -> None:
     web.login("nurse")
     csrf = web.csrf(ROUNDS)
     headers = {"X-CSRF-Token": csrf}
-    first = web.client.post("/api/v1/runs/1/rounds", json={"problems": "a"}, headers=headers)
+    reviewed = {"alerts_reviewed": _reviews(web.url)}
+    first = web.client.post(
+        "/api/v1/runs/1/rounds", json={"problems": "a", **reviewed}, headers=headers
+    )
     assert first.status_code == 201 and first.json()["version"] == 1
-    again = web.client.post("/api/v1/runs/1/rounds", json={"problems": "b"}, headers=headers)
+    again = web.client.post(
+        "/api/v1/runs/1/rounds", json={"problems": "b", **reviewed}, headers=headers
+    )
     assert again.status_code == 409 and again.json()["by"] == "Test nurse"
     _colleague_saves_round(web.url, 1, "colleague")
     stale = web.client.post(
-        "/api/v1/runs/1/rounds", json={"problems": "c", "version": 1}, headers=headers
+        "/api/v1/runs/1/rounds", json={"problems": "c", "version": 1, **reviewed}, headers=headers
     )
     assert stale.status_code == 409
     body = stale.json()
     assert body["error"] == "stale_version" and body["changed_by"] == "Test physician"
     assert body["current_version"] == 2 and body["changed_at"]
     stale_header = {**headers, "If-Match": 'W/"1"'}  # the version may come as If-Match
-    refused = web.client.post("/api/v1/runs/1/rounds", json={"problems": "c"}, headers=stale_header)
+    refused = web.client.post(
+        "/api/v1/runs/1/rounds", json={"problems": "c", **reviewed}, headers=stale_header
+    )
     assert refused.status_code == 409 and refused.json()["current_version"] == 2
     ok = web.client.post(
-        "/api/v1/runs/1/rounds", json={"problems": "c"}, headers={**headers, "If-Match": '"2"'}
+        "/api/v1/runs/1/rounds",
+        json={"problems": "c", **reviewed},
+        headers={**headers, "If-Match": '"2"'},
     )
     assert ok.status_code == 201 and ok.json()["version"] == 3
 

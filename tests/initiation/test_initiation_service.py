@@ -40,12 +40,11 @@ PLAN = PlanIn.model_validate(
     {
         "cannulas": [
             {
-                "role": "drainage",
-                "site": "femoral vein",
+                "role": "drainage_and_return",
+                "site": "internal jugular vein",
                 "side": "right",
-                "catalogue_id": "crescent_30",
+                "catalogue_id": "crescent_32",
             },
-            {"role": "return", "site": "internal jugular vein", "side": "right", "french": 21},
         ],
         "membrane_lung_make": "Getinge",
         "membrane_lung_model": "HLS 7.0",
@@ -129,8 +128,7 @@ def test_referral_to_started_run(sessions) -> None:  # type: ignore[no-untyped-d
         run = run_service.get_run(db, PHYSICIAN, run_id)
         assert run_service.current_mode(run) == "VV"
         assert [(c.role, c.site, c.french) for c in run.cannulas] == [
-            ("drainage", "femoral vein", 30),
-            ("return", "internal jugular vein", 21),
+            ("drainage_and_return", "internal jugular vein", 32),
         ]
         assert [c.kind for c in run.components] == ["membrane_lung"]
         assert run.components[0].rated_flow_l_min == 7

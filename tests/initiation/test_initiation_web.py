@@ -69,7 +69,9 @@ def test_api_walks_the_record(web: Web) -> None:
             "weight_kg": 70,
             "flow_goal_high": 6.5,
             "rated_flow_l_min": 5,
-            "cannulas": [{"role": "drainage", "site": "femoral vein", "catalogue_id": "avalon_23"}],
+            "cannulas": [
+                {"role": "drainage_and_return", "site": "right IJ", "catalogue_id": "avalon_23"}
+            ],
         },
     )
     assert r.status_code == 422

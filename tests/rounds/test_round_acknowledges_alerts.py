@@ -157,19 +157,22 @@ def test_a_detector_without_an_alert_changes_nothing(
 ) -> None:
     with unit_of_work(sessions) as db:
         before = count(db, AlertEvent), count(db, CircuitAlert)
-        row = _save_round(db, NURSE, run_id, {"detector": "recirculation"})
+        left = {"detector": "hemolysis", "disposition": "left_open"}
+        row = _save_round(
+            db, NURSE, run_id, left, {"detector": "recirculation", "disposition": "not_relevant"}
+        )
         round_id = row.id
     with unit_of_work(sessions) as db:
         assert (count(db, AlertEvent), count(db, CircuitAlert)) == before
         [alert] = alerts(db, run_id)
-        assert alert.status == "open"  # the hemolysis alert was not reviewed
-        [reviewed] = db.get_one(RoundRecord, round_id).alerts_reviewed
-        assert "alert_acknowledgement" not in reviewed
-        assert reviewed == {
+        assert alert.status == "open"  # the hemolysis alert was left open
+        hemolysis, recirculation = db.get_one(RoundRecord, round_id).alerts_reviewed
+        assert "alert_acknowledgement" not in hemolysis and hemolysis["disposition"] == "left_open"
+        assert recirculation == {
             "detector": "recirculation",
             "severity": None,
             "summary": None,
-            "disposition": "acknowledged",
+            "disposition": "not_relevant",
             "note": None,
         }
 
@@ -206,7 +209,7 @@ def test_the_rounds_page_acknowledges_and_says_so(
     web_any.login("nurse")
     page = f"/runs/{run_id}/rounds"
     form = web_any.client.get(page).text
-    assert "Saving the round acknowledges" in form and "in your name" in form
+    assert "Choose a disposition for every open alert" in form and "in your name" in form
     response = web_any.post_form(
         page,
         {

@@ -4,6 +4,7 @@ the board's row fragment and the printable sheet."""
 from __future__ import annotations
 
 from tests.conftest import Web
+from tests.rounds.reviews import left_open_fields
 from tests.seed import SECRET_MRNS
 
 
@@ -57,9 +58,10 @@ def test_board_shows_identifiers_only_to_roles_that_may_see_them(web: Web) -> No
 
 def test_signed_round_cannot_be_resaved_on_the_page(web: Web) -> None:
     web.login("physician")
-    assert web.post_form("/runs/1/rounds", {"problems": "first"}).status_code == 303
+    leave = left_open_fields(web.client.get("/runs/1/rounds").text)
+    assert web.post_form("/runs/1/rounds", {"problems": "first", **leave}).status_code == 303
     assert web.post_form("/rounds/1/sign", {}).status_code == 303
-    response = web.post_form("/runs/1/rounds", {"problems": "second"})
+    response = web.post_form("/runs/1/rounds", {"problems": "second", **leave})
     assert response.status_code == 409 or "is signed; add an amendment" in response.text
     page = web.client.get("/runs/1/rounds").text
     assert "first" in page and "signed" in page

@@ -22,14 +22,10 @@ CANDIDACY_FORM = {
     "murray.peep_cmh2o": "14",
 }
 PLAN_FORM = {
-    "c0.role": "drainage",
-    "c0.site": "femoral vein",
+    "c0.role": "drainage_and_return",
+    "c0.site": "internal jugular vein",
     "c0.side": "right",
-    "c0.catalogue_id": "crescent_30",
-    "c1.role": "return",
-    "c1.site": "internal jugular vein",
-    "c1.side": "right",
-    "c1.french": "21",
+    "c0.catalogue_id": "crescent_32",
     "membrane_lung_make": "Getinge",
     "membrane_lung_model": "HLS 7.0",
     "rated_flow_l_min": "7",
@@ -44,12 +40,11 @@ PLAN_FORM = {
 PLAN_JSON = {
     "cannulas": [
         {
-            "role": "drainage",
-            "site": "femoral vein",
+            "role": "drainage_and_return",
+            "site": "internal jugular vein",
             "side": "right",
-            "catalogue_id": "crescent_30",
+            "catalogue_id": "crescent_32",
         },
-        {"role": "return", "site": "internal jugular vein", "side": "right", "french": 21},
     ],
     "membrane_lung_make": "Getinge",
     "rated_flow_l_min": 7,

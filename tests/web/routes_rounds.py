@@ -11,7 +11,12 @@ from tests.web.routes_table import Case
 YESTERDAY = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
 DUE = (datetime.now(UTC) + timedelta(hours=6)).isoformat()
 ACTION = {"text": "Check oxygenator ΔP trend", "owner_discipline": "perfusion", "due_at": DUE}
+# Run 1 of the seed carries two open alerts; a round gives each an explicit disposition.
+SEEDED_ALERTS = ("hemolysis", "anticoagulation_out_of_range")
+REVIEWED = [{"detector": d, "disposition": "left_open"} for d in SEEDED_ALERTS]
 ROUND_FORM = {
+    **{f"alert.{i}.detector": d for i, d in enumerate(SEEDED_ALERTS)},
+    **{f"alert.{i}.disposition": "left_open" for i in range(len(SEEDED_ALERTS))},
     "attendee": 1,
     "problems": "Rising ΔP",
     "therapy.anticoagulation": "UFH, anti-Xa 0.3–0.5",
@@ -30,6 +35,7 @@ ROUND_JSON = {
     "problems": "Weaning assessment",
     "therapy": {"ventilation": "lung-protective"},
     "goals": {"sweep_flow": {"low": 2, "high": 4}, "spo2": {"low": 88}},
+    "alerts_reviewed": REVIEWED,
     "actions": [ACTION],
 }
 CHECK_FORM = {

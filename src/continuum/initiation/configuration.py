@@ -23,9 +23,14 @@ from continuum.initiation.modality_rules import base_of
 from continuum.initiation.models import InitiationDecision, Referral
 from continuum.initiation.record import editable, touched
 from continuum.initiation.schemas import PlanIn
-from continuum.physiology.cannula_catalogue import CANNULAE
+from continuum.physiology.cannula_catalogue import CANNULAE, device_type, placement_problems
+from continuum.support_configuration import find as find_configuration
 
-CANNULA_ROLES_CHECKED = {"drainage": "drainage", "return": "return"}
+CANNULA_ROLES_CHECKED = {"drainage": ("drainage",), "return": ("return",)}
+# A dual-lumen cannula is checked on both lumens at the design flow.
+DUAL_LUMEN_ROLES = ("drainage", "return")
+TOO_SMALL = "TOO SMALL for the flow"
+MIN_REASON = 3
 
 
 @dataclass
@@ -53,9 +58,16 @@ def save_plan(
     if decision.plan:  # only what the request names changes; the rest is kept
         stored = {k: v for k, v in decision.plan.items() if k in PlanIn.model_fields}
         data = _merged(stored, {**given, "version": data.version})
-    _check(data)
+    mode = planned_mode(decision)
+    _check(data, mode)
     plan = data.model_dump(mode="json", exclude={"version"})
-    checks = plan_checks(referral, plan, planned_mode(decision))
+    checks = plan_checks(referral, plan, mode)
+    # Reasons are kept only for the warnings the plan now raises.
+    plan["warning_reasons"] = {
+        w: r.strip()
+        for w, r in (data.warning_reasons or {}).items()
+        if w in checks.warnings and r and r.strip()
+    }
     over = [w for w in checks.warnings if w.startswith("Target flow")]
     if over and len((data.rated_flow_reason or "").strip()) < 3:
         raise ValidationFailed(
@@ -84,7 +96,55 @@ def _merged(stored: dict[str, Any], given: dict[str, Any]) -> PlanIn:
         raise ValidationFailed(problems) from None
 
 
-def _check(data: PlanIn) -> None:
+def unacknowledged(checks: PlanChecks, plan: dict[str, Any]) -> list[str]:
+    """The plan's warnings without a reason (the rated-flow reason answers the rated-flow
+    warning). Signing an accepted decision waits until this is empty."""
+    reasons = plan.get("warning_reasons") or {}
+    rated_reason = (plan.get("rated_flow_reason") or "").strip()
+    out = []
+    for w in checks.warnings:
+        if len((reasons.get(w) or "").strip()) >= MIN_REASON:
+            continue
+        if w.startswith("Target flow") and len(rated_reason) >= MIN_REASON:
+            continue
+        out.append(w)
+    return out
+
+
+def acknowledgements(checks: PlanChecks, plan: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """Each current warning with its reason (None: not yet acknowledged)."""
+    reasons = plan.get("warning_reasons") or {}
+    rated_reason = (plan.get("rated_flow_reason") or "").strip() or None
+    return [
+        (w, reasons.get(w) or (rated_reason if w.startswith("Target flow") else None))
+        for w in checks.warnings
+    ]
+
+
+def _placement(problems: list[FieldProblem], data: PlanIn, mode: str | None) -> None:
+    """Dual-lumen single-site cannulas: one role (drainage and return), an upper-body site,
+    and a mode that returns where the cannula returns (docs/clinical/reference.md §8.5)."""
+    config = find_configuration(base_of(mode)) if mode else None
+    for i, c in enumerate(data.cannulas):
+        if not c.catalogue_id or c.catalogue_id not in CANNULAE:
+            continue
+        for text in placement_problems(c.catalogue_id, c.role, c.site):
+            field = "role" if "its role" in text else "site"
+            value = c.role if field == "role" else c.site
+            problems.append(FieldProblem(f"cannulas.{i}.{field}", text, value))
+        device = device_type(c.catalogue_id)
+        if device is not None and config is not None and device.return_site not in config.returns:
+            problems.append(
+                FieldProblem(
+                    f"cannulas.{i}.catalogue_id",
+                    f"{CANNULAE[c.catalogue_id][0]} returns to the {device.returns}; the planned "
+                    f"{mode} does not return there",
+                    c.catalogue_id,
+                )
+            )
+
+
+def _check(data: PlanIn, mode: str | None = None) -> None:
     problems: list[FieldProblem] = []
     spec = vocabulary.get(data.monitor_code)
     for name in ("monitor_low", "monitor_high"):
@@ -114,6 +174,7 @@ def _check(data: PlanIn) -> None:
                     c.catalogue_id,
                 )
             )
+    _placement(problems, data, mode)
     if problems:
         raise ValidationFailed(problems)
 
@@ -143,19 +204,24 @@ def plan_checks(referral: Referral, plan: dict[str, Any], mode: str | None) -> P
 
 def _cannula_checks(plan: dict[str, Any], checks: PlanChecks) -> None:
     for c in plan.get("cannulas") or []:
-        role = CANNULA_ROLES_CHECKED.get(c.get("role", ""))
-        if not c.get("catalogue_id") or role is None or not checks.design_flow:
-            note = "no catalogue curve or flow to check against" if role else "not checked"
+        cid = c.get("catalogue_id")
+        roles = CANNULA_ROLES_CHECKED.get(c.get("role", ""))
+        if cid and c.get("role") == "drainage_and_return" and device_type(cid) is not None:
+            roles = DUAL_LUMEN_ROLES
+        if not cid or roles is None or not checks.design_flow:
+            note = "no catalogue curve or flow to check against" if roles else "not checked"
             checks.cannulas.append((c, None, note))
             continue
-        result = run_calculator(
-            "cannula_check",
-            {"cannula": c["catalogue_id"], "role": role, "target_flow_l_min": checks.design_flow},
-        )
-        ok = result.interpretation.get("within_limit")
-        checks.cannulas.append((c, result, "within limit" if ok else "TOO SMALL for the flow"))
-        if not ok:
-            checks.warnings.append(result.interpretation["text"])
+        for role in roles:
+            result = run_calculator(
+                "cannula_check",
+                {"cannula": cid, "role": role, "target_flow_l_min": checks.design_flow},
+            )
+            ok = result.interpretation.get("within_limit")
+            shown = {**c, "lumen": role} if len(roles) > 1 else c
+            checks.cannulas.append((shown, result, "within limit" if ok else TOO_SMALL))
+            if not ok:
+                checks.warnings.append(result.interpretation["text"] + f" — {TOO_SMALL}")
 
 
 def _membrane_check(plan: dict[str, Any], checks: PlanChecks) -> None:

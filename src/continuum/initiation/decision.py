@@ -22,6 +22,7 @@ from continuum.db import utcnow
 from continuum.errors import Conflict, FieldProblem, Forbidden, ValidationFailed
 from continuum.initiation import contradictions
 from continuum.initiation.candidacy import checked_absolute
+from continuum.initiation.configuration import plan_checks, unacknowledged
 from continuum.initiation.modality import planned_mode
 from continuum.initiation.models import InitiationAmendment, InitiationDecision, Referral
 from continuum.initiation.record import RECORD_TYPE, decision_for, editable, require_reasons
@@ -100,6 +101,8 @@ def sign(session: Session, actor: Actor, referral: Referral, data: SignIn) -> In
         raise ValidationFailed(
             "record the decision (accept / decline / defer) before signing", "outcome"
         )
+    if decision.outcome == "accept":
+        _require_acknowledged_warnings(referral, decision)
     _claim_signature(session, actor, decision, as_role, data.version)
     session.flush()
     if actor.staff_id is not None:
@@ -111,6 +114,25 @@ def sign(session: Session, actor: Actor, referral: Referral, data: SignIn) -> In
     )
     record_event(session, actor, "decision.signed", getattr(decision, f"{as_role}_signed_at") or utcnow(), f"Decision ({decision.outcome}) signed by the {as_role}", (RECORD_TYPE, decision.id), patient_id=referral.patient_id, run_id=decision.run_id, details={"as": as_role})  # noqa: E501
     return decision
+
+
+def _require_acknowledged_warnings(referral: Referral, decision: InitiationDecision) -> None:
+    """An accepted plan is signed only when every warning of its checks (a cannula too
+    small for the flow, flow above the membrane lung's rating) has a recorded reason."""
+    plan = decision.plan or {}
+    open_ = unacknowledged(plan_checks(referral, plan, planned_mode(decision)), plan)
+    if open_:
+        raise ValidationFailed(
+            [
+                FieldProblem(
+                    "warning_reasons",
+                    f"plan warning not acknowledged: “{w}” — record in the configuration plan "
+                    "why the plan stands (or change it) before signing",
+                    w,
+                )
+                for w in open_
+            ]
+        )
 
 
 def _claim_signature(

@@ -57,12 +57,11 @@ EOLIA = {
 DRAFT_PLAN = {
     "cannulas": [
         {
-            "role": "drainage",
-            "site": "femoral vein",
+            "role": "drainage_and_return",
+            "site": "internal jugular vein",
             "side": "right",
-            "catalogue_id": "crescent_28",
+            "catalogue_id": "crescent_32",
         },
-        {"role": "return", "site": "internal jugular vein", "side": "right", "french": 19},
     ],
     "membrane_lung_make": "Getinge",
     "membrane_lung_model": "HLS 7.0",

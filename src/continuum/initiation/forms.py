@@ -9,6 +9,7 @@ from continuum.initiation.schemas import PhysiologyIn
 MULTI = {"save.diagnoses"}
 CANNULA_ROWS = 3
 CANNULA_FIELDS = ("role", "site", "side", "catalogue_id", "french")
+WARNING_ROWS = 12
 
 
 def items(form: Any) -> list[tuple[str, str]]:
@@ -53,7 +54,16 @@ def plan(form: Any) -> dict[str, Any]:
     pairs = dict(items(form))
     # Every field of the form is named, a blank one as None: the form is the whole plan,
     # so clearing a box clears the value (the API changes only the fields it names).
-    data: dict[str, Any] = {k: v or None for k, v in pairs.items() if not _is_cannula_key(k)}
+    data: dict[str, Any] = {
+        k: v or None
+        for k, v in pairs.items()
+        if not _is_cannula_key(k) and not k.startswith("warning.")
+    }
+    data["warning_reasons"] = {
+        pairs[f"warning.{i}.text"]: pairs.get(f"warning.{i}.reason", "")
+        for i in range(WARNING_ROWS)
+        if pairs.get(f"warning.{i}.text") and pairs.get(f"warning.{i}.reason")
+    }
     rows = []
     for i in range(CANNULA_ROWS):
         row = {f: pairs.get(f"c{i}.{f}", "") for f in CANNULA_FIELDS}

@@ -34,7 +34,7 @@ from continuum.initiation.schemas import (
     StatusChange,
 )
 from continuum.initiation.view import record_context
-from continuum.physiology.cannula_catalogue import CANNULAE
+from continuum.physiology.cannula_catalogue import CANNULAE, device_type
 from continuum.web.deps import CurrentActor, DbSession, form_of, get_actor, require
 from continuum.web.form_post import attempt
 from continuum.web.pages import form_dict, parse_form, redirect, render
@@ -132,6 +132,7 @@ def _record(
         values=values or {},
         modes=MODES,
         cannulae=CANNULAE,
+        device_types=device_type,
         staff=accounts.list_staff(db),
         score_specs=SCORE_SPECS,
         **ctx,

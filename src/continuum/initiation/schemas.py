@@ -80,6 +80,7 @@ class ModalityIn(Strict):
 
 
 Flow = Annotated[float | None, Field(default=None, gt=0, le=10)]
+WarningText = Annotated[str, Field(min_length=3, max_length=400)]
 
 
 class PlannedCannula(Strict):
@@ -114,6 +115,10 @@ class PlanIn(Strict):
     paco2_goal_low: Annotated[float | None, Field(default=None, ge=10, le=150)] = None
     paco2_goal_high: Annotated[float | None, Field(default=None, ge=10, le=150)] = None
     rated_flow_reason: Reason = None
+    # Each warning of the plan's checks (e.g. "… TOO SMALL …", flow above the rated flow),
+    # by its exact text → why the plan stands. Every warning needs one before an accepted
+    # decision is signed; a warning whose text changes (new flow, new cannula) needs a new one.
+    warning_reasons: dict[WarningText, Reason] = Field(default_factory=dict, max_length=12)
     version: Version = None
 
 

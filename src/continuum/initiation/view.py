@@ -15,7 +15,7 @@ from continuum.core.run_record import Run
 from continuum.db import utcnow
 from continuum.initiation import contradictions, criteria, settings
 from continuum.initiation.candidacy import score_views, trial_views
-from continuum.initiation.configuration import plan_checks
+from continuum.initiation.configuration import acknowledgements, plan_checks
 from continuum.initiation.decision import participants, timings
 from continuum.initiation.modality import physiology_of, planned_mode, recommendation
 from continuum.initiation.models import Referral
@@ -28,6 +28,7 @@ def record_context(session: Session, actor: Actor, referral: Referral) -> dict[s
     ident = patient_service.identities(session, actor, [referral.patient_id], "referral")
     run = session.get(Run, decision.run_id) if decision.run_id else None
     advice = recommendation(decision)
+    checks = plan_checks(referral, decision.plan or {}, planned_mode(decision))
     return {
         "referral": referral,
         "identity": ident.get(referral.patient_id),
@@ -42,7 +43,8 @@ def record_context(session: Session, actor: Actor, referral: Referral) -> dict[s
         "modality_contradictions": contradictions.in_modality(
             physiology_of(decision), advice.mode, decision.chosen_mode
         ),
-        "checks": plan_checks(referral, decision.plan or {}, planned_mode(decision)),
+        "checks": checks,
+        "warning_reasons": acknowledgements(checks, decision.plan or {}),
         "participants": participants(session, decision),
         "timings": timings(referral, decision, run),
         "run": run,
@@ -137,6 +139,9 @@ def as_json(session: Session, actor: Actor, referral: Referral) -> dict[str, Any
             ],
             "priming": checks.priming.as_dict() if checks.priming else None,
             "warnings": checks.warnings,
+            "warning_acknowledgements": [
+                {"warning": w, "reason": r} for w, r in ctx["warning_reasons"]
+            ],
             "missing": checks.missing,
         },
         "decision": {

@@ -3,9 +3,18 @@
 Digitised manufacturer curves by N. Mark (repo nickmmark/ecmo-calculations, R² >0.99) [S].
 Each entry: id -> (label, French size, (return a, b), (drainage a, b)).
 A programme adds its own cannulae by passing extra entries to ``cannula_check``.
+
+Every cannula of this catalogue is a dual-lumen, single-site cannula (``DEVICE_TYPES``):
+it drains and returns through one vessel, so it is planned as "drainage and return" at one
+upper-body site (usually the right internal jugular vein), never as femoral drainage
+(docs/clinical/reference.md §8.5). Bicaval cannulae (Crescent, Avalon) drain both venae
+cavae and return to the right atrium (VV); RA–PA cannulae (ProTek Duo, Quantum) drain the
+right atrium and return to the pulmonary artery (V-PA, oxy-RVAD).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 Fit = tuple[float, float]
 
@@ -30,3 +39,79 @@ CANNULAE: dict[str, tuple[str, float, Fit, Fit]] = {
     "protek_duo_29": ("LivaNova ProTek Duo 29 Fr", 29, (14.909, 1.7309), (-2.4682, -2.1438)),
     "protek_duo_31": ("LivaNova ProTek Duo 31 Fr", 31, (6.9807, 1.9931), (-1.8139, -4.5159)),
 }
+
+
+@dataclass(frozen=True)
+class DeviceType:
+    """What kind of device a catalogue cannula is, and where it may go."""
+
+    key: str
+    label: str
+    roles: tuple[str, ...]  # the plan roles it may take
+    sites: tuple[str, ...]  # words one of which the planned site must contain
+    usual_site: str
+    drains: str
+    returns: str
+    return_site: str  # a support_configuration Site: the mode must return there
+
+
+BICAVAL = DeviceType(
+    "dual_lumen_bicaval",
+    "dual-lumen bicaval (single site)",
+    ("drainage_and_return",),
+    ("jugular", "ij", "subclavian"),
+    "right internal jugular vein",
+    "superior and inferior vena cava",
+    "right atrium, towards the tricuspid valve",
+    "vein",
+)
+RA_PA = DeviceType(
+    "dual_lumen_ra_pa",
+    "dual-lumen RA→PA (single site)",
+    ("drainage_and_return",),
+    ("jugular", "ij"),
+    "right internal jugular vein",
+    "right atrium",
+    "pulmonary artery",
+    "pulmonary_artery",
+)
+DEVICE_TYPES: dict[str, DeviceType] = {
+    "crescent": BICAVAL,
+    "avalon": BICAVAL,
+    "protek_duo": RA_PA,
+    "quantum": RA_PA,
+}
+
+
+def device_type(cannula_id: str) -> DeviceType | None:
+    """The device type of a catalogue cannula (by its family, the id before the size);
+    None for a cannula the catalogue does not type (e.g. a programme's own entry)."""
+    family = cannula_id.rsplit("_", 1)[0]
+    return DEVICE_TYPES.get(family) if cannula_id in CANNULAE else None
+
+
+def _site_fits(site: str, allowed: tuple[str, ...]) -> bool:
+    low = site.lower()
+    tokens = set(low.replace("-", " ").replace(",", " ").replace("/", " ").split())
+    return any((w in tokens) if len(w) <= 3 else (w in low) for w in allowed)
+
+
+def placement_problems(cannula_id: str, role: str, site: str) -> list[str]:
+    """Why a planned role or site does not fit a catalogue cannula (empty: it fits)."""
+    device = device_type(cannula_id)
+    if device is None:
+        return []
+    label = CANNULAE[cannula_id][0]
+    out = []
+    if role not in device.roles:
+        out.append(
+            f"{label} is a {device.label} cannula: it drains the {device.drains} and returns "
+            f"to the {device.returns} through one vessel, so its role is drainage and "
+            f"return, not {role.replace('_', ' ')}"
+        )
+    if not _site_fits(site, device.sites):
+        out.append(
+            f"{label} is placed at one upper-body site, usually the {device.usual_site}, "
+            f"not '{site}'"
+        )
+    return out

@@ -1,6 +1,8 @@
 """The perfusion circuit check: inspection by location, pressures, pump, gases, membrane-lung
 O2 transfer (by the calculator), sweep, heater, anticoagulation and haemolysis trends,
-transfusions since the last check. Pre-filled from the latest observations."""
+transfusions since the last check. Readings are pre-filled from the latest observations;
+findings never are: the last check's inspection is shown beside each site as a hint only
+(``last_inspection``), so every grade is what this check saw."""
 
 from __future__ import annotations
 
@@ -20,12 +22,28 @@ from continuum.db import utcnow
 from continuum.errors import Conflict, NotFound, ProblemCollector, ValidationFailed
 from continuum.rounds.actions import add_action, check_action
 from continuum.rounds.models import CircuitCheck
-from continuum.rounds.schemas import GRADE_ORDER, INSPECTION_SITES, PRODUCTS, CircuitCheckIn
+from continuum.rounds.schemas import (
+    CANNULA_SITES,
+    GRADE_ORDER,
+    GRADES,
+    INSPECTION_SITES,
+    OPTIONAL_SITES,
+    PRODUCTS,
+    SITE_LABELS,
+    CircuitCheckIn,
+)
 
 READING_GROUPS: dict[str, tuple[str, ...]] = {
     "Pressures": ("p_access", "p_preoxy", "p_postoxy", "oxy_delta_p"),
     "Pump": ("pump_speed", "blood_flow"),
-    "Gases": ("pre_oxy_po2", "pre_oxy_so2", "post_oxy_po2", "post_oxy_pco2", "post_oxy_so2"),
+    "Gases": (
+        "pre_oxy_po2",
+        "pre_oxy_pco2",
+        "pre_oxy_so2",
+        "post_oxy_po2",
+        "post_oxy_pco2",
+        "post_oxy_so2",
+    ),
     "Sweep": ("sweep_flow", "sweep_fio2"),
     "Heater and blood": ("blood_temp", "hb"),
 }
@@ -37,6 +55,7 @@ READING_LABELS = {
     "pump_speed": "Pump speed",
     "blood_flow": "Blood flow",
     "pre_oxy_po2": "Pre-oxygenator pO2",
+    "pre_oxy_pco2": "Pre-oxygenator pCO2",
     "pre_oxy_so2": "Pre-oxygenator SO2",
     "post_oxy_po2": "Post-oxygenator pO2",
     "post_oxy_pco2": "Post-oxygenator pCO2",
@@ -76,6 +95,17 @@ def prefill(session: Session, run_id: int) -> dict[str, dict[str, Any]]:
         if obs is not None:
             out[code] = {"value": obs.value, "unit": obs.unit, "time": obs.time.isoformat()}
     return out
+
+
+def last_inspection(previous: CircuitCheck | None) -> dict[str, dict[str, Any]]:
+    """The last check's grade at each site, with its time and shift: a hint shown beside
+    the site, never a default (a copied-forward finding would be signed unseen)."""
+    if previous is None:
+        return {}
+    return {
+        site: {"grade": grade, "at": previous.checked_at, "shift": previous.shift}
+        for site, grade in (previous.inspection or {}).items()
+    }
 
 
 def marker_trends(
@@ -120,10 +150,27 @@ def _check_input(problems: ProblemCollector, data: CircuitCheckIn) -> None:
         if site not in INSPECTION_SITES:
             problems.add(f"inspection.{site}", "one of " + ", ".join(INSPECTION_SITES), site)
     for site in INSPECTION_SITES:
-        if site not in data.inspection:  # a signed check says what was seen at every site
+        grade = data.inspection.get(site)
+        allowed = (*GRADES, "not_present") if site in OPTIONAL_SITES else GRADES
+        if grade is None:  # a signed check says what was seen at every site
             problems.add(
-                f"inspection.{site}", "not assessed: give none, fibrin, small_clot or large_clot"
+                f"inspection.{site}",
+                f"{SITE_LABELS[site]} not assessed: give " + ", ".join(allowed),
             )
+        elif grade not in allowed:
+            problems.add(
+                f"inspection.{site}",
+                f"{SITE_LABELS[site]} is part of every circuit: grade what was seen "
+                "(" + ", ".join(GRADES) + "), not not_present",
+                grade,
+            )
+    if all(data.inspection.get(site) == "not_present" for site in CANNULA_SITES):
+        problems.add(
+            "inspection.drainage_cannula_site",
+            "every run has at least one cannula site: grade the drainage or the return site "
+            "(a dual-lumen cannula's single site is graded as the drainage site)",
+            "not_present",
+        )
     for product, units in data.transfusions.items():
         if product not in PRODUCTS:
             problems.add(f"transfusions.{product}", "one of " + ", ".join(PRODUCTS), product)

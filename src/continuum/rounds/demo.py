@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from continuum.core import observation_service
+from continuum.core import observation_service, run_view
 from continuum.core.roles import Actor
 from continuum.core.run_record import Run
 from continuum.rounds import circuit_check, round_record
@@ -66,6 +66,19 @@ def _round(
                 "blood_products": "Hb > 7 g/dL",
             },
             "goals": _goals(db, run),
+            # Every open alert gets an explicit disposition; the demo leaves them open so
+            # the alerts page still shows them to acknowledge.
+            "alerts_reviewed": [
+                {
+                    "detector": a["detector"],
+                    "severity": a["severity"],
+                    "summary": a["summary"],
+                    "disposition": "left_open",
+                    "note": "Discussed at rounds; the bedside team reviews it",
+                }
+                for a in run_view.open_alerts(db, run.id)
+                if a.get("status") == "open"
+            ],
             "actions": [
                 {"text": action[0], "owner_discipline": action[1], "due_at": due.isoformat()}
             ],

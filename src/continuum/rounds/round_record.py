@@ -28,6 +28,7 @@ from continuum.rounds.schemas import (
     FLUID_BALANCE,
     FLUID_BALANCE_RANGE,
     GOAL_CODES,
+    LEAVE_OPEN,
     AlertReview,
     AmendmentIn,
     GoalRange,
@@ -45,7 +46,9 @@ DISPOSITION_WORDS = {
     "action_raised": "action raised",
     "escalated": "escalated",
     "not_relevant": "not relevant",
+    "left_open": "leave open",
 }
+REVIEW_CHOICES = ", ".join(DISPOSITION_WORDS.values())
 
 
 def goal_range(code: str) -> tuple[float, float, str]:
@@ -115,7 +118,9 @@ def record_round(
     for i, action in enumerate(data.actions):
         check_action(problems, f"actions[{i}]", action)
     _check_attendees(problems, session, data.attendees)
+    reviews = check_reviews(problems, run_view.open_alerts(session, run.id), data.alerts_reviewed)
     problems.raise_if_any()
+    data = data.model_copy(update={"alerts_reviewed": reviews})
     row = find_round(session, run.id, day)
     if row is not None and row.status == "signed":
         raise Conflict(f"the round of {day} is signed; add an amendment instead")
@@ -131,9 +136,44 @@ def record_round(
     return row
 
 
+def _alert_words(alert: dict[str, Any]) -> str:
+    words = str(alert.get("detector", "")).replace("_", " ")
+    summary = str(alert.get("summary") or "").strip()
+    return f"the {alert.get('severity', '')} {words} alert" + (f" ({summary})" if summary else "")
+
+
+def check_reviews(
+    problems: ProblemCollector, open_alerts: list[dict[str, Any]], reviews: list[AlertReview]
+) -> list[AlertReview]:
+    """Every alert still open (not yet acknowledged) needs an explicit disposition, and a
+    critical one a note saying what was decided. Reviews without a disposition of alerts
+    that are not open (already acknowledged, or none) are dropped. Returns those kept."""
+    by_detector = {r.detector: r for r in reviews}
+    alerts = {str(a.get("detector")): a for a in open_alerts}
+    for detector, alert in alerts.items():
+        review = by_detector.get(detector)
+        if alert.get("status") == "open" and (review is None or review.disposition is None):
+            problems.add(
+                f"alerts_reviewed.{detector}.disposition",
+                f"choose what the round decided about {_alert_words(alert)}: {REVIEW_CHOICES}",
+            )
+        elif (
+            review is not None
+            and review.disposition is not None
+            and alert.get("severity") == "critical"
+            and not (review.note or "").strip()
+        ):
+            problems.add(
+                f"alerts_reviewed.{detector}.note",
+                f"{_alert_words(alert)} is critical: write a note of what was decided and why",
+            )
+    return [r for r in reviews if r.disposition is not None]
+
+
 def review_comment(day: date, review: AlertReview) -> str:
     """The acknowledgement comment of an alert reviewed at the round of ``day``."""
-    words = DISPOSITION_WORDS.get(review.disposition, review.disposition.replace("_", " "))
+    disposition = review.disposition or "acknowledged"
+    words = DISPOSITION_WORDS.get(disposition, disposition.replace("_", " "))
     note = (review.note or "").strip()
     return f"Reviewed at rounds ({day}): {words}" + (f" — {note}" if note else "")
 
@@ -158,16 +198,19 @@ def _acknowledge_reviewed(
     before: set[str],
 ) -> None:
     """Each reviewed detector's open alert on the run is acknowledged by the saver (through
-    ``run_view.review_alerts``: rounds do not import alerts), in the same unit of work.
-    Acknowledged or resolved alerts are left alone; without the permission nothing is
-    acknowledged and the round says so."""
+    ``run_view.review_alerts``: rounds do not import alerts), in the same unit of work,
+    unless the round chose to leave it open. Acknowledged or resolved alerts are left
+    alone; without the permission nothing is acknowledged and the round says so."""
     if not data.alerts_reviewed:
         return
     permitted = actor.can(Permission.ACKNOWLEDGE_ALERT)
     reviewed: list[dict[str, Any]] = []
     for review in data.alerts_reviewed:
         entry = review.model_dump()
-        if permitted:
+        if review.disposition == LEAVE_OPEN:
+            if review.detector in before:
+                entry[ALERT_ACKNOWLEDGEMENT] = "acknowledged"
+        elif permitted:
             comment = review_comment(day, review)
             done = run_view.review_alerts(session, actor, run.id, review.detector, comment)
             if done or review.detector in before:

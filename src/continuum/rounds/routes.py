@@ -19,12 +19,15 @@ from continuum.core.vocab import DISCIPLINES
 from continuum.db import utcnow
 from continuum.errors import Conflict, ValidationFailed
 from continuum.rounds import actions, board, circuit_check, forms, round_record
+from continuum.rounds import settings as rounds_settings
 from continuum.rounds.api import router as api_router
 from continuum.rounds.models import RoundRecord
 from continuum.rounds.schemas import (
     FLUID_BALANCE,
     GOAL_CODES,
+    GRADES,
     INSPECTION_SITES,
+    OPTIONAL_SITES,
     PRODUCTS,
     SITE_LABELS,
     THERAPY_SECTIONS,
@@ -171,6 +174,7 @@ def _run_rounds(
         therapy_sections=THERAPY_SECTIONS,
         disciplines=DISCIPLINES,
         sections=round_record.AMEND_SECTIONS,
+        dispositions=round_record.DISPOSITION_WORDS,
         error=error,
         values=values or {},
         error_form=form,
@@ -286,6 +290,11 @@ def _check_page(
         previous=previous,
         latest=latest,
         since=circuit_check.changes(previous, latest, {}) if previous else None,
+        hints=circuit_check.last_inspection(previous),
+        grades=GRADES,
+        optional_sites=OPTIONAL_SITES,
+        alerts=run_view.open_alerts(db, run.id),
+        default_shift=rounds_settings.shift_at(db, now, _zone(request)),
         transfer=circuit_check.o2_transfer(latest),
         markers=circuit_check.marker_trends(db, run.id, now),
         groups=circuit_check.READING_GROUPS,

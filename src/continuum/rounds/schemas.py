@@ -10,9 +10,13 @@ from pydantic import AfterValidator, AwareDatetime, Field, field_validator
 from continuum.core.schemas import RecordId, Strict, not_future
 
 Text = Annotated[str | None, Field(default=None, max_length=4000)]
-Disposition = Literal["acknowledged", "action_raised", "escalated", "not_relevant"]
+# What the round decided about an alert. Every disposition but "left_open" acknowledges
+# the alert in the saver's name (through core's ALERT_REVIEWERS hook); "left_open" records
+# the review and leaves the alert open for the bedside. Resolving is done on the alert.
+Disposition = Literal["acknowledged", "action_raised", "escalated", "not_relevant", "left_open"]
+LEAVE_OPEN = "left_open"
 Shift = Literal["day", "night", "round"]
-ClotGrade = Literal["none", "fibrin", "small_clot", "large_clot"]
+ClotGrade = Literal["none", "fibrin", "small_clot", "large_clot", "not_present"]
 
 GOAL_CODES = ("blood_flow", "sweep_flow", "spo2", "pao2", "paco2", "anti_xa", "aptt")
 FLUID_BALANCE = "fluid_balance_ml"
@@ -36,7 +40,12 @@ SITE_LABELS = {
     "drainage_cannula_site": "Drainage cannula site",
     "return_cannula_site": "Return cannula site",
 }
-GRADE_ORDER = {"none": 0, "fibrin": 1, "small_clot": 2, "large_clot": 3}
+GRADE_ORDER = {"not_present": 0, "none": 0, "fibrin": 1, "small_clot": 2, "large_clot": 3}
+GRADES = ("none", "fibrin", "small_clot", "large_clot")
+# Sites whose component a circuit may lack (no bridge; one site for a dual-lumen cannula):
+# they may be graded "not_present". The pump head and the membrane lung are in every circuit.
+OPTIONAL_SITES = ("connectors", "bridge", "drainage_cannula_site", "return_cannula_site")
+CANNULA_SITES = ("drainage_cannula_site", "return_cannula_site")
 PRODUCTS = ("red_cells", "platelets", "plasma", "cryoprecipitate", "fibrinogen_g")
 
 
@@ -57,7 +66,9 @@ class AlertReview(Strict):
     detector: Annotated[str, Field(min_length=1, max_length=64)]
     severity: str | None = None
     summary: Text = None
-    disposition: Disposition = "acknowledged"
+    # Required for every open alert of the run (the service names the one missing); no
+    # default, so nothing is acknowledged that nobody chose to acknowledge.
+    disposition: Disposition | None = None
     note: Text = None
 
 
@@ -94,7 +105,7 @@ class CompleteIn(Strict):
 
 class CircuitCheckIn(Strict):
     checked_at: AwareDatetime | None = None
-    shift: Shift = "round"
+    shift: Shift = "round"  # the form defaults it from the clock (rounds.settings)
     inspection: dict[str, ClotGrade] = Field(default_factory=dict)
     readings: dict[str, float] = Field(default_factory=dict)
     heater: Text = None
