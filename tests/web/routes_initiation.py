@@ -230,6 +230,23 @@ CASES = [
         order=21,
         json=REASSESS,
     ),
+    # An outside patient without a local MRN (referral 5), then the hospital MRN replaces
+    # the temporary identifier.
+    Case(
+        "POST",
+        "/referrals/new",
+        P.MANAGE_REFERRAL,
+        order=22,
+        form={**REFERRAL, "new_outside": "on", "new_name": "Outside Patient", "new_sex": "male"},
+    ),
+    Case(
+        "POST",
+        f"{T}/mrn",
+        P.MANAGE_REFERRAL,
+        "/referrals/5/mrn",
+        order=23,
+        form={"mrn": "MRNOUT1", "reason": "registered on arrival"},
+    ),
     Case("GET", "/api/v1/initiation/settings", (P.VIEW_CLINICAL, P.MANAGE_CLINICAL_SETTINGS)),
     Case(
         "POST",

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from continuum.core import audit
 from continuum.core.people import Patient, PatientIdentity
 from continuum.core.roles import Actor, Permission
-from continuum.core.schemas import PatientCreate, PatientOut
+from continuum.core.schemas import PatientCreate, PatientDetails, PatientOut
 from continuum.errors import Conflict, NotFound
 
 
@@ -26,6 +26,65 @@ def create_patient(session: Session, actor: Actor, data: PatientCreate) -> Patie
     )
     audit.record(session, actor, "create", "patient", patient.id, patient.id)
     return patient
+
+
+TEMPORARY_PREFIX = "TMP-"
+
+
+def create_with_temporary_mrn(session: Session, actor: Actor, data: PatientDetails) -> Patient:
+    """An outside patient without a local MRN: registered under ``TMP-<id>`` (unique, and
+    marked temporary) until ``confirm_mrn`` replaces it with the hospital's MRN."""
+    actor.require(Permission.CREATE_PATIENT)
+    patient = Patient(sex=data.sex, height_cm=data.height_cm, weight_kg=data.weight_kg)
+    session.add(patient)
+    session.flush()
+    temporary = f"{TEMPORARY_PREFIX}{patient.id:06d}"
+    session.add(
+        PatientIdentity(
+            patient_id=patient.id,
+            mrn=temporary,
+            temporary_mrn=temporary,
+            name=data.name,
+            birth_date=data.birth_date,
+        )
+    )
+    audit.record(session, actor, "create", "patient", patient.id, patient.id, {"mrn": "temporary"})
+    return patient
+
+
+def confirm_mrn(
+    session: Session, actor: Actor, patient_id: int, mrn: str, reason: str
+) -> PatientIdentity:
+    """Replace a patient's temporary identifier by the hospital MRN: an amendment (the
+    temporary identifier stays on the identity, the change is audited with both values and
+    the reason). Refused when the MRN is not temporary, or the MRN belongs to another
+    patient (two records are never silently combined)."""
+    actor.require(Permission.CREATE_PATIENT)
+    actor.require(Permission.VIEW_IDENTIFIERS)
+    identity = session.get(PatientIdentity, patient_id)
+    if identity is None:
+        raise NotFound(f"patient {patient_id} not found")
+    if not identity.mrn_is_temporary:
+        raise Conflict(f"patient {patient_id} already has a hospital MRN; it is not temporary")
+    other = session.scalar(select(PatientIdentity).where(PatientIdentity.mrn == mrn))
+    if other is not None:
+        raise Conflict(
+            f"MRN {mrn} already belongs to another patient record (P-{other.patient_id:04d}); "
+            "the two records are not combined automatically — ask the records office"
+        )
+    before = identity.mrn
+    identity.mrn = mrn
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "amend_identifier",
+        "patient",
+        patient_id,
+        patient_id,
+        {"from": before, "to": mrn, "reason": reason},
+    )
+    return identity
 
 
 def get_patient(session: Session, actor: Actor, patient_id: int) -> Patient:

@@ -59,7 +59,14 @@ class PatientIdentity(Base):
     mrn: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     birth_date: Mapped[date | None] = mapped_column(Date)
+    # The temporary identifier an outside patient was registered under before a local MRN
+    # existed; ``mrn`` equals it until the real MRN replaces it (an audited amendment).
+    temporary_mrn: Mapped[str | None] = mapped_column(String(64), unique=True)
     patient: Mapped[Patient] = relationship(back_populates="identity")
+
+    @property
+    def mrn_is_temporary(self) -> bool:
+        return self.temporary_mrn is not None and self.mrn == self.temporary_mrn
 
 
 class Staff(Base):

@@ -71,8 +71,13 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
-class PatientCreate(Strict):
-    mrn: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9\-_/.]+$")]
+Mrn = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9\-_/.]+$")]
+
+
+class PatientDetails(Strict):
+    """A patient without a local MRN yet (an outside referral): a temporary identifier is
+    issued (patient_service.create_with_temporary_mrn) and replaced by the MRN later."""
+
     name: Text200
     birth_date: date | None = None
     sex: Sex
@@ -85,6 +90,10 @@ class PatientCreate(Strict):
         if value is not None and not date(1900, 1, 1) <= value <= date.today():
             raise ValueError(f"birth date {value} must be between 1900-01-01 and today")
         return value
+
+
+class PatientCreate(PatientDetails):
+    mrn: Mrn
 
 
 class PatientOut(BaseModel):

@@ -24,6 +24,7 @@ from continuum.initiation.models import URGENCIES
 from continuum.initiation.schemas import (
     AmendmentIn,
     CandidacyIn,
+    ConfirmMrnIn,
     DecisionIn,
     ModalityIn,
     PlanIn,
@@ -93,7 +94,10 @@ def create_referral(request: Request, db: DbSession, actor: CurrentActor) -> Res
     values = form_dict(form_of(request), request.app.state.settings.zone, ("referred_at",))
     data = {k: v for k, v in values.items() if not k.startswith("new_")}
     new = {k[4:]: v for k, v in values.items() if k.startswith("new_")}
-    if new.get("mrn") or new.get("name"):
+    if new.pop("outside", None):  # no local MRN yet: a temporary identifier is issued
+        new.pop("mrn", None)
+        data["new_outside_patient"] = new
+    elif new.get("mrn") or new.get("name"):
         data["new_patient"] = new
     try:
         row = referral.create_referral(db, actor, parse_form(ReferralCreate, data))
@@ -304,6 +308,21 @@ def amend(request: Request, referral_id: int, db: DbSession, actor: CurrentActor
         "amendments",
         _flat,
         lambda r, v: decision.amend(db, actor, r, parse_form(AmendmentIn, v)),
+    )
+
+
+@router.post("/referrals/{referral_id}/mrn", dependencies=[require(P.MANAGE_REFERRAL)])
+def confirm_mrn(request: Request, referral_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    """The hospital MRN replaces an outside patient's temporary identifier."""
+    return _section(
+        request,
+        db,
+        actor,
+        referral_id,
+        "mrn",
+        _flat,
+        lambda r, v: referral.confirm_mrn(db, actor, r, parse_form(ConfirmMrnIn, v)),
+        goto=f"/referrals/{referral_id}#referral",
     )
 
 

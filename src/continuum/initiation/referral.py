@@ -14,8 +14,9 @@ from continuum.core.record import TimelineEvent
 from continuum.core.roles import Actor, Permission
 from continuum.db import utcnow
 from continuum.errors import Conflict, FieldProblem, NotFound, ValidationFailed
-from continuum.initiation.models import Referral, ReferralStatusChange
-from continuum.initiation.schemas import ReferralCreate, StatusChange
+from continuum.initiation.models import InitiationAmendment, Referral, ReferralStatusChange
+from continuum.initiation.record import decision_for
+from continuum.initiation.schemas import ConfirmMrnIn, ReferralCreate, StatusChange
 
 STATUS_LABELS = {
     "new": "new",
@@ -88,12 +89,21 @@ def create_referral(session: Session, actor: Actor, data: ReferralCreate) -> Ref
 
 
 def _patient(session: Session, actor: Actor, data: ReferralCreate) -> Patient:
-    if (data.patient_id is None) == (data.new_patient is None):
+    given = [x is not None for x in (data.patient_id, data.new_patient, data.new_outside_patient)]
+    if sum(given) != 1:
         raise ValidationFailed(
-            [FieldProblem("patient_id", "pick an existing patient or enter a new one (not both)")]
+            [
+                FieldProblem(
+                    "patient_id",
+                    "pick an existing patient, or enter a new one with an MRN, or an outside "
+                    "patient without one (exactly one)",
+                )
+            ]
         )
     if data.new_patient is not None:
         return patient_service.create_patient(session, actor, data.new_patient)
+    if data.new_outside_patient is not None:
+        return patient_service.create_with_temporary_mrn(session, actor, data.new_outside_patient)
     assert data.patient_id is not None
     return patient_service.get_patient(session, actor, data.patient_id)
 
@@ -204,3 +214,21 @@ def age_text(referral: Referral, now: datetime) -> str:
     if minutes < 48 * 60:
         return f"{minutes // 60} h {minutes % 60:02d} min"
     return f"{minutes // 1440} d {minutes % 1440 // 60} h"
+
+
+def confirm_mrn(session: Session, actor: Actor, referral: Referral, data: ConfirmMrnIn) -> None:
+    """The hospital MRN replaces the temporary identifier the referral was made under (an
+    audited amendment in core); the record carries an amendment note saying so, without
+    the identifiers (they show only to roles that may see them)."""
+    actor.require(Permission.MANAGE_REFERRAL)
+    patient_service.confirm_mrn(session, actor, referral.patient_id, data.mrn, data.reason)
+    decision = decision_for(session, referral)
+    session.add(
+        InitiationAmendment(
+            decision_id=decision.id,
+            note=f"Temporary identifier replaced by the hospital MRN: {data.reason}",
+            by=actor.staff_id,
+        )
+    )
+    session.flush()
+    session.expire(decision, ["amendments"])

@@ -7,7 +7,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, field_validator
 
-from continuum.core.schemas import Mode, PatientCreate, Strict, SupportType, not_future
+from continuum.core.schemas import (
+    Mode,
+    Mrn,
+    PatientCreate,
+    PatientDetails,
+    Strict,
+    SupportType,
+    not_future,
+)
 
 Status = Literal["new", "under_assessment", "accepted", "declined", "deferred", "withdrawn"]
 Urgency = Literal["emergency", "urgent", "routine"]
@@ -25,6 +33,8 @@ Version = Annotated[int | None, Field(default=None, ge=1, le=2**31 - 1)]
 class ReferralCreate(Strict):
     patient_id: int | None = None
     new_patient: PatientCreate | None = None
+    # An outside patient without a local MRN: a temporary identifier is issued.
+    new_outside_patient: PatientDetails | None = None
     referring_hospital: Text200
     referring_clinician: Text200
     contact: Annotated[str | None, Field(default=None, max_length=200)] = None
@@ -138,6 +148,13 @@ class SignIn(Strict):
 
 class AmendmentIn(Strict):
     note: Annotated[str, Field(min_length=3, max_length=4000)]
+
+
+class ConfirmMrnIn(Strict):
+    """The hospital MRN that replaces an outside patient's temporary identifier."""
+
+    mrn: Mrn
+    reason: Annotated[str, Field(min_length=3, max_length=2000)]
 
 
 class ReassessIn(Strict):
