@@ -6,6 +6,8 @@ temporary identifier that the hospital MRN later replaces (audited)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -301,3 +303,89 @@ def test_the_referral_form_issues_and_replaces_a_temporary_identifier(web: Web) 
     page = web.client.get(url).text
     assert 'id="mrn-form"' not in page and "MRNFORM1" in page
     assert "Temporary identifier replaced by the hospital MRN: ED registration" in page
+
+
+# -- scores: shared inputs, relevance, read-only rendering ----------------------------------------
+
+PRESERVE_WITHOUT_PEEP = {
+    "age_years": 45,
+    "mechanical_ventilation_days": 3,
+    "sofa": 8,
+    "plateau_pressure_cmh2o": 28,
+    "peak_inspiratory_pressure_cmh2o": 30,
+    "prone_positioning": True,
+}
+
+
+@pytest.mark.parametrize(
+    ("support", "mode", "relevant"),
+    [
+        ("pulmonary", None, ("murray", "resp", "preserve")),
+        ("cardiac", None, ("save",)),
+        ("ecpr", None, ("save",)),
+        ("cardiac", "VV", ("murray", "resp", "preserve")),  # the planned mode decides
+    ],
+)
+def test_the_scores_offered_are_those_derived_for_the_support(
+    support: str, mode: str | None, relevant: tuple[str, ...]
+) -> None:
+    from continuum.initiation.candidacy import relevant_scores
+
+    assert relevant_scores(support, mode) == relevant
+
+
+def test_an_input_entered_once_fills_the_other_scores(sessions) -> None:
+    from continuum.initiation import candidacy
+    from continuum.initiation.schemas import CandidacyIn
+
+    murray = {"cxr_quadrants": 4, "pao2_mmhg": 55, "fio2": 1.0, "peep_cmh2o": 14}
+    with unit_of_work(sessions) as db:
+        ref = _referral(db)
+        data = CandidacyIn(scores={"murray": murray, "preserve": PRESERVE_WITHOUT_PEEP})
+        candidacy.save_candidacy(db, COORDINATOR, ref, data)
+        assert ref.decision is not None
+        alone = {v.name: v for v in candidacy.score_views(ref.decision, "pulmonary")}
+        assert alone["preserve"].missing == ["bmi", "peep_cmh2o"]  # without sharing: missing
+        shared = candidacy.shared_inputs(ref.decision, 70, 165, None)
+        assert shared["peep_cmh2o"] == (14, "Murray")
+        assert shared["bmi"] == (25.7, "patient's weight and height")
+        views = {v.name: v for v in candidacy.score_views(ref.decision, "pulmonary", shared)}
+        preserve = views["preserve"]
+        assert preserve.result is not None and preserve.missing == []
+        assert preserve.shared["peep_cmh2o"] == (14, "Murray")
+        assert "age_years" not in preserve.shared  # entered in PRESERVE itself: its own value
+        assert [v.name for v in views.values() if v.relevant] == ["murray", "resp", "preserve"]
+
+
+def test_the_page_offers_relevant_scores_and_says_where_shared_values_come_from(web: Web) -> None:
+    web.login("coordinator")
+    form = {
+        "murray.cxr_quadrants": "4",
+        "murray.pao2_mmhg": "55",
+        "murray.fio2": "1.0",
+        "murray.peep_cmh2o": "14",
+        **{f"preserve.{k}": str(v).lower() for k, v in PRESERVE_WITHOUT_PEEP.items()},
+    }
+    version = web.client.get("/api/v1/referrals/1").json()["decision"]["version"]
+    r = web.post_form("/referrals/1/candidacy", {**form, "version": version}, page="/referrals/1")
+    assert r.status_code == 303, r.text[:800]
+    page = web.client.get("/referrals/1").text
+    preserve = page[page.index('id="score-preserve"') :]
+    preserve = preserve[: preserve.index('id="score-', 10)]
+    assert "computed" in preserve and "Missing" not in preserve
+    assert "blank: uses 14 from Murray" in preserve
+    others = page[page.index('id="other-scores"') :]
+    assert 'id="score-save"' in others  # SAVE: derived in another cohort
+    assert page.index('id="score-murray"') < page.index('id="other-scores"')
+
+
+def test_a_role_that_cannot_edit_sees_values_not_dead_inputs(web: Web) -> None:
+    web.login("researcher")
+    page = web.client.get("/referrals/1").text
+    assert "Read-only for your role" in page
+    section = page[page.index('id="candidacy-form"') : page.index('id="modality"')]
+    assert 'name="murray.peep_cmh2o"' not in section and 'data-readonly="murray"' in section
+    assert "Save candidacy" not in section
+    for tag in re.findall(r"<(?:input|select|textarea)[^>]*>", section):
+        if 'type="hidden"' not in tag:
+            assert "disabled" in tag, tag

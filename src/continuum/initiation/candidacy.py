@@ -2,6 +2,10 @@
 
 Raw score inputs are stored as entered; scores are computed by the shared calculators when
 shown, so a missing input stays missing (never zero) and a formula fix reaches old records.
+An input that several scores share (age, PEEP, peak pressure...) entered once, in a trial's
+criteria, or known from the patient (weight, BMI, age) fills the others where they were
+left blank, and the page says where each such value came from (``shared_inputs``). Only the
+scores derived for the support (support_configuration) are offered first (``relevant``).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from continuum import support_configuration
 from continuum.calculators import CALCULATORS, CalculatorResult, run_calculator
 from continuum.core.roles import Actor, Permission
 from continuum.errors import FieldProblem, ValidationFailed
@@ -48,6 +53,8 @@ class ScoreView:
     result: CalculatorResult | None = None
     missing: list[str] = field(default_factory=list)
     entered: dict[str, Any] = field(default_factory=dict)
+    relevant: bool = True
+    shared: dict[str, tuple[Any, str]] = field(default_factory=dict)  # field → (value, from)
 
     @property
     def status(self) -> str:
@@ -178,13 +185,83 @@ def _range_problems(
     return problems
 
 
-def score_views(decision: InitiationDecision, support: str) -> list[ScoreView]:
+# Inputs with one meaning wherever they appear: a value entered for one score (or a trial's
+# criteria) is used by every other score that asks for it and was left blank.
+SHARED_NUMBERS = (
+    "age_years",
+    "peep_cmh2o",
+    "peak_inspiratory_pressure_cmh2o",
+    "plateau_pressure_cmh2o",
+    "fio2",
+    "pao2_mmhg",
+    "paco2_mmhg",
+    "weight_kg",
+    "bmi",
+)
+SHARED_FLAGS = ("immunocompromised", "cns_dysfunction", "cardiac_arrest")  # shared when ticked
+SCORE_TITLES = {"murray": "Murray", "resp": "RESP", "preserve": "PRESERVE", "save": "SAVE"}
+
+
+def relevant_scores(support: str, mode: str | None = None) -> tuple[str, ...]:
+    """The scores derived for this support (support_configuration: the planned mode, else
+    the support type's usual mode), with the Murray lung-injury score for respiratory
+    support; the others were derived in other cohorts."""
+    config = support_configuration.of_run(mode, support)
+    names = {s.lower() for s in config.scores}
+    if config.family in ("respiratory", "co2_removal") or support == "pulmonary":
+        names.add("murray")
+    return tuple(n for n in SCORES if n in names)
+
+
+def shared_inputs(
+    decision: InitiationDecision,
+    weight_kg: float | None,
+    height_cm: float | None,
+    age_years: float | None,
+) -> dict[str, tuple[Any, str]]:
+    """Values any score may take when its own box is blank: field → (value, where from)."""
+    out: dict[str, tuple[Any, str]] = {}
+    if age_years is not None:
+        out["age_years"] = (age_years, "patient's date of birth")
+    if weight_kg:
+        out["weight_kg"] = (weight_kg, "patient record")
+        if height_cm:
+            bmi = round(weight_kg / (height_cm / 100) ** 2, 1)
+            out["bmi"] = (bmi, "patient's weight and height")
+    trials = decision.trial_inputs or {}
+    sources = [(SCORE_TITLES[n], (decision.score_inputs or {}).get(n, {})) for n in SCORES]
+    sources.append(("EOLIA criteria", trials.get("eolia", {})))
+    sources.append(("ECPR criteria", trials.get("ecpr", {})))
+    for label, values in sources:
+        for key in SHARED_NUMBERS:
+            if values.get(key) not in (None, "") and key not in out:
+                out[key] = (values[key], label)
+        for key in SHARED_FLAGS:
+            if values.get(key) in (True, "true", "on") and key not in out:
+                out[key] = (True, label)
+    return out
+
+
+def score_views(
+    decision: InitiationDecision,
+    support: str,
+    shared: dict[str, tuple[Any, str]] | None = None,
+    mode: str | None = None,
+) -> list[ScoreView]:
+    """Each score, relevant ones first: computed from its own inputs, blanks filled from the
+    shared ones (``shared_inputs``)."""
     views = []
-    for name in SCORES:
+    relevant = relevant_scores(support, mode)
+    for name in sorted(SCORES, key=lambda n: n not in relevant):
         entered = dict((decision.score_inputs or {}).get(name, {}))
-        view = ScoreView(name, CALCULATORS[name].title, entered=entered)
+        fields = {f.name for f in CALCULATORS[name].fields}
+        filled = {
+            k: v for k, v in (shared or {}).items() if k in fields and entered.get(k) in (None, "")
+        }
+        title = CALCULATORS[name].title
+        view = ScoreView(name, title, entered=entered, relevant=name in relevant, shared=filled)
         if entered:
-            inputs = {**entered}
+            inputs = {**{k: v for k, (v, _) in filled.items()}, **entered}
             if name in SUPPORT_INPUT:
                 inputs.setdefault("support", support)
             try:

@@ -14,7 +14,7 @@ from continuum.core.roles import Actor
 from continuum.core.run_record import Run
 from continuum.db import utcnow
 from continuum.initiation import contradictions, criteria, settings
-from continuum.initiation.candidacy import score_views, trial_views
+from continuum.initiation.candidacy import shared_inputs, score_views, trial_views
 from continuum.initiation.configuration import acknowledgements, plan_checks
 from continuum.initiation.decision import participants, timings
 from continuum.initiation.modality import physiology_of, planned_mode, recommendation
@@ -35,7 +35,9 @@ def record_context(session: Session, actor: Actor, referral: Referral) -> dict[s
         "decision": decision,
         "checklist": criteria.for_support(referral.support_type),
         "kind_labels": criteria.KIND_LABELS,
-        "scores": score_views(decision, referral.support_type),
+        "scores": score_views(
+            decision, referral.support_type, _shared(decision, referral, ident), planned_mode(decision)
+        ),
         "trials": trial_views(decision, settings.overrides(session)),
         "advice": advice,
         "physiology": physiology_of(decision),
@@ -55,6 +57,19 @@ def record_context(session: Session, actor: Actor, referral: Referral) -> dict[s
         "history": history(session, referral),
         "can_reassess": referral.status == "deferred" and decision.signed,
     }
+
+
+def _shared(decision: Any, referral: Referral, ident: dict[int, Any]) -> dict[str, Any]:
+    """Score inputs known from the patient and shared across scores; the age only when the
+    reader may see the birth date (identifiers only through patient_service.identities)."""
+    identity = ident.get(referral.patient_id)
+    born = identity.birth_date if identity is not None else None
+    on = referral.referred_at.date()
+    age = None
+    if born is not None:
+        age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    patient = referral.patient
+    return shared_inputs(decision, patient.weight_kg, patient.height_cm, age)
 
 
 def history(session: Session, referral: Referral) -> list[dict[str, Any]]:
