@@ -14,7 +14,7 @@ from continuum.core.roles import Actor
 from continuum.core.run_record import Run
 from continuum.db import utcnow
 from continuum.initiation import contradictions, criteria, settings
-from continuum.initiation.candidacy import shared_inputs, score_views, trial_views
+from continuum.initiation.candidacy import score_views, shared_inputs, trial_views
 from continuum.initiation.configuration import acknowledgements, plan_checks
 from continuum.initiation.decision import participants, timings
 from continuum.initiation.modality import physiology_of, planned_mode, recommendation
@@ -36,7 +36,10 @@ def record_context(session: Session, actor: Actor, referral: Referral) -> dict[s
         "checklist": criteria.for_support(referral.support_type),
         "kind_labels": criteria.KIND_LABELS,
         "scores": score_views(
-            decision, referral.support_type, _shared(decision, referral, ident), planned_mode(decision)
+            decision,
+            referral.support_type,
+            _shared(decision, referral, ident),
+            planned_mode(decision),
         ),
         "trials": trial_views(decision, settings.overrides(session)),
         "advice": advice,
