@@ -53,6 +53,7 @@ class DeviceType:
     drains: str
     returns: str
     return_site: str  # a support_configuration Site: the mode must return there
+    short: str = ""  # how the plan's cannula list names it
 
 
 BICAVAL = DeviceType(
@@ -64,6 +65,7 @@ BICAVAL = DeviceType(
     "superior and inferior vena cava",
     "right atrium, towards the tricuspid valve",
     "vein",
+    "dual-lumen, drainage + return, right IJ",
 )
 RA_PA = DeviceType(
     "dual_lumen_ra_pa",
@@ -74,6 +76,7 @@ RA_PA = DeviceType(
     "right atrium",
     "pulmonary artery",
     "pulmonary_artery",
+    "dual-lumen RA→PA, right IJ",
 )
 DEVICE_TYPES: dict[str, DeviceType] = {
     "crescent": BICAVAL,
