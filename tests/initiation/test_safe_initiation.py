@@ -234,14 +234,14 @@ def test_an_outside_patient_gets_a_temporary_identifier_replaced_later(sessions)
         )
     with unit_of_work(sessions) as db:
         identity = db.get_one(PatientIdentity, patient_id)
-        assert (identity.mrn, identity.temporary_mrn) == ("MRN777", temporary)
-        assert not identity.mrn_is_temporary
+        assert identity.mrn == "MRN777" and not identity.mrn_is_temporary
         entry = db.scalar(
             select(AuditEntry).where(
                 AuditEntry.action == "amend_identifier", AuditEntry.entity_id == str(patient_id)
             )
         )
         assert entry is not None and entry.actor_id == COORDINATOR.staff_id
+        assert entry.detail == {"from": temporary, "to": "MRN777", "reason": "ED registration"}
         ref = db.get_one(Referral, ref_id)
         assert ref.decision is not None
         assert "Temporary identifier replaced" in ref.decision.amendments[-1].note

@@ -6,14 +6,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from continuum.core import audit
-from continuum.core.people import Patient, PatientIdentity
+from continuum.core.people import TEMPORARY_MRN_PREFIX, Patient, PatientIdentity
 from continuum.core.roles import Actor, Permission
 from continuum.core.schemas import PatientCreate, PatientDetails, PatientOut
-from continuum.errors import Conflict, NotFound
+from continuum.errors import Conflict, NotFound, ValidationFailed
 
 
 def create_patient(session: Session, actor: Actor, data: PatientCreate) -> Patient:
     actor.require(Permission.CREATE_PATIENT)
+    if data.mrn.upper().startswith(TEMPORARY_MRN_PREFIX):
+        raise ValidationFailed(
+            f"MRN {data.mrn}: the prefix {TEMPORARY_MRN_PREFIX} is kept for temporary identifiers",
+            "mrn",
+        )
     if session.scalar(select(PatientIdentity).where(PatientIdentity.mrn == data.mrn)):
         raise Conflict(f"a patient with MRN {data.mrn} already exists")
     patient = Patient(sex=data.sex, height_cm=data.height_cm, weight_kg=data.weight_kg)
@@ -28,24 +33,17 @@ def create_patient(session: Session, actor: Actor, data: PatientCreate) -> Patie
     return patient
 
 
-TEMPORARY_PREFIX = "TMP-"
-
-
 def create_with_temporary_mrn(session: Session, actor: Actor, data: PatientDetails) -> Patient:
-    """An outside patient without a local MRN: registered under ``TMP-<id>`` (unique, and
-    marked temporary) until ``confirm_mrn`` replaces it with the hospital's MRN."""
+    """An outside patient without a local MRN: registered under ``TMP-<id>`` (unique; the
+    prefix marks it temporary) until ``confirm_mrn`` replaces it with the hospital's MRN."""
     actor.require(Permission.CREATE_PATIENT)
     patient = Patient(sex=data.sex, height_cm=data.height_cm, weight_kg=data.weight_kg)
     session.add(patient)
     session.flush()
-    temporary = f"{TEMPORARY_PREFIX}{patient.id:06d}"
+    temporary = f"{TEMPORARY_MRN_PREFIX}{patient.id:06d}"
     session.add(
         PatientIdentity(
-            patient_id=patient.id,
-            mrn=temporary,
-            temporary_mrn=temporary,
-            name=data.name,
-            birth_date=data.birth_date,
+            patient_id=patient.id, mrn=temporary, name=data.name, birth_date=data.birth_date
         )
     )
     audit.record(session, actor, "create", "patient", patient.id, patient.id, {"mrn": "temporary"})
@@ -55,10 +53,10 @@ def create_with_temporary_mrn(session: Session, actor: Actor, data: PatientDetai
 def confirm_mrn(
     session: Session, actor: Actor, patient_id: int, mrn: str, reason: str
 ) -> PatientIdentity:
-    """Replace a patient's temporary identifier by the hospital MRN: an amendment (the
-    temporary identifier stays on the identity, the change is audited with both values and
-    the reason). Refused when the MRN is not temporary, or the MRN belongs to another
-    patient (two records are never silently combined)."""
+    """Replace a patient's temporary identifier by the hospital MRN: an amendment, audited
+    with both values and the reason (the audit log keeps the temporary one). Refused when
+    the MRN is not temporary, or the new MRN belongs to another patient (two records are
+    never silently combined)."""
     actor.require(Permission.CREATE_PATIENT)
     actor.require(Permission.VIEW_IDENTIFIERS)
     identity = session.get(PatientIdentity, patient_id)
@@ -66,6 +64,8 @@ def confirm_mrn(
         raise NotFound(f"patient {patient_id} not found")
     if not identity.mrn_is_temporary:
         raise Conflict(f"patient {patient_id} already has a hospital MRN; it is not temporary")
+    if mrn.upper().startswith(TEMPORARY_MRN_PREFIX):
+        raise ValidationFailed(f"{mrn} is a temporary identifier, not a hospital MRN", "mrn")
     other = session.scalar(select(PatientIdentity).where(PatientIdentity.mrn == mrn))
     if other is not None:
         raise Conflict(

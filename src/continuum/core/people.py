@@ -23,6 +23,9 @@ from continuum.db import Base, UTCDateTime, utcnow
 SERVICE_ROLES = frozenset({"integration"})
 
 
+TEMPORARY_MRN_PREFIX = "TMP-"
+
+
 class Patient(Base):
     """Clinical facts about a patient. Identifiers live in PatientIdentity."""
 
@@ -59,14 +62,13 @@ class PatientIdentity(Base):
     mrn: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     birth_date: Mapped[date | None] = mapped_column(Date)
-    # The temporary identifier an outside patient was registered under before a local MRN
-    # existed; ``mrn`` equals it until the real MRN replaces it (an audited amendment).
-    temporary_mrn: Mapped[str | None] = mapped_column(String(64), unique=True)
     patient: Mapped[Patient] = relationship(back_populates="identity")
 
     @property
     def mrn_is_temporary(self) -> bool:
-        return self.temporary_mrn is not None and self.mrn == self.temporary_mrn
+        """An outside patient's temporary identifier (``TMP-<id>``, a prefix no hospital MRN
+        may take) until the real MRN replaces it (an audited amendment)."""
+        return self.mrn.startswith(TEMPORARY_MRN_PREFIX)
 
 
 class Staff(Base):
