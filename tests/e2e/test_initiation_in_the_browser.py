@@ -92,7 +92,7 @@ def test_referral_to_started_run(page: Page) -> None:
     expect(page).to_have_url(re.compile(r"/runs/\d+$"))
     expect(page.locator("#summary")).to_contain_text("VV")
     cannulas = page.locator("#cannulas")
-    expect(cannulas).to_contain_text("femoral vein")
+    expect(cannulas).to_contain_text("drainage and return")  # one dual-lumen cannula
     expect(cannulas).to_contain_text("internal jugular vein")
     expect(page.locator("#timeline")).to_contain_text("Referred for pulmonary ECMO by St Elsewhere")
     page.click("text=Initiation decision")

@@ -41,6 +41,8 @@ def test_board_circuit_check_round_and_carried_action(page: Page) -> None:
     form.locator("input[name='action.0.text']").fill("Echo to assess LV")
     form.locator("select[name='action.0.owner_discipline']").select_option("cardiology")
     form.locator("input[name='action.0.due_at']").fill(f"{yesterday}T18:00")
+    for box in form.locator("select[name$='.disposition']").all():  # every open alert
+        box.select_option("left_open")
     page.click("button:has-text('Save round')")
     card = page.locator(".card", has_text=yesterday).last
     expect(card).to_contain_text("Perfusion present")
