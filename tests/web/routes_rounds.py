@@ -52,7 +52,29 @@ CHECK_JSON = {
     "findings": "Clot at a connector",
 }
 
+TRANSFUSION = {"product": "red_cells", "units": "1", "reason": "Hb 68 g/L with oozing"}
+
 CASES = [
+    Case("GET", "/runs/{run_id}/transfusions", P.VIEW_CLINICAL, "/runs/1/transfusions"),
+    Case(
+        "GET", "/api/v1/runs/{run_id}/transfusions", P.VIEW_CLINICAL, "/api/v1/runs/1/transfusions"
+    ),
+    Case(
+        "POST",
+        "/runs/{run_id}/transfusions",
+        P.ENTER_OBSERVATION,
+        "/runs/1/transfusions",
+        form=TRANSFUSION,
+        order=3,
+    ),
+    Case(
+        "POST",
+        "/api/v1/runs/{run_id}/transfusions",
+        P.ENTER_OBSERVATION,
+        "/api/v1/runs/1/transfusions",
+        json={**TRANSFUSION, "units": 1},
+        order=3,
+    ),
     Case("GET", "/rounds", P.VIEW_CLINICAL),
     Case("GET", "/rounds/rows", P.VIEW_CLINICAL),
     Case("GET", "/rounds/sheet", P.VIEW_CLINICAL),

@@ -19,6 +19,7 @@ CASES = [
         for g in ("surveillance", "weaning", "initiation")
     ],
     Case("GET", GROUP, P.MANAGE_INTEGRATION, "/settings/integration"),
+    Case("GET", GROUP, P.MANAGE_USERS, "/settings/accounts"),
     Case(
         "POST",
         GROUP,

@@ -202,20 +202,6 @@ def get_observation(observation_id: int, db: DbSession, actor: CurrentActor) -> 
     return out
 
 
-@router.get("/runs/{run_id}/timeline", dependencies=[require(P.VIEW_CLINICAL)])
-def get_timeline(run_id: int, db: DbSession, actor: CurrentActor) -> list[dict[str, Any]]:
-    run = run_service.get_run(db, actor, run_id)
-    return [
-        {
-            "kind": e.kind,
-            "at": e.occurred_at.isoformat(),
-            "summary": e.summary,
-            "record": f"{e.record_type}:{e.record_id}" if e.record_type else None,
-        }
-        for e in run_service.timeline(db, run)
-    ]
-
-
 @router.post(
     "/runs/{run_id}/participants", status_code=201, dependencies=[require(P.RECORD_PARTICIPATION)]
 )

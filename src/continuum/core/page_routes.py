@@ -16,7 +16,9 @@ from continuum.core import (
     patient_service,
     run_service,
     run_view,
+    timeline_view,
 )
+from continuum.core.clinical_event import KIND_LABELS
 from continuum.core.roles import Actor, Permission
 from continuum.core.roles import Permission as P
 from continuum.core.run_record import Run
@@ -144,7 +146,8 @@ def _run_page(
         "groups": _grouped(latest),
         "manual": manual,
         "amendments": observation_service.amendments_for(db, [o.id for o in manual]),
-        "timeline": run_service.timeline(db, run),
+        "timeline": timeline_view.newest_first(db, run, 30),
+        "event_labels": KIND_LABELS,
         "participants": participation_service.for_run(db, run.id),
         "entered_by": participation_service.entered_by_names(db, run.id),
         "staff": accounts.list_staff(db),

@@ -57,21 +57,6 @@ COMPONENT_STOP_REASONS = (
 )
 OBSERVATION_SOURCES = ("console", "hl7", "lab", "manual", "csv", "mqtt", "fhir", "simulator")
 OBSERVATION_STATUSES = ("final", "superseded", "entered_in_error")
-EVENT_KINDS = (
-    "referral",
-    "cannulation",
-    "run_start",
-    "mode_change",
-    "component_change",
-    "cannula_change",
-    "procedure",
-    "transport",
-    "weaning_trial",
-    "decannulation",
-    "death",
-    "discharge",
-    "note",
-)
 PARTICIPATION_HOW = ("present", "consulted", "signed")
 
 OUTCOME_LABELS = {
