@@ -154,6 +154,7 @@ def _run_rounds(
         identity=ident.get(run.patient_id),
         mode=run_service.current_mode(run),
         ecmo_day=run_view.ecmo_day(run, now),
+        next_run_id=board.next_run_id(db, run.id),
         rounds=rounds,
         people=round_record.attendance(db, ids),
         amendments=round_record.amendments(db, "round", ids),
