@@ -184,8 +184,10 @@ CASES = [
         indication="Aspiration pneumonitis",
         bed="ICU 5",
         bedside=(("fluid_balance_24h", -900, 2),),
-        # Weaned to 2 L/min before the trial (3 h ago), sweep off 10 min into it (2 h 20 min).
-        sweep_plan=((180.0, 2.0), (140.0, 0.0)),
+        # Weaned to 2 L/min before the trial (3 h ago); the sweep is turned off 10 min into
+        # it (2 h 20 min ago, weaning/demo.py), on the console a minute or two before the
+        # step is written down.
+        sweep_plan=((180.0, 2.0), (142.0, 0.0)),
     ),
     DemoCase(
         "MRN100305",
