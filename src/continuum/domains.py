@@ -82,6 +82,7 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "continuum.weaning.settings",
     "continuum.initiation.settings",
     "continuum.ingest.retention",
+    "continuum.rounds.board_settings",
     "continuum.core.session_housekeeping",
     # add settings modules above this line
 )

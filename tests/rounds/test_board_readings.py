@@ -109,6 +109,18 @@ def test_the_board_shows_the_readings_their_state_the_ages_and_the_bed(web: Web)
     row = next(r for r in board["runs"] if r["run_id"] == 1)
     assert row["readings"]["hb"]["state"] == "off" and row["bed"] == "ICU 7"
 
+    # the goals are programme settings: a VV Hb goal of 6 g/dL makes 6.4 g/dL on goal
+    from continuum.core import settings_service
+    from continuum.core.roles import Actor as A
+
+    engine = make_engine(web.url)
+    lead = A(staff_id=None, name="QA lead", role="qa_lead")
+    with unit_of_work(make_sessionmaker(engine)) as db:
+        settings_service.save(db, lead, "rounds", {"hb_min_vv": 6, "stale_labs_h": 48}, "audit")
+    engine.dispose()
+    html = web.client.get("/rounds/rows").text
+    assert chip(html, "hb") == "ok" and chip(html, "platelets") == "ok"
+
 
 def test_next_patient_while_recording_rounds(web: Web) -> None:
     from continuum.db import make_engine, make_sessionmaker

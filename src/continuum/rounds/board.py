@@ -17,14 +17,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from continuum.core import patient_service, run_view
+from continuum.core import patient_service, run_view, settings_service
 from continuum.core.people import Patient, PatientIdentity
 from continuum.core.record import Observation, RunTarget
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.core.run_service import current_mode
 from continuum.core.targets import Target
-from continuum.rounds import actions, board_readings, round_record
+from continuum.rounds import actions, board_readings, board_settings, round_record
 from continuum.rounds.board_readings import Reading
 from continuum.rounds.models import RoundAction, RoundRecord
 from continuum.rounds.sparkline import Sparkline, sparkline
@@ -272,8 +272,9 @@ def _readings(
     targets: dict[str, Target],
     rnd: RoundRecord | None,
     as_of: datetime,
+    values: board_readings.Values,
 ) -> list[tuple[str, list[Reading]]]:
-    goals = {**board_readings.default_goals(mode, run.support_type), **targets}
+    goals = {**board_readings.default_goals(mode, run.support_type, values), **targets}
     fluid = (rnd.goals or {}).get("fluid_balance_ml") if rnd is not None else None
     fluid_goal = (
         Target(
@@ -288,7 +289,7 @@ def _readings(
         and (fluid.get("low") is not None or fluid.get("high") is not None)
         else None
     )
-    return board_readings.readings(latest, goals, as_of, fluid_goal)
+    return board_readings.readings(latest, goals, as_of, fluid_goal, values)
 
 
 def _perfusion_present(session: Session, rounds: dict[int, RoundRecord]) -> dict[int, bool]:
@@ -313,6 +314,7 @@ def board(
     targets = run_targets(session, ids, when.as_of)
     todo = open_actions_at(session, ids, when.as_of)
     present = _perfusion_present(session, goals)
+    in_force = settings_service.values(session, board_settings.GROUP)
     people = patient_service.identities(
         session, actor, [r.patient_id for r in runs], "rounds board"
     )
@@ -339,7 +341,7 @@ def board(
                 overdue=[a for a in acts if actions.is_overdue(a, when.as_of)],
                 out_of_target=_out_of_target(lv, tg),
                 perfusion_at_round=present.get(run.id),
-                readings=_readings(run, mode, lv, tg, goals.get(run.id), when.as_of),
+                readings=_readings(run, mode, lv, tg, goals.get(run.id), when.as_of, in_force),
                 goal_family=board_readings.family(mode, run.support_type),
                 ml_age_h=ml_age,
                 circuit_age_h=circuit_age,

@@ -10,17 +10,19 @@ platelets > 50 × 10⁹/L and fibrinogen > 1 g/L (§5.3 Platelets, fibrinogen, a
 haemoglobin); Hb ≥ 7 g/dL, ≥ 8 g/dL when delivery matters as on VA support (§5.3);
 driving pressure < 15 cmH2O and ventilator FiO2 ≤ 0.6 (§6.1 VV ECMO: protective settings);
 MAP 65–80 mmHg on VA support (§2.3 Target blood flow). Lactate ≤ 2 mmol/L is the upper
-limit of normal [U]. How old a value may be before it is shown as stale is a display
-convention of the board [U], below.
+limit of normal [U]. How old a value may be before it is shown as stale is a board
+convention [U]. All of these are programme settings (``board_settings``, /settings/rounds).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from continuum import support_configuration
 from continuum.core.targets import Target
+from continuum.rounds.board_settings import DEFAULTS
 from continuum.scores.vis import WEIGHTS as VIS_WEIGHTS
 from continuum.scores.vis import vis_value
 
@@ -32,11 +34,12 @@ CODES = (*VENTILATION, *VASOACTIVES, *LABS, "map", FLUID_BALANCE_CODE)
 DRIVING_PRESSURE = "driving_pressure"  # plateau − PEEP, measured together
 VIS = "vis"
 
-# Hours after which a value is stale on the board [U]: a ventilator or infusion reading
-# belongs to the shift; a blood test to the day; the fluid balance to its 24 h.
-STALE_HOURS: dict[str, float] = {
-    "vent_fio2": 4, "peep": 4, DRIVING_PRESSURE: 4, VIS: 4, "map": 2,
-    "lactate": 8, "hb": 24, "platelets": 24, "fibrinogen": 24, FLUID_BALANCE_CODE: 30,
+# Which staleness setting (board_settings, hours) applies to each reading.
+STALE_SETTING: dict[str, str] = {
+    "vent_fio2": "stale_bedside_h", "peep": "stale_bedside_h", DRIVING_PRESSURE: "stale_bedside_h",
+    VIS: "stale_bedside_h", "map": "stale_map_h", "lactate": "stale_lactate_h",
+    "hb": "stale_labs_h", "platelets": "stale_labs_h", "fibrinogen": "stale_labs_h",
+    FLUID_BALANCE_CODE: "stale_fluids_h",
 }  # fmt: skip
 
 LABELS: dict[str, tuple[str, str]] = {
@@ -64,29 +67,34 @@ def _goal(code: str, low: float | None, high: float | None, unit: str, source: s
 
 
 _REF = "docs/clinical/reference.md"
-COMMON_GOALS: dict[str, Target] = {
-    "platelets": _goal("platelets", 50, None, "10^9/L", f"{_REF} §5.3"),
-    "fibrinogen": _goal("fibrinogen", 1.0, None, "g/L", f"{_REF} §5.3"),
-    "lactate": _goal("lactate", None, 2.0, "mmol/L", "upper limit of normal [U]"),
-    DRIVING_PRESSURE: _goal(DRIVING_PRESSURE, None, 15, "cmH2O", f"{_REF} §6.1"),
-    "vent_fio2": _goal("vent_fio2", None, 0.6, "1", f"{_REF} §6.1"),
-}
-VV_GOALS: dict[str, Target] = {"hb": _goal("hb", 7.0, None, "g/dL", f"{_REF} §5.3")}
-VA_GOALS: dict[str, Target] = {
-    "hb": _goal("hb", 8.0, None, "g/dL", f"{_REF} §5.3 (delivery)"),
-    "map": _goal("map", 65, 80, "mmHg", f"{_REF} §2.3"),
-}
+Values = Mapping[str, float]  # the rounds settings in force (board_settings.DEFAULTS)
+
+
+def default_goals(
+    mode: str | None, support_type: str | None, values: Values = DEFAULTS
+) -> dict[str, Target]:
+    """The board's goals for a run of this configuration (before its own targets)."""
+    v = {**DEFAULTS, **values}
+    goals = {
+        "platelets": _goal("platelets", v["platelets_min"], None, "10^9/L", f"{_REF} §5.3"),
+        "fibrinogen": _goal("fibrinogen", v["fibrinogen_min"], None, "g/L", f"{_REF} §5.3"),
+        "lactate": _goal("lactate", None, v["lactate_max"], "mmol/L", "upper limit of normal"),
+        DRIVING_PRESSURE: _goal(
+            DRIVING_PRESSURE, None, v["driving_pressure_max"], "cmH2O", f"{_REF} §6.1"
+        ),
+        "vent_fio2": _goal("vent_fio2", None, v["vent_fio2_max"], "1", f"{_REF} §6.1"),
+    }
+    if family(mode, support_type) == "VA":
+        goals["hb"] = _goal("hb", v["hb_min_va"], None, "g/dL", f"{_REF} §5.3 (delivery)")
+        goals["map"] = _goal("map", v["map_min_va"], v["map_max_va"], "mmHg", f"{_REF} §2.3")
+    else:
+        goals["hb"] = _goal("hb", v["hb_min_vv"], None, "g/dL", f"{_REF} §5.3")
+    return goals
 
 
 def family(mode: str | None, support_type: str | None) -> str:
     """ "VA" when the pump carries the circulation (VA, VA-ECPR, VAV …), else "VV"."""
     return support_configuration.of_run(mode, support_type).flow_target
-
-
-def default_goals(mode: str | None, support_type: str | None) -> dict[str, Target]:
-    """The board's goals for a run of this configuration (before its own targets)."""
-    specific = VA_GOALS if family(mode, support_type) == "VA" else VV_GOALS
-    return {**COMMON_GOALS, **specific}
 
 
 @dataclass(frozen=True)
@@ -154,22 +162,24 @@ def readings(
     goals: dict[str, Target],
     now: datetime,
     fluid_goal: Target | None = None,
+    values: Values = DEFAULTS,
 ) -> list[tuple[str, list[Reading]]]:
     """The board's readings of one run, grouped; ``goals``: the run's goals by code
     (its own targets over the defaults); ``fluid_goal``: the round's fluid-balance goal."""
-    values = _derived(latest)
+    seen_values = _derived(latest)
+    hours = {**DEFAULTS, **values}
     out = []
     for group, codes in GROUPS:
         row = []
         for code in codes:
             label, unit = LABELS[code]
             goal = fluid_goal if code == FLUID_BALANCE_CODE else goals.get(code)
-            seen = values.get(code)
+            seen = seen_values.get(code)
             if seen is None:
                 row.append(Reading(code, label, unit, None, None, goal, False, False, ""))
                 continue
             at, value = seen
-            stale = now - at > timedelta(hours=STALE_HOURS[code])
+            stale = now - at > timedelta(hours=hours[STALE_SETTING[code]])
             off = goal is not None and not goal.contains(value)
             note = _vis_note(value) if code == VIS else ""
             row.append(
