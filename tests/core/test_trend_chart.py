@@ -22,8 +22,9 @@ END = START + timedelta(hours=24)
 ZONE = ZoneInfo("Europe/Berlin")
 
 
-def minutes(values: list[float], start: datetime = START) -> list[tuple[datetime, float]]:
-    return [(start + timedelta(minutes=i), v) for i, v in enumerate(values)]
+def minutes(values: list[float], start: datetime = START) -> list[tuple[float, float]]:
+    """One value a minute from ``start``, as (seconds since 1970, value)."""
+    return [(start.timestamp() + 60 * i, v) for i, v in enumerate(values)]
 
 
 def ys(path: str) -> list[float]:
@@ -58,7 +59,7 @@ def test_range_widens_to_hold_values_and_the_target() -> None:
 
 
 def test_results_are_dots_with_their_value_in_a_title() -> None:
-    labs = [(START + timedelta(hours=6 * i), 0.3 + 0.1 * i) for i in range(4)]
+    labs = [(START.timestamp() + 6 * 3600 * i, 0.3 + 0.1 * i) for i in range(4)]
     trace = Trace("anti_xa", "Heparin anti-Xa", "IU/mL", labs, as_points=True, band=(0.3, 0.5))
     panel = build([trace], START, END, ZONE).panels[0]
     assert panel.line == "" and len(panel.dots) == 4
@@ -98,7 +99,9 @@ def test_reference_lines_start_at_their_time() -> None:
 
 def test_table_gives_each_period_the_range_of_lines_and_every_result() -> None:
     flow = Trace("blood_flow", "ECMO blood flow", "L/min", minutes([4.0, 4.8, 4.2]))
-    gas = Trace("post_oxy_po2", "Post-oxygenator pO2", "mmHg", [(START, 420.0)], as_points=True)
+    gas = Trace(
+        "post_oxy_po2", "Post-oxygenator pO2", "mmHg", [(START.timestamp(), 420.0)], as_points=True
+    )
     chart = build([flow, gas], START, END, ZONE)
     assert chart.table_head == ["Time", "ECMO blood flow (L/min)", "Post-oxygenator pO2 (mmHg)"]
     assert chart.table_rows == [["01 Dec 01:00", "4–4.8", "420"]]

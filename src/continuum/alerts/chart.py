@@ -11,14 +11,14 @@ from sqlalchemy.orm import Session
 
 from continuum import vocabulary
 from continuum.alerts.models import CircuitAlert
-from continuum.core import observation_service, run_trends, targets
+from continuum.core import run_trends, targets
 from continuum.core.run_record import Run
 from continuum.core.trend_chart import Chart, Marker, Trace, build
 
 BEFORE = timedelta(hours=8)
 AFTER = timedelta(hours=2)
-BUCKETS = 150  # columns per panel: min and max of each, so spikes survive downsampling
-MAX_CHARTS = 12  # charts on one page (the newest alerts); older ones keep their evidence
+BUCKETS = 120  # columns per panel: min and max of each, so spikes survive downsampling
+MAX_CHARTS = 6  # charts on one page (the newest alerts); older ones keep their evidence
 LUNG_DETECTORS = ("transmembrane_gradient_rise", "circuit_thrombosis")
 
 
@@ -41,10 +41,12 @@ def chart(session: Session, run: Run, alert: CircuitAlert, now: datetime, zone: 
         lung = run_trends.lung_trend(session, run, start, end, s, at=alert.raised_at)
         if lung.points:
             traces.append(run_trends.lung_trace(lung, s))
-    for code in signals_of(alert):
-        points = observation_service.series(session, alert.run_id, code, start, end)
+    codes = signals_of(alert)
+    found = run_trends.readings(session, alert.run_id, codes, start, end)
+    for code in codes:
         goal = goals.get(code)
-        traces.append(run_trends.trace_of(code, points, (goal.low, goal.high) if goal else None))
+        band = (goal.low, goal.high) if goal else None
+        traces.append(run_trends.trace_of(code, found.get(code, []), band))
     marks = [m for m in run_trends.markers(session, alert.run_id, start, end) if not _own(m, alert)]
     marks.append(Marker(alert.raised_at, "alert", f"this alert raised ({alert.severity})"))
     if alert.cleared_at:

@@ -14,14 +14,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import Float, func, select
 from sqlalchemy.orm import Session
 
 from continuum import vocabulary
-from continuum.core import observation_service, settings_service, targets
+from continuum.core import settings_service, targets
 from continuum.core.clinical_event import ClinicalEvent
 from continuum.core.record import Observation
 from continuum.core.run_record import Run
@@ -70,7 +71,7 @@ def is_result(code: str) -> bool:
 
 def trace_of(
     code: str,
-    points: Sequence[tuple[datetime, float]],
+    points: Sequence[tuple[float, float]],
     band: tuple[float | None, float | None] | None = None,
 ) -> Trace:
     """One vocabulary signal as a trace: its clinical name and unit; results as dots."""
@@ -103,7 +104,7 @@ def markers(session: Session, run_id: int, start: datetime, end: datetime) -> li
 
 @dataclass(frozen=True)
 class LungTrend:
-    points: list[tuple[datetime, float]]
+    points: list[tuple[float, float]]  # (seconds since 1970, mmHg per L/min)
     baseline: float | None
     installed: datetime | None
 
@@ -114,30 +115,44 @@ def lung_install(run: Run, at: datetime) -> datetime | None:
     return max(starts) if starts else None
 
 
-def _signals(
-    session: Session, run_id: int, start: datetime, end: datetime
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """ΔP and flow values in [start, end] as surveillance's arrays (UTC datetime64[ms])."""
+def _epoch(session: Session) -> Any:
+    """Observation time as seconds since 1970 (UTC), computed by the database: reading
+    thousands of values skips building a datetime for each."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date_part("epoch", Observation.time, type_=Float)
+    return (func.julianday(Observation.time, type_=Float) - 2440587.5) * 86400.0
+
+
+def readings(
+    session: Session, run_id: int, codes: Sequence[str], start: datetime, end: datetime
+) -> dict[str, list[tuple[float, float]]]:
+    """Final values of ``codes`` in [start, end]: code → [(seconds since 1970, value)]."""
     stmt = (
-        select(Observation.code, Observation.time, Observation.value)
+        select(Observation.code, _epoch(session), Observation.value)
         .where(
             Observation.run_id == run_id,
-            Observation.code.in_(DP_CODES),
+            Observation.code.in_(codes),
             Observation.status == "final",
             Observation.time >= start,
             Observation.time <= end,
         )
         .order_by(Observation.code, Observation.time)
     )
-    rows: dict[str, tuple[list[float], list[float]]] = {}
+    out: dict[str, list[tuple[float, float]]] = {}
     for code, t, v in session.execute(stmt):
-        times, values = rows.setdefault(code, ([], []))
-        times.append(t.timestamp() * 1000.0)
-        values.append(v)
-    return {
-        code: (np.array(t, dtype="int64").astype("datetime64[ms]"), np.array(v, dtype=float))
-        for code, (t, v) in rows.items()
-    }
+        out.setdefault(code, []).append((round(float(t), 3), v))
+    return out
+
+
+def _signals(
+    session: Session, run_id: int, start: datetime, end: datetime
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """ΔP and flow values in [start, end] as surveillance's arrays (UTC datetime64[ms])."""
+    out = {}
+    for code, points in readings(session, run_id, DP_CODES, start, end).items():
+        ms = np.round(np.array([t for t, _ in points]) * 1000).astype("int64")
+        out[code] = (ms.astype("datetime64[ms]"), np.array([v for _, v in points], dtype=float))
+    return out
 
 
 def _ratio(
@@ -176,13 +191,11 @@ def lung_trend(
             baseline = float(found[-1]) if len(found) else None
     lead = timedelta(minutes=s.tmp_smoothing_min)
     trace = _ratio(session, run, max(start - lead, installed or start - lead), end, s)
-    points: list[tuple[datetime, float]] = []
+    points: list[tuple[float, float]] = []
     if trace is not None:
-        keep = np.isfinite(trace["dp_per_flow"])
-        for t, v in zip(trace["times"][keep], trace["dp_per_flow"][keep], strict=True):
-            when = t.astype("datetime64[us]").item().replace(tzinfo=start.tzinfo)
-            if when >= start:
-                points.append((when, float(v)))
+        seconds = trace["times"].astype("int64") / 1000.0
+        keep = np.isfinite(trace["dp_per_flow"]) & (seconds >= start.timestamp())
+        points = list(zip(seconds[keep].tolist(), trace["dp_per_flow"][keep].tolist(), strict=True))
     return LungTrend(points, baseline, installed)
 
 
@@ -244,13 +257,14 @@ def run_chart(session: Session, run: Run, zone: ZoneInfo) -> Chart | None:
     s = surveillance_settings(session)
     goals = targets.current_targets(session, run.id)
     traces = []
+    found = readings(session, run.id, RUN_PAGE_CODES, start, end)
     for code in RUN_PAGE_CODES:
         if code == DP_PER_FLOW:
             lung = lung_trend(session, run, start, end, s)
             if lung.points:
                 traces.append(lung_trace(lung, s))
             continue
-        points = observation_service.series(session, run.id, code, start, end)
+        points = found.get(code)
         if points:
             goal = goals.get(code)
             traces.append(trace_of(code, points, (goal.low, goal.high) if goal else None))

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 X_UNITS = 1000  # viewBox width
@@ -92,7 +92,7 @@ class Trace:
     key: str  # vocabulary code or derived key (DISPLAY_RANGE)
     label: str  # clinical name
     unit: str
-    points: Sequence[tuple[datetime, float]]
+    points: Sequence[tuple[float, float]]  # (seconds since 1970 UTC, value), time order
     as_points: bool = False  # labs and gases: one dot per result
     band: tuple[float | None, float | None] | None = None  # the run's target
     references: tuple[Reference, ...] = ()
@@ -223,21 +223,22 @@ def value_range(trace: Trace) -> tuple[float, float]:
 
 
 def _columns(
-    points: Sequence[tuple[datetime, float]],
-    start: datetime,
-    end: datetime,
+    points: Sequence[tuple[float, float]],
+    start: float,
+    end: float,
     buckets: int,
     max_gap: timedelta,
 ) -> list[list[tuple[int, float]]]:
     """Runs of (column, value): per column the min and max in time order; a gap longer than
     ``max_gap`` starts a new run (the line breaks rather than inventing values)."""
-    span = (end - start).total_seconds() or 1.0
+    scale = buckets / ((end - start) or 1.0)
+    gap = max_gap.total_seconds()
     runs: list[list[tuple[int, float]]] = []
     run: list[tuple[int, float]] = []
     col: int | None = None
-    lo: tuple[datetime, float] | None = None
-    hi: tuple[datetime, float] | None = None
-    last_t: datetime | None = None
+    lo: tuple[float, float] | None = None
+    hi: tuple[float, float] | None = None
+    last_t: float | None = None
 
     def flush() -> None:
         if col is None or lo is None or hi is None:
@@ -248,8 +249,8 @@ def _columns(
     for t, v in points:
         if not math.isfinite(v) or t < start or t > end:
             continue
-        c = min(int((t - start).total_seconds() / span * buckets), buckets - 1)
-        if last_t is not None and t - last_t > max_gap:
+        c = min(int((t - start) * scale), buckets - 1)
+        if last_t is not None and t - last_t > gap:
             flush()
             if run:
                 runs.append(run)
@@ -324,20 +325,21 @@ def _panel(tr: Trace, start: datetime, end: datetime, zone: ZoneInfo, buckets: i
 
     line = ""
     dots: list[Dot] = []
-    inside = [(t, v) for t, v in tr.points if start <= t <= end and math.isfinite(v)]
+    s0, s1 = start.timestamp(), end.timestamp()
+    inside = [(t, v) for t, v in tr.points if s0 <= t <= s1 and math.isfinite(v)]
     if tr.as_points:
         dots = [
             Dot(
-                _x(t, start, end),
+                _x(_at(t), start, end),
                 y_of(v),
-                f"{_local(t, zone, '%d %b %H:%M')}: {number(v)} {tr.unit}",
+                f"{_local(_at(t), zone, '%d %b %H:%M')}: {number(v)} {tr.unit}",
             )
             for t, v in inside
         ]
     else:
         step = X_UNITS / buckets
         parts = []
-        for run in _columns(inside, start, end, buckets, tr.max_gap):
+        for run in _columns(inside, s0, s1, buckets, tr.max_gap):
             coords = [f"{(c + 0.5) * step:.0f} {y_of(v):g}" for c, v in run]
             parts.append("M" + " ".join(coords) + ("h0" if len(coords) == 1 else ""))
         line = "".join(parts)
@@ -368,7 +370,7 @@ def _panel(tr: Trace, start: datetime, end: datetime, zone: ZoneInfo, buckets: i
     latest = ""
     if inside:
         t, v = inside[-1]
-        latest = f"{number(v)} {tr.unit} at {_local(t, zone, '%H:%M')}"
+        latest = f"{number(v)} {tr.unit} at {_local(_at(t), zone, '%H:%M')}"
     return Panel(
         tr.key,
         tr.label,
@@ -394,6 +396,10 @@ def _band_words(band: tuple[float | None, float | None], unit: str) -> str:
     if lo is not None:
         return f"≥ {number(lo)} {unit}"
     return f"≤ {number(hi or 0)} {unit}"
+
+
+def _at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def _local(t: datetime, zone: ZoneInfo, fmt: str) -> str:
@@ -424,11 +430,12 @@ def _table(
     every lab/gas result, newest period first."""
     head = ["Time"] + [f"{t.label} ({t.unit})" for t in traces]
     period = max((end - start).total_seconds() / max(rows, 1), 1.0)
+    s0, s1 = start.timestamp(), end.timestamp()
     cells: list[list[list[float]]] = [[[] for _ in traces] for _ in range(rows)]
     for j, tr in enumerate(traces):
         for t, v in tr.points:
-            if start <= t <= end and math.isfinite(v):
-                i = min(int((t - start).total_seconds() // period), rows - 1)
+            if s0 <= t <= s1 and math.isfinite(v):
+                i = min(int((t - s0) // period), rows - 1)
                 cells[i][j].append(v)
     body = []
     for i, row in enumerate(cells):
