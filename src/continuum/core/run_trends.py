@@ -144,21 +144,23 @@ def readings(
     return out
 
 
-def _signals(
-    session: Session, run_id: int, start: datetime, end: datetime
+def _arrays(
+    found: dict[str, list[tuple[float, float]]], start: float
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """ΔP and flow values in [start, end] as surveillance's arrays (UTC datetime64[ms])."""
+    """ΔP and flow readings from ``start`` on as surveillance's arrays (UTC datetime64[ms])."""
     out = {}
-    for code, points in readings(session, run_id, DP_CODES, start, end).items():
-        ms = np.round(np.array([t for t, _ in points]) * 1000).astype("int64")
-        out[code] = (ms.astype("datetime64[ms]"), np.array([v for _, v in points], dtype=float))
+    for code in DP_CODES:
+        points = [p for p in found.get(code, ()) if p[0] >= start]
+        if points:
+            ms = np.round(np.array([t for t, _ in points]) * 1000).astype("int64")
+            values = np.array([v for _, v in points], dtype=float)
+            out[code] = (ms.astype("datetime64[ms]"), values)
     return out
 
 
 def _ratio(
-    session: Session, run: Run, start: datetime, end: datetime, s: SurveillanceSettings
+    run: Run, signals: dict[str, tuple[np.ndarray, np.ndarray]], s: SurveillanceSettings
 ) -> dict[str, np.ndarray] | None:
-    signals = _signals(session, run.id, start, end)
     series = RunSeries(current_mode(run), signals)
     if not series.has("blood_flow") or len(series.signals) < 2:
         return None
@@ -175,22 +177,27 @@ def lung_trend(
     end: datetime,
     s: SurveillanceSettings,
     at: datetime | None = None,
+    recent: dict[str, list[tuple[float, float]]] | None = None,
 ) -> LungTrend:
     """ΔP per L/min over [start, end] and the own baseline (surveillance's rule) of the lung
-    in use at ``at`` (default: at ``end``)."""
+    in use at ``at`` (default: at ``end``). ``recent``: readings of ``DP_CODES`` already
+    read from ``start`` minus the smoothing window (else they are read here)."""
     installed = lung_install(run, at or end)
     early = _first_time(session, run.id, installed) if installed else None
     baseline = None
     if early is not None:
         settle = timedelta(minutes=s.baseline_skip_min + s.tmp_smoothing_min)
         base_end = early + settle + timedelta(hours=s.baseline_hours, minutes=1)
-        trace = _ratio(session, run, early, min(base_end, end), s)
+        first = readings(session, run.id, DP_CODES, early, min(base_end, end))
+        trace = _ratio(run, _arrays(first, early.timestamp()), s)
         if trace is not None:
             b = trace["baseline_dp_per_flow"]
             found = b[np.isfinite(b)]
             baseline = float(found[-1]) if len(found) else None
-    lead = timedelta(minutes=s.tmp_smoothing_min)
-    trace = _ratio(session, run, max(start - lead, installed or start - lead), end, s)
+    lead = start - timedelta(minutes=s.tmp_smoothing_min)
+    if recent is None:
+        recent = readings(session, run.id, DP_CODES, lead, end)
+    trace = _ratio(run, _arrays(recent, max(lead, installed or lead).timestamp()), s)
     points: list[tuple[float, float]] = []
     if trace is not None:
         seconds = trace["times"].astype("int64") / 1000.0
@@ -257,10 +264,11 @@ def run_chart(session: Session, run: Run, zone: ZoneInfo) -> Chart | None:
     s = surveillance_settings(session)
     goals = targets.current_targets(session, run.id)
     traces = []
-    found = readings(session, run.id, RUN_PAGE_CODES, start, end)
+    lead = start - timedelta(minutes=s.tmp_smoothing_min)
+    found = readings(session, run.id, (*RUN_PAGE_CODES, *DP_CODES), lead, end)
     for code in RUN_PAGE_CODES:
         if code == DP_PER_FLOW:
-            lung = lung_trend(session, run, start, end, s)
+            lung = lung_trend(session, run, start, end, s, recent=found)
             if lung.points:
                 traces.append(lung_trace(lung, s))
             continue
