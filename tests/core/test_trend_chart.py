@@ -105,3 +105,14 @@ def test_table_gives_each_period_the_range_of_lines_and_every_result() -> None:
     chart = build([flow, gas], START, END, ZONE)
     assert chart.table_head == ["Time", "ECMO blood flow (L/min)", "Post-oxygenator pO2 (mmHg)"]
     assert chart.table_rows == [["01 Dec 01:00", "4–4.8", "420"]]
+
+
+def test_line_panels_show_each_periods_values_on_hover() -> None:
+    flow = Trace("blood_flow", "ECMO blood flow", "L/min", minutes([4.0, 4.8, 4.2]))
+    gas = Trace(
+        "post_oxy_po2", "Post-oxygenator pO2", "mmHg", [(START.timestamp(), 420.0)], as_points=True
+    )
+    chart = build([flow, gas], START, END, ZONE, rows=24)
+    (hover,) = chart.panels[0].hovers
+    assert hover.title == "01 Dec 01:00–02:00: 4–4.8 L/min" and hover.x == 0
+    assert chart.panels[1].hovers == []  # results have their own dots

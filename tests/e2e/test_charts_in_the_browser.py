@@ -69,6 +69,8 @@ def test_run_page_chart_labels_markers_and_widths(page: Page, console_data: None
         box = chart.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
         assert chart.evaluate("e => e.scrollWidth <= e.clientWidth")
+    hover = chart.locator('[data-signal="blood_flow"] rect.tc-hover title').last
+    expect(hover).to_contain_text("L/min")  # pointing at a period shows its values
     assert not any("plotly" in u for u in scripts), scripts
     chart.locator("summary").click()
     expect(chart.locator(".tchart-table th", has_text="ECMO blood flow (L/min)")).to_be_visible()

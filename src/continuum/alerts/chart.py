@@ -18,7 +18,8 @@ from continuum.core.trend_chart import Chart, Marker, Trace, build
 BEFORE = timedelta(hours=8)
 AFTER = timedelta(hours=2)
 BUCKETS = 120  # columns per panel: min and max of each, so spikes survive downsampling
-MAX_CHARTS = 6  # charts on one page (the newest alerts); older ones keep their evidence
+# Charts on one page: the newest alerts (about 25 kB each); older ones keep their evidence.
+MAX_CHARTS = 4
 LUNG_DETECTORS = ("transmembrane_gradient_rise", "circuit_thrombosis")
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -138,6 +138,16 @@ class Panel:
     grid: str  # SVG path of the horizontal grid lines
     latest: str
     empty: bool
+    hovers: list[Hover] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Hover:
+    """A period's strip of a line panel: pointing at it shows the period's values."""
+
+    x: float
+    width: float
+    title: str
 
 
 @dataclass(frozen=True)
@@ -300,7 +310,11 @@ def build(
     paths: dict[str, str] = {}
     for m in placed:
         paths[m.kind] = paths.get(m.kind, "") + f"M{m.x:g} 0V{PANEL_HEIGHT}"
-    head, body = _table(traces, start, end, zone, rows)
+    head, body, hovers = _table(traces, start, end, zone, rows)
+    panels = [
+        replace(p, hovers=h) if not t.as_points else p
+        for p, t, h in zip(panels, traces, hovers, strict=True)
+    ]
     events = [
         (_local(m.at, zone, "%d %b %H:%M"), MARKER_WORDS.get(m.kind, m.kind), m.text)
         for m in sorted(markers, key=lambda m: m.at)
@@ -425,9 +439,9 @@ def _x_ticks(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[float
 
 def _table(
     traces: Sequence[Trace], start: datetime, end: datetime, zone: ZoneInfo, rows: int
-) -> tuple[list[str], list[list[str]]]:
+) -> tuple[list[str], list[list[str]], list[list[Hover]]]:
     """The values behind the chart: per period the range of each line signal (min–max) and
-    every lab/gas result, newest period first."""
+    every lab/gas result, newest period first; and per trace its periods as hover strips."""
     head = ["Time"] + [f"{t.label} ({t.unit})" for t in traces]
     period = max((end - start).total_seconds() / max(rows, 1), 1.0)
     s0, s1 = start.timestamp(), end.timestamp()
@@ -438,12 +452,22 @@ def _table(
                 i = min(int((t - s0) // period), rows - 1)
                 cells[i][j].append(v)
     body = []
+    hovers: list[list[Hover]] = [[] for _ in traces]
+    width = X_UNITS / max(rows, 1)
     for i, row in enumerate(cells):
         if not any(row):
             continue
         texts = [_cell(vs, tr.as_points) for vs, tr in zip(row, traces, strict=True)]
-        body.append([_local(start + timedelta(seconds=period * i), zone, "%d %b %H:%M"), *texts])
-    return head, body[::-1]
+        a = start + timedelta(seconds=period * i)
+        b = a + timedelta(seconds=period)
+        when = f"{_local(a, zone, '%d %b %H:%M')}–{_local(b, zone, '%H:%M')}"
+        for j, (text, tr) in enumerate(zip(texts, traces, strict=True)):
+            if text:
+                hovers[j].append(
+                    Hover(round(width * i, 1), round(width, 1), f"{when}: {text} {tr.unit}")
+                )
+        body.append([_local(a, zone, "%d %b %H:%M"), *texts])
+    return head, body[::-1], hovers
 
 
 def _cell(values: list[float], as_points: bool) -> str:
