@@ -226,7 +226,7 @@ def lung_trace(lung: LungTrend, s: SurveillanceSettings) -> Trace:
             Reference(lung.baseline, "baseline", lung.installed),
             Reference(
                 lung.baseline * (1 + s.tmp_rise_warning),
-                f"+{s.tmp_rise_warning * 100:g}%",
+                f"alert at +{s.tmp_rise_warning * 100:g}%",
                 lung.installed,
                 "threshold",
             ),
