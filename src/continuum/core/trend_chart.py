@@ -19,6 +19,7 @@ into a trend.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -340,7 +341,10 @@ def _panel(tr: Trace, start: datetime, end: datetime, zone: ZoneInfo, buckets: i
     line = ""
     dots: list[Dot] = []
     s0, s1 = start.timestamp(), end.timestamp()
-    inside = [(t, v) for t, v in tr.points if s0 <= t <= s1 and math.isfinite(v)]
+    window = tr.points[
+        bisect_left(tr.points, (s0, -math.inf)) : bisect_right(tr.points, (s1, math.inf))
+    ]
+    inside = [(t, v) for t, v in window if math.isfinite(v)]
     if tr.as_points:
         dots = [
             Dot(
