@@ -3,7 +3,6 @@ acknowledge/resolve forms, and the thresholds settings page."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +79,7 @@ def _run_alerts(
     alerts = service.list_alerts(db, actor, "all", run_id=run.id)
     now = utcnow()
     ident = patient_service.identities(db, actor, [run.patient_id], "run alerts")
-    charts = {a.id: chart.chart_data(db, a, now) for a in alerts[:20]}
+    charts = chart.charts(db, run, alerts, now, request.app.state.settings.zone)
     return render(
         request,
         "run_alerts.html",
@@ -90,7 +89,7 @@ def _run_alerts(
         identity=ident.get(run.patient_id),
         alerts=alerts,
         events=service.events_of(db, [a.id for a in alerts]),
-        charts_json={k: json.dumps(v).replace("</", "<\\/") for k, v in charts.items()},
+        charts=charts,
         rules=rules_in_force(db),
         cursor=service.last_event_id(db),
         error=error,

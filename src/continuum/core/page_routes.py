@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -15,6 +14,7 @@ from continuum.core import (
     participation_service,
     patient_service,
     run_service,
+    run_trends,
     run_view,
     timeline_view,
 )
@@ -49,15 +49,6 @@ from continuum.web.pages import form_dict, parse_form, redirect, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(get_actor)])
 routers = [router]
-TREND_CODES = (
-    "blood_flow",
-    "pump_speed",
-    "p_access",
-    "oxy_delta_p",
-    "sweep_flow",
-    "post_oxy_po2",
-    "spo2",
-)
 
 
 @router.get("/runs", dependencies=[require(P.VIEW_CLINICAL)])
@@ -159,19 +150,13 @@ def _run_page(
         "stop_reasons": COMPONENT_STOP_REASONS,
         "cannula_roles": CANNULA_ROLES,
         "outcomes": OUTCOME_LABELS,
-        "trend_codes": [c for c in TREND_CODES if c in latest],
-        "trend_since": _trend_since(latest),
+        "run_chart": run_trends.run_chart(db, run, request.app.state.settings.zone),
         "error": error,
         "error_form": form,
         "values": values or {},
         "run_links": run_view.run_links(actor, run.id),
     }
     return render(request, "run.html", actor, status_code=422 if error else 200, **ctx)
-
-
-def _trend_since(latest: dict[str, Any]) -> str:
-    times = [obs.time for _, obs in latest.values()]
-    return (max(times) - timedelta(hours=24)).isoformat() if times else ""
 
 
 def _grouped(latest: dict[str, Any]) -> dict[str, list[str]]:
