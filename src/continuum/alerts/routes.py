@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from continuum.alerts import chart, service, thresholds
+from continuum.alerts import chart, history, service, thresholds
 from continuum.alerts.api import router as api_router
 from continuum.alerts.models import CircuitAlert
 from continuum.core import patient_service, run_service
@@ -89,13 +89,18 @@ def _run_alerts(
         run=run,
         identity=ident.get(run.patient_id),
         alerts=alerts,
-        events=service.events_of(db, [a.id for a in alerts]),
+        history={a.id: history.history(a, ev) for a, ev in _events(db, alerts)},
         charts_json={k: json.dumps(v).replace("</", "<\\/") for k, v in charts.items()},
         rules=rules_in_force(db),
         cursor=service.last_event_id(db),
         error=error,
         error_alert=error_alert,
     )
+
+
+def _events(db: Session, alerts: list[CircuitAlert]) -> list[tuple[CircuitAlert, Any]]:
+    events = service.events_of(db, [a.id for a in alerts])
+    return [(a, events[a.id]) for a in alerts]
 
 
 def _back(form: Any, alert: CircuitAlert) -> str:

@@ -14,6 +14,7 @@ from continuum.alerts import lifecycle
 from continuum.alerts.models import AlertEvent, CircuitAlert
 from continuum.alerts.watch import evaluate_run
 from continuum.core import concurrency
+from continuum.core.alert_state import state_of
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.errors import FieldProblem, NotFound, ValidationFailed
@@ -99,6 +100,9 @@ def to_json(alert: CircuitAlert) -> dict[str, Any]:
         "acknowledge_comment": alert.acknowledge_comment,
         "resolved_at": _iso(alert.resolved_at),
         "resolved_by": alert.resolved_by,
+        # what every page shows (core.alert_state): active, cleared, acknowledged, resolved
+        "state": state_of(alert).key,
+        "state_words": state_of(alert).words,
     }
 
 
@@ -121,11 +125,16 @@ def _iso(t: datetime | None) -> str | None:
 
 
 def open_alerts_for_run(session: Session, run_id: int) -> list[dict[str, Any]]:
-    """The run_view provider: unresolved alerts of a run, most severe first."""
+    """The run_view provider: unresolved alerts of a run, conditions still present first,
+    then most severe, then newest."""
     stmt = (
         select(CircuitAlert)
         .where(CircuitAlert.run_id == run_id, CircuitAlert.status != "resolved")
-        .order_by(SEVERITY_ORDER.desc(), CircuitAlert.raised_at.desc())
+        .order_by(
+            CircuitAlert.cleared_at.is_(None).desc(),
+            SEVERITY_ORDER.desc(),
+            CircuitAlert.raised_at.desc(),
+        )
     )
     return [to_json(a) for a in session.scalars(stmt)]
 

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from continuum import vocabulary
 from continuum.core import (
     accounts,
+    alert_state,
     observation_service,
     participation_service,
     patient_service,
@@ -43,10 +44,11 @@ from continuum.db import utcnow
 from continuum.errors import Conflict, ValidationFailed
 from continuum.web.deps import CurrentActor, DbSession, form_of, get_actor, require
 from continuum.web.form_post import attempt
-from continuum.web.pages import form_dict, parse_form, redirect, render
+from continuum.web.pages import form_dict, parse_form, redirect, render, templates
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(get_actor)])
 routers = [router]
+templates.env.globals.update(alert_state.jinja_globals())
 TREND_CODES = (
     "blood_flow",
     "pump_speed",
