@@ -36,7 +36,12 @@ class AlertState:
     present: bool  # the condition is present now
 
     def as_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "words": self.words, "detail": self.detail, "present": self.present}
+        return {
+            "key": self.key,
+            "words": self.words,
+            "detail": self.detail,
+            "present": self.present,
+        }
 
 
 def display_state(status: str, cleared: bool) -> AlertState:
@@ -109,7 +114,8 @@ def summary_badges(alerts: Iterable[Any]) -> list[tuple[str, str]]:
             n = sum(1 for sev, st in rows if sev == severity and st.key == key and st.present)
             if n:
                 out.append((f"{severity} {css}", f"{n} {severity} · {words}"))
-    for key, words in (("cleared", "cleared — awaiting review"), ("acknowledged", "acknowledged · cleared")):
+    ended = (("cleared", "cleared — awaiting review"), ("acknowledged", "acknowledged · cleared"))
+    for key, words in ended:
         n = sum(1 for _, st in rows if st.key == key and not st.present)
         if n:
             out.append((f"state-{key}", f"{n} {words}"))
@@ -125,7 +131,7 @@ def as_time(value: datetime | str | None) -> datetime | None:
 
 
 def console_silence(alerts: Iterable[Any], now: datetime) -> str | None:
-    """"no console data for 12 min" while the run's console-silence alert is present (not
+    """The words "no console data for 12 min" while the run's console-silence alert is present (not
     cleared, not resolved), from the last console value's time in its evidence; else None."""
     for a in alerts:
         if _field(a, "detector") != CONSOLE_SILENT or not state_of(a).present:
