@@ -92,6 +92,8 @@ def _run_alerts(
         history={a.id: history.history(a, ev) for a, ev in _events(db, alerts)},
         charts_json={k: json.dumps(v).replace("</", "<\\/") for k, v in charts.items()},
         rules=rules_in_force(db),
+        may_resolve=service.may_resolve,
+        critical_resolvers=service.CRITICAL_RESOLVERS,
         cursor=service.last_event_id(db),
         error=error,
         error_alert=error_alert,

@@ -17,7 +17,7 @@ from continuum.core import concurrency
 from continuum.core.alert_state import state_of
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
-from continuum.errors import FieldProblem, NotFound, ValidationFailed
+from continuum.errors import FieldProblem, Forbidden, NotFound, ValidationFailed
 
 COMMENT_MAX = 2000
 __all__ = ["evaluate_run"]
@@ -197,9 +197,25 @@ def acknowledge_reviewed(
     return 0
 
 
+def may_resolve(actor: Actor, alert: CircuitAlert) -> bool:
+    """Any role that acknowledges alerts resolves info and warning alerts; an alert that was
+    ever critical needs a perfusionist or physician (``RESOLVE_CRITICAL_ALERT``)."""
+    if not actor.can(Permission.ACKNOWLEDGE_ALERT):
+        return False
+    return alert.peak_severity != "critical" or actor.can(Permission.RESOLVE_CRITICAL_ALERT)
+
+
+CRITICAL_RESOLVERS = "a perfusionist or a physician"
+
+
 def resolve(session: Session, actor: Actor, alert_id: int, note: str | None) -> CircuitAlert:
     actor.require(Permission.ACKNOWLEDGE_ALERT)
     alert = get_alert(session, actor, alert_id)
+    if not may_resolve(actor, alert):
+        raise Forbidden(
+            f"alert {alert.id} was critical: resolving it needs {CRITICAL_RESOLVERS}; the "
+            f"{actor.role} role may acknowledge it and hand it over"
+        )
     note = _text("note", note or "", required=False) or None
     if alert.status == "resolved" or not lifecycle.resolve(
         session, actor, session.get_one(Run, alert.run_id), alert, note

@@ -1,0 +1,145 @@
+"""An alert's state at a glance, decided once (core.alert_state) and shown the same way on the
+run page, the board, the alert list and the rounds sheet; history in clinical time with
+sentences; resolving a critical alert needs a perfusionist or a physician."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from continuum.alerts import lifecycle
+from continuum.alerts.models import CircuitAlert
+from continuum.core.alert_state import display_state, present_counts, summary_badges
+from continuum.core.run_record import Run
+from continuum.db import make_engine, make_sessionmaker, unit_of_work
+from tests.conftest import Web
+from tests.seed import RUN_START
+
+
+@pytest.mark.parametrize(
+    ("status", "cleared", "key", "words", "present"),
+    [
+        ("open", False, "active", "active", True),
+        ("open", True, "cleared", "cleared — awaiting review", False),
+        ("acknowledged", False, "acknowledged", "acknowledged · still present", True),
+        ("acknowledged", True, "acknowledged", "acknowledged · cleared", False),
+        ("resolved", False, "resolved", "resolved", False),
+        ("resolved", True, "resolved", "resolved", False),
+    ],
+)
+def test_one_decision_for_every_page(
+    status: str, cleared: bool, key: str, words: str, present: bool
+) -> None:
+    state = display_state(status, cleared)
+    assert (state.key, state.words, state.present) == (key, words, present)
+
+
+def test_only_present_conditions_count() -> None:
+    alerts = [
+        {"severity": "critical", "status": "open", "cleared_at": "2026-12-03T16:41:00Z"},
+        {"severity": "warning", "status": "open", "cleared_at": "2026-12-03T20:24:00Z"},
+        {"severity": "warning", "status": "acknowledged", "cleared_at": None},
+    ]
+    assert present_counts(alerts) == {"critical": 0, "warning": 1, "info": 0}
+    assert [w for _, w in summary_badges(alerts)] == [
+        "1 warning · acknowledged",
+        "2 cleared — awaiting review",
+    ]
+
+
+def _clear_alert_1(web: Web, hours: float = 3.0) -> None:
+    """The seeded haemolysis alert (1) cleared by the data ``hours`` after the run started."""
+    engine = make_engine(web.url)
+    with unit_of_work(make_sessionmaker(engine)) as db:
+        alert = db.get_one(CircuitAlert, 1)
+        run = db.get_one(Run, alert.run_id)
+        lifecycle.clear_alert(db, run, alert, RUN_START + timedelta(hours=hours), "back to normal")
+    engine.dispose()
+
+
+def test_pages_show_a_cleared_alert_as_awaiting_review_not_as_a_current_finding(
+    web: Web,
+) -> None:
+    _clear_alert_1(web)
+    web.login("nurse")
+    run_page = web.client.get("/runs/1").text
+    assert 'data-state="cleared"' in run_page and "cleared — awaiting review" in run_page
+    assert 'data-state="active"' in run_page  # alert 2 (anticoagulation) is still present
+    assert "1 cleared — awaiting review" in run_page
+    board = web.client.get("/rounds").text
+    assert "1 cleared — awaiting review" in board and "1 warning · active" in board
+    listed = web.client.get("/alerts").text
+    assert 'data-alert="1" data-state="cleared"' in listed
+    assert 'data-alert="2" data-state="active"' in listed
+    sheet = web.client.get("/rounds/sheet").text
+    assert "cleared — awaiting review" in sheet
+    api = web.client.get("/api/v1/alerts/1").json()
+    assert (api["state"], api["state_words"]) == ("cleared", "cleared — awaiting review")
+    board_json = web.client.get("/api/v1/rounds/board").json()
+    row = next(r for r in board_json["runs"] if r["run_id"] == 1)
+    assert row["alert_counts"]["warning"] == 1  # the cleared haemolysis is not counted
+    assert row["alert_states"]["cleared"] == 1
+
+
+def test_history_is_in_clinical_time_with_sentences(web: Web) -> None:
+    _clear_alert_1(web, hours=3.0)
+    web.login("nurse")
+    page = web.client.get("/runs/1/alerts").text
+    assert "{'because'" not in page and "{&#39;because&#39;" not in page
+    assert "Condition cleared: values back within the thresholds" in page
+    cleared_at = (RUN_START + timedelta(hours=3)).strftime("%d %b %H:%M")
+    assert cleared_at in page  # the data's time (programme zone UTC in tests) …
+    assert "recorded " in page  # … and, as it differs, when the row was written
+    assert "Warning raised" in page
+
+
+def _make_critical(web: Web) -> None:
+    web.login("perfusionist")
+    r = web.client.post(
+        "/api/v1/runs/1/observations",
+        json={
+            "observations": [
+                {"code": "pfhb", "value": 150, "time": (RUN_START + timedelta(hours=4)).isoformat()}
+            ]
+        },
+        headers={"X-CSRF-Token": web.csrf()},
+    )
+    assert r.status_code == 201, r.text
+    assert web.client.get("/api/v1/alerts/1").json()["peak_severity"] == "critical"
+    web.client.post("/logout", data={"csrf_token": web.csrf()})
+
+
+@pytest.mark.parametrize("role", ["coordinator", "nurse"])
+def test_a_critical_alert_is_not_resolved_by_the_coordinator_or_a_nurse_alone(
+    web: Web, role: str
+) -> None:
+    _make_critical(web)
+    web.login(role)
+    page = web.client.get("/runs/1/alerts").text
+    assert "resolving it needs a perfusionist or a physician" in page
+    refused = web.client.post(
+        "/api/v1/alerts/1/resolve",
+        json={"note": "looks fine"},
+        headers={"X-CSRF-Token": web.csrf()},
+    )
+    assert refused.status_code == 403
+    assert "needs a perfusionist or a physician" in refused.text
+    assert web.client.get("/api/v1/alerts/1").json()["status"] != "resolved"
+    # they may still acknowledge it, and resolve a warning (alert 2)
+    ack = web.post_form("/alerts/1/acknowledge", {"comment": "perfusionist called"})
+    assert ack.status_code == 303
+    ok = web.client.post(
+        "/api/v1/alerts/2/resolve",
+        json={"note": "anti-Xa repeated: in range"},
+        headers={"X-CSRF-Token": web.csrf()},
+    )
+    assert ok.status_code == 200 and ok.json()["state"] == "resolved"
+
+
+def test_a_perfusionist_resolves_a_critical_alert(web: Web) -> None:
+    _make_critical(web)
+    web.login("perfusionist")
+    done = web.post_form("/alerts/1/resolve", {"note": "pump head changed"})
+    assert done.status_code == 303
+    assert web.client.get("/api/v1/alerts/1").json()["status"] == "resolved"
