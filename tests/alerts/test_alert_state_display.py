@@ -143,3 +143,50 @@ def test_a_perfusionist_resolves_a_critical_alert(web: Web) -> None:
     done = web.post_form("/alerts/1/resolve", {"note": "pump head changed"})
     assert done.status_code == 303
     assert web.client.get("/api/v1/alerts/1").json()["status"] == "resolved"
+
+
+def test_replace_a_component_from_the_alert_resolves_it_with_the_link(web: Web) -> None:
+    web.login("perfusionist")
+    page = web.client.get("/runs/1/alerts").text
+    assert "Fix it from here" in page and "Replace and resolve" in page
+    missing = web.post_form("/alerts/1/replace-component", {"stop_reason": "haemolysis"})
+    assert missing.status_code == 422 and "choose the component this one replaces" in missing.text
+    assert web.client.get("/api/v1/alerts/1").json()["status"] == "open"
+    done = web.post_form(
+        "/alerts/1/replace-component",
+        {"replaces_id": 1, "stop_reason": "thrombus", "model": "HLS 7.0", "note": "clot seen"},
+    )
+    assert done.status_code == 303, done.text[:500]
+    alert = web.client.get("/api/v1/alerts/1").json()
+    assert alert["status"] == "resolved"
+    resolved = alert["events"][-1]
+    link = resolved["detail"]["intervention"]
+    assert (link["kind"], link["replaced_id"], link["stop_reason"]) == ("component", 1, "thrombus")
+    run = web.client.get("/api/v1/runs/1").json()
+    old = next(c for c in run["components"] if c["id"] == 1)
+    assert old["stop_reason"] == "thrombus" and old["stopped_at"]
+    assert any(c["replaces_id"] == 1 for c in run["components"])
+    page = web.client.get("/runs/1/alerts").text
+    assert "membrane lung #1 replaced by #" in page and "(stop reason: thrombus)" in page
+
+
+def test_raise_an_action_from_the_alert_links_it(web: Web) -> None:
+    web.login("nurse")
+    bad = web.post_form("/alerts/2/raise-action", {"text": "Repeat anti-Xa"})
+    assert bad.status_code == 422 and "owner discipline" in bad.text
+    done = web.post_form(
+        "/alerts/2/raise-action",
+        {
+            "text": "Repeat anti-Xa at 18:00",
+            "owner_discipline": "nursing",
+            "due_at": "2030-01-01T18:00",
+        },
+    )
+    assert done.status_code == 303, done.text[:500]
+    alert = web.client.get("/api/v1/alerts/2").json()
+    assert alert["status"] == "open"  # a plan, not a fix
+    link = alert["events"][-1]["detail"]["intervention"]
+    assert link["kind"] == "action" and link["href"] == "/runs/1/rounds#actions"
+    rounds = web.client.get("/runs/1/rounds").text
+    assert "Repeat anti-Xa at 18:00" in rounds
+    assert "action raised: Repeat anti-Xa at 18:00" in web.client.get("/runs/1/alerts").text

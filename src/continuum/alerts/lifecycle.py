@@ -219,7 +219,12 @@ def acknowledge(
 
 
 def resolve(
-    session: Session, actor: Actor, run: Run, alert: CircuitAlert, note: str | None
+    session: Session,
+    actor: Actor,
+    run: Run,
+    alert: CircuitAlert,
+    note: str | None,
+    detail: dict[str, Any] | None = None,
 ) -> bool:
     """Resolve an unresolved alert, atomically; False if another clinician resolved it first."""
     now = utcnow()
@@ -237,6 +242,6 @@ def resolve(
     )
     if not won:
         return False
-    log(session, alert, "resolved", actor, comment=note)
+    log(session, alert, "resolved", actor, comment=note, detail=detail)
     _audit(session, run, alert, "resolve", actor)
     return True
