@@ -78,6 +78,9 @@ class DemoCase:
     later_mode: tuple[str, float, str] | None = None
     oxygenator_change_days_ago: float | None = None
     indication: str = ""
+    # minutes before the demo starts that this run's bedside console stopped sending (its
+    # last hour of flow and pump speed came from the console): shows the feed-health finding
+    console_silent_min: float | None = None
 
 
 CASES = [
@@ -104,6 +107,7 @@ CASES = [
         "control_vv",
         22,
         indication="Influenza A ARDS, PaO2/FiO2 62 on PEEP 14",
+        console_silent_min=12,
     ),
     DemoCase(
         "MRN100262",
@@ -418,6 +422,25 @@ def _team(db: Session, staff: dict[str, Actor], run: Run) -> None:
         )
 
 
+def _console_feed(
+    rows: list[dict[str, object]], end: datetime, silent_min: float
+) -> list[dict[str, object]]:
+    """The simulated history is not a live feed (source "simulator"); here the last hour of
+    flow and pump speed came from the bedside console, which fell silent ``silent_min``
+    minutes before ``end`` (nothing after that)."""
+    stop = end - timedelta(minutes=silent_min)
+    out = []
+    for row in rows:
+        at = row["time"]
+        assert isinstance(at, datetime)
+        if at > stop:
+            continue
+        if row["code"] in ("blood_flow", "pump_speed") and at > stop - timedelta(hours=1):
+            row = {**row, "source": "console"}
+        out.append(row)
+    return out
+
+
 def _observations(db: Session, run: Run, case: DemoCase, end: datetime, seed: int) -> None:
     """The last ``sim_hours`` of the run come from the simulator."""
     from continuum.simulator import simulate
@@ -442,5 +465,7 @@ def _observations(db: Session, run: Run, case: DemoCase, end: datetime, seed: in
         vocabulary.delta_p_series(sim.signals["p_preoxy"], sim.signals["p_postoxy"]),
         "simulator",
     )
+    if case.console_silent_min is not None:
+        rows = _console_feed(rows, end, case.console_silent_min)
     for start in range(0, len(rows), 20000):
         observation_service.bulk_insert(db, rows[start : start + 20000])

@@ -190,3 +190,13 @@ def test_raise_an_action_from_the_alert_links_it(web: Web) -> None:
     rounds = web.client.get("/runs/1/rounds").text
     assert "Repeat anti-Xa at 18:00" in rounds
     assert "action raised: Repeat anti-Xa at 18:00" in web.client.get("/runs/1/alerts").text
+
+
+def test_a_circuit_check_links_to_a_ready_replacement_form(web: Web) -> None:
+    web.login("perfusionist")
+    check = web.client.get("/runs/1/circuit-check").text
+    assert 'href="/runs/1?replace=1#circuit"' in check
+    page = web.client.get("/runs/1", params={"replace": 1}).text
+    form = page[page.index("Add or replace a component") - 200 :]
+    assert "<details open" in form.replace("<details  open", "<details open")
+    assert '<option value="1" selected>' in form

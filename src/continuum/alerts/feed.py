@@ -1,8 +1,8 @@
 """Feed health: a console that has gone quiet is a finding of its own.
 
-Every active run that has had console data (blood flow or pump speed from any interface; hand-
-entered values do not count) is checked against the programme's ``console_silence_min``
-(docs/clinical/reference.md §4.7). Silent longer than that → a warning alert
+Every active run that has had console data (blood flow or pump speed from any interface;
+hand-entered and simulated values do not count) is checked against the programme's
+``console_silence_min`` (docs/clinical/reference.md §4.7). Silent longer than that → a warning alert
 ``console_silent`` raised at the moment the limit was passed, with the last console value's
 time as evidence; data arriving again → the alert clears at the first new value's time.
 
@@ -30,6 +30,8 @@ from continuum.db import utcnow
 from continuum.surveillance import Alert
 
 CONSOLE_CODES = ("blood_flow", "pump_speed")
+# Values that never came over a live connection: typed in, or generated (the demo's history).
+NOT_A_FEED = ("manual", "simulator")
 RETURNED = "console data returned"
 CHECK_EVERY_S = 60.0
 
@@ -58,7 +60,7 @@ def last_console_time(
             Observation.run_id == run_id,
             Observation.code == code,
             Observation.status == "final",
-            Observation.source != "manual",
+            Observation.source.not_in(NOT_A_FEED),
         )
         if after is None:
             stmt = stmt.order_by(Observation.time.desc())

@@ -119,8 +119,17 @@ def create_run(request: Request, db: DbSession, actor: CurrentActor) -> Response
 
 
 @router.get("/runs/{run_id}", dependencies=[require(P.VIEW_CLINICAL)])
-def run_page(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
-    return _run_page(request, db, actor, run_service.get_run(db, actor, run_id))
+def run_page(
+    request: Request, run_id: int, db: DbSession, actor: CurrentActor, replace: int | None = None
+) -> Response:
+    """``replace``: a component id whose replacement form opens ready (from a circuit check)."""
+    run = run_service.get_run(db, actor, run_id)
+    if replace is not None:
+        old = next((c for c in run.components if c.id == replace and not c.stopped_at), None)
+        if old is not None:
+            values = {"replaces_id": old.id, "kind": old.kind}
+            return _run_page(request, db, actor, run, None, "components", values)
+    return _run_page(request, db, actor, run)
 
 
 def _run_page(
