@@ -23,7 +23,7 @@ from continuum.core.run_view import RunLink, add_run_link
 from continuum.core.schemas import ComponentCreate
 from continuum.core.vocab import COMPONENT_STOP_REASONS, DISCIPLINES
 from continuum.db import utcnow
-from continuum.errors import Conflict, ValidationFailed
+from continuum.errors import Conflict, ContinuumError, ValidationFailed
 from continuum.surveillance import rule_texts
 from continuum.web.deps import CurrentActor, DbSession, form_of, get_actor, require
 from continuum.web.form_post import attempt
@@ -86,7 +86,7 @@ def _run_alerts(
     db: Session,
     actor: Actor,
     run: Run,
-    error: ValidationFailed | Conflict | None = None,
+    error: ContinuumError | None = None,
     error_alert: int | None = None,
 ) -> Response:
     alerts = service.list_alerts(db, actor, "all", run_id=run.id)
