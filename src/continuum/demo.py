@@ -87,6 +87,9 @@ class DemoCase:
     sweep_plan: tuple[tuple[float, float], ...] = ()
     # Bedside values entered by the nurse: (code, value, hours before the end).
     bedside: tuple[tuple[str, float, float], ...] = ()
+    # minutes before the demo starts that this run's bedside console stopped sending (its
+    # last hour of flow and pump speed came from the console): shows the feed-health finding
+    console_silent_min: float | None = None
 
 
 def _vent(
@@ -121,6 +124,7 @@ CASES = [
         indication="Influenza A ARDS, PaO2/FiO2 62 on PEEP 14",
         bed="ICU 1",
         bedside=(*_vent(0.5, 12, 26, 1), ("fluid_balance_24h", 1450, 2)),
+        console_silent_min=12,
     ),
     DemoCase(
         "MRN100262",
@@ -478,6 +482,23 @@ def _bedside(db: Session, nurse: Actor, run: Run, case: DemoCase, end: datetime)
         )
     if rows:
         observation_service.bulk_insert(db, rows)
+def _console_feed(
+    rows: list[dict[str, object]], end: datetime, silent_min: float
+) -> list[dict[str, object]]:
+    """The simulated history is not a live feed (source "simulator"); here the last hour of
+    flow and pump speed came from the bedside console, which fell silent ``silent_min``
+    minutes before ``end`` (nothing after that)."""
+    stop = end - timedelta(minutes=silent_min)
+    out = []
+    for row in rows:
+        at = row["time"]
+        assert isinstance(at, datetime)
+        if at > stop:
+            continue
+        if row["code"] in ("blood_flow", "pump_speed") and at > stop - timedelta(hours=1):
+            row = {**row, "source": "console"}
+        out.append(row)
+    return out
 
 
 def _observations(db: Session, run: Run, case: DemoCase, end: datetime, seed: int) -> None:
@@ -514,5 +535,7 @@ def _observations(db: Session, run: Run, case: DemoCase, end: datetime, seed: in
         vocabulary.delta_p_series(signals["p_preoxy"], signals["p_postoxy"]),
         "simulator",
     )
+    if case.console_silent_min is not None:
+        rows = _console_feed(rows, end, case.console_silent_min)
     for start in range(0, len(rows), 20000):
         observation_service.bulk_insert(db, rows[start : start + 20000])

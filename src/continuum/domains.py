@@ -25,6 +25,7 @@ MODEL_MODULES: tuple[str, ...] = (
 HOOK_MODULES: tuple[str, ...] = (
     "continuum.alerts.hooks",
     "continuum.weaning.hooks",
+    "continuum.rounds.hooks",
     # add domain hook modules above this line
 )
 

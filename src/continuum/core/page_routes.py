@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from continuum import vocabulary
 from continuum.core import (
     accounts,
+    alert_state,
     observation_service,
     participation_service,
     patient_service,
@@ -45,10 +46,11 @@ from continuum.db import utcnow
 from continuum.errors import Conflict, ValidationFailed
 from continuum.web.deps import CurrentActor, DbSession, form_of, get_actor, require
 from continuum.web.form_post import attempt
-from continuum.web.pages import form_dict, parse_form, redirect, render
+from continuum.web.pages import form_dict, parse_form, redirect, render, templates
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(get_actor)])
 routers = [router]
+templates.env.globals.update(alert_state.jinja_globals())
 
 
 @router.get("/runs", dependencies=[require(P.VIEW_CLINICAL)])
@@ -110,8 +112,17 @@ def create_run(request: Request, db: DbSession, actor: CurrentActor) -> Response
 
 
 @router.get("/runs/{run_id}", dependencies=[require(P.VIEW_CLINICAL)])
-def run_page(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
-    return _run_page(request, db, actor, run_service.get_run(db, actor, run_id))
+def run_page(
+    request: Request, run_id: int, db: DbSession, actor: CurrentActor, replace: int | None = None
+) -> Response:
+    """``replace``: a component id whose replacement form opens ready (from a circuit check)."""
+    run = run_service.get_run(db, actor, run_id)
+    if replace is not None:
+        old = next((c for c in run.components if c.id == replace and not c.stopped_at), None)
+        if old is not None:
+            values = {"replaces_id": old.id, "kind": old.kind}
+            return _run_page(request, db, actor, run, None, "components", values)
+    return _run_page(request, db, actor, run)
 
 
 def _run_page(

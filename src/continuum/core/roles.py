@@ -23,6 +23,9 @@ class Permission(StrEnum):
     MANAGE_CLINICAL_SETTINGS = "manage_clinical_settings"
     MANAGE_SETTINGS = "manage_clinical_settings"  # former name, an alias of the above
     ACKNOWLEDGE_ALERT = "acknowledge_alert"
+    # Closing a critical circuit alert is a clinical judgement: perfusionist or physician
+    # (the signers), not the coordinator or a nurse alone; they acknowledge it and hand over.
+    RESOLVE_CRITICAL_ALERT = "resolve_critical_alert"
     INGEST_DATA = "ingest_data"
     MANAGE_INTEGRATION = "manage_integration"
     MANAGE_REFERRAL = "manage_referral"
@@ -46,6 +49,7 @@ _CLINICIAN = {
 _SIGNER = {
     P.CREATE_PATIENT, P.MANAGE_RUN, P.MANAGE_CIRCUIT, P.INGEST_DATA, P.MANAGE_REFERRAL,
     P.SIGN_DECISION, P.CIRCUIT_CHECK, P.RUN_WEANING, P.SIGN_DECANNULATION,
+    P.RESOLVE_CRITICAL_ALERT,
 }  # fmt: skip
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "perfusionist": frozenset(_CLINICIAN | _SIGNER),

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from continuum.core import patient_service, run_view, settings_service
+from continuum.core import alert_state, patient_service, run_view, settings_service
 from continuum.core.people import Patient, PatientIdentity
 from continuum.core.record import Observation, RunTarget
 from continuum.core.roles import Actor, Permission
@@ -87,7 +87,13 @@ class BoardRow:
 
     @property
     def alert_counts(self) -> dict[str, int]:
-        return {s: sum(1 for a in self.alerts if a.get("severity") == s) for s in SEVERITIES}
+        """Per severity, alerts whose condition is present now (core.alert_state): one that
+        cleared hours ago is listed for review, not counted as a current finding."""
+        return alert_state.present_counts(self.alerts)
+
+    @property
+    def alert_states(self) -> dict[str, int]:
+        return alert_state.state_counts(self.alerts)
 
     @property
     def urgency(self) -> tuple[int, int, int, int]:
@@ -437,6 +443,7 @@ def row_json(row: BoardRow) -> dict[str, Any]:
         "out_of_target": row.out_of_target,
         "alerts": row.alerts,
         "alert_counts": row.alert_counts,
+        "alert_states": row.alert_states,
         "goals": row.round.goals if row.round else {},
         "goals_from": str(row.round.round_date) if row.round else None,
         "perfusion_at_round": row.perfusion_at_round,
