@@ -271,6 +271,7 @@ def plan_message(msg: DeviceMessage, ctx: Context) -> tuple[Outcome, list[dict[s
         return outcome, []
     rows: list[dict[str, Any]] = []
     outcome.errors += msg.problems
+    outcome.warnings += msg.left_out
     for value in msg.values:
         row = _plan_value(msg, value, ctx, outcome)
         if row is not None:
