@@ -194,6 +194,13 @@ def _time_index(header: list[str], layout: Layout | None) -> int:
         if head.strip().casefold() == wanted:
             return i
     shown = ", ".join(f"'{h}'" for h in header[:12]) or "none"
+    other = [d for d in ",;\t|" if d != layout.delimiter and len(header) == 1 and d in header[0]]
+    if other:
+        raise ValidationFailed(
+            f"the file's columns are separated by {other[0]!r}, the preset expects "
+            f"{layout.delimiter!r}: choose the preset that matches the file",
+            "file",
+        )
     raise ValidationFailed(
         f"no time column '{layout.time_column}' in the file (its columns: {shown}); "
         "choose the preset that matches the file",

@@ -10,6 +10,7 @@ preview and the CLI's import both start from it.
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import Any
@@ -123,6 +124,12 @@ def read_with_preset(
     first = None
     if isinstance(source, io.StringIO):
         first = _first_time_cell(source.getvalue(), preset)
+    elif isinstance(source, str | os.PathLike):
+        try:
+            with open(source, encoding="utf-8-sig", newline="") as fh:
+                first = _first_time_cell(fh.read(65536), preset)
+        except (OSError, UnicodeDecodeError):
+            first = None  # the reader names the problem
     console = read_console_csv(source, progress=progress, layout=preset.layout(zone))
     return PresetRead(preset, console, preview(console, preset, first, zone))
 

@@ -57,7 +57,7 @@ def ingest_preview(
         return render(request, "ingest_upload.html", actor, 422, run=run, result=None,
                       error=exc, presets=presets, chosen=chosen)  # fmt: skip
     early = _before_start(read.console, run.started_at)
-    return render(request, "ingest_preview.html", actor, run=run, name=name, token=token,
+    return render(request, "ingest_preview.html", actor, run=run, file_name=name, token=token,
                   read=read, p=read.preview, presets=presets, early=early)  # fmt: skip
 
 
