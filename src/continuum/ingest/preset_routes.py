@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from continuum.core import run_service
 from continuum.core.roles import Permission as P
@@ -126,7 +127,29 @@ def remove_preset_form(
     return redirect("/integration/presets")
 
 
+class PresetColumnOut(BaseModel):
+    header: str
+    code: str
+    unit: str
+
+
+class PresetOut(BaseModel):
+    """A console-export preset (docs/ingest.md "Console export presets")."""
+
+    name: str
+    title: str
+    columns: list[PresetColumnOut]
+    time_column: str
+    time_format: str
+    time_zone: str
+    delimiter: str
+    decimal_comma: bool
+    note: str
+    origin: str
+    version: int
+
+
 @api.get("/ingest/presets", dependencies=[require(P.INGEST_DATA)])
-def presets_api(db: DbSession, actor: CurrentActor) -> list[dict[str, Any]]:
+def presets_api(db: DbSession, actor: CurrentActor) -> list[PresetOut]:
     """The console-export presets an import may name (shipped and the site's)."""
-    return [p.to_dict() for p in list_presets(db)]
+    return [PresetOut.model_validate(p.to_dict()) for p in list_presets(db)]
