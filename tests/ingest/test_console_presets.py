@@ -279,6 +279,11 @@ def test_page_preview_of_a_bad_file_or_preset_says_why(web: Web) -> None:
     r = web.post_form("/runs/1/ingest/preview", {"csv_text": own_layout(), "preset": "nope"},
                       page="/runs/1/ingest")  # fmt: skip
     assert r.status_code == 422 and "no preset" in r.text
+    early = p123_export(RUN_START - timedelta(days=1))
+    r = web.post_form("/runs/1/ingest/preview", {"csv_text": early, "preset": "p1-p2-p3"},
+                      page="/runs/1/ingest")  # fmt: skip
+    assert r.status_code == 200 and 'id="early"' in r.text and "before the run started" in r.text
+    assert 'id="confirm"' not in r.text
     assert count(web_sessions(web), "csv:%") == 0
 
 

@@ -15,7 +15,7 @@ preset ``continuum``; shipped presets can be replaced, and others added, by a si
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from continuum.errors import FieldProblem, ValidationFailed
-from continuum.ingest.console_csv import ConsoleFile, Layout
+from continuum.ingest.console_csv import ColumnReader, ConsoleFile, Layout, TimeReader
 from continuum.vocabulary import CODES, convert, parse_header
 
 ISO = "iso"
@@ -164,7 +164,7 @@ SHIPPED: dict[str, Preset] = {
 }
 
 
-def _column_reader(columns: tuple[PresetColumn, ...]):  # type: ignore[no-untyped-def]
+def _column_reader(columns: tuple[PresetColumn, ...]) -> ColumnReader:
     by_header = {c.header.strip().casefold(): c for c in columns}
 
     def read(head: str) -> tuple[str, str | None]:
@@ -204,7 +204,7 @@ def zone_of(text: str, programme_zone: tzinfo = UTC) -> tzinfo | None:
         ) from None
 
 
-def _time_reader(fmt: str, zone_text: str, programme_zone: tzinfo):  # type: ignore[no-untyped-def]
+def _time_reader(fmt: str, zone_text: str, programme_zone: tzinfo) -> TimeReader | None:
     zone = zone_of(zone_text, programme_zone)
     if fmt == ISO and zone is None:
         return None  # the reader's own (vectorised) ISO 8601 path
@@ -469,7 +469,3 @@ def _first_time(preset: Preset, cell: str, zone: tzinfo) -> tuple[str, datetime]
 def _utc(t: np.datetime64) -> datetime:
     ms = int(np.datetime64(t, "ms").astype(np.int64))
     return _EPOCH + timedelta(milliseconds=ms)
-
-
-def with_origin(preset: Preset, origin: str, version: int) -> Preset:
-    return replace(preset, origin=origin, version=version)

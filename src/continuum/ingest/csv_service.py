@@ -65,7 +65,7 @@ def import_csv(
         raise Conflict(f"run {run_id} has ended; console data can no longer be imported")
     layout = preset.layout(zone) if preset is not None else None
     console = read_console_csv(source, progress=progress, layout=layout)
-    _check_times(console, run.started_at)
+    check_times(console, run.started_at)
     ref = f"csv:{uuid.uuid4().hex[:16]}"  # short: it is indexed; the log maps it to the file
     stored, derived = store_series(session, run_id, console, ref, actor.staff_id)
     codes = set(console.series) | set(console.derived)
@@ -102,7 +102,7 @@ def _mark_surveillance_due(session: Session, run_id: int, codes: set[str]) -> No
         session.info["defer_surveillance"] = deferred
 
 
-def _check_times(console: ConsoleFile, started_at: Any) -> None:
+def check_times(console: ConsoleFile, started_at: Any) -> None:
     """Every value must fall within the run: before its start is refused (whole file)."""
     start = np.datetime64(started_at.replace(tzinfo=None), "ms")
     early = [c for c, (t, _) in console.series.items() if len(t) and t.min() < start]

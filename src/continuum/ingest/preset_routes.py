@@ -22,6 +22,7 @@ from continuum.ingest.console_preset_service import (
     save_preset,
 )
 from continuum.ingest.console_presets import DELIMITERS, PROGRAMME_ZONE, Preset
+from continuum.ingest.csv_service import check_times
 from continuum.ingest.routes import upload_text
 from continuum.vocabulary import CODES
 from continuum.web.deps import CurrentActor, DbSession, form_of, get_actor, require
@@ -57,16 +58,13 @@ def ingest_preview(
     except ValidationFailed as exc:
         return render(request, "ingest_upload.html", actor, 422, run=run, result=None,
                       error=exc, presets=presets, chosen=chosen)  # fmt: skip
-    early = _before_start(read.console, run.started_at)
+    try:
+        check_times(read.console, run.started_at)
+        early = None
+    except ValidationFailed as exc:
+        early = exc.problems[0].message
     return render(request, "ingest_preview.html", actor, run=run, file_name=name, token=token,
                   read=read, p=read.preview, presets=presets, early=early)  # fmt: skip
-
-
-def _before_start(console: Any, started_at: Any) -> list[str]:
-    import numpy as np
-
-    start = np.datetime64(started_at.replace(tzinfo=None), "ms")
-    return [c for c, (t, _) in console.series.items() if len(t) and t.min() < start]
 
 
 def _presets_page(
