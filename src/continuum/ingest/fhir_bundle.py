@@ -13,7 +13,7 @@ OBX-3; value in ``valueQuantity`` and/or in each ``component`` (a blood-pressure
 An Observation (or component) that cannot be used — no quantity, no usable time, no
 coding that maps, a status such as ``entered-in-error`` — is left out and named in a
 warning, like an unmapped HL7 code; the rest of the bundle is stored. A value that is read
-but refused by the vocabulary (not a number, unit, range) refuses the bundle, as in HL7.
+and refused (not a number, out of range) is handled as in HL7: it refuses the bundle.
 """
 
 from __future__ import annotations
