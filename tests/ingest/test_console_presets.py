@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from tests.conftest import Web
 from tests.ingest.helpers import count, values
@@ -30,7 +32,7 @@ from continuum.ingest.console_preset_service import (
     remove_preset,
     save_preset,
 )
-from continuum.ingest.console_presets import SHIPPED, check_preset
+from continuum.ingest.console_presets import SHIPPED, _pattern_parser, check_preset
 from continuum.ingest.csv_service import import_csv
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -310,3 +312,27 @@ def web_sessions(web: Web):  # type: ignore[no-untyped-def]
 
     return make_sessionmaker(make_engine(web.url))
 
+
+
+FORMATS = ["%d.%m.%Y %H:%M:%S", "%Y-%m-%d %H:%M", "%m/%d/%Y %H:%M:%S.%f", "%Y%m%d%H%M%S",
+           "%d/%m/%Y %H:%M"]  # fmt: skip
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(
+    when=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1)),
+    fmt=st.sampled_from(FORMATS),
+    noise=st.sampled_from(["", "x", " 1", "32", "-"]),
+)
+def test_the_fast_pattern_reader_reads_what_strptime_reads(when, fmt, noise) -> None:  # type: ignore[no-untyped-def]
+    text = when.strftime(fmt)
+    for cell in (text, text + noise, noise + text, text.replace("1", noise or "1", 1)):
+        try:
+            expected: object = datetime.strptime(cell, fmt)
+        except ValueError:
+            expected = ValueError
+        try:
+            got: object = _pattern_parser(fmt)(cell)
+        except ValueError:
+            got = ValueError
+        assert got == expected, (fmt, cell)
