@@ -43,6 +43,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.initiation.routes",
     "continuum.alerts.routes",
     "continuum.ingest.routes",
+    "continuum.ingest.preset_routes",
     # add domain route modules above this line
 )
 
