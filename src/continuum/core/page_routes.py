@@ -260,7 +260,7 @@ def participant_form(request: Request, run_id: int, db: DbSession, actor: Curren
     )
 
 
-@router.post("/runs/{run_id}/end", dependencies=[require(P.MANAGE_RUN)])
+@router.post("/runs/{run_id}/end", dependencies=[require(P.END_RUN)])
 def end_form(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
     return _run_form(
         request,
