@@ -45,13 +45,18 @@ def as_datetime(value: datetime | str | None) -> datetime | None:
 
 
 def shown(value: datetime | str | None, zone: ZoneInfo, fmt: str = FORMAT) -> str:
-    """The time as people read it: in the programme's zone, in the one format; '' if none."""
+    """The time as people read it: in the programme's zone, in the one format; '' if none
+    (text that is not a time is shown as it is, never hidden)."""
     dt = as_datetime(value)
-    return dt.astimezone(zone).strftime(fmt) if dt else ""
+    if dt is None:
+        return value if isinstance(value, str) else ""
+    return dt.astimezone(zone).strftime(fmt)
 
 
 def zone_name(zone: ZoneInfo, at: datetime) -> str:
     """The zone as the footer names it: 'America/New_York (EST, UTC−05:00)'."""
+    if zone.key == "UTC":
+        return "UTC"
     local = at.astimezone(zone)
     offset = local.strftime("%z")
     sign = "−" if offset.startswith("-") else "+"

@@ -163,7 +163,8 @@ def _run_page(
         "values": values or {},
         "run_links": run_view.run_links(actor, run.id),
     }
-    return render(request, "run.html", actor, status_code=422 if error else 200, **ctx)
+    status = error.status_code if error else 200  # 422 bad input, 409 already changed
+    return render(request, "run.html", actor, status_code=status, **ctx)
 
 
 def _trend_since(latest: dict[str, Any]) -> str:

@@ -127,7 +127,9 @@ def render(
         "csrf": csrf_token(request),
         "P": Permission,
         "role_labels": ROLE_LABELS,
-        "tz": settings.timezone,
+        # Times carry no zone of their own: the footer names the programme's zone once,
+        # and input hints say "local time" (templates write "Time ({{ tz }})").
+        "tz": "local time",
         "zone_name": zone_name(zone, utcnow()),
         "fmt": lambda dt, f=FORMAT: local(dt, zone, f),
         "demo": settings.demo,
