@@ -172,3 +172,22 @@ def test_local_time_reads_iso_text_and_datetimes() -> None:
     assert shown("2026-07-15T12:00:00Z", ny) == "2026-07-15 08:00"  # summer time
     assert shown("2026-01-15T12:00:00", ny) == "2026-01-15 07:00"  # no offset: UTC
     assert shown(None, ny) == "" and shown("3 h", ny) == "3 h"
+
+
+def test_clinical_thresholds_are_changed_by_clinical_leads_only() -> None:
+    """Governance (docs/extending.md "Governance"): every settings group but the message-log
+    retention holds clinical thresholds, and only the physician lead and the quality lead
+    change those; ending a run is the signers' act, not the coordinator's or an interface's."""
+    import importlib
+
+    from continuum.core.roles import ROLE_PERMISSIONS, Permission
+    from continuum.domains import SETTINGS_MODULES
+
+    groups = [importlib.import_module(m).SETTINGS for m in SETTINGS_MODULES]
+    clinical = [g for g in groups if g.name != "integration"]
+    assert len(clinical) >= 3
+    assert all(g.change == Permission.MANAGE_CLINICAL_SETTINGS for g in clinical)
+    leads = {r for r, ps in ROLE_PERMISSIONS.items() if Permission.MANAGE_CLINICAL_SETTINGS in ps}
+    assert leads == {"physician_lead", "qa_lead"}
+    enders = {r for r, ps in ROLE_PERMISSIONS.items() if Permission.END_RUN in ps}
+    assert enders == {"perfusionist", "physician", "physician_lead"}
