@@ -133,10 +133,14 @@ def record_name(kind: object, ident: object = None) -> str:
     return _capital(words) + (f" #{ident}" if ident not in (None, "") else "")
 
 
-_MRN_PREFIX = re.compile(r"^\s*MRN[\s:#-]*", re.IGNORECASE)
+_MRN_LABELLED = re.compile(r"^\s*MRN", re.IGNORECASE)
 
 
 def mrn(value: object) -> str:
-    """'MRN100262' or '100262' → 'MRN 100262': the label once, whatever the source sent."""
-    bare = _MRN_PREFIX.sub("", str(value or ""))
-    return f"MRN {bare}" if bare else ""
+    """'100262' → 'MRN 100262'; an MRN that already starts with 'MRN' ('MRN100262') is
+    shown alone, never 'MRN MRN100262'. The identifier's own text is never altered (it is
+    copied into other systems)."""
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    return text if _MRN_LABELLED.match(text) else f"MRN {text}"

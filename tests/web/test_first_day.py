@@ -24,7 +24,9 @@ LOGOUT = 'action="/logout"'
 @pytest.fixture
 def web_ny(sqlite_url: str) -> Iterator[Web]:
     """The web client of a programme in New York (CONTINUUM_TIMEZONE=America/New_York)."""
-    settings = conftest.test_settings(sqlite_url).model_copy(update={"timezone": "America/New_York"})
+    settings = conftest.test_settings(sqlite_url).model_copy(
+        update={"timezone": "America/New_York"}
+    )
     app = create_app(settings)
     with TestClient(app, base_url="http://testserver") as client:
         yield Web(client, sqlite_url)
@@ -191,3 +193,15 @@ def test_clinical_thresholds_are_changed_by_clinical_leads_only() -> None:
     assert leads == {"physician_lead", "qa_lead"}
     enders = {r for r, ps in ROLE_PERMISSIONS.items() if Permission.END_RUN in ps}
     assert enders == {"perfusionist", "physician", "physician_lead"}
+
+
+def test_numbers_names_and_mrns_as_people_read_them() -> None:
+    from continuum import display_names as d
+
+    assert d.number(10.100000000000001) == "10.1"
+    assert d.quantity(465.038, "pao2") == "465 mmHg"
+    assert d.quantity(0.6, "sweep_fio2") == "0.60" and d.quantity(7.4, "ph") == "7.40"
+    assert d.field_label("hb_g_dl") == "Haemoglobin" and d.field_label("aptt") == "aPTT"
+    assert d.field_label("action.0.due_at") == "Due time"
+    assert d.record_name("circuit_check", 6) == "Circuit check #6"
+    assert d.mrn("100262") == "MRN 100262" and d.mrn("MRN100262") == "MRN100262"

@@ -111,6 +111,33 @@ def start_page(role: str) -> str:
     return START_PAGES.get(role, CLINICAL_START)
 
 
+# What a refused permission reads as ("the admin role may not view clinical records").
+PERMISSION_WORDS = {
+    P.VIEW_CLINICAL: "view clinical records",
+    P.VIEW_IDENTIFIERS: "see patient identifiers",
+    P.CREATE_PATIENT: "add patients",
+    P.MANAGE_RUN: "manage runs",
+    P.END_RUN: "end a run",
+    P.MANAGE_CIRCUIT: "change circuit components",
+    P.ENTER_OBSERVATION: "enter values",
+    P.AMEND_OBSERVATION: "amend values",
+    P.VIEW_AUDIT: "read the audit log",
+    P.MANAGE_USERS: "manage users",
+    P.MANAGE_CLINICAL_SETTINGS: "change clinical thresholds",
+    P.MANAGE_INTEGRATION: "manage integration settings",
+    P.INGEST_DATA: "import device data",
+    P.MANAGE_REFERRAL: "manage referrals",
+    P.RUN_WEANING: "run weaning trials",
+    P.ISSUE_OWN_TOKEN: "issue API tokens",
+    P.FIND_BY_MRN: "find patients by MRN",
+}
+
+
+def refusal(role: str, permission: Permission) -> str:
+    words = PERMISSION_WORDS.get(permission, permission.value.replace("_", " "))
+    return f"the {role} role may not {words}"
+
+
 # A role that signs a two-person sign-off in another role's place (decision, decannulation).
 SIGNS_AS = {"physician_lead": "physician"}
 
@@ -130,7 +157,7 @@ class Actor:
 
     def require(self, permission: Permission) -> None:
         if not self.can(permission):
-            raise Forbidden(f"the {self.role} role may not {permission.value.replace('_', ' ')}")
+            raise Forbidden(refusal(self.role, permission))
 
     @property
     def signing_role(self) -> str:

@@ -12,7 +12,7 @@ from continuum.web.pages import NavLink, add_nav_link, add_template_dir
 add_template_dir(Path(__file__).parent / "templates")
 add_nav_link(NavLink("Referrals", "/referrals", Permission.VIEW_IDENTIFIERS, 5))
 add_run_link(
-    RunLink("Initiation decision", "/runs/{run_id}/initiation", Permission.VIEW_CLINICAL, 10)
+    RunLink("Initiation decision", "/runs/{run_id}/initiation", Permission.VIEW_IDENTIFIERS, 10)
 )
 
 routers = [page_routes.router, api_routes.router]

@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 from continuum.config import Settings
 from continuum.core import accounts
 from continuum.core.people import Staff
-from continuum.core.roles import Actor, Permission
+from continuum.core.roles import Actor, Permission, refusal
 from continuum.errors import ContinuumError, Forbidden, NotAuthenticated
 from continuum.web.concurrency import DbSlot
 
@@ -171,7 +171,7 @@ def is_api(request: Request) -> bool:
 
 def forbid_unless(actor: Actor, permission: Permission) -> None:
     if not actor.can(permission):
-        raise Forbidden(f"the {actor.role} role may not {permission.value.replace('_', ' ')}")
+        raise Forbidden(refusal(actor.role, permission))
 
 
 __all__ = ["AppSettings", "ContinuumError", "CurrentActor", "DbSession", "require"]
