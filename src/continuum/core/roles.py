@@ -87,7 +87,7 @@ ROLE_LABELS = {
     "physician_lead": "Physician lead (ECMO medical director)",
     # Bedside clinicians of any discipline (nursing, pharmacy, physiotherapy): the
     # discipline says which; the role says what they may do.
-    "nurse": "Bedside clinician",
+    "nurse": "Bedside clinician (nurse, pharmacist, physiotherapist)",
     "coordinator": "ECMO coordinator",
     "qa_lead": "Quality lead",
     "researcher": "Researcher (de-identified)",

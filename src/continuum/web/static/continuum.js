@@ -27,5 +27,5 @@ function fieldFor(name) {
     return box.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING;
   }) : all;
   const byName = function (list) { return list.find(function (el) { return el.matches(selector); }); };
-  return byName(after) || byName(all) || after[0] || null;
+  return byName(after) || byName(all) || document.getElementById("f-" + name) || after[0] || null;
 }
