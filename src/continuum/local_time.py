@@ -5,6 +5,7 @@ Pure: used by the web layer's pages and form parsing and by domains' form reader
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -51,6 +52,15 @@ def shown(value: datetime | str | None, zone: ZoneInfo, fmt: str = FORMAT) -> st
     if dt is None:
         return value if isinstance(value, str) else ""
     return dt.astimezone(zone).strftime(fmt)
+
+
+ISO_TIME = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d)?")
+
+
+def times_in(text: str, zone: ZoneInfo) -> str:
+    """A message with the ISO times a service wrote into it (UTC) shown in the zone:
+    'is before the run started (2026-12-01T22:47:00+00:00)' → '… (2026-12-01 17:47)'."""
+    return ISO_TIME.sub(lambda m: shown(m.group(0), zone), str(text))
 
 
 def zone_name(zone: ZoneInfo, at: datetime) -> str:

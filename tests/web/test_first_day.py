@@ -205,3 +205,14 @@ def test_numbers_names_and_mrns_as_people_read_them() -> None:
     assert d.field_label("action.0.due_at") == "Due time"
     assert d.record_name("circuit_check", 6) == "Circuit check #6"
     assert d.mrn("100262") == "MRN 100262" and d.mrn("MRN100262") == "MRN100262"
+
+
+def test_times_inside_messages_read_in_the_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    from continuum.local_time import times_in
+
+    ny = ZoneInfo("America/New_York")
+    text = "this step is before the previous step (2026-01-15T12:00:00+00:00)"
+    assert times_in(text, ny) == "this step is before the previous step (2026-01-15 07:00)"
+    assert times_in("pump speed 3000 rpm", ny) == "pump speed 3000 rpm"

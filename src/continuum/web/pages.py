@@ -21,7 +21,7 @@ from continuum.core.roles import ROLE_LABELS, Actor, Permission, start_page
 from continuum.core.vocab import DISCIPLINE_LABELS
 from continuum.db import utcnow
 from continuum.errors import validation_failed
-from continuum.local_time import FORMAT, aware, shown, zone_name
+from continuum.local_time import FORMAT, aware, shown, times_in, zone_name
 from continuum.web.deps import csrf_token
 
 M = TypeVar("M", bound=BaseModel)
@@ -132,6 +132,7 @@ def render(
         "tz": "local time",
         "zone_name": zone_name(zone, utcnow()),
         "fmt": lambda dt, f=FORMAT: local(dt, zone, f),
+        "times_in": lambda text: times_in(text, zone),  # ISO times inside a message
         "demo": settings.demo,
         "nav": nav_for(actor),
         "start": start_page(actor.role) if actor else "/login",
