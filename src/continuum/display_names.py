@@ -25,6 +25,9 @@ DECIMALS: dict[str, int] = {
     "vasopressin": 3, "impella_p_level": 0, "iabp_ratio": 2, "anti_xa": 2,
 }  # fmt: skip
 DEFAULT_DECIMALS = 2
+# Codes whose trailing zeros are part of how they are read (pH 7.40); others drop them
+# (blood flow 4.6 L/min, FdO2 0.6).
+KEEP_ZEROS = frozenset({"ph"})
 
 # Abbreviations as clinicians write them, for field names built from codes and words.
 _WORDS: dict[str, str] = {
@@ -94,6 +97,8 @@ def number(value: object, code: str | None = None, places: int | None = None) ->
             return f"{value:.6g}" if abs(value) < 1e6 else f"{value:.0f}"
         places = decimals(code)
     text = f"{value:.{places}f}"
+    if "." in text and code not in KEEP_ZEROS:
+        text = text.rstrip("0").rstrip(".")
     return "0" if text.strip("-0.") == "" else text
 
 

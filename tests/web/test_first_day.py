@@ -200,7 +200,8 @@ def test_numbers_names_and_mrns_as_people_read_them() -> None:
 
     assert d.number(10.100000000000001) == "10.1"
     assert d.quantity(465.038, "pao2") == "465 mmHg"
-    assert d.quantity(0.6, "sweep_fio2") == "0.60" and d.quantity(7.4, "ph") == "7.40"
+    assert d.quantity(0.6, "sweep_fio2") == "0.6" and d.quantity(7.4, "ph") == "7.40"
+    assert d.quantity(4.6, "blood_flow") == "4.6 L/min" and d.number(4.567, "blood_flow") == "4.57"
     assert d.field_label("hb_g_dl") == "Haemoglobin" and d.field_label("aptt") == "aPTT"
     assert d.field_label("action.0.due_at") == "Due time"
     assert d.record_name("circuit_check", 6) == "Circuit check #6"
