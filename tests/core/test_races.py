@@ -42,7 +42,6 @@ from tests.seed import RUN_START
 PERFUSIONIST = Actor(staff_id=1, name="Test perfusionist", role="perfusionist")
 PHYSICIAN = Actor(staff_id=2, name="Test physician", role="physician")
 NURSE = Actor(staff_id=3, name="Test nurse", role="nurse")
-COORDINATOR = Actor(staff_id=4, name="Test coordinator", role="coordinator")
 
 
 @dataclass
@@ -96,8 +95,8 @@ def test_two_racing_run_ends_one_wins_the_other_is_told_who_ended_it(sessions) -
     at = RUN_START + timedelta(hours=30)
     ends = [
         (PHYSICIAN, RunEnd(ended_at=at, outcome="died_on_ecmo", stop_reason="Cardiac arrest")),
-        (
-            COORDINATOR,
+        (  # the two who may end a run (END_RUN: not the coordinator)
+            PERFUSIONIST,
             RunEnd(ended_at=at, outcome="weaned_recovered", stop_reason="Recovered, decannulated"),
         ),
     ]

@@ -140,7 +140,7 @@ def add_component(
     return Created(id=run_service.add_component(db, actor, run, data).id)
 
 
-@router.post("/runs/{run_id}/end", dependencies=[require(P.MANAGE_RUN)])
+@router.post("/runs/{run_id}/end", dependencies=[require(P.END_RUN)])
 def end_run(run_id: int, data: RunEnd, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
     run = run_service.end_run(db, actor, run_service.get_run(db, actor, run_id), data)
     return {"id": run.id, "status": run.status, "outcome": run.outcome}

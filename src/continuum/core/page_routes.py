@@ -167,7 +167,8 @@ def _run_page(
         "values": values or {},
         "run_links": run_view.run_links(actor, run.id),
     }
-    return render(request, "run.html", actor, status_code=422 if error else 200, **ctx)
+    status = error.status_code if error else 200  # 422 bad input, 409 already changed
+    return render(request, "run.html", actor, status_code=status, **ctx)
 
 
 def _grouped(latest: dict[str, Any]) -> dict[str, list[str]]:
@@ -259,7 +260,7 @@ def participant_form(request: Request, run_id: int, db: DbSession, actor: Curren
     )
 
 
-@router.post("/runs/{run_id}/end", dependencies=[require(P.MANAGE_RUN)])
+@router.post("/runs/{run_id}/end", dependencies=[require(P.END_RUN)])
 def end_form(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
     return _run_form(
         request,

@@ -273,8 +273,9 @@ def set_weaning(session: Session, actor: Actor, run: Run, weaning: bool) -> None
 
 
 def end_run(session: Session, actor: Actor, run: Run, data: RunEnd) -> Run:
-    """End the run (last cannula out, or death): closes every open part with its reason."""
-    actor.require(Permission.MANAGE_RUN)
+    """End the run (last cannula out, or death): closes every open part with its reason.
+    A clinical act (``END_RUN``): perfusionist, physician or physician lead."""
+    actor.require(Permission.END_RUN)
     if run.status == "ended":
         raise _already_ended(session, run)
     at = data.ended_at or utcnow()

@@ -26,6 +26,17 @@ DISCIPLINES = (
     "pharmacy",
     "other",
 )
+DISCIPLINE_LABELS = {
+    "perfusion": "Perfusion",
+    "intensive_care": "Intensive care",
+    "cardiac_surgery": "Cardiac surgery",
+    "cardiology": "Cardiology",
+    "anaesthesia": "Anaesthesia",
+    "nursing": "Nursing",
+    "physiotherapy": "Physiotherapy",
+    "pharmacy": "Pharmacy",
+    "other": "Other",
+}
 SEXES = ("female", "male", "other", "unknown")
 SUPPORT_TYPES = ("pulmonary", "cardiac", "ecpr")
 MODES = support_configuration.MODES  # the one list, with what each mode is

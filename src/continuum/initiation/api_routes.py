@@ -40,7 +40,7 @@ router = APIRouter(prefix="/api/v1", tags=["initiation"], dependencies=[Depends(
 Json = dict[str, Any]
 
 
-@router.get("/referrals", dependencies=[require(P.VIEW_CLINICAL)])
+@router.get("/referrals", dependencies=[require(P.VIEW_IDENTIFIERS)])
 def list_referrals(db: DbSession, actor: CurrentActor) -> list[Json]:
     rows = referral.list_referrals(db, actor)
     ids = patient_service.identities(db, actor, [r.patient_id for r in rows], "referral list")
@@ -54,7 +54,7 @@ def create_referral(data: ReferralCreate, db: DbSession, actor: CurrentActor) ->
     return as_json(db, actor, row)
 
 
-@router.get("/referrals/{referral_id}", dependencies=[require(P.VIEW_CLINICAL)])
+@router.get("/referrals/{referral_id}", dependencies=[require(P.VIEW_IDENTIFIERS)])
 def get_record(referral_id: int, db: DbSession, actor: CurrentActor) -> Json:
     return as_json(db, actor, referral.get_referral(db, actor, referral_id))
 

@@ -53,7 +53,7 @@ def check_json(row: CircuitCheck) -> dict[str, Any]:
     }
 
 
-@router.get("/rounds/board", dependencies=[require(P.VIEW_CLINICAL)])
+@router.get("/rounds/board", dependencies=[require(P.VIEW_IDENTIFIERS)])
 def get_board(
     request: Request, db: DbSession, actor: CurrentActor, day: date | None = None
 ) -> JSONResponse:
