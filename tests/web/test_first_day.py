@@ -178,7 +178,7 @@ def test_local_time_reads_iso_text_and_datetimes() -> None:
 
 def test_clinical_thresholds_are_changed_by_clinical_leads_only() -> None:
     """Governance (docs/extending.md "Governance"): every settings group but the message-log
-    retention holds clinical thresholds, and only the physician lead and the quality lead
+    retention (integration) and the staff-session keeping (accounts) holds clinical thresholds, and only the physician lead and the quality lead
     change those; ending a run is the signers' act, not the coordinator's or an interface's."""
     import importlib
 
@@ -186,7 +186,7 @@ def test_clinical_thresholds_are_changed_by_clinical_leads_only() -> None:
     from continuum.domains import SETTINGS_MODULES
 
     groups = [importlib.import_module(m).SETTINGS for m in SETTINGS_MODULES]
-    clinical = [g for g in groups if g.name != "integration"]
+    clinical = [g for g in groups if g.name not in ("integration", "accounts")]
     assert len(clinical) >= 3
     assert all(g.change == Permission.MANAGE_CLINICAL_SETTINGS for g in clinical)
     leads = {r for r, ps in ROLE_PERMISSIONS.items() if Permission.MANAGE_CLINICAL_SETTINGS in ps}
