@@ -37,15 +37,16 @@ def flow(control: str, *extra: tuple[str, float | str, str], mrn: str = SECRET_M
 def test_the_three_ihe_examples_are_accepted_and_map_what_maps(sessions) -> None:  # type: ignore[no-untyped-def]
     runs = add_ihe_runs(sessions)
     a, b, c = (store(sessions, example(n)) for n in "abc")
-    assert (a.ack, a.stored) == ("AA", 1)  # NIBP mean → map; sys/dia/pulse rate unmapped
+    assert (a.ack, a.stored) == ("AA", 1)  # NIBP mean → map_nibp; sys/dia/pulse unmapped
     assert any("MDC_PRESS_BLD_NONINV_SYS" in w for w in a.warnings)
-    assert values(sessions, runs["12345"]) == {"map": [80.0]}
-    assert (b.ack, b.stored) == ("AA", 4)
-    assert values(sessions, runs["HO2009001"]) == {
-        "hr": [80.0], "map": [90.0], "resp_rate": [30.0], "spo2": [99.0]
-    }  # fmt: skip
+    assert values(sessions, runs["12345"]) == {"map_nibp": [80.0]}
+    # Example B puts X (results cannot be obtained) in OBX-11 of its metrics: taken at its
+    # word, nothing is stored and each value is named.
+    assert (b.ack, b.stored) == ("AE", 0)
+    assert sum("result status X" in w for w in b.warnings) == 4  # NIBP mean, HR, RR, SpO2
+    assert values(sessions, runs["HO2009001"]) == {}
     assert (c.ack, c.stored) == ("AA", 1)  # PI-typed PID-3, OBR-7 time, R in OBX-10
-    assert values(sessions, runs["789567"]) == {"map": [100.0]}
+    assert values(sessions, runs["789567"]) == {"map_nibp": [100.0]}
 
 
 def test_resent_control_id_is_acknowledged_again_and_stored_once(sessions) -> None:  # type: ignore[no-untyped-def]
@@ -66,7 +67,6 @@ def test_derived_delta_p_lands_with_the_message(sessions) -> None:  # type: igno
 def test_bad_values_refuse_the_whole_message_with_reasons(sessions) -> None:  # type: ignore[no-untyped-def]
     cases = {
         "NN": ("blood_flow", "abc", "L/min"),
-        "UNIT": ("p_access", 3, "furlongs"),
         "RANGE": ("pump_speed", 99999, "rpm"),
     }
     for control, bad in cases.items():
@@ -74,7 +74,15 @@ def test_bad_values_refuse_the_whole_message_with_reasons(sessions) -> None:  # 
         assert out.ack == "AE" and out.stored == 0, out
         assert out.errors and "OBX 2" in out.errors[0]
     assert count(sessions, "hl7:%") == 0  # not even the good blood_flow of those messages
-    assert [r.ack_code for r in log_rows(sessions)] == ["AE", "AE", "AE"]
+    assert [r.ack_code for r in log_rows(sessions)] == ["AE", "AE"]
+
+
+def test_a_unit_that_cannot_be_converted_leaves_out_that_value_only(sessions) -> None:  # type: ignore[no-untyped-def]
+    out = store(sessions, flow("UNIT", ("p_access", 3, "furlongs"), ("spo2", 97, "%")))
+    assert (out.ack, out.stored, out.errors) == ("AA", 2, [])
+    assert len(out.warnings) == 1 and "OBX 2" in out.warnings[0]
+    assert "furlongs" in out.warnings[0] and "not stored" in out.warnings[0]
+    assert sorted(values(sessions, 1)) == ["blood_flow", "spo2"]
 
 
 def test_unknown_patient_no_run_and_impossible_times_are_refused(sessions) -> None:  # type: ignore[no-untyped-def]
