@@ -17,7 +17,7 @@ from continuum.errors import Conflict, ValidationFailed
 from continuum.ingest import integration_service as integration
 from continuum.ingest.csv_service import import_csv
 from continuum.ingest.fhir_bundle import ingest_bundle
-from continuum.ingest.schemas import AssignmentIn, MappingIn
+from continuum.ingest.schemas import AssignmentIn, MappingIn, UnitAliasIn
 from continuum.vocabulary import CODES
 from continuum.web.deps import CurrentActor, DbSession, body_of, form_of, get_actor, require
 from continuum.web.pages import (
@@ -95,6 +95,7 @@ def _integration(request: Request, db: DbSession, actor: CurrentActor, **extra: 
         actor,
         status_code=status,
         mappings=integration.list_mappings(db, actor),
+        unit_aliases=integration.list_unit_aliases(db, actor),
         assignments=integration.list_assignments(db, actor),
         runs=integration.active_runs(db, actor),
         messages=integration.recent_messages(db, actor),
@@ -120,6 +121,18 @@ def save_mapping(request: Request, db: DbSession, actor: CurrentActor) -> Respon
         db.rollback()
         return _integration(request, db, actor, error=exc, values=values, section="mapping")
     return redirect("/integration#mappings")
+
+
+@pages.post("/integration/units", dependencies=[require(P.MANAGE_INTEGRATION)])
+def save_unit_alias(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    values = form_dict(form_of(request), request.app.state.settings.zone)
+    values["active"] = values.get("active", "off") in ("on", "true", "1", True)
+    try:
+        integration.save_unit_alias(db, actor, parse_form(UnitAliasIn, values))
+    except (ValidationFailed, Conflict) as exc:
+        db.rollback()
+        return _integration(request, db, actor, error=exc, values=values, section="unit")
+    return redirect("/integration#units")
 
 
 @pages.post("/integration/consoles", dependencies=[require(P.MANAGE_INTEGRATION)])

@@ -24,3 +24,12 @@ class AssignmentIn(BaseModel):
 
     console_id: Text
     run_id: int
+
+
+class UnitAliasIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    spelling: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
+    note: Annotated[str | None, Field(default=None, max_length=500)] = None
+    active: bool = True
