@@ -107,7 +107,8 @@ def test_gateway_message_has_its_expected_outcome(sessions, name: str) -> None: 
 
 
 def test_readers_prefer_the_arterial_line_and_fall_back_to_the_cuff(sessions) -> None:  # type: ignore[no-untyped-def]
-    cuff = message("invasive_and_cuff_map").replace("150035^MDC_PRESS_BLD_ART_MEAN", "NONE^NONE").replace("|MAP1|", "|CUFF1|")
+    cuff = message("invasive_and_cuff_map").replace("|MAP1|", "|CUFF1|")
+    cuff = cuff.replace("150035^MDC_PRESS_BLD_ART_MEAN", "NONE^NONE")  # no arterial line
     with unit_of_work(sessions) as db:
         store_messages(db, CLI_ACTOR, [read_oru_fast(cuff)])
     with sessions() as db:
