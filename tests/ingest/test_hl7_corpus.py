@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 from tests.seed import SECRET_MRNS
 
 from continuum.core import observation_service
@@ -61,6 +62,7 @@ def _rows(sessions, status: str) -> dict[str, list[Observation]]:  # type: ignor
     with sessions() as db:
         rows = db.scalars(
             select(Observation)
+            .options(undefer(Observation.result_status))
             .where(Observation.status == status, Observation.source == "hl7")
             .order_by(Observation.code, Observation.id)
         ).all()

@@ -12,9 +12,9 @@ from continuum.db import unit_of_work
 from continuum.ingest.device_message import DeviceMessage, MessageRefused
 from continuum.ingest.device_service import Outcome, store_messages
 from continuum.ingest.hl7_message import read_oru_fast
-from continuum.ingest.integration_service import assign_console, save_mapping
+from continuum.ingest.integration_service import assign_console, save_mapping, save_unit_alias
 from continuum.ingest.mllp_client import oru
-from continuum.ingest.schemas import AssignmentIn, MappingIn
+from continuum.ingest.schemas import AssignmentIn, MappingIn, UnitAliasIn
 
 ADMIN = Actor(staff_id=None, name="test admin", role="admin")
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -123,3 +123,31 @@ def test_garbage_is_rejected_with_ar_not_a_crash(sessions) -> None:  # type: ign
         out = store(sessions, junk)
         assert out.ack == "AR" and out.errors
     assert count(sessions, "hl7:%") == 0
+
+
+def test_a_site_unit_alias_makes_a_local_unit_convertible_and_is_audited(sessions) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from continuum.core.record import AuditEntry
+    from continuum.errors import ValidationFailed
+
+    local = flow("UA1", ("p_access", -8, "KPA_LOCAL"))
+    assert "cannot be converted" in store(sessions, local).warnings[0]
+    with unit_of_work(sessions) as db:
+        save_unit_alias(db, ADMIN, UnitAliasIn(spelling="KPA_LOCAL", unit="kPa", note="console"))
+    out = store(sessions, local.replace("|UA1|", "|UA2|"))
+    assert (out.ack, out.stored, out.warnings) == ("AA", 2, [])
+    assert abs(values(sessions, 1)["p_access"][-1] - (-60.005)) < 0.01
+    built_in = UnitAliasIn(spelling="mmHg", unit="kPa")
+    for bad in (built_in, UnitAliasIn(spelling="X", unit="ft")):
+        try:
+            with unit_of_work(sessions) as db:
+                save_unit_alias(db, ADMIN, bad)
+        except ValidationFailed as exc:
+            assert exc.problems[0].field in ("spelling", "unit")
+        else:
+            raise AssertionError(f"{bad} was accepted")
+    with sessions() as db:
+        stmt = select(AuditEntry).where(AuditEntry.entity == "ingest_unit_alias")
+        audits = db.scalars(stmt).all()
+    assert [a.detail["spelling"] for a in audits] == ["kpa_local"]

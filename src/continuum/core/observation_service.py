@@ -163,12 +163,16 @@ BULK_COLUMNS = (
     "entered_by",
     "recorded_at",
     "ingest_ref",
-    "result_status",
 )
+# Device feeds also keep the result status they sent (HL7 OBX-11): their bulk writes name it.
+DEVICE_COLUMNS = (*BULK_COLUMNS, "result_status")
 
 
-def bulk_insert(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert many observations inside the session's transaction.
+def bulk_insert(
+    session: Session, rows: list[dict[str, Any]], columns: Sequence[str] = BULK_COLUMNS
+) -> None:
+    """Insert many observations inside the session's transaction (``columns``: the
+    columns written, BULK_COLUMNS or DEVICE_COLUMNS).
 
     PostgreSQL gets COPY (the fastest path psycopg offers); SQLite gets executemany.
     Either way the rows commit or roll back with the rest of the unit of work.
@@ -178,19 +182,19 @@ def bulk_insert(session: Session, rows: list[dict[str, Any]]) -> None:
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         raw = connection.connection.driver_connection
-        columns = ", ".join(BULK_COLUMNS)
-        sql = f"COPY observation ({columns}) FROM STDIN"
+        names = ", ".join(columns)
+        sql = f"COPY observation ({names}) FROM STDIN"
         with driver_errors(sql), raw.cursor() as cur, cur.copy(sql) as copy:
             for row in rows:
-                copy.write_row([row.get(c) for c in BULK_COLUMNS])
+                copy.write_row([row.get(c) for c in columns])
         return
     if connection.dialect.name == "sqlite":
         raw = connection.connection.driver_connection
-        columns = ", ".join(BULK_COLUMNS)
-        marks = ", ".join("?" * len(BULK_COLUMNS))
+        names = ", ".join(columns)
+        marks = ", ".join("?" * len(columns))
         raw.executemany(
-            f"INSERT INTO observation ({columns}) VALUES ({marks})",
-            [tuple(_sqlite_value(row.get(c)) for c in BULK_COLUMNS) for row in rows],
+            f"INSERT INTO observation ({names}) VALUES ({marks})",
+            [tuple(_sqlite_value(row.get(c)) for c in columns) for row in rows],
         )
         return
     session.execute(insert(Observation), rows)

@@ -214,7 +214,7 @@ def store_messages(
             raise AmendmentsNeedATransaction(
                 "corrections and withdrawals cannot be written as one autocommit statement"
             )
-        observation_service.bulk_insert(session, rows)
+        observation_service.bulk_insert(session, rows, observation_service.DEVICE_COLUMNS)
         _amend(session, actor, amendments)
     log = [log_row(msg, outcome) for msg, outcome in zip(messages, outcomes, strict=True)]
     per_run = _per_run(outcomes)
@@ -227,7 +227,7 @@ def store_messages(
     if amendments or session.get_bind().dialect.name != "postgresql":
         session.execute(insert(IngestMessage), log)
         if not amendments:
-            observation_service.bulk_insert(session, rows)
+            observation_service.bulk_insert(session, rows, observation_service.DEVICE_COLUMNS)
         session.add_all(audits)
         _after_store(session, per_run)
     elif parts is None:
@@ -268,7 +268,7 @@ def _amend(
             session, actor, run, code, at, msg.channel, row, f"corrected ({said})"
         )
         if not done:
-            observation_service.bulk_insert(session, [row])
+            observation_service.bulk_insert(session, [row], observation_service.DEVICE_COLUMNS)
             outcome.warnings.append(
                 f"{where}: correction (OBX-11 C) of {code} at {at.isoformat()}: no earlier "
                 "value from this feed, stored as a new value"
