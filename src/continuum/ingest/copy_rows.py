@@ -92,7 +92,6 @@ def binary_tuples(
                 ("entered_by", ">i4", entered_by),
                 ("recorded_at", ">i8", recorded),
                 ("ingest_ref", "S", ingest_ref.encode() if ingest_ref else None),
-                ("result_status", "S", None),
             ]
             yield _pack(fields, len(values[part]))
 
