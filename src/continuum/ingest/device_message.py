@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeviceValue:
     where: str  # "OBX 4", "values.blood_flow", "entry[2]" — named in reasons
     system: str  # normalised coding system (mapping.system_of)

@@ -366,6 +366,8 @@ _unit_of = lru_cache(maxsize=1024)(unit_of)
 
 
 STORED_STATUSES = frozenset({"", "F", "R", "P", "S", "U", "C", "W", "D"})
+_STATUS = {s: s for s in STORED_STATUSES if s}  # as sent, the common case: no strip/upper
+NUMERIC = ("NM", "SN")
 NO_RESULT = {
     "X": "result status X (results cannot be obtained)",
     "I": "result status I (specimen in lab, no result yet)",
@@ -396,27 +398,18 @@ def _obx_value(
     if unescape is not None:
         ident, raw, unit = unescape.each(ident), unescape.each(raw), unescape.each(unit)
         console_ids = unescape.each(console_ids)
-    status = status.strip().upper()
+    status = _STATUS.get(status) or status.strip().upper()
     vtype = value_type.strip().upper()
     if len(raw) == 1:  # NM, ST: the common case
         value, bound = raw[0].strip(), ""
     else:
         value, bound = _structured(raw)
-    where = f"OBX {set_id.strip() or n}"
-    no_result = status in NO_RESULT and vtype in ("NM", "SN")
-    if not value and status not in WITHDRAWING and not no_result:
+    if not value and status not in WITHDRAWING and not (status in NO_RESULT and vtype in NUMERIC):
         return None  # a device or channel row, or a metric without a value
+    where = f"OBX {set_id.strip() or n}"
     skip = None
-    if bound:
-        skip = f"{where}: '{value}' {bound}: not stored"
-    elif status in NO_RESULT:
-        shown = f" (value '{value}')" if value else ""
-        skip = f"{where}: {NO_RESULT[status]}{shown}: not stored"
-    elif status not in STORED_STATUSES:
-        skip = (
-            f"{where}: OBX-11 '{status[:10]}' is not a result status "
-            "(F, R, P, S, U, C, W, D, X): not stored"
-        )
+    if bound or status not in STORED_STATUSES:
+        skip = _not_stored(where, value, bound, status)
     stamp = stamp or fallback
     known = times.get(stamp)
     if known is None:
@@ -449,6 +442,19 @@ def _obx_value(
         status,
         alternate,
         skip,
+    )
+
+
+def _not_stored(where: str, value: str, bound: str, status: str) -> str:
+    """Why a value that was read is not stored (named in the ACK as a warning)."""
+    if bound:
+        return f"{where}: '{value}' {bound}: not stored"
+    if status in NO_RESULT:
+        shown = f" (value '{value}')" if value else ""
+        return f"{where}: {NO_RESULT[status]}{shown}: not stored"
+    return (
+        f"{where}: OBX-11 '{status[:10]}' is not a result status "
+        "(F, R, P, S, U, C, W, D, X): not stored"
     )
 
 
