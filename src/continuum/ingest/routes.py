@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
@@ -17,9 +18,10 @@ from continuum.errors import Conflict, ValidationFailed
 from continuum.ingest import integration_service as integration
 from continuum.ingest.csv_service import import_csv
 from continuum.ingest.fhir_bundle import ingest_bundle
-from continuum.ingest.schemas import AssignmentIn, MappingIn
+from continuum.ingest.schemas import AssignmentIn, MappingIn, OperationOutcome
 from continuum.vocabulary import CODES
 from continuum.web.deps import CurrentActor, DbSession, body_of, form_of, get_actor, require
+from continuum.web.errors import ERROR_RESPONSES
 from continuum.web.pages import (
     NavLink,
     add_nav_link,
@@ -79,7 +81,35 @@ def _upload_text(form: object) -> tuple[str, str]:
         ) from None
 
 
-@api.post("/fhir/Bundle", dependencies=[require(P.INGEST_DATA)])
+class FhirJSON(JSONResponse):
+    media_type = "application/fhir+json"
+
+
+ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+OUTCOME = {"schema": {"$ref": "#/components/schemas/OperationOutcome"}}
+# The Bundle endpoint answers FHIR (application/fhir+json): an OperationOutcome when
+# stored (200) and when refused (422). A request refused before it is read (token, role,
+# input guard) gets the API's error body (application/json).
+FHIR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": OperationOutcome, "description": "Stored: information and warnings"},
+    **{
+        code: {"description": r["description"], "content": ERROR_BODY}
+        for code, r in ERROR_RESPONSES.items()
+    },
+    422: {
+        "description": "Refused: an OperationOutcome with an error issue per problem "
+        "(nothing stored), or the API's error body for invalid input",
+        "content": {**ERROR_BODY, "application/fhir+json": OUTCOME},
+    },
+}
+
+
+@api.post(
+    "/fhir/Bundle",
+    response_class=FhirJSON,
+    responses=FHIR_RESPONSES,
+    dependencies=[require(P.INGEST_DATA)],
+)
 def fhir_bundle(request: Request, db: DbSession, actor: CurrentActor) -> JSONResponse:
     """A FHIR R4 Bundle of Observations; answers an OperationOutcome (422 on refusal)."""
     result = ingest_bundle(db, actor, body_of(request))
