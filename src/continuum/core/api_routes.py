@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from continuum.core import (
@@ -60,6 +60,8 @@ class TokenRequest(BaseModel):
 
 
 class TokenIssued(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     token: str = Field(description="the bearer token (only its hash is stored)")
     note: str = "Shown once: store it now. Send it as 'Authorization: Bearer <token>'."
 

@@ -99,6 +99,8 @@ class PatientCreate(Strict):
 
 
 class PatientOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     id: int
     label: str
     sex: str
@@ -220,6 +222,8 @@ class RunEnd(Strict):
 
 
 class ObservationOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     id: int
     code: str
     time: AwareDatetime
@@ -392,7 +396,7 @@ class AmendmentNote(Out):
     reason: str
     replacement_id: int = Field(description="the observation that replaced this one")
     amended_at: UtcTime
-    amended_by: str | None
+    amended_by: int | None = Field(description="staff id of who amended it")
 
 
 class ObservationDetail(Out):

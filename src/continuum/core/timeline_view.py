@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,8 @@ RECORD_FALLBACK: dict[str, str] = {"circuit_check": "/runs/{run_id}/rounds"}
 
 
 class ClinicalEventOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     id: int
     run_id: int | None
     kind: str
@@ -63,6 +65,8 @@ class ClinicalEventOut(BaseModel):
 
 
 class TimelineFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     kind: list[str]
     discipline: list[str]
     since: datetime | None
@@ -70,6 +74,8 @@ class TimelineFilters(BaseModel):
 
 
 class RunTimelineOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     run_id: int
     patient_id: int
     filters: TimelineFilters
