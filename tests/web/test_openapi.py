@@ -209,12 +209,16 @@ def test_real_answers_match_the_document(web: Web, spec: Schema) -> None:
     )
     run = api.call("get", "/api/v1/runs/1", "/api/v1/runs/{run_id}")
     assert run["open_alerts"] and run["components"] and run["cannulas"]
+    # the JSON clients had before the shapes were declared: times as each domain sent them
+    assert run["started_at"].endswith("+00:00") and run["open_alerts"][0]["raised_at"][-1] == "Z"
     series = api.call(
         "get",
         "/api/v1/runs/1/observations?code=blood_flow&code=hb",
         "/api/v1/runs/{run_id}/observations",
     )
     assert len(series["blood_flow"]) == 3
+    plain = api.call("get", "/api/v1/observations/2", "/api/v1/observations/{observation_id}")
+    assert "amendment" not in plain  # present only when amended, as before
     amended = api.call(
         "post",
         "/api/v1/observations/1/amendments",
@@ -269,13 +273,15 @@ def test_real_answers_match_the_document(web: Web, spec: Schema) -> None:
         json={"note": "pfHb 40 mg/dL"},
     )
     web.login("perfusionist")
-    api.call(
+    check = api.call(
         "post",
         "/api/v1/runs/1/circuit-checks",
         "/api/v1/runs/{run_id}/circuit-checks",
         201,
         json={"inspection": {s: "none" for s in INSPECTION_SITES}, "readings": {"blood_flow": 4.1}},
     )
+    assert check["readings"]["blood_flow"]["entered"] is True
+    assert any(r["entered"] is False for r in check["readings"].values())  # pre-filled
     api.call("get", "/api/v1/runs/1/circuit-checks", "/api/v1/runs/{run_id}/circuit-checks")
     # weaning: the live review, a trial with a step, the history with its chart
     api.call("get", "/api/v1/runs/1/weaning/readiness", "/api/v1/runs/{run_id}/weaning/readiness")

@@ -199,6 +199,7 @@ def amend_observation(
 @router.get(
     "/observations/{observation_id}",
     response_model=ObservationDetail,
+    response_model_exclude_unset=True,  # "amendment" only when amended
     dependencies=[require(P.VIEW_CLINICAL)],
 )
 def get_observation(observation_id: int, db: DbSession, actor: CurrentActor) -> dict[str, Any]:

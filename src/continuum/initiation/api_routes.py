@@ -52,7 +52,11 @@ def list_referrals(db: DbSession, actor: CurrentActor) -> list[Json]:
 
 
 @router.post(
-    "/referrals", status_code=201, response_model=RECORD, dependencies=[require(P.MANAGE_REFERRAL)]
+    "/referrals",
+    status_code=201,
+    response_model=RECORD,
+    response_model_exclude_unset=True,
+    dependencies=[require(P.MANAGE_REFERRAL)],
 )
 def create_referral(data: ReferralCreate, db: DbSession, actor: CurrentActor) -> Json:
     row = referral.create_referral(db, actor, data)
@@ -61,7 +65,10 @@ def create_referral(data: ReferralCreate, db: DbSession, actor: CurrentActor) ->
 
 
 @router.get(
-    "/referrals/{referral_id}", response_model=RECORD, dependencies=[require(P.VIEW_CLINICAL)]
+    "/referrals/{referral_id}",
+    response_model=RECORD,
+    response_model_exclude_unset=True,
+    dependencies=[require(P.VIEW_CLINICAL)],
 )
 def get_record(referral_id: int, db: DbSession, actor: CurrentActor) -> Json:
     return as_json(db, actor, referral.get_referral(db, actor, referral_id))
@@ -75,6 +82,7 @@ def _then(db: DbSession, actor: CurrentActor, referral_id: int) -> Json:
 @router.post(
     "/referrals/{referral_id}/status",
     response_model=RECORD,
+    response_model_exclude_unset=True,
     dependencies=[require(P.MANAGE_REFERRAL)],
 )
 def change_status(referral_id: int, data: StatusChange, db: DbSession, actor: CurrentActor) -> Json:
@@ -85,6 +93,7 @@ def change_status(referral_id: int, data: StatusChange, db: DbSession, actor: Cu
 @router.post(
     "/referrals/{referral_id}/candidacy",
     response_model=RECORD,
+    response_model_exclude_unset=True,
     dependencies=[require(P.MANAGE_REFERRAL)],
 )
 def save_candidacy(
@@ -102,6 +111,7 @@ def save_candidacy(
 @router.post(
     "/referrals/{referral_id}/modality",
     response_model=RECORD,
+    response_model_exclude_unset=True,
     dependencies=[require(P.MANAGE_REFERRAL)],
 )
 def save_modality(
@@ -113,7 +123,10 @@ def save_modality(
 
 
 @router.post(
-    "/referrals/{referral_id}/plan", response_model=RECORD, dependencies=[require(P.MANAGE_CIRCUIT)]
+    "/referrals/{referral_id}/plan",
+    response_model=RECORD,
+    response_model_exclude_unset=True,
+    dependencies=[require(P.MANAGE_CIRCUIT)],
 )
 def save_plan(
     referral_id: int, data: PlanIn, db: DbSession, actor: CurrentActor, if_match: IfMatch = None
@@ -127,6 +140,7 @@ def save_plan(
     "/referrals/{referral_id}/participants",
     status_code=201,
     response_model=RECORD,
+    response_model_exclude_unset=True,
     dependencies=[require(P.RECORD_PARTICIPATION)],
 )
 def add_participant(
@@ -139,6 +153,7 @@ def add_participant(
 @router.post(
     "/referrals/{referral_id}/decision",
     response_model=RECORD,
+    response_model_exclude_unset=True,
     dependencies=[require(P.SIGN_DECISION)],
 )
 def record_decision(
@@ -150,7 +165,10 @@ def record_decision(
 
 
 @router.post(
-    "/referrals/{referral_id}/sign", response_model=RECORD, dependencies=[require(P.SIGN_DECISION)]
+    "/referrals/{referral_id}/sign",
+    response_model=RECORD,
+    response_model_exclude_unset=True,
+    dependencies=[require(P.SIGN_DECISION)],
 )
 def sign(
     referral_id: int, data: SignIn, db: DbSession, actor: CurrentActor, if_match: IfMatch = None
@@ -164,6 +182,7 @@ def sign(
     "/referrals/{referral_id}/amendments",
     status_code=201,
     response_model=RECORD,
+    response_model_exclude_unset=True,
     dependencies=[require(P.MANAGE_REFERRAL)],
 )
 def amend(referral_id: int, data: AmendmentIn, db: DbSession, actor: CurrentActor) -> Json:
@@ -175,6 +194,7 @@ def amend(referral_id: int, data: AmendmentIn, db: DbSession, actor: CurrentActo
     "/referrals/{referral_id}/reassess",
     status_code=201,
     response_model=RECORD,
+    response_model_exclude_unset=True,
     dependencies=[require(P.SIGN_DECISION)],
 )
 def reassess(referral_id: int, data: ReassessIn, db: DbSession, actor: CurrentActor) -> Json:

@@ -95,7 +95,10 @@ def get_board(
 
 
 @router.get(
-    "/runs/{run_id}/rounds", response_model=RoundsOut, dependencies=[require(P.VIEW_CLINICAL)]
+    "/runs/{run_id}/rounds",
+    response_model=RoundsOut,
+    response_model_exclude_unset=True,
+    dependencies=[require(P.VIEW_CLINICAL)],
 )
 def list_rounds(run_id: int, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
     run = run_service.get_run(db, actor, run_id)
@@ -111,6 +114,7 @@ def list_rounds(run_id: int, db: DbSession, actor: CurrentActor) -> dict[str, An
     "/runs/{run_id}/rounds",
     status_code=201,
     response_model=RoundOut,
+    response_model_exclude_unset=True,
     dependencies=[require(P.RECORD_ROUND)],
 )
 def post_round(
@@ -132,7 +136,10 @@ def post_round(
 
 
 @router.post(
-    "/rounds/{round_id}/sign", response_model=RoundOut, dependencies=[require(P.RECORD_ROUND)]
+    "/rounds/{round_id}/sign",
+    response_model=RoundOut,
+    response_model_exclude_unset=True,
+    dependencies=[require(P.RECORD_ROUND)],
 )
 def post_sign(round_id: int, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
     row = round_record.sign_round(db, actor, round_id)
@@ -177,6 +184,7 @@ def post_complete(
 @router.get(
     "/runs/{run_id}/circuit-checks",
     response_model=CircuitChecksOut,
+    response_model_exclude_unset=True,
     dependencies=[require(P.VIEW_CLINICAL)],
 )
 def list_checks(run_id: int, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
@@ -191,6 +199,7 @@ def list_checks(run_id: int, db: DbSession, actor: CurrentActor) -> dict[str, An
     "/runs/{run_id}/circuit-checks",
     status_code=201,
     response_model=CircuitCheckOut,
+    response_model_exclude_unset=True,
     dependencies=[require(P.CIRCUIT_CHECK)],
 )
 def post_check(

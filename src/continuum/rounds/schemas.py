@@ -179,15 +179,13 @@ class RoundAmendmentOut(Out):
     text: str
 
 
-class Reading(BaseModel):
+class Reading(Out):
     """A circuit reading: pre-filled from the latest observation or entered at the check."""
-
-    model_config = ConfigDict(extra="forbid")
 
     value: float = Field(description="in the code's unit (docs/contracts.md §1)")
     unit: str
     time: UtcTime
-    entered: bool | None = Field(default=None, description="typed at the check (not pre-filled)")
+    entered: bool = Field(description="typed at the check (false: pre-filled)")
 
 
 class PrefillValue(Out):

@@ -33,6 +33,7 @@ router = APIRouter(prefix="/api/v1", dependencies=[Depends(get_actor)], tags=["w
 @router.get(
     "/runs/{run_id}/weaning",
     response_model=WeaningHistoryOut,
+    response_model_exclude_unset=True,
     dependencies=[require(P.VIEW_CLINICAL)],
 )
 def weaning_history(run_id: int, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
@@ -42,6 +43,7 @@ def weaning_history(run_id: int, db: DbSession, actor: CurrentActor) -> dict[str
 @router.get(
     "/runs/{run_id}/weaning/readiness",
     response_model=ReadinessOut,
+    response_model_exclude_unset=True,
     dependencies=[require(P.VIEW_CLINICAL)],
 )
 def live_readiness(run_id: int, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
@@ -68,6 +70,7 @@ def start_trial(run_id: int, data: TrialStart, db: DbSession, actor: CurrentActo
     "/weaning/trials/{trial_id}/steps",
     status_code=201,
     response_model=StepOut,
+    response_model_exclude_unset=True,
     dependencies=[require(P.RUN_WEANING)],
 )
 def add_step(trial_id: int, data: StepIn, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
