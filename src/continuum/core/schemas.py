@@ -102,14 +102,14 @@ class PatientOut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: int
-    label: str
-    sex: str
-    height_cm: float | None
-    weight_kg: float | None
+    label: str = Field(description="the patient's label (e.g. P-0001), never an identifier")
+    sex: Sex
+    height_cm: float | None = Field(description="Height, cm")
+    weight_kg: float | None = Field(description="Weight, kg")
     mrn: str | None = None
     name: str | None = None
     birth_date: date | None = None
-    identifiers_hidden: bool
+    identifiers_hidden: bool = Field(description="the role may not read MRN, name, birth date")
 
 
 class RunCreate(Strict):

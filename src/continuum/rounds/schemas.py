@@ -219,20 +219,20 @@ class CircuitChecksOut(Out):
 
 class LatestPoint(Out):
     time: UtcTime
-    value: float
+    value: float = Field(description="in the code's unit (docs/contracts.md §1)")
 
 
 class BoardTarget(Out):
-    low: float | None
-    high: float | None
+    low: float | None = Field(description="lower target, in ``unit``")
+    high: float | None = Field(description="upper target, in ``unit``")
     unit: str
 
 
 class Trend(Out):
     points: str = Field(description="SVG polyline points of the sparkline")
-    min: float
-    max: float
-    last: float | None
+    min: float = Field(description="lowest value shown, in the code's unit")
+    max: float = Field(description="highest value shown, in the code's unit")
+    last: float | None = Field(description="latest value, in the code's unit")
 
 
 class BoardRunOut(Out):

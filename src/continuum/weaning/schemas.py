@@ -179,7 +179,7 @@ class TrialOut(Out):
 
 class CoagulationValue(Out):
     code: str
-    value: float
+    value: float = Field(description="in ``unit`` (anti-Xa IU/mL, aPTT s, ACT s …)")
     unit: str
     at: UtcTime
 
