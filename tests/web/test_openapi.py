@@ -317,6 +317,14 @@ def test_real_answers_match_the_document(web: Web, spec: Schema) -> None:
         "/api/v1/referrals/{referral_id}/status",
         json={"status": "under_assessment"},
     )
+    noted = api.call(
+        "post",
+        f"/api/v1/referrals/{created['referral']['id']}/amendments",
+        "/api/v1/referrals/{referral_id}/amendments",
+        201,
+        json={"note": "family informed by phone"},
+    )
+    assert noted["decision"]["amendments"][-1]["note"] == "family informed by phone"
     record = api.call("get", "/api/v1/referrals/1", "/api/v1/referrals/{referral_id}")
     assert record["decision"]["version"] >= 1
     api.call(

@@ -267,7 +267,7 @@ class DecisionParticipant(Out):
 class AmendmentOut(Out):
     note: str
     at: UtcTime | None
-    by: str | None = None
+    by: int | None = Field(default=None, description="staff id of who wrote it")
 
 
 class DecisionOut(Out):
