@@ -43,7 +43,6 @@ from continuum.core.schemas import (
     SeriesPoint,
     StaffOut,
     Stored,
-    TimelineEntry,
 )
 from continuum.errors import NotFound
 from continuum.web.deps import CurrentActor, DbSession, get_actor, require
@@ -146,7 +145,7 @@ def add_component(
     return Created(id=run_service.add_component(db, actor, run, data).id)
 
 
-@router.post("/runs/{run_id}/end", response_model=RunEnded, dependencies=[require(P.MANAGE_RUN)])
+@router.post("/runs/{run_id}/end", response_model=RunEnded, dependencies=[require(P.END_RUN)])
 def end_run(run_id: int, data: RunEnd, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
     run = run_service.end_run(db, actor, run_service.get_run(db, actor, run_id), data)
     return {"id": run.id, "status": run.status, "outcome": run.outcome}
@@ -217,24 +216,6 @@ def get_observation(observation_id: int, db: DbSession, actor: CurrentActor) -> 
             "amended_by": amendment.amended_by,
         }
     return out
-
-
-@router.get(
-    "/runs/{run_id}/timeline",
-    response_model=list[TimelineEntry],
-    dependencies=[require(P.VIEW_CLINICAL)],
-)
-def get_timeline(run_id: int, db: DbSession, actor: CurrentActor) -> list[dict[str, Any]]:
-    run = run_service.get_run(db, actor, run_id)
-    return [
-        {
-            "kind": e.kind,
-            "at": e.occurred_at.isoformat(),
-            "summary": e.summary,
-            "record": f"{e.record_type}:{e.record_id}" if e.record_type else None,
-        }
-        for e in run_service.timeline(db, run)
-    ]
 
 
 @router.post(

@@ -414,13 +414,6 @@ class ObservationDetail(Out):
     )
 
 
-class TimelineEntry(Out):
-    kind: str
-    at: UtcTime
-    summary: str
-    record: str | None = Field(description="the record it is about, as type:id")
-
-
 class StaffOut(Out):
     id: int
     name: str

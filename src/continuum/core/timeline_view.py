@@ -40,6 +40,8 @@ RECORD_PAGES: dict[str, str] = {
     "initiation_decision": "/runs/{run_id}/initiation",
     "weaning_trial": "/runs/{run_id}/weaning/trial?id={id}",
     "decannulation": "/runs/{run_id}/decannulation",
+    "weaning_follow_up": "/runs/{run_id}/decannulation#follow-ups",
+    "transfusion": "/runs/{run_id}/transfusions#tx-{id}",
 }
 RECORD_PERMISSION: dict[str, Permission] = {"circuit_check": Permission.CIRCUIT_CHECK}
 RECORD_FALLBACK: dict[str, str] = {"circuit_check": "/runs/{run_id}/rounds"}
@@ -137,6 +139,34 @@ def events(session: Session, run: Run, filters: Filters) -> list[ClinicalEvent]:
         until=filters.until,
         previous_end=previous_end(session, run),
     )
+
+
+def newest_first(session: Session, run: Run, limit: int | None = None) -> list[ClinicalEvent]:
+    """The run's whole timeline, newest first (the run page's summary, the old endpoint)."""
+    rows = events(session, run, Filters())[::-1]
+    return rows if limit is None else rows[:limit]
+
+
+class LegacyTimelineEntry(BaseModel):
+    """One row of the deprecated ``GET /api/v1/runs/{id}/timeline``: its keys as before,
+    answered from the clinical timeline (``kind`` is a clinical event kind)."""
+
+    kind: str
+    at: datetime
+    summary: str
+    record: str | None
+
+
+def legacy_rows(session: Session, run: Run) -> list[LegacyTimelineEntry]:
+    return [
+        LegacyTimelineEntry(
+            kind=e.kind,
+            at=e.clinical_time,
+            summary=e.summary,
+            record=f"{e.record_type}:{e.record_id}",
+        )
+        for e in newest_first(session, run)
+    ]
 
 
 def link(event: ClinicalEvent, run: Run, actor: Actor) -> str | None:

@@ -38,6 +38,9 @@ class DeviceMessage:
     # echoed in the ACK's MSH-5 / MSH-6; empty when unknown or not HL7.
     sender_application: str = ""
     sender_facility: str = ""
+    # Parts the parser left out that do not refuse the message (e.g. a FHIR Observation
+    # with no usable value): reported as warnings, like an unmapped code.
+    left_out: list[str] = field(default_factory=list)
 
     @classmethod
     def refused(

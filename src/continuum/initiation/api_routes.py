@@ -44,7 +44,9 @@ RECORD = InitiationRecordOut  # what every referral endpoint answers: the whole 
 Json = dict[str, Any]
 
 
-@router.get("/referrals", response_model=list[ReferralOut], dependencies=[require(P.VIEW_CLINICAL)])
+@router.get(
+    "/referrals", response_model=list[ReferralOut], dependencies=[require(P.VIEW_IDENTIFIERS)]
+)
 def list_referrals(db: DbSession, actor: CurrentActor) -> list[Json]:
     rows = referral.list_referrals(db, actor)
     ids = patient_service.identities(db, actor, [r.patient_id for r in rows], "referral list")
@@ -68,7 +70,7 @@ def create_referral(data: ReferralCreate, db: DbSession, actor: CurrentActor) ->
     "/referrals/{referral_id}",
     response_model=RECORD,
     response_model_exclude_unset=True,
-    dependencies=[require(P.VIEW_CLINICAL)],
+    dependencies=[require(P.VIEW_IDENTIFIERS)],
 )
 def get_record(referral_id: int, db: DbSession, actor: CurrentActor) -> Json:
     return as_json(db, actor, referral.get_referral(db, actor, referral_id))

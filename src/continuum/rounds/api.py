@@ -72,7 +72,7 @@ def check_json(row: CircuitCheck) -> dict[str, Any]:
     "/rounds/board",
     response_class=JSONResponse,
     responses={200: {"model": BoardOut, "description": "The rounds board"}},
-    dependencies=[require(P.VIEW_CLINICAL)],
+    dependencies=[require(P.VIEW_IDENTIFIERS)],
 )
 def get_board(
     request: Request, db: DbSession, actor: CurrentActor, day: date | None = None
