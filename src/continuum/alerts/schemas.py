@@ -48,6 +48,11 @@ class AlertOut(Out):
     acknowledge_comment: str | None
     resolved_at: AwareDatetime | None
     resolved_by: int | None = Field(description="staff id")
+    state: Literal["active", "cleared", "acknowledged", "resolved"] = Field(
+        description="display state: active; cleared by itself, awaiting review; "
+        "acknowledged; resolved (continuum.core.alert_state)"
+    )
+    state_words: str = Field(description="the state as the pages word it")
 
 
 class AlertEventOut(Out):

@@ -151,6 +151,8 @@ class LegacyTimelineEntry(BaseModel):
     """One row of the deprecated ``GET /api/v1/runs/{id}/timeline``: its keys as before,
     answered from the clinical timeline (``kind`` is a clinical event kind)."""
 
+    model_config = ConfigDict(extra="forbid")
+
     kind: str
     at: datetime
     summary: str

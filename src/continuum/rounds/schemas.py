@@ -235,6 +235,20 @@ class Trend(Out):
     last: float | None = Field(description="latest value, in the code's unit")
 
 
+class BoardGoal(Out):
+    low: float | None = Field(description="lower goal, in the code's unit")
+    high: float | None = Field(description="upper goal, in the code's unit")
+
+
+class BoardReading(Out):
+    value: float | None = Field(description="latest value, in the code's unit; null if none")
+    time: UtcTime | None = Field(description="when it was measured")
+    state: Literal["ok", "off", "stale", "none"] = Field(
+        description="ok; off goal; stale (older than the rounds setting allows); none recorded"
+    )
+    goal: BoardGoal | None
+
+
 class BoardRunOut(Out):
     run_id: int
     patient: str | None = Field(description="the label, when identifiers are hidden")
@@ -250,10 +264,25 @@ class BoardRunOut(Out):
     targets: dict[str, BoardTarget]
     out_of_target: list[str] = Field(description="codes whose latest value is off target")
     alerts: list[dict[str, Any]] = Field(description="open alerts (GET /api/v1/alerts shape)")
-    alert_counts: dict[str, int] = Field(description="severity → open alerts")
+    alert_counts: dict[str, int] = Field(
+        description="severity → alerts whose condition is present now"
+    )
+    alert_states: dict[str, int] = Field(
+        description="display state (active, cleared, acknowledged, resolved) → alerts"
+    )
     goals: dict[str, GoalOut]
     goals_from: str | None = Field(description="date of the round the goals come from")
     perfusion_at_round: bool | None
+    bed: str | None
+    weaning: bool = Field(description="the run is in a weaning phase")
+    goal_family: Literal["VA", "VV"] = Field(
+        description="which board goals apply: VA when the pump carries the circulation"
+    )
+    membrane_lung_age_h: float | None = Field(description="hours since the membrane lung went in")
+    circuit_age_h: float | None = Field(description="hours since the circuit went in")
+    readings: dict[str, BoardReading] = Field(
+        description="code → bedside reading (ventilation, vasoactives, labs, fluid balance)"
+    )
     open_actions: list[ActionOut]
     overdue_actions: int
     trends: dict[str, Trend]
