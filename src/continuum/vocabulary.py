@@ -80,6 +80,7 @@ CODES: dict[str, Code] = {
         _C("d_dimer", "mg/L FEU", "D-dimer", 0, 100, "anticoagulation", "48065-7"),
         _C("inr", "1", "INR", 0.5, 15, "anticoagulation", "6301-6"),
         _C("creatinine", "mg/dL", "creatinine", 0, 30, "lab", "2160-0"),
+        _C("fluid_balance_24h", "mL", "fluid balance, last 24 h", -20000, 20000, "fluids"),
         _C("vent_fio2", "1", "ventilator FiO2", 0.21, 1.0, "ventilator"),
         _C("peep", "cmH2O", "PEEP", 0, 40, "ventilator"),
         _C("plateau_pressure", "cmH2O", "plateau pressure", 0, 80, "ventilator"),

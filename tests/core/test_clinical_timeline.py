@@ -216,7 +216,7 @@ def test_every_domain_action_writes_its_event_in_the_same_unit_of_work(sessions)
     # initiation: referral 1 (patient 2, no run yet) declined and signed
     step(
         sessions,
-        ("decision.recorded",),
+        ("decision.recorded", "referral.status_changed"),
         lambda db: decision.record_decision(
             db,
             PHYSICIAN,
@@ -321,7 +321,9 @@ def test_every_domain_action_writes_its_event_in_the_same_unit_of_work(sessions)
         from continuum.core.clinical_event import events_for_run
 
         kinds = [e.kind for e in events_for_run(db, run2)]
-        assert kinds[:3] == ["referral.received", "decision.recorded", "decision.signed"]
+        assert "referral.status_changed" in kinds  # declined, by the decision record
+        decided = [k for k in kinds if k != "referral.status_changed"]
+        assert decided[:3] == ["referral.received", "decision.recorded", "decision.signed"]
         assert "run.started" in kinds and "mode.changed" in kinds
 
 
@@ -518,6 +520,7 @@ NOW_KINDS = {
     "alert.cleared",
     "observation.entered",
     "referral.received",
+    "referral.status_changed",
 }
 
 

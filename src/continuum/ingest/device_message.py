@@ -54,6 +54,9 @@ class DeviceMessage:
     # True when a value corrects or withdraws an earlier one (stored through an ordinary
     # transaction, not the listener's single-statement path).
     amends: bool = False
+    # Parts the parser left out that do not refuse the message (e.g. a FHIR Observation
+    # with no usable value): reported as warnings, like an unmapped code.
+    left_out: list[str] = field(default_factory=list)
 
     @classmethod
     def refused(

@@ -324,7 +324,7 @@ def log_row(msg: DeviceMessage, outcome: Outcome) -> dict[str, Any]:
 
 def plan_message(msg: DeviceMessage, ctx: Context) -> tuple[Outcome, list[dict[str, Any]]]:
     """The rows a message would store, or why it is refused. Touches no database."""
-    outcome = Outcome(msg.message_id, "AA")
+    outcome = Outcome(msg.message_id, "AA", warnings=list(msg.left_out))
     if msg.refusal:
         return Outcome(msg.message_id, msg.refusal, errors=list(msg.problems)), []
     if msg.message_id in ctx.committed:

@@ -17,7 +17,7 @@ from alembic import op
 import continuum.db
 
 revision: str = "0018_hl7_conformance"
-down_revision: str | None = "0017"
+down_revision: str | None = "0018_fhir_presets"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
