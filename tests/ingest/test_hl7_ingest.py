@@ -88,7 +88,8 @@ def test_a_unit_that_cannot_be_converted_leaves_out_that_value_only(sessions) ->
 def test_unknown_patient_no_run_and_impossible_times_are_refused(sessions) -> None:  # type: ignore[no-untyped-def]
     assert "no patient" in store(sessions, flow("U1", mrn="NOBODY")).errors[0]
     assert "no active ECMO run" in store(sessions, flow("U2", mrn=SECRET_MRNS[1])).errors[0]
-    month13 = flow("T1").replace(NOW.strftime("%Y%m%d"), NOW.strftime("%Y") + "1399")
+    day = (NOW - timedelta(minutes=5)).strftime("%Y%m%d")  # the message's date (past midnight too)
+    month13 = flow("T1").replace(day, day[:4] + "1399")
     assert "not a real date" in store(sessions, month13).errors[0]
     future = oru("T2", SECRET_MRNS[0], NOW + timedelta(days=2), [("blood_flow", 4, "")])
     assert "in the future" in store(sessions, future).errors[0]
