@@ -56,6 +56,23 @@ def login_admin(page: Page) -> None:
     page.wait_for_load_state()
 
 
+def test_admin_adds_a_unit_alias_and_is_told_when_it_cannot_be(page: Page) -> None:
+    login_admin(page)
+    page.goto("/integration")
+    units = page.locator("#units")
+    page.fill("#units input[name=spelling]", "LPM_X")
+    page.fill("#units input[name=unit]", "furlongs")
+    page.click("button:has-text('Save unit alias')")
+    expect(page.locator("body")).to_contain_text("'furlongs' is not a unit the vocabulary")
+    expect(page.locator("#units input[name=spelling]")).to_have_value("LPM_X")  # kept
+    page.fill("#units input[name=unit]", "L/min")
+    page.click("button:has-text('Save unit alias')")
+    expect(units).to_contain_text("lpm_x")
+    expect(units).to_contain_text("L/min")
+    mappings = page.locator("#mappings")  # the defaults say why they are right
+    expect(mappings).to_contain_text("non-invasive (cuff) mean pressure")
+
+
 def shot(page: Page, name: str) -> None:
     folder = os.environ.get("CONTINUUM_SCREENSHOTS")
     if folder:

@@ -73,6 +73,13 @@ CASES = [
     ),
     Case(
         "POST",
+        "/integration/units",
+        P.MANAGE_INTEGRATION,
+        order=1,
+        form={"spelling": "LPM_X", "unit": "L/min", "active": "on"},
+    ),
+    Case(
+        "POST",
         "/integration/consoles",
         P.MANAGE_INTEGRATION,
         order=1,

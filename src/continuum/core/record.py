@@ -75,6 +75,10 @@ class Observation(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     amends_id: Mapped[int | None] = mapped_column(BigId)  # observation.id (trigger)
     ingest_ref: Mapped[str | None] = mapped_column(String(128))
+    # A device feed's result status as received (HL7 OBX-11: F, R, P, S, U, C); None when
+    # not sent or not from a device feed. Which value counts is ``status`` (final). Deferred:
+    # the readers that judge values never load it.
+    result_status: Mapped[str | None] = mapped_column(String(1), deferred=True)
 
 
 class ObservationAmendment(Base):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -48,6 +48,8 @@ RECORD_FALLBACK: dict[str, str] = {"circuit_check": "/runs/{run_id}/rounds"}
 
 
 class ClinicalEventOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     id: int
     run_id: int | None
     kind: str
@@ -65,6 +67,8 @@ class ClinicalEventOut(BaseModel):
 
 
 class TimelineFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     kind: list[str]
     discipline: list[str]
     since: datetime | None
@@ -72,6 +76,8 @@ class TimelineFilters(BaseModel):
 
 
 class RunTimelineOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     run_id: int
     patient_id: int
     filters: TimelineFilters
@@ -144,6 +150,8 @@ def newest_first(session: Session, run: Run, limit: int | None = None) -> list[C
 class LegacyTimelineEntry(BaseModel):
     """One row of the deprecated ``GET /api/v1/runs/{id}/timeline``: its keys as before,
     answered from the clinical timeline (``kind`` is a clinical event kind)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     kind: str
     at: datetime

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from continuum.core import run_service
 from continuum.core.roles import Permission as P
@@ -133,6 +133,8 @@ class PresetColumnOut(BaseModel):
 
 class PresetOut(BaseModel):
     """A console-export preset (docs/ingest.md "Console export presets")."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: str
     title: str
