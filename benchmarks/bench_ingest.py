@@ -6,6 +6,9 @@
 2. HL7 v2 ORU^R01 over MLLP (20 OBX each) to `continuum ingest mllp` running as its own
    process, ACK after durable commit: lock-step and pipelined, messages/s.
 3. Arrival → committed latency at a paced 100 messages/s (send → AA received), p50/p99.
+4. ("csvread", no database) reading the same console file, CPU seconds (best of 5): the
+   project's layout, and the same rows as a Cardiohelp-style export read with its preset
+   (semicolons, decimal commas, local times) — what a preset costs over the fast path.
 
 Each timed MLLP measurement starts after VACUUM ANALYZE and CHECKPOINT, so that it does
 not pay for the maintenance the earlier parts left due (autovacuum, a checkpoint).
@@ -15,7 +18,7 @@ nothing) driven by the same client and messages, lock-step and pipelined; the ML
 then print their lock-step and pipelined figures as ratios to it.
 
     .venv/bin/python benchmarks/bench_ingest.py [--rows 100000] [--messages 3000]
-        [--parts csv,baseline,mllp,hooks]
+        [--parts csv,baseline,mllp,hooks,csvread]
 """
 
 from __future__ import annotations
@@ -133,6 +136,50 @@ def bench_csv(url: str, rows: int) -> None:
     )
     narrow = narrow_copy(engine, rows_copied)
     print(f"narrow COPY: {narrow:,.0f} rows/s (4 columns, no index, no FK: the machine's ceiling)")
+
+
+def cpu_best(fn, repeat: int = 5) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(repeat):
+        t0 = time.process_time()
+        fn()
+        times.append(time.process_time() - t0)
+    return min(times)
+
+
+def bench_csv_read(rows: int) -> None:
+    """Reading only (no database), CPU time: own layout vs a Cardiohelp-style preset."""
+    from zoneinfo import ZoneInfo
+
+    from continuum.ingest.console_csv import read_console_csv
+    from continuum.ingest.console_presets import SHIPPED
+
+    with tempfile.TemporaryDirectory() as tmp:
+        own, other = Path(tmp) / "own.csv", Path(tmp) / "cardiohelp.csv"
+        write_csv(own, rows)
+        names = {"p_access": "Pven", "p_preoxy": "Pint", "p_postoxy": "Part",
+                 "blood_flow": "Flow", "pump_speed": "Speed", "sweep_flow": "Sweep",
+                 "sweep_fio2": "FiO2"}  # fmt: skip
+        zone = ZoneInfo("Europe/Berlin")
+        with open(own) as src, open(other, "w") as dst:
+            head = next(src).strip().split(",")
+            dst.write(";".join(["Time", *(names.get(h, h) for h in head[1:])]) + "\n")
+            for line in src:
+                cells = line.strip().split(",")
+                t = datetime.fromisoformat(cells[0]).astimezone(zone)
+                vals = [str(round(float(c) * 100, 1)) if h == "sweep_fio2" else c
+                        for h, c in zip(head[1:], cells[1:], strict=True)]  # fmt: skip
+                dst.write(t.strftime("%d.%m.%Y %H:%M:%S") + ";"
+                          + ";".join(v.replace(".", ",") for v in vals) + "\n")  # fmt: skip
+        layout = SHIPPED["cardiohelp"].layout(zone)
+        t_own = cpu_best(lambda: read_console_csv(own))
+        t_preset = cpu_best(lambda: read_console_csv(other, layout=layout))
+        n = read_console_csv(own).report.observations
+        m = read_console_csv(other, layout=layout).report.observations
+    print(f"CSV read   : {rows:,} rows, own layout → {n:,} values in {t_own:.2f} CPU s "
+          f"= {n / t_own:,.0f} values/s (read + convert, no database; best of 5)")  # fmt: skip
+    print(f"  Cardiohelp-style export with its preset → {m:,} values in {t_preset:.2f} CPU s "
+          f"= {m / t_preset:,.0f} values/s (semicolons, decimal commas, local times)")  # fmt: skip
 
 
 def checkpoint(url: str, vacuum: bool = False) -> None:
@@ -380,6 +427,10 @@ def main() -> None:
     )
     args = ap.parse_args()
     parts = set(args.parts.split(","))
+    if "csvread" in parts:
+        bench_csv_read(args.rows)
+        if parts == {"csvread"}:
+            return
     name, url = make_db()
     try:
         sent = 0

@@ -31,12 +31,16 @@ def log_ids(sessions: sessionmaker[Session]) -> list[str]:
 def test_the_ingest_job_prunes_the_log_to_the_retention_and_is_audited(sessions) -> None:  # type: ignore[no-untyped-def]
     assert "continuum.ingest.integration_service" in HOUSEKEEPING_MODULES
     fill(sessions, [120, 91, 30, 0])
-    (result,) = run_jobs(sessions)
+    (result,) = [r for r in run_jobs(sessions) if r.module.startswith("continuum.ingest")]
     assert result.ok and "deleted 2 message-log rows" in result.text and "90 days" in result.text
     assert log_ids(sessions) == ["R2", "R3"]
     assert count(sessions, "hl7:R%") == 8  # observations are never pruned
     with sessions() as db:
-        entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "prune")).one()
+        entry = db.scalars(
+            select(AuditEntry).where(
+                AuditEntry.action == "prune", AuditEntry.entity != "staff_session"
+            )
+        ).one()
     assert (entry.actor, entry.client, entry.detail["deleted"]) == (
         "daily housekeeping (admin)",
         "housekeeping",
@@ -55,6 +59,7 @@ def test_a_failing_job_is_logged_and_the_others_still_run(sessions, caplog) -> N
     assert [(r.module, r.ok) for r in results] == [
         ("broken", False),
         ("continuum.ingest.integration_service", True),
+        ("continuum.core.session_housekeeping", True),
     ]
     assert results[0].text == "RuntimeError: disk on fire"
     assert "housekeeping job broken failed" in caplog.text
@@ -95,3 +100,47 @@ def test_the_web_app_starts_housekeeping_only_when_asked(db_url: str) -> None:
 def test_the_setting_is_range_checked() -> None:
     with pytest.raises(ValueError, match="outside 0–168 h"):
         Settings(housekeeping_interval_h=-1)
+
+
+def test_ended_and_expired_staff_sessions_are_pruned_after_the_retention(sessions) -> None:  # type: ignore[no-untyped-def]
+    """Sessions ended (logout) or expired (older than the cookie lifetime) more than the
+    programme's retention ago are deleted; recent and live ones stay; the retention is a
+    setting (default 30 days) and the prune is audited."""
+    from datetime import timedelta
+
+    from continuum.core import settings_service
+    from continuum.core.people import StaffSession
+    from continuum.core.roles import Actor
+    from continuum.core.session_housekeeping import GROUP, KEEP_DAYS
+    from continuum.db import unit_of_work, utcnow
+
+    now = utcnow()
+    rows = {
+        "ended-40d": (now - timedelta(days=41), now - timedelta(days=40)),
+        "ended-10d": (now - timedelta(days=11), now - timedelta(days=10)),
+        "open-40d": (now - timedelta(days=40), None),  # expired long ago, never logged out
+        "open-1h": (now - timedelta(hours=1), None),  # in use
+    }
+    with unit_of_work(sessions) as db:
+        for sid, (created, ended) in rows.items():
+            db.add(StaffSession(id=sid, staff_id=1, created_at=created, ended_at=ended, client="t"))
+
+    def left() -> list[str]:
+        with sessions() as db:
+            return sorted(db.scalars(select(StaffSession.id).where(StaffSession.id.in_(rows))))
+
+    (result,) = [r for r in run_jobs(sessions) if r.module == "continuum.core.session_housekeeping"]
+    assert result.ok and "deleted 2 staff sessions" in result.text and "30 days" in result.text
+    assert left() == ["ended-10d", "open-1h"]
+    with sessions() as db:
+        entry = db.scalars(select(AuditEntry).where(AuditEntry.entity == "staff_session")).one()
+    assert entry.detail == {"deleted": 2, "days": 30}
+
+    admin = Actor(staff_id=None, name="IT", role="admin")
+    with unit_of_work(sessions) as db:
+        settings_service.save(db, admin, GROUP, {KEEP_DAYS: 7}, "shorter")
+    (result,) = [r for r in run_jobs(sessions) if r.module == "continuum.core.session_housekeeping"]
+    assert "deleted 1 staff sessions" in result.text and "7 days" in result.text
+    assert left() == ["open-1h"]
+    with unit_of_work(sessions) as db, pytest.raises(Exception, match="ended_session_days"):
+        settings_service.save(db, admin, GROUP, {KEEP_DAYS: 0}, "too short")

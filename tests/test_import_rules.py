@@ -22,7 +22,10 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "continuum"
-PURE = ("physiology", "scores", "simulator", "surveillance", "vocabulary", "calculators")
+PURE = (
+    "physiology", "scores", "simulator", "surveillance", "vocabulary", "calculators",
+    "display_names", "local_time",
+)  # fmt: skip
 DOMAINS = ("alerts", "ingest", "initiation", "rounds", "weaning")
 DB_AND_WEB = ("sqlalchemy", "alembic", "psycopg", "fastapi", "starlette", "jinja2", "uvicorn")
 APP_LAYERS = ("continuum.db", "continuum.web", "continuum.core", "continuum.app")

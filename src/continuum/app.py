@@ -6,16 +6,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
 from continuum import __version__
 from continuum.config import Settings, get_settings
+from continuum.core.roles import start_page
 from continuum.db import make_engine, make_sessionmaker
 from continuum.web import errors, static_files
 from continuum.web.auth_routes import router as auth_router
 from continuum.web.concurrency import configure_threadpool, pool_args
+from continuum.web.deps import actor_or_none
 from continuum.web.input_guard import guard_input
 from continuum.web.security import BodyLimit, SecurityHeaders
 
@@ -133,8 +135,10 @@ def _routes(app: FastAPI) -> None:
             app.include_router(router, responses=errors.ERROR_RESPONSES)
 
     @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse("/runs", status_code=303)
+    def home(request: Request) -> RedirectResponse:
+        """Each role's start page (core.roles.start_page); the login page when logged out."""
+        actor = actor_or_none(request)
+        return RedirectResponse(start_page(actor.role) if actor else "/login", status_code=303)
 
     @app.get("/api/docs", include_in_schema=False)
     def api_docs() -> Response:

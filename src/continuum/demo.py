@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -78,6 +78,24 @@ class DemoCase:
     later_mode: tuple[str, float, str] | None = None
     oxygenator_change_days_ago: float | None = None
     indication: str = ""
+    bed: str = "ICU"
+    # Share of the scenario simulated (1: all of it). Below 1 the record ends before the
+    # scenario's own intervention (the failing oxygenator is still failing now).
+    scenario_share: float = 1.0
+    # (minutes before the end, sweep L/min from then on): the weaning trial's sweep, so the
+    # console data the trial chart shows matches the trial's steps (weaning/demo.py).
+    sweep_plan: tuple[tuple[float, float], ...] = ()
+    # Bedside values entered by the nurse: (code, value, hours before the end).
+    bedside: tuple[tuple[str, float, float], ...] = ()
+    # minutes before the demo starts that this run's bedside console stopped sending (its
+    # last hour of flow and pump speed came from the console): shows the feed-health finding
+    console_silent_min: float | None = None
+
+
+def _vent(
+    fio2: float, peep: float, plateau: float, hours: float
+) -> tuple[tuple[str, float, float], ...]:
+    return (("vent_fio2", fio2, hours), ("peep", peep, hours), ("plateau_pressure", plateau, hours))
 
 
 CASES = [
@@ -104,6 +122,9 @@ CASES = [
         "control_vv",
         22,
         indication="Influenza A ARDS, PaO2/FiO2 62 on PEEP 14",
+        bed="ICU 1",
+        bedside=(*_vent(0.5, 12, 26, 1), ("fluid_balance_24h", 1450, 2)),
+        console_silent_min=12,
     ),
     DemoCase(
         "MRN100262",
@@ -118,6 +139,15 @@ CASES = [
         "oxygenator_failure",
         60,
         indication="COVID-19 ARDS",
+        bed="ICU 2",
+        bedside=(
+            *_vent(0.4, 10, 24, 2),
+            ("norepinephrine", 0.05, 1),
+            ("fluid_balance_24h", -600, 3),
+        ),
+        # The scenario changes the oxygenator at 88 % of its course: the demo stops at 85 %,
+        # so the membrane lung is failing now and no change is recorded.
+        scenario_share=0.85,
     ),
     DemoCase(
         "MRN100288",
@@ -133,6 +163,13 @@ CASES = [
         48,
         later_mode=("VA+Impella", 5.0, "LV distension on echo: Impella CP for unloading"),
         indication="Fulminant myocarditis, cardiogenic shock",
+        bed="CCU 4",
+        bedside=(
+            *_vent(0.4, 8, 20, 6),  # not charted since the morning: stale on the board
+            ("dobutamine", 5, 1),
+            ("norepinephrine", 0.12, 1),
+            ("fluid_balance_24h", 300, 2),
+        ),
     ),
     DemoCase(
         "MRN100297",
@@ -149,6 +186,12 @@ CASES = [
         weaning=True,
         oxygenator_change_days_ago=7.0,
         indication="Aspiration pneumonitis",
+        bed="ICU 5",
+        bedside=(("fluid_balance_24h", -900, 2),),
+        # Weaned to 2 L/min before the trial (3 h ago); the sweep is turned off 10 min into
+        # it (2 h 20 min ago, weaning/demo.py), on the console a minute or two before the
+        # step is written down.
+        sweep_plan=((180.0, 2.0), (142.0, 0.0)),
     ),
     DemoCase(
         "MRN100305",
@@ -163,6 +206,14 @@ CASES = [
         "hemolysis",
         40,
         indication="Refractory VF arrest, ECPR in the cath lab",
+        bed="CCU 2",
+        bedside=(
+            *_vent(0.7, 10, 30, 1),
+            ("epinephrine", 0.08, 1),
+            ("norepinephrine", 0.2, 1),
+            ("vasopressin", 0.0004, 1),
+            ("fluid_balance_24h", 2300, 2),
+        ),
     ),
     DemoCase(
         "MRN100311",
@@ -179,6 +230,7 @@ CASES = [
         outcome="weaned_recovered",
         ended_days_ago=4.0,
         indication="Bacterial pneumonia",
+        bed="ICU 3",
     ),
     DemoCase(
         "MRN100327",
@@ -195,6 +247,7 @@ CASES = [
         outcome="died_on_ecmo",
         ended_days_ago=3.0,
         indication="Post-cardiotomy shock",
+        bed="CTICU 1",
     ),
 ]
 
@@ -299,7 +352,7 @@ def _case(db: Session, case: DemoCase, staff: dict[str, Actor], now: datetime, s
             mode=case.mode,
             started_at=start,
             indication=case.indication,  # type: ignore[arg-type]
-            location="ICU",
+            location=case.bed,
         ),
     )
     db.flush()
@@ -316,6 +369,7 @@ def _case(db: Session, case: DemoCase, staff: dict[str, Actor], now: datetime, s
     _team(db, staff, run)
     end = now - timedelta(days=case.ended_days_ago) if case.ended_days_ago else now
     _observations(db, run, case, end, seed)
+    _bedside(db, staff["nurse"], run, case, end)
     if case.weaning:
         run_service.set_weaning(db, physician, run, True)
     if case.outcome:
@@ -418,29 +472,70 @@ def _team(db: Session, staff: dict[str, Actor], run: Run) -> None:
         )
 
 
+def _bedside(db: Session, nurse: Actor, run: Run, case: DemoCase, end: datetime) -> None:
+    """The ventilator, infusions and fluid balance the nurse charts (not on the console)."""
+    rows = []
+    for code, value, hours in case.bedside:
+        at = end - timedelta(hours=hours)
+        rows += observation_service.series_rows(
+            run.id, code, [at], [value], "manual", entered_by=nurse.staff_id
+        )
+    if rows:
+        observation_service.bulk_insert(db, rows)
+def _console_feed(
+    rows: list[dict[str, object]], end: datetime, silent_min: float
+) -> list[dict[str, object]]:
+    """The simulated history is not a live feed (source "simulator"); here the last hour of
+    flow and pump speed came from the bedside console, which fell silent ``silent_min``
+    minutes before ``end`` (nothing after that)."""
+    stop = end - timedelta(minutes=silent_min)
+    out = []
+    for row in rows:
+        at = row["time"]
+        assert isinstance(at, datetime)
+        if at > stop:
+            continue
+        if row["code"] in ("blood_flow", "pump_speed") and at > stop - timedelta(hours=1):
+            row = {**row, "source": "console"}
+        out.append(row)
+    return out
+
+
 def _observations(db: Session, run: Run, case: DemoCase, end: datetime, seed: int) -> None:
     """The last ``sim_hours`` of the run come from the simulator."""
     from continuum.simulator import simulate
 
     hours = min(case.sim_hours, (end - run.started_at).total_seconds() / 3600.0)
+    shown = hours * case.scenario_share  # the part of the scenario that has happened by now
     sim = simulate(
         case.scenario,
         "VA" if support_configuration.of(case.mode).arterial_return else "VV",  # simulated model
         hours,
         seed,
-        start=end - timedelta(hours=hours),
+        start=end - timedelta(hours=shown),
     )
+    import numpy as np
+
+    def stamp(at: datetime) -> np.datetime64:
+        return np.datetime64(at.astimezone(UTC).replace(tzinfo=None), "us")
+
+    keep = sim.times <= stamp(end)
+    times = sim.times[keep]
+    signals = {code: np.array(sim.signals[code][keep], dtype=float) for code in sim.codes}
+    for minutes, sweep in case.sweep_plan:
+        on = times >= stamp(end - timedelta(minutes=minutes))
+        signals["sweep_flow"][on & ~np.isnan(signals["sweep_flow"])] = sweep
     rows = []
     for code in sim.codes:
-        rows += observation_service.series_rows(
-            run.id, code, sim.times, sim.signals[code], "simulator"
-        )
+        rows += observation_service.series_rows(run.id, code, times, signals[code], "simulator")
     rows += observation_service.series_rows(
         run.id,
         vocabulary.DELTA_P,
-        sim.times,
-        vocabulary.delta_p_series(sim.signals["p_preoxy"], sim.signals["p_postoxy"]),
+        times,
+        vocabulary.delta_p_series(signals["p_preoxy"], signals["p_postoxy"]),
         "simulator",
     )
+    if case.console_silent_min is not None:
+        rows = _console_feed(rows, end, case.console_silent_min)
     for start in range(0, len(rows), 20000):
         observation_service.bulk_insert(db, rows[start : start + 20000])

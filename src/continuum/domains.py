@@ -14,6 +14,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.alerts.models",
     "continuum.weaning.models",
     "continuum.initiation.models",
+    "continuum.rounds.transfusion",
     # add domain model modules above this line
 )
 
@@ -24,6 +25,7 @@ MODEL_MODULES: tuple[str, ...] = (
 HOOK_MODULES: tuple[str, ...] = (
     "continuum.alerts.hooks",
     "continuum.weaning.hooks",
+    "continuum.rounds.hooks",
     # add domain hook modules above this line
 )
 
@@ -36,10 +38,12 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.web.admin_routes",
     "continuum.web.calculator_routes",
     "continuum.rounds.routes",
+    "continuum.rounds.transfusion_routes",
     "continuum.weaning.routes",
     "continuum.initiation.routes",
     "continuum.alerts.routes",
     "continuum.ingest.routes",
+    "continuum.ingest.preset_routes",
     # add domain route modules above this line
 )
 
@@ -69,6 +73,7 @@ DEMO_MODULES: tuple[str, ...] = (
 # (continuum.housekeeping), e.g. pruning the ingest message log to its retention.
 HOUSEKEEPING_MODULES: tuple[str, ...] = (
     "continuum.ingest.integration_service",
+    "continuum.core.session_housekeeping",
     # add housekeeping modules above this line
 )
 
@@ -80,5 +85,7 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "continuum.initiation.settings",
     "continuum.ingest.retention",
     "continuum.rounds.settings",
+    "continuum.rounds.board_settings",
+    "continuum.core.session_housekeeping",
     # add settings modules above this line
 )

@@ -44,7 +44,7 @@ CODES: dict[str, Code] = {
         _C("p_preoxy", "mmHg", "pre-oxygenator pressure", -50, 900, "circuit"),
         _C("p_postoxy", "mmHg", "post-oxygenator pressure", -50, 900, "circuit"),
         _C("oxy_delta_p", "mmHg", "transmembrane gradient (ΔP)", -50, 500, "circuit"),
-        _C("sweep_flow", "L/min", "sweep gas flow", 0, 20, "circuit", "19941-4"),
+        _C("sweep_flow", "L/min", "sweep gas flow", 0, 20, "circuit"),
         _C("sweep_fio2", "1", "sweep gas FiO2 (FdO2)", 0.21, 1.0, "circuit"),
         _C("post_oxy_po2", "mmHg", "post-oxygenator pO2", 0, 800, "circuit_gas", "11556-8"),
         _C("post_oxy_pco2", "mmHg", "post-oxygenator pCO2", 0, 200, "circuit_gas", "11557-6"),
@@ -54,7 +54,8 @@ CODES: dict[str, Code] = {
         _C("post_oxy_so2", "%", "return-limb saturation", 0, 100, "circuit_gas", "20564-1"),
         _C("blood_temp", "°C", "circuit blood temperature", 25, 42, "circuit"),
         _C("hr", "/min", "heart rate", 0, 300, "monitoring", "8867-4"),
-        _C("map", "mmHg", "mean arterial pressure", 0, 250, "monitoring", "8478-0"),
+        _C("map", "mmHg", "mean arterial pressure (arterial line)", 0, 250, "monitoring", "8478-0"),
+        _C("map_nibp", "mmHg", "mean arterial pressure, non-invasive (cuff)", 0, 250, "monitoring"),
         _C("cvp", "mmHg", "central venous pressure", -10, 50, "monitoring", "60985-9"),
         _C("spo2", "%", "pulse oximetry", 0, 100, "monitoring", "59408-5"),
         _C("spo2_right", "%", "right-hand pulse oximetry", 0, 100, "monitoring"),
@@ -79,6 +80,7 @@ CODES: dict[str, Code] = {
         _C("d_dimer", "mg/L FEU", "D-dimer", 0, 100, "anticoagulation", "48065-7"),
         _C("inr", "1", "INR", 0.5, 15, "anticoagulation", "6301-6"),
         _C("creatinine", "mg/dL", "creatinine", 0, 30, "lab", "2160-0"),
+        _C("fluid_balance_24h", "mL", "fluid balance, last 24 h", -20000, 20000, "fluids"),
         _C("vent_fio2", "1", "ventilator FiO2", 0.21, 1.0, "ventilator"),
         _C("peep", "cmH2O", "PEEP", 0, 40, "ventilator"),
         _C("plateau_pressure", "cmH2O", "plateau pressure", 0, 80, "ventilator"),
@@ -154,6 +156,11 @@ def delta_p_series(pre: Any, post: Any, measured: Any = None) -> Any:
     return np.where(np.isfinite(m), m, dp)
 
 
+# One measure, several sources: where a reader asks for the first code and the run has no
+# value of it, the next code stands in (an arterial line's MAP is preferred; a cuff reading
+# is used only when there is no arterial value, and it is shown as what it is).
+PREFERRED_SOURCES: dict[str, tuple[str, ...]] = {"map": ("map", "map_nibp")}
+
 # Unit aliases: how people write the stored unit.
 _SAME: dict[str, tuple[str, ...]] = {
     "L/min": ("l/min", "lpm", "l/min."),
@@ -201,6 +208,56 @@ HOURS_PER_DAY = 24.0
 NG_PER_UG = 1000.0
 MU_PER_U = 1000.0
 
+# IEEE 11073-10101 (RTMMS) units as devices send them in OBX-6: the reference id and the
+# context-free term code (65536 × partition 4 + the code in the dimension partition), read
+# as the unit spelling on the left. Units the vocabulary stores or converts from; a site adds
+# others as unit aliases on the Integration page.
+MDC_UNITS: dict[str, tuple[tuple[str, int], ...]] = {
+    "1": (("MDC_DIM_DIMLESS", 512),),
+    "%": (("MDC_DIM_PERCENT", 544),),
+    "cm": (("MDC_DIM_CENTI_M", 1297),),
+    "mL": (("MDC_DIM_MILLI_L", 1618),),
+    "g/dL": (("MDC_DIM_X_G_PER_DL", 2112),),
+    "mg/dL": (("MDC_DIM_MILLI_G_PER_DL", 2130),),
+    "s": (("MDC_DIM_SEC", 2176),),
+    "/min": (("MDC_DIM_BEAT_PER_MIN", 2720), ("MDC_DIM_RESP_PER_MIN", 2784)),
+    "cm/s": (("MDC_DIM_CENTI_M_PER_SEC", 2833),),
+    "L/min": (("MDC_DIM_X_L_PER_MIN", 3072), ("MDC_DIM_L_PER_MIN", 3072)),
+    "mL/min": (("MDC_DIM_MILLI_L_PER_MIN", 3090),),
+    "µg/kg/min": (("MDC_DIM_MICRO_G_PER_KG_PER_MIN", 3475),),
+    "hPa": (("MDC_DIM_HECTO_PASCAL", 3842),),
+    "kPa": (("MDC_DIM_KILO_PASCAL", 3843), ("MDC_DIM_KILO_PA", 3843)),
+    "mmHg": (("MDC_DIM_MMHG", 3872),),
+    "cmH2O": (("MDC_DIM_CM_H2O", 3904),),
+    "°F": (("MDC_DIM_FAHR", 4416),),
+    "mmol/L": (("MDC_DIM_MILLI_MOLE_PER_L", 4722),),
+    "µmol/L": (("MDC_DIM_MICRO_MOLE_PER_L", 4723),),
+    "°C": (("MDC_DIM_DEGC", 6048),),
+    "rpm": (("MDC_DIM_RPM", 6816),),
+}
+MDC_DIM_PARTITION = 4
+
+
+def mdc_unit_spellings() -> dict[str, str]:
+    """Every MDC unit reference id and term code (lower-cased) → the unit it stands for."""
+    out: dict[str, str] = {}
+    for unit, terms in MDC_UNITS.items():
+        for refid, code in terms:
+            out[refid.lower()] = unit
+            out[str(MDC_DIM_PARTITION * 65536 + code)] = unit
+    return out
+
+
+def known_unit(spelling: str) -> bool:
+    """A unit the vocabulary stores or converts from (any code), as written by people."""
+    g = spelling.strip().lower()
+    if not g:
+        return False
+    if any(g == u.lower() or g in same for u, same in _SAME.items()):
+        return True
+    return any(given == g for _, given in _CONVERSIONS) or g in ("%", "percent", "°f", "f")
+
+
 Converter = Callable[[float], float]
 
 
@@ -211,6 +268,7 @@ def _fahrenheit(v: float) -> float:
 # Conversions into the stored unit: (code or "*", given unit lower-cased) -> function.
 _CONVERSIONS: dict[tuple[str, str], Converter] = {
     ("*mmHg", "kpa"): lambda v: v * MMHG_PER_KPA,
+    ("*mmHg", "hpa"): lambda v: v * MMHG_PER_HPA,
     ("fibrinogen", "mg/dl"): lambda v: v / MG_DL_PER_G_L,
     ("hb", "g/l"): lambda v: v / G_L_PER_G_DL,
     ("hb", "mmol/l"): lambda v: v * HB_G_DL_PER_MMOL_L,
@@ -231,6 +289,10 @@ _CONVERSIONS: dict[tuple[str, str], Converter] = {
 }
 _FRACTION_CODES = frozenset({"sweep_fio2", "vent_fio2"})
 FRACTION_CODES = _FRACTION_CODES  # codes stored as a fraction, accepted as % too
+
+
+class UnitNotConvertible(ValidationFailed):
+    """The value's unit cannot be converted to the code's stored unit."""
 
 
 def get(code: str) -> Code:
@@ -269,7 +331,7 @@ def convert(code: str, value: float, unit: str | None) -> float:
     low = given.lower()
     fn = _CONVERSIONS.get((code, low)) or _CONVERSIONS.get(("*" + spec.unit, low))
     if fn is None:
-        raise ValidationFailed(
+        raise UnitNotConvertible(
             [
                 FieldProblem(
                     code, f"unit '{given}' cannot be converted to {spec.unit} for {code}", given

@@ -14,7 +14,7 @@ def test_run_alerts_page_explains_each_alert(web: Web) -> None:
     assert "hemolysis" in page and "anticoagulation out of range" in page
     assert "pfhb_warning" in page and "Omar HR 2015" in page  # threshold and its source
     assert "latest pfHb" in page  # the rule
-    assert 'class="chart alert-chart"' in page and "/static/vendor/plotly.min.js" in page
+    assert 'class="tchart"' in page and '<script src="/static/vendor/plotly' not in page
     assert "Acknowledge" in page and "Resolve" in page
     assert 'href="/runs/1/alerts"' in web.client.get("/runs/1").text  # run link
 

@@ -106,7 +106,7 @@ def test_bad_filters_are_refused_with_the_field_and_value(web: Web) -> None:
     web.login("nurse")
     page = web.client.get("/runs/1/timeline", params={"kind": "gossip"})
     assert page.status_code == 422 and "gossip" not in kinds_on_page(page.text)
-    assert "<b>kind</b>" in page.text and "alert" in page.text
+    assert "<b>Kind</b>" in page.text and "alert" in page.text  # the field in plain words
     api = web.client.get("/api/v1/runs/1/events", params={"discipline": "astrology"})
     assert api.status_code == 422
     assert api.json()["fields"][0]["field"] == "discipline"
@@ -114,7 +114,7 @@ def test_bad_filters_are_refused_with_the_field_and_value(web: Web) -> None:
     window = web.client.get(
         "/runs/1/timeline", params={"since": "2026-12-02T10:00", "until": "2026-12-01T10:00"}
     )
-    assert window.status_code == 422 and "<b>until</b>" in window.text
+    assert window.status_code == 422 and "<b>Until</b>" in window.text
     assert web.client.get("/runs/1/timeline", params={"since": "yesterday"}).status_code == 422
     naive = web.client.get("/api/v1/runs/1/events", params={"since": "2026-12-01T10:00:00"})
     assert naive.status_code == 422

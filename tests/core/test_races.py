@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from continuum.alerts import service as alert_service
 from continuum.alerts.models import AlertEvent, CircuitAlert
 from continuum.core import run_service
+from continuum.core.clinical_event import ClinicalEvent
 from continuum.core.concurrency import StaleRecord
-from continuum.core.models import Participation, Run, TimelineEvent
+from continuum.core.models import Participation, Run
 from continuum.core.roles import Actor
 from continuum.core.schemas import RunEnd
 from continuum.db import unit_of_work, utcnow
@@ -42,7 +43,6 @@ from tests.seed import RUN_START
 PERFUSIONIST = Actor(staff_id=1, name="Test perfusionist", role="perfusionist")
 PHYSICIAN = Actor(staff_id=2, name="Test physician", role="physician")
 NURSE = Actor(staff_id=3, name="Test nurse", role="nurse")
-COORDINATOR = Actor(staff_id=4, name="Test coordinator", role="coordinator")
 
 
 @dataclass
@@ -96,8 +96,8 @@ def test_two_racing_run_ends_one_wins_the_other_is_told_who_ended_it(sessions) -
     at = RUN_START + timedelta(hours=30)
     ends = [
         (PHYSICIAN, RunEnd(ended_at=at, outcome="died_on_ecmo", stop_reason="Cardiac arrest")),
-        (
-            COORDINATOR,
+        (  # the two who may end a run (END_RUN: not the coordinator)
+            PERFUSIONIST,
             RunEnd(ended_at=at, outcome="weaned_recovered", stop_reason="Recovered, decannulated"),
         ),
     ]
@@ -115,12 +115,12 @@ def test_two_racing_run_ends_one_wins_the_other_is_told_who_ended_it(sessions) -
     with unit_of_work(sessions) as db:
         run = db.get_one(Run, 1)
         assert run.outcome == ends[winner.index][1].outcome
-        kinds = db.scalars(
-            select(TimelineEvent.kind).where(
-                TimelineEvent.run_id == 1, TimelineEvent.kind.in_(("death", "decannulation"))
+        ends = db.execute(
+            select(ClinicalEvent.kind, ClinicalEvent.details).where(
+                ClinicalEvent.run_id == 1, ClinicalEvent.kind == "run.ended"
             )
         ).all()
-        assert kinds == ["death" if winner.value == "died_on_ecmo" else "decannulation"]
+        assert [(k, d["outcome"]) for k, d in ends] == [("run.ended", winner.value)]
 
 
 # -- alerts ------------------------------------------------------------------------------------
@@ -408,8 +408,8 @@ def test_both_parts_signed_at_once_end_the_run_exactly_once(sessions) -> None:
     with unit_of_work(sessions) as db:
         assert db.get_one(Run, 1).status == "ended"
         ends = db.scalars(
-            select(TimelineEvent.kind).where(
-                TimelineEvent.run_id == 1, TimelineEvent.kind.in_(("death", "decannulation"))
+            select(ClinicalEvent.kind).where(
+                ClinicalEvent.run_id == 1, ClinicalEvent.kind == "run.ended"
             )
         ).all()
         assert len(ends) == 1

@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from continuum.core import observation_service, run_service, run_view
+from continuum.core.clinical_event import ClinicalEvent
 from continuum.core.models import (
     AuditEntry,
     Component,
@@ -17,7 +18,6 @@ from continuum.core.models import (
     Observation,
     ObservationAmendment,
     Run,
-    TimelineEvent,
 )
 from continuum.core.roles import Actor
 from continuum.core.schemas import (
@@ -57,8 +57,8 @@ def test_mode_change_closes_the_old_segment_where_the_new_one_begins(sessions) -
         segments = db.scalars(select(ModeSegment).order_by(ModeSegment.started_at)).all()
         assert [(s.mode, s.ended_at) for s in segments] == [("VV", at), ("VVA", None)]
         assert run_service.current_mode(db.get_one(Run, 1)) == "VVA"
-        kinds = db.scalars(select(TimelineEvent.kind)).all()
-        assert "mode_change" in kinds
+        kinds = db.scalars(select(ClinicalEvent.kind)).all()
+        assert "mode.changed" in kinds
 
 
 def test_oxygenator_change_keeps_the_old_one_with_its_stop_reason(sessions) -> None:

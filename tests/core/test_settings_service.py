@@ -24,7 +24,7 @@ from continuum.surveillance.settings import DEFAULT_SETTINGS
 from continuum.weaning import settings as weaning_settings
 from tests.conftest import Web
 
-CLINICAL = ("surveillance", "weaning", "initiation", "rounds")
+CLINICAL = ("surveillance", "weaning", "initiation", "rounds", "shifts")
 QA = Actor(staff_id=5, name="Test qa_lead", role="qa_lead")
 LEAD = Actor(staff_id=9, name="Test physician_lead", role="physician_lead")
 ADMIN = Actor(staff_id=7, name="Test admin", role="admin")
@@ -44,7 +44,7 @@ def audit_rows(db: Session) -> list[dict]:  # type: ignore[type-arg]
 
 def test_every_domain_declares_its_settings_once_with_range_unit_provenance_and_source() -> None:
     groups = {g.name: g for g in svc.groups()}
-    assert set(groups) == {*CLINICAL, "integration"}
+    assert set(groups) == {*CLINICAL, "integration", "accounts"}
     assert len(groups["surveillance"].settings) == len(DEFAULT_SETTINGS.describe())
     stored: set[str] = set()
     for g in groups.values():
@@ -192,6 +192,7 @@ def test_who_may_change_what(sessions: sessionmaker[Session], role: str) -> None
         perms = ROLE_PERMISSIONS[role]
         seen = set(CLINICAL) if Permission.VIEW_CLINICAL in perms else set()
         seen |= {"integration"} if Permission.MANAGE_INTEGRATION in perms else set()
+        seen |= {"accounts"} if Permission.MANAGE_USERS in perms else set()
         assert {g.name for g in svc.visible_groups(who)} == seen
     expect = {"initiation.ecpr_max_age_years"} if role in ("qa_lead", "physician_lead") else set()
     expect |= {"ingest.message_log_days"} if role == "admin" else set()
@@ -222,7 +223,7 @@ def test_the_page_renders_every_group_with_value_default_range_unit_provenance_a
     assert 'href="/settings/integration"' not in index
     for g in svc.groups():
         r = web_any.client.get(f"/settings/{g.name}")
-        if g.name == "integration":
+        if g.name in ("integration", "accounts"):  # the administrator's groups
             assert r.status_code == 403
             continue
         assert r.status_code == 200 and g.title in r.text
@@ -235,6 +236,8 @@ def test_the_page_renders_every_group_with_value_default_range_unit_provenance_a
     web_any.login("admin")
     r = web_any.client.get("/settings/integration")
     assert r.status_code == 200 and 'name="t_message_log_days"' in r.text and "90 days" in r.text
+    r = web_any.client.get("/settings/accounts")
+    assert r.status_code == 200 and 'name="t_ended_session_days"' in r.text and "30" in r.text
     assert web_any.client.get("/settings/surveillance").status_code == 403
 
 

@@ -81,9 +81,10 @@ def page(browser, server):  # type: ignore[no-untyped-def]
 
 
 def login(page, username: str) -> None:  # type: ignore[no-untyped-def]
+    """Log in and open the runs list (a role's own start page: tests/e2e/test_first_day_*)."""
     from tests.seed import password_for
 
-    page.goto("/login")
+    page.goto("/login?next=/runs")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password_for(username))
     page.click("button:has-text('Log in')")

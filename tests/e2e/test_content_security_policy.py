@@ -40,11 +40,11 @@ def test_main_pages_report_no_csp_violation(page: Page) -> None:
     assert not csp, csp
     assert not [m for m in messages if m.startswith("pageerror")], messages
     # the scripts moved out of the templates still run: the board exposes its refresh,
-    # Swagger UI starts from its static init script, the run page draws its trends
+    # Swagger UI starts from its static init script, the run page shows its trends
     page.goto("/rounds")
     assert page.evaluate("typeof window.roundsBoardRefresh") == "function"
     page.goto("/api/docs")
     page.wait_for_selector("#swagger-ui .swagger-ui", state="attached")
     assert page.evaluate("typeof window.ui") == "object"
     page.goto("/runs/1")
-    page.wait_for_selector("#trend .main-svg")
+    page.wait_for_selector("#trend svg.tchart-svg")

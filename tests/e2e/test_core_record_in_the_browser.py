@@ -65,12 +65,3 @@ def test_researcher_sees_pseudonyms_in_the_browser(page: Page) -> None:
     expect(page.locator("#runs")).not_to_contain_text("Zelda")
     page.goto("/runs/1")
     expect(page.locator("h1")).to_contain_text("P-0001")
-
-
-def test_trend_chart_draws_from_local_plotly(page: Page) -> None:
-    requests: list[str] = []
-    page.on("request", lambda r: requests.append(r.url))
-    login(page, "perfusionist")
-    page.goto("/runs/1")
-    expect(page.locator("#trend .main-svg").first).to_be_visible()
-    assert all(u.startswith(page.url.split("/runs")[0]) for u in requests), requests

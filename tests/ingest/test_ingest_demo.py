@@ -35,7 +35,8 @@ def test_demo_messages_are_stored_through_the_real_path_and_shown(web: Web) -> N
     assert [r.message_id for r in resent] == ["GW0807-001001"]
     assert any(r.detail and r.detail["warnings"] and r.ack_code == "AA" for r in rows)
     refused = next(r for r in rows if r.ack_code == "AE")
-    assert refused.detail and len(refused.detail["errors"]) == 2 and refused.stored == 0
+    assert refused.detail and len(refused.detail["errors"]) == 1 and refused.stored == 0
+    assert "cannot be converted" in refused.detail["warnings"][0]
     web.login("admin")
     page = web.client.get("/integration").text
     assert demo.CONSOLE in page and "99MAQUET" in page

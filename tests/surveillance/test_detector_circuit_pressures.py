@@ -86,10 +86,27 @@ ACCESS = [
     ("single cough spike to −200 mmHg", {"p_access": brief(-40, -200)}, []),
     ("3-minute suction excursion to −150 mmHg", {"p_access": brief(-40, -150, minutes=3)}, []),
     ("drainage transducer drops out", {"p_access": dropout(steady(-40))}, []),
+    # Flow fluctuation with normal drainage pressure (e.g. a pump-head thrombus): not blamed
+    # on drainage — information only, worded as a flow fluctuation (test below).
     (
-        "flow chatters 4.5 / 3.8 L/min every minute",
+        "flow chatters 4.5 / 3.8 L/min every minute, drainage steady −40 mmHg",
         {"blood_flow": alternating(4.5, 3.8)},
+        ["info"],
+    ),
+    (
+        "flow chatters with drainage −40 → −55 mmHg (15 below its baseline)",
+        {"blood_flow": alternating(4.5, 3.8), "p_access": step(-40, -55)},
         ["warning"],
+    ),
+    (
+        "flow chatters with drainage at −82 mmHg from the start (no baseline fall)",
+        {"blood_flow": alternating(4.5, 3.8), "p_access": steady(-82)},
+        ["warning"],
+    ),
+    (
+        "flow chatters with drainage at −72 mmHg from the start (its normal)",
+        {"blood_flow": alternating(4.5, 3.8), "p_access": steady(-72)},
+        ["info"],
     ),
     (
         "chattering with drainage −90 mmHg",
@@ -130,6 +147,23 @@ ACCESS = [
 @pytest.mark.parametrize(("case", "console", "expected"), ACCESS, ids=[c[0] for c in ACCESS])
 def test_access_insufficiency(case: str, console: dict, expected: list) -> None:
     assert outcome("access_insufficiency", run(console=console)) == expected
+
+
+def test_flow_fluctuation_alone_is_not_blamed_on_drainage() -> None:
+    """The information finding says what was seen (flow fluctuating, drainage pressure not
+    low) and points at the pump, probe and lines; a chattering line with a falling drainage
+    pressure is still called access insufficiency."""
+    from surveillance_shapes import alerts_of
+
+    [alone] = alerts_of("access_insufficiency", run(console={"blood_flow": alternating(4.5, 3.8)}))
+    assert alone.severity == "info"
+    assert alone.summary.startswith("Flow fluctuating minute to minute")
+    assert "not typical of access insufficiency" in alone.summary
+    assert "(not low)" in alone.summary and "pump" in alone.summary
+    both = {"blood_flow": alternating(4.5, 3.8), "p_access": step(-40, -55)}
+    [real] = alerts_of("access_insufficiency", run(console=both))
+    assert real.severity == "warning"
+    assert real.summary.startswith("Access insufficiency (drainage pressure -55 mmHg")
 
 
 # -- pump_thrombosis (more rpm for the same flow; [U] 10% / 20%) ----------------------------

@@ -66,11 +66,11 @@ DEFER = {"outcome": "defer", "reasons": "lactate 9 mmol/L: reassess in 6 h"}
 REASSESS = {"reason": "lactate back: 2.1 mmol/L"}
 
 CASES = [
-    Case("GET", "/referrals", P.VIEW_CLINICAL),
+    Case("GET", "/referrals", P.VIEW_IDENTIFIERS),
     Case("GET", "/referrals/new", P.MANAGE_REFERRAL),
-    Case("GET", T, P.VIEW_CLINICAL, "/referrals/1"),
-    Case("GET", f"{T}/print", P.VIEW_CLINICAL, "/referrals/1/print"),
-    Case("GET", "/runs/{run_id}/initiation", P.VIEW_CLINICAL, "/runs/1/initiation"),
+    Case("GET", T, P.VIEW_IDENTIFIERS, "/referrals/1"),
+    Case("GET", f"{T}/print", P.VIEW_IDENTIFIERS, "/referrals/1/print"),
+    Case("GET", "/runs/{run_id}/initiation", P.VIEW_IDENTIFIERS, "/runs/1/initiation"),
     Case(
         "POST",
         "/referrals/new",
@@ -138,8 +138,8 @@ CASES = [
         order=14,
         form={"note": "cannulated in the ICU"},
     ),
-    Case("GET", "/api/v1/referrals", P.VIEW_CLINICAL),
-    Case("GET", TA, P.VIEW_CLINICAL, "/api/v1/referrals/1"),
+    Case("GET", "/api/v1/referrals", P.VIEW_IDENTIFIERS),
+    Case("GET", TA, P.VIEW_IDENTIFIERS, "/api/v1/referrals/1"),
     Case(
         "POST",
         "/api/v1/modality/recommend",

@@ -58,13 +58,35 @@ CHECK_JSON = {
     "findings": "Clot at a connector",
 }
 
+TRANSFUSION = {"product": "red_cells", "units": "1", "reason": "Hb 68 g/L with oozing"}
+
 CASES = [
-    Case("GET", "/rounds", P.VIEW_CLINICAL),
-    Case("GET", "/rounds/rows", P.VIEW_CLINICAL),
-    Case("GET", "/rounds/sheet", P.VIEW_CLINICAL),
+    Case("GET", "/runs/{run_id}/transfusions", P.VIEW_CLINICAL, "/runs/1/transfusions"),
+    Case(
+        "GET", "/api/v1/runs/{run_id}/transfusions", P.VIEW_CLINICAL, "/api/v1/runs/1/transfusions"
+    ),
+    Case(
+        "POST",
+        "/runs/{run_id}/transfusions",
+        P.ENTER_OBSERVATION,
+        "/runs/1/transfusions",
+        form=TRANSFUSION,
+        order=3,
+    ),
+    Case(
+        "POST",
+        "/api/v1/runs/{run_id}/transfusions",
+        P.ENTER_OBSERVATION,
+        "/api/v1/runs/1/transfusions",
+        json={**TRANSFUSION, "units": 1},
+        order=3,
+    ),
+    Case("GET", "/rounds", P.VIEW_IDENTIFIERS),
+    Case("GET", "/rounds/rows", P.VIEW_IDENTIFIERS),
+    Case("GET", "/rounds/sheet", P.VIEW_IDENTIFIERS),
     Case("GET", "/runs/{run_id}/rounds", P.VIEW_CLINICAL, "/runs/1/rounds"),
     Case("GET", "/runs/{run_id}/circuit-check", P.CIRCUIT_CHECK, "/runs/1/circuit-check"),
-    Case("GET", "/api/v1/rounds/board", P.VIEW_CLINICAL),
+    Case("GET", "/api/v1/rounds/board", P.VIEW_IDENTIFIERS),
     Case("GET", "/api/v1/runs/{run_id}/rounds", P.VIEW_CLINICAL, "/api/v1/runs/1/rounds"),
     Case(
         "GET",
@@ -156,6 +178,6 @@ CASES = [
         json={"note": "done"},
         order=5,
     ),
-    Case("GET", "/rounds/sheet", P.VIEW_CLINICAL, "/rounds/sheet?run_id=1", order=6),
-    Case("GET", "/rounds", P.VIEW_CLINICAL, "/rounds", order=6),
+    Case("GET", "/rounds/sheet", P.VIEW_IDENTIFIERS, "/rounds/sheet?run_id=1", order=6),
+    Case("GET", "/rounds", P.VIEW_IDENTIFIERS, "/rounds", order=6),
 ]

@@ -16,9 +16,10 @@ CASES = [
     Case("GET", "/api/v1/settings", ANY),
     *[
         Case("GET", GROUP, CLINICAL_READ, f"/settings/{g}")
-        for g in ("surveillance", "weaning", "initiation")
+        for g in ("surveillance", "weaning", "initiation", "rounds", "shifts")
     ],
     Case("GET", GROUP, P.MANAGE_INTEGRATION, "/settings/integration"),
+    Case("GET", GROUP, P.MANAGE_USERS, "/settings/accounts"),
     Case(
         "POST",
         GROUP,

@@ -121,7 +121,7 @@ CORE_CASES = [
     Case(
         "POST",
         "/runs/{run_id}/end",
-        P.MANAGE_RUN,
+        P.END_RUN,
         f"{RUN}/end",
         order=9,
         form={"outcome": "weaned_recovered", "stop_reason": "trial passed"},
@@ -285,7 +285,7 @@ CORE_CASES = [
     Case(
         "POST",
         "/api/v1/runs/{run_id}/end",
-        P.MANAGE_RUN,
+        P.END_RUN,
         "/api/v1/runs/3/end",
         order=10,
         json={"outcome": "died_on_ecmo", "stop_reason": "refractory shock"},

@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from continuum.alerts import service
 from continuum.alerts.models import CircuitAlert
-from continuum.alerts.schemas import AcknowledgeIn, ResolveIn
+from continuum.alerts.schemas import (
+    AcknowledgeIn,
+    AlertOut,
+    AlertWithHistory,
+    DetectorRuleOut,
+    ResolveIn,
+)
 from continuum.alerts.thresholds import GROUP, detector_rules
 from continuum.core import run_service
 from continuum.core.roles import Permission as P
@@ -38,13 +44,28 @@ POLL_S = 1.0
 KEEPALIVE_S = 15.0
 
 
-@router.get("/alerts", dependencies=[require(P.VIEW_CLINICAL)])
+# The live stream is Server-Sent Events, not JSON: documented as such.
+EVENT_STREAM: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": 'Server-Sent Events: `event: ready` (data {"cursor": id}), then '
+        "`event: alert` per alert event (data: the event with its `alert`), `id:` the cursor",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.get("/alerts", response_model=list[AlertOut], dependencies=[require(P.VIEW_CLINICAL)])
 def list_alerts(db: DbSession, actor: CurrentActor, status: str = "open") -> list[dict[str, Any]]:
     """Alerts across the programme, most severe and newest first (``status``: open|all)."""
     return [service.to_json(a) for a in service.list_alerts(db, actor, status)]
 
 
-@router.get("/alerts/stream", dependencies=[require(P.VIEW_CLINICAL)])
+@router.get(
+    "/alerts/stream",
+    response_class=StreamingResponse,
+    responses=EVENT_STREAM,
+    dependencies=[require(P.VIEW_CLINICAL)],
+)
 async def stream(
     request: Request,
     actor: CurrentActor,
@@ -124,7 +145,9 @@ async def _events(
         await asyncio.sleep(POLL_S)
 
 
-@router.get("/alerts/{alert_id}", dependencies=[require(P.VIEW_CLINICAL)])
+@router.get(
+    "/alerts/{alert_id}", response_model=AlertWithHistory, dependencies=[require(P.VIEW_CLINICAL)]
+)
 def get_alert(alert_id: int, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
     """One alert with its history (raised, escalated, updated, acknowledged, cleared …)."""
     alert = service.get_alert(db, actor, alert_id)
@@ -132,19 +155,29 @@ def get_alert(alert_id: int, db: DbSession, actor: CurrentActor) -> dict[str, An
     return {**service.to_json(alert), "events": [service.event_json(e) for e in events]}
 
 
-@router.post("/alerts/{alert_id}/acknowledge", dependencies=[require(P.ACKNOWLEDGE_ALERT)])
+@router.post(
+    "/alerts/{alert_id}/acknowledge",
+    response_model=AlertOut,
+    dependencies=[require(P.ACKNOWLEDGE_ALERT)],
+)
 def acknowledge(
     alert_id: int, data: AcknowledgeIn, db: DbSession, actor: CurrentActor
 ) -> dict[str, Any]:
     return service.to_json(service.acknowledge(db, actor, alert_id, data.comment))
 
 
-@router.post("/alerts/{alert_id}/resolve", dependencies=[require(P.ACKNOWLEDGE_ALERT)])
+@router.post(
+    "/alerts/{alert_id}/resolve",
+    response_model=AlertOut,
+    dependencies=[require(P.ACKNOWLEDGE_ALERT)],
+)
 def resolve(alert_id: int, data: ResolveIn, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
     return service.to_json(service.resolve(db, actor, alert_id, data.note))
 
 
-@router.get("/runs/{run_id}/alerts", dependencies=[require(P.VIEW_CLINICAL)])
+@router.get(
+    "/runs/{run_id}/alerts", response_model=list[AlertOut], dependencies=[require(P.VIEW_CLINICAL)]
+)
 def run_alerts(
     run_id: int, db: DbSession, actor: CurrentActor, status: str = "all"
 ) -> list[dict[str, Any]]:
@@ -159,7 +192,11 @@ def get_thresholds(db: DbSession, actor: CurrentActor) -> SettingGroupOut:
     return group_out(db, actor, GROUP)
 
 
-@router.get("/surveillance/rules", dependencies=[require(P.VIEW_CLINICAL)])
+@router.get(
+    "/surveillance/rules",
+    response_model=list[DetectorRuleOut],
+    dependencies=[require(P.VIEW_CLINICAL)],
+)
 def get_rules(db: DbSession) -> list[dict[str, Any]]:
     """Every detector's rule text with the programme's thresholds in force, and the modes
     (support configurations) it runs for."""

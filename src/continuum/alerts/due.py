@@ -20,6 +20,9 @@ then evaluates each marked run with ``evaluate_run``:
 * **Busy runs are paced.** A run marked again during its evaluation (data still streaming
   in) is due again after ``PACE`` times that evaluation's duration, so a slow evaluation
   cannot take a whole core from the ingest beside it.
+* **Silent consoles are found.** About once a minute the loop also checks every active run's
+  console feed (``continuum.alerts.feed``): no console data for longer than the programme's
+  limit raises a ``console_silent`` alert, which clears when data return.
 * **Failures back off.** A run whose evaluation raises is logged, its ``attempts`` count
   goes up and it waits ``next_try_at`` (2 s, 4 s, … at most a minute) while the other runs
   are evaluated.
@@ -36,12 +39,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from continuum.alerts import watch
+from continuum.alerts import feed, watch
 from continuum.alerts.hooks import watched_codes
 from continuum.alerts.models import SurveillanceDue
 from continuum.core import observation_service
 from continuum.core.run_record import Run
-from continuum.db import UTCDateTime, utcnow
+from continuum.db import UTCDateTime, unit_of_work, utcnow
 from continuum.hooks import install_all_hooks
 
 log = logging.getLogger("continuum.alerts.due")
@@ -227,6 +230,17 @@ class DueEvaluator:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._feeds_due = 0.0  # monotonic time of the next console-feed check
+
+    def check_feeds(self, force: bool = False) -> feed.FeedCheck | None:
+        """The console-feed check (``alerts.feed``), about once a minute: a silent console
+        raises its alert without any new data arriving. None: not due yet."""
+        now = time.monotonic()
+        if not force and now < self._feeds_due:
+            return None
+        self._feeds_due = now + feed.CHECK_EVERY_S
+        with unit_of_work(self.sessions) as db:
+            return feed.check_feeds(db)
 
     def drain(self) -> int:
         """Evaluate what is due now (several passes while a pass is full)."""
@@ -249,6 +263,12 @@ class DueEvaluator:
                     log.debug("evaluated %d due runs", done)
             except Exception:
                 log.exception("deferred surveillance pass failed; retrying")
+            try:
+                checked = self.check_feeds()
+                if checked is not None and (checked.raised or checked.cleared):
+                    log.info("%s", checked)
+            except Exception:
+                log.exception("console-feed check failed; retrying in a minute")
             self._wake.wait(self.interval)
 
     def poke(self) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from continuum.alerts.history import BECAUSE
 from continuum.alerts.models import AlertEvent, CircuitAlert
 from continuum.core import audit, concurrency
 from continuum.core.clinical_backfill import alert_time
@@ -67,6 +68,7 @@ def _clinical_event(session: Session, alert: CircuitAlert, event: AlertEvent, ac
     run = session.get_one(Run, alert.run_id)
     at = alert_time(event.kind, event.at, event.severity, None, alert, True)
     because = (event.detail or {}).get("because")
+    because = BECAUSE.get(str(because), because) if because else None
     extra = None if event.kind == "raised" else (event.comment or because)
     text = alert_summary(f"alert.{event.kind}", alert.detector, event.severity, extra)
     record_event(session, actor, f"alert.{event.kind}", at, text, ("alert", alert.id), run, details={"severity": event.severity})  # noqa: E501
@@ -131,7 +133,8 @@ def raise_alert(
     session.flush()
     log(session, alert, "raised", SURVEILLANCE, detail=detail)
     if alert.cleared_at is not None:
-        log(session, alert, "cleared", SURVEILLANCE, detail={"because": _because(found)})
+        detail = {"because": _because(found), "clinical_at": _iso(alert.cleared_at)}
+        log(session, alert, "cleared", SURVEILLANCE, detail=detail)
     _audit(session, run, alert, "raise", SURVEILLANCE)
     return alert
 
@@ -168,8 +171,13 @@ def clear_alert(
     alert.cleared_at = at
     alert.updated_at = utcnow()
     if alert.status != "resolved":
-        log(session, alert, "cleared", SURVEILLANCE, detail={"because": because})
+        detail = {"because": because, "clinical_at": _iso(at)}
+        log(session, alert, "cleared", SURVEILLANCE, detail=detail)
         _audit(session, run, alert, "clear", SURVEILLANCE)
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat().replace("+00:00", "Z") if t else None
 
 
 def _merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -211,7 +219,12 @@ def acknowledge(
 
 
 def resolve(
-    session: Session, actor: Actor, run: Run, alert: CircuitAlert, note: str | None
+    session: Session,
+    actor: Actor,
+    run: Run,
+    alert: CircuitAlert,
+    note: str | None,
+    detail: dict[str, Any] | None = None,
 ) -> bool:
     """Resolve an unresolved alert, atomically; False if another clinician resolved it first."""
     now = utcnow()
@@ -229,6 +242,6 @@ def resolve(
     )
     if not won:
         return False
-    log(session, alert, "resolved", actor, comment=note)
+    log(session, alert, "resolved", actor, comment=note, detail=detail)
     _audit(session, run, alert, "resolve", actor)
     return True

@@ -3,7 +3,7 @@ acknowledge/resolve forms, and the thresholds settings page."""
 
 from __future__ import annotations
 
-import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,19 +11,30 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from continuum.alerts import chart, service, thresholds
+from continuum.alerts import chart, history, service, thresholds
 from continuum.alerts.api import router as api_router
 from continuum.alerts.models import CircuitAlert
-from continuum.core import patient_service, run_service
+from continuum.core import patient_service, run_service, run_view
 from continuum.core.roles import Actor
 from continuum.core.roles import Permission as P
-from continuum.core.run_record import Run
+from continuum.core.run_record import Component, Run
 from continuum.core.run_view import RunLink, add_run_link
+from continuum.core.schemas import ComponentCreate
+from continuum.core.vocab import COMPONENT_STOP_REASONS, DISCIPLINES
 from continuum.db import utcnow
-from continuum.errors import Conflict, ValidationFailed
+from continuum.errors import Conflict, ContinuumError, ValidationFailed
 from continuum.surveillance import rule_texts
 from continuum.web.deps import CurrentActor, DbSession, form_of, get_actor, require
-from continuum.web.pages import NavLink, add_nav_link, add_template_dir, redirect, render
+from continuum.web.form_post import attempt
+from continuum.web.pages import (
+    NavLink,
+    add_nav_link,
+    add_template_dir,
+    form_dict,
+    parse_form,
+    redirect,
+    render,
+)
 
 add_template_dir(Path(__file__).parent / "templates")
 add_nav_link(NavLink("Alerts", "/alerts", P.VIEW_CLINICAL, 15))
@@ -74,13 +85,14 @@ def _run_alerts(
     db: Session,
     actor: Actor,
     run: Run,
-    error: ValidationFailed | Conflict | None = None,
+    error: ContinuumError | None = None,
     error_alert: int | None = None,
 ) -> Response:
     alerts = service.list_alerts(db, actor, "all", run_id=run.id)
     now = utcnow()
     ident = patient_service.identities(db, actor, [run.patient_id], "run alerts")
-    charts = {a.id: chart.chart_data(db, a, now) for a in alerts[:20]}
+    charts = chart.charts(db, run, alerts, now, request.app.state.settings.zone)
+    events = _events(db, alerts)
     return render(
         request,
         "run_alerts.html",
@@ -89,13 +101,32 @@ def _run_alerts(
         run=run,
         identity=ident.get(run.patient_id),
         alerts=alerts,
-        events=service.events_of(db, [a.id for a in alerts]),
-        charts_json={k: json.dumps(v).replace("</", "<\\/") for k, v in charts.items()},
+        history={a.id: history.history(a, ev) for a, ev in events},
+        interventions={a.id: service.interventions(ev) for a, ev in events},
+        components=[c for c in run.components if c.stopped_at is None],
+        component_of=service.COMPONENT_OF,
+        stop_reasons=COMPONENT_STOP_REASONS,
+        disciplines=DISCIPLINES,
+        can_raise_actions=run_view.can_raise_actions(actor),
+        due_default=_local_input(request, now + timedelta(hours=4)),
+        charts=charts,
         rules=rules_in_force(db),
+        may_resolve=service.may_resolve,
+        critical_resolvers=service.CRITICAL_RESOLVERS,
         cursor=service.last_event_id(db),
         error=error,
         error_alert=error_alert,
     )
+
+
+def _local_input(request: Request, t: datetime) -> str:
+    """A time as a datetime-local form value in the programme's zone."""
+    return t.astimezone(request.app.state.settings.zone).strftime("%Y-%m-%dT%H:%M")
+
+
+def _events(db: Session, alerts: list[CircuitAlert]) -> list[tuple[CircuitAlert, Any]]:
+    events = service.events_of(db, [a.id for a in alerts])
+    return [(a, events[a.id]) for a in alerts]
 
 
 def _back(form: Any, alert: CircuitAlert) -> str:
@@ -103,6 +134,51 @@ def _back(form: Any, alert: CircuitAlert) -> str:
     if target.startswith("/") and not target.startswith("//"):
         return target
     return f"/runs/{alert.run_id}/alerts#alert-{alert.id}"
+
+
+@router.post("/alerts/{alert_id}/replace-component", dependencies=[require(P.MANAGE_CIRCUIT)])
+def replace_component(
+    request: Request, alert_id: int, db: DbSession, actor: CurrentActor
+) -> Response:
+    """Replace the component the alert points at and resolve the alert with a link to it."""
+    alert = service.get_alert(db, actor, alert_id)
+    values = form_dict(form_of(request), request.app.state.settings.zone, ("started_at",))
+    note = values.pop("note", None)
+    replaces = str(values.get("replaces_id") or "")
+    old = db.get(Component, int(replaces)) if replaces.isdigit() else None
+    values["kind"] = old.kind if old is not None and old.run_id == alert.run_id else "membrane_lung"
+
+    def act() -> Any:
+        return service.replace_component(
+            db, actor, alert_id, parse_form(ComponentCreate, values), note
+        )
+
+    _, problem = attempt(db, act)
+    if problem:
+        return _run_alerts(request, db, actor, db.get_one(Run, alert.run_id), problem, alert_id)
+    return redirect(f"/runs/{alert.run_id}/alerts#alert-{alert_id}")
+
+
+@router.post("/alerts/{alert_id}/raise-action", dependencies=[require(P.RECORD_ROUND)])
+def raise_action(request: Request, alert_id: int, db: DbSession, actor: CurrentActor) -> Response:
+    """Raise a rounds action from the alert; the alert shows the link."""
+    alert = service.get_alert(db, actor, alert_id)
+    values = form_dict(form_of(request), request.app.state.settings.zone, ("due_at",))
+
+    def act() -> Any:
+        return service.raise_action(
+            db,
+            actor,
+            alert_id,
+            str(values.get("text") or ""),
+            values.get("owner_discipline"),
+            values.get("due_at"),
+        )
+
+    _, problem = attempt(db, act)
+    if problem:
+        return _run_alerts(request, db, actor, db.get_one(Run, alert.run_id), problem, alert_id)
+    return redirect(f"/runs/{alert.run_id}/alerts#alert-{alert_id}")
 
 
 @router.post("/alerts/{alert_id}/acknowledge", dependencies=[require(P.ACKNOWLEDGE_ALERT)])

@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 from continuum.alerts import lifecycle
 from continuum.alerts.models import AlertEvent, CircuitAlert
 from continuum.alerts.watch import evaluate_run
-from continuum.core import concurrency
+from continuum.core import audit, concurrency, run_service, run_view
+from continuum.core.alert_state import as_time, state_of
 from continuum.core.roles import Actor, Permission
-from continuum.core.run_record import Run
-from continuum.errors import FieldProblem, NotFound, ValidationFailed
+from continuum.core.run_record import Component, Run
+from continuum.core.schemas import ComponentCreate
+from continuum.errors import FieldProblem, Forbidden, NotFound, ValidationFailed
 
 COMMENT_MAX = 2000
 __all__ = ["evaluate_run"]
@@ -99,6 +101,9 @@ def to_json(alert: CircuitAlert) -> dict[str, Any]:
         "acknowledge_comment": alert.acknowledge_comment,
         "resolved_at": _iso(alert.resolved_at),
         "resolved_by": alert.resolved_by,
+        # what every page shows (core.alert_state): active, cleared, acknowledged, resolved
+        "state": state_of(alert).key,
+        "state_words": state_of(alert).words,
     }
 
 
@@ -121,11 +126,16 @@ def _iso(t: datetime | None) -> str | None:
 
 
 def open_alerts_for_run(session: Session, run_id: int) -> list[dict[str, Any]]:
-    """The run_view provider: unresolved alerts of a run, most severe first."""
+    """The run_view provider: unresolved alerts of a run, conditions still present first,
+    then most severe, then newest."""
     stmt = (
         select(CircuitAlert)
         .where(CircuitAlert.run_id == run_id, CircuitAlert.status != "resolved")
-        .order_by(SEVERITY_ORDER.desc(), CircuitAlert.raised_at.desc())
+        .order_by(
+            CircuitAlert.cleared_at.is_(None).desc(),
+            SEVERITY_ORDER.desc(),
+            CircuitAlert.raised_at.desc(),
+        )
     )
     return [to_json(a) for a in session.scalars(stmt)]
 
@@ -188,9 +198,25 @@ def acknowledge_reviewed(
     return 0
 
 
+def may_resolve(actor: Actor, alert: CircuitAlert) -> bool:
+    """Any role that acknowledges alerts resolves info and warning alerts; an alert that was
+    ever critical needs a perfusionist or physician (``RESOLVE_CRITICAL_ALERT``)."""
+    if not actor.can(Permission.ACKNOWLEDGE_ALERT):
+        return False
+    return alert.peak_severity != "critical" or actor.can(Permission.RESOLVE_CRITICAL_ALERT)
+
+
+CRITICAL_RESOLVERS = "a perfusionist or a physician"
+
+
 def resolve(session: Session, actor: Actor, alert_id: int, note: str | None) -> CircuitAlert:
     actor.require(Permission.ACKNOWLEDGE_ALERT)
     alert = get_alert(session, actor, alert_id)
+    if not may_resolve(actor, alert):
+        raise Forbidden(
+            f"alert {alert.id} was critical: resolving it needs {CRITICAL_RESOLVERS}; the "
+            f"{actor.role} role may acknowledge it and hand it over"
+        )
     note = _text("note", note or "", required=False) or None
     if alert.status == "resolved" or not lifecycle.resolve(
         session, actor, session.get_one(Run, alert.run_id), alert, note
@@ -211,3 +237,125 @@ def _text(name: str, value: str, required: bool) -> str:
             [FieldProblem(name, f"{name} is {len(value)} characters; at most {COMMENT_MAX}", None)]
         )
     return value
+
+
+# -- the fix, one step from the alert ---------------------------------------------------------
+
+# Which component an alert usually points at, and the stop reason offered for it.
+COMPONENT_OF = {
+    "transmembrane_gradient_rise": ("membrane_lung", "rising_transmembrane_gradient"),
+    "oxygenator_dysfunction": ("membrane_lung", "oxygenator_failure"),
+    "circuit_thrombosis": ("membrane_lung", "thrombus"),
+    "pump_thrombosis": ("pump", "thrombus"),
+    "hemolysis": ("pump", "haemolysis"),
+}
+
+
+def replace_component(
+    session: Session, actor: Actor, alert_id: int, data: ComponentCreate, note: str | None
+) -> tuple[CircuitAlert, Component]:
+    """Replace a circuit component from an alert (``run_service.add_component``: the old one
+    stops with its stop reason) and, in the same unit of work, resolve the alert with a link
+    to the new component and that stop reason. An alert already resolved, or one this actor
+    may not resolve, keeps its state and gets the link as an update."""
+    actor.require(Permission.MANAGE_CIRCUIT)
+    alert = get_alert(session, actor, alert_id)
+    if data.replaces_id is None:
+        raise ValidationFailed(
+            [FieldProblem("replaces_id", "choose the component this one replaces", None)]
+        )
+    note = _text("note", note or "", required=False) or None
+    run = session.get_one(Run, alert.run_id)
+    component = run_service.add_component(session, actor, run, data)
+    old = session.get_one(Component, data.replaces_id)
+    reason = (old.stop_reason or "").replace("_", " ")
+    words = old.kind.replace("_", " ")
+    link = {
+        "kind": "component",
+        "id": component.id,
+        "replaced_id": old.id,
+        "component": old.kind,
+        "stop_reason": old.stop_reason,
+        "href": f"/runs/{run.id}#circuit",
+        "text": f"{words} #{old.id} replaced by #{component.id} (stop reason: {reason})",
+    }
+    _link(session, actor, run, alert, link, note)
+    session.flush()
+    return alert, component
+
+
+def raise_action(
+    session: Session,
+    actor: Actor,
+    alert_id: int,
+    text: str,
+    owner_discipline: str | None,
+    due_at: datetime | None,
+) -> tuple[CircuitAlert, dict[str, Any]]:
+    """Raise a rounds action from an alert (through ``run_view.raise_action``) and link it
+    on the alert's history. An action is a plan, not a fix: the alert keeps its state
+    (acknowledge or resolve it as usual; the link stays beside it)."""
+    alert = get_alert(session, actor, alert_id)
+    if alert.status == "resolved":
+        raise _already(session, alert)
+    action = run_view.raise_action(session, actor, alert.run_id, text, owner_discipline, due_at)
+    due = as_time(action["due_at"])
+    link = {
+        "kind": "action",
+        "id": action["id"],
+        "href": action["href"],
+        "text": (
+            f"action raised: {action['text']} ({str(action['owner_discipline']).replace('_', ' ')}"
+            f", due {concurrency.stamp(due)})"
+        ),
+    }
+    run = session.get_one(Run, alert.run_id)
+    _log_link(session, actor, run, alert, link["text"], {"intervention": link})
+    session.flush()
+    return alert, action
+
+
+def _link(
+    session: Session,
+    actor: Actor,
+    run: Run,
+    alert: CircuitAlert,
+    link: dict[str, Any],
+    note: str | None,
+) -> None:
+    detail = {"intervention": link}
+    comment = f"{note} — {link['text']}" if note else link["text"]
+    resolvable = alert.status != "resolved" and may_resolve(actor, alert)
+    if resolvable and lifecycle.resolve(session, actor, run, alert, comment, detail):
+        return
+    _log_link(session, actor, run, alert, comment, detail)
+
+
+def _log_link(
+    session: Session,
+    actor: Actor,
+    run: Run,
+    alert: CircuitAlert,
+    comment: str,
+    detail: dict[str, Any],
+) -> None:
+    lifecycle.log(session, alert, "updated", actor, comment=comment, detail=detail)
+    link = detail["intervention"]
+    audit.record(
+        session,
+        actor,
+        "link",
+        "alert",
+        alert.id,
+        run.patient_id,
+        {"intervention": link["kind"], "id": link["id"], "status": alert.status},
+    )
+
+
+def interventions(events: list[AlertEvent]) -> list[dict[str, Any]]:
+    """The fixes linked to an alert (replaced components, raised actions), oldest first."""
+    return [
+        e.detail["intervention"]
+        for e in events
+        if e.detail and isinstance(e.detail.get("intervention"), dict)
+    ]

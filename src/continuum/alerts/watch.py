@@ -16,9 +16,11 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from continuum.alerts import inputs, lifecycle, thresholds
+from continuum.alerts import feed, inputs, lifecycle, thresholds
 from continuum.alerts.models import CircuitAlert
+from continuum.core.alert_state import CONSOLE_SILENT
 from continuum.core.run_record import Run
+from continuum.db import utcnow
 from continuum.surveillance import (
     DETECTORS,
     Alert,
@@ -59,6 +61,7 @@ def evaluate_run(
     if full:
         _sync_history(session, run, run_all_detectors(ctx.series, ctx.settings, ctx.targets))
     _sync(session, ctx)
+    _feed_back(session, ctx)
     _keep_baselines(session, ctx)
     session.flush()
     return list(lifecycle.unresolved(session, run_id).values())
@@ -125,6 +128,18 @@ def _sync(session: Session, ctx: Context) -> None:
                 because = ended(evs[code], grid, old.raised_at)
                 if because:
                     lifecycle.clear_alert(session, ctx.run, old, ctx.end, because)
+
+
+def _feed_back(session: Session, ctx: Context) -> None:
+    """A silent console that speaks again clears its alert with this batch, not a minute
+    later at the next feed check (``alerts.feed``)."""
+    if ctx.settings.console_silence_min <= 0:
+        return
+    stored, lingering = lifecycle.current(session, ctx.run.id)
+    quiet = stored.get(CONSOLE_SILENT) or lingering.get(CONSOLE_SILENT)
+    if quiet is not None and quiet.cleared_at is None:
+        limit = timedelta(minutes=ctx.settings.console_silence_min)
+        feed.check_run(session, ctx.run, limit, utcnow())
 
 
 def _found(

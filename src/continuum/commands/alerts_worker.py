@@ -55,6 +55,7 @@ def alerts_worker(
         if once:
             n = evaluator.drain()
             out.print(f"evaluated {n} due run{'' if n == 1 else 's'}", highlight=False)
+            out.print(str(evaluator.check_feeds(force=True)), highlight=False)
             return
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         out.print(f"evaluating due runs every {interval:g} s", highlight=False)

@@ -8,6 +8,9 @@ set (what a console alarm does):
 - sensitivity: injected faults of that kind caught (an alert of its kind open at or after
   the fault's onset) / faults injected;
 - false warning/critical alerts per run-day on the fault-free controls;
+- warning/critical alerts on other faults' runs: raised on a run whose faults are of other
+  kinds and do not explain it (``surveillance.evaluation.RELATED``), e.g. an access-
+  insufficiency warning on a pump-thrombosis run (specificity across faults);
 - median time from fault onset to the alert (h; negative: the alert was already open).
 """
 
@@ -44,6 +47,7 @@ class Tally:
     caught: int = 0
     delays_h: list[float] = field(default_factory=list)
     false_alerts: int = 0
+    cross_alerts: int = 0
 
     def row(self, control_days: float) -> dict[str, Any]:
         return {
@@ -54,6 +58,7 @@ class Tally:
             if control_days
             else None,
             "false_alerts": self.false_alerts,
+            "other_fault_alerts": self.cross_alerts,
             "median_onset_to_alert_h": round(statistics.median(self.delays_h), 2)
             if self.delays_h
             else None,
@@ -190,6 +195,14 @@ def score_run(
         for a in alerts:
             if a.severity in ("warning", "critical"):
                 tally[a.detector].false_alerts += 1
+    else:
+        from continuum.surveillance.evaluation import RELATED
+
+        kinds = {f.kind for f in faults}
+        explained = kinds.union(*(RELATED.get(k, frozenset()) for k in kinds))
+        for a in alerts:
+            if a.severity in ("warning", "critical") and a.detector not in explained:
+                tally[a.detector].cross_alerts += 1
     return delays
 
 
@@ -220,6 +233,7 @@ def print_table(result: dict[str, Any]) -> None:
         "faults",
         "sensitivity\ntrend | static",
         "false warn/crit per run-day\ntrend | static",
+        "warn/crit on other faults' runs\ntrend | static",
         "median onset→alert (h)\ntrend | static",
         "per fault caught by both\ntrend earlier / tied / later",
     ):
@@ -231,7 +245,8 @@ def print_table(result: dict[str, Any]) -> None:
             str(t["faults"]),
             f"{_cell(t['sensitivity'], True)} | {_cell(s['sensitivity'], True)}",
             f"{_cell(t['false_alerts_per_run_day'])} | {_cell(s['false_alerts_per_run_day'])}",
+            f"{t['other_fault_alerts']} | {s['other_fault_alerts']}",
             f"{_cell(t['median_onset_to_alert_h'])} | {_cell(s['median_onset_to_alert_h'])}",
             "{trend_earlier} / {tied} / {trend_later}".format(**m["paired"]),
         )
-    Console(width=160).print(table)
+    Console(width=190).print(table)

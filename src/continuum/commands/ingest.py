@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import tzinfo
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from continuum.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from continuum.ingest.console_presets import Preset
 
 ingest_app = typer.Typer(help="Console and device data in.", no_args_is_help=True)
 
@@ -32,8 +36,16 @@ def ingest_csv(
     file: Annotated[Path, typer.Argument(help="console CSV file (docs/contracts.md §2)")],
     run: Annotated[int, typer.Option("--run", help="run id")],
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    preset_name: Annotated[
+        str | None,
+        typer.Option("--preset", help="how the export is laid out (default: continuum)"),
+    ] = None,
+    preview_only: Annotated[
+        bool, typer.Option("--preview", help="show how each column is read; store nothing")
+    ] = False,
 ) -> None:
-    """Load a console CSV file into a run; prints rows, observations stored, refused cells."""
+    """Load a console CSV file into a run; prints rows, observations stored, refused cells.
+    ``--preset`` reads another console's export (docs/ingest.md, `ingest presets`)."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -46,6 +58,16 @@ def ingest_csv(
 
     if not file.is_file():
         raise ValidationFailed(f"no such file: {file}", "file")
+    from continuum.config import get_settings
+    from continuum.ingest.console_preset_service import get_preset
+
+    zone = get_settings().zone
+    sessions = _sessions()
+    with sessions() as db:
+        preset = get_preset(db, preset_name)
+    if preview_only:
+        _print_preview(file, preset, zone, fmt)
+        return
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/"
         "{task.total} columns"), TimeElapsedColumn(), console=Console(stderr=True),
@@ -56,9 +78,9 @@ def ingest_csv(
         def tick(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        sessions = _sessions()
         with unit_of_work(sessions) as db:
-            result = import_csv(db, CLI_ACTOR, run, file, file.name, progress=tick)
+            result = import_csv(db, CLI_ACTOR, run, file, file.name, progress=tick,
+                                preset=preset, zone=zone)  # fmt: skip
             bar.update(task, description="committing")
         bar.update(task, description="surveillance")
         DueEvaluator(sessions).drain()  # the imported run's alerts, before we return
@@ -67,12 +89,55 @@ def ingest_csv(
         return
     report = result.console.report
     out.print(
-        f"[bold]{file.name}[/] → run {run}: {report.rows_read} rows, "
+        f"[bold]{file.name}[/] ({preset.name}) → run {run}: {report.rows_read} rows, "
         f"{result.stored + result.derived} observations stored "
         f"({result.derived} derived ΔP), {report.refused_count} cells refused"
     )
     for line in report.text().splitlines()[1:]:
         out.print(f"  {line}", highlight=False)
+
+
+def _print_preview(file: Path, preset: Preset, zone: tzinfo, fmt: str) -> None:
+    from rich.console import Console
+
+    from continuum.ingest.console_preset_service import read_with_preset
+
+    read = read_with_preset(file, preset, zone)
+    p = read.preview
+    if fmt == "json":
+        typer.echo(json.dumps(p.to_dict(), indent=2, default=str))
+        return
+    out = Console(soft_wrap=True, highlight=False)
+    out.print(f"{file.name} read with the preset {preset.name}: {p.rows} rows, "
+              f"{p.observations} observations would be stored (nothing stored)")  # fmt: skip
+    if p.first_time:
+        out.print(f"  time column {p.time_column}: '{p.first_time[0]}' is read as "
+                  f"{p.first_time[1].isoformat()}")  # fmt: skip
+    for c in p.columns:
+        first = ", ".join(f"{v:g}" for _, v in c.first)
+        unit = c.unit_read + (f" → {c.unit_stored}" if c.unit_read != c.unit_stored else "")
+        out.print(f"  {c.header} → {c.code} ({unit}): {first or 'no values'}; "
+                  f"{c.stored} stored, {c.refused} refused")  # fmt: skip
+    for head, why in p.unreadable:
+        out.print(f"  not read: {head}: {why}")
+
+
+@ingest_app.command("presets")
+def ingest_presets(
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """The console-export presets `ingest csv --preset` may name (shipped and the site's)."""
+    from continuum.ingest.console_preset_service import list_presets
+
+    with _sessions()() as db:
+        presets = list_presets(db)
+    if fmt == "json":
+        typer.echo(json.dumps([p.to_dict() for p in presets], indent=2))
+        return
+    for p in presets:
+        typer.echo(f"{p.name} ({p.origin}): {p.title}")
+        for line in p.columns_text().splitlines():
+            typer.echo(f"    {line}")
 
 
 @ingest_app.command("mllp")

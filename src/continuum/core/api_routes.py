@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from continuum.core import (
@@ -22,10 +22,14 @@ from continuum.core.roles import Permission
 from continuum.core.roles import Permission as P
 from continuum.core.schemas import (
     AmendmentIn,
+    AuditOut,
     CannulaCreate,
     ComponentCreate,
+    Created,
+    MeOut,
     ModeChange,
     ObservationBatch,
+    ObservationDetail,
     ObservationOut,
     ParticipantIn,
     PatientCreate,
@@ -33,20 +37,18 @@ from continuum.core.schemas import (
     RecordKind,
     RunCreate,
     RunEnd,
+    RunEnded,
+    RunListItem,
+    RunSummaryOut,
+    SeriesPoint,
+    StaffOut,
+    Stored,
 )
 from continuum.errors import NotFound
 from continuum.web.deps import CurrentActor, DbSession, get_actor, require
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(get_actor)], tags=["core record"])
 routers = [router]
-
-
-class Created(BaseModel):
-    id: int
-
-
-class Stored(BaseModel):
-    stored: int
 
 
 class TokenRequest(BaseModel):
@@ -57,12 +59,15 @@ class TokenRequest(BaseModel):
 
 
 class TokenIssued(BaseModel):
-    token: str
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(description="the bearer token (only its hash is stored)")
     note: str = "Shown once: store it now. Send it as 'Authorization: Bearer <token>'."
 
 
-@router.get("/me")
+@router.get("/me", response_model=MeOut)
 def me(actor: CurrentActor) -> dict[str, Any]:
+    """Who the token or session is: name, role, discipline and every permission held."""
     return {
         "staff_id": actor.staff_id,
         "name": actor.name,
@@ -91,7 +96,7 @@ def get_patient(patient_id: int, db: DbSession, actor: CurrentActor) -> PatientO
     return patient_service.patient_out(patient, ids.get(patient.id))
 
 
-@router.get("/runs", dependencies=[require(P.VIEW_CLINICAL)])
+@router.get("/runs", response_model=list[RunListItem], dependencies=[require(P.VIEW_CLINICAL)])
 def list_runs(db: DbSession, actor: CurrentActor) -> list[dict[str, Any]]:
     runs = run_service.list_runs(db, actor)
     return [
@@ -115,7 +120,7 @@ def start_run(data: RunCreate, db: DbSession, actor: CurrentActor) -> Created:
     return Created(id=run_service.start_run(db, actor, data).id)
 
 
-@router.get("/runs/{run_id}", dependencies=[require(P.VIEW_CLINICAL)])
+@router.get("/runs/{run_id}", response_model=RunSummaryOut, dependencies=[require(P.VIEW_CLINICAL)])
 def get_run(run_id: int, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
     return run_view.summary(db, actor, run_service.get_run(db, actor, run_id))
 
@@ -140,13 +145,17 @@ def add_component(
     return Created(id=run_service.add_component(db, actor, run, data).id)
 
 
-@router.post("/runs/{run_id}/end", dependencies=[require(P.MANAGE_RUN)])
+@router.post("/runs/{run_id}/end", response_model=RunEnded, dependencies=[require(P.END_RUN)])
 def end_run(run_id: int, data: RunEnd, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
     run = run_service.end_run(db, actor, run_service.get_run(db, actor, run_id), data)
     return {"id": run.id, "status": run.status, "outcome": run.outcome}
 
 
-@router.get("/runs/{run_id}/observations", dependencies=[require(P.VIEW_CLINICAL)])
+@router.get(
+    "/runs/{run_id}/observations",
+    response_model=dict[str, list[SeriesPoint]],
+    dependencies=[require(P.VIEW_CLINICAL)],
+)
 def get_observations(
     run_id: int,
     db: DbSession,
@@ -155,6 +164,8 @@ def get_observations(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> dict[str, list[list[Any]]]:
+    """Each code asked for → its final values in the window as [time, value] pairs,
+    oldest first, in the code's unit (docs/contracts.md §1)."""
     run_service.get_run(db, actor, run_id)
     return {
         c: [[t.isoformat(), v] for t, v in observation_service.series(db, run_id, c, since, until)]
@@ -184,7 +195,12 @@ def amend_observation(
     return ObservationOut.model_validate(new, from_attributes=True)
 
 
-@router.get("/observations/{observation_id}", dependencies=[require(P.VIEW_CLINICAL)])
+@router.get(
+    "/observations/{observation_id}",
+    response_model=ObservationDetail,
+    response_model_exclude_unset=True,  # "amendment" only when amended
+    dependencies=[require(P.VIEW_CLINICAL)],
+)
 def get_observation(observation_id: int, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
     actor.require(Permission.VIEW_CLINICAL)
     obs = db.get(Observation, observation_id)
@@ -200,20 +216,6 @@ def get_observation(observation_id: int, db: DbSession, actor: CurrentActor) -> 
             "amended_by": amendment.amended_by,
         }
     return out
-
-
-@router.get("/runs/{run_id}/timeline", dependencies=[require(P.VIEW_CLINICAL)])
-def get_timeline(run_id: int, db: DbSession, actor: CurrentActor) -> list[dict[str, Any]]:
-    run = run_service.get_run(db, actor, run_id)
-    return [
-        {
-            "kind": e.kind,
-            "at": e.occurred_at.isoformat(),
-            "summary": e.summary,
-            "record": f"{e.record_type}:{e.record_id}" if e.record_type else None,
-        }
-        for e in run_service.timeline(db, run)
-    ]
 
 
 @router.post(
@@ -236,7 +238,7 @@ def add_participant(
     return Created(id=row.id)
 
 
-@router.get("/staff")
+@router.get("/staff", response_model=list[StaffOut])
 def list_staff(db: DbSession, actor: CurrentActor) -> list[dict[str, Any]]:
     if not (actor.can(Permission.VIEW_CLINICAL) or actor.can(Permission.MANAGE_USERS)):
         actor.require(Permission.VIEW_CLINICAL)
@@ -252,7 +254,7 @@ def issue_token(data: TokenRequest, db: DbSession, actor: CurrentActor) -> Token
     return TokenIssued(token=accounts.issue_token(db, actor, data.staff_id, data.label))
 
 
-@router.get("/audit", dependencies=[require(P.VIEW_AUDIT)])
+@router.get("/audit", response_model=list[AuditOut], dependencies=[require(P.VIEW_AUDIT)])
 def audit_log(
     db: DbSession,
     actor: CurrentActor,

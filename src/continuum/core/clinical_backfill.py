@@ -19,7 +19,10 @@ from continuum.core.clinical_event import (
     SYSTEM_DISCIPLINE,
     alert_summary,
     check_summary,
+    follow_up_text,
     goals_text,
+    status_text,
+    transfusion_entry_text,
     transfusion_text,
     words,
 )
@@ -48,7 +51,11 @@ COMPONENT = _table(
     "component", "id", "run_id", "kind", "make", "model", ("started_at", T), "stop_reason",
     "replaces_id", "recorded_by",
 )  # fmt: skip
+# The run-level timeline of migrations 0001-0017 (dropped by 0018): who ended each run.
 OLD_TIMELINE = _table("timeline_event", "run_id", "kind", "record_type", "record_id", "recorded_by")
+AUDIT = _table(
+    "audit_log", "id", "actor_id", "action", "entity", "entity_id", ("detail", sa.JSON())
+)
 OBSERVATION = _table(
     "observation", "id", "run_id", "code", ("time", T), "value", "unit", "source",
     "entered_by", ("recorded_at", T), "amends_id",
@@ -66,8 +73,9 @@ EVENT = _table(
 
 
 class _Writer:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, only: frozenset[str] | None = None) -> None:
         self.conn = conn
+        self.only = only
         self.staff = {r.id: r for r in conn.execute(sa.select(STAFF))}
         self.runs = {r.id: r for r in conn.execute(sa.select(RUN))}
         self.seen = {
@@ -95,7 +103,7 @@ class _Writer:
         details: dict[str, Any] | None = None,
         system: str | None = None,
     ) -> None:
-        if at is None:
+        if at is None or (self.only is not None and kind not in self.only):
             return
         key = (kind, record[0], record[1], at, summary[:2000])
         if key in self.seen:
@@ -129,9 +137,10 @@ class _Writer:
         return len(self.rows)
 
 
-def backfill(conn: Connection) -> int:
-    """Write the events the stored records imply; returns how many were written."""
-    w = _Writer(conn)
+def backfill(conn: Connection, only: frozenset[str] | None = None) -> int:
+    """Write the events the stored records imply; returns how many were written.
+    ``only``: just these kinds (a migration adding kinds back-fills those alone)."""
+    w = _Writer(conn, only)
     _core(w)
     _observations(w)
     if w.has("alert_event"):
@@ -142,6 +151,10 @@ def backfill(conn: Connection) -> int:
         _initiation(w)
     if w.has("weaning_trial"):
         _weaning(w)
+    if w.has("weaning_follow_up"):
+        _follow_ups(w)
+    if w.has("rounds_transfusion"):
+        _transfusions(w)
     return w.flush()
 
 
@@ -149,15 +162,7 @@ def _core(w: _Writer) -> None:
     modes: dict[int, list[Any]] = defaultdict(list)
     for m in w.conn.execute(sa.select(MODE).order_by(MODE.c.run_id, MODE.c.started_at, MODE.c.id)):
         modes[m.run_id].append(m)
-    enders = {
-        r.record_id: r.recorded_by
-        for r in w.conn.execute(
-            sa.select(OLD_TIMELINE).where(
-                OLD_TIMELINE.c.record_type == "run",
-                OLD_TIMELINE.c.kind.in_(("decannulation", "death")),
-            )
-        )
-    }
+    enders = _enders(w)
     for run in w.runs.values():
         segs = modes.get(run.id, [])
         first = segs[0].mode if segs else "ECMO"
@@ -195,6 +200,27 @@ def _core(w: _Writer) -> None:
             ("component", c.id), c.run_id, c.recorded_by,
             details={"replaces": c.replaces_id, "stop_reason": reason},
         )  # fmt: skip
+
+
+def _enders(w: _Writer) -> dict[int, int | None]:
+    """Who ended each run: the audit entry of the run's end (``update run`` with ``ended``
+    in its detail), or the old timeline's end event where that table still exists."""
+    found: dict[int, int | None] = {}
+    stmt = (
+        sa.select(AUDIT.c.entity_id, AUDIT.c.actor_id, AUDIT.c.detail)
+        .where(AUDIT.c.entity == "run", AUDIT.c.action == "update")
+        .order_by(AUDIT.c.id)
+    )
+    for a in w.conn.execute(stmt):
+        if isinstance(a.detail, dict) and "ended" in a.detail and str(a.entity_id).isdigit():
+            found[int(a.entity_id)] = a.actor_id
+    if w.has("timeline_event"):
+        old = sa.select(OLD_TIMELINE).where(
+            OLD_TIMELINE.c.record_type == "run",
+            OLD_TIMELINE.c.kind.in_(("decannulation", "death")),
+        )
+        found.update({r.record_id: r.recorded_by for r in w.conn.execute(old)})
+    return found
 
 
 def cannula_text(role: str, french: int | None, side: str | None, site: str) -> str:
@@ -428,6 +454,8 @@ def _initiation(w: _Writer) -> None:
                 getattr(d, f"{role}_signed_by"), patient_id=ref.patient_id,
                 details={"as": role},
             )  # fmt: skip
+    _status_changes(w, refs, run_of)
+    _reassessments(w, refs, decisions)
     by_id = {d.id: d for d in decisions}
     for m in w.conn.execute(sa.select(amend)):
         d = by_id.get(m.decision_id)
@@ -438,6 +466,57 @@ def _initiation(w: _Writer) -> None:
                 ("initiation_decision", d.id), run_of.get(d.referral_id), m.by,
                 patient_id=ref.patient_id,
             )  # fmt: skip
+
+
+def _reassessments(w: _Writer, refs: dict[int, Any], decisions: list[Any]) -> None:
+    """A reassessment's time: the referral's move from deferred back to assessment with the
+    reassessment's reason (the service writes both in one unit of work)."""
+    d2 = _table(
+        "initiation_decision", "id", "referral_id", "sequence", "supersedes_id",
+        "reassessment_reason", "updated_by",
+    )  # fmt: skip
+    change = _table(
+        "referral_status_change", "id", "referral_id", "from_status", "to_status", "reason",
+        ("at", T), "changed_by",
+    )  # fmt: skip
+    moves: dict[tuple[int, str], Any] = {}
+    stmt = sa.select(change).where(
+        change.c.from_status == "deferred", change.c.to_status == "under_assessment"
+    )
+    for c in w.conn.execute(stmt.order_by(change.c.id)):
+        moves.setdefault((c.referral_id, (c.reason or "").strip()), c)
+    for d in w.conn.execute(sa.select(d2).where(d2.c.supersedes_id.is_not(None))):
+        ref = refs.get(d.referral_id)
+        move = moves.get((d.referral_id, (d.reassessment_reason or "").strip()))
+        if ref is None or move is None:
+            continue
+        w.add(
+            "decision.reassessed", move.at, reassessed_text(d.sequence, d.reassessment_reason),
+            ("initiation_decision", d.id), None, move.changed_by, patient_id=ref.patient_id,
+            details={"supersedes": d.supersedes_id, "sequence": d.sequence},
+        )  # fmt: skip
+
+
+def _status_changes(w: _Writer, refs: dict[int, Any], run_of: dict[int, int]) -> None:
+    change = _table(
+        "referral_status_change", "id", "referral_id", "from_status", "to_status", "reason",
+        ("at", T), "changed_by",
+    )  # fmt: skip
+    stmt = sa.select(change).where(change.c.from_status.is_not(None)).order_by(change.c.id)
+    for c in w.conn.execute(stmt):
+        ref = refs.get(c.referral_id)
+        if ref is not None:
+            w.add(
+                "referral.status_changed", c.at, status_text(c.from_status, c.to_status, c.reason),
+                ("referral", ref.id), run_of.get(ref.id), c.changed_by,
+                patient_id=ref.patient_id, details={"from": c.from_status, "to": c.to_status},
+            )  # fmt: skip
+
+
+def reassessed_text(sequence: int, reason: str | None) -> str:
+    return f"Referral reassessed: decision record {sequence} opened" + (
+        f" — {reason}" if reason else ""
+    )
 
 
 def decision_text(outcome: str, reasons: str | None) -> str:
@@ -517,3 +596,30 @@ def step_text(
     shown = ", ".join(f"{words(k)} {v:g}" for k, v in list((values or {}).items())[:6])
     text = f"{trial_text(kind)} step {seq} ({words(stage)})"
     return text + (f": {shown}" if shown else "") + (f" — {note}" if note else "")
+
+
+def _follow_ups(w: _Writer) -> None:
+    item = _table(
+        "weaning_follow_up", "id", "run_id", "item", ("due_at", T), ("done_at", T), "done_by",
+        "result",
+    )  # fmt: skip
+    for f in w.conn.execute(sa.select(item).where(item.c.done_at.is_not(None))):
+        w.add(
+            "follow_up.completed", f.done_at, follow_up_text(f.item, f.result),
+            ("weaning_follow_up", f.id), f.run_id, f.done_by,
+            details={"due_at": f.due_at.isoformat() if f.due_at else None},
+        )  # fmt: skip
+
+
+def _transfusions(w: _Writer) -> None:
+    tx = _table(
+        "rounds_transfusion", "id", "run_id", "product", "units", "volume_ml", ("given_at", T),
+        "reason", "recorded_by",
+    )  # fmt: skip
+    for t in w.conn.execute(sa.select(tx)):
+        w.add(
+            "transfusion.recorded", t.given_at,
+            transfusion_entry_text(t.product, t.units, t.volume_ml, t.reason),
+            ("transfusion", t.id), t.run_id, t.recorded_by,
+            details={"product": t.product, "units": t.units, "volume_ml": t.volume_ml},
+        )  # fmt: skip

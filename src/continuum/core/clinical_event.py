@@ -39,9 +39,11 @@ DEFER = "defer_clinical_events"
 # The closed vocabulary of event kinds, with the label a reader sees.
 KIND_LABELS: dict[str, str] = {
     "referral.received": "Referral received",
+    "referral.status_changed": "Referral status changed",
     "decision.recorded": "Decision recorded",
     "decision.signed": "Decision signed",
     "decision.amended": "Decision amended",
+    "decision.reassessed": "Decision reassessed",
     "run.started": "Run started",
     "run.ended": "Run ended",
     "mode.changed": "Mode changed",
@@ -67,6 +69,7 @@ KIND_LABELS: dict[str, str] = {
     "weaning.trial_ended": "Weaning trial ended",
     "decannulation.recorded": "Decannulation recorded",
     "decannulation.signed": "Decannulation signed",
+    "follow_up.completed": "Follow-up done",
 }
 KINDS: tuple[str, ...] = tuple(KIND_LABELS)
 # Groups for the page's kind filter: the part before the dot.
@@ -85,6 +88,7 @@ KIND_GROUPS: dict[str, str] = {
     "action": "Goals and actions",
     "weaning": "Weaning",
     "decannulation": "Decannulation",
+    "follow_up": "Follow-ups",
 }
 SYSTEM_DISCIPLINE = "system"  # events of the surveillance engine, interfaces, the CLI
 
@@ -222,6 +226,26 @@ def transfusion_text(transfusions: dict[str, Any] | None) -> str:
         else f"{v:g} unit{'s' if v != 1 else ''} {words(k)}"
         for k, v in given.items()
     )
+
+
+def transfusion_entry_text(
+    product: str, units: float | None, volume_ml: float | None, reason: str
+) -> str:
+    """A transfusion entered on its own (not with a circuit check)."""
+    amount = [f"{units:g} unit{'s' if units != 1 else ''}"] if units else []
+    if volume_ml:
+        amount.append(f"{volume_ml:g} mL")
+    what = words(product).removesuffix(" g")
+    return f"Transfused {' / '.join(amount)} {what}: {reason}"
+
+
+def status_text(from_status: str | None, to_status: str, reason: str | None) -> str:
+    text = f"Referral {words(from_status) or 'new'} → {words(to_status)}"
+    return text + (f": {reason}" if reason else "")
+
+
+def follow_up_text(item: str, result: str | None) -> str:
+    return f"Follow-up done: {item}" + (f" — {result}" if result else "")
 
 
 def check_summary(shift: str, findings: str | None, inspection: dict[str, str] | None) -> str:

@@ -9,7 +9,6 @@ from continuum.core.record import (
     Participation,
     ProgrammeSetting,
     RunTarget,
-    TimelineEvent,
 )
 from continuum.core.run_record import Cannula, Circuit, Component, ModeSegment, Run
 
@@ -31,5 +30,4 @@ __all__ = [
     "Run",
     "RunTarget",
     "Staff",
-    "TimelineEvent",
 ]

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from continuum import vocabulary
 from continuum.core import audit
 from continuum.core import clinical_backfill as texts
-from continuum.core.clinical_event import record_event
+from continuum.core.clinical_event import record_event, words
 from continuum.core.record import Observation, ObservationAmendment
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
@@ -164,10 +164,15 @@ BULK_COLUMNS = (
     "recorded_at",
     "ingest_ref",
 )
+# Device feeds also keep the result status they sent (HL7 OBX-11): their bulk writes name it.
+DEVICE_COLUMNS = (*BULK_COLUMNS, "result_status")
 
 
-def bulk_insert(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert many observations inside the session's transaction.
+def bulk_insert(
+    session: Session, rows: list[dict[str, Any]], columns: Sequence[str] = BULK_COLUMNS
+) -> None:
+    """Insert many observations inside the session's transaction (``columns``: the
+    columns written, BULK_COLUMNS or DEVICE_COLUMNS).
 
     PostgreSQL gets COPY (the fastest path psycopg offers); SQLite gets executemany.
     Either way the rows commit or roll back with the rest of the unit of work.
@@ -177,19 +182,19 @@ def bulk_insert(session: Session, rows: list[dict[str, Any]]) -> None:
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         raw = connection.connection.driver_connection
-        columns = ", ".join(BULK_COLUMNS)
-        sql = f"COPY observation ({columns}) FROM STDIN"
+        names = ", ".join(columns)
+        sql = f"COPY observation ({names}) FROM STDIN"
         with driver_errors(sql), raw.cursor() as cur, cur.copy(sql) as copy:
             for row in rows:
-                copy.write_row([row.get(c) for c in BULK_COLUMNS])
+                copy.write_row([row.get(c) for c in columns])
         return
     if connection.dialect.name == "sqlite":
         raw = connection.connection.driver_connection
-        columns = ", ".join(BULK_COLUMNS)
-        marks = ", ".join("?" * len(BULK_COLUMNS))
+        names = ", ".join(columns)
+        marks = ", ".join("?" * len(columns))
         raw.executemany(
-            f"INSERT INTO observation ({columns}) VALUES ({marks})",
-            [tuple(_sqlite_value(row.get(c)) for c in BULK_COLUMNS) for row in rows],
+            f"INSERT INTO observation ({names}) VALUES ({marks})",
+            [tuple(_sqlite_value(row.get(c)) for c in columns) for row in rows],
         )
         return
     session.execute(insert(Observation), rows)
@@ -250,6 +255,69 @@ def amend(session: Session, actor: Actor, observation_id: int, data: AmendmentIn
     return replacement
 
 
+def amend_from_device(
+    session: Session,
+    actor: Actor,
+    run: Any,
+    code: str,
+    at: datetime,
+    source: str,
+    replacement: dict[str, Any] | None,
+    reason: str,
+) -> list[Observation]:
+    """A device feed corrects (``replacement``: the new row's columns) or withdraws (None)
+    its own earlier value of ``code`` at ``at`` in ``run`` (anything with ``id`` and
+    ``patient_id``). Never an overwrite: the earlier rows stay, marked ``superseded`` (a
+    correction, the new row ``amends_id`` them) or ``entered_in_error`` (a withdrawal, read
+    by nothing that judges the patient), each with an amendment row saying why; audited,
+    with one clinical event. Only values the same feed (``source``) stored are touched, never
+    a value a person entered. Returns the earlier rows (none: nothing written)."""
+    originals = list(
+        session.scalars(
+            select(Observation)
+            .where(
+                Observation.run_id == run.id,
+                Observation.code == code,
+                Observation.time == at,
+                Observation.status == "final",
+                Observation.source == source,
+            )
+            .order_by(Observation.id)
+        )
+    )
+    if not originals:
+        return []
+    new = None
+    if replacement is not None:
+        new = Observation(**{**replacement, "amends_id": originals[-1].id})
+        session.add(new)
+    for o in originals:
+        o.status = "superseded" if new is not None else "entered_in_error"
+    session.flush()
+    for o in originals:
+        session.add(
+            ObservationAmendment(
+                original_id=o.id,
+                replacement_id=new.id if new is not None else None,
+                reason=reason,
+                amended_by=actor.staff_id,
+            )
+        )
+    unit = vocabulary.CODES[code].unit
+    old = originals[-1].value
+    if new is not None:
+        text = texts.amended_text(code, old, new.value, unit, reason)
+        detail = {"from": old, "to": new.value, "replacement_id": new.id, "reason": reason}
+    else:
+        text = f"{words(code).capitalize()} {old:g} {unit} withdrawn: {reason}"
+        detail = {"from": old, "to": None, "replacement_id": None, "reason": reason}
+    ids = [o.id for o in originals]
+    record_event(session, actor, "observation.amended", at, text, ("observation", ids[-1]), run, details={**detail, "originals": ids})  # noqa: E501
+    audit.record(session, actor, "amend", "observation", ids[-1], run.patient_id,
+                 {**detail, "originals": ids, "code": code})  # fmt: skip
+    return originals
+
+
 def _hand_entered(session: Session, actor: Actor, run: Run, values: list[CleanValue]) -> None:
     """One clinical event per batch of values entered by hand (devices and feeds write none)."""
     if not values:
@@ -283,6 +351,17 @@ def code_counts(session: Session, run_id: int) -> dict[str, int]:
 
 
 def latest(session: Session, run_id: int, code: str) -> Observation | None:
+    """The newest final value of ``code``; for a measure with several sources
+    (``vocabulary.PREFERRED_SOURCES``: MAP from an arterial line, else from a cuff) the
+    newest value of the first source the run has (its ``code`` says which)."""
+    for source in vocabulary.PREFERRED_SOURCES.get(code, (code,)):
+        found = _latest(session, run_id, source)
+        if found is not None:
+            return found
+    return None
+
+
+def _latest(session: Session, run_id: int, code: str) -> Observation | None:
     stmt = (
         select(Observation)
         .where(
@@ -299,7 +378,7 @@ def latest_per_code(session: Session, run_id: int) -> dict[str, tuple[int, Obser
     counts = code_counts(session, run_id)
     out: dict[str, tuple[int, Observation]] = {}
     for code in [c for c in vocabulary.CODES if c in counts]:
-        obs = latest(session, run_id, code)
+        obs = _latest(session, run_id, code)
         if obs is not None:
             out[code] = (counts[code], obs)
     return out

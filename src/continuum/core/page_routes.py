@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -11,12 +10,16 @@ from fastapi.responses import Response
 from continuum import vocabulary
 from continuum.core import (
     accounts,
+    alert_state,
     observation_service,
     participation_service,
     patient_service,
     run_service,
+    run_trends,
     run_view,
+    timeline_view,
 )
+from continuum.core.clinical_event import KIND_LABELS
 from continuum.core.roles import Actor, Permission
 from continuum.core.roles import Permission as P
 from continuum.core.run_record import Run
@@ -43,19 +46,11 @@ from continuum.db import utcnow
 from continuum.errors import Conflict, ValidationFailed
 from continuum.web.deps import CurrentActor, DbSession, form_of, get_actor, require
 from continuum.web.form_post import attempt
-from continuum.web.pages import form_dict, parse_form, redirect, render
+from continuum.web.pages import form_dict, parse_form, redirect, render, templates
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(get_actor)])
 routers = [router]
-TREND_CODES = (
-    "blood_flow",
-    "pump_speed",
-    "p_access",
-    "oxy_delta_p",
-    "sweep_flow",
-    "post_oxy_po2",
-    "spo2",
-)
+templates.env.globals.update(alert_state.jinja_globals())
 
 
 @router.get("/runs", dependencies=[require(P.VIEW_CLINICAL)])
@@ -117,8 +112,17 @@ def create_run(request: Request, db: DbSession, actor: CurrentActor) -> Response
 
 
 @router.get("/runs/{run_id}", dependencies=[require(P.VIEW_CLINICAL)])
-def run_page(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
-    return _run_page(request, db, actor, run_service.get_run(db, actor, run_id))
+def run_page(
+    request: Request, run_id: int, db: DbSession, actor: CurrentActor, replace: int | None = None
+) -> Response:
+    """``replace``: a component id whose replacement form opens ready (from a circuit check)."""
+    run = run_service.get_run(db, actor, run_id)
+    if replace is not None:
+        old = next((c for c in run.components if c.id == replace and not c.stopped_at), None)
+        if old is not None:
+            values = {"replaces_id": old.id, "kind": old.kind}
+            return _run_page(request, db, actor, run, None, "components", values)
+    return _run_page(request, db, actor, run)
 
 
 def _run_page(
@@ -144,7 +148,8 @@ def _run_page(
         "groups": _grouped(latest),
         "manual": manual,
         "amendments": observation_service.amendments_for(db, [o.id for o in manual]),
-        "timeline": run_service.timeline(db, run),
+        "timeline": timeline_view.newest_first(db, run, 30),
+        "event_labels": KIND_LABELS,
         "participants": participation_service.for_run(db, run.id),
         "entered_by": participation_service.entered_by_names(db, run.id),
         "staff": accounts.list_staff(db),
@@ -156,19 +161,14 @@ def _run_page(
         "stop_reasons": COMPONENT_STOP_REASONS,
         "cannula_roles": CANNULA_ROLES,
         "outcomes": OUTCOME_LABELS,
-        "trend_codes": [c for c in TREND_CODES if c in latest],
-        "trend_since": _trend_since(latest),
+        "run_chart": run_trends.run_chart(db, run, request.app.state.settings.zone),
         "error": error,
         "error_form": form,
         "values": values or {},
         "run_links": run_view.run_links(actor, run.id),
     }
-    return render(request, "run.html", actor, status_code=422 if error else 200, **ctx)
-
-
-def _trend_since(latest: dict[str, Any]) -> str:
-    times = [obs.time for _, obs in latest.values()]
-    return (max(times) - timedelta(hours=24)).isoformat() if times else ""
+    status = error.status_code if error else 200  # 422 bad input, 409 already changed
+    return render(request, "run.html", actor, status_code=status, **ctx)
 
 
 def _grouped(latest: dict[str, Any]) -> dict[str, list[str]]:
@@ -260,7 +260,7 @@ def participant_form(request: Request, run_id: int, db: DbSession, actor: Curren
     )
 
 
-@router.post("/runs/{run_id}/end", dependencies=[require(P.MANAGE_RUN)])
+@router.post("/runs/{run_id}/end", dependencies=[require(P.END_RUN)])
 def end_form(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
     return _run_form(
         request,

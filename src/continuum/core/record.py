@@ -1,4 +1,4 @@
-"""Observations (with amendments), timeline events, participation, audit log, settings."""
+"""Observations (with amendments), participation, audit log, settings."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from continuum.core.vocab import (
-    EVENT_KINDS,
     OBSERVATION_SOURCES,
     OBSERVATION_STATUSES,
     PARTICIPATION_HOW,
@@ -76,6 +75,10 @@ class Observation(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     amends_id: Mapped[int | None] = mapped_column(BigId)  # observation.id (trigger)
     ingest_ref: Mapped[str | None] = mapped_column(String(128))
+    # A device feed's result status as received (HL7 OBX-11: F, R, P, S, U, C); None when
+    # not sent or not from a device feed. Which value counts is ``status`` (final). Deferred:
+    # the readers that judge values never load it.
+    result_status: Mapped[str | None] = mapped_column(String(1), deferred=True)
 
 
 class ObservationAmendment(Base):
@@ -89,26 +92,6 @@ class ObservationAmendment(Base):
     reason: Mapped[str] = mapped_column(Text)
     amended_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     amended_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class TimelineEvent(Base):
-    __tablename__ = "timeline_event"
-    __table_args__ = (
-        CheckConstraint(sql_in("kind", EVENT_KINDS), name="kind"),
-        Index("ix_timeline_run_time", "run_id", "occurred_at"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
-    run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id"))
-    kind: Mapped[str] = mapped_column(String(32))
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    summary: Mapped[str] = mapped_column(Text)
-    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    record_type: Mapped[str | None] = mapped_column(String(32))
-    record_id: Mapped[int | None] = mapped_column(Integer)
-    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Participation(Base):

@@ -13,6 +13,10 @@ class Permission(StrEnum):
     VIEW_IDENTIFIERS = "view_identifiers"
     CREATE_PATIENT = "create_patient"
     MANAGE_RUN = "manage_run"
+    # Ending a run (last cannula out, or death) is a clinical act: the two who sign
+    # decisions and decannulation (perfusionist, physician, physician lead), not the
+    # coordinator and not an interface. docs/extending.md "Governance".
+    END_RUN = "end_run"
     MANAGE_CIRCUIT = "manage_circuit"
     ENTER_OBSERVATION = "enter_observation"
     AMEND_OBSERVATION = "amend_observation"
@@ -23,6 +27,9 @@ class Permission(StrEnum):
     MANAGE_CLINICAL_SETTINGS = "manage_clinical_settings"
     MANAGE_SETTINGS = "manage_clinical_settings"  # former name, an alias of the above
     ACKNOWLEDGE_ALERT = "acknowledge_alert"
+    # Closing a critical circuit alert is a clinical judgement: perfusionist or physician
+    # (the signers), not the coordinator or a nurse alone; they acknowledge it and hand over.
+    RESOLVE_CRITICAL_ALERT = "resolve_critical_alert"
     INGEST_DATA = "ingest_data"
     MANAGE_INTEGRATION = "manage_integration"
     MANAGE_REFERRAL = "manage_referral"
@@ -45,7 +52,8 @@ _CLINICIAN = {
 # Perfusionist and physician: the two who sign decisions, trials and decannulation.
 _SIGNER = {
     P.CREATE_PATIENT, P.MANAGE_RUN, P.MANAGE_CIRCUIT, P.INGEST_DATA, P.MANAGE_REFERRAL,
-    P.SIGN_DECISION, P.CIRCUIT_CHECK, P.RUN_WEANING, P.SIGN_DECANNULATION,
+    P.SIGN_DECISION, P.CIRCUIT_CHECK, P.RUN_WEANING, P.SIGN_DECANNULATION, P.END_RUN,
+    P.RESOLVE_CRITICAL_ALERT,
 }  # fmt: skip
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "perfusionist": frozenset(_CLINICIAN | _SIGNER),
@@ -81,13 +89,57 @@ ROLE_LABELS = {
     "perfusionist": "Perfusionist / ECMO specialist",
     "physician": "Physician (intensivist, surgeon, cardiologist)",
     "physician_lead": "Physician lead (ECMO medical director)",
-    "nurse": "ICU nurse",
+    # Bedside clinicians of any discipline (nursing, pharmacy, physiotherapy): the
+    # discipline says which; the role says what they may do.
+    "nurse": "Bedside clinician (nurse, pharmacist, physiotherapist)",
     "coordinator": "ECMO coordinator",
     "qa_lead": "Quality lead",
     "researcher": "Researcher (de-identified)",
     "admin": "Administrator (IT)",
     "integration": "Integration (device / EHR interface)",
 }
+
+
+# Where each role lands after logging in (and at "/"): a page the role may open.
+# An interface account has no clinical pages: its account (the tokens IT issued it) with the
+# link to the API documentation. A researcher reads runs de-identified, never the live board.
+START_PAGES = {
+    "admin": "/admin/users",
+    "integration": "/account",
+    "researcher": "/runs",
+}
+CLINICAL_START = "/rounds"  # clinicians, coordinator and quality lead: the rounds board
+
+
+def start_page(role: str) -> str:
+    return START_PAGES.get(role, CLINICAL_START)
+
+
+# What a refused permission reads as ("the admin role may not view clinical records").
+PERMISSION_WORDS = {
+    P.VIEW_CLINICAL: "view clinical records",
+    P.VIEW_IDENTIFIERS: "see patient identifiers",
+    P.CREATE_PATIENT: "add patients",
+    P.MANAGE_RUN: "manage runs",
+    P.END_RUN: "end a run",
+    P.MANAGE_CIRCUIT: "change circuit components",
+    P.ENTER_OBSERVATION: "enter values",
+    P.AMEND_OBSERVATION: "amend values",
+    P.VIEW_AUDIT: "read the audit log",
+    P.MANAGE_USERS: "manage users",
+    P.MANAGE_CLINICAL_SETTINGS: "change clinical thresholds",
+    P.MANAGE_INTEGRATION: "manage integration settings",
+    P.INGEST_DATA: "import device data",
+    P.MANAGE_REFERRAL: "manage referrals",
+    P.RUN_WEANING: "run weaning trials",
+    P.ISSUE_OWN_TOKEN: "issue API tokens",
+    P.FIND_BY_MRN: "find patients by MRN",
+}
+
+
+def refusal(role: str, permission: Permission) -> str:
+    words = PERMISSION_WORDS.get(permission, permission.value.replace("_", " "))
+    return f"the {role} role may not {words}"
 
 
 # A role that signs a two-person sign-off in another role's place (decision, decannulation).
@@ -109,7 +161,7 @@ class Actor:
 
     def require(self, permission: Permission) -> None:
         if not self.can(permission):
-            raise Forbidden(f"the {self.role} role may not {permission.value.replace('_', ' ')}")
+            raise Forbidden(refusal(self.role, permission))
 
     @property
     def signing_role(self) -> str:

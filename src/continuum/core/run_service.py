@@ -9,9 +9,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from continuum.core import audit, concurrency, patient_service
 from continuum.core import clinical_backfill as texts
-from continuum.core.clinical_event import record_event
+from continuum.core.clinical_event import ClinicalEvent, record_event
 from continuum.core.people import Patient, PatientIdentity
-from continuum.core.record import TimelineEvent
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Cannula, Circuit, Component, ModeSegment, Run
 from continuum.core.schemas import CannulaCreate, ComponentCreate, ModeChange, RunCreate, RunEnd
@@ -26,31 +25,6 @@ COMPONENT_LABELS = {
     "heater": "heater",
     "tubing_set": "tubing set",
 }
-
-
-def _event(
-    session: Session,
-    actor: Actor,
-    run: Run,
-    kind: str,
-    at: datetime,
-    summary: str,
-    record: tuple[str, int] | None = None,
-    details: dict[str, object] | None = None,
-) -> None:
-    session.add(
-        TimelineEvent(
-            patient_id=run.patient_id,
-            run_id=run.id,
-            kind=kind,
-            occurred_at=at,
-            summary=summary,
-            record_type=record[0] if record else None,
-            record_id=record[1] if record else None,
-            details=details,
-            recorded_by=actor.staff_id,
-        )
-    )
 
 
 def start_run(session: Session, actor: Actor, data: RunCreate) -> Run:
@@ -85,15 +59,6 @@ def start_run(session: Session, actor: Actor, data: RunCreate) -> Run:
             reason="initial mode",
             recorded_by=actor.staff_id,
         )
-    )
-    _event(
-        session,
-        actor,
-        run,
-        "run_start",
-        start,
-        f"{data.mode} ECMO started ({data.support_type} support)",
-        ("run", run.id),
     )
     record_event(session, actor, "run.started", start, f"{data.mode} ECMO started ({data.support_type} support)", ("run", run.id), run, details={"mode": data.mode, "support": data.support_type})  # noqa: E501
     audit.record(
@@ -217,16 +182,6 @@ def change_mode(session: Session, actor: Actor, run: Run, data: ModeChange) -> M
     )
     session.add(segment)
     session.flush()
-    _event(
-        session,
-        actor,
-        run,
-        "mode_change",
-        at,
-        f"Mode {old} → {data.mode}: {data.reason}",
-        ("mode_segment", segment.id),
-        {"from": old, "to": data.mode},
-    )
     record_event(session, actor, "mode.changed", at, f"Mode {old} → {data.mode}: {data.reason}", ("mode_segment", segment.id), run, details={"from": old, "to": data.mode})  # noqa: E501
     audit.record(
         session,
@@ -254,17 +209,6 @@ def add_cannula(session: Session, actor: Actor, run: Run, data: CannulaCreate) -
     )
     session.add(cannula)
     session.flush()
-    size = f"{data.french} Fr " if data.french else ""
-    side = f"{data.side} " if data.side else ""
-    _event(
-        session,
-        actor,
-        run,
-        "cannula_change",
-        at,
-        f"{data.role.replace('_', ' ').capitalize()} cannula {size}in {side}{data.site}",
-        ("cannula", cannula.id),
-    )
     record_event(session, actor, "cannula.inserted", at, texts.cannula_text(data.role, data.french, data.side, data.site), ("cannula", cannula.id), run)  # noqa: E501
     audit.record(session, actor, "create", "cannula", cannula.id, run.patient_id)
     session.expire(run, ["cannulas"])
@@ -287,22 +231,6 @@ def add_component(session: Session, actor: Actor, run: Run, data: ComponentCreat
     )
     session.add(component)
     session.flush()
-    label = COMPONENT_LABELS[data.kind]
-    if old is not None:
-        summary = f"{label.capitalize()} changed ({(data.stop_reason or '').replace('_', ' ')})"
-    else:
-        summary = f"{label.capitalize()} added"
-    model = " ".join(x for x in (data.make, data.model) if x)
-    _event(
-        session,
-        actor,
-        run,
-        "component_change",
-        at,
-        summary + (f": {model}" if model else ""),
-        ("component", component.id),
-        {"replaces": data.replaces_id},
-    )
     record_event(session, actor, "component.replaced" if old else "component.added", at, texts.component_text(data.kind, data.make, data.model, data.stop_reason, old is not None), ("component", component.id), run, details={"replaces": data.replaces_id, "stop_reason": data.stop_reason})  # noqa: E501
     audit.record(
         session,
@@ -345,8 +273,9 @@ def set_weaning(session: Session, actor: Actor, run: Run, weaning: bool) -> None
 
 
 def end_run(session: Session, actor: Actor, run: Run, data: RunEnd) -> Run:
-    """End the run (last cannula out, or death): closes every open part with its reason."""
-    actor.require(Permission.MANAGE_RUN)
+    """End the run (last cannula out, or death): closes every open part with its reason.
+    A clinical act (``END_RUN``): perfusionist, physician or physician lead."""
+    actor.require(Permission.END_RUN)
     if run.status == "ended":
         raise _already_ended(session, run)
     at = data.ended_at or utcnow()
@@ -369,16 +298,6 @@ def end_run(session: Session, actor: Actor, run: Run, data: RunEnd) -> Run:
         data.outcome,
         data.stop_reason,
         "ended",
-    )
-    kind = "death" if data.outcome == "died_on_ecmo" else "decannulation"
-    _event(
-        session,
-        actor,
-        run,
-        kind,
-        at,
-        f"Run ended: {OUTCOME_LABELS[data.outcome]} — {data.stop_reason}",
-        ("run", run.id),
     )
     record_event(session, actor, "run.ended", at, f"Run ended: {OUTCOME_LABELS[data.outcome]} — {data.stop_reason}", ("run", run.id), run, details={"outcome": data.outcome})  # noqa: E501
     audit.record(
@@ -418,25 +337,19 @@ def _already_ended(session: Session, run: Run) -> concurrency.AlreadyDone:
 
 
 def ended_by(session: Session, run: Run) -> str:
-    """Who ended the run: the author of its end event on the timeline."""
-    staff_id = session.scalar(
-        select(TimelineEvent.recorded_by)
+    """Who ended the run: the author of its end event on the clinical timeline."""
+    row = session.execute(
+        select(ClinicalEvent.staff_id, ClinicalEvent.by_name)
         .where(
-            TimelineEvent.run_id == run.id,
-            TimelineEvent.record_type == "run",
-            TimelineEvent.record_id == run.id,
-            TimelineEvent.kind.in_(("death", "decannulation")),
+            ClinicalEvent.run_id == run.id,
+            ClinicalEvent.kind == "run.ended",
+            ClinicalEvent.record_type == "run",
+            ClinicalEvent.record_id == run.id,
         )
-        .order_by(TimelineEvent.id.desc())
+        .order_by(ClinicalEvent.id.desc())
         .limit(1)
-    )
-    return concurrency.who(session, staff_id)
+    ).first()
+    if row is not None and row.by_name:
+        return row.by_name
+    return concurrency.who(session, row.staff_id if row is not None else None)
 
-
-def timeline(session: Session, run: Run) -> list[TimelineEvent]:
-    stmt = (
-        select(TimelineEvent)
-        .where(TimelineEvent.run_id == run.id)
-        .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
-    )
-    return list(session.scalars(stmt))

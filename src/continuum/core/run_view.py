@@ -16,6 +16,7 @@ from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Component, Run
 from continuum.core.run_service import current_mode
 from continuum.db import utcnow
+from continuum.errors import Forbidden
 
 # Surveillance registers a provider of a run's open alerts here (alert JSON dicts).
 AlertProvider = Callable[[Session, int], list[dict[str, Any]]]
@@ -25,6 +26,11 @@ ALERT_PROVIDERS: list[AlertProvider] = []
 # how many it acknowledged. Rounds act through ``review_alerts`` without importing alerts.
 AlertReviewer = Callable[[Session, Actor, int, str, str], int]
 ALERT_REVIEWERS: list[AlertReviewer] = []
+# Rounds registers a raiser of a run's actions, so an alert page raises one in a step without
+# importing rounds: (session, actor, run_id, text, owner_discipline, due_at) → the action as a
+# dict (id, text, owner_discipline, due_at ISO, href). Raises ValidationFailed on bad input.
+ActionRaiser = Callable[[Session, Actor, int, str, str | None, datetime | None], dict[str, Any]]
+ACTION_RAISERS: list[ActionRaiser] = []
 # Weaning registers a provider of the follow-up items planned at decannulation that are not
 # done by ``now`` (of any run, ended runs included), so the rounds board lists them without
 # importing weaning: dicts with id, run_id, patient_id, item, due_at (aware UTC or None) and
@@ -75,6 +81,26 @@ def review_alerts(session: Session, actor: Actor, run_id: int, detector: str, co
     if not actor.can(Permission.ACKNOWLEDGE_ALERT):
         return 0
     return sum(review(session, actor, run_id, detector, comment) for review in ALERT_REVIEWERS)
+
+
+def can_raise_actions(actor: Actor) -> bool:
+    return bool(ACTION_RAISERS) and actor.can(Permission.RECORD_ROUND)
+
+
+def raise_action(
+    session: Session,
+    actor: Actor,
+    run_id: int,
+    text: str,
+    owner_discipline: str | None,
+    due_at: datetime | None,
+) -> dict[str, Any]:
+    """Raise an action on the run through the registered raiser (rounds), in the caller's
+    unit of work. RECORD_ROUND is required; without a raiser, Forbidden says so."""
+    actor.require(Permission.RECORD_ROUND)
+    if not ACTION_RAISERS:
+        raise Forbidden("no domain raises actions in this installation")
+    return ACTION_RAISERS[0](session, actor, run_id, text, owner_discipline, due_at)
 
 
 def ecmo_day(run: Run, now: datetime | None = None) -> int:

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+)
+
+from continuum.core.roles import Permission
+from continuum.core.vocab import DISCIPLINES, ROLES, RUN_STATUSES
 
 SupportType = Literal["pulmonary", "cardiac", "ecpr"]
 Mode = Literal[
@@ -97,15 +108,17 @@ class PatientCreate(PatientDetails):
 
 
 class PatientOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     id: int
-    label: str
-    sex: str
-    height_cm: float | None
-    weight_kg: float | None
+    label: str = Field(description="the patient's label (e.g. P-0001), never an identifier")
+    sex: Sex
+    height_cm: float | None = Field(description="Height, cm")
+    weight_kg: float | None = Field(description="Weight, kg")
     mrn: str | None = None
     name: str | None = None
     birth_date: date | None = None
-    identifiers_hidden: bool
+    identifiers_hidden: bool = Field(description="the role may not read MRN, name, birth date")
 
 
 class RunCreate(Strict):
@@ -218,12 +231,233 @@ class RunEnd(Strict):
 
 
 class ObservationOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     id: int
     code: str
-    time: datetime
-    value: float
+    time: AwareDatetime
+    value: float = Field(description="in the code's unit (docs/contracts.md §1)")
     unit: str
     source: str
     status: str
     entered_by: int | None = None
     amends_id: int | None = None
+
+
+# --- response shapes: what the API answers (the OpenAPI document and the data dictionary
+# are generated from these) --------------------------------------------------------------
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+# A UTC time as the record has always sent it (ISO 8601 with "+00:00"); documented as
+# date-time. Responses are checked against it: a naive time is a server error in tests.
+UtcTime = Annotated[
+    AwareDatetime,
+    PlainSerializer(_iso, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+RunStatus = Literal[RUN_STATUSES]  # type: ignore[valid-type]
+Role = Literal[ROLES]  # type: ignore[valid-type]
+Discipline = Literal[DISCIPLINES]  # type: ignore[valid-type]
+
+
+class Out(BaseModel):
+    """A response shape. Every key an endpoint sends is declared here: a key a handler
+    returns that the shape does not name is refused (a test fails), never silently sent
+    undocumented or dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Created(Out):
+    id: int = Field(description="id of the record created (or acted on)")
+
+
+class Stored(Out):
+    stored: int = Field(description="how many observations were stored")
+
+
+class MeOut(Out):
+    staff_id: int | None = Field(description="null for a token of no staff member")
+    name: str
+    role: Role = Field(description="the role that decides access")
+    discipline: Discipline | None
+    permissions: list[Permission] = Field(description="every permission the role holds, sorted")
+
+
+class RunListItem(Out):
+    id: int
+    patient_id: int
+    support: SupportType
+    mode: Mode | None = Field(description="the current support configuration")
+    status: RunStatus
+    started_at: UtcTime
+    ecmo_day: int = Field(description="day of ECMO support, day 1 = the first 24 h")
+    ended_at: UtcTime | None
+    outcome: Outcome | None
+
+
+class ModeSegment(Out):
+    mode: Mode
+    started_at: UtcTime
+    ended_at: UtcTime | None
+    reason: str | None
+
+
+class CannulaOut(Out):
+    id: int
+    role: CannulaRole
+    site: str
+    side: Side | None
+    french: int | None = Field(description="cannula size, Fr")
+    length_cm: float | None = Field(description="cannula length, cm")
+    inserted_at: UtcTime
+    removed_at: UtcTime | None
+    stop_reason: str | None
+
+
+class ComponentOut(Out):
+    id: int
+    kind: ComponentKind
+    make: str | None
+    model: str | None
+    serial: str | None
+    lot: str | None
+    udi: str | None
+    started_at: UtcTime
+    stopped_at: UtcTime | None
+    stop_reason: str | None
+    replaces_id: int | None
+    age_hours: float = Field(description="time in use, hours (one decimal)")
+
+
+class LatestValue(Out):
+    time: UtcTime
+    value: float = Field(description="in the code's unit (docs/contracts.md §1)")
+    unit: str
+    source: str
+
+
+class CodeSummary(Out):
+    count: int = Field(description="observations stored for the code")
+    latest: LatestValue
+
+
+class RunParticipant(Out):
+    staff: str
+    discipline: str | None
+    how: Participation
+    record: str = Field(description="the record taken part in, as type:id")
+    contribution: str | None
+    entered_by: str | None = Field(description="who entered it, when not the person")
+
+
+class OpenAlert(BaseModel):
+    """An unresolved alert as its domain sends it: the docs/contracts.md §3 alert JSON
+    (these keys) plus the stored alert's identity and lifecycle (GET /api/v1/alerts/{id})."""
+
+    model_config = ConfigDict(extra="allow")
+
+    detector: str
+    severity: Literal["info", "warning", "critical"]
+    raised_at: AwareDatetime
+    cleared_at: AwareDatetime | None
+    summary: str
+    evidence: dict[str, Any] = Field(description="the values that raised it, per detector")
+
+
+class RunSummaryOut(Out):
+    """One run: docs/contracts.md §4 (identifiers only for roles that may see them)."""
+
+    id: int
+    patient_id: int
+    patient: PatientOut
+    support: SupportType
+    mode: Mode | None
+    status: RunStatus
+    started_at: UtcTime
+    ended_at: UtcTime | None
+    ecmo_day: int = Field(description="day of ECMO support, day 1 = the first 24 h")
+    outcome: Outcome | None
+    location: str | None
+    modes: list[ModeSegment]
+    cannulas: list[CannulaOut]
+    components: list[ComponentOut]
+    observations: dict[str, CodeSummary] = Field(description="observation code → count, latest")
+    participants: list[RunParticipant]
+    open_alerts: list[OpenAlert]
+
+
+class RunEnded(Out):
+    id: int
+    status: RunStatus
+    outcome: Outcome | None
+
+
+# (time, value): a value of one code in the code's unit, oldest first.
+SeriesPoint = tuple[UtcTime, float]
+
+
+class AmendmentNote(Out):
+    reason: str
+    replacement_id: int = Field(description="the observation that replaced this one")
+    amended_at: UtcTime
+    amended_by: int | None = Field(description="staff id of who amended it")
+
+
+class ObservationDetail(Out):
+    id: int
+    code: str
+    time: AwareDatetime
+    value: float = Field(description="in the code's unit (docs/contracts.md §1)")
+    unit: str
+    source: ObservationSource
+    status: Literal["final", "superseded", "entered_in_error"]
+    entered_by: int | None = None
+    amends_id: int | None = None
+    amendment: AmendmentNote | None = Field(
+        default=None, description="present when this value was amended (absent otherwise)"
+    )
+
+
+class StaffOut(Out):
+    id: int
+    name: str
+    discipline: Discipline | None
+    role: Role
+
+
+class AuditOut(Out):
+    id: int
+    at: UtcTime
+    actor: str
+    action: str
+    entity: str | None
+    entity_id: str | None
+    patient_id: int | None
+    detail: dict[str, Any] | None = Field(description="what changed (old and new values)")
+    client: str | None
+
+
+class ScorePoint(Out):
+    item: str
+    input: Any = Field(description="the input that drove the item")
+    points: float
+
+
+class CalculationOut(Out):
+    """A calculator's answer (docs/contracts.md §5): the same shape from the API, the
+    command line and the records that store one."""
+
+    name: str = Field(description="the calculator (GET /api/v1/calculators)")
+    value: float = Field(description="the result, in ``unit``")
+    unit: str = Field(description="e.g. L/min for a flow target, m² for BSA")
+    interpretation: dict[str, Any] = Field(description="the calculator's own reading of it")
+    inputs: dict[str, Any] = Field(description="inputs as used, in the calculator's units")
+    formula: str
+    source: str = Field(description="the reference, with [P] primary / [S] secondary / [U]")
+    warnings: list[str]
+    points: list[ScorePoint] = Field(description="a score's working (empty otherwise)")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from continuum.core import settings_service as svc
 from continuum.core.roles import Actor
+from continuum.core.schemas import UtcTime
 from continuum.errors import ValidationFailed
 from continuum.web.deps import CurrentActor, DbSession, form_of, get_actor
 from continuum.web.pages import NavLink, add_nav_link, redirect, render
@@ -31,6 +32,8 @@ api = APIRouter(prefix="/api/v1", tags=["settings"], dependencies=[Depends(get_a
 
 
 class SettingOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     key: str
     label: str
     kind: str = Field(description="number or integer")
@@ -45,10 +48,12 @@ class SettingOut(BaseModel):
     provenance_label: str
     source: str
     note: str | None
-    updated_at: str | None
+    updated_at: UtcTime | None = Field(description="when the programme last changed it")
 
 
 class SettingGroupOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     group: str
     title: str
     description: str
@@ -58,6 +63,8 @@ class SettingGroupOut(BaseModel):
 
 
 class SettingGroupBrief(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     group: str
     title: str
     description: str
@@ -67,6 +74,8 @@ class SettingGroupBrief(BaseModel):
 
 
 class ChangeOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     key: str
     old: float
     new: float

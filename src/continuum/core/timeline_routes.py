@@ -48,6 +48,22 @@ def run_events(
     return timeline_view.timeline_out(db, actor, run, filters)
 
 
+@api.get(
+    "/runs/{run_id}/timeline",
+    response_model=list[timeline_view.LegacyTimelineEntry],
+    dependencies=[require(P.VIEW_CLINICAL)],
+    deprecated=True,
+)
+def run_timeline_legacy(
+    run_id: int, db: DbSession, actor: CurrentActor
+) -> list[timeline_view.LegacyTimelineEntry]:
+    """Deprecated: use ``/runs/{run_id}/events``. The run's clinical events newest first,
+    with the keys this endpoint always had (kind, at, summary, record); ``kind`` is now a
+    clinical event kind (e.g. ``run.started``, formerly ``run_start``)."""
+    run = run_service.get_run(db, actor, run_id)
+    return timeline_view.legacy_rows(db, run)
+
+
 def _local(value: str, zone: ZoneInfo, name: str) -> datetime | None:
     """A datetime-local input read in the programme's zone ("" → no bound)."""
     if not value:

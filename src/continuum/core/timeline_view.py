@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -40,12 +40,16 @@ RECORD_PAGES: dict[str, str] = {
     "initiation_decision": "/runs/{run_id}/initiation",
     "weaning_trial": "/runs/{run_id}/weaning/trial?id={id}",
     "decannulation": "/runs/{run_id}/decannulation",
+    "weaning_follow_up": "/runs/{run_id}/decannulation#follow-ups",
+    "transfusion": "/runs/{run_id}/transfusions#tx-{id}",
 }
 RECORD_PERMISSION: dict[str, Permission] = {"circuit_check": Permission.CIRCUIT_CHECK}
 RECORD_FALLBACK: dict[str, str] = {"circuit_check": "/runs/{run_id}/rounds"}
 
 
 class ClinicalEventOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     id: int
     run_id: int | None
     kind: str
@@ -63,6 +67,8 @@ class ClinicalEventOut(BaseModel):
 
 
 class TimelineFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     kind: list[str]
     discipline: list[str]
     since: datetime | None
@@ -70,6 +76,8 @@ class TimelineFilters(BaseModel):
 
 
 class RunTimelineOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     run_id: int
     patient_id: int
     filters: TimelineFilters
@@ -131,6 +139,36 @@ def events(session: Session, run: Run, filters: Filters) -> list[ClinicalEvent]:
         until=filters.until,
         previous_end=previous_end(session, run),
     )
+
+
+def newest_first(session: Session, run: Run, limit: int | None = None) -> list[ClinicalEvent]:
+    """The run's whole timeline, newest first (the run page's summary, the old endpoint)."""
+    rows = events(session, run, Filters())[::-1]
+    return rows if limit is None else rows[:limit]
+
+
+class LegacyTimelineEntry(BaseModel):
+    """One row of the deprecated ``GET /api/v1/runs/{id}/timeline``: its keys as before,
+    answered from the clinical timeline (``kind`` is a clinical event kind)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    at: datetime
+    summary: str
+    record: str | None
+
+
+def legacy_rows(session: Session, run: Run) -> list[LegacyTimelineEntry]:
+    return [
+        LegacyTimelineEntry(
+            kind=e.kind,
+            at=e.clinical_time,
+            summary=e.summary,
+            record=f"{e.record_type}:{e.record_id}",
+        )
+        for e in newest_first(session, run)
+    ]
 
 
 def link(event: ClinicalEvent, run: Run, actor: Actor) -> str | None:

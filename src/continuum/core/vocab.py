@@ -26,6 +26,17 @@ DISCIPLINES = (
     "pharmacy",
     "other",
 )
+DISCIPLINE_LABELS = {
+    "perfusion": "Perfusion",
+    "intensive_care": "Intensive care",
+    "cardiac_surgery": "Cardiac surgery",
+    "cardiology": "Cardiology",
+    "anaesthesia": "Anaesthesia",
+    "nursing": "Nursing",
+    "physiotherapy": "Physiotherapy",
+    "pharmacy": "Pharmacy",
+    "other": "Other",
+}
 SEXES = ("female", "male", "other", "unknown")
 SUPPORT_TYPES = ("pulmonary", "cardiac", "ecpr")
 MODES = support_configuration.MODES  # the one list, with what each mode is
@@ -57,21 +68,6 @@ COMPONENT_STOP_REASONS = (
 )
 OBSERVATION_SOURCES = ("console", "hl7", "lab", "manual", "csv", "mqtt", "fhir", "simulator")
 OBSERVATION_STATUSES = ("final", "superseded", "entered_in_error")
-EVENT_KINDS = (
-    "referral",
-    "cannulation",
-    "run_start",
-    "mode_change",
-    "component_change",
-    "cannula_change",
-    "procedure",
-    "transport",
-    "weaning_trial",
-    "decannulation",
-    "death",
-    "discharge",
-    "note",
-)
 PARTICIPATION_HOW = ("present", "consulted", "signed")
 
 OUTCOME_LABELS = {

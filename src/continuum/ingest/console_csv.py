@@ -9,6 +9,10 @@ refused whole. Rows with an unreadable time are refused and reported.
 
 Output is one (times, values) pair of numpy arrays per code — ready to bulk-insert.
 Row numbers are file line numbers (the header is line 1).
+
+Other layouts (a console's own column names, units, time format and zone, decimal comma,
+delimiter) are read through a ``Layout``, built from an import preset
+(``ingest/console_presets.py``); without one the file is read exactly as above.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from continuum.vocabulary import (
 
 Source = str | os.PathLike[str] | TextIO
 Progress = Callable[[int, int], None]
+ColumnReader = Callable[[str], tuple[str, str | None]]  # header -> (code or "", unit)
+TimeReader = Callable[[str], tuple[int, str | None]]  # cell -> (ms since epoch, problem)
 MAX_LISTED = 1000  # refused cells listed one by one (all are counted)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -117,6 +123,17 @@ class ReadReport:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Layout:
+    """How a file that is not in the project's own layout is read (an import preset)."""
+
+    column: ColumnReader  # a header → (vocabulary code, or "" when unknown; unit or None)
+    time_column: str = "time"  # found by name (any position, case ignored)
+    time: TimeReader | None = None  # None: ISO 8601 with an offset or Z
+    delimiter: str = ","
+    decimal_comma: bool = False
+
+
 @dataclass
 class ConsoleFile:
     series: dict[str, tuple[np.ndarray, np.ndarray]]
@@ -124,18 +141,23 @@ class ConsoleFile:
     derived: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
-def read_console_csv(source: Source, *, progress: Progress | None = None) -> ConsoleFile:
-    """Read a console CSV file (path) or text stream. Unreadable files (no ``time`` column,
-    not text, not CSV) raise ``ValidationFailed``; everything else is in the report."""
-    header, rows = _read_rows(source)
+def read_console_csv(
+    source: Source, *, progress: Progress | None = None, layout: Layout | None = None
+) -> ConsoleFile:
+    """Read a console CSV file (path) or text stream, in the project's layout or the given
+    one. Unreadable files (no time column, not text, not CSV) raise ``ValidationFailed``;
+    everything else is in the report."""
+    header, rows = _read_rows(source, layout.delimiter if layout else ",")
+    at = _time_index(header, layout)
     report = ReadReport(rows_read=sum(1 for r in rows if r))
-    times, time_ok = _parse_times(rows, report)
-    columns = _map_columns(header, rows, report)
+    times, time_ok = _parse_times(rows, report, at, layout.time if layout else None)
+    columns = _map_columns(header, rows, report, at, layout.column if layout else None)
     _check_row_lengths(len(header), rows, report)
+    comma = bool(layout and layout.decimal_comma)
     series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     full: dict[str, np.ndarray] = {}
     for n, (idx, code, unit, head) in enumerate(columns, start=1):
-        values = _column(rows, idx, code, unit, head, time_ok, report)
+        values = _column(rows, idx, code, unit, head, time_ok, report, comma)
         if values is not None:
             full[code] = values
             keep = np.isfinite(values)
@@ -147,28 +169,52 @@ def read_console_csv(source: Source, *, progress: Progress | None = None) -> Con
     return ConsoleFile(series, report, _derive_delta_p(times, full))
 
 
-def _read_rows(source: Source) -> tuple[list[str], list[list[str]]]:
+def _read_rows(source: Source, delimiter: str = ",") -> tuple[list[str], list[list[str]]]:
     try:
         if isinstance(source, str | os.PathLike):
             with open(source, encoding="utf-8-sig", newline="") as fh:
-                rows = list(csv.reader(fh))
+                rows = list(csv.reader(fh, delimiter=delimiter))
         else:
-            rows = list(csv.reader(source))
+            rows = list(csv.reader(source, delimiter=delimiter))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ValidationFailed(f"cannot read the console file: {exc}", "file") from None
     if not rows:
         raise ValidationFailed("the console file is empty", "file")
     header = [h.lstrip("\ufeff") for h in rows[0]]
-    if not header or parse_header(header[0])[0].lower() != "time":
-        raise ValidationFailed("the first column of a console file must be 'time'", "file")
     return header, rows[1:]
 
 
-def _parse_times(rows: list[list[str]], report: ReadReport) -> tuple[np.ndarray, np.ndarray]:
-    raw = [r[0].strip() if r else "" for r in rows]
-    ms = _fast_times(raw)
+def _time_index(header: list[str], layout: Layout | None) -> int:
+    if layout is None:
+        if not header or parse_header(header[0])[0].lower() != "time":
+            raise ValidationFailed("the first column of a console file must be 'time'", "file")
+        return 0
+    wanted = layout.time_column.strip().casefold()
+    for i, head in enumerate(header):
+        if head.strip().casefold() == wanted:
+            return i
+    shown = ", ".join(f"'{h}'" for h in header[:12]) or "none"
+    other = [d for d in ",;\t|" if d != layout.delimiter and len(header) == 1 and d in header[0]]
+    if other:
+        raise ValidationFailed(
+            f"the file's columns are separated by {other[0]!r}, the preset expects "
+            f"{layout.delimiter!r}: choose the preset that matches the file",
+            "file",
+        )
+    raise ValidationFailed(
+        f"no time column '{layout.time_column}' in the file (its columns: {shown}); "
+        "choose the preset that matches the file",
+        "file",
+    )
+
+
+def _parse_times(
+    rows: list[list[str]], report: ReadReport, at: int = 0, reader: TimeReader | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    raw = [r[at].strip() if len(r) > at else "" for r in rows]
+    ms = _fast_times(raw) if reader is None else None
     if ms is None:
-        parsed = [_one_time(s) for s in raw]
+        parsed = [(reader or _one_time)(s) for s in raw]
         ms = np.array([p[0] for p in parsed], dtype=np.int64)
         for i, (_, why) in enumerate(parsed):
             if why and rows[i] and any(c.strip() for c in rows[i]):
@@ -210,12 +256,18 @@ def _one_time(text: str) -> tuple[int, str | None]:
 
 
 def _map_columns(
-    header: list[str], rows: list[list[str]], report: ReadReport
+    header: list[str],
+    rows: list[list[str]],
+    report: ReadReport,
+    at: int = 0,
+    reader: ColumnReader | None = None,
 ) -> list[tuple[int, str, str | None, str]]:
     out: list[tuple[int, str, str | None, str]] = []
     seen: set[str] = set()
-    for idx, head in enumerate(header[1:], start=1):
-        code, unit = parse_header(head)
+    for idx, head in enumerate(header):
+        if idx == at:
+            continue
+        code, unit = reader(head) if reader else parse_header(head)
         code = code.lower()
         if code not in CODES:
             if code or _has_cells(rows, idx):
@@ -260,8 +312,10 @@ def _column(
     head: str,
     time_ok: np.ndarray,
     report: ReadReport,
+    decimal_comma: bool = False,
 ) -> np.ndarray | None:
-    cells = _cells(rows, idx)
+    shown = _cells(rows, idx)
+    cells = [c.replace(",", ".") for c in shown] if decimal_comma else shown
     values, bad = _to_float(cells)
     values[~time_ok] = np.nan
     bad &= time_ok
@@ -275,7 +329,7 @@ def _column(
         out_of_range = ~((values >= spec.low) & (values <= spec.high)) & ~np.isnan(values)
     for i in np.flatnonzero(bad | out_of_range):
         why = refusal_message(code, cells[i], unit)
-        report.refuse(RefusedCell(int(i) + 2, head, cells[i], why))
+        report.refuse(RefusedCell(int(i) + 2, head, shown[i], why))
     values[out_of_range] = np.nan
     return values
 
@@ -326,9 +380,11 @@ def _derive_delta_p(
     return {DELTA_P: (times[keep], dp[keep])} if keep.any() else {}
 
 
-def read_console_text(text: str, *, progress: Progress | None = None) -> ConsoleFile:
+def read_console_text(
+    text: str, *, progress: Progress | None = None, layout: Layout | None = None
+) -> ConsoleFile:
     """Convenience: read from a string holding the whole file."""
-    return read_console_csv(io.StringIO(text, newline=""), progress=progress)
+    return read_console_csv(io.StringIO(text, newline=""), progress=progress, layout=layout)
 
 
 def convert_column(code: str, values: np.ndarray, unit: str | None) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from continuum.core.roles import Actor, Permission
 from continuum.db import utcnow
 from continuum.errors import Conflict, FieldProblem, ValidationFailed
 from continuum.ingest.console_csv import ConsoleFile, Progress, Source, read_console_csv
+from continuum.ingest.console_presets import Preset
 from continuum.ingest.copy_rows import copy_all
 from continuum.ingest.models import IngestMessage
 
@@ -51,14 +53,19 @@ def import_csv(
     source: Source,
     file_name: str,
     progress: Progress | None = None,
+    preset: Preset | None = None,
+    zone: tzinfo = UTC,
 ) -> CsvImport:
-    """Read and store one console file into ``run_id``; flushes, never commits."""
+    """Read and store one console file into ``run_id``; flushes, never commits. A preset
+    (console_presets) reads another console's layout; ``zone`` is the programme's, for a
+    preset whose times are local."""
     actor.require(Permission.INGEST_DATA)
     run = run_service.get_run(session, actor, run_id)
     if run.status == "ended":
         raise Conflict(f"run {run_id} has ended; console data can no longer be imported")
-    console = read_console_csv(source, progress=progress)
-    _check_times(console, run.started_at)
+    layout = preset.layout(zone) if preset is not None else None
+    console = read_console_csv(source, progress=progress, layout=layout)
+    check_times(console, run.started_at)
     ref = f"csv:{uuid.uuid4().hex[:16]}"  # short: it is indexed; the log maps it to the file
     stored, derived = store_series(session, run_id, console, ref, actor.staff_id)
     codes = set(console.series) | set(console.derived)
@@ -66,7 +73,8 @@ def import_csv(
     _log(session, run_id, file_name, ref, stored + derived, console)
     detail = {"file": file_name, "rows": console.report.rows_read, "stored": stored,
               "derived": derived, "refused": console.report.refused_count,
-              "unknown_columns": console.report.unknown_columns}  # fmt: skip
+              "unknown_columns": console.report.unknown_columns,
+              "preset": preset.name if preset is not None else None}  # fmt: skip
     audit.record(session, actor, "ingest_csv", "run", run_id, run.patient_id, detail)
     return CsvImport(run_id, file_name, console, stored, derived)
 
@@ -94,7 +102,7 @@ def _mark_surveillance_due(session: Session, run_id: int, codes: set[str]) -> No
         session.info["defer_surveillance"] = deferred
 
 
-def _check_times(console: ConsoleFile, started_at: Any) -> None:
+def check_times(console: ConsoleFile, started_at: Any) -> None:
     """Every value must fall within the run: before its start is refused (whole file)."""
     start = np.datetime64(started_at.replace(tzinfo=None), "ms")
     early = [c for c, (t, _) in console.series.items() if len(t) and t.min() < start]

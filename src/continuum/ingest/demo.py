@@ -91,7 +91,8 @@ def _messages(mrn: str, now: datetime) -> list[tuple[datetime, str | bytes]]:
                                                 CONSOLE, GATEWAY)))  # fmt: skip
     # an unmapped local code: stored what maps, the rest named (ERR severity W)
     local(1101, 8, [("CVP", 10, "mm[Hg]"), ("ICP", 12, "mm[Hg]")])
-    # a unit that does not convert and a value out of range: nothing stored (AE)
+    # a value out of range refuses the message (AE); the unit that does not convert is
+    # named as a warning beside it
     local(1102, 8, [("CVP", 9, "L/min"), ("PEEP", 95, "")])
     # not HL7 at all (a misdirected health check): AR
     out.append((start + timedelta(minutes=9), b"GET /health HTTP/1.1\r\nHost: ecmo-gw\r\n\r\n"))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeviceValue:
     where: str  # "OBX 4", "values.blood_flow", "entry[2]" — named in reasons
     system: str  # normalised coding system (mapping.system_of)
@@ -22,6 +22,19 @@ class DeviceValue:
     consoles: tuple[str, ...] = ()  # OBX-18 / topic console id(s)
     value_type: str = "NM"
     problem: str | None = None  # e.g. an unreadable time: refuses the value if it maps
+    # HL7 OBX-11 result status as received (F, R, P, S, C, W, D, U, or "" when not sent):
+    # C corrects, W and D withdraw an earlier value of the same code and time.
+    status: str = ""
+    # Alternate coding (HL7 OBX-3 components 4–6): (system, identifiers), tried after the
+    # primary identifier when that does not map.
+    alternate: tuple[str, tuple[str, ...]] | None = None
+    # Why the value is not stored although it was read (e.g. status X, an SN bound such as
+    # "<5"): named in the ACK as a warning (ERR severity W), never dropped silently.
+    skip: str | None = None
+
+
+AMENDING = frozenset({"C", "W", "D"})  # result statuses that change an earlier value
+WITHDRAWING = frozenset({"W", "D"})
 
 
 @dataclass
@@ -38,6 +51,12 @@ class DeviceMessage:
     # echoed in the ACK's MSH-5 / MSH-6; empty when unknown or not HL7.
     sender_application: str = ""
     sender_facility: str = ""
+    # True when a value corrects or withdraws an earlier one (stored through an ordinary
+    # transaction, not the listener's single-statement path).
+    amends: bool = False
+    # Parts the parser left out that do not refuse the message (e.g. a FHIR Observation
+    # with no usable value): reported as warnings, like an unmapped code.
+    left_out: list[str] = field(default_factory=list)
 
     @classmethod
     def refused(

@@ -2,9 +2,13 @@
 
 ``store_messages`` handles a batch inside the caller's transaction and returns one
 ``Outcome`` per message; the caller commits and only then acknowledges (docs/contracts.md §2b).
-A message is all or nothing: any bad value (not a number, unconvertible unit, out of
-range, impossible time) refuses the whole message (AE). Unmapped identifiers are left out
-and named (ERR severity W). A message id already committed is AA again, storing nothing.
+A bad value (not a number, out of range, impossible time) refuses the whole message (AE).
+What is left out is named as a warning (ERR severity W) while the rest is stored (AA): an
+unmapped identifier, a unit that cannot be converted, a value the sender says is no
+result (status X) or a bound (SN ``<5``), a withdrawal of nothing. A correction (result
+status C) or withdrawal (W, D) amends the feed's earlier value of the same code and time
+(``observation_service.amend_from_device``). A message id already committed is AA again,
+storing nothing.
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ from continuum.core.run_record import Run
 from continuum.db import utcnow
 from continuum.errors import ValidationFailed
 from continuum.ingest import mapping, pg_writes
-from continuum.ingest.device_message import DeviceMessage, DeviceValue
-from continuum.ingest.models import CodeMapping, ConsoleAssignment, IngestMessage
+from continuum.ingest.device_message import WITHDRAWING, DeviceMessage, DeviceValue
+from continuum.ingest.models import CodeMapping, ConsoleAssignment, IngestMessage, UnitAlias
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
@@ -68,6 +72,7 @@ class Context:
     patients: dict[str, RunInfo | None]  # mrn → active run (None: known, no active run)
     committed: set[str]
     now: datetime
+    units: dict[str, str] = field(default_factory=dict)  # the site's unit aliases
 
 
 @dataclass
@@ -80,10 +85,12 @@ class ReferenceCache:
     table: dict[tuple[str, str], str] = field(default_factory=dict)
     consoles: dict[str, RunInfo] = field(default_factory=dict)
     known: dict[str, RunInfo | None] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
 
     def refresh(self, session: Session) -> None:
         if time.monotonic() - self._at > self.ttl:
             self.table = mapping_table(session)
+            self.units = unit_aliases(session)
             self.consoles = assigned_consoles(session)
             self.known = {}
             self._at = time.monotonic()
@@ -106,6 +113,12 @@ def mapping_table(session: Session) -> dict[tuple[str, str], str]:
         else:
             table.pop(key, None)
     return table
+
+
+def unit_aliases(session: Session) -> dict[str, str]:
+    """The site's unit aliases in force: spelling (lower-cased) → vocabulary unit."""
+    stmt = select(UnitAlias.spelling, UnitAlias.unit).where(UnitAlias.active.is_(True))
+    return {spelling: unit for spelling, unit in session.execute(stmt)}
 
 
 def _info(run: Run) -> RunInfo:
@@ -161,6 +174,7 @@ def load_context(
         patients=cache.patients(session, {m.mrn for m in messages if m.mrn}),
         committed=committed_ids(session, channel, ids) if check_duplicates else set(),
         now=utcnow(),
+        units=cache.units,
     )
 
 
@@ -183,14 +197,26 @@ def store_messages(
     ctx = load_context(session, messages, cache, check_duplicates)
     outcomes: list[Outcome] = []
     rows: list[dict[str, Any]] = []
-    log: list[dict[str, Any]] = []
+    amendments: list[tuple[DeviceMessage, Outcome, dict[str, Any]]] = []
     for msg in messages:
         outcome, planned = plan_message(msg, ctx)
         if outcome.ack == "AA" and not outcome.duplicate:
             ctx.committed.add(msg.message_id)
-            rows += planned
+            for row in planned:
+                if "_action" in row:
+                    amendments.append((msg, outcome, row))
+                else:
+                    rows.append(row)
         outcomes.append(outcome)
-        log.append(log_row(msg, outcome))
+    parts = session.info.get(observation_service.STATEMENT_PARTS)
+    if amendments:  # rare: an ordinary unit of work, the earlier values read and marked
+        if parts is not None:
+            raise AmendmentsNeedATransaction(
+                "corrections and withdrawals cannot be written as one autocommit statement"
+            )
+        observation_service.bulk_insert(session, rows, observation_service.DEVICE_COLUMNS)
+        _amend(session, actor, amendments)
+    log = [log_row(msg, outcome) for msg, outcome in zip(messages, outcomes, strict=True)]
     per_run = _per_run(outcomes)
     channel = messages[0].channel if messages else ""
     audits = [
@@ -198,10 +224,10 @@ def store_messages(
         for run, (codes, ids) in per_run.items()
         for detail in [_audit_detail(channel, run, codes, ids)]
     ]
-    parts = session.info.get(observation_service.STATEMENT_PARTS)
-    if session.get_bind().dialect.name != "postgresql":
+    if amendments or session.get_bind().dialect.name != "postgresql":
         session.execute(insert(IngestMessage), log)
-        observation_service.bulk_insert(session, rows)
+        if not amendments:
+            observation_service.bulk_insert(session, rows, observation_service.DEVICE_COLUMNS)
         session.add_all(audits)
         _after_store(session, per_run)
     elif parts is None:
@@ -212,6 +238,42 @@ def store_messages(
         _after_store(session, per_run)  # the hooks hand their writes to the statement
         pg_writes.store(session, log, rows, audits, parts)
     return outcomes
+
+
+class AmendmentsNeedATransaction(RuntimeError):
+    """A batch with corrections or withdrawals reached the single-statement path."""
+
+
+def _amend(
+    session: Session, actor: Actor, amendments: list[tuple[DeviceMessage, Outcome, dict[str, Any]]]
+) -> None:
+    """Apply each correction (C) and withdrawal (W, D) in message order, after the batch's
+    plain rows are written (so a value sent earlier in the same batch can be amended)."""
+    for msg, outcome, row in amendments:
+        run, where, status = row.pop("_run"), row.pop("_where"), row.pop("_status")
+        action = row.pop("_action")
+        code, at = row["code"], row["time"]
+        said = f"result status {status} in {msg.channel} message {msg.message_id}, {where}"
+        if action == "withdraw":
+            done = observation_service.amend_from_device(
+                session, actor, run, code, at, msg.channel, None, f"withdrawn ({said})"
+            )
+            if not done:
+                outcome.warnings.append(
+                    f"{where}: withdrawal (OBX-11 {status}) of {code} at {at.isoformat()}: "
+                    "no earlier value from this feed, nothing stored"
+                )
+            continue
+        done = observation_service.amend_from_device(
+            session, actor, run, code, at, msg.channel, row, f"corrected ({said})"
+        )
+        if not done:
+            observation_service.bulk_insert(session, [row], observation_service.DEVICE_COLUMNS)
+            outcome.warnings.append(
+                f"{where}: correction (OBX-11 C) of {code} at {at.isoformat()}: no earlier "
+                "value from this feed, stored as a new value"
+            )
+        outcome.stored += 1
 
 
 def _after_store(session: Session, per_run: dict[RunInfo, tuple[set[str], list[str]]]) -> None:
@@ -262,7 +324,7 @@ def log_row(msg: DeviceMessage, outcome: Outcome) -> dict[str, Any]:
 
 def plan_message(msg: DeviceMessage, ctx: Context) -> tuple[Outcome, list[dict[str, Any]]]:
     """The rows a message would store, or why it is refused. Touches no database."""
-    outcome = Outcome(msg.message_id, "AA")
+    outcome = Outcome(msg.message_id, "AA", warnings=list(msg.left_out))
     if msg.refusal:
         return Outcome(msg.message_id, msg.refusal, errors=list(msg.problems)), []
     if msg.message_id in ctx.committed:
@@ -270,13 +332,14 @@ def plan_message(msg: DeviceMessage, ctx: Context) -> tuple[Outcome, list[dict[s
         outcome.warnings.append("already received and stored: nothing stored again")
         return outcome, []
     rows: list[dict[str, Any]] = []
+    amendments: list[dict[str, Any]] = []
     outcome.errors += msg.problems
     for value in msg.values:
         row = _plan_value(msg, value, ctx, outcome)
         if row is not None:
-            rows.append(row)
+            (amendments if "_action" in row else rows).append(row)
     rows += _derived(rows)
-    if outcome.errors or not rows:
+    if outcome.errors or not (rows or amendments):
         outcome.ack = "AE"
         if not outcome.errors:
             outcome.errors.append("nothing in the message could be stored")
@@ -285,18 +348,31 @@ def plan_message(msg: DeviceMessage, ctx: Context) -> tuple[Outcome, list[dict[s
     outcome.stored = len(rows)
     for row in rows:
         outcome.runs.setdefault(row.pop("_run"), set()).add(row["code"])
-    return outcome, rows
+    for row in amendments:  # they keep their run: the amendment's event and audit name it
+        outcome.runs.setdefault(row["_run"], set()).add(row["code"])
+    return outcome, rows + amendments
 
 
 def _plan_value(
     msg: DeviceMessage, value: DeviceValue, ctx: Context, outcome: Outcome
 ) -> dict[str, Any] | None:
+    """The row a value would store (an amendment carries ``_action``), or None with the
+    reason added to the outcome."""
     code = mapping.lookup(ctx.table, value.system, *value.identifiers)
+    if code is None and value.alternate is not None:
+        code = mapping.lookup(ctx.table, value.alternate[0], *value.alternate[1])
     if code is None:
         shown = " / ".join(i for i in value.identifiers if i)
+        also = ""
+        if value.alternate is not None:
+            alt = " / ".join(i for i in value.alternate[1] if i)
+            also = f", alternate {alt} ({value.alternate[0]})"
         outcome.warnings.append(
-            f"{value.where}: {shown} ({value.system}) has no mapping: not stored"
+            f"{value.where}: {shown} ({value.system}){also} has no mapping: not stored"
         )
+        return None
+    if value.skip:
+        outcome.warnings.append(value.skip)
         return None
     if value.problem:
         outcome.errors.append(value.problem)
@@ -304,14 +380,27 @@ def _plan_value(
     run = _run_for(msg, value, ctx, outcome)
     if run is None:
         return None
+    if not _time_ok(value, run, ctx, outcome):
+        return None
+    at: datetime = value.time  # type: ignore[assignment]  # _time_ok: not None
+    if value.status in WITHDRAWING:
+        return {"_run": run, "_action": "withdraw", "_where": value.where,
+                "_status": value.status, "code": code, "time": at}  # fmt: skip
+    unit = value.unit
+    if ctx.units and unit:
+        unit = ctx.units.get(unit.strip().lower(), unit)
     try:
-        number = vocabulary.normalise(code, value.value, value.unit or None)
+        number = vocabulary.normalise(code, value.value, unit or None)
+    except vocabulary.UnitNotConvertible as exc:
+        outcome.warnings.append(f"{value.where}: {exc.problems[0].message}: not stored")
+        return None
     except ValidationFailed as exc:
         outcome.errors.append(f"{value.where}: {exc.problems[0].message}")
         return None
-    if not _time_ok(value, run, ctx, outcome):
-        return None
-    return _row(msg, run, code, value.time, number)  # type: ignore[arg-type]
+    row = _row(msg, run, code, at, number, value.status or None)
+    if value.status == "C":
+        row.update(_action="correct", _where=value.where, _status="C")
+    return row
 
 
 def _run_for(
@@ -353,7 +442,14 @@ def _time_ok(value: DeviceValue, run: RunInfo, ctx: Context, outcome: Outcome) -
     return False
 
 
-def _row(msg: DeviceMessage, run: RunInfo, code: str, at: datetime, value: float) -> dict:
+def _row(
+    msg: DeviceMessage,
+    run: RunInfo,
+    code: str,
+    at: datetime,
+    value: float,
+    result_status: str | None = None,
+) -> dict[str, Any]:
     return {
         "_run": run,
         "run_id": run.id,
@@ -366,6 +462,7 @@ def _row(msg: DeviceMessage, run: RunInfo, code: str, at: datetime, value: float
         "entered_by": None,
         "recorded_at": msg.received_at,
         "ingest_ref": f"{msg.channel}:{msg.message_id}"[:128],
+        "result_status": result_status,
     }
 
 

@@ -4,9 +4,16 @@ models, wire-compatible with R4 for Bundle/Observation). Refusals are OperationO
 One bundle is one message: its ``identifier.value`` (else ``id``, else a hash of the body)
 is the message id, so a resent bundle is stored once. All Observations must share one
 subject, given as ``subject.identifier.value`` (the MRN) or ``Patient?identifier=…``;
-``device.identifier.value`` may name a console assigned to a run. Codes: LOINC or the
-CONTINUUM system, mapped like HL7 OBX-3; value in ``valueQuantity``; time in
-``effectiveDateTime`` / ``effectiveInstant`` / ``effectivePeriod.start`` (with offset).
+``device.identifier.value`` may name a console assigned to a run. Codes: the first coding
+of ``code`` that maps (LOINC, SNOMED CT, the CONTINUUM system or a site mapping), like HL7
+OBX-3; value in ``valueQuantity`` and/or in each ``component`` (a blood-pressure panel
+85354-9 carries systolic, diastolic and mean there); time in ``effectiveDateTime`` /
+``effectiveInstant`` / ``effectivePeriod.start`` (with offset).
+
+An Observation (or component) that cannot be used — no quantity, no usable time, no
+coding that maps, a status such as ``entered-in-error`` — is left out and named in a
+warning, like an unmapped HL7 code; the rest of the bundle is stored. A value that is read
+and refused (not a number, out of range) is handled as in HL7: it refuses the bundle.
 """
 
 from __future__ import annotations
@@ -22,10 +29,14 @@ from sqlalchemy.orm import Session
 
 from continuum.core.roles import Actor
 from continuum.ingest.device_message import DeviceMessage, DeviceValue, MessageRefused
-from continuum.ingest.device_service import Outcome, store_messages
-from continuum.ingest.mapping import system_of, unit_of
+from continuum.ingest.device_service import Outcome, mapping_table, store_messages
+from continuum.ingest.mapping import DEFAULT_MAPPINGS, lookup, system_of, unit_of
 
 MAX_BYTES = 5 * 1024 * 1024
+MappingTable = dict[tuple[str, str], str]
+# UCUM spellings lab Observations use that the device unit aliases (mapping.UNIT_ALIASES)
+# do not list: pH is sent as "[pH]".
+UCUM_EXTRA = {"[ph]": "1"}
 
 
 @dataclass
@@ -37,7 +48,7 @@ class FhirResult:
 def outcome_json(outcome: Outcome) -> FhirResult:
     """An OperationOutcome: errors (422), or information + warnings (200)."""
     issues = [_issue("error", "invalid", e) for e in outcome.errors]
-    issues += [_issue("warning", "code-invalid", w) for w in outcome.warnings]
+    issues += [_issue("warning", _warning_code(w), w) for w in outcome.warnings]
     if outcome.ack == "AA":
         info = f"bundle {outcome.message_id}: {outcome.stored} observations stored"
         if outcome.duplicate:
@@ -47,13 +58,22 @@ def outcome_json(outcome: Outcome) -> FhirResult:
     return FhirResult(status, {"resourceType": "OperationOutcome", "issue": issues})
 
 
+def _warning_code(text: str) -> str:
+    return "code-invalid" if "has no mapping" in text else "incomplete"
+
+
 def _issue(severity: str, code: str, text: str) -> dict[str, str]:
     return {"severity": severity, "code": code, "diagnostics": text}
 
 
-def read_bundle(data: bytes, received_at: datetime | None = None) -> DeviceMessage:
+def read_bundle(
+    data: bytes, received_at: datetime | None = None, table: MappingTable | None = None
+) -> DeviceMessage:
+    """The bundle's usable values; ``table`` is the site's mapping table (default: the
+    built-in defaults), used to pick each Observation's first coding that maps."""
     from fhir.resources.R4B.bundle import Bundle
 
+    table = DEFAULT_MAPPINGS if table is None else table
     if len(data) > MAX_BYTES:
         raise MessageRefused([f"bundle larger than {MAX_BYTES // 1024 // 1024} MB"])
     try:
@@ -68,7 +88,7 @@ def read_bundle(data: bytes, received_at: datetime | None = None) -> DeviceMessa
         raise MessageRefused(_pydantic_reasons(exc)) from None
     message_id = _bundle_id(bundle, data)
     msg = DeviceMessage("fhir", message_id, None, [], received_at or datetime.now(UTC))
-    subjects = {_entry(msg, i, e.resource) for i, e in enumerate(bundle.entry or [])}
+    subjects = {_entry(msg, i, e.resource, table) for i, e in enumerate(bundle.entry or [])}
     subjects.discard(None)
     if len(subjects) > 1:
         raise MessageRefused(
@@ -76,7 +96,9 @@ def read_bundle(data: bytes, received_at: datetime | None = None) -> DeviceMessa
         )
     msg.mrn = subjects.pop() if subjects else None
     if not msg.values:
-        raise MessageRefused(["the bundle holds no Observation with a value"], message_id)
+        raise MessageRefused(
+            ["the bundle holds no Observation that can be stored", *msg.left_out], message_id
+        )
     return msg
 
 
@@ -91,33 +113,106 @@ def _bundle_id(bundle: Any, data: bytes) -> str:
     return (ident or bundle.id or "sha256:" + hashlib.sha256(data).hexdigest())[:100]
 
 
-def _entry(msg: DeviceMessage, i: int, res: Any) -> str | None:
-    if res is None or res.__resource_type__ != "Observation":
-        return None
+LEFT_OUT_STATUSES = {"registered", "cancelled", "entered-in-error"}
+
+
+def _entry(msg: DeviceMessage, i: int, res: Any, table: MappingTable) -> str | None:
     where = f"entry[{i}]"
-    if res.valueQuantity is None or res.valueQuantity.value is None:
-        msg.problems.append(f"{where}: Observation has no valueQuantity.value")
+    if res is None:
+        return None
+    if res.__resource_type__ != "Observation":
+        msg.left_out.append(f"{where}: a {res.__resource_type__} is not read: not stored")
+        return None
+    status = str(res.status or "")
+    if status in LEFT_OUT_STATUSES:
+        msg.left_out.append(f"{where}: {_name(res.code)}: status '{status}': not stored")
+        return _subject(res)
+    parts = [(where, res.code, res.valueQuantity, res.dataAbsentReason)]
+    parts += [
+        (f"{where}.component[{n}]", c.code, c.valueQuantity, c.dataAbsentReason)
+        for n, c in enumerate(res.component or [])
+    ]
+    readable = [p for p in parts if p[2] is not None and p[2].value is not None]
+    if not readable:
+        msg.left_out.append(f"{where}: {_name(res.code)}: {_no_value_reason(res)}: not stored")
         return _subject(res)
     when, problem = _time(res)
-    quantity = res.valueQuantity
-    unit = unit_of(str(quantity.code or ""), str(quantity.unit or ""))
+    if problem:
+        msg.left_out.append(f"{where}: {_name(res.code)}: {problem}: not stored")
+        return _subject(res)
     console = _device(res)
-    for coding in (res.code.coding or [])[:1] or [None]:
-        system = system_of(str(coding.system or "")) if coding else "LOCAL"
-        code = str(coding.code or "") if coding else ""
+    for part_where, concept, quantity, _absent in readable:
+        chosen = first_mapped(concept, table)
+        if chosen is None:
+            msg.left_out.append(f"{part_where}: {_name(concept)} has no mapping: not stored")
+            continue
+        system, code = chosen
         msg.values.append(
             DeviceValue(
-                where,
+                part_where,
                 system,
                 (code,),
                 str(quantity.value),
-                unit,
+                _unit(quantity),
                 when,
                 (console,) if console else (),
-                problem=problem and f"{where}: {problem}",
             )
         )
+    for part_where, concept, quantity, absent in parts[1:]:
+        if quantity is None or quantity.value is None:
+            why = f"data absent ({_name(absent)})" if absent is not None else "no valueQuantity"
+            msg.left_out.append(f"{part_where}: {_name(concept)}: {why}: not stored")
     return _subject(res)
+
+
+def _unit(quantity: Any) -> str:
+    code, unit = str(quantity.code or ""), str(quantity.unit or "")
+    return UCUM_EXTRA.get(code.strip().lower()) or unit_of(code, unit)
+
+
+def _codings(concept: Any) -> list[tuple[str, str]]:
+    if concept is None:
+        return []
+    return [
+        (system_of(str(c.system or "")), str(c.code or "").strip())
+        for c in concept.coding or []
+        if str(c.code or "").strip()
+    ]
+
+
+# Base codes the FHIR vital-signs profile requires beside a more specific one: LOINC
+# 2708-6 (oxygen saturation in arterial blood) comes with 59408-5 (… by pulse oximetry).
+# When a later coding of the same concept maps too, the later, specific one is read.
+VITAL_SIGNS_BASE_CODES = {("LOINC", "2708-6")}
+
+
+def first_mapped(concept: Any, table: MappingTable) -> tuple[str, str] | None:
+    """The first coding (system, code) of a CodeableConcept that maps to a vocabulary code
+    (senders often put SNOMED CT first and LOINC second); a vital-signs base code gives way
+    to a more specific coding that maps."""
+    mapped = [c for c in _codings(concept) if lookup(table, *c)]
+    specific = [c for c in mapped if c not in VITAL_SIGNS_BASE_CODES]
+    return (specific or mapped or [None])[0]
+
+
+def _name(concept: Any) -> str:
+    """A CodeableConcept as a reader knows it: its codings, else its text."""
+    shown = [f"{code} ({system})" for system, code in _codings(concept)]
+    text = getattr(concept, "text", None) if concept is not None else None
+    return " / ".join(shown) or (str(text) if text else "(no code)")
+
+
+def _no_value_reason(res: Any) -> str:
+    if res.dataAbsentReason is not None:
+        return f"data absent ({_name(res.dataAbsentReason)})"
+    kinds = [f for f in ("valueString", "valueCodeableConcept", "valueBoolean",
+                         "valueInteger", "valueRange", "valueRatio", "valueSampledData")
+             if getattr(res, f, None) is not None]  # fmt: skip
+    if kinds:
+        return f"{kinds[0]} is not read (a valueQuantity is needed)"
+    if res.component:
+        return "no component has a valueQuantity.value"
+    return "no valueQuantity.value and no component"
 
 
 def _time(res: Any) -> tuple[datetime | None, str | None]:
@@ -154,7 +249,7 @@ def ingest_bundle(session: Session, actor: Actor, data: bytes) -> FhirResult:
     """Read, store (flush only) and answer one bundle."""
     received = datetime.now(UTC)
     try:
-        msg = read_bundle(data, received)
+        msg = read_bundle(data, received, mapping_table(session))
     except MessageRefused as exc:
         msg = DeviceMessage.refused("fhir", exc, received)
     return outcome_json(store_messages(session, actor, [msg])[0])

@@ -19,6 +19,8 @@ from typing import Any
 import hl7
 
 from continuum.ingest.device_message import (
+    AMENDING,
+    WITHDRAWING,
     DeviceMessage,
     DeviceValue,
     MessageRefused,
@@ -84,12 +86,54 @@ def segments_reference(text: str) -> list[Segment]:
 
 def _separators(text: str) -> tuple[str, str, str]:
     """(field, repetition, component) separators from the MSH (or BHS/FHS) at the start."""
+    fs, rep, comp, _, _ = _encoding(text)
+    return fs, rep, comp
+
+
+def _encoding(text: str) -> tuple[str, str, str, str, str]:
+    """(field, repetition, component, escape, subcomponent) characters from MSH-1/MSH-2."""
     if text[:3] not in ("MSH", "BHS", "FHS") or len(text) < 4:
         raise ValueError(f"first segment is {text[:3]!r}, not MSH")
     fs = text[3]
     end = text.find(fs, 4)
-    seps = text[3:end]
-    return fs, seps[2] if len(seps) > 2 else "~", seps[1] if len(seps) > 1 else "^"
+    seps = text[3:end] if end > 0 else text[3:8]
+    return (
+        fs,
+        seps[2] if len(seps) > 2 else "~",
+        seps[1] if len(seps) > 1 else "^",
+        seps[3] if len(seps) > 3 else "\\",
+        seps[4] if len(seps) > 4 else "&",
+    )
+
+
+class Unescape:
+    """HL7 escape sequences (\\F\\ \\S\\ \\T\\ \\R\\ \\E\\ \\.br\\ \\Xhh\\ …) decoded by the ``hl7``
+    package's own ``Message.unescape`` with the message's separators. Applied to each
+    component after the split (an escaped separator is text, never a separator); a line
+    break becomes a space (the values read here are single-line)."""
+
+    __slots__ = ("_message", "esc")
+
+    def __init__(self, fs: str, rep: str, comp: str, esc: str, sub: str) -> None:
+        self.esc = esc
+        self._message = hl7.Message("\r", [], esc=esc, separators="\r" + fs + rep + comp + sub)
+
+    def __call__(self, text: str) -> str:
+        if self.esc not in text:
+            return text
+        try:
+            out = str(self._message.unescape(text))
+        except Exception:  # a malformed sequence: keep the text as sent
+            return text
+        return out.replace("\r", " ").replace("\n", " ")
+
+    def each(self, parts: list[str]) -> list[str]:
+        return [self(p) for p in parts]
+
+
+@lru_cache(maxsize=16)
+def unescaper(fs: str, rep: str, comp: str, esc: str, sub: str) -> Unescape:
+    return Unescape(fs, rep, comp, esc, sub)
 
 
 def _segment(line: str, fs: str, rep: str, comp: str) -> Segment:
@@ -153,17 +197,20 @@ def read_oru(
     except Exception as exc:  # any parser failure on arbitrary bytes is a refusal
         raise _refused(exc) from None
     msh = segments[0]
-    msg = _header(msh, received_at or datetime.now(UTC))
+    unescape = unescaper(*_encoding(text))
+    msg = _header(msh, received_at or datetime.now(UTC), unescape)
     fallback = _get(msh, 7)
     times: dict[str, tuple[datetime | None, str | None]] = {}
     for seg in segments[1:]:
         if _get(seg, 0) == "OBX":
             n = len(msg.values) + 1
-            value = _obx_value(n, *_obx_fields(seg), fallback, zone, times)
+            value = _obx_value(n, *_obx_fields(seg), fallback, zone, times, unescape)
             if value is not None:
                 msg.values.append(value)
+                if value.status in AMENDING:
+                    msg.amends = True
         else:
-            fallback = _context(msg, seg, msh, fallback)
+            fallback = _context(msg, seg, msh, fallback, unescape)
     return msg
 
 
@@ -175,21 +222,23 @@ def read_oru_fast(
     message, have their few fields taken straight from the text."""
     text = _text(data)
     try:
-        fs, rep, comp = _separators(text)
+        encoding = _encoding(text)
     except ValueError as exc:
         raise _refused(exc) from None
+    fs, rep, comp, esc, _ = encoding
+    unescape = unescaper(*encoding)
     lines = text.split("\r")
     msh = _segment(lines[0], fs, rep, comp)
-    msg = _header(msh, received_at or datetime.now(UTC))
+    msg = _header(msh, received_at or datetime.now(UTC), unescape)
     fallback = _get(msh, 7)
     times: dict[str, tuple[datetime | None, str | None]] = {}
     values = msg.values
     for line in lines[1:]:
         f = line.split(fs)
         if f[0] != "OBX":  # the segment name, as _segment reads it
-            fallback = _context(msg, _segment(line, fs, rep, comp), msh, fallback)
+            fallback = _context(msg, _segment(line, fs, rep, comp), msh, fallback, unescape)
             continue
-        # An OBX row carries some twenty fields of which the reader uses seven: take them
+        # An OBX row carries some twenty fields of which the reader uses eight: take them
         # straight from the text, as _obx_fields reads them from a segment (a missing
         # field reads as an empty one).
         if len(f) < 19:
@@ -200,16 +249,20 @@ def read_oru_fast(
             first[1].partition(comp)[0],
             first[2].partition(comp)[0],
             first[3].split(comp),
-            first[5].partition(comp)[0],
+            first[5].split(comp),
             first[6].split(comp),
+            first[11].partition(comp)[0],
             first[14].partition(comp)[0],
             [r.partition(comp)[0] for r in f[18].split(rep)] if f[18] else [],
             fallback,
             zone,
             times,
+            unescape if esc in line else None,
         )
         if value is not None:
             values.append(value)
+            if value.status in AMENDING:
+                msg.amends = True
     return msg
 
 
@@ -222,10 +275,12 @@ def _hd(seg: Segment, n: int) -> str:
 HD_MAX = 180
 
 
-def _header(msh: Segment, received_at: datetime) -> DeviceMessage:
+def _header(
+    msh: Segment, received_at: datetime, unescape: Callable[[str], str] = str
+) -> DeviceMessage:
     """The message from its MSH (no values yet); MessageRefused unless an ORU^R01 with a
-    control id."""
-    control_id = _get(msh, 10)[:100]
+    control id. MSH-3/MSH-4 stay as sent: they are echoed into the ACK."""
+    control_id = unescape(_get(msh, 10))[:100]
     kind = (_get(msh, 9, 0, 0), _get(msh, 9, 0, 1))
     sender = (_hd(msh, 3), _hd(msh, 4))
     if not control_id:
@@ -238,12 +293,19 @@ def _header(msh: Segment, received_at: datetime) -> DeviceMessage:
     return msg
 
 
-def _context(msg: DeviceMessage, seg: Segment, msh: Segment, fallback: str) -> str:
+def _context(
+    msg: DeviceMessage,
+    seg: Segment,
+    msh: Segment,
+    fallback: str,
+    unescape: Callable[[str], str] = str,
+) -> str:
     """A segment other than OBX: the first PID gives the MRN, each OBR the time of the
     OBX rows after it (OBR-7, else MSH-7). Returns that fallback time."""
     name = _get(seg, 0)
     if name == "PID" and msg.mrn is None:
-        msg.mrn = _mrn(_reps(seg, 3))
+        mrn = _mrn(_reps(seg, 3))
+        msg.mrn = unescape(mrn)[:64] if mrn is not None else None
     elif name == "OBR":
         return _get(seg, 7) or _get(msh, 7)
     return fallback
@@ -277,17 +339,21 @@ def _first(seg: Segment, n: int) -> list[str]:
         return []
 
 
-def _obx_fields(seg: Segment) -> tuple[str, str, list[str], str, list[str], str, list[str]]:
+def _obx_fields(
+    seg: Segment,
+) -> tuple[str, str, list[str], list[str], list[str], str, str, list[str]]:
     """The OBX fields the reader uses: OBX-1 set id, OBX-2 value type, OBX-3 identifier
-    components, OBX-5 value, OBX-6 unit components, OBX-14 time (each from the first
-    repetition), and the first component of each OBX-18 repetition (console ids)."""
+    components, OBX-5 value components (SN has several), OBX-6 unit components, OBX-11
+    result status, OBX-14 time (each from the first repetition), and the first component
+    of each OBX-18 repetition (console ids)."""
     consoles = [r[0] for r in _reps(seg, 18) if r]
     return (
         _get(seg, 1),
         _get(seg, 2),
         _first(seg, 3),
-        _get(seg, 5),
+        _first(seg, 5),
         _first(seg, 6),
+        _get(seg, 11),
         _get(seg, 14),
         consoles,
     )
@@ -299,26 +365,51 @@ _system_of = lru_cache(maxsize=1024)(system_of)
 _unit_of = lru_cache(maxsize=1024)(unit_of)
 
 
+STORED_STATUSES = frozenset({"", "F", "R", "P", "S", "U", "C", "W", "D"})
+_STATUS = {s: s for s in STORED_STATUSES if s}  # as sent, the common case: no strip/upper
+NUMERIC = ("NM", "SN")
+NO_RESULT = {
+    "X": "result status X (results cannot be obtained)",
+    "I": "result status I (specimen in lab, no result yet)",
+    "N": "result status N (not asked)",
+    "O": "result status O (order detail only, no result)",
+}
+
+
 def _obx_value(
     n: int,
     set_id: str,
     value_type: str,
     ident: list[str],
-    raw: str,
+    raw: list[str],
     unit: list[str],
+    status: str,
     stamp: str,
     console_ids: list[str],
     fallback: str,
     zone: tzinfo,
     times: dict[str, tuple[datetime | None, str | None]],
+    unescape: Unescape | None = None,
 ) -> DeviceValue | None:
     """The n-th OBX row (fields as ``_obx_fields`` gives them) as a DeviceValue; None for
     device/channel rows, which carry no value. ``times`` caches each time stamp's reading
-    (one message's rows usually share one)."""
-    value = raw.strip()
-    if not value:
-        return None
+    (one message's rows usually share one). ``unescape``: decodes escape sequences in the
+    text fields (None when the row has none)."""
+    if unescape is not None:
+        ident, raw, unit = unescape.each(ident), unescape.each(raw), unescape.each(unit)
+        console_ids = unescape.each(console_ids)
+    status = _STATUS.get(status) or status.strip().upper()
+    vtype = value_type.strip().upper()
+    if len(raw) == 1:  # NM, ST: the common case
+        value, bound = raw[0].strip(), ""
+    else:
+        value, bound = _structured(raw)
+    if not value and status not in WITHDRAWING and not (status in NO_RESULT and vtype in NUMERIC):
+        return None  # a device or channel row, or a metric without a value
     where = f"OBX {set_id.strip() or n}"
+    skip = None
+    if bound or status not in STORED_STATUSES:
+        skip = _not_stored(where, value, bound, status)
     stamp = stamp or fallback
     known = times.get(stamp)
     if known is None:
@@ -332,6 +423,12 @@ def _obx_value(
         problem = f"{where}: time {why}" if stamp else f"{where}: no OBX-14, OBR-7 or MSH-7 time"
     consoles = tuple(c.strip()[:128] for c in console_ids if c.strip()) if console_ids else ()
     k = len(ident)
+    alternate = None
+    if k > 3 and (ident[3].strip() or (k > 4 and ident[4].strip())):
+        alternate = (
+            _system_of(ident[5] if k > 5 else ""),
+            (ident[3].strip(), ident[4].strip() if k > 4 else ""),
+        )
     return DeviceValue(  # positional (field order), measurably cheaper per row than keywords
         where,
         _system_of(ident[2] if k > 2 else ""),  # system
@@ -340,9 +437,40 @@ def _obx_value(
         _unit_of(unit[0] if unit else "", unit[1] if len(unit) > 1 else ""),  # unit
         time,
         consoles,
-        value_type.strip().upper(),
+        vtype,
         problem,
+        status,
+        alternate,
+        skip,
     )
+
+
+def _not_stored(where: str, value: str, bound: str, status: str) -> str:
+    """Why a value that was read is not stored (named in the ACK as a warning)."""
+    if bound:
+        return f"{where}: '{value}' {bound}: not stored"
+    if status in NO_RESULT:
+        shown = f" (value '{value}')" if value else ""
+        return f"{where}: {NO_RESULT[status]}{shown}: not stored"
+    return (
+        f"{where}: OBX-11 '{status[:10]}' is not a result status "
+        "(F, R, P, S, U, C, W, D, X): not stored"
+    )
+
+
+def _structured(raw: list[str]) -> tuple[str, str]:
+    """An SN (structured numeric) OBX-5 — comparator ^ number ^ separator ^ number — as
+    (value text, why it is not one measured value or ""). ``^70`` and ``=^70`` are 70;
+    ``<^5`` is a bound and ``^10^-^20`` a range: shown as sent and named, not stored."""
+    parts = [p.strip() for p in raw] + ["", "", "", ""]
+    comparator, first, separator, second = parts[:4]
+    if not (comparator or first or separator or second):
+        return "", ""
+    if separator or second:
+        return f"{comparator}{first}{separator}{second}", "is a range or ratio (SN), not one value"
+    if comparator in ("", "="):
+        return first, ""
+    return f"{comparator}{first}", f"is a bound ({comparator}), not a measured value"
 
 
 # --- ACK ------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from continuum.core.run_record import Run
 from continuum.db import utcnow
 from continuum.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from continuum.ingest import mapping, retention
-from continuum.ingest.models import CodeMapping, ConsoleAssignment, IngestMessage
+from continuum.ingest.models import CodeMapping, ConsoleAssignment, IngestMessage, UnitAlias
 from continuum.ingest.retention import (
     RETENTION_DEFAULT,
     RETENTION_HIGH,
@@ -28,8 +28,8 @@ from continuum.ingest.retention import (
 from continuum.ingest.retention import (
     RETENTION_KEY as RETENTION_KEY,
 )
-from continuum.ingest.schemas import AssignmentIn, MappingIn
-from continuum.vocabulary import CODES
+from continuum.ingest.schemas import AssignmentIn, MappingIn, UnitAliasIn
+from continuum.vocabulary import CODES, known_unit
 
 
 @dataclass(frozen=True)
@@ -39,17 +39,21 @@ class MappingRow:
     code: str
     origin: str  # "default" or "site"
     active: bool
+    why: str = ""  # a default's reason (what the code means), or the site's note
 
 
 def list_mappings(session: Session, actor: Actor) -> list[MappingRow]:
     actor.require(Permission.MANAGE_INTEGRATION)
     site = {(r.system, r.identifier): r for r in session.scalars(select(CodeMapping))}
     rows = [
-        MappingRow(s, i, c, "default", True)
+        MappingRow(s, i, c, "default", True, mapping.DEFAULT_REASONS.get((s, i), ""))
         for (s, i), c in mapping.DEFAULT_MAPPINGS.items()
         if (s, i) not in site
     ]
-    rows += [MappingRow(r.system, r.identifier, r.code, "site", r.active) for r in site.values()]
+    rows += [
+        MappingRow(r.system, r.identifier, r.code, "site", r.active, r.note or "")
+        for r in site.values()
+    ]
     return sorted(rows, key=lambda r: (r.origin != "site", r.system, r.identifier))
 
 
@@ -78,6 +82,41 @@ def save_mapping(session: Session, actor: Actor, data: MappingIn) -> CodeMapping
     detail = {"system": system, "identifier": data.identifier, "code": data.code,
               "active": data.active, "before": before}  # fmt: skip
     audit.record(session, actor, "save", "ingest_code_mapping", row.id, None, detail)
+    return row
+
+
+def list_unit_aliases(session: Session, actor: Actor) -> list[UnitAlias]:
+    actor.require(Permission.MANAGE_INTEGRATION)
+    return list(session.scalars(select(UnitAlias).order_by(UnitAlias.spelling)))
+
+
+def save_unit_alias(session: Session, actor: Actor, data: UnitAliasIn) -> UnitAlias:
+    """Read a site's own unit spelling (e.g. a console's local unit code) as a unit the
+    vocabulary converts from; ``active=False`` switches it off. A spelling the platform
+    already reads cannot be given another meaning."""
+    actor.require(Permission.MANAGE_INTEGRATION)
+    spelling = data.spelling.lower()
+    if known_unit(spelling) or spelling in mapping.UNIT_ALIASES:
+        raise ValidationFailed(
+            [FieldProblem("spelling", f"'{data.spelling}' is already read as "
+                          f"{mapping.unit_of(data.spelling)}: a built-in unit keeps its meaning",
+                          data.spelling)]
+        )  # fmt: skip
+    if not known_unit(data.unit):
+        raise ValidationFailed(
+            [FieldProblem("unit", f"'{data.unit}' is not a unit the vocabulary stores or "
+                          "converts from (e.g. mmHg, kPa, L/min, mL/min, °C, %, /min)", data.unit)]
+        )  # fmt: skip
+    row = session.scalar(select(UnitAlias).where(UnitAlias.spelling == spelling))
+    before = {"unit": row.unit, "active": row.active} if row else None
+    if row is None:
+        row = UnitAlias(spelling=spelling)
+        session.add(row)
+    row.unit, row.active, row.note = data.unit, data.active, data.note
+    row.updated_by, row.updated_at = actor.staff_id, utcnow()
+    session.flush()
+    detail = {"spelling": spelling, "unit": data.unit, "active": data.active, "before": before}
+    audit.record(session, actor, "save", "ingest_unit_alias", row.id, None, detail)
     return row
 
 

@@ -150,7 +150,9 @@ class BatchWriter:
         """One transaction for the batch; if it fails (e.g. a resent control id hit the
         unique constraint), each message on its own, with the duplicate look-up."""
         try:
-            if fast and self.single_statement:
+            # Corrections and withdrawals read and mark earlier values: an ordinary unit
+            # of work (rare; the plain batches keep the single statement).
+            if fast and self.single_statement and not any(m.amends for m in messages):
                 with self.single_statement_session() as db:
                     outcomes = store_messages(db, self.actor, messages, self.cache, False)
             else:

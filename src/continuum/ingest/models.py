@@ -46,6 +46,22 @@ class CodeMapping(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class UnitAlias(Base):
+    """A site's own spelling of a unit (e.g. a console's local unit code) read as a unit the
+    vocabulary converts from (per-site, editable on the Integration page, audited)."""
+
+    __tablename__ = "ingest_unit_alias"
+    __table_args__ = (UniqueConstraint("spelling", name="uq_ingest_unit_alias"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    spelling: Mapped[str] = mapped_column(String(64))  # lower-cased, as matched
+    unit: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ConsoleAssignment(Base):
     """A console (OBX-18 / MQTT topic id) feeding one run from ``assigned_at`` until unassigned."""
 
@@ -83,3 +99,18 @@ class IngestMessage(Base):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id"))
     peer: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ConsolePreset(Base):
+    """A site's console-export import preset (ingest/console_presets.py): added, or
+    replacing a shipped preset of the same name. ``definition`` is ``Preset.to_dict()``."""
+
+    __tablename__ = "ingest_console_preset"
+    __table_args__ = (UniqueConstraint("name", name="uq_ingest_console_preset_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

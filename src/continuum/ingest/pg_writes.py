@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.orm import Session
 
-from continuum.core.observation_service import BULK_COLUMNS, StatementPart
+from continuum.core.observation_service import DEVICE_COLUMNS, StatementPart
 from continuum.core.record import AuditEntry
 from continuum.db import driver_errors
 
@@ -50,7 +50,7 @@ def statement(observations: bool, audits: bool, parts: tuple[str, ...] = ()) -> 
     that after-store hooks contributed (``observation_service.contribute``)."""
     queries = [("log", _insert("ingest_message", LOG_COLUMNS, "log"))]
     if observations:
-        queries.append(("obs", _insert("observation", BULK_COLUMNS, "obs")))
+        queries.append(("obs", _insert("observation", DEVICE_COLUMNS, "obs")))
     if audits:
         queries.append(("audit", _insert("audit_log", AUDIT_COLUMNS, "audit")))
     queries += [(f"part{i}", sql.format(p=f"part{i}_")) for i, sql in enumerate(parts)]
@@ -79,7 +79,7 @@ def store(
         sql = _STATEMENTS[key] = statement(*key)
     params = {
         "log": _json(log, LOG_COLUMNS),
-        "obs": _json(rows, BULK_COLUMNS),
+        "obs": _json(rows, DEVICE_COLUMNS),
         "audit": _json([{c: getattr(a, c) for c in AUDIT_COLUMNS} for a in audits], AUDIT_COLUMNS),
     }
     for i, (_, values) in enumerate(parts):

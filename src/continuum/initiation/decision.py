@@ -14,7 +14,7 @@ from continuum.core import audit, concurrency, participation_service, run_servic
 from continuum.core import clinical_backfill as texts
 from continuum.core.clinical_event import record_event
 from continuum.core.people import Staff
-from continuum.core.record import Participation, TimelineEvent
+from continuum.core.record import Participation
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.core.schemas import CannulaCreate, ComponentCreate, ParticipantIn, RunCreate
@@ -237,7 +237,7 @@ def reassess(session: Session, actor: Actor, referral: Referral, reason: str) ->
             "or sign it before reassessing"
         )
     change = StatusChange(status="under_assessment", reason=text)
-    change_status(session, actor, referral, change, system=True)
+    moved = change_status(session, actor, referral, change, system=True)
     fresh = InitiationDecision(
         referral_id=referral.id,
         sequence=previous.sequence + 1,
@@ -263,6 +263,16 @@ def reassess(session: Session, actor: Actor, referral: Referral, reason: str) ->
         fresh.id,
         referral.patient_id,
         {"supersedes": previous.id, "sequence": fresh.sequence, "reason": text},
+    )
+    record_event(
+        session,
+        actor,
+        "decision.reassessed",
+        moved.at,
+        texts.reassessed_text(fresh.sequence, text),
+        (RECORD_TYPE, fresh.id),
+        patient_id=referral.patient_id,
+        details={"supersedes": previous.id, "sequence": fresh.sequence},
     )
     return fresh
 
@@ -292,7 +302,6 @@ def start_run(session: Session, actor: Actor, referral: Referral, data: StartRun
     session.flush()
     _equip(session, actor, run, decision)
     decision.run_id = run.id
-    _link_referral_event(session, referral, run)
     decision.missing_signoff_reason = data.missing_signoff_reason if found else None
     set_status_by_decision(session, actor, referral, "accepted", f"run {run.id} started")
     audit.record(
@@ -305,15 +314,6 @@ def start_run(session: Session, actor: Actor, referral: Referral, data: StartRun
         {"decision": decision.id, "mode": mode},
     )
     return run
-
-
-def _link_referral_event(session: Session, referral: Referral, run: Run) -> None:
-    """The referral's timeline event joins the run's timeline, so the run shows its origin."""
-    stmt = select(TimelineEvent).where(
-        TimelineEvent.record_type == "referral", TimelineEvent.record_id == referral.id
-    )
-    for event in session.scalars(stmt):
-        event.run_id = run.id
 
 
 def _startable(decision: InitiationDecision) -> str:

@@ -44,7 +44,7 @@ SCORE_SPECS = {name: CALCULATORS[name] for name in candidacy.SCORES}
 router = APIRouter(include_in_schema=False, dependencies=[Depends(get_actor)])
 
 
-@router.get("/referrals", dependencies=[require(P.VIEW_CLINICAL)])
+@router.get("/referrals", dependencies=[require(P.VIEW_IDENTIFIERS)])
 def referrals_page(request: Request, db: DbSession, actor: CurrentActor) -> Response:
     rows = referral.list_referrals(db, actor)
     ids = patient_service.identities(db, actor, [r.patient_id for r in rows], "referral list")
@@ -108,7 +108,7 @@ def create_referral(request: Request, db: DbSession, actor: CurrentActor) -> Res
     return redirect(f"/referrals/{row.id}")
 
 
-@router.get("/referrals/{referral_id}", dependencies=[require(P.VIEW_CLINICAL)])
+@router.get("/referrals/{referral_id}", dependencies=[require(P.VIEW_IDENTIFIERS)])
 def record_page(request: Request, referral_id: int, db: DbSession, actor: CurrentActor) -> Response:
     return _record(request, db, actor, referral_id)
 
@@ -163,7 +163,7 @@ def _stale_rows(row: Any, form: str | None, values: dict[str, Any]) -> list[tupl
     return concurrency.side_by_side(yours, saved)
 
 
-@router.get("/referrals/{referral_id}/print", dependencies=[require(P.VIEW_CLINICAL)])
+@router.get("/referrals/{referral_id}/print", dependencies=[require(P.VIEW_IDENTIFIERS)])
 def print_page(request: Request, referral_id: int, db: DbSession, actor: CurrentActor) -> Response:
     row = referral.get_referral(db, actor, referral_id)
     return render(request, "plan_print.html", actor, **record_context(db, actor, row))
@@ -358,7 +358,7 @@ def start_run(request: Request, referral_id: int, db: DbSession, actor: CurrentA
     )
 
 
-@router.get("/runs/{run_id}/initiation", dependencies=[require(P.VIEW_CLINICAL)])
+@router.get("/runs/{run_id}/initiation", dependencies=[require(P.VIEW_IDENTIFIERS)])
 def run_initiation(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
     run = run_service.get_run(db, actor, run_id)
     found = decision_for_run(db, run.id)

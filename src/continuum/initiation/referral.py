@@ -8,9 +8,8 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from continuum.core import audit, patient_service
-from continuum.core.clinical_event import record_event
+from continuum.core.clinical_event import record_event, status_text
 from continuum.core.people import Patient
-from continuum.core.record import TimelineEvent
 from continuum.core.roles import Actor, Permission
 from continuum.db import utcnow
 from continuum.errors import Conflict, FieldProblem, NotFound, ValidationFailed
@@ -62,17 +61,6 @@ def create_referral(session: Session, actor: Actor, data: ReferralCreate) -> Ref
             at=at,
             changed_by=actor.staff_id,
             reason="referral received",
-        )
-    )
-    session.add(
-        TimelineEvent(
-            patient_id=patient.id,
-            kind="referral",
-            occurred_at=at,
-            summary=f"Referred for {data.support_type} ECMO by {data.referring_hospital}",
-            record_type="referral",
-            record_id=referral.id,
-            recorded_by=actor.staff_id,
         )
     )
     audit.record(
@@ -194,6 +182,18 @@ def _move(
         referral.id,
         referral.patient_id,
         {"from": old, "to": status, "reason": reason},
+    )
+    decision = referral.decision
+    record_event(
+        session,
+        actor,
+        "referral.status_changed",
+        row.at,
+        status_text(old, status, reason),
+        ("referral", referral.id),
+        patient_id=referral.patient_id,
+        run_id=decision.run_id if decision is not None else None,
+        details={"from": old, "to": status},
     )
     session.expire(referral, ["changes"])
     return row

@@ -10,9 +10,9 @@ from continuum.initiation import api_routes, page_routes
 from continuum.web.pages import NavLink, add_nav_link, add_template_dir
 
 add_template_dir(Path(__file__).parent / "templates")
-add_nav_link(NavLink("Referrals", "/referrals", Permission.VIEW_CLINICAL, 5))
+add_nav_link(NavLink("Referrals", "/referrals", Permission.VIEW_IDENTIFIERS, 5))
 add_run_link(
-    RunLink("Initiation decision", "/runs/{run_id}/initiation", Permission.VIEW_CLINICAL, 10)
+    RunLink("Initiation decision", "/runs/{run_id}/initiation", Permission.VIEW_IDENTIFIERS, 10)
 )
 
 routers = [page_routes.router, api_routes.router]

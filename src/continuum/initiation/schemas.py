@@ -8,12 +8,16 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, Field, field_validator
 
 from continuum.core.schemas import (
+    CalculationOut,
     Mode,
     Mrn,
+    Out,
     PatientCreate,
     PatientDetails,
+    PatientOut,
     Strict,
     SupportType,
+    UtcTime,
     not_future,
 )
 
@@ -172,3 +176,161 @@ class StartRunIn(Strict):
     @classmethod
     def _at(cls, value: datetime | None) -> datetime | None:
         return not_future(value, "start")
+
+
+# --- response shapes ----------------------------------------------------------------------
+
+
+class ReferralOut(Out):
+    id: int
+    patient: PatientOut
+    referring_hospital: str
+    referring_clinician: str
+    contact: str | None
+    referred_at: UtcTime | None
+    support_type: SupportType
+    urgency: Urgency
+    clinical_picture: str
+    status: Status
+    time_since_referral: str = Field(description="e.g. '45 min', '3 h 10 min'")
+
+
+class StatusStep(Out):
+    from_: Status | None = Field(alias="from", serialization_alias="from")
+    to: Status
+    reason: str | None
+    at: UtcTime | None
+
+
+class CheckedCriterion(Out):
+    id: str
+    kind: str
+    text: str
+    source: str
+
+
+class ScoreOut(Out):
+    name: Literal["murray", "resp", "preserve", "save"]
+    status: Literal["computed", "missing inputs", "not entered"]
+    entered: dict[str, Any] = Field(description="the inputs entered")
+    missing: list[str] = Field(description="inputs still needed")
+    result: CalculationOut | None
+
+
+class TrialItem(Out):
+    text: str
+    met: bool | None
+
+
+class TrialCriteriaOut(Out):
+    name: str
+    status: Literal["met", "not met", "incomplete"]
+    source: str
+    note: str
+    items: list[TrialItem]
+
+
+class CandidacyOut(Out):
+    checked: list[CheckedCriterion]
+    note: str | None
+    scores: list[ScoreOut]
+    score_reason: str | None
+    trials: list[TrialCriteriaOut] = Field(description="trial entry criteria (EOLIA, ECPR)")
+
+
+class RuleFiredOut(Out):
+    rule: str
+    suggests: str
+    reasoning: str
+    source: str
+
+
+class Recommendation(Out):
+    recommended: Mode | None = Field(description="the support configuration the rules give")
+    rules_fired: list[RuleFiredOut]
+
+
+class ModalityOut(Recommendation):
+    physiology: dict[str, Any] | None = Field(description="the physiology entered (PhysiologyIn)")
+    chosen: Mode | None
+    choice_reason: str | None
+
+
+class CannulaCheck(Out):
+    cannula: dict[str, Any] = Field(description="the planned cannula (PlannedCannula)")
+    check: CalculationOut | None = Field(description="pressure drop at the target flow")
+    verdict: str
+
+
+class ConfigurationPlanOut(Out):
+    plan: dict[str, Any] | None = Field(description="the plan as entered (PlanIn)")
+    flow_target: CalculationOut | None = Field(description="target blood flow, L/min")
+    design_flow_l_min: float | None = Field(description="flow the circuit is sized for, L/min")
+    cannula_checks: list[CannulaCheck]
+    priming: CalculationOut | None = Field(description="prime dilution: haematocrit after prime")
+    warnings: list[str]
+    missing: list[str]
+
+
+class DecisionParticipant(Out):
+    staff: str
+    discipline: str | None
+    how: Literal["present", "consulted", "signed"]
+    contribution: str | None
+    at: UtcTime | None
+
+
+class AmendmentOut(Out):
+    note: str
+    at: UtcTime | None
+    by: int | None = Field(default=None, description="staff id of who wrote it")
+
+
+class DecisionOut(Out):
+    id: int
+    sequence: int = Field(description="1, then one more per reassessment")
+    version: int = Field(description="claim it when editing or signing (If-Match or body)")
+    supersedes_id: int | None
+    reassessment_reason: str | None
+    outcome: Outcome | None
+    reasons: str | None
+    override_reason: str | None
+    decided_at: UtcTime | None
+    physician_signed_at: UtcTime | None
+    physician_signed_by: str | None
+    perfusionist_signed_at: UtcTime | None
+    perfusionist_signed_by: str | None
+    missing_signoff_reason: str | None
+    run_id: int | None
+    referral_to_decision_h: float | None = Field(description="hours from referral to decision")
+    referral_to_cannulation_h: float | None = Field(
+        description="hours from referral to the start of the run"
+    )
+    participants: list[DecisionParticipant]
+    amendments: list[AmendmentOut]
+
+
+class EarlierDecision(Out):
+    id: int
+    sequence: int
+    outcome: Outcome | None
+    reasons: str | None
+    decided_at: UtcTime | None
+    physician_signed_by: str | None
+    physician_signed_at: UtcTime | None
+    perfusionist_signed_by: str | None
+    perfusionist_signed_at: UtcTime | None
+    amendments: list[AmendmentOut]
+    reassessment_reason: str | None = Field(description="why it was reopened")
+
+
+class InitiationRecordOut(Out):
+    """The whole decision record of a referral (identifiers only for roles that see them)."""
+
+    referral: ReferralOut
+    status_history: list[StatusStep]
+    candidacy: CandidacyOut
+    modality: ModalityOut
+    configuration_plan: ConfigurationPlanOut
+    decision: DecisionOut
+    earlier_decisions: list[EarlierDecision] = Field(description="replaced by reassessment")

@@ -14,7 +14,20 @@ from continuum.core.roles import Permission as P
 from continuum.db import utcnow
 from continuum.rounds import actions, board, circuit_check, round_record
 from continuum.rounds.models import CircuitCheck, RoundRecord
-from continuum.rounds.schemas import ActionIn, AmendmentIn, CircuitCheckIn, CompleteIn, RoundIn
+from continuum.rounds.schemas import (
+    ActionIn,
+    ActionOut,
+    AmendmentIn,
+    BoardOut,
+    CircuitCheckIn,
+    CircuitCheckOut,
+    CircuitChecksOut,
+    CompleteIn,
+    RoundAmendmentOut,
+    RoundIn,
+    RoundOut,
+    RoundsOut,
+)
 from continuum.web.deps import CurrentActor, DbSession, get_actor, require
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(get_actor)], tags=["rounds"])
@@ -53,7 +66,14 @@ def check_json(row: CircuitCheck) -> dict[str, Any]:
     }
 
 
-@router.get("/rounds/board", dependencies=[require(P.VIEW_CLINICAL)])
+# The board is encoded directly (no response validation: 40 rows of trends); its shape is
+# declared for the document, and tests check real boards against it.
+@router.get(
+    "/rounds/board",
+    response_class=JSONResponse,
+    responses={200: {"model": BoardOut, "description": "The rounds board"}},
+    dependencies=[require(P.VIEW_IDENTIFIERS)],
+)
 def get_board(
     request: Request, db: DbSession, actor: CurrentActor, day: date | None = None
 ) -> JSONResponse:
@@ -74,7 +94,12 @@ def get_board(
     )
 
 
-@router.get("/runs/{run_id}/rounds", dependencies=[require(P.VIEW_CLINICAL)])
+@router.get(
+    "/runs/{run_id}/rounds",
+    response_model=RoundsOut,
+    response_model_exclude_unset=True,
+    dependencies=[require(P.VIEW_CLINICAL)],
+)
 def list_rounds(run_id: int, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
     run = run_service.get_run(db, actor, run_id)
     rounds = round_record.rounds_for_run(db, run.id)
@@ -85,7 +110,13 @@ def list_rounds(run_id: int, db: DbSession, actor: CurrentActor) -> dict[str, An
     }
 
 
-@router.post("/runs/{run_id}/rounds", status_code=201, dependencies=[require(P.RECORD_ROUND)])
+@router.post(
+    "/runs/{run_id}/rounds",
+    status_code=201,
+    response_model=RoundOut,
+    response_model_exclude_unset=True,
+    dependencies=[require(P.RECORD_ROUND)],
+)
 def post_round(
     request: Request,
     run_id: int,
@@ -104,14 +135,22 @@ def post_round(
     return round_json(row, round_record.attendance(db, [row.id]).get(row.id, {}))
 
 
-@router.post("/rounds/{round_id}/sign", dependencies=[require(P.RECORD_ROUND)])
+@router.post(
+    "/rounds/{round_id}/sign",
+    response_model=RoundOut,
+    response_model_exclude_unset=True,
+    dependencies=[require(P.RECORD_ROUND)],
+)
 def post_sign(round_id: int, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
     row = round_record.sign_round(db, actor, round_id)
     return round_json(row, round_record.attendance(db, [row.id]).get(row.id, {}))
 
 
 @router.post(
-    "/rounds/{round_id}/amendments", status_code=201, dependencies=[require(P.RECORD_ROUND)]
+    "/rounds/{round_id}/amendments",
+    status_code=201,
+    response_model=RoundAmendmentOut,
+    dependencies=[require(P.RECORD_ROUND)],
 )
 def post_amendment(
     round_id: int, data: AmendmentIn, db: DbSession, actor: CurrentActor
@@ -120,20 +159,34 @@ def post_amendment(
     return {"id": row.id, "round_id": round_id, "section": row.section, "text": row.text}
 
 
-@router.post("/runs/{run_id}/actions", status_code=201, dependencies=[require(P.RECORD_ROUND)])
+@router.post(
+    "/runs/{run_id}/actions",
+    status_code=201,
+    response_model=ActionOut,
+    dependencies=[require(P.RECORD_ROUND)],
+)
 def post_action(run_id: int, data: ActionIn, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
     run = run_service.get_run(db, actor, run_id)
     return board.action_json(actions.add_action(db, actor, run, data))
 
 
-@router.post("/actions/{action_id}/complete", dependencies=[require(P.RECORD_ROUND)])
+@router.post(
+    "/actions/{action_id}/complete",
+    response_model=ActionOut,
+    dependencies=[require(P.RECORD_ROUND)],
+)
 def post_complete(
     action_id: int, data: CompleteIn, db: DbSession, actor: CurrentActor
 ) -> dict[str, Any]:
     return board.action_json(actions.complete_action(db, actor, action_id, data))
 
 
-@router.get("/runs/{run_id}/circuit-checks", dependencies=[require(P.VIEW_CLINICAL)])
+@router.get(
+    "/runs/{run_id}/circuit-checks",
+    response_model=CircuitChecksOut,
+    response_model_exclude_unset=True,
+    dependencies=[require(P.VIEW_CLINICAL)],
+)
 def list_checks(run_id: int, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
     run = run_service.get_run(db, actor, run_id)
     return {
@@ -143,7 +196,11 @@ def list_checks(run_id: int, db: DbSession, actor: CurrentActor) -> dict[str, An
 
 
 @router.post(
-    "/runs/{run_id}/circuit-checks", status_code=201, dependencies=[require(P.CIRCUIT_CHECK)]
+    "/runs/{run_id}/circuit-checks",
+    status_code=201,
+    response_model=CircuitCheckOut,
+    response_model_exclude_unset=True,
+    dependencies=[require(P.CIRCUIT_CHECK)],
 )
 def post_check(
     run_id: int, data: CircuitCheckIn, db: DbSession, actor: CurrentActor

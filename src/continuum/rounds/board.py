@@ -17,14 +17,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from continuum.core import patient_service, run_view
+from continuum.core import alert_state, patient_service, run_view, settings_service
 from continuum.core.people import Patient, PatientIdentity
 from continuum.core.record import Observation, RunTarget
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.core.run_service import current_mode
 from continuum.core.targets import Target
-from continuum.rounds import actions, round_record
+from continuum.rounds import actions, board_readings, board_settings, round_record
+from continuum.rounds.board_readings import Reading
 from continuum.rounds.models import RoundAction, RoundRecord
 from continuum.rounds.sparkline import Sparkline, sparkline
 from continuum.rounds.trends import trends
@@ -43,6 +44,7 @@ LATEST_CODES = (
     "spo2",
     "pao2",
     "paco2",
+    *board_readings.CODES,
 )
 SPARK_CODES = ("blood_flow", "oxy_delta_p", "p_access", "post_oxy_po2")
 TARGET_CODES = ("blood_flow", "sweep_flow", "spo2", "pao2", "paco2", "anti_xa", "aptt")
@@ -66,15 +68,38 @@ class BoardRow:
     overdue: list[RoundAction]
     out_of_target: list[str] = field(default_factory=list)
     perfusion_at_round: bool | None = None  # None: no round recorded yet
+    readings: list[tuple[str, list[Reading]]] = field(default_factory=list)
+    goal_family: str = "VV"  # "VA" when the pump carries the circulation
+    ml_age_h: float | None = None  # the membrane lung in use
+    circuit_age_h: float | None = None
+
+    @property
+    def bed(self) -> str | None:
+        return self.run.location
+
+    @property
+    def weaning(self) -> str:
+        return "weaning" if self.run.status == "weaning" else "not weaning"
+
+    @property
+    def readings_off(self) -> list[Reading]:
+        return [r for _, rs in self.readings for r in rs if r.state == "off"]
 
     @property
     def alert_counts(self) -> dict[str, int]:
-        return {s: sum(1 for a in self.alerts if a.get("severity") == s) for s in SEVERITIES}
+        """Per severity, alerts whose condition is present now (core.alert_state): one that
+        cleared hours ago is listed for review, not counted as a current finding."""
+        return alert_state.present_counts(self.alerts)
+
+    @property
+    def alert_states(self) -> dict[str, int]:
+        return alert_state.state_counts(self.alerts)
 
     @property
     def urgency(self) -> tuple[int, int, int, int]:
         counts = self.alert_counts
-        return (counts["critical"], len(self.overdue), len(self.out_of_target), counts["warning"])
+        off = len(self.out_of_target) + len(self.readings_off)
+        return (counts["critical"], len(self.overdue), off, counts["warning"])
 
     @property
     def level(self) -> str:
@@ -106,7 +131,12 @@ def board_when(day: date | None, zone: ZoneInfo, now: datetime) -> BoardWhen:
 def active_runs(session: Session, run_ids: Sequence[int] | None = None) -> list[Run]:
     stmt = (
         select(Run)
-        .options(selectinload(Run.patient), selectinload(Run.modes))
+        .options(
+            selectinload(Run.patient),
+            selectinload(Run.modes),
+            selectinload(Run.components),
+            selectinload(Run.circuits),
+        )
         .where(Run.status != "ended")
         .order_by(Run.started_at)
     )
@@ -219,6 +249,55 @@ def _dp_change(
     return latest[1] - points[0][1]
 
 
+def _ages(run: Run, as_of: datetime) -> tuple[float | None, float | None]:
+    """Hours the membrane lung in use and the circuit in use have been running at ``as_of``."""
+    lungs = [
+        c
+        for c in run.components
+        if c.kind == "membrane_lung"
+        and c.started_at <= as_of
+        and (c.stopped_at is None or c.stopped_at > as_of)
+    ]
+    circuits = [
+        c
+        for c in run.circuits
+        if c.started_at <= as_of and (c.ended_at is None or c.ended_at > as_of)
+    ]
+    ml = max(lungs, key=lambda c: c.started_at, default=None)
+    circuit = max(circuits, key=lambda c: c.started_at, default=None)
+    return (
+        (as_of - ml.started_at).total_seconds() / 3600 if ml else None,
+        (as_of - circuit.started_at).total_seconds() / 3600 if circuit else None,
+    )
+
+
+def _readings(
+    run: Run,
+    mode: str | None,
+    latest: dict[str, tuple[datetime, float]],
+    targets: dict[str, Target],
+    rnd: RoundRecord | None,
+    as_of: datetime,
+    values: board_readings.Values,
+) -> list[tuple[str, list[Reading]]]:
+    goals = {**board_readings.default_goals(mode, run.support_type, values), **targets}
+    fluid = (rnd.goals or {}).get("fluid_balance_ml") if rnd is not None else None
+    fluid_goal = (
+        Target(
+            board_readings.FLUID_BALANCE_CODE,
+            fluid.get("low"),
+            fluid.get("high"),
+            "mL",
+            f"round of {rnd.round_date}",
+        )
+        if fluid
+        and rnd is not None
+        and (fluid.get("low") is not None or fluid.get("high") is not None)
+        else None
+    )
+    return board_readings.readings(latest, goals, as_of, fluid_goal, values)
+
+
 def _perfusion_present(session: Session, rounds: dict[int, RoundRecord]) -> dict[int, bool]:
     people = round_record.attendance(session, [r.id for r in rounds.values()])
     return {
@@ -241,17 +320,20 @@ def board(
     targets = run_targets(session, ids, when.as_of)
     todo = open_actions_at(session, ids, when.as_of)
     present = _perfusion_present(session, goals)
+    in_force = settings_service.values(session, board_settings.GROUP)
     people = patient_service.identities(
         session, actor, [r.patient_id for r in runs], "rounds board"
     )
     rows = []
     for run in runs:
         lv, tg, acts = latest.get(run.id, {}), targets.get(run.id, {}), todo.get(run.id, [])
+        mode = current_mode(run)
+        ml_age, circuit_age = _ages(run, when.as_of)
         rows.append(
             BoardRow(
                 run=run,
                 identity=people.get(run.patient_id),
-                mode=current_mode(run),
+                mode=mode,
                 day=run_view.ecmo_day(run, when.as_of),
                 latest=lv,
                 sparks=_sparks(series, run.id, tg, start.timestamp(), when.as_of.timestamp()),
@@ -265,9 +347,23 @@ def board(
                 overdue=[a for a in acts if actions.is_overdue(a, when.as_of)],
                 out_of_target=_out_of_target(lv, tg),
                 perfusion_at_round=present.get(run.id),
+                readings=_readings(run, mode, lv, tg, goals.get(run.id), when.as_of, in_force),
+                goal_family=board_readings.family(mode, run.support_type),
+                ml_age_h=ml_age,
+                circuit_age_h=circuit_age,
             )
         )
     return sorted(rows, key=lambda r: tuple(-x for x in r.urgency))
+
+
+def next_run_id(session: Session, run_id: int) -> int | None:
+    """The run after ``run_id`` in bed order (then start), wrapping round: "next patient"
+    while recording rounds. None when it is the only active run (or not active)."""
+    runs = sorted(active_runs(session), key=lambda r: (r.location or "~", r.started_at, r.id))
+    ids = [r.id for r in runs]
+    if run_id not in ids or len(ids) < 2:
+        return None
+    return ids[(ids.index(run_id) + 1) % len(ids)]
 
 
 @dataclass(frozen=True)
@@ -347,9 +443,25 @@ def row_json(row: BoardRow) -> dict[str, Any]:
         "out_of_target": row.out_of_target,
         "alerts": row.alerts,
         "alert_counts": row.alert_counts,
+        "alert_states": row.alert_states,
         "goals": row.round.goals if row.round else {},
         "goals_from": str(row.round.round_date) if row.round else None,
         "perfusion_at_round": row.perfusion_at_round,
+        "bed": row.bed,
+        "weaning": row.run.status == "weaning",
+        "goal_family": row.goal_family,
+        "membrane_lung_age_h": row.ml_age_h,
+        "circuit_age_h": row.circuit_age_h,
+        "readings": {
+            r.code: {
+                "value": r.value,
+                "time": r.at.isoformat() if r.at else None,
+                "state": r.state,
+                "goal": {"low": r.goal.low, "high": r.goal.high} if r.goal else None,
+            }
+            for _, rs in row.readings
+            for r in rs
+        },
         "open_actions": [action_json(a, row) for a in row.open_actions],
         "overdue_actions": len(row.overdue),
         "trends": {

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from continuum.core import observation_service, run_view
 from continuum.core.roles import Actor
 from continuum.core.run_record import Run
-from continuum.rounds import circuit_check, round_record
+from continuum.core.run_service import current_mode
+from continuum.rounds import board_readings, circuit_check, round_record
 from continuum.rounds.models import RoundAction
 from continuum.rounds.schemas import INSPECTION_SITES, CircuitCheckIn, RoundIn
 
@@ -27,14 +28,26 @@ def add_demo_data(db: Session, staff: dict[str, Actor], now: datetime) -> None:
 
 
 def _goals(db: Session, run: Run) -> dict[str, Any]:
+    """Goals that fit the run: VA support (the pump carries the circulation, VA-ECPR too)
+    aims at oxygenated flow and CO2 clearance; VV at permissive saturation; a run weaning
+    off the sweep has no minimum sweep."""
     flow = observation_service.latest(db, run.id, "blood_flow")
     centre = round(flow.value, 1) if flow else 4.5
-    return {
+    goals: dict[str, Any] = {
         "blood_flow": {"low": max(centre - 0.5, 0.5), "high": min(centre + 0.5, 9.5)},
-        "sweep_flow": {"low": 2, "high": 6},
-        "spo2": {"low": 88},
         "paco2": {"low": 35, "high": 45},
         "anti_xa": {"low": 0.3, "high": 0.5},
+    }
+    if board_readings.family(current_mode(run), run.support_type) == "VA":
+        return goals | {
+            "sweep_flow": {"low": 1, "high": 4},
+            "pao2": {"low": 70},
+            "fluid_balance_ml": {"low": -500, "high": 500},
+        }
+    sweep = {"high": 2} if run.status == "weaning" else {"low": 2, "high": 6}
+    return goals | {
+        "sweep_flow": sweep,
+        "spo2": {"low": 88},
         "fluid_balance_ml": {"low": -1000, "high": 0},
     }
 

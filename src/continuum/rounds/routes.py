@@ -49,7 +49,7 @@ from continuum.web.pages import (
 )
 
 add_template_dir(Path(__file__).parent / "templates")
-add_nav_link(NavLink("Rounds board", "/rounds", P.VIEW_CLINICAL, 15))
+add_nav_link(NavLink("Rounds board", "/rounds", P.VIEW_IDENTIFIERS, 15))
 add_run_link(RunLink("Rounds", "/runs/{run_id}/rounds", P.VIEW_CLINICAL, 20))
 add_run_link(RunLink("Circuit check", "/runs/{run_id}/circuit-check", P.CIRCUIT_CHECK, 21))
 
@@ -66,7 +66,7 @@ def _board(request: Request, db: DbSession, actor: Actor, day: date | None) -> d
     return {"rows": board.board(db, actor, when), "when": when, "codes": board.SPARK_CODES}
 
 
-@pages.get("/rounds", dependencies=[require(P.VIEW_CLINICAL)])
+@pages.get("/rounds", dependencies=[require(P.VIEW_IDENTIFIERS)])
 def board_page(
     request: Request, db: DbSession, actor: CurrentActor, day: date | None = None
 ) -> Response:
@@ -75,7 +75,7 @@ def board_page(
     return render(request, "rounds_board.html", actor, follow_ups=follow_ups, **data)
 
 
-@pages.get("/rounds/rows", dependencies=[require(P.VIEW_CLINICAL)])
+@pages.get("/rounds/rows", dependencies=[require(P.VIEW_IDENTIFIERS)])
 def board_rows(
     request: Request, db: DbSession, actor: CurrentActor, day: date | None = None
 ) -> Response:
@@ -83,7 +83,7 @@ def board_rows(
     return render(request, "rounds_rows.html", actor, **_board(request, db, actor, day))
 
 
-@pages.get("/rounds/sheet", dependencies=[require(P.VIEW_CLINICAL)])
+@pages.get("/rounds/sheet", dependencies=[require(P.VIEW_IDENTIFIERS)])
 def sheet_page(
     request: Request,
     db: DbSession,
@@ -157,6 +157,7 @@ def _run_rounds(
         identity=ident.get(run.patient_id),
         mode=run_service.current_mode(run),
         ecmo_day=run_view.ecmo_day(run, now),
+        next_run_id=board.next_run_id(db, run.id),
         rounds=rounds,
         people=round_record.attendance(db, ids),
         amendments=round_record.amendments(db, "round", ids),

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from continuum.core.schemas import RecordId, Strict, not_future
+from continuum.core.schemas import Out, RecordId, Strict, UtcTime, not_future
 
 Text = Annotated[str | None, Field(default=None, max_length=4000)]
 # What the round decided about an alert. Every disposition but "left_open" acknowledges
@@ -117,3 +117,203 @@ class CircuitCheckIn(Strict):
     @classmethod
     def _at(cls, value: datetime | None) -> datetime | None:
         return not_future(value, "check time")
+
+
+# --- response shapes ----------------------------------------------------------------------
+
+
+class Attendee(Out):
+    name: str
+    discipline: str | None
+    how: list[Literal["present", "consulted", "signed"]] = Field(description="how they took part")
+
+
+class AlertReviewed(BaseModel):
+    """An alert reviewed at the round, as stored with it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    detector: str
+    severity: str | None = None
+    summary: str | None = None
+    disposition: Disposition
+    note: str | None = None
+    alert_acknowledgement: Literal["acknowledged", "not_permitted"] | None = Field(
+        default=None, description="whether saving the round acknowledged the open alert"
+    )
+
+
+class GoalOut(Out):
+    low: float | None = Field(description="lower goal, in the code's unit")
+    high: float | None = Field(description="upper goal, in the code's unit")
+
+
+class RoundOut(Out):
+    id: int
+    run_id: int
+    round_date: date = Field(description="the programme's local date of the round")
+    held_at: UtcTime
+    status: Literal["draft", "signed"]
+    version: int = Field(description="claim it when editing the draft (If-Match)")
+    signed_at: UtcTime | None
+    attendance: list[Attendee]
+    perfusion_present: bool = Field(description="a perfusionist was present")
+    problems: str | None
+    alerts_reviewed: list[AlertReviewed]
+    therapy_review: dict[str, str | None] = Field(
+        description="section (anticoagulation, ventilation, sedation, fluids, blood_products)"
+        " → text"
+    )
+    goals: dict[str, GoalOut] = Field(description="code → daily goal (fluid_balance_ml in mL)")
+
+
+class ActionOut(Out):
+    id: int
+    text: str
+    owner_discipline: str
+    due_at: UtcTime
+    round_id: int | None
+    circuit_check_id: int | None
+    completed_at: UtcTime | None
+    overdue: bool = Field(description="open past its due time (board rows only)")
+
+
+class RoundsOut(Out):
+    rounds: list[RoundOut]
+    actions: list[ActionOut]
+
+
+class RoundAmendmentOut(Out):
+    id: int
+    round_id: int
+    section: str
+    text: str
+
+
+class Reading(Out):
+    """A circuit reading: pre-filled from the latest observation or entered at the check."""
+
+    value: float = Field(description="in the code's unit (docs/contracts.md §1)")
+    unit: str
+    time: UtcTime
+    entered: bool = Field(description="typed at the check (false: pre-filled)")
+
+
+class PrefillValue(Out):
+    value: float = Field(description="in the code's unit (docs/contracts.md §1)")
+    unit: str
+    time: UtcTime
+
+
+class CircuitCheckOut(Out):
+    id: int
+    run_id: int
+    checked_at: UtcTime
+    shift: Shift
+    inspection: dict[str, ClotGrade] = Field(description="inspection site → clot grade")
+    readings: dict[str, Reading] = Field(description="code → reading")
+    o2_transfer: dict[str, Any] | None = Field(
+        description="membrane-lung O2 transfer: the calculator's result (mL/min), or "
+        "{missing, message} naming what was missing"
+    )
+    heater: str | None
+    transfusions: dict[str, float] = Field(
+        description="product → amount (units; fibrinogen_g in g)"
+    )
+    findings: str | None
+
+
+class CircuitChecksOut(Out):
+    prefill: dict[str, PrefillValue] = Field(description="latest value of each checked code")
+    checks: list[CircuitCheckOut]
+
+
+class LatestPoint(Out):
+    time: UtcTime
+    value: float = Field(description="in the code's unit (docs/contracts.md §1)")
+
+
+class BoardTarget(Out):
+    low: float | None = Field(description="lower target, in ``unit``")
+    high: float | None = Field(description="upper target, in ``unit``")
+    unit: str
+
+
+class Trend(Out):
+    points: str = Field(description="SVG polyline points of the sparkline")
+    min: float = Field(description="lowest value shown, in the code's unit")
+    max: float = Field(description="highest value shown, in the code's unit")
+    last: float | None = Field(description="latest value, in the code's unit")
+
+
+class BoardGoal(Out):
+    low: float | None = Field(description="lower goal, in the code's unit")
+    high: float | None = Field(description="upper goal, in the code's unit")
+
+
+class BoardReading(Out):
+    value: float | None = Field(description="latest value, in the code's unit; null if none")
+    time: UtcTime | None = Field(description="when it was measured")
+    state: Literal["ok", "off", "stale", "none"] = Field(
+        description="ok; off goal; stale (older than the rounds setting allows); none recorded"
+    )
+    goal: BoardGoal | None
+
+
+class BoardRunOut(Out):
+    run_id: int
+    patient: str | None = Field(description="the label, when identifiers are hidden")
+    patient_label: str
+    name: str | None
+    mrn: str | None
+    support: str
+    mode: str | None
+    ecmo_day: int
+    level: Literal["critical", "warning", "ok"]
+    latest: dict[str, LatestPoint] = Field(description="code → latest value")
+    oxy_delta_p_change_24h: float | None = Field(description="change in ΔP over 24 h, mmHg")
+    targets: dict[str, BoardTarget]
+    out_of_target: list[str] = Field(description="codes whose latest value is off target")
+    alerts: list[dict[str, Any]] = Field(description="open alerts (GET /api/v1/alerts shape)")
+    alert_counts: dict[str, int] = Field(
+        description="severity → alerts whose condition is present now"
+    )
+    alert_states: dict[str, int] = Field(
+        description="display state (active, cleared, acknowledged, resolved) → alerts"
+    )
+    goals: dict[str, GoalOut]
+    goals_from: str | None = Field(description="date of the round the goals come from")
+    perfusion_at_round: bool | None
+    bed: str | None
+    weaning: bool = Field(description="the run is in a weaning phase")
+    goal_family: Literal["VA", "VV"] = Field(
+        description="which board goals apply: VA when the pump carries the circulation"
+    )
+    membrane_lung_age_h: float | None = Field(description="hours since the membrane lung went in")
+    circuit_age_h: float | None = Field(description="hours since the circuit went in")
+    readings: dict[str, BoardReading] = Field(
+        description="code → bedside reading (ventilation, vasoactives, labs, fluid balance)"
+    )
+    open_actions: list[ActionOut]
+    overdue_actions: int
+    trends: dict[str, Trend]
+
+
+class FollowUpItem(Out):
+    id: int
+    run_id: int
+    patient: str | None
+    patient_label: str
+    name: str | None
+    mrn: str | None
+    item: str
+    due_at: UtcTime | None
+    overdue: bool
+    href: str
+
+
+class BoardOut(Out):
+    day: date
+    as_of: UtcTime
+    runs: list[BoardRunOut] = Field(description="active runs, most urgent first")
+    follow_ups: list[FollowUpItem] = Field(description="open follow-ups, oldest due first")

@@ -13,7 +13,7 @@ from continuum.core import settings_service
 from continuum.core.roles import Permission
 from continuum.core.settings_service import Setting, SettingGroup
 
-GROUP = "rounds"
+GROUP = "shifts"
 CONVENTION = (
     "[U] local convention: a 12-hour shift pattern changing at 07:00 and 19:00 "
     "(docs/clinical/reference.md §10.1); set the hours your unit hands over"

@@ -78,6 +78,7 @@ STREAMS: dict[str, int] = {
     "chatter": 7,
     "schedule": 8,
     "background": 9,
+    "pump_wobble": 10,
 }
 
 

@@ -38,6 +38,8 @@ from continuum.simulator.scenarios import ROUTINE, get_scenario
 from continuum.simulator.schedules import schedule
 from continuum.simulator.truth import FaultTruth, criterion_text, obvious_minute
 
+PUMP_WOBBLE = 0.08  # sd of the minute-to-minute flow fluctuation of a fully formed pump thrombus
+
 Array = NDArray[np.float64]
 
 DEFAULT_START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -227,6 +229,11 @@ def simulate(
     rpm = _pump_speed(circuit, hyd, target, ivs)
     flow = flow_at_rpm(circuit, hyd, rpm)
     p_access, p_pre, p_post = pressures(circuit, hyd, flow)
+    # A thrombus in the pump head makes the delivered flow unsteady minute to minute while
+    # the drainage pressure stays where it was (sd PUMP_WOBBLE of flow once the thrombus has
+    # formed) [U]: the flow fluctuation that must not be taken for access insufficiency.
+    wobble = art.stream(seed, "pump_wobble").standard_normal(n)
+    flow = flow * (1.0 + PUMP_WOBBLE * pump * wobble)
 
     sweep = setting_profile(n, settings["sweep"], ivs, "sweep_change", "sweep")
     fdo2 = setting_profile(n, settings["fdo2"], ivs, "fdo2_change", "fdo2")

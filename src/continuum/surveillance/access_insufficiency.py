@@ -7,8 +7,14 @@ always sits near −80 is that run's normal; no warning tier before the baseline
 ≤ −100 mmHg → critical (Robak), baseline or not; clears above
 −70 mmHg or back within 10 mmHg of baseline. Chattering:
 the median minute-to-minute flow change over 10 minutes is ≥ 5% of flow (a single step
-change, e.g. a deliberate flow adjustment, leaves the median near zero) → warning;
-chattering with drainage pressure ≤ −80 → critical. Both must persist 5 minutes.
+change, e.g. a deliberate flow adjustment, leaves the median near zero) *with drainage-
+pressure evidence* (drainage pressure at or below the warning level, −80 mmHg, or at least
+half the baseline drop, 10 mmHg, below the circuit's own baseline) → warning; chattering with
+drainage pressure ≤ −80 → critical. Both must persist 5 minutes. Flow fluctuating while the
+drainage pressure is normal is *not* access insufficiency (a pump-head thrombus, a flow-probe
+fault or a kinked return line fluctuate too): it is reported as information, worded as a
+flow fluctuation of unknown cause, never as a drainage problem (docs/clinical/reference.md
+§4.4).
 
 Early trend warning: drainage pressure (30-minute median) ≥ 6 mmHg below its own baseline
 (the same 30-minute median over the early hours) while flow has not risen more than 5% above
@@ -23,6 +29,7 @@ import numpy as np
 
 from continuum.surveillance.base import (
     CRITICAL,
+    INFO,
     NORMAL,
     UNKNOWN,
     WARNING,
@@ -82,9 +89,13 @@ def _levels(t: dict[str, np.ndarray], s: SurveillanceSettings, trend_n: int) -> 
         calm_p = (p > s.access_clear) | ((drop < s.access_drop / 2) & (p > s.access_critical))
         chat = ch >= s.chatter_variation
         calm_flow = ~(ch >= s.chatter_variation / 2)
+        # the drainage-pressure evidence a chattering line shows: at the warning level, or
+        # clearly below the circuit's own baseline
+        drained = (p <= s.access_warning) | (drop >= s.access_drop / 2)
     level = np.full(len(p), UNKNOWN, dtype=np.int8)
     level[calm_p & calm_flow & _trend_calm(t, s)] = NORMAL
-    level[low | chat | _trend_warning(t, s, trend_n)] = WARNING
+    level[chat & ~drained] = INFO  # flow fluctuation alone: not blamed on drainage
+    level[low | (chat & drained) | _trend_warning(t, s, trend_n)] = WARNING
     level[(p <= s.access_critical) | (chat & low)] = CRITICAL
     return level
 
@@ -95,8 +106,10 @@ def rule_text(s: SurveillanceSettings) -> str:
         f"drainage pressure ({num(s.access_smoothing_min)}-min median) ≤ "
         f"{num(s.access_warning)} mmHg and ≥ {num(s.access_drop)} mmHg below its own baseline "
         f"(warning) / ≤ {num(s.access_critical)} mmHg (critical); flow chattering (median "
-        f"minute-to-minute change ≥ {pct(s.chatter_variation)} of flow over 10 min) → warning, "
-        f"with the low pressure → critical; sustained {num(s.access_persist_min)} min; clears "
+        f"minute-to-minute change ≥ {pct(s.chatter_variation)} of flow over 10 min) with drainage "
+        f"pressure ≤ {num(s.access_warning)} mmHg or ≥ {num(s.access_drop / 2)} mmHg below its "
+        f"baseline → warning, with the low pressure → critical (flow fluctuation with normal "
+        f"drainage pressure → information only); sustained {num(s.access_persist_min)} min; clears "
         f"above {num(s.access_clear)} or near baseline. Early warning: drainage pressure "
         f"({num(s.access_trend_smoothing_min)}-min median) ≥ {num(s.access_trend_drop)} mmHg "
         f"below its own baseline with flow not raised (> {pct(s.access_trend_flow_rise)} above "
@@ -149,6 +162,13 @@ def _summary(v: dict[str, float | None], severity: str) -> str:
     p = f"drainage pressure {v['p_access']:.0f} mmHg" if v["p_access"] is not None else ""
     ch = v["flow_variation"]
     osc = f"flow varying {100 * ch:.0f}% minute to minute" if ch is not None and ch >= 0.025 else ""
+    if severity == "info":
+        normal = f" with {p} (not low)" if p else ""
+        return (
+            f"Flow fluctuating minute to minute ({osc or 'flow varying'}){normal}: not typical of "
+            "access insufficiency; check the pump (noise, rpm for the flow, free Hb), the flow "
+            "probe and the lines"
+        )
     fall = _fall(v)
     detail = ", ".join(x for x in (p, fall, osc) if x)
     return (

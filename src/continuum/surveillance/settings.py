@@ -32,6 +32,12 @@ class SurveillanceSettings:
     # -- shared signal handling ------------------------------------------------------------
     grid_step_s: float = _t(60, "s", DESIGN + ": evaluation grid = console 1-minute resolution")
     console_max_gap_min: float = _t(5, "min", DESIGN + ": longer sensor drop-outs are 'unknown'")
+    console_silence_min: float = _t(
+        5,
+        "min",
+        DESIGN + ": no console value (blood flow or pump speed) for longer than this is a "
+        "finding of its own, 'console data silent' (docs/clinical/reference.md §4.7); 0 = off",
+    )
     baseline_hours: float = _t(
         6,
         "h",

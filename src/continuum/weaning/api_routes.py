@@ -5,42 +5,47 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
 
 from continuum.core import run_service
 from continuum.core.roles import Permission as P
+from continuum.core.schemas import Created
 from continuum.weaning import decannulation, history, readiness, trials
 from continuum.weaning.schemas import (
     AssessmentIn,
     DecannulationIn,
     FollowUpDone,
+    ReadinessOut,
     ReviewIn,
+    Signed,
     SignIn,
     StepIn,
+    StepOut,
     TrialAbort,
     TrialFinish,
     TrialStart,
+    WeaningHistoryOut,
 )
 from continuum.web.deps import CurrentActor, DbSession, get_actor, require
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(get_actor)], tags=["weaning"])
 
 
-class Created(BaseModel):
-    id: int
-
-
-class Signed(BaseModel):
-    signed: bool
-    run_ended: bool
-
-
-@router.get("/runs/{run_id}/weaning", dependencies=[require(P.VIEW_CLINICAL)])
+@router.get(
+    "/runs/{run_id}/weaning",
+    response_model=WeaningHistoryOut,
+    response_model_exclude_unset=True,
+    dependencies=[require(P.VIEW_CLINICAL)],
+)
 def weaning_history(run_id: int, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
     return history.history(db, actor, run_service.get_run(db, actor, run_id))
 
 
-@router.get("/runs/{run_id}/weaning/readiness", dependencies=[require(P.VIEW_CLINICAL)])
+@router.get(
+    "/runs/{run_id}/weaning/readiness",
+    response_model=ReadinessOut,
+    response_model_exclude_unset=True,
+    dependencies=[require(P.VIEW_CLINICAL)],
+)
 def live_readiness(run_id: int, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
     return readiness.review(db, actor, run_service.get_run(db, actor, run_id))
 
@@ -62,7 +67,11 @@ def start_trial(run_id: int, data: TrialStart, db: DbSession, actor: CurrentActo
 
 
 @router.post(
-    "/weaning/trials/{trial_id}/steps", status_code=201, dependencies=[require(P.RUN_WEANING)]
+    "/weaning/trials/{trial_id}/steps",
+    status_code=201,
+    response_model=StepOut,
+    response_model_exclude_unset=True,
+    dependencies=[require(P.RUN_WEANING)],
 )
 def add_step(trial_id: int, data: StepIn, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
     step = trials.add_step(db, actor, trials.get_trial(db, actor, trial_id), data)

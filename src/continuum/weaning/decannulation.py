@@ -16,7 +16,7 @@ from continuum.core import (
     participation_service,
     run_service,
 )
-from continuum.core.clinical_event import record_event
+from continuum.core.clinical_event import follow_up_text, record_event
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.core.schemas import RunEnd
@@ -226,6 +226,17 @@ def complete_follow_up(
     item.done_at, item.done_by, item.result = at, actor.staff_id, data.result
     audit.record(
         session, actor, "update", "weaning_follow_up", item.id, None, {"done": at.isoformat()}
+    )
+    run = session.get_one(Run, item.run_id)
+    record_event(
+        session,
+        actor,
+        "follow_up.completed",
+        at,
+        follow_up_text(item.item, data.result),
+        ("weaning_follow_up", item.id),
+        run,
+        details={"due_at": when(item.due_at) or None},
     )
     return item
 

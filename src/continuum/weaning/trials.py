@@ -29,7 +29,7 @@ from continuum.db import utcnow
 from continuum.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from continuum.weaning import criteria as cr
 from continuum.weaning import settings
-from continuum.weaning.common import not_before, require_open, timeline
+from continuum.weaning.common import not_before, require_open
 from continuum.weaning.models import TrialStep, WeaningTrial
 from continuum.weaning.protocols import PROTOCOLS, Protocol, order_problems
 from continuum.weaning.readiness import family_of
@@ -83,7 +83,6 @@ def start_trial(session: Session, actor: Actor, run: Run, data: TrialStart) -> W
     session.flush()
     if run.status == "active":
         run_service.set_weaning(session, actor, run, True)
-    timeline(session, actor, run, at, f"{protocol.title} started", ("weaning_trial", trial.id))
     audit.record(
         session, actor, "create", "weaning_trial", trial.id, run.patient_id, {"kind": data.kind}
     )
@@ -300,16 +299,6 @@ def _close(
     )
     if not won:
         raise _already_closed(session, trial)
-    title = PROTOCOLS[trial.kind].title
-    timeline(
-        session,
-        actor,
-        run,
-        end,
-        f"{title} {status}: {reason}",
-        ("weaning_trial", trial.id),
-        details={"outcome": status},
-    )
     if status != "passed" and run.status == "weaning":
         run_service.set_weaning(session, actor, run, False)
     audit.record(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import Response
+from pydantic import Field
 
 from continuum.calculators import CALCULATORS, get_spec, list_calculators, run_calculator
+from continuum.core.schemas import CalculationOut, Out
 from continuum.errors import ValidationFailed
 from continuum.web.deps import CurrentActor, form_of, get_actor
 from continuum.web.pages import render
@@ -20,13 +22,41 @@ pages = APIRouter(prefix="/calculators", include_in_schema=False, dependencies=[
 routers = [api, pages]
 
 
-@api.get("")
+class UnitOptionOut(Out):
+    unit: str = Field(description="an alternative unit the input may be given in")
+    factor: float = Field(description="multiply a value in this unit by it to get ``unit``")
+
+
+class CalculatorInput(Out):
+    name: str
+    type: Literal[
+        "number", "integer", "boolean", "choice", "multi_choice", "text", "samples", "entries"
+    ]
+    unit: str = Field(description="the unit the value is read in (blank: none)")
+    required: bool
+    minimum: float | None = Field(description="lowest allowed value, in ``unit``")
+    maximum: float | None = Field(description="highest allowed value, in ``unit``")
+    choices: list[str]
+    default: Any = Field(description="taken when not given")
+    help: str
+    units: list[UnitOptionOut]
+
+
+class CalculatorOut(Out):
+    name: str
+    title: str
+    description: str
+    category: str = Field(description="physiology or score")
+    inputs: list[CalculatorInput]
+
+
+@api.get("", response_model=list[CalculatorOut])
 def calculators() -> list[dict[str, Any]]:
     """Every calculator with its inputs (type, unit, alternative units, allowed range)."""
     return list_calculators()
 
 
-@api.post("/{name}")
+@api.post("/{name}", response_model=CalculationOut)
 def calculate(name: str, inputs: dict[str, Any] = Body(...)) -> dict[str, Any]:
     """Run one calculator: value, unit, interpretation, inputs as used, formula, points,
     source and warnings. Missing or implausible inputs → 422 naming each field."""

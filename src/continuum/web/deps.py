@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 from continuum.config import Settings
 from continuum.core import accounts
 from continuum.core.people import Staff
-from continuum.core.roles import Actor, Permission
+from continuum.core.roles import Actor, Permission, refusal
 from continuum.errors import ContinuumError, Forbidden, NotAuthenticated
 from continuum.web.concurrency import DbSlot
 
@@ -124,7 +124,25 @@ def get_actor(request: Request, given: CsrfGiven, db: DbSession) -> Actor:
     accounts.check_may_act(staff, request.url.path)
     if request.method not in SAFE_METHODS:
         check_csrf(request, given)
-    return accounts.actor_for(staff, client_of(request))
+    actor = accounts.actor_for(staff, client_of(request))
+    request.state.actor = actor  # error pages keep this actor's navigation
+    return actor
+
+
+def actor_or_none(request: Request) -> Actor | None:
+    """The logged-in actor of a page request, or None; never raises. Error pages and the
+    start page use it (a plain ``def``: call it in the threadpool)."""
+    known = getattr(request.state, "actor", None)
+    if isinstance(known, Actor):
+        return known
+    if "session" not in request.scope:
+        return None
+    try:
+        with request.app.state.sessionmaker() as db:
+            staff = accounts.staff_for_session(db, request.session)
+            return None if staff is None else accounts.actor_for(staff, client_of(request))
+    except Exception:  # an error page never fails for want of a navigation bar
+        return None
 
 
 def login_session(request: Request, db: Session, staff: Staff) -> None:
@@ -153,7 +171,7 @@ def is_api(request: Request) -> bool:
 
 def forbid_unless(actor: Actor, permission: Permission) -> None:
     if not actor.can(permission):
-        raise Forbidden(f"the {actor.role} role may not {permission.value.replace('_', ' ')}")
+        raise Forbidden(refusal(actor.role, permission))
 
 
 __all__ = ["AppSettings", "ContinuumError", "CurrentActor", "DbSession", "require"]

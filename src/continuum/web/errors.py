@@ -9,11 +9,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from continuum.core.accounts import PasswordChangeRequired
 from continuum.errors import MESSAGE_CHARS, ContinuumError, NotAuthenticated, clip
-from continuum.web.deps import is_api
+from continuum.web.deps import actor_or_none, is_api
 from continuum.web.pages import redirect, render
 
 log = logging.getLogger("continuum.web")
@@ -54,6 +55,28 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ContinuumError, _continuum_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _request_validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _server_error)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    """A fault of ours (500): a page that keeps the navigation and says nothing was lost
+    silently; the traceback goes to the log, never to the reader."""
+    message = "something went wrong on the server; what you entered may not have been saved"
+    if is_api(request):
+        return JSONResponse({"error": "server_error", "message": message}, status_code=500)
+    try:
+        return render(
+            request,
+            "error.html",
+            await run_in_threadpool(actor_or_none, request),
+            status_code=500,
+            title="Server error",
+            message=f"Sorry: {message}. Reload the page to check, then try again.",
+            problems=[],
+        )
+    except Exception:  # the page itself failed: plain text, still a 500
+        log.exception("the error page failed")
+        return Response(f"Server error: {message}.", status_code=500, media_type="text/plain")
 
 
 async def _continuum_error(request: Request, exc: ContinuumError) -> Response:
@@ -67,9 +90,9 @@ async def _continuum_error(request: Request, exc: ContinuumError) -> Response:
     return render(
         request,
         "error.html",
-        None,
+        await run_in_threadpool(actor_or_none, request),  # the page keeps its navigation
         status_code=exc.status_code,
-        title=exc.name.replace("_", " ").capitalize(),
+        title=_TITLES.get(exc.name, exc.name.replace("_", " ").capitalize()),
         message=exc.message,
         problems=getattr(exc, "problems", []),
     )
@@ -105,7 +128,7 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     response = render(
         request,
         "error.html",
-        None,
+        await run_in_threadpool(actor_or_none, request),
         status_code=exc.status_code,
         title=_HTTP_TITLES.get(exc.status_code, "Error"),
         message=str(exc.detail),
@@ -132,6 +155,12 @@ def _allowed(request: Request) -> str:
     )
 
 
+_TITLES = {
+    "forbidden": "Not allowed for your role",
+    "not_found": "Not found",
+    "conflict": "Already changed",
+    "validation_failed": "Nothing was saved",
+}
 _HTTP_NAMES = {405: "method_not_allowed", 413: "payload_too_large"}
 _HTTP_TITLES = {404: "Not found", 405: "Method not allowed", 413: "Too large"}
 

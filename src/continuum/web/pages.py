@@ -1,5 +1,6 @@
-"""Shared page helpers: one Jinja environment, time formatting in the programme's zone,
-form parsing into the same schemas the API uses."""
+"""Shared page helpers: one Jinja environment with one set of reading filters (times in the
+programme's zone, clinical names, numbers at their precision), the navigation, form parsing
+into the same schemas the API uses."""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ValidationError
 
-from continuum.core.roles import ROLE_LABELS, Actor, Permission
+from continuum import display_names
+from continuum.core.roles import ROLE_LABELS, Actor, Permission, start_page
+from continuum.core.vocab import DISCIPLINE_LABELS
+from continuum.db import utcnow
 from continuum.errors import validation_failed
-from continuum.local_time import aware
+from continuum.local_time import FORMAT, aware, shown, times_in, zone_name
 from continuum.web.deps import csrf_token
 
 M = TypeVar("M", bound=BaseModel)
@@ -33,12 +37,23 @@ def add_template_dir(path: Path) -> None:
 
 
 def _env() -> Environment:
-    return Environment(
+    env = Environment(
         loader=ChoiceLoader([FileSystemLoader(str(p)) for p in TEMPLATE_DIRS]),
         autoescape=select_autoescape(["html", "xml"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # One vocabulary wherever a person reads (continuum.display_names); times: ``fmt``.
+    env.filters.update(
+        number=display_names.number,  # {{ v|number('hb') }} → 10.1
+        quantity=display_names.quantity,  # {{ v|quantity('po2') }} → 465 mmHg
+        field_label=display_names.field_label,  # {{ 'hb_g_dl'|field_label }} → Haemoglobin
+        record_name=display_names.record_name,  # {{ 'circuit_check'|record_name(6) }}
+        mrn=display_names.mrn,  # {{ identity.mrn|mrn }} → MRN 100262
+        unit_shown=display_names.unit_shown,  # no dimensionless '1' after FdO2 or pH
+        discipline=lambda d: DISCIPLINE_LABELS.get(d, str(d).replace("_", " ")),
+    )
+    return env
 
 
 templates = Jinja2Templates(env=_env())
@@ -60,7 +75,9 @@ NAV_LINKS: list[NavLink] = [
     NavLink("Calculators", "/calculators", None, 70),
     NavLink("Users & tokens", "/admin/users", Permission.MANAGE_USERS, 80),
     NavLink("Audit log", "/admin/audit", Permission.VIEW_AUDIT, 85),
-    NavLink("API", "/api/docs", None, 90),
+    # The API documentation is for those who build or run interfaces.
+    NavLink("API", "/api/docs", Permission.MANAGE_INTEGRATION, 90),
+    NavLink("API", "/api/docs", Permission.FIND_BY_MRN, 90),
 ]
 
 
@@ -73,12 +90,16 @@ def add_nav_link(link: NavLink) -> None:
 def nav_for(actor: Actor | None) -> list[NavLink]:
     if actor is None:
         return []
-    links = [n for n in NAV_LINKS if n.permission is None or actor.can(n.permission)]
-    return sorted(links, key=lambda n: n.order)
+    links: dict[str, NavLink] = {}  # one link per page, whichever permission opens it
+    for n in NAV_LINKS:
+        if n.permission is None or actor.can(n.permission):
+            links.setdefault(n.href, n)
+    return sorted(links.values(), key=lambda n: n.order)
 
 
-def local(dt: datetime | None, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return dt.astimezone(zone).strftime(fmt) if dt else ""
+def local(dt: datetime | str | None, zone: ZoneInfo, fmt: str = FORMAT) -> str:
+    """A stored time (datetime or ISO text) in the programme's zone and the one format."""
+    return shown(dt, zone, fmt)
 
 
 def ago(dt: datetime | None, now: datetime) -> str:
@@ -106,10 +127,15 @@ def render(
         "csrf": csrf_token(request),
         "P": Permission,
         "role_labels": ROLE_LABELS,
-        "tz": settings.timezone,
-        "fmt": lambda dt, f="%Y-%m-%d %H:%M": local(dt, zone, f),
+        # Times carry no zone of their own: the footer names the programme's zone once,
+        # and input hints say "local time" (templates write "Time ({{ tz }})").
+        "tz": "local time",
+        "zone_name": zone_name(zone, utcnow()),
+        "fmt": lambda dt, f=FORMAT: local(dt, zone, f),
+        "times_in": lambda text: times_in(text, zone),  # ISO times inside a message
         "demo": settings.demo,
         "nav": nav_for(actor),
+        "start": start_page(actor.role) if actor else "/login",
     }
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 

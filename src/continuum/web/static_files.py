@@ -1,4 +1,5 @@
-"""Static assets served from this package and Plotly's JS from the plotly package (no CDN)."""
+"""Static assets served from this package, Plotly's JS from the plotly package and Swagger
+UI from the fastapi-offline package (no CDN)."""
 
 from __future__ import annotations
 
@@ -31,8 +32,14 @@ def static_app() -> StaticFiles:
     return StaticFiles(directory=STATIC_DIR)
 
 
-def swagger_app() -> StaticFiles:
-    """Swagger UI for /api/docs, from the swagger-ui-bundle package."""
-    from swagger_ui_bundle import swagger_ui_path
+def swagger_ui_dir() -> Path:
+    """Swagger UI 5 (renders OpenAPI 3.1, which FastAPI writes), as the fastapi-offline
+    package ships it: swagger-ui-bundle.js and swagger-ui.css, served from here."""
+    import fastapi_offline
 
-    return StaticFiles(directory=swagger_ui_path)
+    return Path(fastapi_offline.__file__).parent / "static"
+
+
+def swagger_app() -> StaticFiles:
+    """Swagger UI for /api/docs (no CDN)."""
+    return StaticFiles(directory=swagger_ui_dir())

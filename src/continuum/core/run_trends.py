@@ -1,0 +1,288 @@
+"""What the run page and alert pages chart: signals with clinical names and units, the run's
+targets, labs and gases as results, events of the run as markers, and the membrane lung's
+ΔP per L/min against its own baseline.
+
+The ΔP per L/min is the surveillance detector's own trace
+(``surveillance.transmembrane_gradient_rise.resistance_rise``: the vocabulary's one ΔP
+derivation, flow-normalised, 30-minute rolling median) and its baseline is the detector's
+too: the median over the lung's early hours after it went in (``baseline_skip_min`` settling,
+then ``baseline_hours``), with the thresholds in force.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import Float, func, select
+from sqlalchemy.orm import Session
+
+from continuum import vocabulary
+from continuum.core import settings_service, targets
+from continuum.core.clinical_event import ClinicalEvent
+from continuum.core.record import Observation
+from continuum.core.run_record import Run
+from continuum.core.run_service import current_mode
+from continuum.core.trend_chart import Chart, Marker, Reference, Trace, build
+from continuum.errors import NotFound
+from continuum.surveillance import RunSeries
+from continuum.surveillance.grid import Grid
+from continuum.surveillance.settings import DEFAULT_SETTINGS, SurveillanceSettings
+from continuum.surveillance.transmembrane_gradient_rise import resistance_rise
+
+WINDOW = timedelta(hours=24)
+# The run page's panels, top to bottom ("dp_per_flow" is the derived ΔP per L/min).
+RUN_PAGE_CODES = (
+    "blood_flow",
+    "pump_speed",
+    "p_access",
+    "dp_per_flow",
+    "sweep_flow",
+    "post_oxy_po2",
+    "spo2",
+    "anti_xa",
+)
+# Results taken now and then (labs, gases, echo): drawn as dots, never joined by a line.
+RESULT_GROUPS = ("circuit_gas", "blood_gas", "lab", "anticoagulation", "echo")
+DP_PER_FLOW = "dp_per_flow"
+DP_CODES = ("blood_flow", vocabulary.DELTA_P, *vocabulary.DELTA_P_FROM)
+LUNG_KINDS = ("membrane_lung", "console", "tubing_set")  # a change restarts the baseline
+# Clinical events shown as markers: kind → marker kind.
+MARKER_KINDS = {
+    "alert.raised": "alert",
+    "alert.cleared": "cleared",
+    "component.added": "component",
+    "component.replaced": "component",
+    "mode.changed": "mode",
+    "cannula.inserted": "cannula",
+    "run.started": "run",
+    "run.ended": "run",
+}
+
+
+def is_result(code: str) -> bool:
+    spec = vocabulary.CODES.get(code)
+    return spec is not None and spec.group in RESULT_GROUPS
+
+
+def trace_of(
+    code: str,
+    points: Sequence[tuple[float, float]],
+    band: tuple[float | None, float | None] | None = None,
+) -> Trace:
+    """One vocabulary signal as a trace: its clinical name and unit; results as dots."""
+    spec = vocabulary.CODES[code]
+    unit = "fraction" if spec.unit == "1" else spec.unit
+    label = spec.meaning[0].upper() + spec.meaning[1:]
+    return Trace(code, label, unit, points, as_points=is_result(code), band=band)
+
+
+def surveillance_settings(session: Session) -> SurveillanceSettings:
+    """The surveillance thresholds in force (the programme's own values over the defaults)."""
+    try:
+        return DEFAULT_SETTINGS.with_overrides(settings_service.overrides(session, "surveillance"))
+    except NotFound:  # surveillance's settings group not registered (alerts domain off)
+        return DEFAULT_SETTINGS
+
+
+def markers(session: Session, run_id: int, start: datetime, end: datetime) -> list[Marker]:
+    """The run's alerts, component, cannula and mode changes in [start, end] (clinical time)."""
+    rows = session.execute(
+        select(ClinicalEvent.clinical_time, ClinicalEvent.kind, ClinicalEvent.summary).where(
+            ClinicalEvent.run_id == run_id,
+            ClinicalEvent.kind.in_(MARKER_KINDS),
+            ClinicalEvent.clinical_time >= start,
+            ClinicalEvent.clinical_time <= end,
+        )
+    )
+    return [Marker(t, MARKER_KINDS[k], s) for t, k, s in rows]
+
+
+@dataclass(frozen=True)
+class LungTrend:
+    points: list[tuple[float, float]]  # (seconds since 1970, mmHg per L/min)
+    baseline: float | None
+    installed: datetime | None
+
+
+def lung_install(run: Run, at: datetime) -> datetime | None:
+    """When the membrane lung in use at ``at`` went in (or the circuit around it)."""
+    starts = [c.started_at for c in run.components if c.kind in LUNG_KINDS and c.started_at <= at]
+    return max(starts) if starts else None
+
+
+def _epoch(session: Session) -> Any:
+    """Observation time as seconds since 1970 (UTC), computed by the database: reading
+    thousands of values skips building a datetime for each."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date_part("epoch", Observation.time, type_=Float)
+    return (func.julianday(Observation.time, type_=Float) - 2440587.5) * 86400.0
+
+
+def readings(
+    session: Session, run_id: int, codes: Sequence[str], start: datetime, end: datetime
+) -> dict[str, list[tuple[float, float]]]:
+    """Final values of ``codes`` in [start, end]: code → [(seconds since 1970, value)]."""
+    stmt = (
+        select(Observation.code, _epoch(session), Observation.value)
+        .where(
+            Observation.run_id == run_id,
+            Observation.code.in_(codes),
+            Observation.status == "final",
+            Observation.time >= start,
+            Observation.time <= end,
+        )
+        .order_by(Observation.code, Observation.time)
+    )
+    out: dict[str, list[tuple[float, float]]] = {}
+    for code, t, v in session.execute(stmt):
+        out.setdefault(code, []).append((round(float(t), 3), v))
+    return out
+
+
+def _arrays(
+    found: dict[str, list[tuple[float, float]]], start: float
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """ΔP and flow readings from ``start`` on as surveillance's arrays (UTC datetime64[ms])."""
+    out = {}
+    for code in DP_CODES:
+        points = [p for p in found.get(code, ()) if p[0] >= start]
+        if points:
+            ms = np.round(np.array([t for t, _ in points]) * 1000).astype("int64")
+            values = np.array([v for _, v in points], dtype=float)
+            out[code] = (ms.astype("datetime64[ms]"), values)
+    return out
+
+
+def _ratio(
+    run: Run, signals: dict[str, tuple[np.ndarray, np.ndarray]], s: SurveillanceSettings
+) -> dict[str, np.ndarray] | None:
+    series = RunSeries(current_mode(run), signals)
+    if not series.has("blood_flow") or len(series.signals) < 2:
+        return None
+    grid = Grid.over(series, s.grid_step_s)
+    trace = resistance_rise(grid, s)
+    trace["times"] = grid.times
+    return trace
+
+
+def lung_trend(
+    session: Session,
+    run: Run,
+    start: datetime,
+    end: datetime,
+    s: SurveillanceSettings,
+    at: datetime | None = None,
+    recent: dict[str, list[tuple[float, float]]] | None = None,
+) -> LungTrend:
+    """ΔP per L/min over [start, end] and the own baseline (surveillance's rule) of the lung
+    in use at ``at`` (default: at ``end``). ``recent``: readings of ``DP_CODES`` already
+    read from ``start`` minus the smoothing window (else they are read here)."""
+    installed = lung_install(run, at or end)
+    early = _first_time(session, run.id, installed) if installed else None
+    baseline = None
+    if early is not None:
+        settle = timedelta(minutes=s.baseline_skip_min + s.tmp_smoothing_min)
+        base_end = early + settle + timedelta(hours=s.baseline_hours, minutes=1)
+        first = readings(session, run.id, DP_CODES, early, min(base_end, end))
+        trace = _ratio(run, _arrays(first, early.timestamp()), s)
+        if trace is not None:
+            b = trace["baseline_dp_per_flow"]
+            found = b[np.isfinite(b)]
+            baseline = float(found[-1]) if len(found) else None
+    lead = start - timedelta(minutes=s.tmp_smoothing_min)
+    if recent is None:
+        recent = readings(session, run.id, DP_CODES, lead, end)
+    trace = _ratio(run, _arrays(recent, max(lead, installed or lead).timestamp()), s)
+    points: list[tuple[float, float]] = []
+    if trace is not None:
+        seconds = trace["times"].astype("int64") / 1000.0
+        keep = np.isfinite(trace["dp_per_flow"]) & (seconds >= start.timestamp())
+        points = list(zip(seconds[keep].tolist(), trace["dp_per_flow"][keep].tolist(), strict=True))
+    return LungTrend(points, baseline, installed)
+
+
+def _first_time(session: Session, run_id: int, since: datetime) -> datetime | None:
+    """The first ΔP or flow value at or after ``since`` (the grid starts there, as in
+    surveillance, whose first segment begins with the first observation)."""
+    stmt = select(func.min(Observation.time)).where(
+        Observation.run_id == run_id,
+        Observation.code.in_(DP_CODES),
+        Observation.status == "final",
+        Observation.time >= since,
+    )
+    found: datetime | None = session.scalar(stmt)
+    return found
+
+
+def lung_trace(lung: LungTrend, s: SurveillanceSettings) -> Trace:
+    refs: tuple[Reference, ...] = ()
+    if lung.baseline is not None:
+        refs = (
+            Reference(lung.baseline, "baseline", lung.installed),
+            Reference(
+                lung.baseline * (1 + s.tmp_rise_warning),
+                f"alert at +{s.tmp_rise_warning * 100:g}%",
+                lung.installed,
+                "threshold",
+            ),
+        )
+    note = (
+        f"30-min median; this lung's baseline {lung.baseline:.1f} (its early hours)"
+        if lung.baseline is not None
+        else "30-min median; this lung's baseline is still forming"
+    )
+    return Trace(
+        DP_PER_FLOW,
+        "Membrane lung ΔP per L/min of blood flow",
+        "mmHg per L/min",
+        lung.points,
+        references=refs,
+        note=note,
+    )
+
+
+def window_end(session: Session, run: Run) -> datetime | None:
+    """The time of the run's newest observation (the chart ends there)."""
+    stmt = select(func.max(Observation.time)).where(
+        Observation.run_id == run.id, Observation.status == "final"
+    )
+    found: datetime | None = session.scalar(stmt)
+    return found
+
+
+def run_chart(session: Session, run: Run, zone: ZoneInfo) -> Chart | None:
+    """The run page's chart: the last 24 h of data (to the newest observation)."""
+    end = window_end(session, run)
+    if end is None:
+        return None
+    start = end - WINDOW
+    s = surveillance_settings(session)
+    goals = targets.current_targets(session, run.id)
+    traces = []
+    lead = start - timedelta(minutes=s.tmp_smoothing_min)
+    found = readings(session, run.id, (*RUN_PAGE_CODES, *DP_CODES), lead, end)
+    for code in RUN_PAGE_CODES:
+        if code == DP_PER_FLOW:
+            lung = lung_trend(session, run, start, end, s, recent=found)
+            if lung.points:
+                traces.append(lung_trace(lung, s))
+            continue
+        points = found.get(code)
+        if points:
+            goal = goals.get(code)
+            traces.append(trace_of(code, points, (goal.low, goal.high) if goal else None))
+    if not traces:
+        return None
+    return build(
+        traces,
+        start,
+        end,
+        zone,
+        markers(session, run.id, start, end),
+        title=f"Run {run.id}: last 24 h of data",
+    )

@@ -1,0 +1,483 @@
+"""Trend charts drawn on the server: stacked panels of one signal each, as inline SVG.
+
+No JavaScript and no chart library: a page carries the drawing itself (a few kB per panel),
+prints as it shows, and its values stay readable without a pointer (a <title> on every
+dot and marker, and a table of the same values behind a toggle).
+
+Geometry only (no database): callers pass ``Trace``s and ``Marker``s; ``build`` returns a
+``Chart`` that the template ``_trend_chart.html`` lays out. x runs over ``X_UNITS`` viewBox
+units stretched to the page width; y is in CSS pixels (fixed panel height), so lines keep
+their thickness and dots stay round (non-scaling strokes) at any width.
+
+Line traces are downsampled to the minimum and maximum of each pixel column (in the order
+they happened), so a one-minute spike survives on a 24-hour chart; labs and gases are dots,
+one per result. Each signal has a fixed clinical display range (``DISPLAY_RANGE``) that
+widens only when a value or target falls outside it, so transducer noise is not magnified
+into a trend.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+X_UNITS = 1000  # viewBox width
+PANEL_HEIGHT = 92  # px of plot per panel
+PAD = 6  # px above and below the plotted range
+
+# The range each signal is drawn over unless its values or target leave it: what a
+# clinician reads at a glance (flows from 0, saturations from 70 %, pressures on a scale
+# where a 10 mmHg wobble looks like one). Keys are vocabulary codes (or derived keys).
+DISPLAY_RANGE: dict[str, tuple[float, float]] = {
+    "blood_flow": (0, 7),
+    "pump_speed": (0, 5000),
+    "p_access": (-150, 0),
+    "p_preoxy": (0, 400),
+    "p_postoxy": (0, 400),
+    "oxy_delta_p": (0, 60),
+    "dp_per_flow": (0, 15),
+    "sweep_flow": (0, 10),
+    "sweep_fio2": (0.2, 1.0),
+    "post_oxy_po2": (0, 600),
+    "post_oxy_pco2": (20, 60),
+    "pre_oxy_po2": (0, 100),
+    "pre_oxy_pco2": (20, 80),
+    "pre_oxy_so2": (40, 100),
+    "post_oxy_so2": (80, 100),
+    "blood_temp": (34, 39),
+    "hr": (40, 160),
+    "map": (40, 120),
+    "cvp": (0, 20),
+    "spo2": (70, 100),
+    "spo2_right": (70, 100),
+    "sao2": (70, 100),
+    "svo2": (40, 100),
+    "pao2": (0, 300),
+    "pao2_right_radial": (0, 300),
+    "paco2": (20, 80),
+    "ph": (7.0, 7.6),
+    "lactate": (0, 10),
+    "hb": (5, 15),
+    "hct": (15, 45),
+    "platelets": (0, 300),
+    "fibrinogen": (0, 6),
+    "pfhb": (0, 100),
+    "ldh": (0, 2000),
+    "bilirubin": (0, 10),
+    "act": (100, 300),
+    "aptt": (20, 120),
+    "anti_xa": (0, 1),
+    "antithrombin": (0, 150),
+    "d_dimer": (0, 20),
+    "inr": (0.5, 3),
+    "heparin": (0, 40),
+}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A horizontal line on a panel, e.g. the membrane lung's baseline ΔP per L/min."""
+
+    value: float
+    text: str
+    since: datetime | None = None  # drawn from here (e.g. the lung's install) to the end
+    kind: str = "baseline"  # baseline | threshold (CSS class)
+
+
+@dataclass(frozen=True)
+class Trace:
+    key: str  # vocabulary code or derived key (DISPLAY_RANGE)
+    label: str  # clinical name
+    unit: str
+    points: Sequence[tuple[float, float]]  # (seconds since 1970 UTC, value), time order
+    as_points: bool = False  # labs and gases: one dot per result
+    band: tuple[float | None, float | None] | None = None  # the run's target
+    references: tuple[Reference, ...] = ()
+    max_gap: timedelta = timedelta(minutes=15)  # a longer gap breaks the line
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Marker:
+    at: datetime
+    kind: str  # alert | cleared | component | mode | cannula | run
+    text: str
+
+
+@dataclass(frozen=True)
+class Dot:
+    x: float
+    y: float
+    title: str
+
+
+@dataclass(frozen=True)
+class Line:
+    y: float
+    x0: float
+    text: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Panel:
+    key: str
+    label: str
+    unit: str
+    note: str
+    height: int
+    line: str  # SVG path (empty: none)
+    dots: list[Dot]
+    band: tuple[float, float] | None  # (top y, height) of the target band
+    band_text: str
+    references: list[Line]
+    y_ticks: list[tuple[float, str]]
+    grid: str  # SVG path of the horizontal grid lines
+    latest: str
+    empty: bool
+    hovers: list[Hover] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Hover:
+    """A period's strip of a line panel: pointing at it shows the period's values."""
+
+    x: float
+    width: float
+    title: str
+
+
+@dataclass(frozen=True)
+class PlacedMarker:
+    x: float  # viewBox units
+    left: float  # percent of the plot width
+    kind: str
+    glyph: str
+    title: str
+
+
+@dataclass
+class Chart:
+    title: str
+    start: datetime
+    end: datetime
+    panels: list[Panel]
+    x_ticks: list[tuple[float, str]]  # (percent, text)
+    markers: list[PlacedMarker]
+    marker_paths: dict[str, str]  # kind → SVG path of its vertical lines (panel height)
+    table_head: list[str]
+    table_rows: list[list[str]]
+    events: list[tuple[str, str, str]] = field(default_factory=list)  # time, kind, text
+
+    @property
+    def empty(self) -> bool:
+        return all(p.empty for p in self.panels)
+
+    @property
+    def legend(self) -> list[tuple[str, str, str]]:
+        """(kind, glyph, words) of each marker kind on the chart."""
+        kinds = {m.kind for m in self.markers}
+        return [(k, GLYPHS[k], MARKER_WORDS[k]) for k in GLYPHS if k in kinds]
+
+
+GLYPHS = {"alert": "▲", "cleared": "✓", "component": "◆", "mode": "M", "cannula": "C", "run": "●"}
+MARKER_WORDS = {
+    "alert": "alert raised",
+    "cleared": "alert cleared",
+    "component": "component change",
+    "mode": "mode change",
+    "cannula": "cannula",
+    "run": "run start / end",
+}
+
+
+def number(value: float) -> str:
+    """A value as a chart shows it: 3 significant figures, no trailing zeros."""
+    if value == 0 or not math.isfinite(value):
+        return "0" if value == 0 else "—"
+    digits = max(0, 2 - math.floor(math.log10(abs(value))))
+    return f"{value:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{value:.0f}"
+
+
+def nice_step(span: float, count: int = 4) -> float:
+    raw = span / max(count, 1)
+    power = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
+    for m in (1, 2, 2.5, 5, 10):
+        if m * power >= raw:
+            return m * power
+    return 10 * power
+
+
+def value_range(trace: Trace) -> tuple[float, float]:
+    """The fixed display range, widened (to a round step) to hold every value and target."""
+    values = [v for _, v in trace.points if math.isfinite(v)]
+    extra = [b for b in trace.band or () if b is not None]
+    extra += [r.value for r in trace.references]
+    low, high = DISPLAY_RANGE.get(trace.key, (math.inf, -math.inf))
+    seen = values + extra
+    if seen:
+        low, high = min(low, *seen), max(high, *seen)
+    if not math.isfinite(low):
+        low, high = 0.0, 1.0
+    if high - low < 1e-9:
+        pad = abs(high) * 0.1 or 1.0
+        low, high = low - pad, high + pad
+    fixed = DISPLAY_RANGE.get(trace.key)
+    if fixed is None or low < fixed[0] or high > fixed[1]:
+        step = nice_step(high - low)
+        low, high = math.floor(low / step) * step, math.ceil(high / step) * step
+    return low, high
+
+
+def _columns(
+    points: Sequence[tuple[float, float]],
+    start: float,
+    end: float,
+    buckets: int,
+    max_gap: timedelta,
+) -> list[list[tuple[int, float]]]:
+    """Runs of (column, value): per column the min and max in time order; a gap longer than
+    ``max_gap`` starts a new run (the line breaks rather than inventing values)."""
+    scale = buckets / ((end - start) or 1.0)
+    gap = max_gap.total_seconds()
+    runs: list[list[tuple[int, float]]] = []
+    run: list[tuple[int, float]] = []
+    col: int | None = None
+    lo: tuple[float, float] | None = None
+    hi: tuple[float, float] | None = None
+    last_t: float | None = None
+
+    def flush() -> None:
+        if col is None or lo is None or hi is None:
+            return
+        pair = sorted({lo, hi})
+        run.extend((col, v) for _, v in pair)
+
+    for t, v in points:
+        if not math.isfinite(v) or t < start or t > end:
+            continue
+        c = min(int((t - start) * scale), buckets - 1)
+        if last_t is not None and t - last_t > gap:
+            flush()
+            if run:
+                runs.append(run)
+            run, col, lo, hi = [], None, None, None
+        if c != col:
+            flush()
+            col, lo, hi = c, (t, v), (t, v)
+        else:
+            if lo is None or v < lo[1]:
+                lo = (t, v)
+            if hi is None or v > hi[1]:
+                hi = (t, v)
+        last_t = t
+    flush()
+    if run:
+        runs.append(run)
+    return runs
+
+
+def build(
+    traces: Sequence[Trace],
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    markers: Sequence[Marker] = (),
+    title: str = "",
+    buckets: int = 240,
+    rows: int = 24,
+) -> Chart:
+    """Lay out ``traces`` (one panel each) over [start, end] with event ``markers``."""
+
+    def x_of(t: datetime) -> float:
+        return _x(t, start, end)
+
+    panels = [_panel(tr, start, end, zone, buckets) for tr in traces]
+    placed = [
+        PlacedMarker(
+            x_of(m.at),
+            round(x_of(m.at) / X_UNITS * 100, 2),
+            m.kind,
+            GLYPHS.get(m.kind, "•"),
+            f"{_local(m.at, zone, '%d %b %H:%M')} · {m.text}",
+        )
+        for m in sorted(markers, key=lambda m: m.at)
+        if start <= m.at <= end
+    ]
+    paths: dict[str, str] = {}
+    for m in placed:
+        paths[m.kind] = paths.get(m.kind, "") + f"M{m.x:g} 0V{PANEL_HEIGHT}"
+    head, body, hovers = _table(traces, start, end, zone, rows)
+    panels = [
+        replace(p, hovers=h) if not t.as_points else p
+        for p, t, h in zip(panels, traces, hovers, strict=True)
+    ]
+    events = [
+        (_local(m.at, zone, "%d %b %H:%M"), MARKER_WORDS.get(m.kind, m.kind), m.text)
+        for m in sorted(markers, key=lambda m: m.at)
+        if start <= m.at <= end
+    ]
+    return Chart(
+        title, start, end, panels, _x_ticks(start, end, zone), placed, paths, head, body, events
+    )
+
+
+def _x(t: datetime, start: datetime, end: datetime) -> float:
+    span = max((end - start).total_seconds(), 1.0)
+    return round(min(max((t - start).total_seconds() / span, 0.0), 1.0) * X_UNITS, 1)
+
+
+def _panel(tr: Trace, start: datetime, end: datetime, zone: ZoneInfo, buckets: int) -> Panel:
+    low, high = value_range(tr)
+    h = PANEL_HEIGHT
+
+    def y_of(v: float) -> float:
+        return round(PAD + (high - v) / (high - low) * (h - 2 * PAD), 1)
+
+    line = ""
+    dots: list[Dot] = []
+    s0, s1 = start.timestamp(), end.timestamp()
+    window = tr.points[
+        bisect_left(tr.points, (s0, -math.inf)) : bisect_right(tr.points, (s1, math.inf))
+    ]
+    inside = [(t, v) for t, v in window if math.isfinite(v)]
+    if tr.as_points:
+        dots = [
+            Dot(
+                _x(_at(t), start, end),
+                y_of(v),
+                f"{_local(_at(t), zone, '%d %b %H:%M')}: {number(v)} {tr.unit}",
+            )
+            for t, v in inside
+        ]
+    else:
+        step = X_UNITS / buckets
+        parts = []
+        for run in _columns(inside, s0, s1, buckets, tr.max_gap):
+            coords = [f"{(c + 0.5) * step:.0f} {y_of(v):g}" for c, v in run]
+            parts.append("M" + " ".join(coords) + ("h0" if len(coords) == 1 else ""))
+        line = "".join(parts)
+    band = None
+    band_text = ""
+    if tr.band and (tr.band[0] is not None or tr.band[1] is not None):
+        b_lo = tr.band[0] if tr.band[0] is not None else low
+        b_hi = tr.band[1] if tr.band[1] is not None else high
+        top, bottom = y_of(b_hi), y_of(b_lo)
+        band = (top, round(bottom - top, 1))
+        band_text = "target " + _band_words(tr.band, tr.unit)
+    step = nice_step(high - low, 3)
+    ticks = []
+    v = math.ceil(low / step - 1e-9) * step
+    while v <= high + 1e-9:
+        ticks.append((y_of(v), number(v)))
+        v += step
+    grid = "".join(f"M0 {y:g}H{X_UNITS}" for y, _ in ticks)
+    refs = [
+        Line(
+            y_of(r.value),
+            _x(r.since, start, end) if r.since else 0.0,
+            f"{r.text} {number(r.value)}",
+            r.kind,
+        )
+        for r in tr.references
+    ]
+    latest = ""
+    if inside:
+        t, v = inside[-1]
+        latest = f"{number(v)} {tr.unit} at {_local(_at(t), zone, '%H:%M')}"
+    return Panel(
+        tr.key,
+        tr.label,
+        tr.unit,
+        tr.note,
+        h,
+        line,
+        dots,
+        band,
+        band_text,
+        refs,
+        ticks,
+        grid,
+        latest,
+        not inside,
+    )
+
+
+def _band_words(band: tuple[float | None, float | None], unit: str) -> str:
+    lo, hi = band
+    if lo is not None and hi is not None:
+        return f"{number(lo)}–{number(hi)} {unit}"
+    if lo is not None:
+        return f"≥ {number(lo)} {unit}"
+    return f"≤ {number(hi or 0)} {unit}"
+
+
+def _at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _local(t: datetime, zone: ZoneInfo, fmt: str) -> str:
+    return t.astimezone(zone).strftime(fmt)
+
+
+def _x_ticks(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[float, str]]:
+    """Round local hours across the window (every 2, 3, 4, 6 or 12 h: about six labels)."""
+    hours = (end - start).total_seconds() / 3600
+    every = next((h for h in (1, 2, 3, 4, 6, 12, 24) if hours / h <= 7), 48)
+    local = start.astimezone(zone).replace(minute=0, second=0, microsecond=0)
+    ticks = []
+    t = local + timedelta(hours=1)
+    span = (end - start).total_seconds() or 1.0
+    while t <= end:
+        if t.hour % every == 0 or every > 24:
+            pct = round((t - start).total_seconds() / span * 100, 2)
+            if 3 <= pct <= 97:
+                ticks.append((pct, t.strftime("%d %b" if t.hour == 0 else "%H:%M")))
+        t += timedelta(hours=1)
+    return ticks
+
+
+def _table(
+    traces: Sequence[Trace], start: datetime, end: datetime, zone: ZoneInfo, rows: int
+) -> tuple[list[str], list[list[str]], list[list[Hover]]]:
+    """The values behind the chart: per period the range of each line signal (min–max) and
+    every lab/gas result, newest period first; and per trace its periods as hover strips."""
+    head = ["Time"] + [f"{t.label} ({t.unit})" for t in traces]
+    period = max((end - start).total_seconds() / max(rows, 1), 1.0)
+    s0, s1 = start.timestamp(), end.timestamp()
+    cells: list[list[list[float]]] = [[[] for _ in traces] for _ in range(rows)]
+    for j, tr in enumerate(traces):
+        for t, v in tr.points:
+            if s0 <= t <= s1 and math.isfinite(v):
+                i = min(int((t - s0) // period), rows - 1)
+                cells[i][j].append(v)
+    body = []
+    hovers: list[list[Hover]] = [[] for _ in traces]
+    width = X_UNITS / max(rows, 1)
+    for i, row in enumerate(cells):
+        if not any(row):
+            continue
+        texts = [_cell(vs, tr.as_points) for vs, tr in zip(row, traces, strict=True)]
+        a = start + timedelta(seconds=period * i)
+        b = a + timedelta(seconds=period)
+        when = f"{_local(a, zone, '%d %b %H:%M')}–{_local(b, zone, '%H:%M')}"
+        for j, (text, tr) in enumerate(zip(texts, traces, strict=True)):
+            if text:
+                hovers[j].append(
+                    Hover(round(width * i, 1), round(width, 1), f"{when}: {text} {tr.unit}")
+                )
+        body.append([_local(a, zone, "%d %b %H:%M"), *texts])
+    return head, body[::-1], hovers
+
+
+def _cell(values: list[float], as_points: bool) -> str:
+    if not values:
+        return ""
+    if as_points:
+        return ", ".join(number(v) for v in values)
+    lo, hi = number(min(values)), number(max(values))
+    return lo if lo == hi else f"{lo}–{hi}"

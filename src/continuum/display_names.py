@@ -1,0 +1,151 @@
+"""What a person reads instead of a code: clinical names for observation codes, form and
+calculator fields and record kinds, numbers at a sensible precision, and MRNs.
+
+Pure: no database or web imports. The web layer registers these as Jinja filters
+(``continuum.web.pages``); the stored codes and values never change.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from continuum import vocabulary
+
+# Decimals a person reads, by stored unit (docs/contracts.md §1 lists the units); a code
+# named in DECIMALS overrides its unit's. A value is stored at full precision; only its
+# display is rounded.
+DECIMALS_BY_UNIT: dict[str, int] = {
+    "mmHg": 0, "rpm": 0, "/min": 0, "%": 0, "cmH2O": 0, "mL": 0, "s": 0, "U/L": 0,
+    "10^9/L": 0, "L/min": 2, "°C": 1, "g/dL": 1, "mmol/L": 1, "mg/dL": 1, "g/L": 1,
+    "IU/mL": 2, "mg/L FEU": 2, "µg/kg/min": 2, "U/kg/h": 1, "cm": 1, "cm/s": 1, "1": 2,
+}  # fmt: skip
+DECIMALS: dict[str, int] = {
+    "ph": 2, "inr": 1, "sweep_flow": 1, "creatinine": 2, "bilirubin": 1, "pfhb": 0,
+    "vasopressin": 3, "impella_p_level": 0, "iabp_ratio": 2, "anti_xa": 2,
+}  # fmt: skip
+DEFAULT_DECIMALS = 2
+# Codes whose trailing zeros are part of how they are read (pH 7.40); others drop them
+# (blood flow 4.6 L/min, FdO2 0.6).
+KEEP_ZEROS = frozenset({"ph"})
+
+# Abbreviations as clinicians write them, for field names built from codes and words.
+_WORDS: dict[str, str] = {
+    "hb": "haemoglobin", "hct": "haematocrit", "rbc": "red-cell", "pct": "%",
+    "pao2": "PaO2", "paco2": "PaCO2", "pvo2": "PvO2", "po2": "pO2", "pco2": "pCO2",
+    "so2": "SO2", "sao2": "SaO2", "svo2": "SvO2", "spo2": "SpO2", "fio2": "FiO2",
+    "peep": "PEEP", "bmi": "BMI", "bp": "blood pressure", "cns": "CNS", "cxr": "chest X-ray",
+    "sofa": "SOFA score", "ecmo": "ECMO", "ml": "mL", "oxy": "oxygenator", "iabp": "IABP",
+    "mrn": "MRN", "id": "ID", "ecpr": "ECPR", "ufh": "UFH", "act": "ACT", "aptt": "aPTT",
+    "ldh": "LDH", "inr": "INR", "vv": "VV", "va": "VA",
+}  # fmt: skip
+# Unit suffixes of calculator field names (the unit is shown beside the label).
+_UNIT_SUFFIXES = (
+    "_g_dl", "_mmhg", "_cmh2o", "_l_min", "_ml_cmh2o", "_mmol_l", "_u_min", "_ml", "_kg",
+    "_cm", "_pct", "_hours", "_days", "_years",
+)  # fmt: skip
+# Names of fields and record kinds that are not observation codes.
+FIELD_NAMES: dict[str, str] = {
+    "at": "time", "time": "time", "started_at": "start time", "ended_at": "end time",
+    "due_at": "due time", "referred_at": "time of referral", "decided_at": "decision time",
+    "decannulated_at": "decannulation time", "code": "measurement", "unit": "unit",
+    "value": "value", "outcome": "outcome", "stop_reason": "reason", "reason": "reason",
+    "owner_discipline": "owner", "mode": "mode", "support_type": "support type",
+    "current_password": "current password", "new_password": "new password",
+    "birth_date": "date of birth", "version": "version",
+}  # fmt: skip
+RECORD_NAMES: dict[str, str] = {
+    "circuit_check": "circuit check", "round": "round", "decision": "decision",
+    "referral": "referral", "trial": "weaning trial", "weaning_trial": "weaning trial",
+    "decannulation": "decannulation", "observation": "observation", "run": "run",
+    "alert": "alert", "action": "action", "readiness_review": "readiness review",
+}  # fmt: skip
+
+
+def _capital(text: str) -> str:
+    """First letter upper-cased unless the word is an abbreviation (aPTT, pH, pO2)."""
+    if len(text) > 1 and text[0].islower() and text[1].isupper():
+        return text
+    return text[:1].upper() + text[1:]
+
+
+def decimals(code: str) -> int:
+    spec = vocabulary.CODES.get(code)
+    if code in DECIMALS:
+        return DECIMALS[code]
+    return DECIMALS_BY_UNIT.get(spec.unit, DEFAULT_DECIMALS) if spec else DEFAULT_DECIMALS
+
+
+def unit_shown(unit: str | None) -> str:
+    """The unit as printed after a value: none for a dimensionless '1' (FdO2, pH, INR)."""
+    return "" if unit in (None, "", "1", "fraction") else str(unit)
+
+
+def number(value: object, code: str | None = None, places: int | None = None) -> str:
+    """A value as people read it: the code's decimals (or ``places``), never float noise
+    such as 10.100000000000001; '—' for no value, and non-numbers as they are."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if not math.isfinite(value):
+        return "—"
+    if isinstance(value, int) and places is None and code is None:
+        return str(value)
+    if places is None:
+        if code is None:
+            return f"{value:.6g}" if abs(value) < 1e6 else f"{value:.0f}"
+        places = decimals(code)
+    text = f"{value:.{places}f}"
+    if "." in text and code not in KEEP_ZEROS:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text.strip("-0.") == "" else text
+
+
+def quantity(value: object, code: str, unit: str | None = None) -> str:
+    """'465 mmHg', 'FdO2 0.60' reads '0.60' (no '1'): value with its code's unit."""
+    spec = vocabulary.CODES.get(code)
+    shown = unit_shown(unit if unit is not None else (spec.unit if spec else ""))
+    text = number(value, code)
+    return f"{text} {shown}" if shown and text != "—" else text
+
+
+def field_label(name: object) -> str:
+    """A field or code as a clinician calls it: 'hb' → 'Haemoglobin', 'hb_g_dl' →
+    'Haemoglobin', 'action.0.due_at' → 'Due time', 'sweep_fio2' → 'Sweep gas FiO2 (FdO2)'."""
+    text = str(name or "")
+    last = text.rsplit(".", 1)[-1] if "." in text else text
+    if last.isdigit():  # a list item: name the list
+        last = text.split(".", 1)[0]
+    if last in vocabulary.CODES:
+        return _capital(vocabulary.CODES[last].meaning)
+    if last in FIELD_NAMES:
+        return _capital(FIELD_NAMES[last])
+    base = last
+    for suffix in sorted(_UNIT_SUFFIXES, key=len, reverse=True):
+        if base.endswith(suffix) and len(base) > len(suffix):
+            base = base[: -len(suffix)]
+            break
+    if base in vocabulary.CODES:
+        return _capital(vocabulary.CODES[base].meaning)
+    words = [_WORDS.get(w, w) for w in base.split("_") if w]
+    return _capital(" ".join(words)) if words else text
+
+
+def record_name(kind: object, ident: object = None) -> str:
+    """'circuit_check', 6 → 'Circuit check #6'."""
+    words = RECORD_NAMES.get(str(kind), str(kind).replace("_", " "))
+    return _capital(words) + (f" #{ident}" if ident not in (None, "") else "")
+
+
+_MRN_LABELLED = re.compile(r"^\s*MRN", re.IGNORECASE)
+
+
+def mrn(value: object) -> str:
+    """'100262' → 'MRN 100262'; an MRN that already starts with 'MRN' ('MRN100262') is
+    shown alone, never 'MRN MRN100262'. The identifier's own text is never altered (it is
+    copied into other systems)."""
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    return text if _MRN_LABELLED.match(text) else f"MRN {text}"
