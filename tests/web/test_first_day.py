@@ -178,7 +178,8 @@ def test_local_time_reads_iso_text_and_datetimes() -> None:
 
 def test_clinical_thresholds_are_changed_by_clinical_leads_only() -> None:
     """Governance (docs/extending.md "Governance"): every settings group but the message-log
-    retention (integration) and the staff-session keeping (accounts) holds clinical thresholds, and only the physician lead and the quality lead
+    retention (integration) and the staff-session keeping (accounts) holds clinical
+    thresholds, and only the physician lead and the quality lead
     change those; ending a run is the signers' act, not the coordinator's or an interface's."""
     import importlib
 

@@ -262,6 +262,11 @@ class CannulaCheck(Out):
     verdict: str
 
 
+class WarningAcknowledgement(Out):
+    warning: str = Field(description="the plan warning as the checks worded it")
+    reason: str = Field(description="why the team accepts it (required before signing)")
+
+
 class ConfigurationPlanOut(Out):
     plan: dict[str, Any] | None = Field(description="the plan as entered (PlanIn)")
     flow_target: CalculationOut | None = Field(description="target blood flow, L/min")
@@ -269,6 +274,9 @@ class ConfigurationPlanOut(Out):
     cannula_checks: list[CannulaCheck]
     priming: CalculationOut | None = Field(description="prime dilution: haematocrit after prime")
     warnings: list[str]
+    warning_acknowledgements: list[WarningAcknowledgement] = Field(
+        description="each plan warning with the reason it is accepted"
+    )
     missing: list[str]
 
 
