@@ -380,7 +380,7 @@ def test_the_page_offers_relevant_scores_and_says_where_shared_values_come_from(
 
 
 def test_a_role_that_cannot_edit_sees_values_not_dead_inputs(web: Web) -> None:
-    web.login("researcher")
+    web.login("qa_lead")  # reads referrals, may not change them
     page = web.client.get("/referrals/1").text
     assert "Read-only for your role" in page
     section = page[page.index('id="candidacy-form"') : page.index('id="modality"')]

@@ -264,7 +264,9 @@ class CannulaCheck(Out):
 
 class WarningAcknowledgement(Out):
     warning: str = Field(description="the plan warning as the checks worded it")
-    reason: str = Field(description="why the team accepts it (required before signing)")
+    reason: str | None = Field(
+        description="why the team accepts it; null until given (required before signing)"
+    )
 
 
 class ConfigurationPlanOut(Out):

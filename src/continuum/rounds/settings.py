@@ -35,7 +35,7 @@ SETTINGS = SettingGroup(
         ),
     ),
     after_save="New values apply the next time a circuit check is opened.",
-    order=40,
+    order=65,
 )
 
 
