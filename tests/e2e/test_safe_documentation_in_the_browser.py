@@ -161,7 +161,7 @@ def test_candidacy_scores_share_inputs_and_read_only_roles_see_values(
     _shot(page, "candidacy-scores", width)
     _no_sideways_scroll(page)
     page.context.clear_cookies()
-    login(page, "researcher")
+    login(page, "qa_lead")  # reads referrals, may not change them (researchers may not open them)
     page.goto("/referrals/1")
     expect(page.locator("#candidacy-readonly")).to_contain_text("Read-only for your role")
     expect(page.locator("#score-murray input")).to_have_count(0)
