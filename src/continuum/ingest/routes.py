@@ -4,6 +4,7 @@ administrators' integration page (mappings, console assignments, message log).""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from continuum.ingest.schemas import AssignmentIn, MappingIn, OperationOutcome, 
 from continuum.vocabulary import CODES
 from continuum.web.deps import CurrentActor, DbSession, body_of, form_of, get_actor, require
 from continuum.web.errors import ERROR_RESPONSES
+from continuum.web.form_post import attempt
 from continuum.web.pages import (
     NavLink,
     add_nav_link,
@@ -155,28 +157,46 @@ def integration_page(request: Request, db: DbSession, actor: CurrentActor) -> Re
     return _integration(request, db, actor)
 
 
-@pages.post("/integration/mappings", dependencies=[require(P.MANAGE_INTEGRATION)])
-def save_mapping(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+def _save_switchable(
+    request: Request,
+    db: DbSession,
+    actor: CurrentActor,
+    save: Callable[[dict[str, Any]], object],
+    section: str,
+    anchor: str,
+) -> Response:
+    """A mapping or a unit alias posted from the Integration page (an "active" checkbox);
+    bad input shows the page again with the values entered, nothing changed."""
     values = form_dict(form_of(request), request.app.state.settings.zone)
     values["active"] = values.get("active", "off") in ("on", "true", "1", True)
-    try:
-        integration.save_mapping(db, actor, parse_form(MappingIn, values))
-    except (ValidationFailed, Conflict) as exc:
-        db.rollback()
-        return _integration(request, db, actor, error=exc, values=values, section="mapping")
-    return redirect("/integration#mappings")
+    _, problem = attempt(db, lambda: save(values))
+    if problem is not None:
+        return _integration(request, db, actor, error=problem, values=values, section=section)
+    return redirect(f"/integration#{anchor}")
+
+
+@pages.post("/integration/mappings", dependencies=[require(P.MANAGE_INTEGRATION)])
+def save_mapping(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    return _save_switchable(
+        request,
+        db,
+        actor,
+        lambda v: integration.save_mapping(db, actor, parse_form(MappingIn, v)),
+        "mapping",
+        "mappings",
+    )
 
 
 @pages.post("/integration/units", dependencies=[require(P.MANAGE_INTEGRATION)])
 def save_unit_alias(request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    values = form_dict(form_of(request), request.app.state.settings.zone)
-    values["active"] = values.get("active", "off") in ("on", "true", "1", True)
-    try:
-        integration.save_unit_alias(db, actor, parse_form(UnitAliasIn, values))
-    except (ValidationFailed, Conflict) as exc:
-        db.rollback()
-        return _integration(request, db, actor, error=exc, values=values, section="unit")
-    return redirect("/integration#units")
+    return _save_switchable(
+        request,
+        db,
+        actor,
+        lambda v: integration.save_unit_alias(db, actor, parse_form(UnitAliasIn, v)),
+        "unit",
+        "units",
+    )
 
 
 @pages.post("/integration/consoles", dependencies=[require(P.MANAGE_INTEGRATION)])
