@@ -34,6 +34,8 @@ def _readings(web: Web) -> dict[str, str]:
         for url in (
             "/runs/1",
             "/runs/1/timeline",
+            "/runs/1/rounds",
+            "/runs/1/weaning",
             "/api/v1/runs/1",
             "/api/v1/observations/4",
             "/api/v1/runs/1/alerts",
