@@ -334,22 +334,38 @@ def convert(code: str, value: float, unit: str | None) -> float:
         raise UnitNotConvertible(
             [
                 FieldProblem(
-                    code, f"unit '{given}' cannot be converted to {spec.unit} for {code}", given
+                    code,
+                    f"unit '{given}' cannot be converted to {spec.unit} for {label(code)}",
+                    given,
                 )
             ]
         )
     return fn(value)
 
 
+def label(code: str) -> str:
+    """The clinical name of a code for a person's message ('blood_flow' → 'Blood flow');
+    the code itself stays the ``field`` of an error for API clients."""
+    spec = CODES.get(code)
+    if spec is None:
+        return code
+    text = spec.meaning
+    if len(text) > 1 and text[0].islower() and text[1].isupper():  # aPTT, pH, pO2
+        return text
+    return text[:1].upper() + text[1:]
+
+
 def check_range(code: str, value: float) -> None:
     spec = get(code)
     if not math.isfinite(value):
-        raise ValidationFailed([FieldProblem(code, f"{code} value is not a finite number", value)])
+        raise ValidationFailed(
+            [FieldProblem(code, f"{label(code)} value is not a finite number", value)]
+        )
     if not spec.low <= value <= spec.high:
         raise ValidationFailed(
             [
                 FieldProblem(
-                    code, f"{code} {value:g} {spec.unit} is outside {spec.range_text}", value
+                    code, f"{label(code)} {value:g} {spec.unit} is outside {spec.range_text}", value
                 )
             ]
         )
@@ -362,7 +378,7 @@ def normalise(code: str, value: float | str, unit: str | None = None) -> float:
             value = float(value.strip().replace(",", ".")) if value.strip() else float("nan")
         except ValueError:
             raise ValidationFailed(
-                [FieldProblem(code, f"{code} value '{value}' is not a number", value)]
+                [FieldProblem(code, f"{label(code)} value '{value}' is not a number", value)]
             ) from None
     converted = convert(code, float(value), unit)
     check_range(code, converted)

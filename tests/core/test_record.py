@@ -137,7 +137,7 @@ def test_a_batch_with_one_bad_value_stores_nothing_and_names_it(sessions) -> Non
             ],
         )
     message = caught.value.message
-    assert "blood_flow 55 L/min is outside 0–10 L/min" in message
+    assert "ECMO blood flow 55 L/min is outside 0–10 L/min" in message
     assert "observations[2].p_access" in message and "not a number" in message
     with unit_of_work(sessions) as db:
         assert observation_service.code_counts(db, 1)["blood_flow"] == 3

@@ -56,7 +56,7 @@ def test_bad_value_is_explained_in_the_browser(page: Page) -> None:
     form.locator("select[name=code]").select_option("blood_flow")
     form.locator("input[name=value]").fill("55")
     form.locator("button").click()
-    expect(page.locator(".error")).to_contain_text("blood_flow 55 L/min is outside 0–10 L/min")
+    expect(page.locator(".error")).to_contain_text("ECMO blood flow 55 L/min is outside 0–10 L/min")
 
 
 def test_researcher_sees_pseudonyms_in_the_browser(page: Page) -> None:

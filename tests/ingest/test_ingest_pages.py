@@ -35,7 +35,7 @@ def test_upload_shows_the_report(web: Web) -> None:
     assert r.status_code == 200, r.text[:500]
     assert (
         "Observations stored" in r.text
-        and "blood_flow value &#39;abc&#39; is not a number" in r.text
+        and "ECMO blood flow value &#39;abc&#39; is not a number" in r.text
     )
     assert stored(web, "csv") == 3
 

@@ -89,7 +89,7 @@ def test_bad_payload_gets_field_level_messages(web: Web) -> None:
     assert r.json()["fields"][0] == {
         "field": "observations[0].blood_flow",
         "value": 55.0,
-        "message": "blood_flow 55 L/min is outside 0–10 L/min",
+        "message": "ECMO blood flow 55 L/min is outside 0–10 L/min",
     }
     assert api.get("/api/v1/runs/1").json()["observations"]["blood_flow"]["count"] == 3
 

@@ -39,7 +39,7 @@ def test_out_of_range_observation_on_the_run_page(web: Web) -> None:
     before = count(web.url, Observation)
     r = web.post_form("/runs/1/observations", {"code": "blood_flow", "value": "55"})
     assert r.status_code == 422
-    assert "blood_flow 55 L/min is outside 0–10 L/min" in r.text
+    assert "ECMO blood flow 55 L/min is outside 0–10 L/min" in r.text
     assert count(web.url, Observation) == before
 
 

@@ -27,7 +27,8 @@ from continuum.alerts.schemas import (
     ResolveIn,
 )
 from continuum.alerts.thresholds import GROUP, detector_rules
-from continuum.core import run_service
+from continuum.core import free_text, run_service
+from continuum.core.roles import Actor
 from continuum.core.roles import Permission as P
 from continuum.core.settings_routes import (
     SettingGroupOut,
@@ -57,7 +58,15 @@ EVENT_STREAM: dict[int | str, dict[str, Any]] = {
 @router.get("/alerts", response_model=list[AlertOut], dependencies=[require(P.VIEW_CLINICAL)])
 def list_alerts(db: DbSession, actor: CurrentActor, status: str = "open") -> list[dict[str, Any]]:
     """Alerts across the programme, most severe and newest first (``status``: open|all)."""
-    return [service.to_json(a) for a in service.list_alerts(db, actor, status)]
+    return [_shown(actor, service.to_json(a)) for a in service.list_alerts(db, actor, status)]
+
+
+def _shown(actor: Actor, out: dict[str, Any]) -> dict[str, Any]:
+    """An alert's JSON as this reader may see it: typed comments null without identifiers."""
+    free_text.hide_fields(actor, out, ("acknowledge_comment",))
+    for event in out.get("events", []):
+        free_text.hide_fields(actor, event, ("comment",))
+    return out
 
 
 @router.get(
@@ -152,7 +161,8 @@ def get_alert(alert_id: int, db: DbSession, actor: CurrentActor) -> dict[str, An
     """One alert with its history (raised, escalated, updated, acknowledged, cleared …)."""
     alert = service.get_alert(db, actor, alert_id)
     events = service.events_of(db, [alert.id])[alert.id]
-    return {**service.to_json(alert), "events": [service.event_json(e) for e in events]}
+    out = {**service.to_json(alert), "events": [service.event_json(e) for e in events]}
+    return _shown(actor, out)
 
 
 @router.post(
@@ -183,7 +193,8 @@ def run_alerts(
 ) -> list[dict[str, Any]]:
     """A run's alerts (``status``: open|all), most severe and newest first."""
     run_service.get_run(db, actor, run_id)
-    return [service.to_json(a) for a in service.list_alerts(db, actor, status, run_id=run_id)]
+    alerts = service.list_alerts(db, actor, status, run_id=run_id)
+    return [_shown(actor, service.to_json(a)) for a in alerts]
 
 
 @router.get("/surveillance/thresholds")

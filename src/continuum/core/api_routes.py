@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from continuum.core import (
     accounts,
+    free_text,
     observation_service,
     participation_service,
     patient_service,
@@ -210,7 +211,7 @@ def get_observation(observation_id: int, db: DbSession, actor: CurrentActor) -> 
     out = ObservationOut.model_validate(obs, from_attributes=True).model_dump(mode="json")
     if amendment is not None:
         out["amendment"] = {
-            "reason": amendment.reason,
+            "reason": free_text.for_api(actor, amendment.reason),
             "replacement_id": amendment.replacement_id,
             "amended_at": amendment.amended_at.isoformat(),
             "amended_by": amendment.amended_by,

@@ -6,11 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from continuum import vocabulary
 from continuum.core import (
     accounts,
     alert_state,
+    free_text,
     observation_service,
     participation_service,
     patient_service,
@@ -51,6 +54,15 @@ from continuum.web.pages import form_dict, parse_form, redirect, render, templat
 router = APIRouter(include_in_schema=False, dependencies=[Depends(get_actor)])
 routers = [router]
 templates.env.globals.update(alert_state.jinja_globals())
+
+
+@pass_context
+def _free_text(context: Context, text: Any) -> Any:
+    """``{{ run.indication|free_text }}``: shown only to roles that may read free text."""
+    return free_text.for_page(context.get("actor"), text)
+
+
+templates.env.filters["free_text"] = _free_text
 
 
 @router.get("/runs", dependencies=[require(P.VIEW_CLINICAL)])

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from continuum import vocabulary
-from continuum.core import observation_service, participation_service, patient_service
+from continuum.core import free_text, observation_service, participation_service, patient_service
 from continuum.core.people import PatientIdentity
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Component, Run
@@ -144,13 +144,13 @@ def summary(session: Session, actor: Actor, run: Run) -> dict[str, Any]:
         "ended_at": run.ended_at.isoformat() if run.ended_at else None,
         "ecmo_day": ecmo_day(run),
         "outcome": run.outcome,
-        "location": run.location,
+        "location": free_text.for_api(actor, run.location),
         "modes": [
             {
                 "mode": m.mode,
                 "started_at": m.started_at.isoformat(),
                 "ended_at": m.ended_at.isoformat() if m.ended_at else None,
-                "reason": m.reason,
+                "reason": free_text.for_api(actor, m.reason),
             }
             for m in run.modes
         ],
@@ -163,7 +163,7 @@ def summary(session: Session, actor: Actor, run: Run) -> dict[str, Any]:
                 "discipline": p.discipline,
                 "how": p.how,
                 "record": f"{p.record_type}:{p.record_id}",
-                "contribution": p.contribution,
+                "contribution": free_text.for_api(actor, p.contribution),
                 "entered_by": entered_by.get(p.id),
             }
             for p, s in participation_service.for_run(session, run.id)

@@ -402,7 +402,9 @@ SeriesPoint = tuple[UtcTime, float]
 
 
 class AmendmentNote(Out):
-    reason: str
+    reason: str | None = Field(
+        description="why it was corrected; null for roles without identifiers"
+    )
     replacement_id: int = Field(description="the observation that replaced this one")
     amended_at: UtcTime
     amended_by: int | None = Field(description="staff id of who amended it")

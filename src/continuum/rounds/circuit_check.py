@@ -143,7 +143,7 @@ def _check_input(problems: ProblemCollector, data: CircuitCheckIn) -> None:
         if not spec.low <= value <= spec.high:
             problems.add(
                 f"readings.{code}",
-                f"{code} {value:g} {spec.unit} is outside {spec.range_text}",
+                f"{vocabulary.label(code)} {value:g} {spec.unit} is outside {spec.range_text}",
                 value,
             )
     for site in data.inspection:
