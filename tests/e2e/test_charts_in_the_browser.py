@@ -90,3 +90,16 @@ def test_alert_page_chart_marks_the_alert_and_shows_results_as_dots(page: Page) 
         box = chart.bounding_box()
         assert box is not None and box["x"] + box["width"] <= width
     assert "plotly" not in page.content()
+
+
+def test_run_page_tables_scroll_inside_their_card_on_a_phone(page: Page) -> None:
+    """At 390 px the latest values and components tables scroll within their card; the page
+    itself never scrolls sideways."""
+    login(page, "nurse")
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.goto("/runs/1")
+    expect(page.locator("#latest table").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    for card in ("#latest", "#circuit"):
+        box = page.locator(card).bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390, card
