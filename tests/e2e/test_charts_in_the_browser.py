@@ -103,3 +103,11 @@ def test_run_page_tables_scroll_inside_their_card_on_a_phone(page: Page) -> None
     for card in ("#latest", "#circuit"):
         box = page.locator(card).bounding_box()
         assert box is not None and box["x"] + box["width"] <= 390, card
+        # the card itself never scrolls: a wide table scrolls in its own wrapper
+        assert page.locator(card).evaluate("e => e.scrollWidth <= e.clientWidth"), card
+        assert page.locator(f"{card} table").first.evaluate(
+            "t => t.parentElement.classList.contains('table-scroll')"
+        ), card
+    # the latest values fit without scrolling: the time and source wrap under each other
+    latest = page.locator("#latest .table-scroll").first
+    assert latest.evaluate("e => e.scrollWidth <= e.clientWidth")
