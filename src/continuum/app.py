@@ -127,7 +127,6 @@ def _routes(app: FastAPI) -> None:
         importlib.import_module(name)
     install_all_hooks()  # every domain's cross-domain hooks (domains.HOOK_MODULES)
     app.include_router(auth_router)
-    app.include_router(static_files.router)
     app.mount("/static", static_files.static_app(), name="static")
     app.mount("/vendor/swagger", static_files.swagger_app(), name="swagger")
     for name in ROUTER_MODULES:

@@ -116,3 +116,15 @@ def test_line_panels_show_each_periods_values_on_hover() -> None:
     (hover,) = chart.panels[0].hovers
     assert hover.title == "01 Dec 01:00–02:00: 4–4.8 L/min" and hover.x == 0
     assert chart.panels[1].hovers == []  # results have their own dots
+
+
+def test_a_trial_of_an_hour_gets_ticks_every_few_minutes_and_its_markers() -> None:
+    start = START + timedelta(hours=9, minutes=50)
+    end = start + timedelta(hours=1, minutes=20)
+    flow = Trace("sweep_flow", "Sweep gas flow", "L/min", minutes([2.0] * 80, start))
+    step = Marker(start + timedelta(minutes=30), "step", "#1 Sweep-off trial: step 2, sweep off")
+    chart = build([flow], start, end, ZONE, [step])
+    labels = [text for _, text in chart.x_ticks]
+    assert labels == ["11:00", "11:15", "11:30", "11:45", "12:00"]  # Berlin is UTC+1
+    assert chart.markers[0].glyph == "▾" and "sweep off" in chart.markers[0].title
+    assert ("step", "▾", "weaning trial step") in chart.legend

@@ -90,3 +90,24 @@ def test_alert_page_chart_marks_the_alert_and_shows_results_as_dots(page: Page) 
         box = chart.bounding_box()
         assert box is not None and box["x"] + box["width"] <= width
     assert "plotly" not in page.content()
+
+
+def test_run_page_tables_scroll_inside_their_card_on_a_phone(page: Page) -> None:
+    """At 390 px the latest values and components tables scroll within their card; the page
+    itself never scrolls sideways."""
+    login(page, "nurse")
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.goto("/runs/1")
+    expect(page.locator("#latest table").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    for card in ("#latest", "#circuit"):
+        box = page.locator(card).bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390, card
+        # the card itself never scrolls: a wide table scrolls in its own wrapper
+        assert page.locator(card).evaluate("e => e.scrollWidth <= e.clientWidth"), card
+        assert page.locator(f"{card} table").first.evaluate(
+            "t => t.parentElement.classList.contains('table-scroll')"
+        ), card
+    # the latest values fit without scrolling: the time and source wrap under each other
+    latest = page.locator("#latest .table-scroll").first
+    assert latest.evaluate("e => e.scrollWidth <= e.clientWidth")

@@ -19,7 +19,33 @@ def record_step(page: Page, stage: str, sweep: str) -> None:
     page.click("button:has-text('Record step')")
 
 
+def check_trial_chart(page: Page, requests: list[str]) -> None:
+    """The trial's signals as a server-drawn SVG chart: clinical names, units, axes, a marker
+    per step, fitting the page at every width; no chart library requested."""
+    for width in (1280, 1024, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.reload()
+        chart = page.locator("#weaning-chart")
+        sweep = chart.locator('[data-signal="sweep_flow"] .tchart-head')
+        expect(sweep).to_contain_text("(L/min)")
+        expect(chart.locator('[data-signal="spo2"] .tchart-head')).to_contain_text("(%)")
+        expect(chart.locator('[data-signal="sweep_flow"] .tchart-y span').first).to_be_visible()
+        expect(chart.locator(".tchart-x span").first).to_be_visible()
+        assert chart.locator("svg.tchart-svg").count() >= 3
+        assert chart.locator(".tchart-mark.mk-step").count() == 3
+        expect(chart.locator(".tchart-legend")).to_contain_text("weaning trial step")
+        box = chart.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    dot = chart.locator('[data-signal="sao2"] path.tc-dot title').first  # gases are dots
+    expect(dot).to_contain_text("%")
+    assert not any("plotly" in u for u in requests), requests
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
 def test_sweep_off_trial_to_a_pass_then_decannulation(page: Page) -> None:
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
     login(page, "physician")
     page.goto("/runs/1")
     page.click("nav.runlinks >> text=Weaning")
@@ -34,6 +60,7 @@ def test_sweep_off_trial_to_a_pass_then_decannulation(page: Page) -> None:
     record_step(page, "during", "0")
     expect(page.locator("#steps")).to_contain_text("Step 3")
     expect(page.locator("#steps .verdict.not_met")).to_have_count(0)
+    check_trial_chart(page, requests)
     page.click("button:has-text('Log out')")
 
     login(page, "perfusionist")

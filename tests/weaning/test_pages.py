@@ -76,3 +76,19 @@ def test_thresholds_page_refuses_a_word_and_saves_a_number(web: Web) -> None:
     assert r.status_code == 303 and r.headers["location"] == f"{url}?saved=1"
     page = web.client.get(r.headers["location"]).text
     assert "1 value changed" in page and 'name="t_vv_peep_max"' in page and 'value="12"' in page
+
+
+def test_trial_chart_is_drawn_on_the_server_with_a_marker_per_step(web: Web) -> None:
+    web.login("physician")
+    web.post_form("/runs/1/weaning/trials", {"kind": "sweep_off"})
+    for stage, sweep in (("baseline", "2"), ("sweep_off", "0")):
+        gas = {"blood_flow": "4.1", "spo2": "95", "sao2": "94", "paco2": "43"}
+        r = web.post_form("/weaning/trials/1/steps", {"stage": stage, "sweep_flow": sweep, **gas})
+        assert r.status_code == 303, r.text
+    for url in ("/runs/1/weaning/trial?id=1", "/runs/1/weaning"):
+        page = web.client.get(url, follow_redirects=True).text
+        assert 'id="weaning-chart"' in page and 'data-signal="sweep_flow"' in page, url
+        assert '<span class="tchart-unit">(L/min)</span>' in page, url
+        assert page.count('class="tchart-mark mk-step"') == 2, url
+        assert "plotly" not in page.lower() and "weaning_chart.js" not in page
+    assert web.client.get("/static/vendor/plotly.min.js").status_code == 404

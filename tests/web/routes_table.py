@@ -45,7 +45,6 @@ CORE_CASES = [
     Case("GET", "/healthz", PUBLIC),
     Case("GET", "/api/docs", PUBLIC),
     Case("GET", "/", PUBLIC),
-    Case("GET", "/static/vendor/plotly.min.js", PUBLIC),
     Case("GET", "/runs", P.VIEW_CLINICAL),
     Case("GET", "/runs/new", P.MANAGE_RUN),
     Case("GET", "/runs/{run_id}", P.VIEW_CLINICAL, RUN),

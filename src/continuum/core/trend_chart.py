@@ -104,7 +104,7 @@ class Trace:
 @dataclass(frozen=True)
 class Marker:
     at: datetime
-    kind: str  # alert | cleared | component | mode | cannula | run
+    kind: str  # alert | cleared | component | mode | cannula | run | trial | step
     text: str
 
 
@@ -184,7 +184,16 @@ class Chart:
         return [(k, GLYPHS[k], MARKER_WORDS[k]) for k in GLYPHS if k in kinds]
 
 
-GLYPHS = {"alert": "▲", "cleared": "✓", "component": "◆", "mode": "M", "cannula": "C", "run": "●"}
+GLYPHS = {
+    "alert": "▲",
+    "cleared": "✓",
+    "component": "◆",
+    "mode": "M",
+    "cannula": "C",
+    "run": "●",
+    "trial": "T",
+    "step": "▾",
+}
 MARKER_WORDS = {
     "alert": "alert raised",
     "cleared": "alert cleared",
@@ -192,6 +201,8 @@ MARKER_WORDS = {
     "mode": "mode change",
     "cannula": "cannula",
     "run": "run start / end",
+    "trial": "weaning trial start / end",
+    "step": "weaning trial step",
 }
 
 
@@ -425,8 +436,11 @@ def _local(t: datetime, zone: ZoneInfo, fmt: str) -> str:
 
 
 def _x_ticks(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[float, str]]:
-    """Round local hours across the window (every 2, 3, 4, 6 or 12 h: about six labels)."""
+    """Round local hours across the window (every 2, 3, 4, 6 or 12 h: about six labels);
+    on a window of a few hours (a weaning trial), every 10, 15 or 30 minutes."""
     hours = (end - start).total_seconds() / 3600
+    if hours <= 3:
+        return _minute_ticks(start, end, zone, next(m for m in (10, 15, 30) if hours * 60 / m <= 7))
     every = next((h for h in (1, 2, 3, 4, 6, 12, 24) if hours / h <= 7), 48)
     local = start.astimezone(zone).replace(minute=0, second=0, microsecond=0)
     ticks = []
@@ -438,6 +452,21 @@ def _x_ticks(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[float
             if 3 <= pct <= 97:
                 ticks.append((pct, t.strftime("%d %b" if t.hour == 0 else "%H:%M")))
         t += timedelta(hours=1)
+    return ticks
+
+
+def _minute_ticks(
+    start: datetime, end: datetime, zone: ZoneInfo, every: int
+) -> list[tuple[float, str]]:
+    local = start.astimezone(zone).replace(second=0, microsecond=0)
+    t = local + timedelta(minutes=every - local.minute % every)
+    span = (end - start).total_seconds() or 1.0
+    ticks = []
+    while t <= end:
+        pct = round((t - start).total_seconds() / span * 100, 2)
+        if 3 <= pct <= 97:
+            ticks.append((pct, t.strftime("%d %b" if t.hour == 0 and t.minute == 0 else "%H:%M")))
+        t += timedelta(minutes=every)
     return ticks
 
 

@@ -3,14 +3,17 @@ that mattered charted across each trial."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from continuum.core import observation_service
+from continuum.core import observation_service, run_trends
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
+from continuum.core.trend_chart import Chart, Marker, build
 from continuum.db import utcnow
 from continuum.weaning import decannulation, readiness, trials
 from continuum.weaning.models import WeaningTrial
@@ -18,6 +21,8 @@ from continuum.weaning.protocols import PROTOCOLS
 
 SIGNALS = ("blood_flow", "sweep_flow", "spo2", "sao2", "paco2", "map")
 MARGIN = timedelta(minutes=30)
+# Weaning values are often charted by hand at each step: a line breaks only after an hour.
+MAX_GAP = timedelta(hours=1)
 
 
 def window(trial_list: list[WeaningTrial]) -> tuple[datetime, datetime] | None:
@@ -50,6 +55,38 @@ def chart(session: Session, run_id: int, trial_list: list[WeaningTrial]) -> dict
         for t in trial_list
     ]
     return {"series": {k: v for k, v in series.items() if v}, "bands": bands}
+
+
+def trial_chart(
+    session: Session, run_id: int, trial_list: list[WeaningTrial], zone: ZoneInfo
+) -> Chart | None:
+    """The pages' chart (server-drawn SVG, ``core.trend_chart``): one panel per signal
+    recorded over the trials' span, a marker at each trial's start, step and end."""
+    span = window(trial_list)
+    if span is None:
+        return None
+    found = run_trends.readings(session, run_id, SIGNALS, *span)
+    traces = [
+        replace(run_trends.trace_of(code, found[code]), max_gap=MAX_GAP)
+        for code in SIGNALS
+        if found.get(code)
+    ]
+    if not traces:
+        return None
+    marks: list[Marker] = []
+    for t in trial_list:
+        protocol = PROTOCOLS[t.kind]
+        name = f"#{t.id} {protocol.title}"
+        stages = {st.key: st.label for st in protocol.stages}
+        marks.append(Marker(t.started_at, "trial", f"{name} started"))
+        marks += [
+            Marker(s.at, "step", f"{name}: step {s.seq}, {stages.get(s.stage, s.stage)}")
+            for s in t.steps
+        ]
+        if t.ended_at:
+            marks.append(Marker(t.ended_at, "trial", f"{name} {t.status.replace('_', ' ')}"))
+    title = "Signals across the trial" if len(trial_list) == 1 else "Signals across the trials"
+    return build(traces, *span, zone, marks, title=title)
 
 
 def trial_out(trial: WeaningTrial) -> dict[str, Any]:

@@ -80,6 +80,7 @@ def _weaning(
 ) -> Response:
     run = run_service.get_run(db, actor, run_id)
     data = history.history(db, actor, run)
+    trial_list = trials.trials_for(db, run.id)
     fam = data["family"]
     return render(
         request,
@@ -89,7 +90,8 @@ def _weaning(
         run=run,
         identity=_who(db, actor, run.patient_id),
         h=data,
-        trials=trials.trials_for(db, run.id),
+        trials=trial_list,
+        chart=history.trial_chart(db, run.id, trial_list, request.app.state.settings.zone),
         protocols=PROTOCOLS,
         kinds=[p for p in PROTOCOLS.values() if p.family == fam],
         live=readiness.review(db, actor, run),
@@ -193,7 +195,7 @@ def _trial(
         latest=latest,
         codes=vocabulary.CODES,
         safety=trials.circuit_safety(db, run, trial),
-        chart=history.chart(db, run.id, [trial]),
+        chart=history.trial_chart(db, run.id, [trial], request.app.state.settings.zone),
         next_stage=_next_stage(trial),
         off_sweep=trials.off_sweep_minutes(trial),
         error=error,

@@ -4,7 +4,7 @@ whole application — outside Starlette's error middleware, so 500 pages get the
 Content-Security-Policy: scripts only from this site (no inline script, no eval); the
 pages' scripts are files under /static and their data sits in ``<script
 type="application/json">`` blocks, which are never executed. Styles allow 'unsafe-inline'
-(templates use style attributes and Plotly writes its own style rules); styles cannot run
+(templates and the server-drawn charts use style attributes); styles cannot run
 code. ``frame-ancestors 'none'`` forbids framing (clickjacking).
 """
 

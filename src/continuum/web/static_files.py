@@ -1,31 +1,13 @@
-"""Static assets served from this package, Plotly's JS from the plotly package and Swagger
-UI from the fastapi-offline package (no CDN)."""
+"""Static assets served from this package and Swagger UI from the fastapi-offline package
+(no CDN). Charts are drawn on the server as SVG (``core.trend_chart``): no chart library."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 STATIC_DIR = Path(__file__).parent / "static"
-router = APIRouter()
-
-
-def plotly_js_path() -> Path:
-    import plotly
-
-    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-
-
-@router.get("/static/vendor/plotly.min.js", include_in_schema=False)
-def plotly_js() -> FileResponse:
-    return FileResponse(
-        plotly_js_path(),
-        media_type="application/javascript",
-        headers={"Cache-Control": "public, max-age=86400"},
-    )
 
 
 def static_app() -> StaticFiles:
