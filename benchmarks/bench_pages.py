@@ -14,7 +14,9 @@ browser context (cold cache), logged in beforehand (not timed). Per page it prin
 
 The old approach is the same app at ``--old-rev`` (default: the last commit whose run and
 alert pages drew their charts with Plotly), exported with ``git archive`` into a temporary
-folder and served from there on the same database; ``--no-old`` skips it.
+folder and served from there on the same database; ``--no-old`` skips it. The old app
+serves Plotly from the ``plotly`` package, which the project no longer installs: put it in
+the venv first (``.venv/bin/pip install plotly``), or the old side is reported as not measured.
 
     .venv/bin/python benchmarks/bench_pages.py [--repeat 5] [--old-rev 6f1c754] [--no-old]
 """
