@@ -15,6 +15,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.weaning.models",
     "continuum.initiation.models",
     "continuum.rounds.transfusion",
+    "continuum.quality.adverse_event_record",
     # add domain model modules above this line
 )
 

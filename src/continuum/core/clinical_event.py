@@ -70,6 +70,9 @@ KIND_LABELS: dict[str, str] = {
     "decannulation.recorded": "Decannulation recorded",
     "decannulation.signed": "Decannulation signed",
     "follow_up.completed": "Follow-up done",
+    "adverse_event.recorded": "Adverse event recorded",
+    "adverse_event.amended": "Adverse event amended",
+    "review.signed": "M&M review signed",
 }
 KINDS: tuple[str, ...] = tuple(KIND_LABELS)
 # Groups for the page's kind filter: the part before the dot.
@@ -89,6 +92,8 @@ KIND_GROUPS: dict[str, str] = {
     "weaning": "Weaning",
     "decannulation": "Decannulation",
     "follow_up": "Follow-ups",
+    "adverse_event": "Adverse events",
+    "review": "M&M reviews",
 }
 SYSTEM_DISCIPLINE = "system"  # events of the surveillance engine, interfaces, the CLI
 

@@ -42,12 +42,20 @@ class Permission(StrEnum):
     ISSUE_OWN_TOKEN = "issue_own_token"
     # Find a patient by MRN without reading identifiers (what an interface needs).
     FIND_BY_MRN = "find_by_mrn"
+    # Quality: any clinician (and the coordinator and quality lead) records an adverse event;
+    # the quality lead, coordinator and physician lead run M&M reviews and audits and set
+    # harm and preventability by consensus; programme-level aggregated figures (metrics,
+    # control charts) are open to every clinical role and to researchers (no identifiers).
+    RECORD_ADVERSE_EVENT = "record_adverse_event"
+    REVIEW_CASES = "review_cases"
+    VIEW_QUALITY = "view_quality"
 
 
 P = Permission
 _CLINICIAN = {
     P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.ENTER_OBSERVATION, P.AMEND_OBSERVATION,
     P.RECORD_PARTICIPATION, P.ACKNOWLEDGE_ALERT, P.RECORD_ROUND, P.ISSUE_OWN_TOKEN,
+    P.RECORD_ADVERSE_EVENT, P.VIEW_QUALITY,
 }  # fmt: skip
 # Perfusionist and physician: the two who sign decisions, trials and decannulation.
 _SIGNER = {
@@ -62,16 +70,18 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "coordinator": frozenset({
         P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.CREATE_PATIENT, P.MANAGE_RUN,
         P.RECORD_PARTICIPATION, P.MANAGE_REFERRAL, P.RECORD_ROUND, P.ACKNOWLEDGE_ALERT,
-        P.ISSUE_OWN_TOKEN,
+        P.ISSUE_OWN_TOKEN, P.RECORD_ADVERSE_EVENT, P.REVIEW_CASES, P.VIEW_QUALITY,
     }),
     # The physician lead (ECMO medical director) signs like a physician and, with the quality
     # lead, governs the programme's clinical thresholds.
-    "physician_lead": frozenset(_CLINICIAN | _SIGNER | {P.MANAGE_CLINICAL_SETTINGS}),
+    "physician_lead": frozenset(
+        _CLINICIAN | _SIGNER | {P.MANAGE_CLINICAL_SETTINGS, P.REVIEW_CASES}
+    ),
     "qa_lead": frozenset({
         P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.VIEW_AUDIT, P.MANAGE_CLINICAL_SETTINGS,
-        P.ISSUE_OWN_TOKEN,
+        P.ISSUE_OWN_TOKEN, P.RECORD_ADVERSE_EVENT, P.REVIEW_CASES, P.VIEW_QUALITY,
     }),
-    "researcher": frozenset({P.VIEW_CLINICAL, P.ISSUE_OWN_TOKEN}),
+    "researcher": frozenset({P.VIEW_CLINICAL, P.ISSUE_OWN_TOKEN, P.VIEW_QUALITY}),
     # IT: users, service-account tokens and integration settings (message-log retention);
     # not clinical ones.
     "admin": frozenset({
