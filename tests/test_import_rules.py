@@ -5,6 +5,9 @@ function-level and TYPE_CHECKING ones included):
   code and nothing of core or the domains;
 - a domain (alerts, ingest, initiation, rounds, weaning) does not import another domain:
   they meet through core's hooks (continuum.domains.HOOK_MODULES);
+- the programme layers (quality, and later research) read across the domains: they may
+  import a domain's record modules (its ORM models and closed lists: ``READABLE``), never a
+  domain's services or routes; no domain imports a programme layer;
 - core does not import web or any domain; core's route modules (core/*_routes.py) are the
   routes ring: they, and a domain's route modules (routes.py, api.py, *_routes.py), are the
   only modules of core and the domains that may use the web layer (continuum.web, FastAPI);
@@ -27,6 +30,12 @@ PURE = (
     "display_names", "local_time",
 )  # fmt: skip
 DOMAINS = ("alerts", "ingest", "initiation", "rounds", "weaning")
+PROGRAMME = ("quality",)
+# What a programme layer may read of a domain: its tables and closed lists.
+READABLE = (
+    "continuum.alerts.models", "continuum.rounds.models", "continuum.rounds.transfusion",
+    "continuum.weaning.models", "continuum.initiation.models", "continuum.ingest.models",
+)  # fmt: skip
 DB_AND_WEB = ("sqlalchemy", "alembic", "psycopg", "fastapi", "starlette", "jinja2", "uvicorn")
 APP_LAYERS = ("continuum.db", "continuum.web", "continuum.core", "continuum.app")
 ROUTES_RING = ("*_routes.py", "routes.py", "api.py")  # core/*_routes.py; a domain's routes
@@ -85,6 +94,27 @@ def test_pure_package_imports_no_database_web_core_or_domain(top: str) -> None:
 def test_domain_does_not_import_another_domain(domain: str) -> None:
     others = tuple(f"continuum.{d}" for d in DOMAINS if d != domain)
     assert breaks(files_of(domain), others) == []
+
+
+@pytest.mark.parametrize("layer", PROGRAMME)
+def test_programme_layer_reads_domains_only_through_their_records(layer: str) -> None:
+    domains = tuple(f"continuum.{d}" for d in DOMAINS)
+    found = [b for b in breaks(files_of(layer), domains) if not any(
+        b.endswith(f" imports {r}") or f" imports {r}." in b for r in READABLE
+    )]  # fmt: skip
+    assert found == []
+
+
+def test_no_domain_imports_a_programme_layer() -> None:
+    layers = tuple(f"continuum.{p}" for p in PROGRAMME)
+    assert breaks([p for d in DOMAINS for p in files_of(d)], layers) == []
+    assert breaks(files_of("core"), layers) == []
+
+
+@pytest.mark.parametrize("layer", PROGRAMME)
+def test_only_a_programme_layers_route_modules_use_the_web_layer(layer: str) -> None:
+    outside = [p for p in files_of(layer) if not in_ring(p)]
+    assert breaks(outside, (*WEB, "continuum.app")) == []
 
 
 def in_ring(path: Path) -> bool:
