@@ -37,9 +37,9 @@ def risks(values: Sequence[float] | FloatArray, field: str = "risks") -> FloatAr
     return np.array([risk(v, f"{field}[{i}]") for i, v in enumerate(values)], dtype=float)
 
 
-def outcomes(values: Sequence[int] | Sequence[bool], count: int, field: str = "outcomes") -> (
-    npt.NDArray[np.int64]
-):
+def outcomes(
+    values: Sequence[int] | Sequence[bool], count: int, field: str = "outcomes"
+) -> npt.NDArray[np.int64]:
     """Outcomes 1 (died) or 0 (survived), one per risk."""
     if len(values) != count:
         raise ValueError(

@@ -7,10 +7,11 @@ length, with the odds multiplied by ``true_odds_ratio``.
 
 Markov chain (Brook & Evans, Biometrika 1972, as Steiner et al. 2000 used it): [0, h] is
 cut into ``states`` steps of Δ = h/states; S sits on the grid 0, Δ, …, h (states + 1
-transient states) and S > h is the absorbing signal. Each weight w is shared between the two
-grid steps around w/Δ in proportion to its distance (so each weight keeps its mean), and
-S = max(0, S + w) moves on the grid. With Q the transient-to-transient transition matrix,
-the run lengths from each start are L = (I − Q)⁻¹ 1, and the ARL from S = 0 is L[0].
+transient states) and S > h is the absorbing signal. Each move is shared between the two
+grid points around its landing point in proportion to its distance (so each move keeps its
+mean), landing above h is a signal exactly, and below 0 counts as 0. With Q the
+transient-to-transient transition matrix, the run lengths from each start are
+L = (I − Q)⁻¹ 1, and the ARL from S = 0 is L[0].
 
 Simulation (for checking the chain): many charts are run on random patients from the mix
 until each signals; the ARL is their mean run length, with its standard error.
@@ -33,8 +34,9 @@ SOURCE = (
     "et al. Biostatistics 2000;1:441-52)"
 )
 MARKOV_FORMULA = (
-    "Δ = h/N; S on the grid 0, Δ, …, h; weight w split between the grid steps floor(w/Δ) and "
-    "floor(w/Δ)+1; Q = transitions among the N+1 grid states; ARL₀ = [(I − Q)⁻¹ 1] at S = 0"
+    "Δ = h/N; S on the grid 0, Δ, …, h; from grid step i a weight w lands at x = i + w/Δ: "
+    "x > N signals, else it is shared between floor(x) and floor(x)+1; Q = transitions among "
+    "the N+1 grid states; ARL₀ = [(I − Q)⁻¹ 1] at S = 0"
 )
 DEFAULT_STATES = 300
 MAX_STATES = 5000
@@ -82,25 +84,37 @@ def _checked(
 def transition_matrix(
     survived: FloatArray, died: FloatArray, death_probability: FloatArray, h: float, states: int
 ) -> FloatArray:
-    """Q among the grid states 0, Δ, …, h (rows sum to 1 − P(signal next patient))."""
+    """Q among the grid states 0, Δ, …, h (rows sum to 1 − P(signal next patient)).
+
+    From grid point i a weight w lands at x = i + w/Δ (in steps): x > N is a signal, exactly;
+    otherwise the move is shared between floor(x) and floor(x) + 1 (below 0 counts as 0)."""
     delta = h / states
     mix = 1.0 / len(survived)
     steps = np.concatenate([survived, died]) / delta
     mass = np.concatenate([(1 - death_probability) * mix, death_probability * mix])
     below = np.floor(steps)
     upper_share = steps - below
-    offsets = np.concatenate([below, below + 1]).astype(np.int64)
-    masses = np.concatenate([mass * (1 - upper_share), mass * upper_share])
+    offsets = below.astype(np.int64)
     lowest = int(offsets.min())
-    by_offset = np.bincount(offsets - lowest, weights=masses)
+    span = int(offsets.max()) - lowest + 2
+
+    def by_offset(shift: int, amounts: FloatArray) -> FloatArray:
+        counts = np.bincount(offsets + shift - lowest, weights=amounts, minlength=span)
+        return counts.astype(np.float64)
+
+    exact = upper_share == 0
+    # lower share of a move that is not a whole number of steps: must stay below N (at N,
+    # x = N + share > N is a signal); whole-step moves and upper shares may reach N itself
+    lower_inexact = by_offset(0, np.where(exact, 0.0, mass * (1 - upper_share)))
+    up_to_n = by_offset(0, np.where(exact, mass, 0.0)) + by_offset(1, mass * upper_share)
     size = states + 1
     q = np.zeros((size, size))
     rows = np.arange(size)
-    for index in np.flatnonzero(by_offset):
-        offset = index + lowest
-        target = np.maximum(rows + offset, 0)
-        inside = target < size
-        q[rows[inside], target[inside]] += by_offset[index]
+    for amounts, last in ((lower_inexact, states - 1), (up_to_n, states)):
+        for index in np.flatnonzero(amounts):
+            target = np.maximum(rows + index + lowest, 0)
+            inside = target <= last
+            q[rows[inside], target[inside]] += amounts[index]
     return q
 
 

@@ -134,6 +134,12 @@ def oe_cusum(
         values=tuple(values),
         signals=tuple(signals),
         resets=tuple(resets),
-        inputs={"patients": len(p), "mean_risk": p_bar, "q_a": ratio, "h": limit,
-                "reset": reset, "k_given": k is not None},
+        inputs={
+            "patients": len(p),
+            "mean_risk": p_bar,
+            "q_a": ratio,
+            "h": limit,
+            "reset": reset,
+            "k_given": k is not None,
+        },
     )
