@@ -55,6 +55,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ingest",
     "evaluate",
     "alerts_worker",
+    "quality",
     # add command modules above this line
 )
 
