@@ -26,7 +26,7 @@ PURE = (
     "physiology", "scores", "simulator", "surveillance", "vocabulary", "calculators",
     "display_names", "local_time", "control_charts",
 )  # fmt: skip
-DOMAINS = ("alerts", "ingest", "initiation", "rounds", "weaning")
+DOMAINS = ("alerts", "ingest", "initiation", "rounds", "weaning", "quality_charts")
 DB_AND_WEB = ("sqlalchemy", "alembic", "psycopg", "fastapi", "starlette", "jinja2", "uvicorn")
 APP_LAYERS = ("continuum.db", "continuum.web", "continuum.core", "continuum.app")
 ROUTES_RING = ("*_routes.py", "routes.py", "api.py")  # core/*_routes.py; a domain's routes

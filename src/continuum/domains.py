@@ -26,6 +26,7 @@ HOOK_MODULES: tuple[str, ...] = (
     "continuum.alerts.hooks",
     "continuum.weaning.hooks",
     "continuum.rounds.hooks",
+    "continuum.initiation.hooks",
     # add domain hook modules above this line
 )
 
@@ -44,6 +45,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.alerts.routes",
     "continuum.ingest.routes",
     "continuum.ingest.preset_routes",
+    "continuum.quality_charts.routes",
     # add domain route modules above this line
 )
 
