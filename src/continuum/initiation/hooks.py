@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from continuum.core import outcome_scores
+from continuum.display_names import field_label
 
 if TYPE_CHECKING:
     from continuum.core.run_record import Run
@@ -60,7 +61,8 @@ def stored_scores(
         shared = shared_inputs(decision, patient.weight_kg, patient.height_cm, None)
         view = next(v for v in score_views(decision, run.support_type, shared) if v.name == name)
         if view.result is None:
-            out[run.id] = f"{title} incomplete: missing {', '.join(view.missing)}"
+            missing = ", ".join(field_label(m).lower() for m in view.missing)
+            out[run.id] = f"{title} incomplete: missing {missing}"
             continue
         survival = view.result.interpretation.get("cohort_survival")
         if survival is None:
