@@ -107,7 +107,7 @@ def test_a_bad_risk_file_exits_2_naming_line_and_value(
         (["--h", "0", "--ra", "2"], ["h = 0", "h > 0"]),
         (["--h", "4", "--ra", "-1"], ["odds_ratio = -1", "> 0"]),
         (["--h", "4", "--ra", "1"], ["odds_ratio = 1", "≠ 1"]),
-        (["--h", "4", "--ra", "2", "--states", "3"], ["states = 3", "10–5000"]),
+        (["--h", "4", "--ra", "2", "--states", "3"], ["states = 3", "10–2000"]),
         (["--h", "4", "--ra", "2", "--format", "xml"], ["--format 'xml'", "text or json"]),
         (["--h", "4", "--ra", "2", "--runs-per-year", "0"], ["runs_per_year = 0", "> 0"]),
     ],

@@ -79,7 +79,7 @@ def test_choose_h_for_a_rare_alarm_needs_a_higher_limit() -> None:
         (lambda: run_length.arl_markov([0.2], 2, 0), ["h", "0", "h > 0"]),
         (lambda: run_length.arl_markov([0.2], 0, 4), ["odds_ratio", "0", "> 0"]),
         (lambda: run_length.arl_markov([0.2], -1, 4), ["odds_ratio", "-1", "> 0"]),
-        (lambda: run_length.arl_markov([0.2], 2, 4, states=5), ["states", "5", "10–5000"]),
+        (lambda: run_length.arl_markov([0.2], 2, 4, states=5), ["states", "5", "10–2000"]),
         (
             lambda: run_length.choose_h([0.2], 2, 40, 0),
             ["false_alarms_per_year", "0", "> 0"],

@@ -33,7 +33,7 @@ OddsRatioOption = Annotated[
     typer.Option("--ra", help="odds ratio the chart detects: 2 deterioration, 0.5 improvement"),
 ]
 StatesOption = Annotated[
-    int, typer.Option("--states", help="Markov-chain steps between 0 and h (10–5000)")
+    int, typer.Option("--states", help="Markov-chain steps between 0 and h (10–2000)")
 ]
 FormatOption = Annotated[str, typer.Option("--format", help="text or json")]
 

@@ -39,7 +39,7 @@ MARKOV_FORMULA = (
     "the N+1 grid states; ARL₀ = [(I − Q)⁻¹ 1] at S = 0"
 )
 DEFAULT_STATES = 300
-MAX_STATES = 5000
+MAX_STATES = 2000  # a dense (N+1)² matrix: 2,000 steps is 32 MB
 UNITS = "patients (consecutive runs) until a signal"
 
 
