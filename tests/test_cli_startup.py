@@ -41,6 +41,7 @@ def heavy(modules: set[str]) -> set[str]:
         ["simulate", "--list"],
         ["evaluate", "--help"],
         ["db", "--help"],
+        ["quality", "--help"],
     ],
     ids=lambda a: " ".join(a[:2]),
 )

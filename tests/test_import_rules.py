@@ -27,7 +27,7 @@ import pytest
 SRC = Path(__file__).resolve().parent.parent / "src" / "continuum"
 PURE = (
     "physiology", "scores", "simulator", "surveillance", "vocabulary", "calculators",
-    "display_names", "local_time",
+    "display_names", "local_time", "control_charts",
 )  # fmt: skip
 DOMAINS = ("alerts", "ingest", "initiation", "rounds", "weaning")
 PROGRAMME = ("quality",)

@@ -27,6 +27,7 @@ HOOK_MODULES: tuple[str, ...] = (
     "continuum.alerts.hooks",
     "continuum.weaning.hooks",
     "continuum.rounds.hooks",
+    "continuum.initiation.hooks",
     # add domain hook modules above this line
 )
 
@@ -45,6 +46,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.alerts.routes",
     "continuum.ingest.routes",
     "continuum.ingest.preset_routes",
+    "continuum.quality.control_chart_routes",
     # add domain route modules above this line
 )
 
@@ -56,6 +58,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ingest",
     "evaluate",
     "alerts_worker",
+    "quality",
     # add command modules above this line
 )
 
