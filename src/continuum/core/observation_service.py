@@ -246,7 +246,7 @@ def amend(session: Session, actor: Actor, observation_id: int, data: AmendmentIn
         ("observation", original.id),
         run,
         details={"from": original.value, "to": value, "replacement_id": replacement.id},
-    )  # noqa: E501
+    )
     audit.record(
         session,
         actor,
@@ -331,7 +331,7 @@ def amend_from_device(
         ("observation", ids[-1]),
         run,
         details={**detail, "originals": ids},
-    )  # noqa: E501
+    )
     audit.record(session, actor, "amend", "observation", ids[-1], run.patient_id,
                  {**detail, "originals": ids, "code": code})  # fmt: skip
     follow_delta_p(session, actor, run, originals[-1], new.value if new is not None else None)
@@ -437,7 +437,7 @@ def _hand_entered(session: Session, actor: Actor, run: Run, values: list[CleanVa
         ("observation", first or 0),
         run,
         details=details,
-    )  # noqa: E501
+    )
 
 
 def get_observation(session: Session, observation_id: int) -> Observation:
