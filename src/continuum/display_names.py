@@ -149,3 +149,19 @@ def mrn(value: object) -> str:
     if not text:
         return ""
     return text if _MRN_LABELLED.match(text) else f"MRN {text}"
+
+
+# HL7 v2 OBX-11 result statuses a device feed may send with a value that is stored. F and R
+# show nothing: R ("not verified") is how gateways send every device value (IHE PCD-01), so
+# naming it would mark every reading. W, D and X are never stored as values in force.
+RESULT_STATUS_WORDS = {
+    "P": "preliminary",
+    "S": "partial",
+    "C": "corrected by the device",
+}
+
+
+def result_status(status: object) -> str:
+    """'P' → 'preliminary (device status P)'; final or none → ''."""
+    words = RESULT_STATUS_WORDS.get(str(status or "").upper())
+    return f"{words} (device status {str(status).upper()})" if words else ""

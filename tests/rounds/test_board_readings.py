@@ -142,3 +142,12 @@ def test_next_patient_while_recording_rounds(web: Web) -> None:
     assert 'id="next-patient" href="/runs/1/rounds"' in back  # wraps round to the first bed
     rows = web.client.get("/rounds/rows").text
     assert "VA goals" in rows  # the VA-ECPR run gets VA goals
+
+
+def test_map_prefers_the_arterial_line_and_names_a_cuff_reading() -> None:
+    goals = br.default_goals("VA", "cardiac")
+    cuff_only = by_code(br.readings({"map_nibp": (NOW, 62.0)}, goals, NOW))["map"]
+    assert (cuff_only.value, cuff_only.note, cuff_only.off) == (62.0, "cuff (non-invasive)", True)
+    both = {"map": (NOW - timedelta(minutes=30), 70.0), "map_nibp": (NOW, 62.0)}
+    arterial = by_code(br.readings(both, goals, NOW))["map"]
+    assert (arterial.value, arterial.note) == (70.0, "")

@@ -224,3 +224,18 @@ def test_va_flow_reduction_judges_haemodynamics_and_echo_at_each_step(sessions) 
                 StepIn(stage="minimal", at=t0 + timedelta(minutes=40), values={"blood_flow": 2.0}),
             )  # fmt: skip
         assert up.value.problems[0].field == "blood_flow"
+
+
+def test_a_cuff_map_stands_in_only_without_an_arterial_line_and_says_so(sessions) -> None:  # type: ignore[no-untyped-def]
+    with sessions() as db:
+        run = db.get(Run, 1)
+        at = utcnow() - timedelta(minutes=10)
+        record(db, run, at, map_nibp=72)
+        rows = {r["name"]: r for r in readiness.review(db, NURSE, run)["rows"]}
+        assert (rows["vv_map_min"]["value"], rows["vv_map_min"]["how"]) == (
+            72,
+            "cuff (non-invasive)",
+        )
+        record(db, run, at - timedelta(minutes=5), map=64)  # arterial line, a little older
+        rows = {r["name"]: r for r in readiness.review(db, NURSE, run)["rows"]}
+        assert (rows["vv_map_min"]["value"], rows["vv_map_min"]["how"]) == (64, "observation")

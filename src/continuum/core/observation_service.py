@@ -237,7 +237,16 @@ def amend(session: Session, actor: Actor, observation_id: int, data: AmendmentIn
         )
     )
     run = session.get_one(Run, original.run_id)
-    record_event(session, actor, "observation.amended", None, texts.amended_text(original.code, original.value, value, original.unit, data.reason), ("observation", original.id), run, details={"from": original.value, "to": value, "replacement_id": replacement.id})  # noqa: E501
+    record_event(
+        session,
+        actor,
+        "observation.amended",
+        None,
+        texts.amended_text(original.code, original.value, value, original.unit, data.reason),
+        ("observation", original.id),
+        run,
+        details={"from": original.value, "to": value, "replacement_id": replacement.id},
+    )
     audit.record(
         session,
         actor,
@@ -252,6 +261,7 @@ def amend(session: Session, actor: Actor, observation_id: int, data: AmendmentIn
             "replacement_id": replacement.id,
         },
     )
+    follow_delta_p(session, actor, run, original, value)
     return replacement
 
 
@@ -312,10 +322,97 @@ def amend_from_device(
         text = f"{words(code).capitalize()} {old:g} {unit} withdrawn: {reason}"
         detail = {"from": old, "to": None, "replacement_id": None, "reason": reason}
     ids = [o.id for o in originals]
-    record_event(session, actor, "observation.amended", at, text, ("observation", ids[-1]), run, details={**detail, "originals": ids})  # noqa: E501
+    record_event(
+        session,
+        actor,
+        "observation.amended",
+        at,
+        text,
+        ("observation", ids[-1]),
+        run,
+        details={**detail, "originals": ids},
+    )
     audit.record(session, actor, "amend", "observation", ids[-1], run.patient_id,
                  {**detail, "originals": ids, "code": code})  # fmt: skip
+    follow_delta_p(session, actor, run, originals[-1], new.value if new is not None else None)
     return originals
+
+
+def follow_delta_p(
+    session: Session, actor: Actor, run: Any, original: Observation, new_value: float | None
+) -> list[Observation]:
+    """A ΔP derived from a pressure follows that pressure's correction or withdrawal.
+
+    When ``original`` (a p_preoxy or p_postoxy value, now superseded or withdrawn) had a
+    partner pressure at the same time from the same source, and a final ΔP there equals the
+    difference of the two as they were, that ΔP was derived from them (a ΔP the device
+    measured itself is left alone: it need not equal the difference). It is re-derived from
+    the corrected pressure, or withdrawn with it (or when the new difference is implausible),
+    through ``amend_from_device``: the earlier ΔP stays, marked, with its reason, audited and
+    on the timeline. Returns the ΔP rows that were amended (none: nothing to follow)."""
+    code = original.code
+    if code not in vocabulary.DELTA_P_FROM:
+        return []
+    pre_code, post_code = vocabulary.DELTA_P_FROM
+    other_code = post_code if code == pre_code else pre_code
+
+    def final(of: str) -> list[Observation]:
+        return list(
+            session.scalars(
+                select(Observation)
+                .where(
+                    Observation.run_id == original.run_id,
+                    Observation.code == of,
+                    Observation.time == original.time,
+                    Observation.status == "final",
+                    Observation.source == original.source,
+                )
+                .order_by(Observation.id)
+            )
+        )
+
+    partners, dps = final(other_code), final(vocabulary.DELTA_P)
+    if not partners or not dps:
+        return []
+    other = partners[-1].value
+    pre, post = (original.value, other) if code == pre_code else (other, original.value)
+    derived = dps[-1]
+    if abs(derived.value - (pre - post)) > 1e-6:
+        return []  # measured by the device, not derived from these pressures
+    new_dp = None
+    if new_value is not None:
+        new_pre, new_post = (new_value, other) if code == pre_code else (other, new_value)
+        new_dp = vocabulary.delta_p(new_pre, new_post)
+    words_code = words(code)
+    if new_dp is None:
+        reason = (
+            f"derived from {words_code}, which was withdrawn"
+            if new_value is None
+            else f"derived from {words_code}, corrected to {new_value:g}: "
+            "the new difference is implausible"
+        )
+        return amend_from_device(
+            session, actor, run, vocabulary.DELTA_P, original.time, original.source, None, reason
+        )
+    replacement = {
+        column.key: getattr(derived, column.key)
+        for column in Observation.__table__.columns
+        if column.key not in ("id", "amends_id")
+    }
+    replacement.update(
+        value=new_dp, status="final", recorded_at=utcnow(), entered_by=actor.staff_id
+    )
+    reason = f"re-derived from {words_code} corrected to {new_value:g}"
+    return amend_from_device(
+        session,
+        actor,
+        run,
+        vocabulary.DELTA_P,
+        original.time,
+        original.source,
+        replacement,
+        reason,
+    )
 
 
 def _hand_entered(session: Session, actor: Actor, run: Run, values: list[CleanValue]) -> None:
@@ -331,7 +428,16 @@ def _hand_entered(session: Session, actor: Actor, run: Run, values: list[CleanVa
     text = texts.entered_text([(v.code, v.value, v.unit) for v in values])
     at = max(v.time for v in values)
     details = {"count": len(values)}
-    record_event(session, actor, "observation.entered", at, text, ("observation", first or 0), run, details=details)  # noqa: E501
+    record_event(
+        session,
+        actor,
+        "observation.entered",
+        at,
+        text,
+        ("observation", first or 0),
+        run,
+        details=details,
+    )
 
 
 def get_observation(session: Session, observation_id: int) -> Observation:

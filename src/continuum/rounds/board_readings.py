@@ -30,7 +30,7 @@ VENTILATION = ("vent_fio2", "peep", "plateau_pressure")
 VASOACTIVES = tuple(drug for drug, _ in VIS_WEIGHTS)
 LABS = ("lactate", "hb", "platelets", "fibrinogen")
 FLUID_BALANCE_CODE = "fluid_balance_24h"
-CODES = (*VENTILATION, *VASOACTIVES, *LABS, "map", FLUID_BALANCE_CODE)
+CODES = (*VENTILATION, *VASOACTIVES, *LABS, "map", "map_nibp", FLUID_BALANCE_CODE)
 DRIVING_PRESSURE = "driving_pressure"  # plateau − PEEP, measured together
 VIS = "vis"
 
@@ -150,6 +150,10 @@ def _derived(latest: dict[str, tuple[datetime, float]]) -> dict[str, tuple[datet
     plateau, peep = latest.get("plateau_pressure"), latest.get("peep")
     if plateau and peep and abs((plateau[0] - peep[0]).total_seconds()) <= 3600:
         out[DRIVING_PRESSURE] = (max(plateau[0], peep[0]), plateau[1] - peep[1])
+    # MAP: the arterial line's (vocabulary.PREFERRED_SOURCES); a cuff reading only when the run
+    # has no arterial value, and the reading says so (``readings``: note "cuff").
+    if "map" not in latest and "map_nibp" in latest:
+        out["map"] = latest["map_nibp"]
     drugs = {d: latest[d] for d in VASOACTIVES if d in latest}
     if drugs:
         at = max(t for t, _ in drugs.values())
@@ -182,6 +186,8 @@ def readings(
             stale = now - at > timedelta(hours=hours[STALE_SETTING[code]])
             off = goal is not None and not goal.contains(value)
             note = _vis_note(value) if code == VIS else ""
+            if code == "map" and "map" not in latest:
+                note = "cuff (non-invasive)"
             row.append(
                 Reading(code, label, unit, value, at, goal, stale, off, age_text(at, now), note)
             )

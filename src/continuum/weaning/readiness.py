@@ -67,9 +67,9 @@ def measured(session: Session, run: Run) -> dict[str, Measured]:
     out: dict[str, Measured] = {}
     for code in RAW:
         obs = observation_service.latest(session, run.id, code)
-        out[code] = (
-            Measured(obs.value, obs.time, "observation") if obs else Measured(None, None, "none")
-        )
+        # MAP falls back to a cuff reading (vocabulary.PREFERRED_SOURCES), shown as such.
+        how = "observation" if obs is None or obs.code == code else "cuff (non-invasive)"
+        out[code] = Measured(obs.value, obs.time, how) if obs else Measured(None, None, "none")
     raw = {k: m.value for k, m in out.items()}
     patient = run.patient
     for name, value in cr.derived(raw, patient.height_cm, patient.sex).items():

@@ -114,7 +114,7 @@ class Judged(BaseModel):
 
 class ReadinessRow(Judged):
     at: UtcTime | None = Field(description="time of the value")
-    how: Literal["observation", "derived", "calculated", "entered", "none"]
+    how: Literal["observation", "cuff (non-invasive)", "derived", "calculated", "entered", "none"]
 
 
 class ReadinessOut(Out):

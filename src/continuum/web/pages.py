@@ -51,6 +51,7 @@ def _env() -> Environment:
         record_name=display_names.record_name,  # {{ 'circuit_check'|record_name(6) }}
         mrn=display_names.mrn,  # {{ identity.mrn|mrn }} → MRN 100262
         unit_shown=display_names.unit_shown,  # no dimensionless '1' after FdO2 or pH
+        result_status=display_names.result_status,  # 'P' → 'preliminary (device status P)'
         discipline=lambda d: DISCIPLINE_LABELS.get(d, str(d).replace("_", " ")),
     )
     return env
