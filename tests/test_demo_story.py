@@ -26,6 +26,9 @@ from continuum.rounds.models import RoundRecord
 from continuum.weaning.models import TrialStep, WeaningTrial
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+# One worker builds the demo once for the whole module (pytest-xdist --dist loadgroup);
+# spread over workers, each would build its own.
+pytestmark = pytest.mark.xdist_group("demo_story")
 
 
 @pytest.fixture(scope="module")

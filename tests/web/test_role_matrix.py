@@ -4,6 +4,8 @@ anonymous → 401 (API) or a redirect to the login page; wrong role → 403; rig
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -11,7 +13,7 @@ from starlette.routing import Route
 
 from continuum.core.roles import ROLE_PERMISSIONS, Permission
 from continuum.core.vocab import ROLES
-from tests.conftest import VERSIONED, Web, make_web
+from tests.conftest import VERSIONED, Web, _sqlite_copy, make_web
 from tests.seed import password_for
 from tests.web.routes_table import ANY, CASES, PUBLIC, Case
 
@@ -62,11 +64,20 @@ def test_every_route_is_in_the_table(sqlite_url: str) -> None:
     assert seen > 150, f"only {seen} routes walked: the walk misses included routers"
 
 
+@pytest.fixture(scope="module")
+def anonymous(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
+    """One app for every anonymous request: each is refused before it reads or writes
+    anything, so they can share a database (a fresh app per case cost more than the case)."""
+    url = _sqlite_copy(sqlite_template, tmp_path_factory.mktemp("anonymous"))
+    yield from make_web(url)
+
+
 @pytest.mark.parametrize(
     "case", [c for c in CASES if c.needs != PUBLIC], ids=lambda c: f"{c.method} {c.template}"
 )
-def test_anonymous_is_sent_to_log_in(web: Web, case: Case) -> None:
-    response = send(web, case, csrf=None)
+def test_anonymous_is_sent_to_log_in(anonymous: Web, case: Case) -> None:
+    anonymous.client.cookies.clear()
+    response = send(anonymous, case, csrf=None)
     if case.is_api:
         assert response.status_code == 401
         assert response.json()["error"] == "not_authenticated"
