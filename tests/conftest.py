@@ -17,12 +17,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from continuum.app import create_app
 from continuum.config import Settings
+from continuum.core import accounts
 from continuum.db import make_engine, make_sessionmaker
 from tests.seed import seed
+
+# Passwords in tests are argon2 at a small cost. A hash carries its own parameters and
+# verification follows them, so the product's code path is the same; production keeps
+# argon2's defaults (core/accounts.py), where one verification costs 60–500 ms of CPU by
+# design — and the suite logs in hundreds of times.
+accounts._hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 
 REQUIRE_ALL = os.environ.get("CONTINUUM_REQUIRE_ALL") == "1"
 PG_ADMIN = os.environ.get(
