@@ -36,16 +36,30 @@ def _story(url: str) -> int:
         run = db.get_one(Run, 1)
         run.indication = "Referred by Dr Quixote's team"
         ev = AdverseEvent(
-            run_id=1, patient_id=1, code="metab_haemolysis_moderate", category="metabolic",
-            event_class="incident", harm="mild", occurred_at=RUN_START + timedelta(hours=1, minutes=6),
-            detected_by="alert", description="Zelda Quixote: plasma Hb 60 mg/dL", recorded_by=1,
-        )  # fmt: skip
+            run_id=1,
+            patient_id=1,
+            code="metab_haemolysis_moderate",
+            category="metabolic",
+            event_class="incident",
+            harm="mild",
+            occurred_at=RUN_START + timedelta(hours=1, minutes=6),
+            detected_by="alert",
+            description="Zelda Quixote: plasma Hb 60 mg/dL",
+            recorded_by=1,
+        )
         db.add(ev)
-        perf = Actor(staff_id=1, name="Test perfusionist", role="perfusionist",
-                     discipline="perfusion")  # fmt: skip
-        record_event(db, perf, "circuit_check.signed", RUN_START + timedelta(hours=2),
-                     "Circuit check: fibrin at the connector, told Test nurse", ("circuit_check", 99),
-                     run)  # fmt: skip
+        perf = Actor(
+            staff_id=1, name="Test perfusionist", role="perfusionist", discipline="perfusion"
+        )
+        record_event(
+            db,
+            perf,
+            "circuit_check.signed",
+            RUN_START + timedelta(hours=2),
+            "Circuit check: fibrin at the connector, told Test nurse",
+            ("circuit_check", 99),
+            run,
+        )
         db.flush()
         event_id = ev.id
     engine.dispose()

@@ -297,7 +297,8 @@ def api_open_voting(
     return _review_out(db, r, _today(request))
 
 
-def _review_for_vote(db: DbSession, review_id: int) -> Review:
+def _review_for_vote(db: DbSession, actor: Actor, review_id: int) -> Review:
+    svc.require_attendee(db, actor)
     r = db.get(Review, review_id)
     if r is None:
         from continuum.errors import NotFound
@@ -314,7 +315,7 @@ def _review_for_vote(db: DbSession, review_id: int) -> Review:
 )
 def api_vote(review_id: int, data: VoteIn, db: DbSession, actor: CurrentActor) -> VoteOut:
     """One anonymous vote on the cause class by an attendee marked present (one each)."""
-    n = svc.cast_vote(db, actor, _review_for_vote(db, review_id), data)
+    n = svc.cast_vote(db, actor, _review_for_vote(db, actor, review_id), data)
     return VoteOut(review_id=review_id, voters=n, recorded=True)
 
 
@@ -663,7 +664,7 @@ def _vote_page(
     voted: bool = False,
 ) -> Response:
     """The ballot an attendee sees (no case details: they are presented in the meeting)."""
-    r = _review_for_vote(db, review_id)
+    r = _review_for_vote(db, actor, review_id)
     return render(
         request,
         "review_vote.html",
@@ -681,7 +682,7 @@ def _vote_page(
 @pages.post("/quality/reviews/cases/{review_id}/vote", dependencies=[require(P.VIEW_CLINICAL)])
 def vote_form(request: Request, review_id: int, db: DbSession, actor: CurrentActor) -> Response:
     values = posted_values(request)
-    r = _review_for_vote(db, review_id)
+    r = _review_for_vote(db, actor, review_id)
     data = {"cause_class": values.get("cause_class") or ""}
     _, problem = attempt(db, lambda: svc.cast_vote(db, actor, r, parse_form(VoteIn, data)))
     if problem:

@@ -23,7 +23,7 @@ from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.core.vocab import DISCIPLINES
 from continuum.db import utcnow
-from continuum.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from continuum.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationFailed
 from continuum.quality.adverse_event_record import AdverseEvent, AdverseEventAmendment
 from continuum.quality.review_factors import (
     ACTION_STATUSES,
@@ -397,10 +397,21 @@ def _attendee(session: Session, actor: Actor, review: Review) -> ReviewAttendanc
         )
     )
     if actor.staff_id is None or row is None:
-        raise ValidationFailed(
-            [FieldProblem("attendance", "only attendees marked present at the meeting may vote")]
-        )
+        raise Forbidden("only attendees marked present at the meeting may vote on its reviews")
     return row
+
+
+def require_attendee(session: Session, actor: Actor) -> None:
+    """Voting is a right of attendance: someone on no meeting's attendance (present) may not
+    open a ballot at all (checked before the review is looked up)."""
+    actor.require(P.VIEW_CLINICAL)
+    found = actor.staff_id is not None and session.scalar(
+        select(ReviewAttendance.id)
+        .where(ReviewAttendance.staff_id == actor.staff_id, ReviewAttendance.present.is_(True))
+        .limit(1)
+    )
+    if not found:
+        raise Forbidden("only attendees marked present at an M&M meeting may vote")
 
 
 def cast_vote(session: Session, actor: Actor, review: Review, data: VoteIn) -> int:
