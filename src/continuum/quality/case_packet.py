@@ -14,6 +14,7 @@ label), and times as "day N HH:MM" counted from the start of the run (day 0 is i
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -39,6 +40,7 @@ from continuum.initiation.models import InitiationDecision
 from continuum.local_time import shown
 from continuum.quality import review_service
 from continuum.quality.adverse_event_record import AdverseEvent
+from continuum.quality.pdsa_chart import day_ticks
 from continuum.quality.review_factors import cause_label
 from continuum.quality.taxonomy import (
     BY_CODE,
@@ -195,18 +197,30 @@ def _chart(
         return None
     span = (end - start).total_seconds()
     buckets = 240 if span <= 3 * 86400 else 360
-    return build(
+    chart = build(
         traces, start, end, zone, run_trends.markers(session, run.id, start, end), title, buckets
     )
+    if span > 2 * 86400:  # a long run: day labels rather than crowded hours
+        chart = replace(chart, x_ticks=day_ticks(start, end, zone))
+    return chart
 
 
 def _deidentify_chart(chart: Chart, start: datetime) -> Chart:
     """Relative times on the axis and markers; no value table (its rows carry times)."""
     span = (chart.end - chart.start).total_seconds()
     ticks = []
-    for left, _ in chart.x_ticks:
-        t = chart.start + timedelta(seconds=span * left / 100.0)
-        ticks.append((left, relative(t, start)))
+    if span > 2 * 86400:  # whole run-days from the start: "day N"
+        every = max(1, math.ceil(span / 86400 / 6))
+        day = math.ceil((chart.start - start).total_seconds() / 86400)
+        while (t := start + timedelta(days=day)) <= chart.end:
+            left = round((t - chart.start).total_seconds() / span * 100, 2)
+            if 3 <= left <= 97 and day % every == 0:
+                ticks.append((left, f"day {day}"))
+            day += 1
+    else:
+        for left, _ in chart.x_ticks:
+            t = chart.start + timedelta(seconds=span * left / 100.0)
+            ticks.append((left, relative(t, start)))
     markers = [
         replace(
             m,
@@ -407,7 +421,11 @@ def build_packet(
         for r in review_service.reviews_of_run(session, run.id)
     ]
     # Chart window: the run (to its last data), or 12 h either side of the event
-    end = run.ended_at or run_trends.window_end(session, run) or run.started_at
+    last_alert = max((a.raised_at for a in alerts), default=None)
+    data_end = run_trends.window_end(session, run)
+    end = run.ended_at or max(
+        (t for t in (data_end, last_alert) if t is not None), default=run.started_at
+    )
     start = run.started_at
     centre = None
     if centre_event is not None:
@@ -479,7 +497,9 @@ def summary_lines(p: Packet) -> dict[str, list[str]]:
         *ident,
         f"Patient label: {p.patient_label}",
         f"Support: {p.support} · mode {p.modes}",
-        f"Run: {p.started} to {p.ended}",
+        f"Run: {p.started} to {p.ended}"
+        if p.ended != "not ended"
+        else f"Run: since {p.started} (not ended)",
         f"Outcome: {p.outcome}",
     ]
     if p.centre:
