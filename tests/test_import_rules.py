@@ -28,6 +28,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "continuum"
 PURE = (
     "physiology", "scores", "simulator", "surveillance", "vocabulary", "calculators",
     "display_names", "local_time",
+    "quality/review_factors",  # M&M closed lists (a pure module inside the quality layer)
 )  # fmt: skip
 DOMAINS = ("alerts", "ingest", "initiation", "rounds", "weaning")
 PROGRAMME = ("quality",)

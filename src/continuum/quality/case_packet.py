@@ -10,6 +10,7 @@ The de-identified teaching variant shows the patient's label only: no names of p
 staff (a discipline instead), no MRN, no free text (event summaries become their kind's
 label), and times as "day N HH:MM" counted from the start of the run (day 0 is its first
 24 hours). The HTML page and the PDF (``case_packet_pdf``) are drawn from this one object.
+Presentation and de-identification: docs/clinical/reference.md §7.9.
 """
 
 from __future__ import annotations

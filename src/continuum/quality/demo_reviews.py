@@ -71,7 +71,7 @@ def _review(
 
 def add_demo_data(db: Session, staff: dict[str, Actor], now: datetime) -> None:
     runs = list(
-        db.scalars(select(Run).where(Run.status == "ended").order_by(Run.started_at).limit(2))
+        db.scalars(select(Run).where(Run.status == "ended").order_by(Run.ended_at).limit(2))
     )
     if len(runs) < 2:
         return
@@ -81,8 +81,11 @@ def add_demo_data(db: Session, staff: dict[str, Actor], now: datetime) -> None:
     nurse = _who(staff, "Grace Mwangi", "nurse")
     coord = _who(staff, "Priya Nair", "coordinator")
     today = now.date()
-    first_day = today - timedelta(days=42)
-    second_day = today - timedelta(days=14)
+    # Each case is reviewed after its run ended, never in the future.
+    ended = [r.ended_at.date() if r.ended_at else today for r in runs]
+    first_day = min(ended[0] + timedelta(days=1), today)
+    second_day = min(max(ended[1] + timedelta(days=1), first_day + timedelta(days=1)), today)
+    room = (today - first_day).days
 
     first = svc.create_meeting(
         db, qa, MeetingIn(held_on=first_day, title="ECMO M&M: circuit events", chair_id=qa.staff_id)
@@ -136,10 +139,9 @@ def add_demo_data(db: Session, staff: dict[str, Actor], now: datetime) -> None:
             measure_unit="%",
         ),
     )
-    for weeks, value in ((1, 55.0), (3, 72.0), (5, 86.0)):
-        svc.add_measurement(
-            db, qa, pdsa, MeasurementIn(measured_on=first_day + timedelta(weeks=weeks), value=value)
-        )
+    for k, value in ((1, 55.0), (2, 72.0), (3, 86.0)):
+        on = first_day + timedelta(days=round(k * room / 3))
+        svc.add_measurement(db, qa, pdsa, MeasurementIn(measured_on=on, value=value))
     done = svc.add_action(
         db,
         qa,
@@ -150,11 +152,8 @@ def add_demo_data(db: Session, staff: dict[str, Actor], now: datetime) -> None:
             due_on=first_day + timedelta(days=14),
         ),
     )
-    done.status, done.done_at, done.done_by = (
-        "done",
-        datetime.combine(first_day + timedelta(days=10), time(9), tzinfo=UTC),
-        qa.staff_id,
-    )
+    done.status, done.done_by = "done", qa.staff_id
+    done.done_at = min(datetime.combine(first_day, time(16), tzinfo=UTC), now)
 
     second = svc.create_meeting(
         db,

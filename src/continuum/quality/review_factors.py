@@ -5,7 +5,7 @@ edition 2025) with the ECMO additions a programme review needs (a console or com
 fault, alarm configuration, the anticoagulation protocol, transport equipment, perfusion
 coverage). Cause classes are those used with anonymous electronic voting at a surgical M&M
 (patient's disease, management, technical, misadventure). Sources and provenance:
-docs/clinical/reference.md, "M&M reviews".
+docs/clinical/reference.md §7.9.
 """
 
 from __future__ import annotations
