@@ -149,3 +149,8 @@ def test_every_identified_read_is_audited(web: Web) -> None:
     assert len(reads) == 2 and all(r.patient_id == 1 for r in reads)
     assert all(r.detail == {"deidentified": False, "event_id": None} for r in reads)
     assert len([i for i in idents if (i.detail or {}).get("purpose") == "case packet"]) == 2
+
+
+def test_the_run_page_links_to_the_packet_for_case_reviewers(web: Web) -> None:
+    web.login("qa_lead")
+    assert 'href="/quality/runs/1/packet"' in web.client.get("/runs/1").text

@@ -18,6 +18,7 @@ from continuum.core.people import Patient, Staff
 from continuum.core.roles import Actor
 from continuum.core.roles import Permission as P
 from continuum.core.run_record import Run
+from continuum.core.run_view import RunLink, add_run_link
 from continuum.core.vocab import DISCIPLINE_LABELS, DISCIPLINES
 from continuum.errors import ContinuumError
 from continuum.quality import case_packet
@@ -74,6 +75,7 @@ routers = [pages, api]
 
 add_template_dir(Path(__file__).parent / "templates")
 add_nav_link(NavLink("M&M", "/quality/reviews", P.REVIEW_CASES, 60))
+add_run_link(RunLink("Case packet (M&M)", "/quality/runs/{run_id}/packet", P.REVIEW_CASES, 80))
 
 
 def _today(request: Request) -> date:
