@@ -381,14 +381,22 @@ def build_packet(
         for m in run.modes
     ]
     # Participation by record (decisions, rounds, checks, weaning)
-    parts: dict[tuple[str, int], list[Participation]] = {}
-    for p in session.scalars(select(Participation).where(Participation.run_id == run.id)):
-        parts.setdefault((p.record_type, p.record_id), []).append(p)
-    # Timeline sections
+    # Timeline sections, with who took part in each record (decisions may predate the run,
+    # so participation is found by the events' records, not only by the run)
     all_events = events(session, run, Filters())
+    keys = {(e.record_type, e.record_id) for e in all_events}
+    parts: dict[tuple[str, int], list[Participation]] = {}
+    if keys:
+        stmt = select(Participation).where(
+            Participation.record_type.in_({k[0] for k in keys}),
+            Participation.record_id.in_({k[1] for k in keys}),
+        )
+        for p in session.scalars(stmt):
+            if (p.record_type, p.record_id) in keys:
+                parts.setdefault((p.record_type, p.record_id), []).append(p)
     sections: dict[str, list[Row]] = {k: [] for k in SECTION_KINDS}
     timeline = []
-    decision_perf: list[bool] = []
+    decision_perf: dict[tuple[str, int], bool] = {}  # per decision record
     for e in all_events:
         label = KIND_LABELS[e.kind]
         summary = label if deidentified else e.summary
@@ -409,7 +417,7 @@ def build_packet(
                         + f" · perfusion present: {'yes' if perf else 'no'}",
                     )
                     if section == "decisions":
-                        decision_perf.append(perf)
+                        decision_perf[(e.record_type, e.record_id)] = perf
                 sections[section].append(row)
     reviews = [
         Row(
@@ -478,7 +486,8 @@ def build_packet(
         centre_event_id=centre_event.id if centre_event else None,
         generated=shown(datetime.now(tz=ZoneInfo("UTC")), zone) if not deidentified else "",
         perfusion_at_decisions=(
-            f"{sum(decision_perf)} of {len(decision_perf)} decisions with perfusion present"
+            f"{sum(decision_perf.values())} of {len(decision_perf)} decision records "
+            "with perfusion present"
             if decision_perf
             else "no participation recorded at decisions"
         ),
