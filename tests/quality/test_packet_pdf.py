@@ -111,6 +111,8 @@ def test_the_deidentified_pdf_and_page_name_no_one(web: Web) -> None:
     for secret in (*SECRET_MRNS, *SECRET_NAMES, *STAFF_NAMES, "Quixote", "fibrin"):
         assert secret not in page, secret
     assert "Situation" in page and "day 0" in page
+    for clock in (RUN_START.strftime("%Y-%m-%d"), RUN_START.strftime("%d %b")):
+        assert clock not in page and clock not in text, clock  # no calendar dates
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,7 @@ from continuum.core.record import Participation
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.core.timeline_view import Filters, events
-from continuum.core.trend_chart import Chart, build
+from continuum.core.trend_chart import MARKER_WORDS, X_UNITS, Chart, Dot, build
 from continuum.core.vocab import DISCIPLINE_LABELS, OUTCOME_LABELS
 from continuum.errors import Forbidden, NotFound
 from continuum.initiation.models import InitiationDecision
@@ -227,11 +227,33 @@ def _deidentify_chart(chart: Chart, start: datetime) -> Chart:
             m,
             title=relative(chart.start + timedelta(seconds=span * m.left / 100.0), start)
             + " · "
-            + m.title.split(" · ", 1)[-1],
+            + MARKER_WORDS.get(m.kind, m.kind),  # the kind only: summaries carry typed reasons
         )
         for m in chart.markers
     ]
-    return replace(chart, x_ticks=ticks, markers=markers, table_rows=[], events=[])
+
+    def dot_title(d: Dot) -> str:
+        t = chart.start + timedelta(seconds=span * d.x / X_UNITS)
+        return relative(t, start) + ": " + d.title.split(": ", 1)[-1]
+
+    panels = [
+        replace(
+            p,
+            latest="",  # "latest … at HH:MM" names a clock time
+            hovers=[],  # period strips are titled with clock times
+            dots=[replace(d, title=dot_title(d)) for d in p.dots],
+        )
+        for p in chart.panels
+    ]
+    return replace(
+        chart,
+        panels=panels,
+        x_ticks=ticks,
+        markers=markers,
+        table_head=[],
+        table_rows=[],
+        events=[],
+    )
 
 
 def build_packet(
@@ -338,14 +360,14 @@ def build_packet(
     # Recommendation: open actions (review actions of this run, open round actions)
     open_rows = []
     for r in review_service.reviews_of_run(session, run.id):
-        for a in review_service.actions_of(session, r.id):
-            if a.status == "open":
+        for act in review_service.actions_of(session, r.id):
+            if act.status == "open":
                 open_rows.append(
                     Row(
-                        a.due_on.isoformat() if not deidentified else "",
+                        act.due_on.isoformat() if not deidentified else "",
                         "M&M action",
-                        text(a.text),
-                        who(a.owner_id),
+                        text(act.text),
+                        who(act.owner_id),
                     )
                 )
     round_actions = session.scalars(
