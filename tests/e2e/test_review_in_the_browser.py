@@ -59,6 +59,7 @@ def test_a_case_from_packet_to_signed_review_with_a_pdsa_action(page: Page) -> N
     problem.locator("input[value=ecmo_alarm_configuration]").check()
     page.click("button:has-text('Add care delivery problem')")
     expect(page.locator("#problems")).to_contain_text("ECMO: alarm configuration")
+    shots(page, "review-draft")
 
     page.click("button:has-text('Open voting')")
     page.locator("#vote-form select[name=cause_class]").select_option("technical")

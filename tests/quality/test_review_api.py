@@ -98,3 +98,23 @@ def test_open_actions_carry_to_the_next_meeting_and_overdue_come_first(web: Web)
     assert [a["id"] for a in carried] == [later["id"]]
     page = web.client.get(f"/quality/reviews/meetings/{m2['id']}").text
     assert "later" in page and "Perfusion present: no" in page
+
+
+def test_an_attending_perfusionist_votes_on_the_ballot_page(web: Web) -> None:
+    web.login("qa_lead")
+    m = _post(web, f"{A}/meetings", {"held_on": "2026-11-02", "title": "M&M"}).json()
+    rid = _post(web, f"{A}/meetings/{m['id']}/reviews", {"run_id": 1}).json()["id"]
+    _post(web, f"{A}/meetings/{m['id']}/attendance", {"staff_id": 1, "discipline": "perfusion"})
+    _post(web, f"{A}/reviews/{rid}/voting", {})
+    web.client.post("/logout", data={"csrf_token": web.csrf()})
+    web.login("nurse")  # on no meeting's attendance
+    assert web.client.get(f"/quality/reviews/cases/{rid}/vote").status_code == 403
+    web.client.post("/logout", data={"csrf_token": web.csrf()})
+    web.login("perfusionist")
+    ballot = web.client.get(f"/quality/reviews/cases/{rid}/vote")
+    assert ballot.status_code == 200 and "Misadventure" in ballot.text
+    assert web.client.get(f"/quality/reviews/cases/{rid}").status_code == 403  # not a reviewer
+    r = web.post_form(f"/quality/reviews/cases/{rid}/vote", {"cause_class": "technical"})
+    assert r.status_code == 303 and r.headers["location"].endswith("vote?voted=true")
+    again = web.post_form(f"/quality/reviews/cases/{rid}/vote", {"cause_class": "technical"})
+    assert again.status_code == 422 and "already voted" in again.text
