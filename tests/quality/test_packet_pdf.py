@@ -156,3 +156,29 @@ def test_every_identified_read_is_audited(web: Web) -> None:
 def test_the_run_page_links_to_the_packet_for_case_reviewers(web: Web) -> None:
     web.login("qa_lead")
     assert 'href="/quality/runs/1/packet"' in web.client.get("/runs/1").text
+
+
+def test_review_findings_appear_with_factors_and_without_free_text_when_deidentified(
+    web: Web,
+) -> None:
+    web.login("qa_lead")
+    headers = {"X-CSRF-Token": web.csrf()}
+    m = web.client.post(
+        "/api/v1/quality/meetings", json={"held_on": "2026-11-02", "title": "M&M"}, headers=headers
+    ).json()
+    r = web.client.post(
+        f"/api/v1/quality/meetings/{m['id']}/reviews", json={"run_id": 1}, headers=headers
+    ).json()
+    web.client.post(
+        f"/api/v1/quality/reviews/{r['id']}/problems",
+        json={
+            "description": "Test nurse missed the alarm",
+            "factors": ["ecmo_alarm_configuration"],
+        },
+        headers=headers,
+    )
+    text, _ = _pdf_text_and_image(web.client.get("/quality/runs/1/packet.pdf").content)
+    assert "Test nurse missed the alarm" in text and "ECMO: alarm configuration" in text
+    deid = web.client.get("/quality/runs/1/packet.pdf", params={"deidentified": "1"}).content
+    text, _ = _pdf_text_and_image(deid)
+    assert "ECMO: alarm configuration" in text and "missed the alarm" not in text

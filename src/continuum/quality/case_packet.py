@@ -42,7 +42,7 @@ from continuum.local_time import shown
 from continuum.quality import review_service
 from continuum.quality.adverse_event_record import AdverseEvent
 from continuum.quality.pdsa_chart import day_ticks
-from continuum.quality.review_factors import cause_label
+from continuum.quality.review_factors import cause_label, factor_label
 from continuum.quality.taxonomy import (
     BY_CODE,
     EVENT_CLASS_LABELS,
@@ -113,6 +113,7 @@ class Packet:
     rounds: list[Row]
     weaning: list[Row]
     reviews: list[Row]
+    findings: list[Row]
     timeline: list[Row]
     centre: str | None = None
     centre_event_id: int | None = None
@@ -451,6 +452,15 @@ def build_packet(
         )
         for r in review_service.reviews_of_run(session, run.id)
     ]
+    findings = [
+        Row(
+            f"review #{r.id}",
+            text(problem.description),
+            "; ".join(factor_label(f.factor_group) for f in factors) or "no factor recorded",
+        )
+        for r in review_service.reviews_of_run(session, run.id)
+        for problem, factors in review_service.problems(session, r.id)
+    ]
     # Chart window: the run (to its last data), or 12 h either side of the event
     last_alert = max((a.raised_at for a in alerts), default=None)
     data_end = run_trends.window_end(session, run)
@@ -503,6 +513,7 @@ def build_packet(
         rounds=sections["rounds"],
         weaning=sections["weaning"],
         reviews=reviews,
+        findings=findings,
         timeline=timeline,
         centre=centre,
         centre_event_id=centre_event.id if centre_event else None,

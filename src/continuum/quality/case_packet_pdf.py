@@ -246,6 +246,11 @@ def render_pdf(p: Packet) -> bytes:
             ("Time", "Event", "Summary", "By", "Participation"),
         ),
         ("Reviews", p.reviews, ("Signed", "Review", "Cause class", "Perfusion")),
+        (
+            "Care delivery problems and contributory factors",
+            p.findings,
+            ("Review", "Problem", "Contributory factors"),
+        ),
         ("Open actions", p.open_actions, ("Due", "Action", "What", "Owner")),
     ]
     for title, rows, head in sections:
