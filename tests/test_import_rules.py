@@ -28,6 +28,8 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "continuum"
 PURE = (
     "physiology", "scores", "simulator", "surveillance", "vocabulary", "calculators",
     "display_names", "local_time", "control_charts",
+    # pure modules inside the quality layer: the adverse-event taxonomy, the M&M closed lists
+    "quality/taxonomy", "quality/review_factors",
 )  # fmt: skip
 DOMAINS = ("alerts", "ingest", "initiation", "rounds", "weaning")
 PROGRAMME = ("quality",)

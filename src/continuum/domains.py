@@ -16,6 +16,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.initiation.models",
     "continuum.rounds.transfusion",
     "continuum.quality.adverse_event_record",
+    "continuum.quality.review_record",
     # add domain model modules above this line
 )
 
@@ -47,6 +48,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.ingest.routes",
     "continuum.ingest.preset_routes",
     "continuum.quality.control_chart_routes",
+    "continuum.quality.review_routes",
     # add domain route modules above this line
 )
 
@@ -70,6 +72,7 @@ DEMO_MODULES: tuple[str, ...] = (
     "continuum.initiation.demo",
     "continuum.rounds.demo",
     "continuum.ingest.demo",
+    "continuum.quality.demo_reviews",
     # add demo modules above this line
 )
 
