@@ -16,6 +16,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.initiation.models",
     "continuum.rounds.transfusion",
     "continuum.quality.adverse_event_record",
+    "continuum.quality.audit_record",
     # add domain model modules above this line
 )
 
@@ -45,6 +46,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.alerts.routes",
     "continuum.ingest.routes",
     "continuum.ingest.preset_routes",
+    "continuum.quality.metrics_routes",
+    "continuum.quality.audit_routes",
     # add domain route modules above this line
 )
 
@@ -67,6 +70,7 @@ DEMO_MODULES: tuple[str, ...] = (
     "continuum.initiation.demo",
     "continuum.rounds.demo",
     "continuum.ingest.demo",
+    "continuum.quality.demo_history",
     # add demo modules above this line
 )
 
@@ -88,5 +92,6 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "continuum.rounds.settings",
     "continuum.rounds.board_settings",
     "continuum.core.session_housekeeping",
+    "continuum.quality.metrics_settings",
     # add settings modules above this line
 )
