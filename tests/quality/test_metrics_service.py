@@ -40,6 +40,7 @@ def test_every_figure_of_the_hand_worked_cohort(built) -> None:  # type: ignore[
     assert "not recorded" in f["survival_discharge"].note
     comp = f["complications"]
     assert comp.value == pytest.approx(10.0)
+    assert comp.note == "2 over 200 h" and comp.q1 is None
     assert (comp.low, comp.high) == (pytest.approx(1.2110, abs=1e-3), pytest.approx(36.123, abs=1e-2))
     cats = {b.key: b.events for b in m.complications}
     assert cats["haemorrhagic"] == 1  # the air incident amended to GI bleeding

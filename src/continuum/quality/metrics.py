@@ -461,7 +461,7 @@ def _rate_figure(
         "runs",
         r.low,
         r.high,
-        f"{events:g} over {hours:,.0f} h",
+        note=f"{events:g} over {hours:,.0f} h",
         group=group,
     )
 
