@@ -153,8 +153,6 @@ def test_defining_needs_review_cases_and_is_audited(built) -> None:  # type: ign
         with pytest.raises(Forbidden):
             audits.create(db, people["researcher"], data, UTC_ZONE)
         row = audits.create(db, people["coordinator"], data, UTC_ZONE)
-        entry = db.scalars(
-            select(AuditEntry).where(AuditEntry.entity == "quality_audit")
-        ).one()
+        entry = db.scalars(select(AuditEntry).where(AuditEntry.entity == "quality_audit")).one()
         assert entry.entity_id == str(row.id)
         assert entry.detail["standard_pct"] == 90

@@ -137,6 +137,4 @@ def test_complete_shifts_inside_a_stay() -> None:
         ("day", 7, 19),
     ]
     assert calc.shifts_within(end, start, zone, 7, 19) == []
-    assert math.isclose(
-        sum((s.end - s.start).total_seconds() for s in shifts) / 3600, 24.0
-    )
+    assert math.isclose(sum((s.end - s.start).total_seconds() for s in shifts) / 3600, 24.0)

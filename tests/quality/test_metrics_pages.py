@@ -99,9 +99,10 @@ def test_audit_pages_define_show_failures_and_refuse_bad_input(web: Web) -> None
     bad = web.post_form("/quality/audits", {**form, "standard_pct": "150"}, "/quality/audits")
     assert bad.status_code == 422
     assert "150 % is outside 0–100 %" in bad.text
-    assert "Perfusion at rounds, January" not in web.client.get("/quality/audits").text.split(
-        "Define an audit"
-    )[0]
+    assert (
+        "Perfusion at rounds, January"
+        not in web.client.get("/quality/audits").text.split("Define an audit")[0]
+    )
     made = web.post_form("/quality/audits", form, "/quality/audits")
     assert made.status_code == 303
     page = web.client.get(made.headers["location"])

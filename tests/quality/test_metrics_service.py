@@ -41,7 +41,10 @@ def test_every_figure_of_the_hand_worked_cohort(built) -> None:  # type: ignore[
     comp = f["complications"]
     assert comp.value == pytest.approx(10.0)
     assert comp.note == "2 over 200 h" and comp.q1 is None
-    assert (comp.low, comp.high) == (pytest.approx(1.2110, abs=1e-3), pytest.approx(36.123, abs=1e-2))
+    assert (comp.low, comp.high) == (
+        pytest.approx(1.2110, abs=1e-3),
+        pytest.approx(36.123, abs=1e-2),
+    )
     cats = {b.key: b.events for b in m.complications}
     assert cats["haemorrhagic"] == 1  # the air incident amended to GI bleeding
     assert cats["mechanical"] == 0
@@ -49,7 +52,10 @@ def test_every_figure_of_the_hand_worked_cohort(built) -> None:  # type: ignore[
     assert sum(cats.values()) == 2  # the near miss is not a complication
     assert f["ml_changes"].value == pytest.approx(10.0)
     reasons = {b.key: b.events for b in m.change_reasons}
-    assert reasons == {"membrane_lung:oxygenator_failure": 1, "membrane_lung:end_of_product_life": 1}
+    assert reasons == {
+        "membrane_lung:oxygenator_failure": 1,
+        "membrane_lung:end_of_product_life": 1,
+    }
     # Lungs: 40 h changed, 60 h censored (A); 50 h censored (B); 20 h changed, 30 h censored (C).
     assert (m.ml_life.n, m.ml_life.events) == (5, 2)
     assert {p.t: round(p.survival, 4) for p in m.ml_life.points}[40] == pytest.approx(0.5333)

@@ -44,8 +44,8 @@ def rate_bars(
         f'aria-label="{escape(title)}" preserveAspectRatio="xMinYMin meet" {FONT}>',
         f"<title>{escape(title)}</title>",
     ]
-    for i in range(5):
-        v = top_value * i / 4
+    for i in range(6):
+        v = top_value * i / 5
         gx = x(v)
         parts.append(
             f'<line x1="{gx:.1f}" y1="{top - 6}" x2="{gx:.1f}" y2="{height - 26}" '
