@@ -1,6 +1,6 @@
 """The arithmetic behind the programme metrics and audits: no database, no web.
 
-* Rates per 1,000 ECMO hours (the ELSO convention, docs/clinical/reference.md §7.3) with the
+* Rates per 1,000 ECMO hours (the ELSO convention, docs/clinical/reference.md §7.1) with the
   exact (Garwood) Poisson interval from the chi-square distribution (SciPy).
 * Proportions with the Wilson score interval (statsmodels).
 * Medians with the interquartile range (NumPy, linear interpolation).
