@@ -31,7 +31,7 @@ SETTINGS = SettingGroup(
         "therapeutic range uses for a run that has no target of its own."
     ),
     change=Permission.MANAGE_CLINICAL_SETTINGS,
-    view=(Permission.VIEW_QUALITY,),
+    view=(Permission.VIEW_CLINICAL,),
     settings=(
         Setting("neonatal_days", "Neonatal up to (age)", 28, 0, 365, "days", AGE_SOURCE, "integer"),
         Setting("adult_years", "Adult from (age)", 18, 12, 25, "years", AGE_SOURCE, "integer"),
@@ -42,7 +42,7 @@ SETTINGS = SettingGroup(
         Setting("ttr_max_gap_h", "Longest gap interpolated", 24, 4, 72, "h", GAP_SOURCE),
     ),
     after_save="New values apply the next time the metrics are opened.",
-    order=90,
+    order=70,
     ordered=(("anti_xa_low", "anti_xa_high"), ("aptt_low", "aptt_high")),
 )
 
