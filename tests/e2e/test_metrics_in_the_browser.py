@@ -70,3 +70,29 @@ def test_a_figure_opens_its_runs_and_the_page_prints_clean(
     expect(page.locator("header.top")).to_be_hidden()
     expect(page.locator("#figures")).to_be_visible()
     page.screenshot(path=str(_shots(tmp_path) / "metrics-print.png"), full_page=True)
+
+
+def test_an_audit_is_defined_in_the_browser_and_lists_what_failed(
+    page: Page, sqlite_url: str, tmp_path: Path
+) -> None:
+    _history(sqlite_url)
+    login(page, "qa_lead")
+    page.goto("/quality/audits")
+    form = page.locator("#define form")
+    form.locator("input[name=title]").fill("Circuit checks, whole history")
+    form.locator("select[name=criterion]").select_option("circuit_check_every_shift")
+    form.locator("input[name=standard_pct]").fill("95")
+    form.locator("input[name=period_start]").fill("2020-01-01")
+    form.locator("input[name=period_end]").fill(utcnow().date().isoformat())
+    form.locator("button[type=submit]").click()
+    expect(page.locator("h1")).to_have_text("Circuit checks, whole history")
+    expect(page.locator(".audit-result").first).to_contain_text("shifts")
+    expect(page.locator("#failures")).to_contain_text("no circuit check between")
+    page.set_viewport_size({"width": 390, "height": 900})
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 1, f"the audit page scrolls sideways by {overflow} px"
+    page.screenshot(path=str(_shots(tmp_path) / "audit-390.png"), full_page=False)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path=str(_shots(tmp_path) / "audit-1280.png"), full_page=False)

@@ -8,7 +8,7 @@ previous one.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -44,3 +44,8 @@ class ClinicalAudit(Base):
     note: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def last_moment(self) -> datetime:
+        """Just before the (exclusive) end: shown as the period's last day, included."""
+        return self.period_end - timedelta(minutes=1)
