@@ -253,7 +253,7 @@ def _alerts(db: Session, spec: HistoryRun, run: Run, staff: dict[str, Actor]) ->
         )  # fmt: skip
         db.add(alert)
         db.flush()
-        history = [("raised", raised, None)]
+        history: list[tuple[str, datetime, int | None]] = [("raised", raised, None)]
         if acked is not None:
             history.append(("acknowledged", acked, perf.staff_id))
         history.append(("resolved", raised + 3 * H, perf.staff_id))

@@ -194,9 +194,9 @@ def _cohort(session: Session, f: MetricsFilter, now: datetime) -> list[RunFacts]
     bounds = metrics_settings.age_bounds(session)
     facts: list[RunFacts] = []
     for r in rows:
-        mode = first_mode.get(r.id)
+        first = first_mode.get(r.id)
         group = calc.age_group(r.birth_date, r.started_at.date(), bounds)
-        if f.mode and mode != f.mode:
+        if f.mode and first != f.mode:
             continue
         if f.age_group and group != f.age_group:
             continue
@@ -206,7 +206,7 @@ def _cohort(session: Session, f: MetricsFilter, now: datetime) -> list[RunFacts]
                 run_id=r.id,
                 patient_id=r.patient_id,
                 support_type=r.support_type,
-                mode=mode,
+                mode=first,
                 age_group=group,
                 started_at=r.started_at,
                 ended_at=r.ended_at,
@@ -466,7 +466,7 @@ def _rate_figure(
     )
 
 
-def _figures(runs: list[RunFacts], lives: list[tuple[int, float, bool]]) -> list[Figure]:
+def _figures(runs: list[RunFacts], ml_km: calc.KaplanMeier) -> list[Figure]:
     hours = sum(r.hours for r in runs)
     ended = [r for r in runs if r.outcome is not None]
     survived = sum(1 for r in ended if r.survived_ecmo)
@@ -480,7 +480,6 @@ def _figures(runs: list[RunFacts], lives: list[tuple[int, float, bool]]) -> list
     alerts = sum(r.alerts for r in runs)
     rounds = sum(r.rounds for r in runs)
     decisions = sum(r.decisions for r in runs)
-    ml_km = calc.kaplan_meier([h for _, h, _ in lives], [c for _, _, c in lives])
     pooled = ttr.fraction
     out = [
         Figure("runs", "Runs started", float(n), "runs", n, "runs"),
@@ -671,9 +670,9 @@ def compute(
         _alerts(session, by_run)
         _initiation(session, by_run)
         _rounds(session, by_run)
-    figures = _figures(runs, lives)
-    complications, reasons = _breakdowns(runs)
     km = calc.kaplan_meier([h for _, h, _ in lives], [c for _, _, c in lives])
+    figures = _figures(runs, km)
+    complications, reasons = _breakdowns(runs)
     return Metrics(f, runs, figures, complications, reasons, km, lives, now)
 
 
