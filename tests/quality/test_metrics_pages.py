@@ -119,3 +119,20 @@ def test_audit_pages_define_show_failures_and_refuse_bad_input(web: Web) -> None
     assert later["previous"]["audit"]["id"] == new_id  # the re-audit shows January beside it
     side = web.client.get("/quality/audits/1").text
     assert "Previous audit of this criterion" in side and "Perfusion at rounds, January" in side
+
+
+def test_the_drill_down_api_names_runs_only_for_roles_with_identifiers(web: Web) -> None:
+    ids = _build(web)
+    web.login("qa_lead")
+    named = web.client.get(f"/api/v1/quality/metrics/ml_changes?{PERIOD}").json()
+    assert {r["run_id"] for r in named["runs"]} == {ids["A"], ids["C"]}
+    assert named["figure"]["value"] == 10.0
+    web.client.post("/logout", data={"csrf_token": web.csrf("/quality/metrics")})
+    web.login("researcher")
+    anonymous = web.client.get(f"/api/v1/quality/metrics/ml_changes?{PERIOD}").json()
+    assert [r["run_id"] for r in anonymous["runs"]] == [None, None]
+    assert all(
+        r["started_at"] is None and r["started_month"] == "2025-01" for r in anonymous["runs"]
+    )
+    bad = web.client.get("/api/v1/quality/metrics/unknown")
+    assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "metric"

@@ -29,3 +29,6 @@ CASES = [
         json={**AUDIT_FORM, "standard_pct": 95, "title": "Circuit checks (API)"},
     ),
 ]
+CASES.append(
+    Case("GET", "/api/v1/quality/metrics/{metric}", P.VIEW_QUALITY, "/api/v1/quality/metrics/runs")
+)

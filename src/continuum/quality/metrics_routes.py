@@ -335,3 +335,70 @@ def drill_page(request: Request, metric: str, db: DbSession, actor: CurrentActor
         period_end=(f.end - timedelta(days=1)),
         m=m,
     )
+
+
+class DrillRowOut(Out):
+    run_id: int | None  # only for roles that may see identifiers
+    patient_label: str
+    support_type: str
+    mode: str | None
+    age_group: str | None
+    started_at: UtcTime | None  # only for roles that may see identifiers
+    started_month: str
+    value: str
+
+
+class DrillOut(Out):
+    figure: FigureOut
+    runs_counted: str
+    runs: list[DrillRowOut]
+
+
+@api.get(
+    "/quality/metrics/{metric}",
+    response_model=DrillOut,
+    dependencies=[require(P.VIEW_QUALITY)],
+)
+def drill_api(
+    request: Request,
+    metric: str,
+    db: DbSession,
+    actor: CurrentActor,
+    start: str | None = None,
+    end: str | None = None,
+    support_type: str | None = None,
+    mode: str | None = None,
+    age_group: str | None = None,
+) -> DrillOut:
+    """The runs behind one figure, each with its own value. Run numbers and start times only
+    for roles holding VIEW_CLINICAL and VIEW_IDENTIFIERS; others get the pseudonymous patient
+    label and the month of start."""
+    params = {
+        "start": start or "",
+        "end": end or "",
+        "support_type": support_type or "",
+        "mode": mode or "",
+        "age_group": age_group or "",
+    }
+    f, _ = parse_filter(params, request.app.state.settings.zone)
+    m = metrics.compute(db, actor, f)
+    rows = metrics.drill_down(m, metric)
+    named = actor.can(P.VIEW_CLINICAL) and actor.can(P.VIEW_IDENTIFIERS)
+    zone = request.app.state.settings.zone
+    return DrillOut(
+        figure=_figure_out(m.figure(metric)),
+        runs_counted=metrics.DRILL[metric],
+        runs=[
+            DrillRowOut(
+                run_id=run.run_id if named else None,
+                patient_label=run.label,
+                support_type=run.support_type,
+                mode=run.mode,
+                age_group=run.age_group,
+                started_at=run.started_at if named else None,
+                started_month=run.started_at.astimezone(zone).strftime("%Y-%m"),
+                value=value,
+            )
+            for run, value in rows
+        ],
+    )
