@@ -100,6 +100,7 @@ def seed(url: str) -> None:
             ],
         )
         _seed_referral(db, actor)
+        _seed_audit(db)
         # Alerts: two out-of-range labs, so run 1 carries two open circuit alerts
         # (1: haemolysis, 2: anticoagulation out of range).
         observation_service.record_observations(
@@ -112,6 +113,21 @@ def seed(url: str) -> None:
             ],
         )
     engine.dispose()
+
+
+def _seed_audit(db) -> None:  # type: ignore[no-untyped-def]
+    """Quality: audit 1 (perfusion at rounds, the last 30 days), so every role can open it."""
+    from continuum.quality.audit_record import ClinicalAudit
+
+    db.add(
+        ClinicalAudit(
+            title="Perfusion at rounds (seed)",
+            criterion="perfusion_at_rounds",
+            standard_pct=90,
+            period_start=RUN_START - timedelta(days=28),
+            period_end=RUN_START + timedelta(days=3),
+        )
+    )
 
 
 def _seed_referral(db, actor: Actor) -> None:  # type: ignore[no-untyped-def]

@@ -17,6 +17,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.rounds.transfusion",
     "continuum.quality.adverse_event_record",
     "continuum.quality.review_record",
+    "continuum.quality.audit_record",
     # add domain model modules above this line
 )
 
@@ -49,6 +50,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.ingest.preset_routes",
     "continuum.quality.control_chart_routes",
     "continuum.quality.review_routes",
+    "continuum.quality.metrics_routes",
+    "continuum.quality.audit_routes",
     # add domain route modules above this line
 )
 
@@ -73,6 +76,7 @@ DEMO_MODULES: tuple[str, ...] = (
     "continuum.rounds.demo",
     "continuum.ingest.demo",
     "continuum.quality.demo_reviews",
+    "continuum.quality.demo_history",
     # add demo modules above this line
 )
 
@@ -94,5 +98,6 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "continuum.rounds.settings",
     "continuum.rounds.board_settings",
     "continuum.core.session_housekeeping",
+    "continuum.quality.metrics_settings",
     # add settings modules above this line
 )
