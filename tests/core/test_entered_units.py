@@ -1,0 +1,139 @@
+"""A value entered in another unit keeps that value and unit beside the stored one, on every
+write path, and is read "62 kPa (465 mmHg)" (issue #16); SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from tests.conftest import Web
+from tests.ingest.test_hl7_ingest import store
+from tests.seed import RUN_START, SECRET_MRNS
+
+from continuum import display_names, vocabulary
+from continuum.core.record import Observation
+from continuum.core.roles import CLI_ACTOR
+from continuum.db import unit_of_work
+from continuum.ingest.csv_service import import_csv
+from continuum.ingest.mllp_client import oru
+
+SHOWN = "62 kPa (465 mmHg)"
+
+
+def _rows(factory: sessionmaker[Session], code: str) -> list[Observation]:
+    with factory() as db:
+        stmt = select(Observation).where(Observation.code == code).order_by(Observation.id)
+        return list(db.scalars(stmt))
+
+
+def _csrf(web: Web) -> dict[str, str]:
+    return {"X-CSRF-Token": web.csrf("/runs/1")}
+
+
+def test_the_vocabulary_keeps_what_was_entered_only_in_another_unit() -> None:
+    assert vocabulary.as_entered("post_oxy_po2", "62", "kpa") == (62.0, "kPa")
+    assert vocabulary.as_entered("post_oxy_po2", 465, "mmHg") is None
+    assert vocabulary.as_entered("post_oxy_po2", 465, None) is None
+    assert vocabulary.as_entered("sweep_fio2", 60, None) == (60.0, "%")  # read as percent
+    assert vocabulary.as_entered("sweep_fio2", 0.6, None) is None
+    assert display_names.as_entered(465.04, "post_oxy_po2", "mmHg", 62.0, "kPa") == SHOWN
+    assert display_names.as_entered(465.04, "post_oxy_po2", "mmHg") == "465 mmHg"
+    assert display_names.as_entered(0.6, "sweep_fio2", "1", 60.0, "%") == "60 % (0.6)"
+    assert display_names.as_entered(-60.0, "p_access", "mmHg", -8.0, "kPa") == "-8 kPa (-60 mmHg)"
+
+
+def test_api_round_trip_keeps_the_entered_value(web_any: Web, sessions) -> None:  # type: ignore[no-untyped-def]
+    web_any.login("nurse")
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
+    batch = {"observations": [
+        {"code": "post_oxy_po2", "value": 62, "unit": "kPa", "time": at.isoformat()},
+        {"code": "post_oxy_pco2", "value": 38, "unit": "mmHg", "time": at.isoformat()},
+    ]}  # fmt: skip
+    posted = web_any.client.post("/api/v1/runs/1/observations", json=batch, headers=_csrf(web_any))
+    assert posted.status_code == 201, posted.text
+    po2 = _rows(sessions, "post_oxy_po2")[-1]
+    assert (po2.entered_value, po2.entered_unit) == (62.0, "kPa")
+    assert round(po2.value) == 465 and po2.unit == "mmHg"
+    pco2 = _rows(sessions, "post_oxy_pco2")[-1]
+    assert (pco2.entered_value, pco2.entered_unit) == (None, None)
+
+    detail = web_any.client.get(f"/api/v1/observations/{po2.id}").json()
+    assert (detail["entered_value"], detail["entered_unit"]) == (62.0, "kPa")
+    latest = web_any.client.get("/api/v1/runs/1").json()["observations"]["post_oxy_po2"]
+    assert (latest["latest"]["entered_value"], latest["latest"]["entered_unit"]) == (62.0, "kPa")
+    assert web_any.client.get("/api/v1/runs/1").json()["observations"]["post_oxy_pco2"][
+        "latest"
+    ]["entered_unit"] is None
+
+    # An amendment keeps its own entered value: in the stored unit, none; in kPa, its own.
+    web_any.login("perfusionist")
+    amended = web_any.client.post(
+        f"/api/v1/observations/{po2.id}/amendments",
+        json={"value": 60, "unit": "kPa", "reason": "transcription"},
+        headers=_csrf(web_any),
+    )
+    assert amended.status_code == 201, amended.text
+    new = amended.json()
+    assert (new["entered_value"], new["entered_unit"]) == (60.0, "kPa")
+    again = web_any.client.post(
+        f"/api/v1/observations/{new['id']}/amendments",
+        json={"value": 450, "reason": "in mmHg"},
+        headers=_csrf(web_any),
+    ).json()
+    assert (again["entered_value"], again["entered_unit"]) == (None, None)
+    original = web_any.client.get(f"/api/v1/observations/{po2.id}").json()
+    assert (original["entered_value"], original["status"]) == (62.0, "superseded")
+
+
+def test_an_hl7_value_in_kpa_keeps_its_unit(sessions) -> None:  # type: ignore[no-untyped-def]
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    text = oru("ENT-1", SECRET_MRNS[0], at, [("blood_flow", 4.2, "L/min"),
+                                             ("post_oxy_po2", 62, "kPa")])  # fmt: skip
+    outcome = store(sessions, text)
+    assert (outcome.ack, outcome.stored) == ("AA", 2)
+    po2 = _rows(sessions, "post_oxy_po2")[-1]
+    assert (po2.entered_value, po2.entered_unit, round(po2.value)) == (62.0, "kPa", 465)
+    assert po2.source == "hl7"
+    flow = _rows(sessions, "blood_flow")[-1]
+    assert (flow.entered_value, flow.entered_unit) == (None, None)
+    assert display_names.observed(po2) == SHOWN
+
+
+def test_a_csv_column_in_kpa_keeps_its_values_as_entered(sessions) -> None:  # type: ignore[no-untyped-def]
+    lines = ["time,blood_flow,post_oxy_po2 [kPa],sweep_fio2,p_preoxy [kPa],p_postoxy"]
+    for i, fio2 in enumerate(["60", "0.5", "", "100"]):
+        t = (RUN_START + timedelta(hours=1, minutes=i)).isoformat().replace("+00:00", "Z")
+        lines.append(f"{t},4.{i},{62 + i},{fio2},33.3,{200 + i}")
+    with unit_of_work(sessions) as db:
+        result = import_csv(db, CLI_ACTOR, 1, io.StringIO("\n".join(lines) + "\n"), "e.csv")
+    assert result.stored == 4 + 4 + 3 + 4 + 4 and result.derived == 4
+    po2 = [o for o in _rows(sessions, "post_oxy_po2") if o.source == "csv"]
+    assert [(o.entered_value, o.entered_unit) for o in po2] == [
+        (62.0, "kPa"), (63.0, "kPa"), (64.0, "kPa"), (65.0, "kPa")
+    ]  # fmt: skip
+    assert display_names.observed(po2[0]) == SHOWN
+    fio2 = sorted(
+        (o.time, o.entered_value, o.entered_unit)
+        for o in _rows(sessions, "sweep_fio2")
+        if o.source == "csv"
+    )
+    assert [(v, u) for _, v, u in fio2] == [(60.0, "%"), (None, None), (100.0, "%")]
+    derived = [o for o in _rows(sessions, "oxy_delta_p") if o.source == "csv"]
+    assert derived and all(o.entered_unit is None for o in derived)  # ΔP is computed
+    flow = [o for o in _rows(sessions, "blood_flow") if o.source == "csv"]
+    assert all(o.entered_unit is None for o in flow)
+
+
+def test_the_run_page_reads_the_entered_value_first(web: Web) -> None:
+    web.login("nurse")
+    posted = web.post_form(
+        "/runs/1/observations", {"code": "post_oxy_po2", "value": "62", "unit": "kPa"}
+    )
+    assert posted.status_code == 303
+    page = web.client.get("/runs/1").text
+    latest = page[page.index('id="latest"') :]
+    assert "62 kPa</b>" in latest and "(465 mmHg)" in latest
+    manual = page[page.index('id="manual"') :]
+    assert '<span class="nowrap">62 kPa</span> <span class="nowrap muted">(465 mmHg)</span>' in manual
