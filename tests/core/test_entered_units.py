@@ -8,9 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from tests.conftest import Web
-from tests.ingest.test_hl7_ingest import store
-from tests.seed import RUN_START, SECRET_MRNS
 
 from continuum import display_names, vocabulary
 from continuum.core.record import Observation
@@ -18,6 +15,9 @@ from continuum.core.roles import CLI_ACTOR
 from continuum.db import unit_of_work
 from continuum.ingest.csv_service import import_csv
 from continuum.ingest.mllp_client import oru
+from tests.conftest import Web
+from tests.ingest.test_hl7_ingest import store
+from tests.seed import RUN_START, SECRET_MRNS
 
 SHOWN = "62 kPa (465 mmHg)"
 
@@ -136,4 +136,26 @@ def test_the_run_page_reads_the_entered_value_first(web: Web) -> None:
     latest = page[page.index('id="latest"') :]
     assert "62 kPa</b>" in latest and "(465 mmHg)" in latest
     manual = page[page.index('id="manual"') :]
-    assert '<span class="nowrap">62 kPa</span> <span class="nowrap muted">(465 mmHg)</span>' in manual
+    both = '<span class="nowrap">62 kPa</span> <span class="nowrap muted">(465 mmHg)</span>'
+    assert both in manual
+    chart = page[page.index('class="tchart"') :]
+    assert f": {SHOWN}</title>" in chart  # the result's dot
+    assert "<td class=\"num\">62 kPa (465)</td>" in chart  # the chart's table (unit in head)
+
+
+def test_rounds_and_the_circuit_check_read_the_entered_value_first(web: Web) -> None:
+    web.login("nurse")
+    for code, value, unit in (("post_oxy_po2", "62", "kPa"), ("hb", "98", "g/l")):
+        posted = web.post_form("/runs/1/observations", {"code": code, "value": value, "unit": unit})
+        assert posted.status_code == 303
+    sheet = web.client.get("/rounds/sheet?run_id=1").text
+    assert '<span class="nowrap">62 kPa</span> <span class="nowrap">(465 mmHg)</span>' in sheet
+    board = web.client.get("/rounds").text
+    assert '<b class="nowrap">98 g/L</b> <span class="nowrap">(9.8 g/dL)</span>' in board
+    assert '<span class="nowrap">62 kPa</span> <span class="nowrap">(465 mmHg)</span>' in board
+    web.login("perfusionist")
+    check = web.client.get("/runs/1/circuit-check").text
+    assert f"entered as {SHOWN}" in check
+    api = web.client.get("/api/v1/runs/1/circuit-checks").json()
+    assert (api["prefill"]["post_oxy_po2"]["entered_unit"], api["prefill"]["post_oxy_po2"][
+        "entered_value"]) == ("kPa", 62.0)  # fmt: skip

@@ -44,10 +44,11 @@ def chart(session: Session, run: Run, alert: CircuitAlert, now: datetime, zone: 
             traces.append(run_trends.lung_trace(lung, s))
     codes = signals_of(alert)
     found = run_trends.readings(session, alert.run_id, codes, start, end)
+    typed = run_trends.entered_results(session, alert.run_id, codes, start, end)
     for code in codes:
         goal = goals.get(code)
         band = (goal.low, goal.high) if goal else None
-        traces.append(run_trends.trace_of(code, found.get(code, []), band))
+        traces.append(run_trends.trace_of(code, found.get(code, []), band, typed.get(code)))
     marks = [m for m in run_trends.markers(session, alert.run_id, start, end) if not _own(m, alert)]
     marks.append(Marker(alert.raised_at, "alert", f"this alert raised ({alert.severity})"))
     if alert.cleared_at:

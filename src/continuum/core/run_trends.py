@@ -21,7 +21,7 @@ import numpy as np
 from sqlalchemy import Float, func, select
 from sqlalchemy.orm import Session
 
-from continuum import vocabulary
+from continuum import display_names, vocabulary
 from continuum.core import settings_service, targets
 from continuum.core.clinical_event import ClinicalEvent
 from continuum.core.record import Observation
@@ -73,12 +73,16 @@ def trace_of(
     code: str,
     points: Sequence[tuple[float, float]],
     band: tuple[float | None, float | None] | None = None,
+    entered: dict[float, str] | None = None,
 ) -> Trace:
-    """One vocabulary signal as a trace: its clinical name and unit; results as dots."""
+    """One vocabulary signal as a trace: its clinical name and unit; results as dots, each
+    read as entered when that was in another unit (``entered_results``)."""
     spec = vocabulary.CODES[code]
     unit = "fraction" if spec.unit == "1" else spec.unit
     label = spec.meaning[0].upper() + spec.meaning[1:]
-    return Trace(code, label, unit, points, as_points=is_result(code), band=band)
+    result = is_result(code)
+    return Trace(code, label, unit, points, as_points=result, band=band,
+                 entered=entered if result else None)  # fmt: skip
 
 
 def surveillance_settings(session: Session) -> SurveillanceSettings:
@@ -141,6 +145,31 @@ def readings(
     out: dict[str, list[tuple[float, float]]] = {}
     for code, t, v in session.execute(stmt):
         out.setdefault(code, []).append((round(float(t), 3), v))
+    return out
+
+
+def entered_results(
+    session: Session, run_id: int, codes: Sequence[str], start: datetime, end: datetime
+) -> dict[str, dict[float, str]]:
+    """Results (``is_result``) of ``codes`` in [start, end] entered in another unit: code →
+    {seconds since 1970 (as ``readings``): the value and unit as entered, "62 kPa"}."""
+    wanted = [c for c in codes if is_result(c)]
+    if not wanted:
+        return {}
+    stmt = select(
+        Observation.code, _epoch(session), Observation.entered_value, Observation.entered_unit
+    ).where(
+        Observation.run_id == run_id,
+        Observation.code.in_(wanted),
+        Observation.status == "final",
+        Observation.time >= start,
+        Observation.time <= end,
+        Observation.entered_unit.is_not(None),
+    )
+    out: dict[str, dict[float, str]] = {}
+    for code, t, value, unit in session.execute(stmt):
+        first, _ = display_names.entered_parts(0.0, code, None, value, unit)
+        out.setdefault(code, {})[round(float(t), 3)] = first
     return out
 
 
@@ -266,6 +295,7 @@ def run_chart(session: Session, run: Run, zone: ZoneInfo) -> Chart | None:
     traces = []
     lead = start - timedelta(minutes=s.tmp_smoothing_min)
     found = readings(session, run.id, (*RUN_PAGE_CODES, *DP_CODES), lead, end)
+    typed = entered_results(session, run.id, RUN_PAGE_CODES, start, end)
     for code in RUN_PAGE_CODES:
         if code == DP_PER_FLOW:
             lung = lung_trend(session, run, start, end, s, recent=found)
@@ -275,7 +305,8 @@ def run_chart(session: Session, run: Run, zone: ZoneInfo) -> Chart | None:
         points = found.get(code)
         if points:
             goal = goals.get(code)
-            traces.append(trace_of(code, points, (goal.low, goal.high) if goal else None))
+            band = (goal.low, goal.high) if goal else None
+            traces.append(trace_of(code, points, band, typed.get(code)))
     if not traces:
         return None
     return build(

@@ -66,8 +66,9 @@ def trial_chart(
     if span is None:
         return None
     found = run_trends.readings(session, run_id, SIGNALS, *span)
+    typed = run_trends.entered_results(session, run_id, SIGNALS, *span)
     traces = [
-        replace(run_trends.trace_of(code, found[code]), max_gap=MAX_GAP)
+        replace(run_trends.trace_of(code, found[code], None, typed.get(code)), max_gap=MAX_GAP)
         for code in SIGNALS
         if found.get(code)
     ]
