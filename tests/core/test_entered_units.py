@@ -159,3 +159,13 @@ def test_rounds_and_the_circuit_check_read_the_entered_value_first(web: Web) -> 
     api = web.client.get("/api/v1/runs/1/circuit-checks").json()
     assert (api["prefill"]["post_oxy_po2"]["entered_unit"], api["prefill"]["post_oxy_po2"][
         "entered_value"]) == ("kPa", 62.0)  # fmt: skip
+
+
+def test_the_csv_preview_reads_a_kpa_column_as_entered(web: Web) -> None:
+    web.login("perfusionist")
+    t = (RUN_START + timedelta(hours=3)).isoformat().replace("+00:00", "Z")
+    text = f"time,post_oxy_po2 [kPa],blood_flow\n{t},62,4.1\n"
+    page = web.post_form("/runs/1/ingest/preview", {"csv_text": text, "preset": "continuum"},
+                         page="/runs/1/ingest")  # fmt: skip
+    assert page.status_code == 200, page.text[:800]
+    assert SHOWN in page.text and "4.1 L/min" in page.text
