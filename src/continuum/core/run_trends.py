@@ -22,7 +22,7 @@ from sqlalchemy import Float, func, select
 from sqlalchemy.orm import Session
 
 from continuum import display_names, vocabulary
-from continuum.core import settings_service, targets
+from continuum.core import free_text, settings_service, targets
 from continuum.core.clinical_event import ClinicalEvent
 from continuum.core.record import Observation
 from continuum.core.run_record import Run
@@ -93,8 +93,11 @@ def surveillance_settings(session: Session) -> SurveillanceSettings:
         return DEFAULT_SETTINGS
 
 
-def markers(session: Session, run_id: int, start: datetime, end: datetime) -> list[Marker]:
-    """The run's alerts, component, cannula and mode changes in [start, end] (clinical time)."""
+def markers(
+    session: Session, run_id: int, start: datetime, end: datetime, readable: bool = True
+) -> list[Marker]:
+    """The run's alerts, component, cannula and mode changes in [start, end] (clinical time).
+    Their summaries carry typed words: "hidden for your role" unless ``readable``."""
     rows = session.execute(
         select(ClinicalEvent.clinical_time, ClinicalEvent.kind, ClinicalEvent.summary).where(
             ClinicalEvent.run_id == run_id,
@@ -103,7 +106,7 @@ def markers(session: Session, run_id: int, start: datetime, end: datetime) -> li
             ClinicalEvent.clinical_time <= end,
         )
     )
-    return [Marker(t, MARKER_KINDS[k], s) for t, k, s in rows]
+    return [Marker(t, MARKER_KINDS[k], s if readable else free_text.HIDDEN) for t, k, s in rows]
 
 
 @dataclass(frozen=True)
@@ -284,8 +287,11 @@ def window_end(session: Session, run: Run) -> datetime | None:
     return found
 
 
-def run_chart(session: Session, run: Run, zone: ZoneInfo) -> Chart | None:
-    """The run page's chart: the last 24 h of data (to the newest observation)."""
+def run_chart(
+    session: Session, run: Run, zone: ZoneInfo, readable: bool = True
+) -> Chart | None:
+    """The run page's chart: the last 24 h of data (to the newest observation);
+    ``readable``: whether the event markers' words are shown (``markers``)."""
     end = window_end(session, run)
     if end is None:
         return None
@@ -314,6 +320,6 @@ def run_chart(session: Session, run: Run, zone: ZoneInfo) -> Chart | None:
         start,
         end,
         zone,
-        markers(session, run.id, start, end),
+        markers(session, run.id, start, end, readable),
         title=f"Run {run.id}: last 24 h of data",
     )
