@@ -69,6 +69,7 @@ def test_api_round_trip_keeps_the_entered_value(web_any: Web, sessions) -> None:
 
     # An amendment keeps its own entered value: in the stored unit, none; in kPa, its own.
     web_any.login("perfusionist")
+    assert SHOWN in web_any.client.get(f"/observations/{po2.id}/amend").text
     amended = web_any.client.post(
         f"/api/v1/observations/{po2.id}/amendments",
         json={"value": 60, "unit": "kPa", "reason": "transcription"},
