@@ -133,12 +133,16 @@ def test_the_run_page_reads_the_entered_value_first(web: Web) -> None:
         "/runs/1/observations", {"code": "post_oxy_po2", "value": "62", "unit": "kPa"}
     )
     assert posted.status_code == 303
+    # a later value, so the result is not the chart's last instant (read back from SQLite's
+    # julianday, the newest point can land a millisecond past the window's end)
+    assert web.post_form("/runs/1/observations", {"code": "hr", "value": "80"}).status_code == 303
     page = web.client.get("/runs/1").text
     latest = page[page.index('id="latest"') :]
     assert "62 kPa</b>" in latest and "(465 mmHg)" in latest
     manual = page[page.index('id="manual"') :]
     both = '<span class="nowrap">62 kPa</span> <span class="nowrap muted">(465 mmHg)</span>'
     assert both in manual
+    assert f"po2 {SHOWN}" in web.client.get("/runs/1/timeline").text  # the entry's event
     chart = page[page.index('class="tchart"') :]
     assert f": {SHOWN}</title>" in chart  # the result's dot
     assert "<td class=\"num\">62 kPa (465)</td>" in chart  # the chart's table (unit in head)

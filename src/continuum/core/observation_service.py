@@ -346,7 +346,11 @@ def _hand_entered(session: Session, actor: Actor, run: Run, values: list[CleanVa
         .order_by(Observation.id.desc())
         .limit(1)
     )
-    text = texts.entered_text([(v.code, v.value, v.unit) for v in values])
+    text = texts.entered_text(
+        [(v.code, v.value, v.unit) for v in values],
+        [(v.entered_value, v.entered_unit) if v.entered_unit and v.entered_value is not None
+         else None for v in values],
+    )  # fmt: skip
     at = max(v.time for v in values)
     details = {"count": len(values)}
     record_event(session, actor, "observation.entered", at, text, ("observation", first or 0), run, details=details)  # noqa: E501
