@@ -174,3 +174,21 @@ def test_the_csv_preview_reads_a_kpa_column_as_entered(web: Web) -> None:
                          page="/runs/1/ingest")  # fmt: skip
     assert page.status_code == 200, page.text[:800]
     assert SHOWN in page.text and "4.1 L/min" in page.text
+
+
+def test_fhir_and_mqtt_values_in_kpa_keep_their_unit(sessions) -> None:  # type: ignore[no-untyped-def]
+    from continuum.ingest.mqtt_bridge import MqttIngest
+    from tests.ingest.test_fhir_and_mqtt import bundle, mqtt_payload, observation, send
+
+    po2 = observation("post_oxy_po2", 62, "https://ecmo-continuum.org/codes", unit="kPa")
+    assert send(sessions, bundle("B-KPA", po2)).status == 200
+    fhir = [o for o in _rows(sessions, "post_oxy_po2") if o.source == "fhir"]
+    assert [(o.entered_value, o.entered_unit, round(o.value)) for o in fhir] == [
+        (62.0, "kPa", 465)
+    ]  # fmt: skip
+    payload = mqtt_payload("M-KPA", p_access={"value": -8, "unit": "kPa"}, blood_flow=4.1)
+    assert MqttIngest(sessions).handle("continuum/console/CH-1", payload).ack == "AA"
+    mqtt = [o for o in _rows(sessions, "p_access") if o.source == "mqtt"]
+    assert [(o.entered_value, o.entered_unit) for o in mqtt] == [(-8.0, "kPa")]
+    flow = [o for o in _rows(sessions, "blood_flow") if o.source == "mqtt"]
+    assert [(o.entered_value, o.entered_unit) for o in flow] == [(None, None)]
