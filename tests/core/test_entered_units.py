@@ -63,9 +63,12 @@ def test_api_round_trip_keeps_the_entered_value(web_any: Web, sessions) -> None:
     assert (detail["entered_value"], detail["entered_unit"]) == (62.0, "kPa")
     latest = web_any.client.get("/api/v1/runs/1").json()["observations"]["post_oxy_po2"]
     assert (latest["latest"]["entered_value"], latest["latest"]["entered_unit"]) == (62.0, "kPa")
-    assert web_any.client.get("/api/v1/runs/1").json()["observations"]["post_oxy_pco2"][
-        "latest"
-    ]["entered_unit"] is None
+    assert (
+        web_any.client.get("/api/v1/runs/1").json()["observations"]["post_oxy_pco2"]["latest"][
+            "entered_unit"
+        ]
+        is None
+    )
 
     # An amendment keeps its own entered value: in the stored unit, none; in kPa, its own.
     web_any.login("perfusionist")
@@ -145,7 +148,7 @@ def test_the_run_page_reads_the_entered_value_first(web: Web) -> None:
     assert f"po2 {SHOWN}" in web.client.get("/runs/1/timeline").text  # the entry's event
     chart = page[page.index('class="tchart"') :]
     assert f": {SHOWN}</title>" in chart  # the result's dot
-    assert "<td class=\"num\">62 kPa (465)</td>" in chart  # the chart's table (unit in head)
+    assert '<td class="num">62 kPa (465)</td>' in chart  # the chart's table (unit in head)
 
 
 def test_rounds_and_the_circuit_check_read_the_entered_value_first(web: Web) -> None:

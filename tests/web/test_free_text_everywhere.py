@@ -86,11 +86,7 @@ def _writer(case: Case) -> str | None:
 
 
 def _readable(role: str) -> list[Case]:
-    return [
-        c
-        for c in CASES
-        if c.method == "GET" and c.needs != PUBLIC and allowed(role, c)
-    ]
+    return [c for c in CASES if c.method == "GET" and c.needs != PUBLIC and allowed(role, c)]
 
 
 def test_no_free_text_reaches_a_researcher_in_any_answer(sqlite_url: str) -> None:

@@ -287,9 +287,7 @@ def window_end(session: Session, run: Run) -> datetime | None:
     return found
 
 
-def run_chart(
-    session: Session, run: Run, zone: ZoneInfo, readable: bool = True
-) -> Chart | None:
+def run_chart(session: Session, run: Run, zone: ZoneInfo, readable: bool = True) -> Chart | None:
     """The run page's chart: the last 24 h of data (to the newest observation);
     ``readable``: whether the event markers' words are shown (``markers``)."""
     end = window_end(session, run)
