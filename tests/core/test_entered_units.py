@@ -159,6 +159,9 @@ def test_rounds_and_the_circuit_check_read_the_entered_value_first(web: Web) -> 
     sheet = web.client.get("/rounds/sheet?run_id=1").text
     assert '<span class="nowrap">62 kPa</span> <span class="nowrap">(465 mmHg)</span>' in sheet
     board = web.client.get("/rounds").text
+    api_board = web.client.get("/api/v1/rounds/board").json()
+    latest = next(r for r in api_board["runs"] if r["run_id"] == 1)["latest"]
+    assert latest["hb"]["entered"] == "98 g/L" and latest["blood_flow"]["entered"] is None
     assert '<b class="nowrap">98 g/L</b> <span class="nowrap">(9.8 g/dL)</span>' in board
     assert '<span class="nowrap">62 kPa</span> <span class="nowrap">(465 mmHg)</span>' in board
     web.login("perfusionist")

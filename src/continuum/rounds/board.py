@@ -458,7 +458,10 @@ def row_json(row: BoardRow) -> dict[str, Any]:
         "mode": row.mode,
         "ecmo_day": row.day,
         "level": row.level,
-        "latest": {c: {"time": t.isoformat(), "value": v} for c, (t, v) in row.latest.items()},
+        "latest": {
+            c: {"time": t.isoformat(), "value": v, "entered": row.entered.get(c)}
+            for c, (t, v) in row.latest.items()
+        },
         "oxy_delta_p_change_24h": row.dp_change,
         "targets": {
             c: {"low": t.low, "high": t.high, "unit": t.unit} for c, t in row.targets.items()

@@ -239,6 +239,9 @@ class CircuitChecksOut(Out):
 class LatestPoint(Out):
     time: UtcTime
     value: float = Field(description="in the code's unit (docs/contracts.md §1)")
+    entered: str | None = Field(
+        default=None, description="the value and unit as entered, when in another unit: 62 kPa"
+    )
 
 
 class BoardTarget(Out):
