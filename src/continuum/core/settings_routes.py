@@ -108,9 +108,10 @@ def group_out(db: Session, actor: Actor, name: str) -> SettingGroupOut:
         description=g.description,
         changed_by=g.change.value,
         may_change=g.may_change(actor),
-        # the note on a change is typed (it may name people): null without identifiers
-        settings=[SettingOut(**{**r.as_dict(), "note": free_text.for_api(actor, r.note)})
-                  for r in rows],
+        # the note on a change is typed (it may name people): null for a role that neither
+        # reads identifiers nor changes the group (core.free_text)
+        settings=[SettingOut(**{**r.as_dict(), "note": r.note if g.may_change(actor)
+                                else free_text.for_api(actor, r.note)}) for r in rows],
     )  # fmt: skip
 
 
