@@ -168,12 +168,12 @@ def _print_summary(s: dict[str, Any]) -> None:
         f"[bold]Run {s['id']}[/] · {who} · {s['support']} · {s['mode']} · {s['status']} · "
         f"day {s['ecmo_day']} · started {s['started_at']}"
     )
+    from continuum.display_names import observed
+
     for code, o in s["observations"].items():
         latest = o["latest"]
-        out.print(
-            f"  {code:<16} n={o['count']:<7} latest {latest['value']:g} {latest['unit']} "
-            f"at {latest['time']}"
-        )
+        value = observed({**latest, "code": code})  # "62 kPa (465 mmHg)" when so entered
+        out.print(f"  {code:<16} n={o['count']:<7} latest {value} at {latest['time']}")
     out.print(f"  open alerts: {len(s['open_alerts'])}")
 
 

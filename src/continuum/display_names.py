@@ -110,6 +110,68 @@ def quantity(value: object, code: str, unit: str | None = None) -> str:
     return f"{text} {shown}" if shown and text != "—" else text
 
 
+# Decimals of a value as entered in a unit the vocabulary does not store (62 kPa, 98.6 °F);
+# a unit not named here shows the value as entered (up to six significant digits).
+ENTERED_DECIMALS: dict[str, int] = {
+    "kPa": 2, "hPa": 0, "mL/min": 0, "°F": 1, "µmol/L": 0, "mg/L": 1, "mmol/L": 2,
+    "g/L": 0, "mg/dL": 1, "%": 0, "1": 2,
+}  # fmt: skip
+
+
+def entered_parts(
+    value: object,
+    code: str,
+    unit: str | None = None,
+    entered_value: float | None = None,
+    entered_unit: str | None = None,
+) -> tuple[str, str | None]:
+    """(what is read first, the stored value in brackets or None): ('62 kPa', '465 mmHg')
+    for a value entered in another unit, ('465 mmHg', None) otherwise."""
+    stored = quantity(value, code, unit)
+    if entered_value is None or entered_unit is None or stored == "—":
+        return stored, None
+    text = number(entered_value, None, ENTERED_DECIMALS.get(entered_unit))
+    shown = unit_shown(entered_unit)
+    return (f"{text} {shown}" if shown else text), stored
+
+
+def as_entered(
+    value: object,
+    code: str,
+    unit: str | None = None,
+    entered_value: float | None = None,
+    entered_unit: str | None = None,
+) -> str:
+    """A stored value as a person reads it: '465 mmHg', or — when it was entered in another
+    unit — that value and unit first and the stored one in brackets: '62 kPa (465 mmHg)'.
+    Both with the code's display rules (``quantity``)."""
+    first, stored = entered_parts(value, code, unit, entered_value, entered_unit)
+    return f"{first} ({stored})" if stored else first
+
+
+def observation_parts(obs: object) -> tuple[str, str | None]:
+    """``entered_parts`` for an observation row or its JSON (``value``, ``code``, ``unit``,
+    ``entered_value``, ``entered_unit``)."""
+
+    def get(name: str) -> object:
+        return obs.get(name) if isinstance(obs, dict) else getattr(obs, name, None)
+
+    ev, eu, unit = get("entered_value"), get("entered_unit"), get("unit")
+    return entered_parts(
+        get("value"),
+        str(get("code") or ""),
+        unit if isinstance(unit, str) else None,
+        ev if isinstance(ev, int | float) else None,
+        eu if isinstance(eu, str) else None,
+    )
+
+
+def observed(obs: object) -> str:
+    """'62 kPa (465 mmHg)' or '465 mmHg' for an observation row or its JSON."""
+    first, stored = observation_parts(obs)
+    return f"{first} ({stored})" if stored else first
+
+
 def field_label(name: object) -> str:
     """A field or code as a clinician calls it: 'hb' → 'Haemoglobin', 'hb_g_dl' →
     'Haemoglobin', 'action.0.due_at' → 'Due time', 'sweep_fio2' → 'Sweep gas FiO2 (FdO2)'."""

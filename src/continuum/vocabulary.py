@@ -373,6 +373,39 @@ def check_range(code: str, value: float) -> None:
 
 def normalise(code: str, value: float | str, unit: str | None = None) -> float:
     """Parse, convert and range-check one value; returns it in the stored unit."""
+    converted = convert(code, _parsed(code, value), unit)
+    check_range(code, converted)
+    return converted
+
+
+# How a unit people write in lower case is printed back (the entered unit of a value).
+_UNIT_SPELLINGS: dict[str, str] = {
+    "kpa": "kPa", "hpa": "hPa", "mg/dl": "mg/dL", "g/l": "g/L", "mmol/l": "mmol/L",
+    "mg/l": "mg/L", "µmol/l": "µmol/L", "umol/l": "µmol/L", "°f": "°F", "f": "°F",
+    "ml/min": "mL/min", "percent": "%", "fraction": "1",
+}  # fmt: skip
+ENTERED_UNIT_LENGTH = 16  # observation.entered_unit
+
+
+def as_entered(code: str, value: float | str, unit: str | None) -> tuple[float, str] | None:
+    """The value and unit as entered when that unit is not the stored unit of ``code`` (the
+    value is then converted on the way in): ``("p_access", 62, "kPa")`` → ``(62.0, "kPa")``;
+    None when it was entered in the stored unit. An FiO2 of 21–100 without a unit was
+    entered in percent. Call after ``normalise`` accepted the value."""
+    number = _parsed(code, value)
+    given = (unit or "").strip()
+    spec = get(code)
+    if code in _FRACTION_CODES:
+        if given.lower() in ("%", "percent") or (given in ("", "1") and 1.0 < number <= 100.0):
+            return number, "%"
+        return None
+    if not given or _same_unit(spec.unit, given):
+        return None
+    shown = _UNIT_SPELLINGS.get(given.lower(), given)
+    return number, shown[:ENTERED_UNIT_LENGTH]
+
+
+def _parsed(code: str, value: float | str) -> float:
     if isinstance(value, str):
         try:
             value = float(value.strip().replace(",", ".")) if value.strip() else float("nan")
@@ -380,9 +413,7 @@ def normalise(code: str, value: float | str, unit: str | None = None) -> float:
             raise ValidationFailed(
                 [FieldProblem(code, f"{label(code)} value '{value}' is not a number", value)]
             ) from None
-    converted = convert(code, float(value), unit)
-    check_range(code, converted)
-    return converted
+    return float(value)
 
 
 def parse_header(header: str) -> tuple[str, str | None]:

@@ -108,7 +108,7 @@ def test_import_with_a_preset_preview_then_confirm(page: Page, tmp_path: Path) -
         expect(preview).to_contain_text("cardiohelp-export.csv")
         pven = page.locator("#columns tr", has_text="Pven")
         expect(pven).to_contain_text("p_access")
-        expect(pven).to_contain_text("-60.5 mmHg")
+        expect(pven).to_contain_text("-60 mmHg")  # per-code decimals (display_names)
         fio2 = page.locator("#columns tr", has_text="FiO2")
         expect(fio2).to_contain_text("% → fraction")
         expect(fio2).to_contain_text("0.81")

@@ -89,7 +89,7 @@ async def stream(
     if cursor is None:
         async with db_slot(request.app):
             cursor = int(await run_in_threadpool(_read, factory, service.last_event_id))
-    body = _events(request, factory, cursor, run_id, min(max(max_seconds, 0.0), 3600.0))
+    body = _events(request, factory, cursor, run_id, min(max(max_seconds, 0.0), 3600.0), actor)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(body, media_type="text/event-stream", headers=headers)
 
@@ -122,6 +122,7 @@ async def _events(
     cursor: int,
     run_id: int | None,
     max_seconds: float,
+    actor: Actor | None = None,
 ) -> AsyncIterator[str]:
     """Events after ``cursor``; ids a little behind it are re-read so that an event whose
     transaction committed after a newer one is not missed (``seen`` drops duplicates)."""
@@ -143,6 +144,8 @@ async def _events(
                 continue  # the page already showed it
             cursor = max(cursor, item["id"])
             quiet_since = loop.time()
+            free_text.hide_fields(actor, item, ("comment",))  # as the alert's own JSON
+            item["alert"] = _shown(actor, item["alert"])
             yield f"id: {cursor}\nevent: alert\ndata: {json.dumps(item)}\n\n"
         first = False
         seen = {i for i in seen if i > cursor - LOOKBACK}

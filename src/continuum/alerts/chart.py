@@ -33,7 +33,14 @@ def window(alert: CircuitAlert, now: datetime) -> tuple[datetime, datetime]:
     return alert.raised_at - BEFORE, min((alert.cleared_at or now) + AFTER, now)
 
 
-def chart(session: Session, run: Run, alert: CircuitAlert, now: datetime, zone: ZoneInfo) -> Chart:
+def chart(
+    session: Session,
+    run: Run,
+    alert: CircuitAlert,
+    now: datetime,
+    zone: ZoneInfo,
+    readable: bool = True,
+) -> Chart:
     start, end = window(alert, now)
     goals = targets.current_targets(session, alert.run_id)
     traces: list[Trace] = []
@@ -44,11 +51,13 @@ def chart(session: Session, run: Run, alert: CircuitAlert, now: datetime, zone: 
             traces.append(run_trends.lung_trace(lung, s))
     codes = signals_of(alert)
     found = run_trends.readings(session, alert.run_id, codes, start, end)
+    typed = run_trends.entered_results(session, alert.run_id, codes, start, end)
     for code in codes:
         goal = goals.get(code)
         band = (goal.low, goal.high) if goal else None
-        traces.append(run_trends.trace_of(code, found.get(code, []), band))
-    marks = [m for m in run_trends.markers(session, alert.run_id, start, end) if not _own(m, alert)]
+        traces.append(run_trends.trace_of(code, found.get(code, []), band, typed.get(code)))
+    found_marks = run_trends.markers(session, alert.run_id, start, end, readable)
+    marks = [m for m in found_marks if not _own(m, alert)]
     marks.append(Marker(alert.raised_at, "alert", f"this alert raised ({alert.severity})"))
     if alert.cleared_at:
         marks.append(Marker(alert.cleared_at, "cleared", "this alert's condition cleared"))
@@ -62,7 +71,13 @@ def _own(marker: Marker, alert: CircuitAlert) -> bool:
 
 
 def charts(
-    session: Session, run: Run, alerts: list[CircuitAlert], now: datetime, zone: ZoneInfo
+    session: Session,
+    run: Run,
+    alerts: list[CircuitAlert],
+    now: datetime,
+    zone: ZoneInfo,
+    readable: bool = True,
 ) -> dict[int, Chart]:
-    """Charts of the newest ``MAX_CHARTS`` alerts, by alert id."""
-    return {a.id: chart(session, run, a, now, zone) for a in alerts[:MAX_CHARTS]}
+    """Charts of the newest ``MAX_CHARTS`` alerts, by alert id (``readable``: the event
+    markers' typed words, ``run_trends.markers``)."""
+    return {a.id: chart(session, run, a, now, zone, readable) for a in alerts[:MAX_CHARTS]}

@@ -9,6 +9,7 @@ from typing import Any
 
 from continuum.alerts.models import AlertEvent, CircuitAlert
 from continuum.core.clinical_backfill import alert_time
+from continuum.core.free_text import HIDDEN
 
 # Why a condition ended, as stored by the lifecycle → as a sentence ends.
 BECAUSE = {
@@ -44,9 +45,11 @@ def clinical_at(alert: CircuitAlert, e: AlertEvent, is_last: bool) -> datetime:
     return alert_time(e.kind, e.at, e.severity, e.detail, alert, is_last)
 
 
-def sentence(e: AlertEvent) -> str:
+def sentence(e: AlertEvent, readable: bool = True) -> str:
+    """The step in words; ``readable`` False (a role without identifiers): its typed
+    comment and linked intervention read "hidden for your role" (core.free_text)."""
     d: dict[str, Any] = e.detail or {}
-    note = f": “{e.comment}”" if e.comment else ""
+    note = f": “{e.comment if readable else HIDDEN}”" if e.comment else ""
     if e.kind == "raised":
         text = f"{e.severity.capitalize()} raised"
         if d.get("worse_than_resolved"):
@@ -70,13 +73,15 @@ def sentence(e: AlertEvent) -> str:
         text = f"Resolved{note}"
         link = d.get("intervention")
         if isinstance(link, dict) and link.get("text"):
-            text += f" — {link['text']}"
+            text += f" — {link['text'] if readable else HIDDEN}"
         return text
     return e.kind
 
 
-def history(alert: CircuitAlert, events: list[AlertEvent]) -> list[HistoryLine]:
-    """The alert's steps in clinical-time order."""
+def history(
+    alert: CircuitAlert, events: list[AlertEvent], readable: bool = True
+) -> list[HistoryLine]:
+    """The alert's steps in clinical-time order (``readable``: see ``sentence``)."""
     last = {e.kind: e.id for e in events}
     lines = [
         HistoryLine(
@@ -85,7 +90,7 @@ def history(alert: CircuitAlert, events: list[AlertEvent]) -> list[HistoryLine]:
             e.kind,
             e.severity,
             e.by_name,
-            sentence(e),
+            sentence(e, readable),
             e.id,
         )
         for e in events

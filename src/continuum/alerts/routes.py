@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from continuum.alerts import chart, history, service, thresholds
 from continuum.alerts.api import router as api_router
 from continuum.alerts.models import CircuitAlert
-from continuum.core import patient_service, run_service, run_view
+from continuum.core import free_text, patient_service, run_service, run_view
 from continuum.core.roles import Actor
 from continuum.core.roles import Permission as P
 from continuum.core.run_record import Component, Run
@@ -91,7 +91,8 @@ def _run_alerts(
     alerts = service.list_alerts(db, actor, "all", run_id=run.id)
     now = utcnow()
     ident = patient_service.identities(db, actor, [run.patient_id], "run alerts")
-    charts = chart.charts(db, run, alerts, now, request.app.state.settings.zone)
+    readable = free_text.readable(actor)  # typed words: core.free_text
+    charts = chart.charts(db, run, alerts, now, request.app.state.settings.zone, readable)
     events = _events(db, alerts)
     return render(
         request,
@@ -101,7 +102,7 @@ def _run_alerts(
         run=run,
         identity=ident.get(run.patient_id),
         alerts=alerts,
-        history={a.id: history.history(a, ev) for a, ev in events},
+        history={a.id: history.history(a, ev, readable) for a, ev in events},
         interventions={a.id: service.interventions(ev) for a, ev in events},
         components=[c for c in run.components if c.stopped_at is None],
         component_of=service.COMPONENT_OF,

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from continuum import display_names
 from continuum.core.clinical_event import (
     SYSTEM_DISCIPLINE,
     alert_summary,
@@ -238,8 +239,16 @@ def component_text(
     return text + (f": {name}" if name else "")
 
 
-def entered_text(values: list[tuple[str, float, str]]) -> str:
-    shown = ", ".join(f"{words(code)} {value:g} {unit}" for code, value, unit in values[:6])
+def entered_text(
+    values: list[tuple[str, float, str]], entered: list[tuple[float, str] | None] | None = None
+) -> str:
+    """``entered``: per value, what was entered when in another unit ("62 kPa (465 mmHg)")."""
+    typed = entered or [None] * len(values)
+    shown = ", ".join(
+        f"{words(code)} "
+        + (display_names.as_entered(value, code, unit, *e) if e else f"{value:g} {unit}")
+        for (code, value, unit), e in zip(values[:6], typed[:6], strict=True)
+    )
     more = f" and {len(values) - 6} more" if len(values) > 6 else ""
     return f"Entered by hand: {shown}{more}"
 

@@ -3,6 +3,7 @@ read back as "latest per code" and "time range per code"."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,8 @@ class CleanValue:
     value: float
     unit: str
     source: str
+    entered_value: float | None = None  # as entered, when not in ``unit`` (else None)
+    entered_unit: str | None = None
 
 
 # Called inside the same unit of work after observations for a run are stored:
@@ -86,8 +89,16 @@ def clean(items: Sequence[ObservationIn], run: Run) -> list[CleanValue]:
                 )
             )
             continue
+        entered = vocabulary.as_entered(item.code, item.value, item.unit)
         out.append(
-            CleanValue(item.code, item.time, value, vocabulary.get(item.code).unit, item.source)
+            CleanValue(
+                item.code,
+                item.time,
+                value,
+                vocabulary.get(item.code).unit,
+                item.source,
+                *(entered or (None, None)),
+            )
         )
     if problems:
         raise ValidationFailed(problems)
@@ -134,6 +145,8 @@ def record_observations(
             "entered_by": actor.staff_id,
             "recorded_at": utcnow(),
             "ingest_ref": ingest_ref,
+            "entered_value": v.entered_value,
+            "entered_unit": v.entered_unit,
         }
         for v in values
     ]
@@ -163,6 +176,8 @@ BULK_COLUMNS = (
     "entered_by",
     "recorded_at",
     "ingest_ref",
+    "entered_value",
+    "entered_unit",
 )
 # Device feeds also keep the result status they sent (HL7 OBX-11): their bulk writes name it.
 DEVICE_COLUMNS = (*BULK_COLUMNS, "result_status")
@@ -214,6 +229,7 @@ def amend(session: Session, actor: Actor, observation_id: int, data: AmendmentIn
     if original.status != "final":
         raise Conflict(f"observation {observation_id} was already amended; amend the newest value")
     value = vocabulary.normalise(original.code, data.value, data.unit)
+    entered = vocabulary.as_entered(original.code, data.value, data.unit) or (None, None)
     replacement = Observation(
         run_id=original.run_id,
         code=original.code,
@@ -224,6 +240,8 @@ def amend(session: Session, actor: Actor, observation_id: int, data: AmendmentIn
         status="final",
         entered_by=actor.staff_id,
         amends_id=original.id,
+        entered_value=entered[0],
+        entered_unit=entered[1],
     )
     session.add(replacement)
     original.status = "superseded"
@@ -425,7 +443,11 @@ def _hand_entered(session: Session, actor: Actor, run: Run, values: list[CleanVa
         .order_by(Observation.id.desc())
         .limit(1)
     )
-    text = texts.entered_text([(v.code, v.value, v.unit) for v in values])
+    text = texts.entered_text(
+        [(v.code, v.value, v.unit) for v in values],
+        [(v.entered_value, v.entered_unit) if v.entered_unit and v.entered_value is not None
+         else None for v in values],
+    )  # fmt: skip
     at = max(v.time for v in values)
     details = {"count": len(values)}
     record_event(
@@ -538,16 +560,22 @@ def series_rows(
     source: str,
     ingest_ref: str | None = None,
     entered_by: int | None = None,
+    entered: tuple[Any, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Rows for bulk insert from one code's already-validated arrays (NaN = no value).
 
     ``times`` is a numpy datetime64 array in UTC (or aware datetimes); values in the
-    vocabulary unit of ``code``.
+    vocabulary unit of ``code``; ``entered``: the values as entered (aligned with
+    ``values``, NaN where entered in the stored unit) and the unit they were entered in.
     """
     import numpy as np
 
     vals = np.asarray(values, dtype=float)
     keep = ~np.isnan(vals)
+    typed: list[float | None] = [None] * int(keep.sum())
+    if entered is not None:
+        typed = [None if math.isnan(x) else x
+                 for x in np.asarray(entered[0], dtype=float)[keep].tolist()]  # fmt: skip
     stamps = np.asarray(times)[keep]
     if stamps.dtype.kind == "M":
         stamps = stamps.astype("datetime64[us]").astype(object)
@@ -566,6 +594,8 @@ def series_rows(
             "entered_by": entered_by,
             "recorded_at": now,
             "ingest_ref": ingest_ref,
+            "entered_value": e,
+            "entered_unit": None if e is None or entered is None else entered[1],
         }
-        for t, v in zip(stamps, vals[keep].tolist(), strict=True)
+        for t, v, e in zip(stamps, vals[keep].tolist(), typed, strict=True)
     ]

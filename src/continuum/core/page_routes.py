@@ -173,7 +173,9 @@ def _run_page(
         "stop_reasons": COMPONENT_STOP_REASONS,
         "cannula_roles": CANNULA_ROLES,
         "outcomes": OUTCOME_LABELS,
-        "run_chart": run_trends.run_chart(db, run, request.app.state.settings.zone),
+        "run_chart": run_trends.run_chart(
+            db, run, request.app.state.settings.zone, free_text.readable(actor)
+        ),
         "error": error,
         "error_form": form,
         "values": values or {},

@@ -79,6 +79,10 @@ class Observation(Base):
     # not sent or not from a device feed. Which value counts is ``status`` (final). Deferred:
     # the readers that judge values never load it.
     result_status: Mapped[str | None] = mapped_column(String(1), deferred=True)
+    # The value and unit as entered or sent when that unit was not ``unit`` (62 kPa stored
+    # as 465 mmHg); both None when it came in the stored unit (``vocabulary.as_entered``).
+    entered_value: Mapped[float | None] = mapped_column(Float)
+    entered_unit: Mapped[str | None] = mapped_column(String(16))
 
 
 class ObservationAmendment(Base):

@@ -21,8 +21,8 @@ import numpy as np
 from sqlalchemy import Float, func, select
 from sqlalchemy.orm import Session
 
-from continuum import vocabulary
-from continuum.core import settings_service, targets
+from continuum import display_names, vocabulary
+from continuum.core import free_text, settings_service, targets
 from continuum.core.clinical_event import ClinicalEvent
 from continuum.core.record import Observation
 from continuum.core.run_record import Run
@@ -73,12 +73,16 @@ def trace_of(
     code: str,
     points: Sequence[tuple[float, float]],
     band: tuple[float | None, float | None] | None = None,
+    entered: dict[float, str] | None = None,
 ) -> Trace:
-    """One vocabulary signal as a trace: its clinical name and unit; results as dots."""
+    """One vocabulary signal as a trace: its clinical name and unit; results as dots, each
+    read as entered when that was in another unit (``entered_results``)."""
     spec = vocabulary.CODES[code]
     unit = "fraction" if spec.unit == "1" else spec.unit
     label = spec.meaning[0].upper() + spec.meaning[1:]
-    return Trace(code, label, unit, points, as_points=is_result(code), band=band)
+    result = is_result(code)
+    return Trace(code, label, unit, points, as_points=result, band=band,
+                 entered=entered if result else None)  # fmt: skip
 
 
 def surveillance_settings(session: Session) -> SurveillanceSettings:
@@ -89,8 +93,11 @@ def surveillance_settings(session: Session) -> SurveillanceSettings:
         return DEFAULT_SETTINGS
 
 
-def markers(session: Session, run_id: int, start: datetime, end: datetime) -> list[Marker]:
-    """The run's alerts, component, cannula and mode changes in [start, end] (clinical time)."""
+def markers(
+    session: Session, run_id: int, start: datetime, end: datetime, readable: bool = True
+) -> list[Marker]:
+    """The run's alerts, component, cannula and mode changes in [start, end] (clinical time).
+    Their summaries carry typed words: "hidden for your role" unless ``readable``."""
     rows = session.execute(
         select(ClinicalEvent.clinical_time, ClinicalEvent.kind, ClinicalEvent.summary).where(
             ClinicalEvent.run_id == run_id,
@@ -99,7 +106,7 @@ def markers(session: Session, run_id: int, start: datetime, end: datetime) -> li
             ClinicalEvent.clinical_time <= end,
         )
     )
-    return [Marker(t, MARKER_KINDS[k], s) for t, k, s in rows]
+    return [Marker(t, MARKER_KINDS[k], s if readable else free_text.HIDDEN) for t, k, s in rows]
 
 
 @dataclass(frozen=True)
@@ -141,6 +148,31 @@ def readings(
     out: dict[str, list[tuple[float, float]]] = {}
     for code, t, v in session.execute(stmt):
         out.setdefault(code, []).append((round(float(t), 3), v))
+    return out
+
+
+def entered_results(
+    session: Session, run_id: int, codes: Sequence[str], start: datetime, end: datetime
+) -> dict[str, dict[float, str]]:
+    """Results (``is_result``) of ``codes`` in [start, end] entered in another unit: code →
+    {seconds since 1970 (as ``readings``): the value and unit as entered, "62 kPa"}."""
+    wanted = [c for c in codes if is_result(c)]
+    if not wanted:
+        return {}
+    stmt = select(
+        Observation.code, _epoch(session), Observation.entered_value, Observation.entered_unit
+    ).where(
+        Observation.run_id == run_id,
+        Observation.code.in_(wanted),
+        Observation.status == "final",
+        Observation.time >= start,
+        Observation.time <= end,
+        Observation.entered_unit.is_not(None),
+    )
+    out: dict[str, dict[float, str]] = {}
+    for code, t, value, unit in session.execute(stmt):
+        first, _ = display_names.entered_parts(0.0, code, None, value, unit)
+        out.setdefault(code, {})[round(float(t), 3)] = first
     return out
 
 
@@ -255,8 +287,9 @@ def window_end(session: Session, run: Run) -> datetime | None:
     return found
 
 
-def run_chart(session: Session, run: Run, zone: ZoneInfo) -> Chart | None:
-    """The run page's chart: the last 24 h of data (to the newest observation)."""
+def run_chart(session: Session, run: Run, zone: ZoneInfo, readable: bool = True) -> Chart | None:
+    """The run page's chart: the last 24 h of data (to the newest observation);
+    ``readable``: whether the event markers' words are shown (``markers``)."""
     end = window_end(session, run)
     if end is None:
         return None
@@ -266,6 +299,7 @@ def run_chart(session: Session, run: Run, zone: ZoneInfo) -> Chart | None:
     traces = []
     lead = start - timedelta(minutes=s.tmp_smoothing_min)
     found = readings(session, run.id, (*RUN_PAGE_CODES, *DP_CODES), lead, end)
+    typed = entered_results(session, run.id, RUN_PAGE_CODES, start, end)
     for code in RUN_PAGE_CODES:
         if code == DP_PER_FLOW:
             lung = lung_trend(session, run, start, end, s, recent=found)
@@ -275,7 +309,8 @@ def run_chart(session: Session, run: Run, zone: ZoneInfo) -> Chart | None:
         points = found.get(code)
         if points:
             goal = goals.get(code)
-            traces.append(trace_of(code, points, (goal.low, goal.high) if goal else None))
+            band = (goal.low, goal.high) if goal else None
+            traces.append(trace_of(code, points, band, typed.get(code)))
     if not traces:
         return None
     return build(
@@ -283,6 +318,6 @@ def run_chart(session: Session, run: Run, zone: ZoneInfo) -> Chart | None:
         start,
         end,
         zone,
-        markers(session, run.id, start, end),
+        markers(session, run.id, start, end, readable),
         title=f"Run {run.id}: last 24 h of data",
     )

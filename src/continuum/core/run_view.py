@@ -123,6 +123,8 @@ def observations_summary(session: Session, run_id: int) -> dict[str, Any]:
                 "value": obs.value,
                 "unit": obs.unit,
                 "source": obs.source,
+                "entered_value": obs.entered_value,
+                "entered_unit": obs.entered_unit,
             },
         }
     return out

@@ -242,6 +242,12 @@ class ObservationOut(BaseModel):
     status: str
     entered_by: int | None = None
     amends_id: int | None = None
+    entered_value: float | None = Field(
+        default=None, description="as entered, when entered in another unit (else null)"
+    )
+    entered_unit: str | None = Field(
+        default=None, description="the unit it was entered in, when not the code's unit"
+    )
 
 
 # --- response shapes: what the API answers (the OpenAPI document and the data dictionary
@@ -339,6 +345,12 @@ class LatestValue(Out):
     value: float = Field(description="in the code's unit (docs/contracts.md §1)")
     unit: str
     source: str
+    entered_value: float | None = Field(
+        default=None, description="as entered, when entered in another unit (else null)"
+    )
+    entered_unit: str | None = Field(
+        default=None, description="the unit it was entered in, when not the code's unit"
+    )
 
 
 class CodeSummary(Out):
@@ -420,6 +432,12 @@ class ObservationDetail(Out):
     status: Literal["final", "superseded", "entered_in_error"]
     entered_by: int | None = None
     amends_id: int | None = None
+    entered_value: float | None = Field(
+        default=None, description="as entered, when entered in another unit (else null)"
+    )
+    entered_unit: str | None = Field(
+        default=None, description="the unit it was entered in, when not the code's unit"
+    )
     amendment: AmendmentNote | None = Field(
         default=None, description="present when this value was amended (absent otherwise)"
     )

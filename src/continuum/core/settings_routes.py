@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from continuum.core import free_text
 from continuum.core import settings_service as svc
 from continuum.core.roles import Actor
 from continuum.core.schemas import UtcTime
@@ -107,8 +108,11 @@ def group_out(db: Session, actor: Actor, name: str) -> SettingGroupOut:
         description=g.description,
         changed_by=g.change.value,
         may_change=g.may_change(actor),
-        settings=[SettingOut(**r.as_dict()) for r in rows],
-    )
+        # the note on a change is typed (it may name people): null for a role that neither
+        # reads identifiers nor changes the group (core.free_text)
+        settings=[SettingOut(**{**r.as_dict(), "note": r.note if g.may_change(actor)
+                                else free_text.for_api(actor, r.note)}) for r in rows],
+    )  # fmt: skip
 
 
 def save_out(db: Session, actor: Actor, name: str, data: SettingsIn) -> SettingsSaved:

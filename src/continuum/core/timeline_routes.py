@@ -61,7 +61,7 @@ def run_timeline_legacy(
     with the keys this endpoint always had (kind, at, summary, record); ``kind`` is now a
     clinical event kind (e.g. ``run.started``, formerly ``run_start``)."""
     run = run_service.get_run(db, actor, run_id)
-    return timeline_view.legacy_rows(db, run)
+    return timeline_view.legacy_rows(db, run, actor)
 
 
 def _local(value: str, zone: ZoneInfo, name: str) -> datetime | None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from continuum.core import free_text
 from continuum.core.clinical_event import (
     KIND_GROUPS,
     KIND_LABELS,
@@ -159,12 +160,13 @@ class LegacyTimelineEntry(BaseModel):
     record: str | None
 
 
-def legacy_rows(session: Session, run: Run) -> list[LegacyTimelineEntry]:
+def legacy_rows(session: Session, run: Run, actor: Actor) -> list[LegacyTimelineEntry]:
+    """Summaries are typed words: "hidden for your role" for a role without identifiers."""
     return [
         LegacyTimelineEntry(
             kind=e.kind,
             at=e.clinical_time,
-            summary=e.summary,
+            summary=free_text.for_page(actor, e.summary),
             record=f"{e.record_type}:{e.record_id}",
         )
         for e in newest_first(session, run)
@@ -195,7 +197,7 @@ def to_out(event: ClinicalEvent, run: Run, actor: Actor) -> ClinicalEventOut:
         record_type=event.record_type,
         record_id=event.record_id,
         link=link(event, run, actor),
-        summary=event.summary,
+        summary=free_text.for_page(actor, event.summary),  # typed words ride in summaries
         details=event.details,
     )
 

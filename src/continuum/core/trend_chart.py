@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -99,6 +99,15 @@ class Trace:
     references: tuple[Reference, ...] = ()
     max_gap: timedelta = timedelta(minutes=15)  # a longer gap breaks the line
     note: str = ""
+    # Results entered in another unit: their time (as in ``points``) → that value and unit
+    # ("62 kPa"), read first with the stored value in brackets (dot titles, the table).
+    entered: Mapping[float, str] | None = None
+
+    def shown(self, t: float, v: float, unit: bool = True) -> str:
+        """A result as read: '62 kPa (465 mmHg)', or '465 mmHg' (no unit: '465')."""
+        stored = f"{number(v)} {self.unit}" if unit else number(v)
+        typed = self.entered.get(t) if self.entered else None
+        return f"{typed} ({stored})" if typed else stored
 
 
 @dataclass(frozen=True)
@@ -361,7 +370,7 @@ def _panel(tr: Trace, start: datetime, end: datetime, zone: ZoneInfo, buckets: i
             Dot(
                 _x(_at(t), start, end),
                 y_of(v),
-                f"{_local(_at(t), zone, '%d %b %H:%M')}: {number(v)} {tr.unit}",
+                f"{_local(_at(t), zone, '%d %b %H:%M')}: {tr.shown(t, v)}",
             )
             for t, v in inside
         ]
@@ -478,35 +487,36 @@ def _table(
     head = ["Time"] + [f"{t.label} ({t.unit})" for t in traces]
     period = max((end - start).total_seconds() / max(rows, 1), 1.0)
     s0, s1 = start.timestamp(), end.timestamp()
-    cells: list[list[list[float]]] = [[[] for _ in traces] for _ in range(rows)]
+    cells: list[list[list[tuple[float, float]]]] = [[[] for _ in traces] for _ in range(rows)]
     for j, tr in enumerate(traces):
         for t, v in tr.points:
             if s0 <= t <= s1 and math.isfinite(v):
                 i = min(int((t - s0) // period), rows - 1)
-                cells[i][j].append(v)
+                cells[i][j].append((t, v))
     body = []
     hovers: list[list[Hover]] = [[] for _ in traces]
     width = X_UNITS / max(rows, 1)
     for i, row in enumerate(cells):
         if not any(row):
             continue
-        texts = [_cell(vs, tr.as_points) for vs, tr in zip(row, traces, strict=True)]
+        texts = [_cell(vs, tr) for vs, tr in zip(row, traces, strict=True)]
         a = start + timedelta(seconds=period * i)
         b = a + timedelta(seconds=period)
         when = f"{_local(a, zone, '%d %b %H:%M')}–{_local(b, zone, '%H:%M')}"
         for j, (text, tr) in enumerate(zip(texts, traces, strict=True)):
             if text:
-                hovers[j].append(
-                    Hover(round(width * i, 1), round(width, 1), f"{when}: {text} {tr.unit}")
-                )
+                said = (", ".join(tr.shown(t, v) for t, v in row[j]) if tr.as_points
+                        else f"{text} {tr.unit}")  # fmt: skip
+                hovers[j].append(Hover(round(width * i, 1), round(width, 1), f"{when}: {said}"))
         body.append([_local(a, zone, "%d %b %H:%M"), *texts])
     return head, body[::-1], hovers
 
 
-def _cell(values: list[float], as_points: bool) -> str:
-    if not values:
+def _cell(points: list[tuple[float, float]], tr: Trace) -> str:
+    if not points:
         return ""
-    if as_points:
-        return ", ".join(number(v) for v in values)
+    if tr.as_points:
+        return ", ".join(tr.shown(t, v, unit=False) for t, v in points)
+    values = [v for _, v in points]
     lo, hi = number(min(values)), number(max(values))
     return lo if lo == hi else f"{lo}–{hi}"

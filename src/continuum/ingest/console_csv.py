@@ -34,6 +34,7 @@ from continuum.vocabulary import (
     DELTA_P_FROM,
     FRACTION_CODES,
     PERCENT_PER_FRACTION,
+    as_entered,
     convert,
     delta_p_series,
     normalise,
@@ -139,6 +140,9 @@ class ConsoleFile:
     series: dict[str, tuple[np.ndarray, np.ndarray]]
     report: ReadReport
     derived: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # code → (values as entered, aligned with series[code]; NaN where entered in the stored
+    # unit) and the unit: only for columns given in another unit (``entered_column``).
+    entered: dict[str, tuple[np.ndarray, str]] = field(default_factory=dict)
 
 
 def read_console_csv(
@@ -156,17 +160,21 @@ def read_console_csv(
     comma = bool(layout and layout.decimal_comma)
     series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     full: dict[str, np.ndarray] = {}
+    entered: dict[str, tuple[np.ndarray, str]] = {}
     for n, (idx, code, unit, head) in enumerate(columns, start=1):
-        values = _column(rows, idx, code, unit, head, time_ok, report, comma)
-        if values is not None:
+        got = _column(rows, idx, code, unit, head, time_ok, report, comma)
+        if got is not None:
+            values, typed = got
             full[code] = values
             keep = np.isfinite(values)
             report.accepted[code] = int(keep.sum())
             if keep.any():
                 series[code] = (times[keep], values[keep])
+                if typed is not None:
+                    entered[code] = (typed[0][keep], typed[1])
         if progress is not None:
             progress(n, len(columns))
-    return ConsoleFile(series, report, _derive_delta_p(times, full))
+    return ConsoleFile(series, report, _derive_delta_p(times, full), entered)
 
 
 def _read_rows(source: Source, delimiter: str = ",") -> tuple[list[str], list[list[str]]]:
@@ -313,12 +321,14 @@ def _column(
     time_ok: np.ndarray,
     report: ReadReport,
     decimal_comma: bool = False,
-) -> np.ndarray | None:
+) -> tuple[np.ndarray, tuple[np.ndarray, str] | None] | None:
+    """The column's values in the stored unit, and as entered when in another unit."""
     shown = _cells(rows, idx)
     cells = [c.replace(",", ".") for c in shown] if decimal_comma else shown
     values, bad = _to_float(cells)
     values[~time_ok] = np.nan
     bad &= time_ok
+    raw = values
     try:
         values = convert_column(code, values, unit)
     except ValidationFailed as exc:
@@ -331,7 +341,20 @@ def _column(
         why = refusal_message(code, cells[i], unit)
         report.refuse(RefusedCell(int(i) + 2, head, shown[i], why))
     values[out_of_range] = np.nan
-    return values
+    return values, entered_column(code, raw, unit)
+
+
+def entered_column(code: str, raw: np.ndarray, unit: str | None) -> tuple[np.ndarray, str] | None:
+    """A column's values as entered and their unit when that is not the stored unit
+    (``vocabulary.as_entered`` for a whole column): None for a column in the stored unit.
+    An FiO2 column without a unit holds percent only where a value is 21–100 (NaN else)."""
+    given = (unit or "").strip()
+    if code in FRACTION_CODES and given in ("", "1"):
+        with np.errstate(invalid="ignore"):
+            pct = (raw > 1.0) & (raw <= PERCENT_PER_FRACTION)
+        return (np.where(pct, raw, np.nan), "%") if pct.any() else None
+    typed = as_entered(code, 0.5, given)
+    return (raw, typed[1]) if typed is not None else None
 
 
 def _to_float(cells: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -447,6 +447,10 @@ class ColumnPreview:
     stored: int
     refused: int
     problem: str = ""
+    # The first values as entered, when the column is in another unit (None: in the stored
+    # unit), and that unit: read first, the stored value in brackets.
+    first_entered: list[float | None] = field(default_factory=list)
+    entered_unit: str | None = None
 
 
 @dataclass
@@ -501,9 +505,12 @@ def preview(
         first = [
             (_utc(t), float(v)) for t, v in zip(times[:shown], values[:shown], strict=True)
         ]
+        typed, typed_unit = console.entered.get(code, (np.array([]), None))
+        as_entered = [None if np.isnan(x) else float(x) for x in typed[:shown].tolist()]
         out.columns.append(
             ColumnPreview(head, code, spec.meaning, unit or spec.unit, spec.unit, first,
-                          report.accepted.get(code, 0), refused.get(head, 0))
+                          report.accepted.get(code, 0), refused.get(head, 0), "",
+                          as_entered, typed_unit)
         )
     for problem in report.column_problems:
         out.unreadable.append((problem.column, problem.message))

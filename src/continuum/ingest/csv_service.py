@@ -84,7 +84,7 @@ def store_series(
 ) -> tuple[int, int]:
     """The file's values and the derived ΔP in one COPY: (stored, derived)."""
     series = [*console.series.items(), *console.derived.items()]
-    total = copy_all(session, run_id, series, "csv", ref, staff_id)
+    total = copy_all(session, run_id, series, "csv", ref, staff_id, console.entered)
     derived = sum(int((~np.isnan(np.asarray(v, dtype=float))).sum()) for _, v in
                   console.derived.values())  # fmt: skip
     return total - derived, derived

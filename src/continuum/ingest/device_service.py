@@ -398,6 +398,9 @@ def _plan_value(
         outcome.errors.append(f"{value.where}: {exc.problems[0].message}")
         return None
     row = _row(msg, run, code, at, number, value.status or None)
+    entered = vocabulary.as_entered(code, value.value, unit or None)
+    if entered is not None:  # only then: a row without the keys stores null (pg_writes)
+        row["entered_value"], row["entered_unit"] = entered
     if value.status == "C":
         row.update(_action="correct", _where=value.where, _status="C")
     return row
@@ -479,5 +482,6 @@ def _derived(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if pre and post and vocabulary.DELTA_P not in got:
             dp = vocabulary.delta_p(pre["value"], post["value"])
             if dp is not None:
-                out.append({**pre, "code": vocabulary.DELTA_P, "value": dp, "unit": unit})
+                out.append({**pre, "code": vocabulary.DELTA_P, "value": dp, "unit": unit,
+                            "entered_value": None, "entered_unit": None})  # fmt: skip
     return out

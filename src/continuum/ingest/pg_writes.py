@@ -100,4 +100,9 @@ def _json(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
             return text
         return v
 
-    return json.dumps([{c: value(r.get(c)) for c in columns} for r in rows], separators=(",", ":"))
+    # A key left out reads as null (json_populate_recordset): rows say nothing of the
+    # columns they have no value for (most device values carry no entered unit).
+    return json.dumps(
+        [{c: value(v) for c in columns if (v := r.get(c)) is not None} for r in rows],
+        separators=(",", ":"),
+    )

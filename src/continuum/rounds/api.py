@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from continuum.core import concurrency, run_service
+from continuum.core import concurrency, free_text, run_service
+from continuum.core.roles import Actor
 from continuum.core.roles import Permission as P
 from continuum.db import utcnow
 from continuum.rounds import actions, board, circuit_check, round_record
@@ -105,9 +106,29 @@ def list_rounds(run_id: int, db: DbSession, actor: CurrentActor) -> dict[str, An
     rounds = round_record.rounds_for_run(db, run.id)
     people = round_record.attendance(db, [r.id for r in rounds])
     return {
-        "rounds": [round_json(r, people.get(r.id, {})) for r in rounds],
-        "actions": [board.action_json(a) for a in actions.run_actions(db, run.id)],
-    }
+        "rounds": [_round_read(actor, round_json(r, people.get(r.id, {}))) for r in rounds],
+        "actions": [_action_read(actor, board.action_json(a))
+                    for a in actions.run_actions(db, run.id)],
+    }  # fmt: skip
+
+
+def _round_read(actor: Actor, out: dict[str, Any]) -> dict[str, Any]:
+    """A round as a reader may see it: its typed words (problems, therapy review, the
+    notes on reviewed alerts) null for a role without identifiers (core.free_text)."""
+    free_text.hide_fields(actor, out, ("problems",))
+    if not free_text.readable(actor):
+        out["therapy_review"] = {k: free_text.for_api(actor, v)
+                                 for k, v in (out["therapy_review"] or {}).items()}  # fmt: skip
+        out["alerts_reviewed"] = [
+            free_text.hide_fields(actor, dict(a), ("note",)) for a in out["alerts_reviewed"] or []
+        ]
+    return out
+
+
+def _action_read(actor: Actor, out: dict[str, Any]) -> dict[str, Any]:
+    """An action's text is typed: "hidden for your role" without identifiers."""
+    out["text"] = free_text.for_page(actor, out["text"])
+    return out
 
 
 @router.post(
@@ -191,7 +212,10 @@ def list_checks(run_id: int, db: DbSession, actor: CurrentActor) -> dict[str, An
     run = run_service.get_run(db, actor, run_id)
     return {
         "prefill": circuit_check.prefill(db, run.id),
-        "checks": [check_json(c) for c in circuit_check.checks_for_run(db, run.id)],
+        "checks": [
+            free_text.hide_fields(actor, check_json(c), ("findings",))
+            for c in circuit_check.checks_for_run(db, run.id)
+        ],
     }
 
 

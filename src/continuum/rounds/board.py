@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from continuum import display_names
 from continuum.core import alert_state, patient_service, run_view, settings_service
 from continuum.core.people import Patient, PatientIdentity
 from continuum.core.record import Observation, RunTarget
@@ -72,6 +73,7 @@ class BoardRow:
     goal_family: str = "VV"  # "VA" when the pump carries the circulation
     ml_age_h: float | None = None  # the membrane lung in use
     circuit_age_h: float | None = None
+    entered: dict[str, str] = field(default_factory=dict)  # code → "62 kPa" (latest)
 
     @property
     def bed(self) -> str | None:
@@ -162,9 +164,15 @@ def _latest_id(code: str, as_of: datetime) -> Any:
 
 
 def latest_values(
-    session: Session, run_ids: Sequence[int], codes: Sequence[str], as_of: datetime
+    session: Session,
+    run_ids: Sequence[int],
+    codes: Sequence[str],
+    as_of: datetime,
+    entered: dict[int, dict[str, str]] | None = None,
 ) -> dict[int, dict[str, tuple[datetime, float]]]:
-    """{run_id: {code: (time, value)}}: one index probe per run and code, two statements."""
+    """{run_id: {code: (time, value)}}: one index probe per run and code, two statements.
+    ``entered`` (filled when given): {run_id: {code: "62 kPa"}} for a latest value entered
+    in another unit (``display_names.entered_parts``)."""
     if not run_ids:
         return {}
     stmt = select(*[_latest_id(code, as_of) for code in codes]).where(Run.id.in_(run_ids))
@@ -172,9 +180,19 @@ def latest_values(
     out: dict[int, dict[str, tuple[datetime, float]]] = defaultdict(dict)
     if not ids:
         return out
-    rows = select(Observation.run_id, Observation.code, Observation.time, Observation.value)
-    for run_id, code, at, value in session.execute(rows.where(Observation.id.in_(ids))):
+    rows = select(
+        Observation.run_id,
+        Observation.code,
+        Observation.time,
+        Observation.value,
+        Observation.entered_value,
+        Observation.entered_unit,
+    )
+    for run_id, code, at, value, ev, eu in session.execute(rows.where(Observation.id.in_(ids))):
         out[run_id][code] = (at, value)
+        if entered is not None and eu is not None:
+            first, _ = display_names.entered_parts(value, code, None, ev, eu)
+            entered.setdefault(run_id, {})[code] = first
     return out
 
 
@@ -279,6 +297,7 @@ def _readings(
     rnd: RoundRecord | None,
     as_of: datetime,
     values: board_readings.Values,
+    entered: dict[str, str] | None = None,
 ) -> list[tuple[str, list[Reading]]]:
     goals = {**board_readings.default_goals(mode, run.support_type, values), **targets}
     fluid = (rnd.goals or {}).get("fluid_balance_ml") if rnd is not None else None
@@ -295,7 +314,7 @@ def _readings(
         and (fluid.get("low") is not None or fluid.get("high") is not None)
         else None
     )
-    return board_readings.readings(latest, goals, as_of, fluid_goal, values)
+    return board_readings.readings(latest, goals, as_of, fluid_goal, values, entered)
 
 
 def _perfusion_present(session: Session, rounds: dict[int, RoundRecord]) -> dict[int, bool]:
@@ -314,7 +333,8 @@ def board(
     runs = active_runs(session, run_ids)
     ids = [r.id for r in runs]
     start = when.as_of - WINDOW
-    latest = latest_values(session, ids, LATEST_CODES, when.as_of)
+    typed: dict[int, dict[str, str]] = {}
+    latest = latest_values(session, ids, LATEST_CODES, when.as_of, typed)
     series = trends(session, ids, SPARK_CODES, start, when.as_of)
     goals = round_record.latest_rounds(session, ids, when.day)
     targets = run_targets(session, ids, when.as_of)
@@ -347,7 +367,10 @@ def board(
                 overdue=[a for a in acts if actions.is_overdue(a, when.as_of)],
                 out_of_target=_out_of_target(lv, tg),
                 perfusion_at_round=present.get(run.id),
-                readings=_readings(run, mode, lv, tg, goals.get(run.id), when.as_of, in_force),
+                readings=_readings(
+                    run, mode, lv, tg, goals.get(run.id), when.as_of, in_force, typed.get(run.id)
+                ),
+                entered=typed.get(run.id, {}),
                 goal_family=board_readings.family(mode, run.support_type),
                 ml_age_h=ml_age,
                 circuit_age_h=circuit_age,
@@ -435,7 +458,10 @@ def row_json(row: BoardRow) -> dict[str, Any]:
         "mode": row.mode,
         "ecmo_day": row.day,
         "level": row.level,
-        "latest": {c: {"time": t.isoformat(), "value": v} for c, (t, v) in row.latest.items()},
+        "latest": {
+            c: {"time": t.isoformat(), "value": v, "entered": row.entered.get(c)}
+            for c, (t, v) in row.latest.items()
+        },
         "oxy_delta_p_change_24h": row.dp_change,
         "targets": {
             c: {"low": t.low, "high": t.high, "unit": t.unit} for c, t in row.targets.items()

@@ -17,7 +17,7 @@ convention [U]. All of these are programme settings (``board_settings``, /settin
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from continuum import support_configuration
@@ -109,6 +109,7 @@ class Reading:
     off: bool
     age: str  # "35 min", "3 h", "2 d"; "" without a value
     note: str = ""  # e.g. the VIS band or the fluid goal's source
+    entered: str = ""  # the value as entered in another unit ("62 kPa"), read first
 
     @property
     def state(self) -> str:
@@ -167,9 +168,12 @@ def readings(
     now: datetime,
     fluid_goal: Target | None = None,
     values: Values = DEFAULTS,
+    entered: dict[str, str] | None = None,
 ) -> list[tuple[str, list[Reading]]]:
     """The board's readings of one run, grouped; ``goals``: the run's goals by code
-    (its own targets over the defaults); ``fluid_goal``: the round's fluid-balance goal."""
+    (its own targets over the defaults); ``fluid_goal``: the round's fluid-balance goal;
+    ``entered``: code → the latest value as entered in another unit ("62 kPa")."""
+    typed = entered or {}
     seen_values = _derived(latest)
     hours = {**DEFAULTS, **values}
     out = []
@@ -188,9 +192,8 @@ def readings(
             note = _vis_note(value) if code == VIS else ""
             if code == "map" and "map" not in latest:
                 note = "cuff (non-invasive)"
-            row.append(
-                Reading(code, label, unit, value, at, goal, stale, off, age_text(at, now), note)
-            )
+            reading = Reading(code, label, unit, value, at, goal, stale, off, age_text(at, now))
+            row.append(replace(reading, note=note, entered=typed.get(code, "")))
         out.append((group, row))
     return out
 

@@ -94,6 +94,8 @@ def prefill(session: Session, run_id: int) -> dict[str, dict[str, Any]]:
         obs = observation_service.latest(session, run_id, code)
         if obs is not None:
             out[code] = {"value": obs.value, "unit": obs.unit, "time": obs.time.isoformat()}
+            if obs.entered_unit is not None:  # entered in another unit: read as entered
+                out[code].update(entered_value=obs.entered_value, entered_unit=obs.entered_unit)
     return out
 
 

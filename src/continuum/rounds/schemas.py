@@ -197,12 +197,20 @@ class Reading(Out):
     unit: str
     time: UtcTime
     entered: bool = Field(description="typed at the check (false: pre-filled)")
+    entered_value: float | None = Field(
+        default=None, description="as entered, when the observation was in another unit"
+    )
+    entered_unit: str | None = Field(default=None, description="the unit it was entered in")
 
 
 class PrefillValue(Out):
     value: float = Field(description="in the code's unit (docs/contracts.md §1)")
     unit: str
     time: UtcTime
+    entered_value: float | None = Field(
+        default=None, description="as entered, when the observation was in another unit"
+    )
+    entered_unit: str | None = Field(default=None, description="the unit it was entered in")
 
 
 class CircuitCheckOut(Out):
@@ -231,6 +239,9 @@ class CircuitChecksOut(Out):
 class LatestPoint(Out):
     time: UtcTime
     value: float = Field(description="in the code's unit (docs/contracts.md §1)")
+    entered: str | None = Field(
+        default=None, description="the value and unit as entered, when in another unit: 62 kPa"
+    )
 
 
 class BoardTarget(Out):

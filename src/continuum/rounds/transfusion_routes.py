@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from continuum.core import patient_service, run_service
+from continuum.core import free_text, patient_service, run_service
 from continuum.core.roles import Actor
 from continuum.core.roles import Permission as P
 from continuum.core.run_record import Run
@@ -40,7 +40,10 @@ def _out(row: transfusion.Transfusion) -> TransfusionOut:
 def list_transfusions(run_id: int, db: DbSession, actor: CurrentActor) -> list[TransfusionOut]:
     """The run's hand-entered transfusions, newest first (circuit checks carry their own)."""
     run = run_service.get_run(db, actor, run_id)
-    return [_out(t) for t in transfusion.for_run(db, run.id)]
+    rows = [_out(t) for t in transfusion.for_run(db, run.id)]
+    if not free_text.readable(actor):  # the reason is typed: the pages' placeholder
+        rows = [r.model_copy(update={"reason": free_text.HIDDEN}) for r in rows]
+    return rows
 
 
 @api.post(

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from continuum.core import observation_service, run_trends
+from continuum.core import free_text, observation_service, run_trends
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.core.trend_chart import Chart, Marker, build
@@ -66,8 +66,9 @@ def trial_chart(
     if span is None:
         return None
     found = run_trends.readings(session, run_id, SIGNALS, *span)
+    typed = run_trends.entered_results(session, run_id, SIGNALS, *span)
     traces = [
-        replace(run_trends.trace_of(code, found[code]), max_gap=MAX_GAP)
+        replace(run_trends.trace_of(code, found[code], None, typed.get(code)), max_gap=MAX_GAP)
         for code in SIGNALS
         if found.get(code)
     ]
@@ -124,7 +125,7 @@ def history(session: Session, actor: Actor, run: Run) -> dict[str, Any]:
     """Everything about weaning on this run (JSON-ready)."""
     actor.require(Permission.VIEW_CLINICAL)
     trial_list = trials.trials_for(session, run.id)
-    return {
+    out = {
         "run_id": run.id,
         "status": run.status,
         "outcome": run.outcome,
@@ -156,6 +157,30 @@ def history(session: Session, actor: Actor, run: Run) -> dict[str, Any]:
         ],
         "chart": chart(session, run.id, trial_list),
     }
+    return out if free_text.readable(actor) else _without_free_text(actor, out)
+
+
+# Typed words of the weaning record (core.free_text): null for a role without identifiers,
+# or "hidden for your role" where the field always holds words.
+_TYPED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "reviews": (("note",), ()),
+    "trials": (("reason",), ()),
+    "decannulations": (("no_trial_reason", "doppler"),
+                       ("positioning", "closure_technique", "limb_perfusion")),
+    "follow_ups": (("result",), ()),
+}  # fmt: skip
+
+
+def _without_free_text(actor: Actor, out: dict[str, Any]) -> dict[str, Any]:
+    for part, (nullable, worded) in _TYPED.items():
+        for row in out[part]:
+            free_text.hide_fields(actor, row, nullable)
+            row.update({k: free_text.for_page(actor, row[k]) for k in worded if k in row})
+    for trial in out["trials"]:
+        free_text.hide_fields(actor, trial["perfusion_assessment"], ("text",))
+        for step in trial["steps"]:
+            free_text.hide_fields(actor, step, ("note",))
+    return out
 
 
 def decannulation_out(d: Any) -> dict[str, Any]:

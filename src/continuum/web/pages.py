@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 
 from continuum import display_names
@@ -36,6 +37,18 @@ def add_template_dir(path: Path) -> None:
         templates.env.loader = ChoiceLoader([FileSystemLoader(str(p)) for p in TEMPLATE_DIRS])
 
 
+def observed_html(obs: Any, bold: bool = False) -> Markup:
+    """An observation's value as ``display_names.observed`` reads, each part unbroken and
+    the stored value (when entered in another unit) muted after it, free to wrap below on a
+    narrow screen: '<b>62 kPa</b> (465 mmHg)'."""
+    first, stored = display_names.observation_parts(obs)
+    tag = "b" if bold else "span"
+    html = Markup('<{0} class="nowrap">{1}</{0}>').format(Markup(tag), first)
+    if stored:
+        html += Markup(' <span class="nowrap muted">({})</span>').format(stored)
+    return html
+
+
 def _env() -> Environment:
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(str(p)) for p in TEMPLATE_DIRS]),
@@ -47,6 +60,10 @@ def _env() -> Environment:
     env.filters.update(
         number=display_names.number,  # {{ v|number('hb') }} → 10.1
         quantity=display_names.quantity,  # {{ v|quantity('po2') }} → 465 mmHg
+        # {{ v|as_entered('po2', unit, entered_value, entered_unit) }} → 62 kPa (465 mmHg)
+        as_entered=display_names.as_entered,
+        observed=display_names.observed,  # {{ obs|observed }}: the same for a row
+        observed_html=observed_html,  # {{ obs|observed_html }}: each part kept on one line
         field_label=display_names.field_label,  # {{ 'hb_g_dl'|field_label }} → Haemoglobin
         record_name=display_names.record_name,  # {{ 'circuit_check'|record_name(6) }}
         mrn=display_names.mrn,  # {{ identity.mrn|mrn }} → MRN 100262
