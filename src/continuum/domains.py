@@ -16,6 +16,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.initiation.models",
     "continuum.rounds.transfusion",
     "continuum.quality.adverse_event_record",
+    "continuum.quality.adverse_event_screen",
     # add domain model modules above this line
 )
 
@@ -27,6 +28,7 @@ HOOK_MODULES: tuple[str, ...] = (
     "continuum.alerts.hooks",
     "continuum.weaning.hooks",
     "continuum.rounds.hooks",
+    "continuum.quality.hooks",
     # add domain hook modules above this line
 )
 
@@ -45,6 +47,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.alerts.routes",
     "continuum.ingest.routes",
     "continuum.ingest.preset_routes",
+    "continuum.quality.adverse_event_routes",
     # add domain route modules above this line
 )
 
@@ -67,6 +70,7 @@ DEMO_MODULES: tuple[str, ...] = (
     "continuum.initiation.demo",
     "continuum.rounds.demo",
     "continuum.ingest.demo",
+    "continuum.quality.demo_events",
     # add demo modules above this line
 )
 
@@ -88,5 +92,6 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "continuum.rounds.settings",
     "continuum.rounds.board_settings",
     "continuum.core.session_housekeeping",
+    "continuum.quality.adverse_event_settings",
     # add settings modules above this line
 )

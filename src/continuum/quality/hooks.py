@@ -1,0 +1,16 @@
+"""The quality layer in core's hook lists: a link on every run page to the run's adverse
+events (the register filtered to the run). Listed in ``continuum.domains.HOOK_MODULES``."""
+
+from __future__ import annotations
+
+from continuum.core import run_view
+from continuum.core.roles import Permission
+
+EVENTS_LINK = run_view.RunLink(
+    "Adverse events", "/quality/events?run_id={run_id}&period=all", Permission.VIEW_CLINICAL, 60
+)
+
+
+def install_hooks() -> None:
+    """Idempotent (``add_run_link`` adds a link once)."""
+    run_view.add_run_link(EVENTS_LINK)
