@@ -60,22 +60,26 @@ def dismissed_sources(session: Session) -> set[tuple[str, int]]:
     return {(t, i) for t, i in session.execute(stmt)}
 
 
-def _transfusions_over(
-    session: Session, since: datetime, limit: float
+def transfusions_over(
+    session: Session, since: datetime | None, limit: float, run_id: int | None = None
 ) -> list[tuple[Transfusion, float]]:
     """Hand-entered red-cell transfusions at which the run's red cells over the previous
     24 h (hand entries and circuit checks' tallies) first rose above ``limit``."""
-    start = since - DAY
+    start = since - DAY if since is not None else None
     given: dict[int, list[tuple[datetime, float, Transfusion | None]]] = defaultdict(list)
-    rows = session.scalars(
-        select(Transfusion).where(
-            Transfusion.product == "red_cells", Transfusion.given_at >= start,
-            Transfusion.units.is_not(None),
-        )
-    )  # fmt: skip
-    for t in rows:
+    stmt = select(Transfusion).where(
+        Transfusion.product == "red_cells", Transfusion.units.is_not(None)
+    )
+    checks = select(CircuitCheck)
+    if start is not None:
+        stmt = stmt.where(Transfusion.given_at >= start)
+        checks = checks.where(CircuitCheck.checked_at >= start)
+    if run_id is not None:
+        stmt = stmt.where(Transfusion.run_id == run_id)
+        checks = checks.where(CircuitCheck.run_id == run_id)
+    for t in session.scalars(stmt):
         given[t.run_id].append((t.given_at, float(t.units or 0), t))
-    for c in session.scalars(select(CircuitCheck).where(CircuitCheck.checked_at >= start)):
+    for c in session.scalars(checks):
         units = (c.transfusions or {}).get("red_cells")
         if isinstance(units, int | float) and units > 0:
             given[c.run_id].append((c.checked_at, float(units), None))
@@ -85,7 +89,7 @@ def _transfusions_over(
         above = False
         for at, _, row in entries:
             total = sum(u for t, u, _ in entries if at - DAY < t <= at)
-            if total > limit and not above and row is not None and at >= since:
+            if total > limit and not above and row is not None and (since is None or at >= since):
                 found.append((row, total))
             above = total > limit
     return found
@@ -113,7 +117,7 @@ def find(session: Session, actor: Actor, days: int = 14) -> list[Possible]:
         select(WeaningTrial).where(WeaningTrial.status == "aborted", WeaningTrial.ended_at >= since)
     )
     hits += [pre.for_weaning_trial(session, t) for t in trials]
-    for t, total in _transfusions_over(session, since, settings.red_cell_units_24h):
+    for t, total in transfusions_over(session, since, settings.red_cell_units_24h):
         p = pre.for_transfusion(session, t)
         p.what = f"Red cells {total:g} units within 24 h (above {settings.red_cell_units_24h:g})"
         p.description = f"{p.what}. {p.description}"
@@ -189,3 +193,10 @@ def dismiss(session: Session, actor: Actor, data: DismissIn) -> AdverseEventScre
          "decision": "dismissed", "reason": data.reason},
     )  # fmt: skip
     return screen
+
+
+def offers_for_run(session: Session, run_id: int) -> set[tuple[str, int]]:
+    """``run_view.ADVERSE_EVENT_OFFERS`` entry: the run's transfusions above the threshold
+    (a domain page shows "Record as adverse event" beside them)."""
+    limit = screen_settings(session).red_cell_units_24h
+    return {("transfusion", t.id) for t, _ in transfusions_over(session, None, limit, run_id)}
