@@ -147,12 +147,13 @@ def _stamp(at: datetime | None) -> str:
 
 def check_time(run: Run, at: datetime, field: str = "occurred_at") -> list[FieldProblem]:
     span = f"run {run.id}: {_stamp(run.started_at)} – {_stamp(run.ended_at)}"
+    given = at.isoformat()  # the value echoed in the answer (JSON)
     if at < run.started_at:
-        return [FieldProblem(field, f"{_stamp(at)} is before the run started ({span})", at)]
+        return [FieldProblem(field, f"{_stamp(at)} is before the run started ({span})", given)]
     if run.ended_at is not None and at > run.ended_at:
-        return [FieldProblem(field, f"{_stamp(at)} is after the run ended ({span})", at)]
+        return [FieldProblem(field, f"{_stamp(at)} is after the run ended ({span})", given)]
     if at > utcnow() + FUTURE_SLACK:
-        return [FieldProblem(field, f"{_stamp(at)} is in the future ({span})", at)]
+        return [FieldProblem(field, f"{_stamp(at)} is in the future ({span})", given)]
     return []
 
 
@@ -315,6 +316,10 @@ def _claim(session: Session, event: AdverseEvent, version: int | None) -> None:
         session.refresh(event, ["version"])
         return
     session.refresh(event, ["version"])
+    raise _stale(session, event, version)
+
+
+def _stale(session: Session, event: AdverseEvent, version: int) -> StaleRecord:
     last = session.scalars(
         select(AdverseEventAmendment)
         .where(AdverseEventAmendment.event_id == event.id)
@@ -325,7 +330,7 @@ def _claim(session: Session, event: AdverseEvent, version: int | None) -> None:
     if last is not None and last.by is not None:
         staff = session.get(Staff, last.by)
         by = staff.name if staff is not None else f"staff {last.by}"
-    raise StaleRecord(
+    return StaleRecord(
         f"Adverse event {event.id}", version, event.version, by, last.at if last else None
     )
 
@@ -340,6 +345,8 @@ def amend(
     if data.kind == "consensus":
         actor.require(Permission.REVIEW_CASES)
     event = get_event(session, actor, event_id)
+    if data.version is not None and data.version != event.version:
+        raise _stale(session, event, data.version)  # before judging values made on old ones
     run = session.get_one(Run, event.run_id)
     current = in_force(event, list(amendments_of(session, [event.id])[event.id]))
     given = {f: getattr(data, f) for f in AMENDABLE_FIELDS if f in data.model_fields_set}
