@@ -632,12 +632,16 @@ def _transfusions(w: _Writer) -> None:
 ADVERSE_TEXT_FIELDS = ("description", "immediate_actions")
 
 
+ADVERSE_CODE_PREFIXES = ("mech", "haem", "neuro", "renal", "cv", "pulm", "inf", "metab", "limb")
+
+
 def adverse_event_text(code: str, category: str, event_class: str, harm: str) -> str:
-    """The timeline line of a recorded adverse event (the service writes the same)."""
-    return (
-        f"Adverse event ({words(category)}): {words(code)} — {words(event_class)}, "
-        f"harm {words(harm)}"
-    )
+    """The timeline line of a recorded adverse event (the service writes the same). Core
+    does not read the quality taxonomy, so the code is shown in words without its category
+    prefix ('metab_haemolysis_severe' → 'haemolysis severe'); the event page has the label."""
+    head, _, rest = code.partition("_")
+    what = words(rest) if head in ADVERSE_CODE_PREFIXES and rest else words(code)
+    return f"Adverse event ({words(category)}): {what} — {words(event_class)}, harm {words(harm)}"
 
 
 def adverse_amended_text(kind: str, changes: list[tuple[str, str | None]], reason: str) -> str:
