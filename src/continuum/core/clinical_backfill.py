@@ -641,6 +641,7 @@ def adverse_event_text(code: str, category: str, event_class: str, harm: str) ->
     prefix ('metab_haemolysis_severe' → 'haemolysis severe'); the event page has the label."""
     head, _, rest = code.partition("_")
     what = words(rest) if head in ADVERSE_CODE_PREFIXES and rest else words(code)
+    what = " ".join("membrane-lung" if w == "ml" else w for w in what.split())
     return f"Adverse event ({words(category)}): {what} — {words(event_class)}, harm {words(harm)}"
 
 

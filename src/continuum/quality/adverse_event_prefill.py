@@ -153,7 +153,7 @@ def for_alert(session: Session, a: CircuitAlert) -> Prefill:
     comp = _component_in_use(session, a.run_id, part, a.raised_at) if part else None
     return Prefill(
         "alert", a.id, a.run_id, a.raised_at, code, "alert", comp,
-        f"{a.peak_severity.capitalize()} alert {words(a.detector)}: {a.summary}",
+        f"{a.peak_severity.capitalize()} alert: {a.summary}",
         f"{a.peak_severity.capitalize()} alert: {a.summary}",
     )  # fmt: skip
 
