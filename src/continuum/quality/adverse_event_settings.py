@@ -49,7 +49,7 @@ SETTINGS = SettingGroup(
         ),
     ),
     after_save="New values apply the next time the list of possible events is opened.",
-    order=90,
+    order=70,
 )
 
 
