@@ -121,7 +121,7 @@ def test_form_prefilled_from_an_alert_then_saved(web: Web) -> None:
     assert re.search(r"<optgroup label=\"Haemorrhagic\">", html)
     local = re.search(r'name="occurred_at" id="occurred_at" required value="([^"]+)"', html)
     assert local
-    form = {
+    form: dict[str, object] = {
         "code": "metab_haemolysis_moderate",
         "event_class": "incident",
         "harm": "mild",
@@ -147,7 +147,7 @@ def test_form_prefilled_from_an_alert_then_saved(web: Web) -> None:
 
 def test_refused_form_shows_the_problem_and_keeps_values(web: Web) -> None:
     web.login("nurse")
-    form = {
+    form: dict[str, object] = {
         "code": "haem_gi",
         "event_class": "incident",
         "harm": "mild",
@@ -168,7 +168,7 @@ def test_event_page_amend_and_stale_form(web: Web) -> None:
     page = web.client.get("/quality/events/1").text
     assert "Clot in the membrane lung" in page and "ELSO 116" in page
     assert 'value="consensus"' in page  # the coordinator reviews cases
-    form = {"harm": "moderate", "preventability": "possibly", "kind": "consensus"}
+    form: dict[str, object] = {"harm": "moderate", "preventability": "possibly", "kind": "consensus"}
     r = web.post_form("/quality/events/1/amend", form | {"reason": "M&M 3 Dec", "version": 1})
     assert r.status_code == 303
     page = web.client.get("/quality/events/1").text

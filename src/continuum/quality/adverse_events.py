@@ -186,9 +186,10 @@ def check_code(code: str, category: str | None = None) -> list[FieldProblem]:
 def check_part(session: Session, run: Run, field: str, part_id: int | None) -> list[FieldProblem]:
     if part_id is None:
         return []
-    model = Component if field == "component_id" else Cannula
     what = "component" if field == "component_id" else "cannula"
-    row = session.get(model, part_id)
+    row: Component | Cannula | None = (
+        session.get(Component, part_id) if what == "component" else session.get(Cannula, part_id)
+    )
     if row is None:
         return [FieldProblem(field, f"there is no {what} {part_id}", part_id)]
     if row.run_id != run.id:
