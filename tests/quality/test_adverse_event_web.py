@@ -168,7 +168,11 @@ def test_event_page_amend_and_stale_form(web: Web) -> None:
     page = web.client.get("/quality/events/1").text
     assert "Clot in the membrane lung" in page and "ELSO 116" in page
     assert 'value="consensus"' in page  # the coordinator reviews cases
-    form: dict[str, object] = {"harm": "moderate", "preventability": "possibly", "kind": "consensus"}
+    form: dict[str, object] = {
+        "harm": "moderate",
+        "preventability": "possibly",
+        "kind": "consensus",
+    }
     r = web.post_form("/quality/events/1/amend", form | {"reason": "M&M 3 Dec", "version": 1})
     assert r.status_code == 303
     page = web.client.get("/quality/events/1").text

@@ -228,7 +228,7 @@ def register_page(
     event_class: Annotated[EventClass | Literal[""], Query()] = "",
     harm: Annotated[Harm | Literal[""], Query()] = "",
     reviewed: Annotated[Literal["", "yes", "no"], Query()] = "",
-    run_id: Annotated[int | None, Query(ge=1)] = None,
+    run_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
     run = run_service.get_run(db, actor, run_id) if run_id is not None else None
     found = adverse_events.list_events(
