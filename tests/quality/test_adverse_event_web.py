@@ -256,3 +256,13 @@ def test_possible_events_page_record_and_dismiss(web: Web) -> None:
     assert "Power up 25 %" not in web.client.get("/quality/events/possible").text
     audit = web.client.get("/admin/audit").text
     assert "adverse_event_screen" in audit
+
+
+def test_programme_list_period_needs_a_zone(web: Web) -> None:
+    web.login("qa_lead")
+    naive = web.client.get("/api/v1/adverse-events", params={"since": "2026-01-01T00:00:00"})
+    assert naive.status_code == 422
+    since = (RUN_START + timedelta(hours=1)).isoformat()
+    found = web.client.get("/api/v1/adverse-events", params={"since": since, "reviewed": False})
+    assert [e["id"] for e in found.json()["events"]] == [1]
+    assert web.client.get("/quality/events", params={"run_id": 2**40}).status_code == 422

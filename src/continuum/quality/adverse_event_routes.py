@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
+from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
 from continuum.core import concurrency, free_text, run_service
@@ -168,8 +169,8 @@ def api_run_events(run_id: int, db: DbSession, actor: CurrentActor) -> Any:
 def api_programme_events(
     db: DbSession,
     actor: CurrentActor,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
     category: Category | None = None,
     event_class: EventClass | None = None,
     harm: Harm | None = None,
