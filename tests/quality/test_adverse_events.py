@@ -387,6 +387,7 @@ def test_prefill_per_source(sessions: Any) -> None:
         db.flush()
         p = pre.for_transfusion(db, tx)
         assert (p.code, p.at) == ("haem_major_other", RUN_START + timedelta(hours=10))
+        assert p.description.startswith("Red cells 3 units within 24 h.")
         # A record of another run, or none, pre-fills nothing.
         assert pre.prefill(db, 1, "transfusion", tx.id) is not None
         assert pre.prefill(db, 2, "transfusion", tx.id) is None

@@ -15,7 +15,7 @@ target, differential hypoxia, anticoagulation out of range) leave the code to ch
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -202,11 +202,39 @@ def for_weaning_trial(session: Session, t: WeaningTrial) -> Prefill:
                    None, text, f"{words(t.kind).capitalize()} trial {t.status}")  # fmt: skip
 
 
+def red_cells_24h(session: Session, run_id: int, at: datetime) -> float:
+    """Red-cell units given on the run in the 24 h up to ``at`` (hand entries and the
+    circuit checks' tallies)."""
+    start = at - timedelta(hours=24)
+    hand = session.scalars(
+        select(Transfusion.units).where(
+            Transfusion.run_id == run_id, Transfusion.product == "red_cells",
+            Transfusion.given_at > start, Transfusion.given_at <= at,
+        )
+    )  # fmt: skip
+    total = sum(float(u or 0) for u in hand)
+    checks = session.scalars(
+        select(CircuitCheck).where(
+            CircuitCheck.run_id == run_id, CircuitCheck.checked_at > start,
+            CircuitCheck.checked_at <= at,
+        )
+    )  # fmt: skip
+    for c in checks:
+        units = (c.transfusions or {}).get("red_cells")
+        if isinstance(units, int | float) and units > 0:
+            total += float(units)
+    return total
+
+
 def for_transfusion(session: Session, t: Transfusion) -> Prefill:
     amount = f"{t.units:g} unit{'s' if t.units != 1 else ''}" if t.units else ""
     if t.volume_ml:
         amount = " / ".join(x for x in (amount, f"{t.volume_ml:g} mL") if x)
     text = f"Transfusion of {words(t.product)} {amount}: {t.reason}"
+    if t.product == "red_cells":
+        text = (
+            f"Red cells {red_cells_24h(session, t.run_id, t.given_at):g} units within 24 h. {text}"
+        )
     return Prefill("transfusion", t.id, t.run_id, t.given_at, TRANSFUSION_CODE, "bedside", None,
                    text, f"Transfusion {words(t.product)} {amount}")  # fmt: skip
 

@@ -120,7 +120,6 @@ def find(session: Session, actor: Actor, days: int = 14) -> list[Possible]:
     for t, total in transfusions_over(session, since, settings.red_cell_units_24h):
         p = pre.for_transfusion(session, t)
         p.what = f"Red cells {total:g} units within 24 h (above {settings.red_cell_units_24h:g})"
-        p.description = f"{p.what}. {p.description}"
         hits.append(p)
     checks = session.scalars(select(CircuitCheck).where(CircuitCheck.checked_at >= since))
     hits += [pre.for_circuit_check(session, c) for c in checks if pre.worst_clot(c.inspection)]

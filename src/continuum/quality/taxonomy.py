@@ -109,7 +109,7 @@ CODES: tuple[EventCode, ...] = (
         101,
         36717820,
         "membrane_lung",
-    ),  # noqa: E501
+    ),
     _C("mech_ml_clot", "mechanical", "Clot in the membrane lung", 116, 36717836, "membrane_lung"),
     _C(
         "mech_ml_rising_gradient",
@@ -118,7 +118,7 @@ CODES: tuple[EventCode, ...] = (
         None,
         36717815,
         "membrane_lung",
-    ),  # noqa: E501
+    ),
     _C("mech_pump_failure", "mechanical", "Pump failure", 104, 36717839, "pump"),
     _C("mech_pump_clot", "mechanical", "Pump-head thrombosis", 116, 36717833, "pump"),
     _C("mech_console_failure", "mechanical", "Console failure", None, 36717843, "console"),
@@ -132,7 +132,7 @@ CODES: tuple[EventCode, ...] = (
         116,
         36717834,
         "tubing_set",
-    ),  # noqa: E501
+    ),
     _C(
         "mech_connector_crack",
         "mechanical",
@@ -140,7 +140,7 @@ CODES: tuple[EventCode, ...] = (
         122,
         36717844,
         "tubing_set",
-    ),  # noqa: E501
+    ),
     _C("mech_haemofilter_clot", "mechanical", "Clot in the haemofilter", 114, None, "haemofilter"),
     _C("mech_air", "mechanical", "Air in the circuit", 121, 36717816, "tubing_set"),
     _C(
@@ -150,7 +150,7 @@ CODES: tuple[EventCode, ...] = (
         None,
         36717814,
         "cannula",
-    ),  # noqa: E501
+    ),
     _C("mech_cannula_problem", "mechanical", "Cannula problem", 131, None, "cannula"),
     _C("mech_cannula_misplacement", "mechanical", "Cannula misplacement", 131, 36717818, "cannula"),
     _C("mech_cannula_dislodgement", "mechanical", "Cannula dislodgement", 131, 740912, "cannula"),
@@ -161,7 +161,7 @@ CODES: tuple[EventCode, ...] = (
         None,
         36717821,
         "cannula",
-    ),  # noqa: E501
+    ),
     _C("mech_circuit_change", "mechanical", "Circuit change", 132, None, "tubing_set"),
     # Haemorrhagic
     _C("haem_gi", "haemorrhagic", "Gastrointestinal haemorrhage", 201),
@@ -173,7 +173,7 @@ CODES: tuple[EventCode, ...] = (
         222,
         36717817,
         "cannula",
-    ),  # noqa: E501
+    ),
     _C(
         "haem_mediastinal_cannula_site",
         "haemorrhagic",
@@ -181,7 +181,7 @@ CODES: tuple[EventCode, ...] = (
         223,
         36717817,
         "cannula",
-    ),  # noqa: E501
+    ),
     _C("haem_major_other", "haemorrhagic", "Major bleeding, other site (> 2 units transfused)"),
     # Neurological
     _C("neuro_brain_death", "neurological", "Brain death", 301),
@@ -194,7 +194,7 @@ CODES: tuple[EventCode, ...] = (
         "neurological",
         "Intra/extra-parenchymal CNS haemorrhage",
         324,
-    ),  # noqa: E501
+    ),
     _C("neuro_diffuse_ischaemia", "neurological", "Diffuse CNS ischaemia", 325),
     _C("neuro_neurosurgery", "neurological", "Neurosurgical intervention", 326),
     # Renal
