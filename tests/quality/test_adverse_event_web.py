@@ -266,3 +266,19 @@ def test_programme_list_period_needs_a_zone(web: Web) -> None:
     found = web.client.get("/api/v1/adverse-events", params={"since": since, "reviewed": False})
     assert [e["id"] for e in found.json()["events"]] == [1]
     assert web.client.get("/quality/events", params={"run_id": 2**40}).status_code == 422
+
+
+def test_an_untouched_multiline_description_is_not_a_change(web: Web) -> None:
+    web.login("nurse")
+    h = csrf(web)
+    body = EVENT | {"description": "Clot on the pump head.\nSeen at the torch check."}
+    eid = web.client.post("/api/v1/runs/1/adverse-events", json=body, headers=h).json()["id"]
+    form: dict[str, object] = {
+        "description": "Clot on the pump head.\r\nSeen at the torch check.",
+        "harm": "moderate",
+        "reason": "worse on review",
+        "version": 1,
+    }
+    assert web.post_form(f"/quality/events/{eid}/amend", form).status_code == 303
+    history = web.client.get(f"/api/v1/adverse-events/{eid}").json()["history"]
+    assert [c["field"] for c in history] == ["harm"]

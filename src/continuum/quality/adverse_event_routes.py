@@ -264,6 +264,12 @@ def _form_page(
     )  # fmt: skip
 
 
+def _text(value: Any) -> Any:
+    """A posted value with a textarea's CRLF line ends as the record keeps them (LF), so an
+    untouched description is not taken for a change."""
+    return value.replace("\r\n", "\n").strip() if isinstance(value, str) else value
+
+
 def _local(request: Request, at: datetime | None) -> str:
     if at is None:
         return ""
@@ -306,7 +312,7 @@ def new_event_form(request: Request, run_id: int, db: DbSession, actor: CurrentA
     zone = request.app.state.settings.zone
 
     def save() -> Any:
-        data: dict[str, Any] = {k: values.get(k) or None for k in FORM_FIELDS}
+        data: dict[str, Any] = {k: _text(values.get(k)) or None for k in FORM_FIELDS}
         data = {k: v for k, v in data.items() if v is not None}
         data.setdefault("description", "")
         data["time_estimated"] = values.get("time_estimated") in ("on", "true", "1")
@@ -411,7 +417,7 @@ def amend_form(request: Request, event_id: int, db: DbSession, actor: CurrentAct
         for key in AMEND_FIELDS:
             if key not in values:
                 continue
-            given = values.get(key) or None
+            given = _text(values.get(key)) or None
             if key in ("component_id", "cannula_id"):
                 same = str(now[key] or "") == str(given or "")
             else:
