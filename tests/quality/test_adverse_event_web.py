@@ -282,3 +282,58 @@ def test_an_untouched_multiline_description_is_not_a_change(web: Web) -> None:
     assert web.post_form(f"/quality/events/{eid}/amend", form).status_code == 303
     history = web.client.get(f"/api/v1/adverse-events/{eid}").json()["history"]
     assert [c["field"] for c in history] == ["harm"]
+
+
+def test_offers_on_a_failed_component_a_clot_check_and_an_aborted_trial(web: Web) -> None:
+    from continuum.core import run_service
+    from continuum.core.roles import Actor
+    from continuum.core.run_record import Run
+    from continuum.core.schemas import ComponentCreate
+    from continuum.rounds.models import CircuitCheck
+    from continuum.weaning.models import WeaningTrial
+
+    engine = make_engine(web.url)
+    with unit_of_work(make_sessionmaker(engine)) as db:
+        run = db.get_one(Run, 1)
+        run_service.add_component(
+            db,
+            Actor(staff_id=None, name="t", role="perfusionist"),
+            run,
+            ComponentCreate(
+                kind="membrane_lung",
+                replaces_id=1,
+                stop_reason="thrombus",
+                started_at=RUN_START + timedelta(hours=5),
+            ),
+        )
+        db.add(
+            CircuitCheck(
+                run_id=1,
+                checked_at=RUN_START + timedelta(hours=6),
+                shift="day",
+                inspection={"pump_head": "large_clot"},
+                readings={},
+                transfusions={},
+            )
+        )
+        db.add(
+            WeaningTrial(
+                run_id=1,
+                kind="sweep_off",
+                status="aborted",
+                started_at=RUN_START + timedelta(hours=7),
+                ended_at=RUN_START + timedelta(hours=8),
+            )
+        )
+    engine.dispose()
+    web.login("perfusionist")
+    assert "source=component&amp;source_id=1" in web.client.get("/runs/1").text
+    assert "source=circuit_check&amp;source_id=1" in web.client.get("/runs/1/circuit-check").text
+    assert "source=weaning_trial&amp;source_id=1" in web.client.get("/runs/1/weaning").text
+    trial = web.client.get("/runs/1/weaning/trial?id=1").text
+    assert "source=weaning_trial&amp;source_id=1" in trial
+    form = web.client.get("/runs/1/adverse-events/new?source=component&source_id=1").text
+    assert re.search(r'<option value="mech_ml_clot" selected', form)
+    assert re.search(r'<option value="1" selected>Membrane lung · Getinge HLS 7.0', form)
+    web.login("researcher")
+    assert "Record as adverse event" not in web.client.get("/runs/1").text
