@@ -112,6 +112,7 @@ def seed(url: str) -> None:
                 for c, v in (("pfhb", 60), ("anti_xa", 1.0))
             ],
         )
+        _seed_adverse_event(db, actor)
     engine.dispose()
 
 
@@ -128,6 +129,20 @@ def _seed_audit(db) -> None:  # type: ignore[no-untyped-def]
             period_end=RUN_START + timedelta(days=3),
         )
     )
+
+
+def _seed_adverse_event(db, actor: Actor) -> None:  # type: ignore[no-untyped-def]
+    """Quality: adverse event 1 on run 1 (membrane-lung clot, component 1), so every role
+    can open an event page."""
+    from continuum.quality import adverse_events
+    from continuum.quality.adverse_event_schemas import AdverseEventIn
+
+    data = AdverseEventIn(
+        code="mech_ml_clot", event_class="incident", harm="mild",
+        occurred_at=RUN_START + timedelta(hours=2), detected_by="circuit_check",
+        component_id=1, description="Clot seen at the membrane-lung inlet",
+    )  # fmt: skip
+    adverse_events.record(db, actor, 1, data)
 
 
 def _seed_referral(db, actor: Actor) -> None:  # type: ignore[no-untyped-def]

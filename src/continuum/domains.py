@@ -18,6 +18,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.quality.adverse_event_record",
     "continuum.quality.review_record",
     "continuum.quality.audit_record",
+    "continuum.quality.adverse_event_screen",
     # add domain model modules above this line
 )
 
@@ -30,6 +31,7 @@ HOOK_MODULES: tuple[str, ...] = (
     "continuum.weaning.hooks",
     "continuum.rounds.hooks",
     "continuum.initiation.hooks",
+    "continuum.quality.hooks",
     # add domain hook modules above this line
 )
 
@@ -52,6 +54,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.quality.review_routes",
     "continuum.quality.metrics_routes",
     "continuum.quality.audit_routes",
+    "continuum.quality.adverse_event_routes",
     # add domain route modules above this line
 )
 
@@ -77,6 +80,7 @@ DEMO_MODULES: tuple[str, ...] = (
     "continuum.ingest.demo",
     "continuum.quality.demo_reviews",
     "continuum.quality.demo_history",
+    "continuum.quality.demo_events",
     # add demo modules above this line
 )
 
@@ -99,5 +103,6 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "continuum.rounds.board_settings",
     "continuum.core.session_housekeeping",
     "continuum.quality.metrics_settings",
+    "continuum.quality.adverse_event_settings",
     # add settings modules above this line
 )

@@ -490,6 +490,9 @@ def test_migration_backfills_the_events_the_services_write(blank_urls, monkeypat
 
     written, filled = _events(head_url), _events(old_url)
     assert len(filled) > 30
+    # Records of tables created after 0017 (the adverse-event register, 0021) are dropped by
+    # the downgrade to 0016, so only the head database has their events.
+    written = [e for e in written if not e.kind.startswith(("adverse_event.", "review."))]
 
     def key(e: ClinicalEvent) -> tuple[Any, ...]:
         return (e.kind, e.record_type, e.record_id if e.kind != "observation.entered" else 0)

@@ -24,7 +24,10 @@ from continuum.surveillance.settings import DEFAULT_SETTINGS
 from continuum.weaning import settings as weaning_settings
 from tests.conftest import Web
 
-CLINICAL = ("surveillance", "weaning", "initiation", "rounds", "shifts", "quality_metrics")
+CLINICAL = (
+    "surveillance", "weaning", "initiation", "rounds", "shifts", "quality_events",
+    "quality_metrics",
+)  # fmt: skip
 QA = Actor(staff_id=5, name="Test qa_lead", role="qa_lead")
 LEAD = Actor(staff_id=9, name="Test physician_lead", role="physician_lead")
 ADMIN = Actor(staff_id=7, name="Test admin", role="admin")

@@ -156,6 +156,8 @@ def backfill(conn: Connection, only: frozenset[str] | None = None) -> int:
         _follow_ups(w)
     if w.has("rounds_transfusion"):
         _transfusions(w)
+    if w.has("adverse_event"):
+        _adverse_events(w)
     return w.flush()
 
 
@@ -631,4 +633,66 @@ def _transfusions(w: _Writer) -> None:
             transfusion_entry_text(t.product, t.units, t.volume_ml, t.reason),
             ("transfusion", t.id), t.run_id, t.recorded_by,
             details={"product": t.product, "units": t.units, "volume_ml": t.volume_ml},
+        )  # fmt: skip
+
+
+# --- adverse events (quality register; read through lightweight tables, no quality import)
+
+ADVERSE_TEXT_FIELDS = ("description", "immediate_actions")
+
+
+ADVERSE_CODE_PREFIXES = ("mech", "haem", "neuro", "renal", "cv", "pulm", "inf", "metab", "limb")
+
+
+def adverse_event_text(code: str, category: str, event_class: str, harm: str) -> str:
+    """The timeline line of a recorded adverse event (the service writes the same). Core
+    does not read the quality taxonomy, so the code is shown in words without its category
+    prefix ('metab_haemolysis_severe' → 'haemolysis severe'); the event page has the label."""
+    head, _, rest = code.partition("_")
+    what = words(rest) if head in ADVERSE_CODE_PREFIXES and rest else words(code)
+    what = " ".join("membrane-lung" if w == "ml" else w for w in what.split())
+    return f"Adverse event ({words(category)}): {what} — {words(event_class)}, harm {words(harm)}"
+
+
+def adverse_amended_text(kind: str, changes: list[tuple[str, str | None]], reason: str) -> str:
+    """The timeline line of one amendment (one or more fields, one reason)."""
+    shown = "; ".join(
+        f"{words(field)} changed"
+        if field in ADVERSE_TEXT_FIELDS
+        else f"{words(field)} → {words(value) if value is not None else 'cleared'}"
+        for field, value in changes
+    )
+    return f"Adverse event amended ({kind}): {shown} — {reason}"
+
+
+def _adverse_events(w: _Writer) -> None:
+    event = _table(
+        "adverse_event", "id", "run_id", "code", "category", "event_class", "harm",
+        ("occurred_at", T), "recorded_by",
+    )  # fmt: skip
+    amendment = _table(
+        "adverse_event_amendment", "id", "event_id", "field", "value", "reason", "kind",
+        "by", ("at", T),
+    )  # fmt: skip
+    runs: dict[int, int] = {}
+    for e in w.conn.execute(sa.select(event)):
+        runs[e.id] = e.run_id
+        w.add(
+            "adverse_event.recorded", e.occurred_at,
+            adverse_event_text(e.code, e.category, e.event_class, e.harm),
+            ("adverse_event", e.id), e.run_id, e.recorded_by,
+            details={"code": e.code, "category": e.category, "harm": e.harm},
+        )  # fmt: skip
+    # One amendment saved with several fields is one event (same event, time, person,
+    # kind and reason).
+    saves: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
+    stmt = sa.select(amendment).order_by(amendment.c.id)
+    for a in w.conn.execute(stmt):
+        saves[(a.event_id, a.at, a.by, a.kind, a.reason)].append(a)
+    for (event_id, at, by, kind, reason), rows in saves.items():
+        w.add(
+            "adverse_event.amended", at,
+            adverse_amended_text(kind, [(r.field, r.value) for r in rows], reason),
+            ("adverse_event", event_id), runs.get(event_id), by,
+            details={"kind": kind, "fields": [r.field for r in rows]},
         )  # fmt: skip

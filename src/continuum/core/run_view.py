@@ -37,6 +37,11 @@ ACTION_RAISERS: list[ActionRaiser] = []
 # overdue (due_at < now).
 FollowUpProvider = Callable[[Session, datetime], list[dict[str, Any]]]
 FOLLOW_UP_PROVIDERS: list[FollowUpProvider] = []
+# The quality layer registers a judge of which of a run's records are worth offering as an
+# adverse event where the rule is not the record's own (e.g. a transfusion above the
+# programme's 24-hour red-cell threshold): (session, run_id) → {(source_type, record id)}.
+AdverseEventOffers = Callable[[Session, int], set[tuple[str, int]]]
+ADVERSE_EVENT_OFFERS: list[AdverseEventOffers] = []
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,11 @@ def run_links(actor: Actor, run_id: int) -> list[tuple[str, str]]:
 
 def open_alerts(session: Session, run_id: int) -> list[dict[str, Any]]:
     return [alert for provider in ALERT_PROVIDERS for alert in provider(session, run_id)]
+
+
+def adverse_event_offers(session: Session, run_id: int) -> set[tuple[str, int]]:
+    """Records of the run to offer as an adverse event ("Record as adverse event")."""
+    return {key for judge in ADVERSE_EVENT_OFFERS for key in judge(session, run_id)}
 
 
 def open_follow_ups(session: Session, now: datetime) -> list[dict[str, Any]]:

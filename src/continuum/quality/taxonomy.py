@@ -102,30 +102,86 @@ class EventCode:
 _C = EventCode
 CODES: tuple[EventCode, ...] = (
     # Mechanical / circuit, by part
-    _C("mech_ml_failure", "mechanical", "Membrane lung failure (gas exchange)", 101, 36717820, "membrane_lung"),  # noqa: E501
+    _C(
+        "mech_ml_failure",
+        "mechanical",
+        "Membrane lung failure (gas exchange)",
+        101,
+        36717820,
+        "membrane_lung",
+    ),
     _C("mech_ml_clot", "mechanical", "Clot in the membrane lung", 116, 36717836, "membrane_lung"),
-    _C("mech_ml_rising_gradient", "mechanical", "Rising membrane-lung pressure drop", None, 36717815, "membrane_lung"),  # noqa: E501
+    _C(
+        "mech_ml_rising_gradient",
+        "mechanical",
+        "Rising membrane-lung pressure drop",
+        None,
+        36717815,
+        "membrane_lung",
+    ),
     _C("mech_pump_failure", "mechanical", "Pump failure", 104, 36717839, "pump"),
     _C("mech_pump_clot", "mechanical", "Pump-head thrombosis", 116, 36717833, "pump"),
     _C("mech_console_failure", "mechanical", "Console failure", None, 36717843, "console"),
     _C("mech_heater_failure", "mechanical", "Heat exchanger malfunction", 105, 36717840, "heater"),
     _C("mech_raceway_rupture", "mechanical", "Raceway rupture", 102, 36717846, "tubing_set"),
     _C("mech_tubing_rupture", "mechanical", "Other tubing rupture", 103, 36717845, "tubing_set"),
-    _C("mech_circuit_clot", "mechanical", "Clot in a circuit component", 116, 36717834, "tubing_set"),  # noqa: E501
-    _C("mech_connector_crack", "mechanical", "Crack in a pigtail connector", 122, 36717844, "tubing_set"),  # noqa: E501
+    _C(
+        "mech_circuit_clot",
+        "mechanical",
+        "Clot in a circuit component",
+        116,
+        36717834,
+        "tubing_set",
+    ),
+    _C(
+        "mech_connector_crack",
+        "mechanical",
+        "Crack in a pigtail connector",
+        122,
+        36717844,
+        "tubing_set",
+    ),
     _C("mech_haemofilter_clot", "mechanical", "Clot in the haemofilter", 114, None, "haemofilter"),
     _C("mech_air", "mechanical", "Air in the circuit", 121, 36717816, "tubing_set"),
-    _C("mech_access_obstruction", "mechanical", "Access insufficiency / acute obstruction to flow", None, 36717814, "cannula"),  # noqa: E501
+    _C(
+        "mech_access_obstruction",
+        "mechanical",
+        "Access insufficiency / acute obstruction to flow",
+        None,
+        36717814,
+        "cannula",
+    ),
     _C("mech_cannula_problem", "mechanical", "Cannula problem", 131, None, "cannula"),
     _C("mech_cannula_misplacement", "mechanical", "Cannula misplacement", 131, 36717818, "cannula"),
     _C("mech_cannula_dislodgement", "mechanical", "Cannula dislodgement", 131, 740912, "cannula"),
-    _C("mech_recirculation", "mechanical", "Recirculation needing a change", None, 36717821, "cannula"),  # noqa: E501
+    _C(
+        "mech_recirculation",
+        "mechanical",
+        "Recirculation needing a change",
+        None,
+        36717821,
+        "cannula",
+    ),
     _C("mech_circuit_change", "mechanical", "Circuit change", 132, None, "tubing_set"),
     # Haemorrhagic
     _C("haem_gi", "haemorrhagic", "Gastrointestinal haemorrhage", 201),
     _C("haem_surgical_site", "haemorrhagic", "Surgical site bleeding", 203),
-    _C("haem_peripheral_cannula_site", "haemorrhagic", "Peripheral cannulation site bleeding", 222, 36717817, "cannula"),  # noqa: E501
-    _C("haem_mediastinal_cannula_site", "haemorrhagic", "Mediastinal cannulation site bleeding", 223, 36717817, "cannula"),  # noqa: E501
+    _C(
+        "haem_peripheral_cannula_site",
+        "haemorrhagic",
+        "Peripheral cannulation site bleeding",
+        222,
+        36717817,
+        "cannula",
+    ),
+    _C(
+        "haem_mediastinal_cannula_site",
+        "haemorrhagic",
+        "Mediastinal cannulation site bleeding",
+        223,
+        36717817,
+        "cannula",
+    ),
     _C("haem_major_other", "haemorrhagic", "Major bleeding, other site (> 2 units transfused)"),
     # Neurological
     _C("neuro_brain_death", "neurological", "Brain death", 301),
@@ -133,7 +189,12 @@ CODES: tuple[EventCode, ...] = (
     _C("neuro_seizure_eeg", "neurological", "Seizures confirmed by EEG", 312),
     _C("neuro_infarction", "neurological", "CNS infarction (ultrasound/CT/MRI)", 321),
     _C("neuro_ivh", "neurological", "Intraventricular CNS haemorrhage", 323),
-    _C("neuro_parenchymal_haemorrhage", "neurological", "Intra/extra-parenchymal CNS haemorrhage", 324),  # noqa: E501
+    _C(
+        "neuro_parenchymal_haemorrhage",
+        "neurological",
+        "Intra/extra-parenchymal CNS haemorrhage",
+        324,
+    ),
     _C("neuro_diffuse_ischaemia", "neurological", "Diffuse CNS ischaemia", 325),
     _C("neuro_neurosurgery", "neurological", "Neurosurgical intervention", 326),
     # Renal

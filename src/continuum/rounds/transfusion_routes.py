@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from continuum.core import free_text, patient_service, run_service
+from continuum.core import free_text, patient_service, run_service, run_view
 from continuum.core.roles import Actor
 from continuum.core.roles import Permission as P
 from continuum.core.run_record import Run
@@ -85,6 +85,10 @@ def _page(
         error_form="transfusion" if error else None,
         values=values or {},
         can_enter=actor.can(P.ENTER_OBSERVATION),
+        # Transfusions the quality layer offers as an adverse event (above its threshold).
+        offers=run_view.adverse_event_offers(db, run.id)
+        if actor.can(P.RECORD_ADVERSE_EVENT)
+        else set(),
     )
 
 

@@ -1,0 +1,132 @@
+"""Adverse-event shapes for the API and the forms (``extra="forbid"``; responses subclass
+``core.schemas.Out``). The code is plain text here and checked by the service, so a wrong
+code is refused with the code named and the category it belongs to, not a list of 55."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, Field
+
+from continuum.core.schemas import MAX_ID, Out, RecordId, Strict, UtcTime
+from continuum.quality.taxonomy import (
+    DETECTIONS,
+    EVENT_CLASSES,
+    HARMS,
+    PREVENTABILITIES,
+    SOURCES,
+)
+
+EventClass = Literal[EVENT_CLASSES]  # type: ignore[valid-type]
+Harm = Literal[HARMS]  # type: ignore[valid-type]
+Preventability = Literal[PREVENTABILITIES]  # type: ignore[valid-type]
+Detection = Literal[DETECTIONS]  # type: ignore[valid-type]
+Source = Literal[SOURCES]  # type: ignore[valid-type]
+Description = Annotated[str, Field(min_length=3, max_length=4000)]
+Actions = Annotated[str | None, Field(max_length=4000)]
+AmendKind = Literal["correction", "consensus"]
+
+
+class AdverseEventIn(Strict):
+    code: Annotated[str, Field(min_length=1, max_length=48, description="taxonomy code")]
+    category: Annotated[
+        str | None,
+        Field(max_length=24, description="optional; must match the code's"),
+    ] = None
+    event_class: EventClass
+    harm: Harm
+    preventability: Preventability | None = None
+    occurred_at: AwareDatetime
+    time_estimated: bool = False
+    component_id: RecordId | None = None
+    cannula_id: RecordId | None = None
+    detected_by: Detection
+    source_type: Source | None = None
+    source_id: RecordId | None = None
+    description: Description
+    immediate_actions: Actions = None
+
+
+class AmendmentIn(Strict):
+    """One or more fields with the reason; fields left out are unchanged, a field given as
+    null is cleared (only those that may be empty)."""
+
+    code: Annotated[str | None, Field(max_length=48)] = None
+    event_class: EventClass | None = None
+    harm: Harm | None = None
+    preventability: Preventability | None = None
+    occurred_at: AwareDatetime | None = None
+    time_estimated: bool | None = None
+    component_id: RecordId | None = None
+    cannula_id: RecordId | None = None
+    detected_by: Detection | None = None
+    description: Annotated[str | None, Field(min_length=3, max_length=4000)] = None
+    immediate_actions: Actions = None
+    reason: Annotated[str, Field(min_length=3, max_length=2000)]
+    kind: AmendKind = "correction"
+    review_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
+    version: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
+
+
+class DismissIn(Strict):
+    source_type: Source
+    source_id: RecordId
+    reason: Annotated[str, Field(min_length=3, max_length=2000)]
+
+
+class HistoryOut(Out):
+    at: UtcTime
+    by: int | None
+    by_name: str
+    field: str
+    old: Any = Field(description="value before (JSON: text, number, boolean, time or null)")
+    new: Any = Field(description="value after")
+    reason: str | None = Field(description="null for a role that may not read free text")
+    kind: AmendKind
+    review_id: int | None
+
+
+class PartOut(Out):
+    id: int
+    kind: str
+    make: str | None
+    model: str | None
+    serial: str | None
+    lot: str | None
+    udi: str | None
+
+
+class AdverseEventOut(Out):
+    id: int
+    run_id: int
+    patient_label: str
+    version: int
+    code: str
+    code_label: str
+    category: str
+    category_label: str
+    elso_code: int | None = Field(description="ELSO complication code; null = unmapped")
+    elso_code_set: str
+    ecls_cdm_concept: int | None = Field(description="ECLS-CDM (OMOP) concept; null = unmapped")
+    mapping: str = Field(description="'mapped', or which mapping is missing ('unmapped …')")
+    event_class: str
+    harm: str
+    preventability: str | None
+    occurred_at: UtcTime
+    time_estimated: bool
+    component: PartOut | None
+    cannula: PartOut | None
+    detected_by: str
+    source_type: str | None
+    source_id: int | None
+    description: str | None = Field(description="null for a role that may not read free text")
+    immediate_actions: str | None
+    recorded_by: int | None
+    recorded_by_name: str
+    recorded_at: UtcTime
+    amended: bool
+    history: list[HistoryOut]
+
+
+class AdverseEventListOut(Out):
+    events: list[AdverseEventOut]
