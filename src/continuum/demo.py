@@ -482,6 +482,8 @@ def _bedside(db: Session, nurse: Actor, run: Run, case: DemoCase, end: datetime)
         )
     if rows:
         observation_service.bulk_insert(db, rows)
+
+
 def _console_feed(
     rows: list[dict[str, object]], end: datetime, silent_min: float
 ) -> list[dict[str, object]]:

@@ -128,3 +128,25 @@ def test_a_trial_of_an_hour_gets_ticks_every_few_minutes_and_its_markers() -> No
     assert labels == ["11:00", "11:15", "11:30", "11:45", "12:00"]  # Berlin is UTC+1
     assert chart.markers[0].glyph == "▾" and "sweep off" in chart.markers[0].title
     assert ("step", "▾", "weaning trial step") in chart.legend
+
+
+def test_a_run_of_weeks_gets_a_few_day_ticks_at_local_midnight() -> None:
+    """A 30-day run is labelled by dates about weekly, never by an hourly tick per hour."""
+    end = START + timedelta(days=30)
+    flow = Trace("blood_flow", "ECMO blood flow", "L/min", minutes([4.0] * 60))
+    chart = build([flow], START, end, ZONE)
+    labels = [text for _, text in chart.x_ticks]
+    assert 3 <= len(labels) <= 7, labels
+    assert all(re.fullmatch(r"\d\d [A-Z][a-z]{2}", text) for text in labels), labels
+    assert labels[0] == "02 Dec"  # the first local midnight after the start (Berlin)
+    positions = [pct for pct, _ in chart.x_ticks]
+    assert positions == sorted(positions) and positions[0] >= 3 and positions[-1] <= 97
+
+
+def test_a_week_long_window_is_labelled_by_day() -> None:
+    end = START + timedelta(days=7)
+    chart = build(
+        [Trace("blood_flow", "ECMO blood flow", "L/min", minutes([4.0] * 60))], START, end, ZONE
+    )
+    labels = [text for _, text in chart.x_ticks]
+    assert 3 <= len(labels) <= 7 and all(" " in text for text in labels), labels

@@ -71,7 +71,16 @@ def _clinical_event(session: Session, alert: CircuitAlert, event: AlertEvent, ac
     because = BECAUSE.get(str(because), because) if because else None
     extra = None if event.kind == "raised" else (event.comment or because)
     text = alert_summary(f"alert.{event.kind}", alert.detector, event.severity, extra)
-    record_event(session, actor, f"alert.{event.kind}", at, text, ("alert", alert.id), run, details={"severity": event.severity})  # noqa: E501
+    record_event(
+        session,
+        actor,
+        f"alert.{event.kind}",
+        at,
+        text,
+        ("alert", alert.id),
+        run,
+        details={"severity": event.severity},
+    )  # noqa: E501
 
 
 def _audit(session: Session, run: Run, alert: CircuitAlert, action: str, actor: Actor) -> None:

@@ -60,7 +60,16 @@ def start_run(session: Session, actor: Actor, data: RunCreate) -> Run:
             recorded_by=actor.staff_id,
         )
     )
-    record_event(session, actor, "run.started", start, f"{data.mode} ECMO started ({data.support_type} support)", ("run", run.id), run, details={"mode": data.mode, "support": data.support_type})  # noqa: E501
+    record_event(
+        session,
+        actor,
+        "run.started",
+        start,
+        f"{data.mode} ECMO started ({data.support_type} support)",
+        ("run", run.id),
+        run,
+        details={"mode": data.mode, "support": data.support_type},
+    )  # noqa: E501
     audit.record(
         session,
         actor,
@@ -182,7 +191,16 @@ def change_mode(session: Session, actor: Actor, run: Run, data: ModeChange) -> M
     )
     session.add(segment)
     session.flush()
-    record_event(session, actor, "mode.changed", at, f"Mode {old} → {data.mode}: {data.reason}", ("mode_segment", segment.id), run, details={"from": old, "to": data.mode})  # noqa: E501
+    record_event(
+        session,
+        actor,
+        "mode.changed",
+        at,
+        f"Mode {old} → {data.mode}: {data.reason}",
+        ("mode_segment", segment.id),
+        run,
+        details={"from": old, "to": data.mode},
+    )  # noqa: E501
     audit.record(
         session,
         actor,
@@ -209,7 +227,15 @@ def add_cannula(session: Session, actor: Actor, run: Run, data: CannulaCreate) -
     )
     session.add(cannula)
     session.flush()
-    record_event(session, actor, "cannula.inserted", at, texts.cannula_text(data.role, data.french, data.side, data.site), ("cannula", cannula.id), run)  # noqa: E501
+    record_event(
+        session,
+        actor,
+        "cannula.inserted",
+        at,
+        texts.cannula_text(data.role, data.french, data.side, data.site),
+        ("cannula", cannula.id),
+        run,
+    )  # noqa: E501
     audit.record(session, actor, "create", "cannula", cannula.id, run.patient_id)
     session.expire(run, ["cannulas"])
     return cannula
@@ -231,7 +257,16 @@ def add_component(session: Session, actor: Actor, run: Run, data: ComponentCreat
     )
     session.add(component)
     session.flush()
-    record_event(session, actor, "component.replaced" if old else "component.added", at, texts.component_text(data.kind, data.make, data.model, data.stop_reason, old is not None), ("component", component.id), run, details={"replaces": data.replaces_id, "stop_reason": data.stop_reason})  # noqa: E501
+    record_event(
+        session,
+        actor,
+        "component.replaced" if old else "component.added",
+        at,
+        texts.component_text(data.kind, data.make, data.model, data.stop_reason, old is not None),
+        ("component", component.id),
+        run,
+        details={"replaces": data.replaces_id, "stop_reason": data.stop_reason},
+    )  # noqa: E501
     audit.record(
         session,
         actor,
@@ -299,7 +334,16 @@ def end_run(session: Session, actor: Actor, run: Run, data: RunEnd) -> Run:
         data.stop_reason,
         "ended",
     )
-    record_event(session, actor, "run.ended", at, f"Run ended: {OUTCOME_LABELS[data.outcome]} — {data.stop_reason}", ("run", run.id), run, details={"outcome": data.outcome})  # noqa: E501
+    record_event(
+        session,
+        actor,
+        "run.ended",
+        at,
+        f"Run ended: {OUTCOME_LABELS[data.outcome]} — {data.stop_reason}",
+        ("run", run.id),
+        run,
+        details={"outcome": data.outcome},
+    )  # noqa: E501
     audit.record(
         session,
         actor,
@@ -352,4 +396,3 @@ def ended_by(session: Session, run: Run) -> str:
     if row is not None and row.by_name:
         return row.by_name
     return concurrency.who(session, row.staff_id if row is not None else None)
-

@@ -102,9 +102,7 @@ def check_filters(
     allowed_kinds = [*KIND_GROUPS, *KIND_LABELS]
     for k in kind:
         if k not in allowed_kinds:
-            problems.append(
-                FieldProblem("kind", "one of " + ", ".join(allowed_kinds), k)
-            )
+            problems.append(FieldProblem("kind", "one of " + ", ".join(allowed_kinds), k))
     for d in discipline:
         if d not in FILTER_DISCIPLINES:
             problems.append(

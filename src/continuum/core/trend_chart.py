@@ -450,18 +450,41 @@ def _x_ticks(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[float
     hours = (end - start).total_seconds() / 3600
     if hours <= 3:
         return _minute_ticks(start, end, zone, next(m for m in (10, 15, 30) if hours * 60 / m <= 7))
-    every = next((h for h in (1, 2, 3, 4, 6, 12, 24) if hours / h <= 7), 48)
+    if hours > 7 * 24:
+        return _day_ticks(start, end, zone)
+    every = next(h for h in (1, 2, 3, 4, 6, 12, 24) if hours / h <= 7)
     local = start.astimezone(zone).replace(minute=0, second=0, microsecond=0)
     ticks = []
     t = local + timedelta(hours=1)
     span = (end - start).total_seconds() or 1.0
     while t <= end:
-        if t.hour % every == 0 or every > 24:
+        if t.hour % every == 0:
             pct = round((t - start).total_seconds() / span * 100, 2)
             if 3 <= pct <= 97:
                 ticks.append((pct, t.strftime("%d %b" if t.hour == 0 else "%H:%M")))
         t += timedelta(hours=1)
     return ticks
+
+
+def _day_ticks(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[float, str]]:
+    """Local midnights every 2, 7, 14 or 28 days (about six labels) on a window of weeks."""
+    days = (end - start).total_seconds() / 86400
+    every = next((d for d in (2, 7, 14, 28) if days / d <= 7), 56)
+    local = start.astimezone(zone)
+    first = datetime(local.year, local.month, local.day, tzinfo=zone) + timedelta(days=1)
+    span = (end - start).total_seconds() or 1.0
+    ticks = []
+    n = 0
+    while True:
+        d = first + timedelta(days=n)
+        t = datetime(d.year, d.month, d.day, tzinfo=zone)  # local midnight, also across DST
+        if t > end:
+            return ticks
+        if n % every == 0:
+            pct = round((t - start).total_seconds() / span * 100, 2)
+            if 3 <= pct <= 97:
+                ticks.append((pct, t.strftime("%d %b")))
+        n += 1
 
 
 def _minute_ticks(

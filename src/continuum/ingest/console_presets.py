@@ -233,7 +233,8 @@ def _time_reader(fmt: str, zone_text: str, programme_zone: tzinfo) -> TimeReader
         if known is None:
             problem = _clock_change(minute, zone)
             known = offsets[minute] = (
-                None if problem else minute.replace(tzinfo=zone).utcoffset(), problem
+                None if problem else minute.replace(tzinfo=zone).utcoffset(),
+                problem,
             )
         offset, problem = known
         if problem or offset is None:
@@ -502,15 +503,23 @@ def preview(
         unit = (reader(head)[1] if reader else parse_header(head)[1]) or ""
         spec = CODES[code]
         times, values = console.series.get(code, (np.array([]), np.array([])))
-        first = [
-            (_utc(t), float(v)) for t, v in zip(times[:shown], values[:shown], strict=True)
-        ]
+        first = [(_utc(t), float(v)) for t, v in zip(times[:shown], values[:shown], strict=True)]
         typed, typed_unit = console.entered.get(code, (np.array([]), None))
         as_entered = [None if np.isnan(x) else float(x) for x in typed[:shown].tolist()]
         out.columns.append(
-            ColumnPreview(head, code, spec.meaning, unit or spec.unit, spec.unit, first,
-                          report.accepted.get(code, 0), refused.get(head, 0), "",
-                          as_entered, typed_unit)
+            ColumnPreview(
+                head,
+                code,
+                spec.meaning,
+                unit or spec.unit,
+                spec.unit,
+                first,
+                report.accepted.get(code, 0),
+                refused.get(head, 0),
+                "",
+                as_entered,
+                typed_unit,
+            )
         )
     for problem in report.column_problems:
         out.unreadable.append((problem.column, problem.message))

@@ -59,8 +59,11 @@ MDC_DEFAULTS: dict[str, tuple[str, str]] = {
 
 LOINC_DEFAULTS: dict[str, tuple[str, str]] = {
     "8867-4": ("hr", "Heart rate"),
-    "8478-0": ("map", "Mean blood pressure (method unspecified): read as the arterial MAP; "
-               "a feed that sends cuff readings under it is remapped to map_nibp by the site"),
+    "8478-0": (
+        "map",
+        "Mean blood pressure (method unspecified): read as the arterial MAP; "
+        "a feed that sends cuff readings under it is remapped to map_nibp by the site",
+    ),
     "76536-2": ("map_nibp", "Mean blood pressure by noninvasive"),
     "60985-9": ("cvp", "Central venous pressure"),
     "59408-5": ("spo2", "Oxygen saturation in arterial blood by pulse oximetry"),

@@ -35,9 +35,7 @@ routers = [pages, api]
 
 
 @pages.post("/runs/{run_id}/ingest/preview", dependencies=[require(P.INGEST_DATA)])
-def ingest_preview(
-    request: Request, run_id: int, db: DbSession, actor: CurrentActor
-) -> Response:
+def ingest_preview(request: Request, run_id: int, db: DbSession, actor: CurrentActor) -> Response:
     """Read the file with the chosen preset and show how it will be stored; the file is
     held (upload_stash) for the confirmation, nothing goes into the database."""
     run = run_service.get_run(db, actor, run_id)
@@ -113,9 +111,7 @@ def save_preset_form(request: Request, db: DbSession, actor: CurrentActor) -> Re
 
 
 @pages.post("/integration/presets/{name}/remove", dependencies=[require(P.MANAGE_INTEGRATION)])
-def remove_preset_form(
-    request: Request, name: str, db: DbSession, actor: CurrentActor
-) -> Response:
+def remove_preset_form(request: Request, name: str, db: DbSession, actor: CurrentActor) -> Response:
     values = posted_values(request)
     version = int(values["version"]) if str(values.get("version") or "").isdigit() else None
     _, problem = attempt(db, lambda: remove_preset(db, actor, name, version),

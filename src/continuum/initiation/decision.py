@@ -86,7 +86,17 @@ def record_decision(
         referral.patient_id,
         {"outcome": data.outcome, "contradictions": [c.code for c in found]},
     )
-    record_event(session, actor, "decision.recorded", decision.decided_at, texts.decision_text(data.outcome, data.reasons), (RECORD_TYPE, decision.id), patient_id=referral.patient_id, run_id=decision.run_id, details={"outcome": data.outcome})  # noqa: E501
+    record_event(
+        session,
+        actor,
+        "decision.recorded",
+        decision.decided_at,
+        texts.decision_text(data.outcome, data.reasons),
+        (RECORD_TYPE, decision.id),
+        patient_id=referral.patient_id,
+        run_id=decision.run_id,
+        details={"outcome": data.outcome},
+    )  # noqa: E501
     return decision
 
 
@@ -112,7 +122,17 @@ def sign(session: Session, actor: Actor, referral: Referral, data: SignIn) -> In
     audit.record(
         session, actor, "sign", RECORD_TYPE, decision.id, referral.patient_id, {"as": as_role}
     )
-    record_event(session, actor, "decision.signed", getattr(decision, f"{as_role}_signed_at") or utcnow(), f"Decision ({decision.outcome}) signed by the {as_role}", (RECORD_TYPE, decision.id), patient_id=referral.patient_id, run_id=decision.run_id, details={"as": as_role})  # noqa: E501
+    record_event(
+        session,
+        actor,
+        "decision.signed",
+        getattr(decision, f"{as_role}_signed_at") or utcnow(),
+        f"Decision ({decision.outcome}) signed by the {as_role}",
+        (RECORD_TYPE, decision.id),
+        patient_id=referral.patient_id,
+        run_id=decision.run_id,
+        details={"as": as_role},
+    )  # noqa: E501
     return decision
 
 
@@ -192,7 +212,16 @@ def amend(
         referral.patient_id,
         {"decision": decision.id},
     )
-    record_event(session, actor, "decision.amended", None, f"Decision amended: {data.note}", (RECORD_TYPE, decision.id), patient_id=referral.patient_id, run_id=decision.run_id)  # noqa: E501
+    record_event(
+        session,
+        actor,
+        "decision.amended",
+        None,
+        f"Decision amended: {data.note}",
+        (RECORD_TYPE, decision.id),
+        patient_id=referral.patient_id,
+        run_id=decision.run_id,
+    )  # noqa: E501
     session.expire(decision, ["amendments"])
     return row
 

@@ -56,8 +56,7 @@ SRC_VV = (
 )
 SRC_VA = "VA indications (Chung 2014 [S]; StatPearls [S]); docs/clinical/reference.md §1.10"
 SRC_ECPR = (
-    "ELSO ECPR interim guideline (Richardson, ASAIO J 2021) [P]; "
-    "docs/clinical/reference.md §1.10"
+    "ELSO ECPR interim guideline (Richardson, ASAIO J 2021) [P]; docs/clinical/reference.md §1.10"
 )
 SRC_UNLOAD = "LV distension on peripheral VA → unloading (Columbia review PMC6531683) [P]; §2.2"
 SRC_VAV = (

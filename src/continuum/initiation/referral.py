@@ -72,7 +72,15 @@ def create_referral(session: Session, actor: Actor, data: ReferralCreate) -> Ref
         patient.id,
         {"support_type": data.support_type, "hospital": data.referring_hospital},
     )
-    record_event(session, actor, "referral.received", at, f"Referred for {data.support_type} ECMO by {data.referring_hospital}", ("referral", referral.id), patient_id=patient.id)  # noqa: E501
+    record_event(
+        session,
+        actor,
+        "referral.received",
+        at,
+        f"Referred for {data.support_type} ECMO by {data.referring_hospital}",
+        ("referral", referral.id),
+        patient_id=patient.id,
+    )  # noqa: E501
     return referral
 
 

@@ -95,6 +95,8 @@ class ModalityIn(Strict):
 
 Flow = Annotated[float | None, Field(default=None, gt=0, le=10)]
 WarningText = Annotated[str, Field(min_length=3, max_length=400)]
+# A dictionary value takes no default: the constraint alone (a ``Reason`` here would warn).
+WarningReason = Annotated[str | None, Field(max_length=2000)]
 
 
 class PlannedCannula(Strict):
@@ -132,7 +134,7 @@ class PlanIn(Strict):
     # Each warning of the plan's checks (e.g. "… TOO SMALL …", flow above the rated flow),
     # by its exact text → why the plan stands. Every warning needs one before an accepted
     # decision is signed; a warning whose text changes (new flow, new cannula) needs a new one.
-    warning_reasons: dict[WarningText, Reason] = Field(default_factory=dict, max_length=12)
+    warning_reasons: dict[WarningText, WarningReason] = Field(default_factory=dict, max_length=12)
     version: Version = None
 
 

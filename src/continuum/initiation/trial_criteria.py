@@ -12,8 +12,7 @@ from typing import Any
 
 EOLIA_SOURCE = "EOLIA (Combes A et al., NEJM 2018), via J Intensive Care 2023 Table 1 [P]; §1.9"
 ECPR_SOURCE = (
-    "ELSO ECPR 2021 [P] and typical selection criteria [S]/[U]; "
-    "docs/clinical/reference.md §1.10"
+    "ELSO ECPR 2021 [P] and typical selection criteria [S]/[U]; docs/clinical/reference.md §1.10"
 )
 
 

@@ -19,8 +19,7 @@ METHODS = ("nadler", "per_kg", "paediatric_bands", "linderkamp")
 DAYS_PER_YEAR = 365.25
 
 NADLER_SOURCE = (
-    "Nadler SB et al. Surgery 1962;51:224-32 "
-    "(via mdapp; docs/clinical/reference.md §2.5)"
+    "Nadler SB et al. Surgery 1962;51:224-32 (via mdapp; docs/clinical/reference.md §2.5)"
 )
 LINDERKAMP_SOURCE = "Linderkamp O et al. (via medicalalgorithms; docs/clinical/reference.md §2.5)"
 
@@ -109,8 +108,10 @@ def estimate_blood_volume_ml(
         per_kg = ml_per_kg if ml_per_kg is not None else 70.0
         formula = f"BV (mL) = weight kg × {per_kg:g} mL/kg"
         return (
-            weight_kg * per_kg, method, formula, "Conventional mL/kg estimate "
-            "(docs/clinical/reference.md §2.5)"
+            weight_kg * per_kg,
+            method,
+            formula,
+            "Conventional mL/kg estimate (docs/clinical/reference.md §2.5)",
         )
     if method == "paediatric_bands":
         _require(method, {"age_years": age_years, "sex": sex})

@@ -77,7 +77,16 @@ def add_action(
         run.patient_id,
         {"run_id": run.id, "owner": row.owner_discipline, "due_at": row.due_at.isoformat()},
     )
-    record_event(session, actor, "action.raised", _raised_at(session, row), texts.action_text(row.text, row.owner_discipline), ("round_action", row.id), run, details={"due_at": row.due_at.isoformat()})  # noqa: E501
+    record_event(
+        session,
+        actor,
+        "action.raised",
+        _raised_at(session, row),
+        texts.action_text(row.text, row.owner_discipline),
+        ("round_action", row.id),
+        run,
+        details={"due_at": row.due_at.isoformat()},
+    )  # noqa: E501
     return row
 
 
@@ -116,7 +125,15 @@ def complete_action(
     audit.record(
         session, actor, "complete", "round_action", row.id, run.patient_id, {"note": data.note}
     )
-    record_event(session, actor, "action.completed", row.completed_at, f"Action done: {row.text}" + (f" — {data.note}" if data.note else ""), ("round_action", row.id), run)  # noqa: E501
+    record_event(
+        session,
+        actor,
+        "action.completed",
+        row.completed_at,
+        f"Action done: {row.text}" + (f" — {data.note}" if data.note else ""),
+        ("round_action", row.id),
+        run,
+    )  # noqa: E501
     return row
 
 

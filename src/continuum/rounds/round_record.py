@@ -354,7 +354,9 @@ def _signed_event(session: Session, actor: Actor, run: Run, row: RoundRecord) ->
     ]
     text = texts.round_text(people, row.goals)
     details = {"attendance": [n for n, _ in people], "goals": row.goals}
-    record_event(session, actor, "round.signed", row.held_at, text, ("round", row.id), run, details=details)  # noqa: E501
+    record_event(
+        session, actor, "round.signed", row.held_at, text, ("round", row.id), run, details=details
+    )  # noqa: E501
 
 
 def amend_round(
@@ -385,7 +387,15 @@ def amend_round(
         run.patient_id,
         {"section": data.section, "amendment_id": amendment.id},
     )
-    record_event(session, actor, "round.amended", None, f"Round amended ({data.section.replace('_', ' ')}): {data.text}", ("round", row.id), run)  # noqa: E501
+    record_event(
+        session,
+        actor,
+        "round.amended",
+        None,
+        f"Round amended ({data.section.replace('_', ' ')}): {data.text}",
+        ("round", row.id),
+        run,
+    )  # noqa: E501
     return amendment
 
 

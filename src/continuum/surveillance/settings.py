@@ -17,8 +17,7 @@ from typing import Any
 from continuum.errors import FieldProblem, ValidationFailed
 
 LUBNOW = (
-    "Lubnow M et al., PLoS One 2014;9(12):e112316, Table 6 "
-    "(docs/clinical/reference.md §4.1) [P]"
+    "Lubnow M et al., PLoS One 2014;9(12):e112316, Table 6 (docs/clinical/reference.md §4.1) [P]"
 )
 DESIGN = "[U] centre-configurable design default (no published source)"
 
@@ -41,8 +40,7 @@ class SurveillanceSettings:
     baseline_hours: float = _t(
         6,
         "h",
-        DESIGN + ": a component's own early hours (docs/clinical/reference.md §4.1 'own "
-        "baseline')",
+        DESIGN + ": a component's own early hours (docs/clinical/reference.md §4.1 'own baseline')",
     )
     baseline_skip_min: float = _t(30, "min", DESIGN + ": settling time after start/change")
     lab_max_age_h: float = _t(24, "h", DESIGN + ": a lab result older than this is 'unknown'")
@@ -85,7 +83,7 @@ class SurveillanceSettings:
         "mg/dL",
         "Omar HR 2015 PMC4406730 (>50 mg/dL, OR 3.4); Perfusion 2020 cut-off "
         "0.05 g/dL for pump thrombosis; Regensburg critical 500 mg/L "
-            "(docs/clinical/reference.md §4.2–4.3) [P]",
+        "(docs/clinical/reference.md §4.2–4.3) [P]",
     )
     pfhb_critical: float = _t(
         100,
@@ -110,8 +108,9 @@ class SurveillanceSettings:
     recirc_sat_fall: float = _t(3, "% points", DESIGN + ": patient saturation fall vs baseline")
     recirc_persist_min: float = _t(15, "min", DESIGN)
     # -- access_insufficiency ----------------------------------------------------------------
-    access_warning: float = _t(-80, "mmHg", "[U] docs/clinical/reference.md §4.4 suggested "
-        "tier: warn −80")
+    access_warning: float = _t(
+        -80, "mmHg", "[U] docs/clinical/reference.md §4.4 suggested tier: warn −80"
+    )
     access_critical: float = _t(
         -100, "mmHg", "Robak: critical drainage pressure around −100 mmHg (§4.4) [P]"
     )
@@ -121,7 +120,7 @@ class SurveillanceSettings:
         0.05,
         "fraction of flow",
         "[U] docs/clinical/reference.md §4.4 flow-variability detector (median successive flow "
-            "change / flow)",
+        "change / flow)",
     )
     access_smoothing_min: float = _t(3, "min", DESIGN)
     access_persist_min: float = _t(5, "min", DESIGN)

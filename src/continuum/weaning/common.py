@@ -16,4 +16,3 @@ def require_open(run: Run) -> None:
 def not_before(at: datetime, earliest: datetime, field: str, what: str) -> None:
     if at < earliest:
         raise ValidationFailed(f"{at.isoformat()} is before {what} ({earliest.isoformat()})", field)
-

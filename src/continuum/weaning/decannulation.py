@@ -96,7 +96,16 @@ def create(session: Session, actor: Actor, run: Run, data: DecannulationIn) -> D
         run.patient_id,
         {"trial": row.trial_id, "no_trial_reason": data.no_trial_reason},
     )
-    record_event(session, actor, "decannulation.recorded", at, f"Decannulation: {OUTCOME_LABELS.get(row.outcome, row.outcome)} — {row.stop_reason}", ("decannulation", row.id), run, details={"outcome": row.outcome})  # noqa: E501
+    record_event(
+        session,
+        actor,
+        "decannulation.recorded",
+        at,
+        f"Decannulation: {OUTCOME_LABELS.get(row.outcome, row.outcome)} — {row.stop_reason}",
+        ("decannulation", row.id),
+        run,
+        details={"outcome": row.outcome},
+    )  # noqa: E501
     return row
 
 
@@ -200,7 +209,16 @@ def sign(session: Session, actor: Actor, row: Decannulation, data: SignIn) -> bo
             session, actor, "decannulation", row.id, run.id, f"{part} sign-off"
         )
     audit.record(session, actor, "sign", "decannulation", row.id, run.patient_id, {"part": part})
-    record_event(session, actor, "decannulation.signed", getattr(row, f"{part}_signed_at"), f"Decannulation signed by the {part}", ("decannulation", row.id), run, details={"part": part})  # noqa: E501
+    record_event(
+        session,
+        actor,
+        "decannulation.signed",
+        getattr(row, f"{part}_signed_at"),
+        f"Decannulation signed by the {part}",
+        ("decannulation", row.id),
+        run,
+        details={"part": part},
+    )  # noqa: E501
     if not row.signed:
         return False
     end = RunEnd.model_validate(

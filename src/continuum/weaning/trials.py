@@ -86,7 +86,16 @@ def start_trial(session: Session, actor: Actor, run: Run, data: TrialStart) -> W
     audit.record(
         session, actor, "create", "weaning_trial", trial.id, run.patient_id, {"kind": data.kind}
     )
-    record_event(session, actor, "weaning.trial_started", at, f"{texts.trial_text(data.kind)} started", ("weaning_trial", trial.id), run, details={"kind": data.kind})  # noqa: E501
+    record_event(
+        session,
+        actor,
+        "weaning.trial_started",
+        at,
+        f"{texts.trial_text(data.kind)} started",
+        ("weaning_trial", trial.id),
+        run,
+        details={"kind": data.kind},
+    )  # noqa: E501
     return trial
 
 
@@ -142,7 +151,16 @@ def add_step(session: Session, actor: Actor, trial: WeaningTrial, data: StepIn) 
         run.patient_id,
         {"trial": trial.id, "stage": data.stage, "seq": step.seq},
     )
-    record_event(session, actor, "weaning.step", at, texts.step_text(trial.kind, step.seq, data.stage, dict(data.values), data.note), ("weaning_trial", trial.id), run, details={"seq": step.seq, "stage": data.stage})  # noqa: E501
+    record_event(
+        session,
+        actor,
+        "weaning.step",
+        at,
+        texts.step_text(trial.kind, step.seq, data.stage, dict(data.values), data.note),
+        ("weaning_trial", trial.id),
+        run,
+        details={"seq": step.seq, "stage": data.stage},
+    )  # noqa: E501
     return step
 
 
@@ -228,7 +246,15 @@ def assess(session: Session, actor: Actor, trial: WeaningTrial, data: Assessment
             "anticoagulation_ok": data.anticoagulation_ok,
         },
     )
-    record_event(session, actor, "weaning.assessed", trial.perfusion_at, texts.assessment_text(data.flow_safe, data.anticoagulation_ok, data.assessment), ("weaning_trial", trial.id), session.get_one(Run, trial.run_id))  # noqa: E501
+    record_event(
+        session,
+        actor,
+        "weaning.assessed",
+        trial.perfusion_at,
+        texts.assessment_text(data.flow_safe, data.anticoagulation_ok, data.assessment),
+        ("weaning_trial", trial.id),
+        session.get_one(Run, trial.run_id),
+    )  # noqa: E501
 
 
 def finish(session: Session, actor: Actor, trial: WeaningTrial, data: TrialFinish) -> None:
@@ -310,7 +336,16 @@ def _close(
         run.patient_id,
         {"status": status, "reason": reason},
     )
-    record_event(session, actor, "weaning.trial_ended", end, f"{texts.trial_text(trial.kind)} {status}" + (f": {reason}" if reason else ""), ("weaning_trial", trial.id), run, details={"outcome": status})  # noqa: E501
+    record_event(
+        session,
+        actor,
+        "weaning.trial_ended",
+        end,
+        f"{texts.trial_text(trial.kind)} {status}" + (f": {reason}" if reason else ""),
+        ("weaning_trial", trial.id),
+        run,
+        details={"outcome": status},
+    )  # noqa: E501
 
 
 def off_sweep_minutes(trial: WeaningTrial) -> float | None:

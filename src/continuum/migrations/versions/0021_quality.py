@@ -208,9 +208,7 @@ def upgrade() -> None:
         sa.Column("recorded_at", continuum.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.CheckConstraint(sql_in("code", CODE_NAMES), name=op.f("ck_adverse_event_code")),
-        sa.CheckConstraint(
-            sql_in("category", CATEGORIES), name=op.f("ck_adverse_event_category")
-        ),
+        sa.CheckConstraint(sql_in("category", CATEGORIES), name=op.f("ck_adverse_event_category")),
         sa.CheckConstraint(
             sql_in("event_class", EVENT_CLASSES), name=op.f("ck_adverse_event_event_class")
         ),
