@@ -90,7 +90,8 @@ def test_append_only_corrections_audit_and_timeline(sessions) -> None:  # type: 
             select(ClinicalEvent.summary).where(ClinicalEvent.kind == "discharge.recorded")
         ).all()
         assert "Hospital outcome: Died in hospital" in events
-        assert any(e.startswith("Hospital outcome corrected: Discharged alive (home)") for e in events)
+        fixed_line = "Hospital outcome corrected: Discharged alive (home)"
+        assert any(e.startswith(fixed_line) for e in events)
 
 
 def test_refusals(sessions) -> None:  # type: ignore[no-untyped-def]
@@ -120,7 +121,9 @@ def test_refusals(sessions) -> None:  # type: ignore[no-untyped-def]
         assert _fields(where) == {"destination"}
         with pytest.raises(ValidationFailed) as dead_home:
             hospital_outcome.record(
-                db, doc, ended,
+                db,
+                doc,
+                ended,
                 HospitalOutcomeIn(status="died_in_hospital", at=later, destination="home"),
             )
         assert _fields(dead_home) == {"destination"}
@@ -214,9 +217,7 @@ def test_metrics_spec_survival_to_discharge_and_low_flow(sessions) -> None:  # t
                     EcprTimesIn(cpr_started_at=flow - timedelta(minutes=low), full_flow_at=flow),
                 )  # fmt: skip
     with sessions() as db:
-        m = metrics.compute(
-            db, staff(db)["qa_lead"], metrics.MetricsFilter(START, END), now=NOW
-        )
+        m = metrics.compute(db, staff(db)["qa_lead"], metrics.MetricsFilter(START, END), now=NOW)
     d = m.figure("survival_discharge")
     # Known: S1 alive, S2 died, S3 died on ECMO, S5 alive, S6 died on ECMO → 2 of 5.
     assert (d.n, d.value) == (5, pytest.approx(40.0))

@@ -68,8 +68,6 @@ def _outcome(rng: random.Random, run: Run, now: datetime) -> HospitalOutcomeIn:
     if draw < 0.18:
         return HospitalOutcomeIn(status="died_in_hospital", at=at)
     if draw < 0.3 or run.outcome == "transferred":
-        return HospitalOutcomeIn(
-            status="transferred_alive", at=at, destination="another_hospital"
-        )
+        return HospitalOutcomeIn(status="transferred_alive", at=at, destination="another_hospital")
     destination = "home" if draw < 0.8 else "rehabilitation"
     return HospitalOutcomeIn(status="discharged_alive", at=at, destination=destination)
