@@ -234,3 +234,39 @@ def test_metrics_spec_survival_to_discharge_and_low_flow(sessions) -> None:  # t
     assert survival[ids["S3"]] == "died · died on ECMO"
     assert survival[ids["S4"]] == "not recorded"
     assert survival[ids["S7"]] == "not yet known · Still in hospital"
+
+
+RESP = {
+    "age_years": 44, "mechanical_ventilation_hours": 40, "diagnosis": "viral_pneumonia",
+    "paco2_mmhg": 55, "peak_inspiratory_pressure_cmh2o": 30, "neuromuscular_blockade": True,
+}  # fmt: skip
+
+
+def test_control_charts_use_the_hospital_outcome_when_recorded(sessions) -> None:  # type: ignore[no-untyped-def]
+    from continuum.hooks import install_all_hooks
+    from continuum.quality import control_chart_service
+
+    install_all_hooks()  # the RESP/SAVE score providers
+    with unit_of_work(sessions) as db:
+        people = staff(db)
+        runs = []
+        for key in ("K1", "K2"):
+            spec = HistoryRun(
+                mrn=f"HO-{key}", name=f"Chart {key}", birth=date(1980, 5, 1), sex="male",
+                support_type="pulmonary", mode="VV", started_at=START, hours=60,
+                outcome="weaned_recovered", scores={"resp": RESP}, referral_min=120, decision_min=30,
+            )  # fmt: skip
+            runs.append(db.get(Run, insert_run(db, spec, people)))
+        dead = runs[0]
+        assert dead is not None and dead.ended_at is not None
+        hospital_outcome.record(
+            db, people["physician"], dead,
+            HospitalOutcomeIn(status="died_in_hospital", at=dead.ended_at + timedelta(days=3)),
+        )  # fmt: skip
+        ids = [r.id for r in runs if r is not None]
+    with sessions() as db:
+        charted, _ = control_chart_service.series(db)
+    by_id = {c.run_id: c for c in charted}
+    assert set(ids) <= set(by_id), "both runs have a RESP score and a known outcome"
+    assert by_id[ids[0]].died is True and by_id[ids[0]].hospital == "died_in_hospital"
+    assert by_id[ids[1]].died is False and by_id[ids[1]].hospital is None
