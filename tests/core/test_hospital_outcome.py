@@ -254,7 +254,8 @@ def test_control_charts_use_the_hospital_outcome_when_recorded(sessions) -> None
             spec = HistoryRun(
                 mrn=f"HO-{key}", name=f"Chart {key}", birth=date(1980, 5, 1), sex="male",
                 support_type="pulmonary", mode="VV", started_at=START, hours=60,
-                outcome="weaned_recovered", scores={"resp": RESP}, referral_min=120, decision_min=30,
+                outcome="weaned_recovered", scores={"resp": RESP},
+                referral_min=120, decision_min=30,
             )  # fmt: skip
             runs.append(db.get(Run, insert_run(db, spec, people)))
         dead = runs[0]
