@@ -271,3 +271,31 @@ def test_control_charts_use_the_hospital_outcome_when_recorded(sessions) -> None
     assert set(ids) <= set(by_id), "both runs have a RESP score and a known outcome"
     assert by_id[ids[0]].died is True and by_id[ids[0]].hospital == "died_in_hospital"
     assert by_id[ids[1]].died is False and by_id[ids[1]].hospital is None
+
+
+def test_still_in_hospital_is_followed_by_the_outcome(sessions) -> None:  # type: ignore[no-untyped-def]
+    with unit_of_work(sessions) as db:
+        doc = staff(db)["physician"]
+        run = _run(db, "F", "pulmonary", "weaned_recovered", 6)
+        assert run.ended_at is not None
+        asof = run.ended_at + timedelta(days=7)
+        first = hospital_outcome.record(
+            db, doc, run, HospitalOutcomeIn(status="in_hospital", at=asof)
+        )
+        with pytest.raises(ValidationFailed) as early:
+            hospital_outcome.record(
+                db, doc, run,
+                HospitalOutcomeIn(status="died_in_hospital", at=asof - timedelta(days=1)),
+            )  # fmt: skip
+        assert _fields(early) == {"at"}
+        then = hospital_outcome.record(
+            db, doc, run,
+            HospitalOutcomeIn(status="discharged_alive", at=asof + timedelta(days=9),
+                              destination="rehabilitation"),
+        )  # fmt: skip
+        assert then.corrects_id is None and then.reason is None
+        current = hospital_outcome.in_force(db, run.id)
+        assert current is not None and current.id == then.id and current.survived is True
+        assert [r.id for r in hospital_outcome.history(db, run.id)] == [then.id, first.id]
+        with pytest.raises(Conflict, match="already has a hospital outcome"):
+            hospital_outcome.record(db, doc, run, HospitalOutcomeIn(status="in_hospital", at=asof))

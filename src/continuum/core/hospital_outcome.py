@@ -4,7 +4,8 @@ and to which destination. Survival to hospital discharge (docs/quality-metrics.m
 from it.
 
 Append-only: a correction is a new row naming the row it corrects (``corrects_id``) with a
-required reason; the value in force is the run's latest row. Recorded only after the run
+required reason; after "still in hospital" the next status is simply a new row (a follow-up,
+not a correction); the value in force is the run's latest row. Recorded only after the run
 ended, never before its end, and never for a patient who died on ECMO (that outcome is
 already known). Each row is audited and on the clinical timeline (``discharge.recorded``).
 Recording it is a clinical act of the signers who end a run (``END_RUN``).
@@ -224,6 +225,19 @@ def _check(session: Session, run: Run, data: HospitalOutcomeIn, at: datetime) ->
     if problems:
         raise ValidationFailed(problems)
     current = in_force(session, run.id)
+    if data.corrects_id is None and current is not None and current.status == "in_hospital":
+        if at < current.at:  # a follow-up of "still in hospital", not a correction
+            raise ValidationFailed(
+                [
+                    FieldProblem(
+                        "at",
+                        f"on or after {current.at.isoformat()}, when the patient was last "
+                        "recorded still in hospital",
+                        at.isoformat(),
+                    )
+                ]
+            )
+        return
     if data.corrects_id is None and current is not None:
         raise Conflict(
             f"run {run.id} already has a hospital outcome (#{current.id}, "
