@@ -226,7 +226,7 @@ def test_metrics_spec_survival_to_discharge_and_low_flow(sessions) -> None:  # t
     assert "1 still in hospital" in d.note
     low = m.figure("ecpr_low_flow")
     assert (low.n, low.value, low.recorded) == (2, pytest.approx(50.0), True)
-    assert "2 of 3 ECPR runs" in low.note and "1 not recorded" in low.note
+    assert "3 ECPR runs in the cohort" in low.note and "1 without both times" in low.note
     drill = {r.run_id: v for r, v in metrics.drill_down(m, "ecpr_low_flow")}
     assert drill == {ids["S5"]: "40.0 min", ids["S6"]: "60.0 min", ids["S7"]: "not recorded"}
     survival = {r.run_id: v for r, v in metrics.drill_down(m, "survival_discharge")}

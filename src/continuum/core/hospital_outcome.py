@@ -158,7 +158,7 @@ def in_force_for_runs(session: Session, run_ids: Iterable[int]) -> dict[int, Hos
 def summary_text(status: str, destination: str | None, corrected: bool, reason: str | None) -> str:
     """The timeline line (the back-fill writes the same)."""
     text = STATUS_LABELS.get(status, status)
-    if destination and status in LEAVES:
+    if destination and status == "discharged_alive":
         text += f" ({DESTINATION_LABELS.get(destination, destination).lower()})"
     if corrected:
         return f"Hospital outcome corrected: {text} — {reason}"

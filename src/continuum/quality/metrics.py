@@ -519,7 +519,7 @@ def _low_flow_figure(runs: list[RunFacts]) -> Figure:
     ecpr = [r for r in runs if r.support_type == "ecpr" or r.low_flow_min is not None]
     values = [r.low_flow_min for r in ecpr if r.low_flow_min is not None]
     missing = len(ecpr) - len(values)
-    note = f"{len(values)} of {len(ecpr)} ECPR runs with both times (CPR start, full ECMO flow)"
+    note = f"{len(ecpr)} ECPR run{'s' if len(ecpr) != 1 else ''} in the cohort"
     return _spread_figure(
         "ecpr_low_flow",
         "ECPR low-flow time (CPR start → full ECMO flow)",
@@ -527,7 +527,7 @@ def _low_flow_figure(runs: list[RunFacts]) -> Figure:
         "min",
         "ECPR runs with both times",
         "Team response",
-        note + (f"; {missing} not recorded" if missing else ""),
+        note + (f"; {missing} without both times (not recorded)" if missing else ""),
     )
 
 
@@ -828,7 +828,7 @@ def _discharge_value(run: RunFacts) -> str | None:
     if run.hospital_status is None:
         return "not recorded"
     label = hospital_outcome.STATUS_LABELS.get(run.hospital_status, run.hospital_status)
-    if run.hospital_destination and run.hospital_status in hospital_outcome.LEAVES:
+    if run.hospital_destination and run.hospital_status == "discharged_alive":
         label += f" ({hospital_outcome.DESTINATION_LABELS[run.hospital_destination].lower()})"
     if run.survived_discharge is None:
         return f"not yet known · {label}"
