@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -512,7 +512,7 @@ def _discharge_figure(ended: list[RunFacts]) -> Figure:
         "Outcomes",
         note,
     )
-    return figure
+    return replace(figure, recorded=bool(known))
 
 
 def _low_flow_figure(runs: list[RunFacts]) -> Figure:
