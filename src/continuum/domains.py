@@ -19,6 +19,8 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.quality.review_record",
     "continuum.quality.audit_record",
     "continuum.quality.adverse_event_screen",
+    "continuum.core.hospital_outcome",
+    "continuum.core.ecpr_times",
     # add domain model modules above this line
 )
 
@@ -55,6 +57,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.quality.metrics_routes",
     "continuum.quality.audit_routes",
     "continuum.quality.adverse_event_routes",
+    "continuum.core.hospital_outcome_routes",
     # add domain route modules above this line
 )
 
@@ -81,6 +84,7 @@ DEMO_MODULES: tuple[str, ...] = (
     "continuum.quality.demo_reviews",
     "continuum.quality.demo_history",
     "continuum.quality.demo_events",
+    "continuum.quality.demo_outcomes",
     # add demo modules above this line
 )
 

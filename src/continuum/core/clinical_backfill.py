@@ -158,6 +158,10 @@ def backfill(conn: Connection, only: frozenset[str] | None = None) -> int:
         _transfusions(w)
     if w.has("adverse_event"):
         _adverse_events(w)
+    if w.has("hospital_outcome"):
+        _hospital_outcomes(w)
+    if w.has("ecpr_times"):
+        _ecpr_times(w)
     return w.flush()
 
 
@@ -695,4 +699,40 @@ def _adverse_events(w: _Writer) -> None:
             adverse_amended_text(kind, [(r.field, r.value) for r in rows], reason),
             ("adverse_event", event_id), runs.get(event_id), by,
             details={"kind": kind, "fields": [r.field for r in rows]},
+        )  # fmt: skip
+
+
+# --- hospital outcomes and ECPR times (core records, read through lightweight tables) ---
+
+
+def _hospital_outcomes(w: _Writer) -> None:
+    from continuum.core.hospital_outcome import summary_text
+
+    table = _table(
+        "hospital_outcome", "id", "run_id", "status", ("at", T), "destination", "corrects_id",
+        "reason", "recorded_by",
+    )  # fmt: skip
+    for o in w.conn.execute(sa.select(table).order_by(table.c.id)):
+        w.add(
+            "discharge.recorded", o.at,
+            summary_text(o.status, o.destination, o.corrects_id is not None, o.reason),
+            ("hospital_outcome", o.id), o.run_id, o.recorded_by,
+            details={"status": o.status, "destination": o.destination},
+        )  # fmt: skip
+
+
+def _ecpr_times(w: _Writer) -> None:
+    from continuum.core.ecpr_times import summary_text
+
+    table = _table(
+        "ecpr_times", "id", "run_id", ("cpr_started_at", T), ("full_flow_at", T),
+        "corrects_id", "reason", "recorded_by",
+    )  # fmt: skip
+    for e in w.conn.execute(sa.select(table).order_by(table.c.id)):
+        minutes = (e.full_flow_at - e.cpr_started_at).total_seconds() / 60
+        w.add(
+            "ecpr.times_recorded", e.full_flow_at,
+            summary_text(minutes, e.corrects_id is not None, e.reason),
+            ("ecpr_times", e.id), e.run_id, e.recorded_by,
+            details={"low_flow_min": round(minutes, 1)},
         )  # fmt: skip

@@ -73,6 +73,8 @@ KIND_LABELS: dict[str, str] = {
     "adverse_event.recorded": "Adverse event recorded",
     "adverse_event.amended": "Adverse event amended",
     "review.signed": "M&M review signed",
+    "discharge.recorded": "Hospital outcome",
+    "ecpr.times_recorded": "ECPR times",
 }
 KINDS: tuple[str, ...] = tuple(KIND_LABELS)
 # Groups for the page's kind filter: the part before the dot.
@@ -94,6 +96,8 @@ KIND_GROUPS: dict[str, str] = {
     "follow_up": "Follow-ups",
     "adverse_event": "Adverse events",
     "review": "M&M reviews",
+    "discharge": "Hospital outcome",
+    "ecpr": "ECPR times",
 }
 SYSTEM_DISCIPLINE = "system"  # events of the surveillance engine, interfaces, the CLI
 

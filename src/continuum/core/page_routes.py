@@ -13,7 +13,9 @@ from continuum import vocabulary
 from continuum.core import (
     accounts,
     alert_state,
+    ecpr_times,
     free_text,
+    hospital_outcome,
     observation_service,
     participation_service,
     patient_service,
@@ -180,6 +182,8 @@ def _run_page(
         "error_form": form,
         "values": values or {},
         "run_links": run_view.run_links(actor, run.id),
+        "hospital_outcome": hospital_outcome.in_force(db, run.id) if run.ended_at else None,
+        "ecpr_in_force": ecpr_times.in_force(db, run.id),
     }
     status = error.status_code if error else 200  # 422 bad input, 409 already changed
     return render(request, "run.html", actor, status_code=status, **ctx)

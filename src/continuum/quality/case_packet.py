@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from continuum import calculators
 from continuum.alerts.models import CircuitAlert
-from continuum.core import audit, patient_service, run_trends
+from continuum.core import audit, hospital_outcome, patient_service, run_trends
 from continuum.core.clinical_event import KIND_LABELS
 from continuum.core.people import Staff
 from continuum.core.record import Participation
@@ -309,6 +309,13 @@ def build_packet(
     # Situation
     modes = " → ".join(dict.fromkeys(m.mode for m in run.modes)) or "—"
     outcome = OUTCOME_LABELS.get(run.outcome or "", "on ECMO (run not ended)")
+    if run.ended_at is not None and run.outcome != "died_on_ecmo":
+        hospital = hospital_outcome.in_force(session, run.id)
+        outcome += "; hospital outcome: " + (
+            f"{hospital.status_label.lower()} ({clock(hospital.at)})"
+            if hospital is not None
+            else "not recorded yet"
+        )
     # Assessment: adverse events with the values in force
     ae_rows = []
     aes = session.scalars(

@@ -9,8 +9,10 @@ Series: every ended run in order of start. A run is charted when it has a stored
 - survived: "weaned / recovered", "bridged to VAD", "bridged to transplant";
 - "transferred" on ECMO: the outcome is not known here, the run is left out.
 
-The record holds survival of the run, not survival to hospital discharge, while the RESP and
-SAVE classes publish hospital survival: the page says so beside the numbers.
+When the run's hospital outcome is recorded (``core.hospital_outcome``, the value in force)
+and final, it decides instead: died in hospital counts as died, discharged or transferred
+alive as survived (the RESP and SAVE classes publish hospital survival). Runs without one
+are charted on survival of the run, as above; the page says so beside the numbers.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from continuum.control_charts import cusum, observed_expected, run_length, vlad
+from continuum.core import hospital_outcome
 from continuum.core.outcome_scores import RunScore, scores_for
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
@@ -53,6 +56,7 @@ class ChartRun:
     outcome: str
     score: RunScore
     died: bool
+    hospital: str | None = None  # the hospital outcome in force that decided, if any
 
     @property
     def risk(self) -> float:
@@ -124,12 +128,18 @@ def series(session: Session) -> tuple[list[ChartRun], list[Excluded]]:
         session.scalars(select(Run).where(Run.status == "ended").order_by(Run.started_at, Run.id))
     )
     scores = scores_for(session, runs)
+    hospital = hospital_outcome.in_force_for_runs(session, [r.id for r in runs])
     charted: list[ChartRun] = []
     excluded: list[Excluded] = []
     for run in runs:
         answer = scores[run.id]
         outcome = run.outcome or ""
-        if outcome not in DIED and outcome not in SURVIVED:
+        recorded = hospital.get(run.id)
+        final = recorded.status if recorded and recorded.status in hospital_outcome.FINAL else None
+        if outcome == "died_on_ecmo":
+            final = None  # died on ECMO: known from the run itself
+        died = outcome in DIED if final is None else final not in hospital_outcome.SURVIVED
+        if final is None and outcome not in DIED and outcome not in SURVIVED:
             reason = "transferred on ECMO: survival not known here"
         elif isinstance(answer, str):
             reason = answer
@@ -142,7 +152,8 @@ def series(session: Session) -> tuple[list[ChartRun], list[Excluded]]:
                     run.support_type,
                     outcome,
                     answer,
-                    outcome in DIED,
+                    died,
+                    final,
                 )
             )
             continue

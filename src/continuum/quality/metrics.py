@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from continuum.alerts.models import CircuitAlert
+from continuum.core import ecpr_times, hospital_outcome
 from continuum.core.people import PatientIdentity
 from continuum.core.record import Observation, Participation, RunTarget
 from continuum.core.roles import Actor, Permission
@@ -104,12 +105,27 @@ class RunFacts:
     rounds_with_perfusion: int = 0
     decisions: int = 0
     decisions_with_perfusion: int = 0
+    hospital_status: str | None = None  # the hospital outcome in force
+    hospital_destination: str | None = None
+    low_flow_min: float | None = None  # ECPR: CPR start → full ECMO flow
 
     @property
     def survived_ecmo(self) -> bool | None:
         if self.outcome is None:
             return None
         return self.outcome in SURVIVED_ECMO
+
+    @property
+    def survived_discharge(self) -> bool | None:
+        """Alive at hospital discharge: None while unknown (run active, no hospital outcome
+        yet, or still in hospital); death on ECMO counts as not surviving."""
+        if self.outcome is None:
+            return None
+        if self.outcome == "died_on_ecmo":
+            return False
+        if self.hospital_status not in hospital_outcome.FINAL:
+            return None
+        return self.hospital_status in hospital_outcome.SURVIVED
 
     @property
     def label(self) -> str:
@@ -377,6 +393,15 @@ def _initiation(session: Session, by_run: dict[int, RunFacts]) -> None:
                 run.referral_to_decision_min = (r.decided_at - r.referred_at).total_seconds() / 60
 
 
+def _hospital(session: Session, by_run: dict[int, RunFacts]) -> None:
+    """The hospital outcome in force and the ECPR times in force of each run."""
+    for run_id, row in hospital_outcome.in_force_for_runs(session, by_run).items():
+        by_run[run_id].hospital_status = row.status
+        by_run[run_id].hospital_destination = row.destination
+    for run_id, times in ecpr_times.in_force_for_runs(session, by_run).items():
+        by_run[run_id].low_flow_min = times.low_flow_min
+
+
 def _perfusion_present(session: Session, record_type: str, ids: Sequence[int]) -> set[int]:
     if not ids:
         return set()
@@ -466,6 +491,46 @@ def _rate_figure(
     )
 
 
+def _discharge_figure(ended: list[RunFacts]) -> Figure:
+    """Survival to hospital discharge over ended runs whose fate is known: a hospital
+    outcome that is final, or death on ECMO. The others are counted in the note."""
+    known = [r for r in ended if r.survived_discharge is not None]
+    alive = sum(1 for r in known if r.survived_discharge)
+    missing = sum(1 for r in ended if r.survived_discharge is None and r.hospital_status is None)
+    staying = sum(1 for r in ended if r.hospital_status == "in_hospital")
+    note = f"{alive} of {len(known)} alive at hospital discharge (died on ECMO counts as not surviving)"  # noqa: E501
+    if missing:
+        note += f"; {missing} ended run{'s' if missing != 1 else ''} without a hospital outcome yet"
+    if staying:
+        note += f"; {staying} still in hospital"
+    figure = _share_figure(
+        "survival_discharge",
+        "Survival to hospital discharge",
+        alive,
+        len(known),
+        "ended runs with a known hospital outcome",
+        "Outcomes",
+        note,
+    )
+    return replace(figure, recorded=bool(known))
+
+
+def _low_flow_figure(runs: list[RunFacts]) -> Figure:
+    ecpr = [r for r in runs if r.support_type == "ecpr" or r.low_flow_min is not None]
+    values = [r.low_flow_min for r in ecpr if r.low_flow_min is not None]
+    missing = len(ecpr) - len(values)
+    note = f"{len(ecpr)} ECPR run{'s' if len(ecpr) != 1 else ''} in the cohort"
+    return _spread_figure(
+        "ecpr_low_flow",
+        "ECPR low-flow time (CPR start → full ECMO flow)",
+        values,
+        "min",
+        "ECPR runs with both times",
+        "Team response",
+        note + (f"; {missing} without both times (not recorded)" if missing else ""),
+    )
+
+
 def _figures(runs: list[RunFacts], ml_km: calc.KaplanMeier) -> list[Figure]:
     hours = sum(r.hours for r in runs)
     ended = [r for r in runs if r.outcome is not None]
@@ -495,17 +560,7 @@ def _figures(runs: list[RunFacts], ml_km: calc.KaplanMeier) -> list[Figure]:
             "Outcomes",
             "alive at decannulation (weaned, bridged or transferred)",
         ),
-        Figure(
-            "survival_discharge",
-            "Survival to hospital discharge",
-            None,
-            "%",
-            len(ended),
-            "ended runs",
-            note="not recorded: the record holds no hospital discharge",
-            recorded=False,
-            group="Outcomes",
-        ),
+        _discharge_figure(ended),
         _rate_figure(
             "complications", "Complications (incidents)", complications, hours, n, "Complications"
         ),
@@ -599,17 +654,7 @@ def _figures(runs: list[RunFacts], ml_km: calc.KaplanMeier) -> list[Figure]:
             "runs",
             "Team response",
         ),
-        Figure(
-            "ecpr_low_flow",
-            "ECPR low-flow time (arrest → ECMO flow)",
-            None,
-            "min",
-            sum(1 for r in runs if r.support_type == "ecpr"),
-            "ECPR runs",
-            note="not recorded: the decision holds CPR minutes at assessment, not the time of ECMO flow after the arrest",  # noqa: E501
-            recorded=False,
-            group="Team response",
-        ),
+        _low_flow_figure(runs),
         _share_figure(
             "perfusion_rounds",
             "Perfusion present at rounds",
@@ -670,6 +715,7 @@ def compute(
         _alerts(session, by_run)
         _initiation(session, by_run)
         _rounds(session, by_run)
+        _hospital(session, by_run)
     km = calc.kaplan_meier([h for _, h, _ in lives], [c for _, _, c in lives])
     figures = _figures(runs, km)
     complications, reasons = _breakdowns(runs)
@@ -683,7 +729,7 @@ DRILL: dict[str, str] = {
     "runs": "all runs",
     "ecmo_hours": "all runs",
     "survival_decannulation": "ended runs",
-    "survival_discharge": "all runs",
+    "survival_discharge": "ended runs",
     "complications": "runs with an incident",
     "ml_changes": "runs with a membrane-lung change",
     "component_changes": "runs with a component change",
@@ -710,8 +756,10 @@ def _fmt(value: float | None, unit: str = "") -> str:
 
 def drill_value(key: str, run: RunFacts, lives: dict[int, list[tuple[float, bool]]]) -> str | None:
     """The run's own value behind a figure; None when the run does not count for it."""
-    if key in ("runs", "ecmo_hours", "survival_discharge"):
+    if key in ("runs", "ecmo_hours"):
         return _fmt(run.hours, "h")
+    if key == "survival_discharge":
+        return _discharge_value(run)
     if key == "survival_decannulation":
         if run.outcome is None:
             return None
@@ -760,6 +808,8 @@ def drill_value(key: str, run: RunFacts, lives: dict[int, list[tuple[float, bool
         }[key]
         return None if value is None else _fmt(value, "min")
     if key == "ecpr_low_flow":
+        if run.low_flow_min is not None:
+            return _fmt(run.low_flow_min, "min")
         return "not recorded" if run.support_type == "ecpr" else None
     if key == "perfusion_rounds":
         return None if not run.rounds else f"{run.rounds_with_perfusion} of {run.rounds} rounds"
@@ -768,6 +818,21 @@ def drill_value(key: str, run: RunFacts, lives: dict[int, list[tuple[float, bool
             return None
         return f"{run.decisions_with_perfusion} of {run.decisions} decisions"
     raise KeyError(key)
+
+
+def _discharge_value(run: RunFacts) -> str | None:
+    if run.outcome is None:
+        return None
+    if run.outcome == "died_on_ecmo":
+        return "died · died on ECMO"
+    if run.hospital_status is None:
+        return "not recorded"
+    label = hospital_outcome.STATUS_LABELS.get(run.hospital_status, run.hospital_status)
+    if run.hospital_destination and run.hospital_status == "discharged_alive":
+        label += f" ({hospital_outcome.DESTINATION_LABELS[run.hospital_destination].lower()})"
+    if run.survived_discharge is None:
+        return f"not yet known · {label}"
+    return f"{'alive' if run.survived_discharge else 'died'} · {label}"
 
 
 def drill_down(metrics: Metrics, key: str) -> list[tuple[RunFacts, str]]:
