@@ -55,6 +55,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.quality.metrics_routes",
     "continuum.quality.audit_routes",
     "continuum.quality.adverse_event_routes",
+    "continuum.quality.participation_map_routes",
     # add domain route modules above this line
 )
 
@@ -104,5 +105,6 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "continuum.core.session_housekeeping",
     "continuum.quality.metrics_settings",
     "continuum.quality.adverse_event_settings",
+    "continuum.quality.participation_policy",
     # add settings modules above this line
 )
