@@ -70,7 +70,11 @@ def check_filter(f: MapFilter) -> MapFilter:
         )
     if f.discipline not in DISCIPLINES:
         problems.append(
-            FieldProblem("discipline", f"one of {', '.join(DISCIPLINES)}", f.discipline)
+            FieldProblem(
+                "discipline",
+                f"'{f.discipline}' is not a discipline; one of {', '.join(DISCIPLINES)}",
+                f.discipline,
+            )
         )
     if problems:
         raise ValidationFailed(problems)

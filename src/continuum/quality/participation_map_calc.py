@@ -101,6 +101,18 @@ def step_shares(
     return [StepShare(s, calc.proportion(k[s.key], n[s.key]), s.key not in missing) for s in STEPS]
 
 
+def kind_counts(
+    records: Iterable[StepRecord], discipline: str
+) -> dict[str, list[tuple[str, int, int]]]:
+    """Per step, per kind of record (round, circuit check …): (kind, k, n) in first-seen order."""
+    seen: dict[str, dict[str, list[int]]] = defaultdict(dict)
+    for r in records:
+        kn = seen[r.step].setdefault(r.kind, [0, 0])
+        kn[1] += 1
+        kn[0] += int(r.has(discipline))
+    return {step: [(kind, k, n) for kind, (k, n) in kinds.items()] for step, kinds in seen.items()}
+
+
 def month_of(at: datetime, zone: ZoneInfo) -> str:
     return at.astimezone(zone).strftime("%Y-%m")
 

@@ -145,7 +145,7 @@ def trend_grid(points: Sequence[calc.TrendPoint], months: Sequence[str], title: 
     """Steps (rows) × months (columns), each cell shaded by its share and labelled k/n."""
     label_w, cell_w, cell_h, top = 200, 46, 30, 44
     width = label_w + cell_w * max(1, len(months)) + 10
-    height = top + cell_h * len(calc.STEPS) + 36
+    height = top + cell_h * len(calc.STEPS) + 32
     by = {(p.step, p.month): p.share for p in points}
     parts = [
         f'<svg class="trend" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
@@ -185,13 +185,13 @@ def trend_grid(points: Sequence[calc.TrendPoint], months: Sequence[str], title: 
                 f'<text x="{x + cell_w / 2:.0f}" y="{y + cell_h / 2 + 4:.0f}" '
                 f'text-anchor="middle" fill="{calc.ink(share)}">{share.k}/{share.n}</text>'
             )
-    legend_y = top + cell_h * len(calc.STEPS) + 16
+    legend_y = top + cell_h * len(calc.STEPS) + 12
     parts.append(
-        f'<text x="4" y="{legend_y + 10}" fill="#475467">records with the discipline / '
-        f"records of the step; shade by share:</text>"
+        f'<text x="{label_w - 8}" y="{legend_y + 10}" text-anchor="end" fill="#475467">'
+        f"share (k/n):</text>"
     )
     for i, colour in enumerate(calc.SHADES):
-        x = label_w + 130 + i * 62
+        x = label_w + i * 66
         parts.append(
             f'<rect x="{x}" y="{legend_y}" width="14" height="12" fill="{colour}" '
             f'stroke="#98a2b3"/><text x="{x + 18}" y="{legend_y + 10}" fill="#475467">'

@@ -73,7 +73,13 @@ def parse_filter(params: dict[str, str], zone: ZoneInfo) -> tuple[pmap.MapFilter
         problems += e.problems
     discipline = params.get("discipline") or pmap.PERFUSION
     if discipline not in DISCIPLINES:
-        problems.append(FieldProblem("discipline", f"one of {', '.join(DISCIPLINES)}", discipline))
+        problems.append(
+            FieldProblem(
+                "discipline",
+                f"'{discipline}' is not a discipline; one of {', '.join(DISCIPLINES)}",
+                discipline,
+            )
+        )
     if not problems and end_day < start_day:
         problems.append(
             FieldProblem(
@@ -410,6 +416,7 @@ def map_page(request: Request, db: DbSession, actor: CurrentActor) -> Response:
     except ValidationFailed as e:
         return render(
             request, "participation_map.html", actor, status_code=422, error=e, form=params,
+            error_lead="The map was not drawn.",
             m=None, query="", **_choices(),
         )  # fmt: skip
     named = actor.can(P.VIEW_IDENTIFIERS)
@@ -440,6 +447,7 @@ def map_page(request: Request, db: DbSession, actor: CurrentActor) -> Response:
         trend_svg=chart.trend_grid(m.trend, m.months, _trend_title(m)),
         reads=calc.reads,
         not_recorded=pmap.NOT_RECORDED_NOTE,
+        kinds=calc.kind_counts(m.records, m.filter.discipline),
         voices=voices,
         step_labels={s.key: s.label for s in calc.STEPS},
         period_end=m.filter.end - timedelta(days=1),
@@ -465,6 +473,7 @@ def step_page(request: Request, step: str, db: DbSession, actor: CurrentActor) -
     except ValidationFailed as e:
         return render(
             request, "participation_map.html", actor, status_code=422, error=e, form=params,
+            error_lead="The map was not drawn.",
             m=None, query="", **_choices(),
         )  # fmt: skip
     share = m.share(step)
