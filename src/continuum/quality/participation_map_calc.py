@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from continuum.quality import metrics_calc as calc
@@ -98,7 +99,7 @@ def step_shares(
         if r.has(discipline):
             k[r.step] += 1
     missing = set(unrecorded)
-    return [StepShare(s, calc.proportion(k[s.key], n[s.key]), s.key not in missing) for s in STEPS]
+    return [StepShare(s, share_of(k[s.key], n[s.key]), s.key not in missing) for s in STEPS]
 
 
 def kind_counts(
@@ -114,7 +115,15 @@ def kind_counts(
 
 
 def month_of(at: datetime, zone: ZoneInfo) -> str:
-    return at.astimezone(zone).strftime("%Y-%m")
+    local = at.astimezone(zone)
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+@lru_cache(maxsize=4096)
+def share_of(k: int, n: int) -> calc.Proportion:
+    """k of n with the Wilson interval (``metrics_calc.proportion``), remembered: a map has
+    a few hundred cells and many repeat."""
+    return calc.proportion(k, n)
 
 
 def months_between(start: datetime, end: datetime, zone: ZoneInfo) -> list[str]:
@@ -148,9 +157,7 @@ def monthly_trend(
         if r.has(discipline):
             k[key] += 1
     return [
-        TrendPoint(m, s.key, calc.proportion(k[(s.key, m)], n[(s.key, m)]))
-        for s in STEPS
-        for m in months
+        TrendPoint(m, s.key, share_of(k[(s.key, m)], n[(s.key, m)])) for s in STEPS for m in months
     ]
 
 
