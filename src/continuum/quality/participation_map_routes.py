@@ -39,6 +39,9 @@ routers = [pages, api]
 add_template_dir(Path(__file__).parent / "templates")
 
 DEFAULT_DAYS = 365
+# The records of a step with the discipline listed after all those without, up to this many
+# (the rest are counted: the JSON twin lists them all).
+LISTED_WITH = 100
 StepKey = Literal[
     "candidacy", "configuration", "cannulation", "rounds", "alerts", "weaning",
     "decannulation", "transport", "review", "research",
@@ -477,13 +480,18 @@ def step_page(request: Request, step: str, db: DbSession, actor: CurrentActor) -
             m=None, query="", **_choices(),
         )  # fmt: skip
     share = m.share(step)
+    without = [r for r in rows if not r.has(m.filter.discipline)]
+    with_ = [r for r in rows if r.has(m.filter.discipline)]
     return render(
         request,
         "participation_step.html",
         actor,
         m=m,
         share=share,
-        rows=rows,
+        rows=without + with_[:LISTED_WITH],
+        hidden=max(0, len(with_) - LISTED_WITH),
+        total=len(rows),
+        kinds=calc.kind_counts(m.records, m.filter.discipline).get(step, []),
         form=form,
         query=_query(form),
         label=DISCIPLINE_LABELS[m.filter.discipline],
