@@ -229,3 +229,12 @@ def test_bad_input_on_the_page_is_a_422_naming_the_field(web: Web) -> None:
     assert r.status_code == 422 and "before it starts" in r.text
     r = web.client.get("/quality/participation?discipline=juggling")
     assert r.status_code == 422 and "juggling" in r.text and "perfusion" in r.text
+
+
+def test_days_outside_the_calendar_the_map_handles_are_refused(web: Web) -> None:
+    web.login("qa_lead")
+    r = web.client.get("/api/v1/quality/participation?start=9999-12-30&end=9999-12-31")
+    assert r.status_code == 422
+    assert {p["field"] for p in r.json()["fields"]} == {"start", "end"}
+    long = web.client.get("/api/v1/quality/participation?start=1990-01-01&end=2025-01-01")
+    assert long.status_code == 422 and "at most 5 years" in long.text

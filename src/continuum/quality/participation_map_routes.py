@@ -42,6 +42,7 @@ DEFAULT_DAYS = 365
 # The records of a step with the discipline listed after all those without, up to this many
 # (the rest are counted: the JSON twin lists them all).
 LISTED_WITH = 100
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2200, 12, 31)
 StepKey = Literal[
     "candidacy", "configuration", "cannulation", "rounds", "alerts", "weaning",
     "decannulation", "transport", "review", "research",
@@ -56,9 +57,14 @@ def _day(raw: str | None, name: str, default: date) -> date:
     if not raw:
         return default
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise ValidationFailed([FieldProblem(name, "a date as YYYY-MM-DD", raw)]) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationFailed(
+            [FieldProblem(name, f"a day from {FIRST_DAY} to {LAST_DAY}", raw)]
+        ) from None
+    return day
 
 
 def parse_filter(params: dict[str, str], zone: ZoneInfo) -> tuple[pmap.MapFilter, dict[str, str]]:
