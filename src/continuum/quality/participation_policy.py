@@ -55,7 +55,7 @@ def _flag(key: str, label: str, recommendation: int | None) -> Setting:
         default, source = 1, _REC[recommendation or 1]
     return Setting(
         f"require_{key}",
-        f"Perfusion input required: {label.lower()} (1 yes, 0 no)",
+        f"{label}: perfusion input required (1 yes, 0 no)",
         default,
         0,
         1,
