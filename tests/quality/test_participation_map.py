@@ -80,6 +80,8 @@ def test_the_comparisons_read_from_the_record(sessions: sessionmaker[Session]) -
     with_p, without_p = by["alert_ack"].arms
     # Both alerts of run A fell on day 1, whose round perfusion attended; one acknowledged.
     assert (with_p.n, with_p.value, without_p.n) == (1, 10.0, 0)
+    fixed, _ = by["alert_resolve"].arms  # both resolved 3 h after they were raised
+    assert (fixed.n, fixed.value) == (2, 180.0)
     urgent_with, urgent_without = by["ml_urgent"].arms
     assert urgent_with.text.startswith("1 of 1 changes urgent")  # A: day before had perfusion
     assert urgent_without.text.startswith("0 of 1 changes urgent")  # C: no rounds

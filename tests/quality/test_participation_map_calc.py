@@ -114,6 +114,7 @@ def test_kind_counts_split_a_step_by_kind_of_record() -> None:
 def test_comparisons_give_counts_and_intervals_labelled_as_association() -> None:
     facts = calc.GapFacts(
         alert_acks=[(10.0, True), (20.0, True), (None, True), (60.0, False)],
+        alert_resolves=[(100.0, True), (None, False)],
         ml_changes=[
             ("urgent", True),
             ("planned", True),
@@ -129,6 +130,9 @@ def test_comparisons_give_counts_and_intervals_labelled_as_association() -> None
     assert (ack_with.n, ack_with.value, ack_with.low, ack_with.high) == (2, 15.0, 12.5, 17.5)
     assert (ack_without.n, ack_without.value) == (1, 60.0)
     assert "2 of 3 alerts acknowledged" in by["alert_ack"].note
+    fixed_with, fixed_without = by["alert_resolve"].arms
+    assert (fixed_with.n, fixed_with.value) == (1, 100.0)
+    assert (fixed_without.n, fixed_without.text) == (0, "no resolved alerts")
     urgent_with, urgent_without = by["ml_urgent"].arms
     assert urgent_with.text.startswith("1 of 2 changes urgent (95 % CI 9–91 %)")
     assert urgent_without.text.startswith("1 of 1 changes urgent")  # unclassified left out

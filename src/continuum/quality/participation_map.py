@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -118,7 +119,7 @@ class _Reader:
         return [(self.staff[staff_id], how)]
 
     def _participation(
-        self, record_type: str, ids: Select[tuple[int]]
+        self, record_type: str, ids: Select[Any]
     ) -> dict[int, list[tuple[str, str]]]:
         stmt = select(Participation.record_id, Participation.discipline, Participation.how).where(
             Participation.record_type == record_type, Participation.record_id.in_(ids)
@@ -383,13 +384,17 @@ def _gap_facts(
         if r.step == "rounds" and r.kind == "round" and r.run_id is not None:
             key = (r.run_id, r.at.astimezone(zone).date())
             rounds_by_day[key] = rounds_by_day.get(key, False) or r.has(PERFUSION)
-    stmt = select(CircuitAlert.run_id, CircuitAlert.raised_at, CircuitAlert.acknowledged_at).where(
-        CircuitAlert.raised_at >= f.start, CircuitAlert.raised_at < f.end
-    )
-    for run_id, raised, acked in session.execute(stmt):
-        minutes = None if acked is None else max(0.0, (acked - raised).total_seconds() / 60)
+    stmt = select(
+        CircuitAlert.run_id,
+        CircuitAlert.raised_at,
+        CircuitAlert.acknowledged_at,
+        CircuitAlert.resolved_at,
+    ).where(CircuitAlert.raised_at >= f.start, CircuitAlert.raised_at < f.end)
+    for run_id, raised, acked, resolved in session.execute(stmt):
         day = raised.astimezone(zone).date()
-        facts.alert_acks.append((minutes, rounds_by_day.get((run_id, day), False)))
+        present = rounds_by_day.get((run_id, day), False)
+        facts.alert_acks.append((_minutes(raised, acked), present))
+        facts.alert_resolves.append((_minutes(raised, resolved), present))
     lungs = select(Component.run_id, Component.stopped_at, Component.stop_reason).where(
         Component.kind == "membrane_lung",
         Component.stopped_at >= f.start,
@@ -397,7 +402,7 @@ def _gap_facts(
     )
     for run_id, stopped, reason in session.execute(lungs):
         klass = metrics_calc.change_class(reason)
-        if klass is None:
+        if klass is None or stopped is None:
             continue
         day = stopped.astimezone(zone).date()
         present = rounds_by_day.get((run_id, day), False) or rounds_by_day.get(
@@ -413,17 +418,21 @@ def _gap_facts(
         )
     ).all()
     if runs:
-        ids = [r.id for r in runs]
+        ids = [row[0] for row in runs]
         incidents = _incidents(session, ids)
         per_run: dict[int, list[int]] = defaultdict(lambda: [0, 0])
         for (run_id, _), present in rounds_by_day.items():
             per_run[run_id][1] += 1
             per_run[run_id][0] += int(present)
-        for r in runs:
-            hours = max(0.0, ((r.ended_at or now) - r.started_at).total_seconds() / 3600)
-            with_p, total = per_run.get(r.id, [0, 0])
-            facts.runs.append((incidents.get(r.id, 0), hours, with_p, total))
+        for run_id, started, ended in runs:
+            hours = max(0.0, ((ended or now) - started).total_seconds() / 3600)
+            with_p, total = per_run.get(run_id, [0, 0])
+            facts.runs.append((incidents.get(run_id, 0), hours, with_p, total))
     return facts
+
+
+def _minutes(start: datetime, end: datetime | None) -> float | None:
+    return None if end is None else max(0.0, (end - start).total_seconds() / 60)
 
 
 def _incidents(session: Session, run_ids: list[int]) -> dict[int, int]:

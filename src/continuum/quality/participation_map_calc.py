@@ -274,6 +274,8 @@ class GapFacts:
 
     # alert → acknowledgement minutes (None: never acknowledged), perfusion at that day's round
     alert_acks: list[tuple[float | None, bool]] = field(default_factory=list)
+    # alert → resolution (the fix: a component replaced, an action, or a reasoned close)
+    alert_resolves: list[tuple[float | None, bool]] = field(default_factory=list)
     # membrane-lung change class ('urgent' | 'planned' | 'unclassified'), perfusion at the
     # run's round that day or the day before
     ml_changes: list[tuple[str, bool]] = field(default_factory=list)
@@ -299,6 +301,19 @@ def gap_comparisons(facts: GapFacts, round_share_pct: float) -> list[Comparison]
         ),
         f"{len(acked_with)} of {n_with} alerts acknowledged on days with perfusion at the "
         f"round; {len(acked_without)} of {n_without} on days without.",
+    )
+    fixed_with = [m for m, p in facts.alert_resolves if p and m is not None]
+    fixed_without = [m for m, p in facts.alert_resolves if not p and m is not None]
+    resolved = Comparison(
+        "alert_resolve",
+        "alerts",
+        "Alert → resolution time (time to intervention)",
+        (
+            median_arm(with_p, fixed_with, "resolved alerts", "min"),
+            median_arm(without_p, fixed_without, "resolved alerts", "min"),
+        ),
+        "Resolution: the alert was closed after its cause was dealt with (a component "
+        "replaced, an action raised and done, or a reasoned close).",
     )
     changes = [(c, p) for c, p in facts.ml_changes if c in ("urgent", "planned")]
     ml = Comparison(
@@ -368,4 +383,4 @@ def gap_comparisons(facts: GapFacts, round_share_pct: float) -> list[Comparison]
         "Runs without any round are left out. Sicker runs have more rounds and more "
         "complications: read this as a prompt for review, not a result.",
     )
-    return [alerts, ml, trials, complications]
+    return [alerts, resolved, ml, trials, complications]

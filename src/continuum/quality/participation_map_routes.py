@@ -269,9 +269,9 @@ def _map_out(m: pmap.ParticipationMap) -> MapOut:
         trend=[
             TrendOut(
                 month=t.month,
-                step=t.step,
+                step=t.step,  # type: ignore[arg-type]
                 k=t.share.k,
-                n=t.share.n,  # type: ignore[arg-type]
+                n=t.share.n,
                 share=t.share.value,
                 ci_low=t.share.low,
                 ci_high=t.share.high,
