@@ -151,6 +151,7 @@ def test_the_map_page_draws_both_panels_with_counts_and_links(web: Web) -> None:
     assert "association, not causation" in main and 'id="gap-alert_ack"' in main
     assert 'id="missing-voices"' in main
     assert "rounds 3 of 4; circuit checks 1 of 1" in main
+    assert "rounds 3 of 4 · circuit checks 1 of 1" in main  # in the drawn box too
     nursing = web.client.get(f"/quality/participation?{PERIOD}&discipline=nursing")
     assert "Current: Nursing involvement" in nursing.text
     assert "0 of 2 (CI 0–66 %)" in nursing.text

@@ -17,7 +17,7 @@ from html import escape
 from continuum.quality import participation_map_calc as calc
 
 FONT = 'font-family="system-ui, sans-serif"'
-BOX_W, BOX_H, GAP, PAD = 340, 48, 16, 10
+BOX_W, BOX_H, GAP, PAD = 340, 60, 16, 10
 REQUIRED_FILL = "#0e6245"
 
 
@@ -46,17 +46,30 @@ def _arrows(count: int) -> list[str]:
 
 
 def _box(
-    i: int, fill: str, ink: str, lines: tuple[str, str], dashed: bool, href: str | None, key: str
+    i: int,
+    fill: str,
+    ink: str,
+    lines: tuple[str, str],
+    dashed: bool,
+    href: str | None,
+    key: str,
+    detail: str = "",
 ) -> str:
     y = _box_y(i)
     dash = ' stroke-dasharray="5 4"' if dashed else ""
+    top = y + (20 if detail else 24)
     body = (
         f'<rect x="{PAD}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="8" fill="{fill}" '
         f'stroke="#475467" stroke-width="1"{dash}/>'
-        f'<text x="{PAD + 12}" y="{y + 20}" fill="{ink}" font-size="14" font-weight="600">'
+        f'<text x="{PAD + 12}" y="{top}" fill="{ink}" font-size="14" font-weight="600">'
         f"{escape(lines[0])}</text>"
-        f'<text x="{PAD + 12}" y="{y + 38}" fill="{ink}" font-size="12">{escape(lines[1])}</text>'
+        f'<text x="{PAD + 12}" y="{top + 18}" fill="{ink}" font-size="12">{escape(lines[1])}</text>'
     )
+    if detail:
+        body += (
+            f'<text x="{PAD + 12}" y="{top + 34}" fill="{ink}" font-size="11">'
+            f"{escape(detail)}</text>"
+        )
     if href:
         return (
             f'<a href="{escape(href)}" class="pm-step" data-step="{key}" '
@@ -74,12 +87,20 @@ def _short(share: calc.StepShare, min_n: int) -> str:
     return f"{p.k} of {p.n} · {p.percent:.0f} % (CI {100 * (p.low or 0):.0f}–{100 * (p.high or 0):.0f})"  # noqa: E501
 
 
+def _kinds_line(kinds: list[tuple[str, int, int]]) -> str:
+    """'rounds 40 of 94 · circuit checks 674 of 674' when a step has several kinds."""
+    if len(kinds) < 2:
+        return ""
+    return " · ".join(f"{kind}s {k} of {n}" for kind, k, n in kinds)
+
+
 def current_panel(
     shares: Sequence[calc.StepShare],
     discipline_label: str,
     min_n: int,
     link: Callable[[str], str] | None,
     unrecorded_notes: dict[str, str],
+    kinds: dict[str, list[tuple[str, int, int]]] | None = None,
 ) -> str:
     height = _box_y(len(shares)) + PAD - GAP
     parts = _frame(f"Current: {discipline_label} involvement by step", height)
@@ -102,6 +123,7 @@ def current_panel(
                 s.n == 0,
                 href,
                 s.step.key,
+                _kinds_line((kinds or {}).get(s.step.key, [])),
             )
         )
     parts.append("</svg>")

@@ -436,6 +436,7 @@ def map_page(request: Request, db: DbSession, actor: CurrentActor) -> Response:
         return f"/quality/participation/steps/{step}?{query}"
 
     tags = {k: f"[{_tag(v)}]" for k, v in m.policy.sources.items()}
+    kinds = calc.kind_counts(m.records, m.filter.discipline)
     voices = pmap.missing_voices(db, actor, request.app.state.settings.zone) if named else []
     return render(
         request,
@@ -448,7 +449,7 @@ def map_page(request: Request, db: DbSession, actor: CurrentActor) -> Response:
         label=label,
         current_svg=chart.current_panel(
             m.shares, label, m.policy.min_n_for_percent, link if named else None,
-            pmap.NOT_RECORDED_NOTE,
+            pmap.NOT_RECORDED_NOTE, kinds,
         ),
         target_svg=chart.target_panel(
             m.perfusion_shares, m.policy.required, m.policy.target_share_pct, tags
@@ -456,7 +457,7 @@ def map_page(request: Request, db: DbSession, actor: CurrentActor) -> Response:
         trend_svg=chart.trend_grid(m.trend, m.months, _trend_title(m)),
         reads=calc.reads,
         not_recorded=pmap.NOT_RECORDED_NOTE,
-        kinds=calc.kind_counts(m.records, m.filter.discipline),
+        kinds=kinds,
         voices=voices,
         step_labels={s.key: s.label for s in calc.STEPS},
         period_end=m.filter.end - timedelta(days=1),
