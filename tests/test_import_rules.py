@@ -30,6 +30,7 @@ PURE = (
     "display_names", "local_time", "control_charts",
     # pure modules inside the quality layer: the adverse-event taxonomy, the M&M closed lists
     "quality/taxonomy", "quality/review_factors",
+    "quality/participation_map_calc", "quality/participation_map_chart",
 )  # fmt: skip
 DOMAINS = ("alerts", "ingest", "initiation", "rounds", "weaning")
 PROGRAMME = ("quality",)

@@ -58,6 +58,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.quality.audit_routes",
     "continuum.quality.adverse_event_routes",
     "continuum.core.hospital_outcome_routes",
+    "continuum.quality.participation_map_routes",
     # add domain route modules above this line
 )
 
@@ -108,5 +109,6 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "continuum.core.session_housekeeping",
     "continuum.quality.metrics_settings",
     "continuum.quality.adverse_event_settings",
+    "continuum.quality.participation_policy",
     # add settings modules above this line
 )
