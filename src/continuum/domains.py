@@ -19,6 +19,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.quality.review_record",
     "continuum.quality.audit_record",
     "continuum.quality.adverse_event_screen",
+    "continuum.research.cohort_record",
     # add domain model modules above this line
 )
 
@@ -55,6 +56,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.quality.metrics_routes",
     "continuum.quality.audit_routes",
     "continuum.quality.adverse_event_routes",
+    "continuum.research.export_routes",
     # add domain route modules above this line
 )
 
@@ -67,6 +69,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "evaluate",
     "alerts_worker",
     "quality",
+    "export",
     # add command modules above this line
 )
 
