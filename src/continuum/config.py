@@ -48,8 +48,8 @@ class Settings(BaseSettings):
     export_key: str = ""
     export_shift_days: int = 180
     export_small_cell: int = 5
-    # Where web exports are written (a directory per export job).
-    export_dir: Path = Path("data/exports")
+    # Where web exports are written (a directory per export job); default data_dir/exports.
+    export_dir: Path | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     def _defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'continuum.db').as_posix()}"
+        if self.export_dir is None:
+            self.export_dir = self.data_dir / "exports"
         return self
 
     def check_secret(self) -> None:

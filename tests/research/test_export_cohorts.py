@@ -73,8 +73,15 @@ def _save(db, name: str, definition: dict) -> None:  # type: ignore[no-untyped-d
     cohort.save(db, r, name, cohort.parse(definition), UTC)
 
 
-def _export(sessions, tmp: Path, name: str | None, fmt: str = "csv", role: str = "researcher",
-            identified: bool = False, purpose: str | None = None):  # type: ignore[no-untyped-def]
+def _export(
+    sessions,
+    tmp: Path,
+    name: str | None,
+    fmt: str = "csv",
+    role: str = "researcher",
+    identified: bool = False,
+    purpose: str | None = None,
+):  # type: ignore[no-untyped-def]
     with unit_of_work(sessions) as db:
         actor = _people(db)[role]
         p = export.plan(db, actor, UTC, fmt=fmt, cohort_name=name, all_runs=name is None,
