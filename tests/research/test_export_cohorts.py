@@ -103,13 +103,14 @@ def test_zero_run_cohort_is_refused_for_export(built, tmp_path: Path) -> None:  
 
 
 def test_deidentified_export_holds_no_identifier(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    sessions, ids = built
+    sessions, _ = built
     with unit_of_work(sessions) as db:
         db.add(Referral(patient_id=db.scalars(select(PatientIdentity.patient_id)).first(),
                         referring_hospital="St Elsewhere Infirmary",
                         referring_clinician="Dr Quintus Referrer", contact="+44 20 7946 0991",
                         referred_at=datetime(2025, 1, 1, tzinfo=ZoneInfo("UTC")),
-                        support_type="pulmonary", clinical_picture="Severe ARDS, Mr Smith"))  # fmt: skip
+                        support_type="pulmonary",
+                        clinical_picture="Severe ARDS, Mr Smith"))  # fmt: skip
         identities = db.scalars(select(PatientIdentity)).all()
         secrets = ["St Elsewhere", "Quintus", "7946 0991", "Severe ARDS"]
         for i in identities:
@@ -132,7 +133,7 @@ def test_deidentified_export_holds_no_identifier(built, tmp_path: Path) -> None:
 
 
 def test_two_exports_shift_a_patients_dates_identically(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    sessions, ids = built
+    sessions, _ = built
     with unit_of_work(sessions) as db:
         _save(db, "January", {"started_from": "2025-01-01", "started_to": "2025-01-31"})
     one = _export(sessions, tmp_path / "one", "January")

@@ -217,7 +217,11 @@ def parse(data: dict[str, Any]) -> CohortDefinition:
     try:
         return CohortDefinition.model_validate(data)
     except ValidationError as exc:
-        raise validation_failed(exc) from None
+        failed = validation_failed(exc)
+        for p in failed.problems:  # name the value given beside what is allowed
+            if p.value is not None and not isinstance(p.value, dict | list):
+                p.message = f"{p.message} (given: {p.value!r})"
+        raise ValidationFailed(failed.problems) from None
 
 
 def save(

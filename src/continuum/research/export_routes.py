@@ -10,6 +10,7 @@ on a thread of its own, and reports progress in its job row (any app process can
 from __future__ import annotations
 
 import io
+import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,7 +136,8 @@ def run_job(factory: sessionmaker[Session], settings: Any, actor: Actor, job_id:
         if job is None or job.status != "queued":
             return
         job.status = "running"
-        out = Path(settings.export_dir) / f"export-{job_id}"
+        # A fresh directory per job (ids restart with a new database; never mix files).
+        out = Path(settings.export_dir) / f"export-{job_id}-{uuid.uuid4().hex[:12]}"
         job.directory = str(out)
         name, fmt, identified, purpose = job.cohort_name, job.format, job.identified, job.purpose
 
