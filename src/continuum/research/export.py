@@ -430,7 +430,8 @@ def write_files(
                 )
                 out = _export_run_row(policy, row)
                 for group in ("support_type", "first_mode", "outcome", "age_group", "sex"):
-                    patients_by[group][str(out.get(group))].add(out["patient_key"])
+                    value = out.get(group) or ("ongoing" if group == "outcome" else "unknown")
+                    patients_by[group][str(value)].add(out["patient_key"])
                 runs_b.add(out.get(n) for n in runs_b.names)
             _write_observations(db, chunk, keys, policy, long_b, wide_b, code_index)
             done += len(chunk)
