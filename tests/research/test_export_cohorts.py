@@ -197,3 +197,46 @@ def test_ages_over_89_are_grouped() -> None:
     shifts = {d.shift_days(KEY, pid, 30) for pid in range(500)}
     assert 0 not in shifts and min(shifts) == -30 and max(shifts) == 30
     assert d.shift_days(KEY, 7, 30) == d.shift_days(KEY, 7, 30)
+
+
+def test_redcap_instances_are_numbered_by_ecmo_day(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sessions, _ = built
+    m = _export(sessions, tmp_path / "r1", None, "redcap")
+    _export(sessions, tmp_path / "r2", None, "redcap")
+    with (tmp_path / "r1" / "redcap_import.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    runs = [r for r in rows if not r["redcap_repeat_instrument"]]
+    days = [r for r in rows if r["redcap_repeat_instrument"] == "ecmo_day"]
+    assert len(runs) == m["cohort"]["runs"] and days
+    assert all(r["redcap_repeat_instance"] == "" for r in runs)
+    assert all(r["redcap_repeat_instance"] == r["ecmo_day"] for r in days)
+    per_run: dict[str, list[int]] = {}
+    for r in days:
+        per_run.setdefault(r["record_id"], []).append(int(r["redcap_repeat_instance"]))
+    assert all(v == sorted(set(v)) and v[0] >= 1 for v in per_run.values())  # unique, by day
+    # a second export numbers the same days the same (a re-import never lands on another day)
+    with (tmp_path / "r2" / "redcap_import.csv").open() as f:
+        again = [r for r in csv.DictReader(f) if r["redcap_repeat_instrument"]]
+    assert again == days
+    with (tmp_path / "r1" / "redcap_data_dictionary.csv").open() as f:
+        dictionary = list(csv.DictReader(f))
+    names = {d["Variable / Field Name"] for d in dictionary}
+    header = (tmp_path / "r1" / "redcap_import.csv").read_text().splitlines()[0].split(",")
+    assert set(header) - {"redcap_repeat_instrument", "redcap_repeat_instance"} <= names
+
+
+def test_fhir_bundle_validates_and_is_pseudonymised(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from fhir.resources.R4B.bundle import Bundle
+
+    sessions, _ = built
+    m = _export(sessions, tmp_path, None, "fhir")
+    text = (tmp_path / "bundle.json").read_text()
+    bundle = Bundle.model_validate_json(text)
+    kinds = {e.resource.get_resource_type() for e in bundle.entry or []}
+    assert kinds >= {"Patient", "Encounter", "Procedure", "Device", "Observation"}
+    assert m["files"][0]["rows"] == len(bundle.entry or [])
+    for mrn in ("HXT-A", "HXT-B", "HXT-C", "Run A", "1980-05-01"):
+        assert mrn not in text
+    procedures = [e.resource for e in bundle.entry or []
+                  if e.resource.get_resource_type() == "Procedure"]  # fmt: skip
+    assert {p.code.coding[0].code for p in procedures} == {"233573008"}

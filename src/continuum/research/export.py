@@ -557,10 +557,44 @@ def write_export(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Write the files and ``manifest.json`` into ``out_dir``; returns the manifest."""
-    files = write_files(db, p, policy, out_dir, zone, progress)
+    if p.fmt in ("redcap", "fhir"):
+        files = _write_registry(db, p, policy, out_dir, zone, progress)
+    else:
+        files = write_files(db, p, policy, out_dir, zone, progress)
     result = manifest(p, policy, files, actor, job_id)
     (out_dir / "manifest.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     return result
+
+
+def _write_registry(
+    db: Session, p: Plan, policy: Policy, out_dir: Path, zone: ZoneInfo, progress: Progress | None
+) -> list[dict[str, Any]]:
+    from continuum.research import export_fhir, export_redcap
+
+    runs = stream_runs(db, p, policy, zone, progress)
+    if p.fmt == "redcap":
+        written = export_redcap.write(runs, out_dir)
+        fields = {
+            "redcap_data_dictionary.csv": list(export_redcap.DICTIONARY_COLUMNS),
+            "redcap_import.csv": export_redcap.import_columns(),
+        }
+    else:
+        written = export_fhir.write(runs, out_dir, policy.identified, utcnow().isoformat())
+        fields = {"bundle.json": ["Patient", "Encounter", "Procedure", "Device", "Observation"]}
+    return [
+        {
+            "file": name,
+            "table": name.rsplit(".", 1)[0],
+            "layout": layout,
+            "rows": rows,
+            "bytes": (out_dir / name).stat().st_size,
+            "sha256": sha256_of(out_dir / name),
+            "fields": [
+                {"name": f, "type": "str", "unit": None, "description": ""} for f in fields[name]
+            ],
+        }
+        for name, layout, rows in written
+    ]
 
 
 def policy_for(settings: Any, identified: bool) -> Policy:
@@ -582,3 +616,55 @@ def finish(db: Session, job_id: int, result: dict[str, Any] | None, error: str |
     if result:
         job.runs_done = job.runs_total
     job.finished_at = utcnow()
+
+
+# ---- one run at a time (REDCap, FHIR) -----------------------------------------------------
+
+
+@dataclass
+class RunData:
+    """One run as the registry formats read it: its keys and shift, its export row, and its
+    final observations in time order (an iterator: read it before asking for the next run)."""
+
+    keys: _RunKeys
+    row: dict[str, Any]
+    observations: Iterable[tuple[str, datetime, float, str, str]]
+
+
+def stream_runs(
+    db: Session, p: Plan, policy: Policy, zone: ZoneInfo, progress: Progress | None = None
+) -> Iterable[RunData]:
+    """Every run of the plan in order, chunk by chunk, observations through a server-side
+    cursor (``yield_per``): memory stays that of one chunk's run rows and one batch."""
+    from itertools import groupby
+
+    done = 0
+    for chunk in _chunks(p.run_ids, CHUNK_RUNS):
+        rows = _run_rows(db, chunk, zone)
+        stmt = (
+            select(Observation.run_id, Observation.code, Observation.time, Observation.value,
+                   Observation.unit, Observation.source)
+            .where(Observation.run_id.in_(chunk), Observation.status == "final")
+            .order_by(Observation.run_id, Observation.time, Observation.id)
+            .execution_options(yield_per=BATCH_ROWS)
+        )  # fmt: skip
+        groups = groupby(db.execute(stmt), key=lambda r: r[0])
+        pending = next(groups, None)
+        for row in rows:
+            keys = _RunKeys(
+                row["run_id"],
+                deidentify.pseudonym(policy.key, "run", row["run_id"]),
+                deidentify.pseudonym(policy.key, "patient", row["patient_id"]),
+                row["started_at"],
+                deidentify.Shifter(policy, row["patient_id"]),
+            )
+            out = _export_run_row(policy, row)
+            if pending is not None and pending[0] == keys.run_id:
+                obs: Iterable[Any] = (r[1:] for r in pending[1])
+                yield RunData(keys, out, obs)
+                pending = next(groups, None)
+            else:
+                yield RunData(keys, out, ())
+        done += len(chunk)
+        if progress:
+            progress(done, len(p.run_ids))
