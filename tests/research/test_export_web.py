@@ -23,7 +23,7 @@ def test_cohort_to_export_to_download(web: Web) -> None:
     api = web.client.post("/api/v1/research/cohorts/count", json={"support_types": ["ecpr"]},
                           headers={"X-CSRF-Token": web.csrf("/research/cohorts")})  # fmt: skip
     assert api.status_code == 200 and api.json()["runs"] == 0
-    r = web.post_form("/research/cohorts", {"name": "Everyone", "started_from": "2000-01-01"},
+    r = web.post_form("/research/cohorts", {"title": "Everyone", "started_from": "2000-01-01"},
                       "/research/cohorts")  # fmt: skip
     assert r.status_code == 303
     r = web.post_form("/research/exports", {"cohort": "Everyone", "format": "parquet"},
@@ -55,7 +55,7 @@ def test_refusals_are_4xx_and_store_nothing(web: Web) -> None:
                               "purpose": "a study of everything"})  # fmt: skip
     assert r.status_code == 403 and "may not export identified data" in r.text
     web.client.post("/api/v1/research/cohorts", headers=csrf,
-                    json={"name": "Empty", "definition": {"support_types": ["ecpr"]}})  # fmt: skip
+                    json={"title": "Empty", "definition": {"support_types": ["ecpr"]}})  # fmt: skip
     r = web.client.post("/api/v1/research/exports", headers=csrf,
                         json={"cohort": "Empty", "format": "csv"})  # fmt: skip
     assert r.status_code == 422 and "cohort 'Empty' holds no runs" in r.text

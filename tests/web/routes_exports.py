@@ -9,7 +9,7 @@ CASES = [
     Case("GET", "/research/cohorts", P.EXPORT_DEIDENTIFIED),
     Case(
         "POST", "/research/cohorts", P.EXPORT_DEIDENTIFIED, order=3,
-        form={"name": "cohort of {role}", "support_types": "pulmonary"},
+        form={"title": "cohort of {role}", "support_types": "pulmonary"},
     ),
     Case(
         "POST", "/research/exports", P.EXPORT_DEIDENTIFIED, order=3,
@@ -22,7 +22,7 @@ CASES = [
     Case("POST", "/api/v1/research/cohorts/count", P.EXPORT_DEIDENTIFIED, json={"modes": ["VV"]}),
     Case("GET", "/api/v1/research/cohorts", P.EXPORT_DEIDENTIFIED),
     Case("POST", "/api/v1/research/cohorts", P.EXPORT_DEIDENTIFIED, order=3,
-         json={"name": "api cohort", "definition": {"support_types": ["pulmonary"]}}),
+         json={"title": "api cohort", "definition": {"support_types": ["pulmonary"]}}),
     Case("POST", "/api/v1/research/exports", P.EXPORT_DEIDENTIFIED, order=4,
          json={"all_runs": True, "format": "parquet"}),
     Case("POST", "/api/v1/research/exports", P.EXPORT_IDENTIFIED, order=4,

@@ -231,7 +231,7 @@ def save(
     actor.require(Permission.EXPORT_DEIDENTIFIED)
     name = (name or "").strip()
     if not 1 <= len(name) <= 120:
-        raise ValidationFailed([FieldProblem("name", "give a name of 1–120 characters", name)])
+        raise ValidationFailed([FieldProblem("title", "give a title of 1–120 characters", name)])
     if db.scalar(select(SavedCohort.id).where(SavedCohort.name == name)) is not None:
         raise Conflict(f"a cohort named '{name}' exists already; choose another name")
     row = SavedCohort(

@@ -51,7 +51,7 @@ class CountOut(Out):
 
 class CohortOut(Out):
     id: int
-    name: str
+    title: str = Field(description="the cohort's title (names the work, never a patient)")
     definition: dict[str, Any]
     summary: str
     runs: int = Field(description="runs the cohort holds now")
@@ -60,13 +60,13 @@ class CohortOut(Out):
 
 class CohortIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=120)
+    title: str = Field(min_length=1, max_length=120, description="names the work, never a patient")
     definition: CohortDefinition
 
 
 class ExportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    cohort: str | None = Field(None, description="a saved cohort's name (or all_runs)")
+    cohort: str | None = Field(None, description="a saved cohort's title (or all_runs)")
     all_runs: bool = False
     format: str = Field(description="csv, parquet, redcap or fhir")
     identified: bool = False
@@ -95,7 +95,7 @@ def _cohort_out(db: Session, row: SavedCohort, zone: Any) -> CohortOut:
     d = cohort.definition_of(row)
     return CohortOut(
         id=row.id,
-        name=row.name,
+        title=row.name,
         definition=row.definition,
         summary=d.summary(),
         runs=len(cohort.run_ids(db, d, zone)),
@@ -203,7 +203,7 @@ def cohorts_api(request: Request, db: DbSession, actor: CurrentActor) -> list[Co
 )
 def save_api(request: Request, data: CohortIn, db: DbSession, actor: CurrentActor) -> CohortOut:
     """Save a definition under a new name (409 if the name is taken)."""
-    row = cohort.save(db, actor, data.name, data.definition, _zone(request))
+    row = cohort.save(db, actor, data.title, data.definition, _zone(request))
     return _cohort_out(db, row, _zone(request))
 
 
@@ -299,7 +299,7 @@ def cohorts_page(request: Request, db: DbSession, actor: CurrentActor) -> Respon
 def save_page(request: Request, db: DbSession, actor: CurrentActor) -> Response:
     values = form_of(request)
     given = _definition_from(values)
-    name = str(values.get("name") or "")
+    name = str(values.get("title") or "")
 
     def save() -> SavedCohort:
         return cohort.save(db, actor, name, cohort.parse(given), _zone(request))
