@@ -240,3 +240,20 @@ def test_fhir_bundle_validates_and_is_pseudonymised(built, tmp_path: Path) -> No
     procedures = [e.resource for e in bundle.entry or []
                   if e.resource.get_resource_type() == "Procedure"]  # fmt: skip
     assert {p.code.coding[0].code for p in procedures} == {"233573008"}
+
+
+def test_wide_rows_hold_each_run_hours_mean_of_the_long_rows(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sessions, _ = built
+    _export(sessions, tmp_path, None, "parquet")
+    long = pq.read_table(tmp_path / "observations_long.parquet").to_pandas()
+    wide = pq.read_table(tmp_path / "observations_wide_hourly.parquet").to_pandas()
+    long["ecmo_hour"] = (long["minutes_on_ecmo"] // 60).astype(int)
+    expected = long[long["ecmo_hour"] >= 0].groupby(["run_key", "ecmo_hour", "code"])["value"]
+    means = expected.mean()
+    assert len(wide) == long[long["ecmo_hour"] >= 0].groupby(["run_key", "ecmo_hour"]).ngroups
+    checked = 0
+    for (run_key, hour, code), mean in means.items():
+        row = wide[(wide["run_key"] == run_key) & (wide["ecmo_hour"] == hour)]
+        assert row[code].iloc[0] == pytest.approx(mean)
+        checked += 1
+    assert checked >= 5

@@ -15,7 +15,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -371,9 +371,11 @@ class _Batch:
             self.flush()
 
     def flush(self) -> None:
+        """Write the batch and empty its lists in place (the hot loop holds them)."""
         if self.n:
             self.writer.write(self.cols)
-            self.cols = {n: [] for n in self.names}
+            for values in self.cols.values():
+                values.clear()
             self.n = 0
 
 
@@ -474,6 +476,9 @@ def _write_observations(
     wide_b: _Batch,
     code_index: dict[str, int],
 ) -> None:
+    """One pass over the chunk's observations: each one appended to the long table's
+    columns (the hot loop: plain appends, no per-row objects) and folded into its run-hour's
+    means, emitted when the hour changes (rows come ordered by run and time)."""
     stmt = (
         select(
             Observation.run_id,
@@ -488,38 +493,58 @@ def _write_observations(
         .execution_options(yield_per=BATCH_ROWS)
     )
     width = len(code_index)
-    current: tuple[int, int] | None = None
+    ident = policy.identified
+    columns = [long_b.cols[n] for n in long_b.names]
+    nk = 3 if ident else 2
+    key_cols = columns[:nk]
+    c_code, c_time, c_min, c_value, c_unit, c_source = columns[nk:]
     sums = [0.0] * width
     counts = [0] * width
-    ident = policy.identified
+    run: _RunKeys | None = None
+    key_values: tuple[Any, ...] = ()
+    hour = -1
+    started = delta = None
 
     def emit() -> None:
-        assert current is not None
-        k = keys[current[0]]
-        hour = current[1]
-        from datetime import timedelta
-
-        start = k.shift(k.started + timedelta(hours=hour))
-        means = [s / n if n else None for s, n in zip(sums, counts, strict=True)]
-        wide_b.add((*k.keys(ident), hour, start, *means))
+        assert run is not None
+        start = run.shift(run.started + timedelta(hours=hour))
+        means = [t / n if n else None for t, n in zip(sums, counts, strict=True)]
+        wide_b.add((*key_values, hour, start, *means))
 
     for run_id, code, at, value, unit, source in db.execute(stmt):
-        k = keys[run_id]
-        minutes = (at - k.started).total_seconds() / 60
-        long_b.add((*k.keys(ident), code, k.shift(at), round(minutes, 3), value, unit, source))
-        hour = int(minutes // 60)
-        here = (run_id, hour)
-        if here != current:
-            if current is not None:
+        if run is None or run_id != run.run_id:
+            if run is not None and hour >= 0:
                 emit()
-            current = here
+            run = keys[run_id]
+            key_values = run.keys(ident)
+            started, delta = run.started, run.shift.delta
+            hour = -1
+            sums = [0.0] * width
+            counts = [0] * width
+        minutes = (at - started).total_seconds() / 60
+        for col, v in zip(key_cols, key_values, strict=True):
+            col.append(v)
+        c_code.append(code)
+        c_time.append(at + delta)
+        c_min.append(round(minutes, 3))
+        c_value.append(value)
+        c_unit.append(unit)
+        c_source.append(source)
+        long_b.n += 1
+        if long_b.n >= BATCH_ROWS:
+            long_b.flush()
+        h = int(minutes // 60)
+        if h != hour:
+            if hour >= 0:
+                emit()
+            hour = h
             sums = [0.0] * width
             counts = [0] * width
         i = code_index.get(code)
         if i is not None:
             sums[i] += value
             counts[i] += 1
-    if current is not None:
+    if run is not None and hour >= 0:
         emit()
 
 
