@@ -467,6 +467,30 @@ def write_files(
     return files
 
 
+def _observations_query(db: Session, chunk: list[int]) -> Any:
+    """The chunk's final observations ordered by run and time, through a server-side cursor.
+    On PostgreSQL the driver already returns aware UTC times, so the time column skips the
+    UTCDateTime check (a quarter of the export's CPU); SQLite needs it to read its text."""
+    from sqlalchemy import DateTime, type_coerce
+
+    time_col: Any = Observation.time
+    if db.get_bind().dialect.name == "postgresql":
+        time_col = type_coerce(Observation.time, DateTime(timezone=True))
+    return (
+        select(
+            Observation.run_id,
+            Observation.code,
+            time_col,
+            Observation.value,
+            Observation.unit,
+            Observation.source,
+        )
+        .where(Observation.run_id.in_(chunk), Observation.status == "final")
+        .order_by(Observation.run_id, Observation.time, Observation.id)
+        .execution_options(yield_per=BATCH_ROWS)
+    )
+
+
 def _write_observations(
     db: Session,
     chunk: list[int],
@@ -479,19 +503,7 @@ def _write_observations(
     """One pass over the chunk's observations: each one appended to the long table's
     columns (the hot loop: plain appends, no per-row objects) and folded into its run-hour's
     means, emitted when the hour changes (rows come ordered by run and time)."""
-    stmt = (
-        select(
-            Observation.run_id,
-            Observation.code,
-            Observation.time,
-            Observation.value,
-            Observation.unit,
-            Observation.source,
-        )
-        .where(Observation.run_id.in_(chunk), Observation.status == "final")
-        .order_by(Observation.run_id, Observation.time, Observation.id)
-        .execution_options(yield_per=BATCH_ROWS)
-    )
+    stmt = _observations_query(db, chunk)
     width = len(code_index)
     ident = policy.identified
     columns = [long_b.cols[n] for n in long_b.names]
@@ -511,7 +523,7 @@ def _write_observations(
         means = [t / n if n else None for t, n in zip(sums, counts, strict=True)]
         wide_b.add((*key_values, hour, start, *means))
 
-    for run_id, code, at, value, unit, source in db.execute(stmt):
+    for run_id, code, at, value, unit, source in db.connection().execute(stmt):
         if run is None or run_id != run.run_id:
             if run is not None and hour >= 0:
                 emit()
@@ -526,7 +538,7 @@ def _write_observations(
             col.append(v)
         c_code.append(code)
         c_time.append(at + delta)
-        c_min.append(round(minutes, 3))
+        c_min.append(minutes)
         c_value.append(value)
         c_unit.append(unit)
         c_source.append(source)
@@ -666,14 +678,8 @@ def stream_runs(
     done = 0
     for chunk in _chunks(p.run_ids, CHUNK_RUNS):
         rows = _run_rows(db, chunk, zone)
-        stmt = (
-            select(Observation.run_id, Observation.code, Observation.time, Observation.value,
-                   Observation.unit, Observation.source)
-            .where(Observation.run_id.in_(chunk), Observation.status == "final")
-            .order_by(Observation.run_id, Observation.time, Observation.id)
-            .execution_options(yield_per=BATCH_ROWS)
-        )  # fmt: skip
-        groups = groupby(db.execute(stmt), key=lambda r: r[0])
+        stmt = _observations_query(db, chunk)
+        groups = groupby(db.connection().execute(stmt), key=lambda r: r[0])
         pending = next(groups, None)
         for row in rows:
             keys = _RunKeys(
