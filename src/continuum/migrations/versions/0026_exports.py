@@ -54,7 +54,9 @@ def upgrade() -> None:
         sa.Column("requested_by", sa.Integer(), nullable=True),
         sa.Column("requested_at", continuum.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("finished_at", continuum.db.UTCDateTime(timezone=True), nullable=True),
-        sa.CheckConstraint("format IN ('csv', 'parquet', 'redcap', 'fhir')", name=op.f("ck_research_export_format")),
+        sa.CheckConstraint(
+            "format IN ('csv', 'parquet', 'redcap', 'fhir')", name=op.f("ck_research_export_format")
+        ),
         sa.CheckConstraint(
             "status IN ('queued', 'running', 'done', 'failed')",
             name=op.f("ck_research_export_status"),
