@@ -33,7 +33,7 @@ PURE = (
     "quality/participation_map_calc", "quality/participation_map_chart",
 )  # fmt: skip
 DOMAINS = ("alerts", "ingest", "initiation", "rounds", "weaning")
-PROGRAMME = ("quality",)
+PROGRAMME = ("quality", "research")
 # What a programme layer may read of a domain: its tables and closed lists.
 READABLE = (
     "continuum.alerts.models", "continuum.rounds.models", "continuum.rounds.transfusion",

@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     # Largest body for the file upload routes (console CSV upload: 200 MB file + form;
     # FHIR Bundle).
     max_upload_bytes: int = 201 * 1024 * 1024
+    # Research exports (continuum.research.deidentify): the key of the per-patient date shift
+    # and pseudonyms (default: derived from secret_key; set it to keep shifts stable across a
+    # secret-key rotation), the shift's range in days and the smallest cell not flagged.
+    export_key: str = ""
+    export_shift_days: int = 180
+    export_small_cell: int = 5
+    # Where web exports are written (a directory per export job); default data_dir/exports.
+    export_dir: Path | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -79,6 +87,8 @@ class Settings(BaseSettings):
     def _defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'continuum.db').as_posix()}"
+        if self.export_dir is None:
+            self.export_dir = self.data_dir / "exports"
         return self
 
     def check_secret(self) -> None:
@@ -89,6 +99,24 @@ class Settings(BaseSettings):
                 "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`); "
                 "only `continuum demo` runs with the placeholder."
             )
+
+    @field_validator("export_shift_days")
+    @classmethod
+    def _shift(cls, value: int) -> int:
+        if not 1 <= value <= 3650:
+            raise ValueError(f"{value} days is outside 1–3650 days (the export date shift)")
+        return value
+
+    @property
+    def export_key_bytes(self) -> bytes:
+        """The research-export key (date shifts, pseudonyms): CONTINUUM_EXPORT_KEY, else one
+        derived from the secret key (never the secret key itself)."""
+        import hashlib
+        import hmac
+
+        if self.export_key:
+            return self.export_key.encode()
+        return hmac.new(self.secret_key.encode(), b"research-export", hashlib.sha256).digest()
 
     @property
     def zone(self) -> ZoneInfo:

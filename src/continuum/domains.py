@@ -21,6 +21,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.quality.adverse_event_screen",
     "continuum.core.hospital_outcome",
     "continuum.core.ecpr_times",
+    "continuum.research.cohort_record",
     # add domain model modules above this line
 )
 
@@ -59,6 +60,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.quality.adverse_event_routes",
     "continuum.core.hospital_outcome_routes",
     "continuum.quality.participation_map_routes",
+    "continuum.research.export_routes",
     # add domain route modules above this line
 )
 
@@ -71,6 +73,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "evaluate",
     "alerts_worker",
     "quality",
+    "export",
     # add command modules above this line
 )
 

@@ -49,6 +49,11 @@ class Permission(StrEnum):
     RECORD_ADVERSE_EVENT = "record_adverse_event"
     REVIEW_CASES = "review_cases"
     VIEW_QUALITY = "view_quality"
+    # Research: build cohorts and export them de-identified (researcher, quality lead,
+    # coordinator, physician lead); identified exports only for the clinical leads who
+    # govern the record (quality lead, physician lead), and only with a stated purpose.
+    EXPORT_DEIDENTIFIED = "export_deidentified"
+    EXPORT_IDENTIFIED = "export_identified"
 
 
 P = Permission
@@ -71,17 +76,22 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.CREATE_PATIENT, P.MANAGE_RUN,
         P.RECORD_PARTICIPATION, P.MANAGE_REFERRAL, P.RECORD_ROUND, P.ACKNOWLEDGE_ALERT,
         P.ISSUE_OWN_TOKEN, P.RECORD_ADVERSE_EVENT, P.REVIEW_CASES, P.VIEW_QUALITY,
+        P.EXPORT_DEIDENTIFIED,
     }),
     # The physician lead (ECMO medical director) signs like a physician and, with the quality
     # lead, governs the programme's clinical thresholds.
     "physician_lead": frozenset(
         _CLINICIAN | _SIGNER | {P.MANAGE_CLINICAL_SETTINGS, P.REVIEW_CASES}
+        | {P.EXPORT_DEIDENTIFIED, P.EXPORT_IDENTIFIED}
     ),
     "qa_lead": frozenset({
         P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.VIEW_AUDIT, P.MANAGE_CLINICAL_SETTINGS,
         P.ISSUE_OWN_TOKEN, P.RECORD_ADVERSE_EVENT, P.REVIEW_CASES, P.VIEW_QUALITY,
+        P.EXPORT_DEIDENTIFIED, P.EXPORT_IDENTIFIED,
     }),
-    "researcher": frozenset({P.VIEW_CLINICAL, P.ISSUE_OWN_TOKEN, P.VIEW_QUALITY}),
+    "researcher": frozenset({
+        P.VIEW_CLINICAL, P.ISSUE_OWN_TOKEN, P.VIEW_QUALITY, P.EXPORT_DEIDENTIFIED,
+    }),
     # IT: users, service-account tokens and integration settings (message-log retention);
     # not clinical ones.
     "admin": frozenset({
@@ -144,6 +154,8 @@ PERMISSION_WORDS = {
     P.RUN_WEANING: "run weaning trials",
     P.ISSUE_OWN_TOKEN: "issue API tokens",
     P.FIND_BY_MRN: "find patients by MRN",
+    P.EXPORT_DEIDENTIFIED: "build cohorts or export research data",
+    P.EXPORT_IDENTIFIED: "export identified data",
 }
 
 

@@ -1,0 +1,1 @@
+"""Research and registry: cohorts, de-identified exports, data dictionary, registry records."""
