@@ -1,0 +1,187 @@
+"""The explainable trend behind a forecast: a robust straight line (Theil–Sen, scipy) through
+the recent segment of one signal, on the signal itself or on its logarithm (exponential
+physiology), the time at which that line reaches the criterion, and a prediction interval.
+
+Steps, each of which can refuse with a reason a clinician can read:
+
+1. points since the last component change (and its settling time) within the look-back
+   window; too few → ``too_short``; the component changed within ``min_after_change_h`` →
+   ``after_component_change``;
+2. changepoint: the best single split into two straight lines; when it explains the data
+   much better than one line (F ratio ≥ ``changepoint_f``), only the points after it are used
+   (and ``too_short`` if those are too few);
+3. Theil–Sen slope with its confidence interval (``level``); a slope interval spanning zero
+   is ``too_noisy`` (scatter large against the level) or ``no_trend`` (steady);
+   a slope away from the line is ``not_towards_line``;
+4. the fitted level now beyond the line → ``already_crossed``;
+5. crossing = (line − level now) / slope; beyond ``horizon_h`` → ``beyond_horizon``;
+6. interval: earliest = the steepest slope in the interval from the level now plus its
+   prediction error (residual scatter: 1.4826 × MAD), latest = the shallowest slope from the
+   level now minus it; an interval slope of ≤ 0 leaves the latest end open (None).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+LINEAR = "linear"
+LOG = "log-linear"
+
+REASONS: dict[str, str] = {
+    "too_short": "too few values on the current segment to fit a trend",
+    "after_component_change": "the component was changed too recently",
+    "too_noisy": "the scatter is too large to tell a trend",
+    "no_trend": "steady: no trend distinguishable from the scatter",
+    "not_towards_line": "the trend is moving away from the line",
+    "already_crossed": "already beyond the line (see the alert)",
+    "beyond_horizon": "not expected to cross within the forecast horizon",
+    "no_baseline": "no baseline yet for this component",
+    "no_data": "no values",
+}
+
+
+@dataclass(frozen=True)
+class TrendOptions:
+    level: float = 0.80  # the stated interval level
+    min_points: int = 6
+    min_after_change_h: float = 6.0
+    window_h: float = 36.0
+    horizon_h: float = 48.0
+    changepoint_f: float = 12.0
+    min_segment_points: int = 5
+    noise_cv: float = 0.15  # residual scatter / |level| above which no-trend is "too noisy"
+
+
+@dataclass
+class Trend:
+    """A fitted trend, or a refusal (``reason`` set)."""
+
+    method: str
+    points: int
+    reason: str | None = None
+    slope_per_h: float | None = None
+    slope_interval: tuple[float, float] | None = None
+    level_now: float | None = None
+    residual_sd: float | None = None
+    fit_from_h: float | None = None
+    changepoint_h: float | None = None
+    hours_to_cross: float | None = None
+    interval_h: tuple[float | None, float | None] | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def refused(self) -> bool:
+        return self.reason is not None
+
+
+def _z(level: float) -> float:
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+def _sse_line(t: np.ndarray, y: np.ndarray) -> float:
+    if len(t) < 3:
+        return 0.0
+    coef = np.polyfit(t, y, 1)
+    r = y - np.polyval(coef, t)
+    return float(r @ r)
+
+
+def changepoint(t: np.ndarray, y: np.ndarray, opts: TrendOptions) -> int:
+    """Index of the first point after the best single changepoint, or 0 (none)."""
+    n, k = len(t), opts.min_segment_points
+    if n < 2 * k:
+        return 0
+    one = _sse_line(t, y)
+    best, at = math.inf, 0
+    for i in range(k, n - k + 1):
+        two = _sse_line(t[:i], y[:i]) + _sse_line(t[i:], y[i:])
+        if two < best:
+            best, at = two, i
+    scale = float(((y - y.mean()) ** 2).sum()) + 1e-12
+    if one - best <= 1e-6 * scale:
+        return 0  # two lines explain no more than one
+    if best <= 1e-9 * scale:
+        return at
+    f = ((one - best) / 2) / (best / (n - 4))
+    return at if f >= opts.changepoint_f else 0
+
+
+def fit(
+    t_h: np.ndarray,
+    y: np.ndarray,
+    line: float,
+    rising: bool,
+    now_h: float,
+    segment_start_h: float,
+    method: str = LINEAR,
+    opts: TrendOptions | None = None,
+) -> Trend:
+    """Fit the trend of (``t_h`` hours, ``y``) up to ``now_h`` and forecast when it reaches
+    ``line`` (from below if ``rising``, else from above)."""
+    o = opts or TrendOptions()
+    if now_h - segment_start_h < o.min_after_change_h:
+        return Trend(method, 0, "after_component_change",
+                     details={"hours_since_change": round(now_h - segment_start_h, 2)})  # fmt: skip
+    keep = (t_h <= now_h) & (t_h >= max(segment_start_h, now_h - o.window_h)) & np.isfinite(y)
+    if method == LOG:
+        keep &= y > 0
+    t, v = t_h[keep], y[keep]
+    if len(t) < o.min_points:
+        return Trend(method, len(t), "too_short")
+    sign = 1.0 if rising else -1.0
+    if sign * v[-1] >= sign * line:
+        return Trend(method, len(t), "already_crossed", level_now=float(v[-1]))
+    tr = np.log if method == LOG else (lambda x: x)
+    target = float(tr(line)) if (method != LOG or line > 0) else -math.inf
+    z, goal = sign * tr(v), sign * target  # the signal moves up towards ``goal``
+    cut = changepoint(t, z, o)
+    change_h = float(t[cut]) if cut else None
+    t, z = t[cut:], z[cut:]
+    if len(t) < o.min_points:
+        return Trend(method, len(t), "too_short", changepoint_h=change_h)
+    res = stats.theilslopes(z, t, alpha=o.level)
+    slope, intercept = float(res.slope), float(res.intercept)
+    lo, hi = float(res.low_slope), float(res.high_slope)
+    resid = z - (intercept + slope * t)
+    sd = float(1.4826 * np.median(np.abs(resid - np.median(resid))))
+    level_now = intercept + slope * now_h
+    n = len(t)
+    sxx = float(((t - t.mean()) ** 2).sum())
+    se_now = sd * math.sqrt(1 / n + ((now_h - t.mean()) ** 2 / sxx if sxx > 0 else 0))
+    shown = Trend(
+        method,
+        n,
+        slope_per_h=sign * slope,
+        slope_interval=(sign * lo, sign * hi) if rising else (sign * hi, sign * lo),
+        level_now=float(np.exp(sign * level_now) if method == LOG else sign * level_now),
+        residual_sd=sd,
+        fit_from_h=float(t[0]),
+        changepoint_h=change_h,
+    )
+    if level_now >= goal:
+        shown.reason = "already_crossed"
+        return shown
+    if lo <= 0 <= hi:
+        scale = abs(level_now) if method == LINEAR else 1.0
+        shown.reason = "too_noisy" if sd > o.noise_cv * max(scale, 1e-9) else "no_trend"
+        return shown
+    if hi < 0:
+        shown.reason = "not_towards_line"
+        return shown
+    ahead = (goal - level_now) / slope
+    shown.hours_to_cross = float(ahead)
+    if method == LOG:
+        shown.details["hours_to_double_or_halve"] = round(math.log(2) / slope, 2)
+    if ahead > o.horizon_h:
+        shown.reason = "beyond_horizon"
+        return shown
+    zq = _z(o.level)
+    early = max((goal - (level_now + zq * se_now)) / hi, 0.0)
+    late = (goal - (level_now - zq * se_now)) / lo if lo > 0 else None
+    shown.interval_h = (float(early), None if late is None else float(max(late, ahead)))
+    return shown
