@@ -8,7 +8,13 @@ See ``trend`` for the method and its refusals, ``criteria`` for the lines in for
 """
 
 from continuum.forecast.criteria import CRITERIA, CRITERION_CODES, Criterion
-from continuum.forecast.forecast import Forecast, forecast_criterion, forecast_run
+from continuum.forecast.forecast import (
+    Forecast,
+    brief,
+    forecast_criterion,
+    forecast_run,
+    forecasts_along,
+)
 from continuum.forecast.trend import REASONS, Trend, TrendOptions, fit
 
 __all__ = [
@@ -18,8 +24,10 @@ __all__ = [
     "Criterion",
     "Forecast",
     "Trend",
+    "brief",
     "TrendOptions",
     "fit",
     "forecast_criterion",
     "forecast_run",
+    "forecasts_along",
 ]

@@ -205,3 +205,43 @@ def _until(series: RunSeries, end: np.datetime64) -> RunSeries:
         signals[code] = (t[:k], v[:k])
     changes = tuple(ch for ch in series.component_changes if ch.time <= end)
     return RunSeries(series.mode, signals, changes, dict(series.baselines))
+
+
+def forecasts_along(
+    series: RunSeries,
+    every_h: float = 1.0,
+    settings: SurveillanceSettings | None = None,
+    opts: TrendOptions | None = None,
+) -> list[Forecast]:
+    """The forecasts a bedside screen would have shown along the run: every ``every_h``
+    hours from the first whole hour after the start, each from the data up to that time."""
+    span = series.span()
+    if span is None:
+        return []
+    step = np.timedelta64(max(int(every_h * MS_PER_H), 60_000), "ms")
+    first = span[0].astype("datetime64[h]").astype("datetime64[ms]") + step
+    out: list[Forecast] = []
+    t = first
+    while t <= span[1]:
+        out.extend(forecast_run(series, now=t, settings=settings, opts=opts))
+        t = t + step
+    return out
+
+
+def brief(f: Forecast) -> dict[str, Any]:
+    """One forecast in a line of a replay: time made, criterion, crossing and interval."""
+    d = f.to_dict()
+    interval = d["interval"] or {}
+    return {
+        "made_at": d["made_at"],
+        "criterion": d["criterion"],
+        "component": d["component"],
+        "status": d["status"],
+        "reason": d["reason"],
+        "predicted_crossing": d["predicted_crossing"],
+        "interval_earliest": interval.get("earliest"),
+        "interval_latest": interval.get("latest"),
+        "interval_level": interval.get("level"),
+        "line": d["line"],
+        "unit": d["unit"],
+    }
