@@ -13,7 +13,9 @@ from continuum.forecast.forecast import (
     brief,
     forecast_criterion,
     forecast_run,
+    forecast_recent,
     forecasts_along,
+    stored_baselines,
 )
 from continuum.forecast.trend import REASONS, Trend, TrendOptions, fit
 
@@ -29,5 +31,7 @@ __all__ = [
     "fit",
     "forecast_criterion",
     "forecast_run",
+    "forecast_recent",
     "forecasts_along",
+    "stored_baselines",
 ]

@@ -245,3 +245,43 @@ def brief(f: Forecast) -> dict[str, Any]:
         "line": d["line"],
         "unit": d["unit"],
     }
+
+
+RECENT_H = 50.0  # the longest fit window (48 h of labs) and the smoothing before it
+
+
+def stored_baselines(
+    series: RunSeries, settings: SurveillanceSettings | None = None
+) -> dict[str, float]:
+    """The baselines of the current components (the detectors' and the O2 transfer's), to
+    store once per component and pass to ``forecast_recent``."""
+    from continuum.surveillance.engine import baselines_of
+
+    s = settings or DEFAULT_SETTINGS
+    out = baselines_of(series, s)
+    grid = Grid.over(series, s.grid_step_s)
+    _, _, line, details = CRITERIA["o2_transfer"].signal(grid, s)
+    if details.get("baseline") is not None:
+        out["o2_transfer"] = float(details["baseline"])
+    return out
+
+
+def forecast_recent(
+    series: RunSeries,
+    baselines: dict[str, float],
+    settings: SurveillanceSettings | None = None,
+    hours: float = RECENT_H,
+) -> list[Forecast]:
+    """Incremental refresh: only the last ``hours`` of data, with the stored baselines (the
+    same forecasts as the whole run while no component changed inside the window)."""
+    span = series.span()
+    if span is None:
+        return []
+    start = span[1] - np.timedelta64(int(hours * MS_PER_H), "ms")
+    signals = {}
+    for code, (t, v) in series.signals.items():
+        k = int(np.searchsorted(t, start, side="left"))
+        signals[code] = (t[k:], v[k:])
+    changes = tuple(ch for ch in series.component_changes if ch.time >= start)
+    window = RunSeries(series.mode, signals, changes, dict(baselines))
+    return forecast_run(window, settings=settings)
