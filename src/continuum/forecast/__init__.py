@@ -12,8 +12,8 @@ from continuum.forecast.forecast import (
     Forecast,
     brief,
     forecast_criterion,
-    forecast_run,
     forecast_recent,
+    forecast_run,
     forecasts_along,
     stored_baselines,
 )
@@ -30,8 +30,8 @@ __all__ = [
     "brief",
     "fit",
     "forecast_criterion",
-    "forecast_run",
     "forecast_recent",
+    "forecast_run",
     "forecasts_along",
     "stored_baselines",
 ]

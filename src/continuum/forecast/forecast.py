@@ -260,7 +260,7 @@ def stored_baselines(
     s = settings or DEFAULT_SETTINGS
     out = baselines_of(series, s)
     grid = Grid.over(series, s.grid_step_s)
-    _, _, line, details = CRITERIA["o2_transfer"].signal(grid, s)
+    _, _, _, details = CRITERIA["o2_transfer"].signal(grid, s)
     if details.get("baseline") is not None:
         out["o2_transfer"] = float(details["baseline"])
     return out
