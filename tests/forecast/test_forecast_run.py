@@ -30,7 +30,7 @@ def test_one_answer_per_criterion_with_everything_shown(oxygenator_run) -> None:
     assert d["line"] == DEFAULT_SETTINGS.oxy_po2_malfunction
     assert d["threshold"]["name"] == "oxy_po2_malfunction"
     assert d["inputs"] == ["post_oxy_po2", "sweep_fio2", "sweep_flow"]
-    assert d["method"]["shape"] == "log-linear" and d["method"]["points"] >= 4
+    assert d["method"]["shape"] == "linear" and d["method"]["points"] >= 4
     assert d["trend"]["slope_per_h"] < 0
     assert d["interval"]["level"] == 0.8
     assert d["interval"]["earliest"] <= d["predicted_crossing"] <= d["interval"]["latest"]

@@ -43,6 +43,13 @@ class Criterion:
     console: bool  # a per-minute console signal (sampled hourly for the fit)
     min_points: int = 6
     window_h: float = 36.0
+    # ratio of true to predicted hours ahead, 10th and 90th centile, on the simulator's
+    # tuning seeds 1–5 (docs/forecast.md); widens the interval for the straight line's
+    # lag behind an accelerating fault
+    allowance: tuple[float, float] = (1.0, 1.0)
+    # console signals wander slowly on steady runs: a trend must have covered this share of
+    # the way from where the fit starts to the line
+    min_covered: float = 0.0
 
     def line_text(self, s: SurveillanceSettings, line: float) -> str:
         return f"{_fmt(line)} {self.unit}"
@@ -171,27 +178,27 @@ CRITERIA: dict[str, Criterion] = {
             "dp_per_flow", "membrane-lung ΔP per L/min (rise on its own baseline)",
             "oxygenator", "mmHg per L/min", True, LINEAR, ("oxygenator",),
             ("oxy_delta_p", "p_preoxy", "p_postoxy", "blood_flow"), "tmp_rise_warning",
-            _dp_per_flow, True,
+            _dp_per_flow, True, 6, 36.0, (0.17, 4.08), 0.4,
         ),
         Criterion(
             "post_oxy_po2", "post-oxygenator pO2 per FdO2", "oxygenator", "mmHg per FdO2",
-            False, LOG, ("oxygenator",), ("post_oxy_po2", "sweep_fio2", "sweep_flow"),
-            "oxy_po2_malfunction", _po2_per_fdo2, False, 4, 24.0,
+            False, LINEAR, ("oxygenator",), ("post_oxy_po2", "sweep_fio2", "sweep_flow"),
+            "oxy_po2_malfunction", _po2_per_fdo2, False, 4, 24.0, (0.12, 1.0),
         ),
         Criterion(
             "o2_transfer", "membrane-lung O2 transfer (fall on its own first day)",
             "oxygenator", "mL/min", False, LINEAR, ("oxygenator",),
             ("blood_flow", "hb", "pre_oxy_so2", "pre_oxy_po2", "post_oxy_so2", "post_oxy_po2"),
-            "oxy_po2_fall", _o2_transfer, False, 4, 24.0,
+            "oxy_po2_fall", _o2_transfer, False, 4, 24.0, (0.12, 1.0),
         ),
         Criterion(
             "pump_drift", "pump speed above the speed expected for the flow", "pump",
             "fraction", True, LINEAR, ("pump",), ("pump_speed", "blood_flow", "p_access"),
-            "pump_drift_warning", _pump_drift, True, 6, 12.0,
+            "pump_drift_warning", _pump_drift, True, 6, 12.0, (0.10, 1.0), 0.4,
         ),
         Criterion(
             "pfhb", "plasma free haemoglobin", "pump", "mg/dL", True, LOG, ("pump",),
-            ("pfhb",), "pfhb_warning", _pfhb, False, 4, 48.0,
+            ("pfhb",), "pfhb_warning", _pfhb, False, 4, 48.0, (0.05, 1.0),
         ),
     )
 }  # fmt: skip

@@ -152,7 +152,13 @@ def forecast_criterion(
     now: np.datetime64,
     opts: TrendOptions | None = None,
 ) -> Forecast:
-    o = dataclasses.replace(opts or TrendOptions(), min_points=c.min_points, window_h=c.window_h)
+    o = dataclasses.replace(
+        opts or TrendOptions(),
+        min_points=c.min_points,
+        window_h=c.window_h,
+        allowance=c.allowance if opts is None else opts.allowance,
+        min_covered=c.min_covered if opts is None else opts.min_covered,
+    )
     t, v, line, details = c.signal(grid, s)
     seg = segment_start(grid.series, c.resets, now)
     made = dict(criterion=c.code, label=c.label, component=c.component, made_at=now,

@@ -48,6 +48,9 @@ REASONS: dict[str, str] = {
 @dataclass(frozen=True)
 class TrendOptions:
     level: float = 0.80  # the stated interval level
+    # model-error allowance: the ratio of true to predicted hours ahead (10th, 90th centile)
+    # seen on the tuning seeds; the interval is at least ahead × these
+    allowance: tuple[float, float] = (1.0, 1.0)
     min_points: int = 6
     min_after_change_h: float = 6.0
     window_h: float = 36.0
@@ -55,6 +58,9 @@ class TrendOptions:
     changepoint_f: float = 12.0
     min_segment_points: int = 5
     noise_cv: float = 0.15  # residual scatter / |level| above which no-trend is "too noisy"
+    min_covered: float = 0.0  # share of the way to the line the trend must have covered
+    autocorrelation: bool = True  # widen the slope interval for hour-to-hour correlation
+    acceleration: bool = True  # follow the recent half when it rises faster (S-shaped faults)
 
 
 @dataclass
@@ -81,6 +87,19 @@ class Trend:
 
 def _z(level: float) -> float:
     return float(stats.norm.ppf(0.5 + level / 2))
+
+
+def _autocorrelation_factor(resid: np.ndarray) -> float:
+    """√((1+ρ)/(1−ρ)) for the lag-1 autocorrelation ρ > 0 of the residuals (1 … 3): with
+    correlated residuals there are fewer independent values than points."""
+    if len(resid) < 6:
+        return 1.0
+    r = resid - resid.mean()
+    denom = float(r @ r)
+    if denom <= 0:
+        return 1.0
+    rho = min(max(float(r[1:] @ r[:-1]) / denom, 0.0), 0.8)
+    return min(math.sqrt((1 + rho) / (1 - rho)), 3.0)
 
 
 def _sse_line(t: np.ndarray, y: np.ndarray) -> float:
@@ -149,10 +168,26 @@ def fit(
     lo, hi = float(res.low_slope), float(res.high_slope)
     resid = z - (intercept + slope * t)
     sd = float(1.4826 * np.median(np.abs(resid - np.median(resid))))
-    level_now = intercept + slope * now_h
     n = len(t)
+    widen = _autocorrelation_factor(resid) if o.autocorrelation else 1.0
+    lo, hi = slope - widen * (slope - lo), slope + widen * (hi - slope)
+    accelerating = False
+    if o.acceleration and n >= 2 * 3:
+        half = t >= t[n // 2]
+        recent = stats.theilslopes(z[half], t[half], alpha=o.level)
+        if recent.low_slope > hi and recent.slope > 0:
+            # the recent half rises faster than the whole window allows (their slope
+            # intervals do not overlap): follow it, and keep
+            # the whole window's slope as the slow end of the interval
+            accelerating = True
+            lo, hi = max(slope, lo), max(float(recent.high_slope), float(recent.slope))
+            slope, intercept = float(recent.slope), float(recent.intercept)
+            t_fit = t[half]
+            resid = z[half] - (intercept + slope * t_fit)
+            sd = max(sd, float(1.4826 * np.median(np.abs(resid - np.median(resid)))))
+    level_now = intercept + slope * now_h
     sxx = float(((t - t.mean()) ** 2).sum())
-    se_now = sd * math.sqrt(1 / n + ((now_h - t.mean()) ** 2 / sxx if sxx > 0 else 0))
+    se_now = widen * sd * math.sqrt(1 / n + ((now_h - t.mean()) ** 2 / sxx if sxx > 0 else 0))
     shown = Trend(
         method,
         n,
@@ -162,6 +197,10 @@ def fit(
         residual_sd=sd,
         fit_from_h=float(t[0]),
         changepoint_h=change_h,
+        details={
+            "interval_widened_for_autocorrelation": round(widen, 2),
+            "accelerating": accelerating,
+        },  # fmt: skip
     )
     if level_now >= goal:
         shown.reason = "already_crossed"
@@ -173,6 +212,11 @@ def fit(
     if hi < 0:
         shown.reason = "not_towards_line"
         return shown
+    covered = slope * (now_h - float(t[0]))
+    if covered < o.min_covered * (goal - (level_now - covered)):
+        shown.reason = "no_trend"  # wander: the trend has covered too little of the way
+        shown.details["share_of_way_covered"] = round(covered / (goal - level_now + covered), 2)
+        return shown
     ahead = (goal - level_now) / slope
     shown.hours_to_cross = float(ahead)
     if method == LOG:
@@ -183,5 +227,7 @@ def fit(
     zq = _z(o.level)
     early = max((goal - (level_now + zq * se_now)) / hi, 0.0)
     late = (goal - (level_now - zq * se_now)) / lo if lo > 0 else None
-    shown.interval_h = (float(early), None if late is None else float(max(late, ahead)))
+    early = min(early, ahead * o.allowance[0])
+    late = None if late is None else max(late, ahead, ahead * o.allowance[1])
+    shown.interval_h = (float(early), None if late is None else float(late))
     return shown
