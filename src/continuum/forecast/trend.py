@@ -34,7 +34,7 @@ LOG = "log-linear"
 
 REASONS: dict[str, str] = {
     "too_short": "too few values on the current segment to fit a trend",
-    "after_component_change": "the component was changed too recently",
+    "after_component_change": "the component was changed (or started) too recently",
     "too_noisy": "the scatter is too large to tell a trend",
     "no_trend": "steady: no trend distinguishable from the scatter",
     "not_towards_line": "the trend is moving away from the line",
@@ -200,7 +200,7 @@ def fit(
         details={
             "interval_widened_for_autocorrelation": round(widen, 2),
             "accelerating": accelerating,
-        },  # fmt: skip
+        },
     )
     if level_now >= goal:
         shown.reason = "already_crossed"
