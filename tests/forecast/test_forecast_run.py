@@ -35,7 +35,8 @@ def test_one_answer_per_criterion_with_everything_shown(oxygenator_run) -> None:
     assert d["interval"]["level"] == 0.8
     assert d["interval"]["earliest"] <= d["predicted_crossing"] <= d["interval"]["latest"]
     assert d["details"]["current_fdo2"] == 1.0
-    assert d["text"].startswith("ML exchange criterion (post-oxygenator pO2 per FdO2) likely in")
+    assert d["text"].startswith("ML exchange criterion likely in")
+    assert d["text"].endswith(" h (post-oxygenator pO2)")
     lo, hi = po2.trend.interval_h
     assert 0 <= lo <= po2.trend.hours_to_cross <= hi
     assert out["dp_per_flow"].reason == "already_crossed"

@@ -313,7 +313,6 @@ def web_sessions(web: Web):  # type: ignore[no-untyped-def]
     return make_sessionmaker(make_engine(web.url))
 
 
-
 FORMATS = ["%d.%m.%Y %H:%M:%S", "%Y-%m-%d %H:%M", "%m/%d/%Y %H:%M:%S.%f", "%Y%m%d%H%M%S",
            "%d/%m/%Y %H:%M"]  # fmt: skip
 

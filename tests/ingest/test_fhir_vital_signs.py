@@ -31,9 +31,7 @@ def quantity(value: float, unit: str, code: str) -> dict[str, Any]:
     return {"value": value, "unit": unit, "system": UCUM, "code": code}
 
 
-def vital(
-    codings: list[dict[str, str]], text: str, **fields: Any
-) -> dict[str, Any]:
+def vital(codings: list[dict[str, str]], text: str, **fields: Any) -> dict[str, Any]:
     """An Observation as the vital-signs profile shapes it (profile, category, subject,
     effectiveDateTime with offset, UCUM quantity)."""
     resource = {

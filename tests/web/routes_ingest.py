@@ -53,8 +53,14 @@ CASES = [
         "/integration/presets",
         P.MANAGE_INTEGRATION,
         order=1,
-        form={"name": "matrix-preset", "time_column": "Zeit", "time_format": "iso",
-              "delimiter": ";", "columns": "Fluss = blood_flow [L/min]", "version": 0},
+        form={
+            "name": "matrix-preset",
+            "time_column": "Zeit",
+            "time_format": "iso",
+            "delimiter": ";",
+            "columns": "Fluss = blood_flow [L/min]",
+            "version": 0,
+        },
     ),
     Case(
         "POST",

@@ -32,6 +32,7 @@ EMPTY: Signal = (np.array([], dtype="datetime64[ms]"), np.array([]), float("nan"
 class Criterion:
     code: str
     label: str
+    short: str  # what the board shows: "ΔP/flow"
     component: str  # "oxygenator" or "pump": the exchange it argues for
     unit: str
     rising: bool
@@ -175,29 +176,29 @@ CRITERIA: dict[str, Criterion] = {
     c.code: c
     for c in (
         Criterion(
-            "dp_per_flow", "membrane-lung ΔP per L/min (rise on its own baseline)",
+            "dp_per_flow", "membrane-lung ΔP per L/min (rise on its own baseline)", "ΔP/flow",
             "oxygenator", "mmHg per L/min", True, LINEAR, ("oxygenator",),
             ("oxy_delta_p", "p_preoxy", "p_postoxy", "blood_flow"), "tmp_rise_warning",
             _dp_per_flow, True, 6, 36.0, (0.17, 4.08), 0.4,
         ),
         Criterion(
-            "post_oxy_po2", "post-oxygenator pO2 per FdO2", "oxygenator", "mmHg per FdO2",
+            "post_oxy_po2", "post-oxygenator pO2 per FdO2", "post-oxygenator pO2", "oxygenator", "mmHg per FdO2",
             False, LINEAR, ("oxygenator",), ("post_oxy_po2", "sweep_fio2", "sweep_flow"),
             "oxy_po2_malfunction", _po2_per_fdo2, False, 4, 24.0, (0.12, 1.0),
         ),
         Criterion(
-            "o2_transfer", "membrane-lung O2 transfer (fall on its own first day)",
+            "o2_transfer", "membrane-lung O2 transfer (fall on its own first day)", "O2 transfer",
             "oxygenator", "mL/min", False, LINEAR, ("oxygenator",),
             ("blood_flow", "hb", "pre_oxy_so2", "pre_oxy_po2", "post_oxy_so2", "post_oxy_po2"),
             "oxy_po2_fall", _o2_transfer, False, 4, 24.0, (0.12, 1.0),
         ),
         Criterion(
-            "pump_drift", "pump speed above the speed expected for the flow", "pump",
+            "pump_drift", "pump speed above the speed expected for the flow", "pump speed for the flow", "pump",
             "fraction", True, LINEAR, ("pump",), ("pump_speed", "blood_flow", "p_access"),
             "pump_drift_warning", _pump_drift, True, 6, 12.0, (0.10, 1.0), 0.4,
         ),
         Criterion(
-            "pfhb", "plasma free haemoglobin", "pump", "mg/dL", True, LOG, ("pump",),
+            "pfhb", "plasma free haemoglobin", "free Hb", "pump", "mg/dL", True, LOG, ("pump",),
             ("pfhb",), "pfhb_warning", _pfhb, False, 4, 48.0, (0.05, 1.0),
         ),
     )

@@ -32,6 +32,7 @@ CONSOLE_STEP_MIN = 60  # console signals: one (30-min median) value per hour int
 class Forecast:
     criterion: str
     label: str
+    short: str
     component: str
     made_at: np.datetime64
     status: str  # "forecast" or "refused"
@@ -65,7 +66,7 @@ class Forecast:
             return f"{what} {self.label}: no forecast ({REASONS.get(self.reason or '', '')})"
         lo, hi = self.trend.interval_h or (None, None)
         span = f"{_h(lo)}–{_h(hi)} h" if hi is not None else f"≥ {_h(lo)} h (open-ended)"
-        return f"{what} exchange criterion ({self.label}) likely in {span}"
+        return f"{what} exchange criterion likely in {span} ({self.short})"
 
     def to_dict(self) -> dict[str, Any]:
         tr = self.trend
@@ -73,6 +74,7 @@ class Forecast:
         return {
             "criterion": self.criterion,
             "label": self.label,
+            "short": self.short,
             "component": self.component,
             "made_at": iso(self.made_at),
             "status": self.status,
@@ -161,7 +163,7 @@ def forecast_criterion(
     )
     t, v, line, details = c.signal(grid, s)
     seg = segment_start(grid.series, c.resets, now)
-    made = dict(criterion=c.code, label=c.label, component=c.component, made_at=now,
+    made = dict(criterion=c.code, label=c.label, short=c.short, component=c.component, made_at=now,
                 unit=c.unit, threshold=s.threshold(c.threshold), inputs=c.inputs)  # fmt: skip
     if len(t) == 0 or not np.isfinite(v).any():
         return Forecast(**made, status="refused", reason="no_data", line=None,  # type: ignore[arg-type]
