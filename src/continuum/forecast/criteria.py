@@ -182,8 +182,9 @@ CRITERIA: dict[str, Criterion] = {
             _dp_per_flow, True, 6, 36.0, (0.17, 4.08), 0.4,
         ),
         Criterion(
-            "post_oxy_po2", "post-oxygenator pO2 per FdO2", "post-oxygenator pO2", "oxygenator", "mmHg per FdO2",
-            False, LINEAR, ("oxygenator",), ("post_oxy_po2", "sweep_fio2", "sweep_flow"),
+            "post_oxy_po2", "post-oxygenator pO2 per FdO2", "post-oxygenator pO2",
+            "oxygenator", "mmHg per FdO2", False, LINEAR, ("oxygenator",),
+            ("post_oxy_po2", "sweep_fio2", "sweep_flow"),
             "oxy_po2_malfunction", _po2_per_fdo2, False, 4, 24.0, (0.12, 1.0),
         ),
         Criterion(
@@ -193,8 +194,9 @@ CRITERIA: dict[str, Criterion] = {
             "oxy_po2_fall", _o2_transfer, False, 4, 24.0, (0.12, 1.0),
         ),
         Criterion(
-            "pump_drift", "pump speed above the speed expected for the flow", "pump speed for the flow", "pump",
-            "fraction", True, LINEAR, ("pump",), ("pump_speed", "blood_flow", "p_access"),
+            "pump_drift", "pump speed above the speed expected for the flow",
+            "pump speed for the flow", "pump", "fraction", True, LINEAR, ("pump",),
+            ("pump_speed", "blood_flow", "p_access"),
             "pump_drift_warning", _pump_drift, True, 6, 12.0, (0.10, 1.0), 0.4,
         ),
         Criterion(
