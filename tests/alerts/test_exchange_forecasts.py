@@ -69,6 +69,7 @@ def test_run_page_and_rounds_board_show_it(web_any: Web) -> None:
     assert "ML exchange criterion likely in" in page
     assert "setting oxy_po2_malfunction = 200" in page and "Theil–Sen linear trend" in page
     assert "already beyond the line (see the alert)" in page  # ΔP/flow: why no forecast
+    assert "Projected trend (not measured)" in page and "exchange line 200" in page
     web.login("physician")
     board = web.client.get("/rounds").text
     assert 'class="small forecast" data-criterion="post_oxy_po2"' in board
