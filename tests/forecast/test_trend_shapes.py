@@ -91,3 +91,16 @@ def test_changepoint_keeps_the_new_slope() -> None:
 
 def test_no_changepoint_on_a_straight_line() -> None:
     assert changepoint(HOURS, noisy(10 + 0.5 * HOURS, 0.3), TrendOptions()) == 0
+
+
+def test_theil_sen_matches_scipy() -> None:
+    from scipy import stats
+
+    from continuum.forecast.trend import theil_sen
+
+    y = noisy(10 + 0.5 * HOURS, 0.8)
+    for level in (0.8, 0.95):
+        ours, ref = theil_sen(y, HOURS, level), stats.theilslopes(y, HOURS, alpha=level)
+        assert ours.slope == pytest.approx(ref.slope)
+        assert ours.intercept == pytest.approx(ref.intercept)
+        assert (ours.low_slope, ours.high_slope) == pytest.approx((ref.low_slope, ref.high_slope))

@@ -22,7 +22,7 @@ from continuum.surveillance.base import ratio
 from continuum.surveillance.grid import Grid, rolling_median
 from continuum.surveillance.pump_thrombosis import expected_rpm
 from continuum.surveillance.settings import SurveillanceSettings
-from continuum.surveillance.transmembrane_gradient_rise import resistance_rise
+from continuum.surveillance.transmembrane_gradient_rise import delta_p, resistance_rise
 
 Signal = tuple[np.ndarray, np.ndarray, float, dict[str, Any]]
 EMPTY: Signal = (np.array([], dtype="datetime64[ms]"), np.array([]), float("nan"), {})
@@ -51,6 +51,9 @@ class Criterion:
     # console signals wander slowly on steady runs: a trend must have covered this share of
     # the way from where the fit starts to the line
     min_covered: float = 0.0
+    # console criteria: the values at given grid positions only, when the stored baselines
+    # allow (None: not possible, use ``signal``)
+    signal_at: Callable[[Grid, SurveillanceSettings, np.ndarray], Signal | None] | None = None
 
     def line_text(self, s: SurveillanceSettings, line: float) -> str:
         return f"{_fmt(line)} {self.unit}"
@@ -85,6 +88,57 @@ def _pump_drift(grid: Grid, s: SurveillanceSettings) -> Signal:
     with np.errstate(invalid="ignore"):
         drift[access < s.access_warning] = np.nan
     return grid.times, drift, s.pump_drift_warning, {}
+
+
+def hourly(grid: Grid, hours: float) -> np.ndarray:
+    """Grid positions one hour apart, counted back from the latest, over the last ``hours``."""
+    step, n = grid.minutes(60), len(grid)
+    return np.arange(n - 1, max(n - 1 - grid.minutes(hours * 60), -1), -step)[::-1]
+
+
+def _median_at(x: np.ndarray, n: int, idx: np.ndarray) -> np.ndarray:
+    """``rolling_median(x, n)`` at positions ``idx`` only (same windows, same rule: NaN when
+    fewer than half of the window is valid)."""
+    out = np.full(len(idx), np.nan)
+    for k, i in enumerate(idx):
+        w = x[max(i - n + 1, 0) : i + 1]
+        w = w[np.isfinite(w)]
+        if len(w) >= max(int(np.ceil(n * 0.5)), 1):
+            out[k] = np.median(w)
+    return out
+
+
+def _one_segment(grid: Grid, resets: tuple[str, ...]) -> bool:
+    return len(grid.segments(resets)) == 1
+
+
+def _dp_per_flow_at(grid: Grid, s: SurveillanceSettings, idx: np.ndarray) -> Signal | None:
+    """Incremental use (a stored baseline, no oxygenator change in the window): the same
+    smoothed ΔP/flow as ``resistance_rise``, computed at ``idx`` only."""
+    b = grid.series.baselines.get("dp_per_flow")
+    if b is None or b <= 0 or not _one_segment(grid, ("oxygenator",)):
+        return None
+    flow = grid.locf("blood_flow", s.console_max_gap_min)
+    flow = np.where(flow >= s.tmp_min_flow, flow, np.nan)
+    v = _median_at(ratio(delta_p(grid, s), flow), grid.minutes(s.tmp_smoothing_min), idx)
+    details = {"baseline": round(b, 3), "rise_fraction": s.tmp_rise_warning}
+    return grid.times[idx], v, b * (1 + s.tmp_rise_warning), details
+
+
+def _pump_drift_at(grid: Grid, s: SurveillanceSettings, idx: np.ndarray) -> Signal | None:
+    """Incremental use (a stored rpm per L/min, no pump change in the window): the same
+    drift as ``_pump_drift``, computed at ``idx`` only."""
+    per_flow = grid.series.baselines.get("rpm_per_flow")
+    if not per_flow or not _one_segment(grid, ("pump",)):
+        return None
+    n, gap = grid.minutes(s.pump_smoothing_min), s.console_max_gap_min
+    rpm = _median_at(grid.locf("pump_speed", gap), n, idx)
+    flow = _median_at(grid.locf("blood_flow", gap), n, idx)
+    access = _median_at(grid.locf("p_access", gap), n, idx)
+    drift = ratio(rpm, per_flow * flow) - 1
+    with np.errstate(invalid="ignore"):
+        drift[access < s.access_warning] = np.nan
+    return grid.times[idx], drift, s.pump_drift_warning, {}
 
 
 def _samples(grid: Grid, code: str) -> tuple[np.ndarray, np.ndarray]:
@@ -179,7 +233,7 @@ CRITERIA: dict[str, Criterion] = {
             "dp_per_flow", "membrane-lung ΔP per L/min (rise on its own baseline)", "ΔP/flow",
             "oxygenator", "mmHg per L/min", True, LINEAR, ("oxygenator",),
             ("oxy_delta_p", "p_preoxy", "p_postoxy", "blood_flow"), "tmp_rise_warning",
-            _dp_per_flow, True, 6, 36.0, (0.17, 4.08), 0.4,
+            _dp_per_flow, True, 6, 36.0, (0.17, 4.08), 0.4, _dp_per_flow_at,
         ),
         Criterion(
             "post_oxy_po2", "post-oxygenator pO2 per FdO2", "post-oxygenator pO2",
@@ -197,7 +251,7 @@ CRITERIA: dict[str, Criterion] = {
             "pump_drift", "pump speed above the speed expected for the flow",
             "pump speed for the flow", "pump", "fraction", True, LINEAR, ("pump",),
             ("pump_speed", "blood_flow", "p_access"),
-            "pump_drift_warning", _pump_drift, True, 6, 12.0, (0.10, 1.0), 0.4,
+            "pump_drift_warning", _pump_drift, True, 6, 12.0, (0.10, 1.0), 0.4, _pump_drift_at,
         ),
         Criterion(
             "pfhb", "plasma free haemoglobin", "free Hb", "pump", "mg/dL", True, LOG, ("pump",),

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from continuum.forecast.criteria import CRITERIA, Criterion
+from continuum.forecast.criteria import CRITERIA, Criterion, hourly
 from continuum.forecast.trend import REASONS, Trend, TrendOptions, fit
 from continuum.surveillance.alerts import iso
 from continuum.surveillance.grid import Grid
@@ -161,7 +161,10 @@ def forecast_criterion(
         allowance=c.allowance if opts is None else opts.allowance,
         min_covered=c.min_covered if opts is None else opts.min_covered,
     )
-    t, v, line, details = c.signal(grid, s)
+    fast = None
+    if c.signal_at is not None and len(grid):
+        fast = c.signal_at(grid, s, hourly(grid, c.window_h + 1))
+    t, v, line, details = fast if fast is not None else c.signal(grid, s)
     seg = segment_start(grid.series, c.resets, now)
     made = dict(criterion=c.code, label=c.label, short=c.short, component=c.component, made_at=now,
                 unit=c.unit, threshold=s.threshold(c.threshold), inputs=c.inputs)  # fmt: skip
@@ -175,7 +178,7 @@ def forecast_criterion(
         return Forecast(**made, status="refused", reason=trend.reason, line=None,  # type: ignore[arg-type]
                         trend=trend, details=details)  # fmt: skip
     th = hours_of(t)
-    if c.console:
+    if c.console and fast is None:
         # one value per hour, counted back from the latest
         th, v = th[::-CONSOLE_STEP_MIN][::-1], v[::-CONSOLE_STEP_MIN][::-1]
     now_h = float(hours_of(np.array([now]))[0])
