@@ -27,7 +27,7 @@ import pytest
 SRC = Path(__file__).resolve().parent.parent / "src" / "continuum"
 PURE = (
     "physiology", "scores", "simulator", "surveillance", "vocabulary", "calculators",
-    "display_names", "local_time", "control_charts",
+    "display_names", "local_time", "control_charts", "forecast",
     # pure modules inside the quality layer: the adverse-event taxonomy, the M&M closed lists
     "quality/taxonomy", "quality/review_factors",
     "quality/participation_map_calc", "quality/participation_map_chart",

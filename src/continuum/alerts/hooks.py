@@ -51,12 +51,20 @@ def review_alerts(session: Session, actor: Actor, run_id: int, detector: str, co
     return acknowledge_reviewed(session, actor, run_id, detector, comment)
 
 
+def exchange_forecasts(session: Session, run_id: int) -> list[dict[str, object]]:
+    from continuum.alerts.forecasts import run_forecasts
+
+    return run_forecasts(session, run_id)
+
+
 def install_hooks() -> None:
     """Idempotent; listed in ``continuum.domains.HOOK_MODULES``, so every entry point (app
     factory, alerts worker, ingest listeners, CLI) installs it through
     ``continuum.hooks.install_all_hooks``."""
     if evaluate_after_store not in observation_service.AFTER_STORE_HOOKS:
         observation_service.AFTER_STORE_HOOKS.append(evaluate_after_store)
+    if exchange_forecasts not in run_view.FORECAST_PROVIDERS:
+        run_view.FORECAST_PROVIDERS.append(exchange_forecasts)
     if open_alerts not in run_view.ALERT_PROVIDERS:
         run_view.ALERT_PROVIDERS.append(open_alerts)
     if review_alerts not in run_view.ALERT_REVIEWERS:

@@ -91,6 +91,9 @@ def evaluate(
     seeds: Annotated[str, typer.Option(help="seeds, e.g. 1001-1005 or 1001,1007")] = "1001-1005",
     hours: Annotated[float, typer.Option(help="simulated hours per run")] = 72.0,
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    forecast: Annotated[
+        bool, typer.Option("--forecast/--no-forecast", help="also score exchange forecasts")
+    ] = True,
 ) -> None:
     """Score every detector on the simulator's scenario library (unseen seeds)."""
     if fmt not in FORMATS:
@@ -101,11 +104,13 @@ def evaluate(
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    result = run_evaluation(seed_list, hours, progress=fmt == "text")
+    result = run_evaluation(seed_list, hours, progress=fmt == "text", forecast=forecast)
     if fmt == "json":
         typer.echo(json.dumps(result, indent=2))
     else:
         print_table(result)
+        if "forecast" in result:
+            print_forecast_table(result)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -126,15 +131,19 @@ def runs(seeds: list[int]) -> list[tuple[str, str, int]]:
     return [(s.name, m, seed) for s in list_scenarios() for m in s.modes for seed in seeds]
 
 
-def run_evaluation(seeds: list[int], hours: float, progress: bool = True) -> dict[str, Any]:
+def run_evaluation(
+    seeds: list[int], hours: float, progress: bool = True, forecast: bool = False
+) -> dict[str, Any]:
     from rich.console import Console
     from rich.progress import Progress
 
+    from continuum.forecast.evaluation import ForecastScore
     from continuum.simulator import simulate
     from continuum.surveillance import DETECTOR_CODES, RunSeries
     from continuum.surveillance.engine import run_all_detectors
     from continuum.surveillance.static import run_static_detectors
 
+    forecasts = ForecastScore()
     tallies = {m: {c: Tally() for c in DETECTOR_CODES} for m in METHODS}
     paired = {c: Paired() for c in DETECTOR_CODES}
     control_days = 0.0
@@ -152,8 +161,10 @@ def run_evaluation(seeds: list[int], hours: float, progress: bool = True) -> dic
                 paired[fault.kind].add(trend, static)
             if not sim.truth:
                 control_days += hours / 24
+            if forecast:
+                score_forecasts(forecasts, name, sim, series, hours)
             bar.advance(task)
-    return {
+    out: dict[str, Any] = {
         "seeds": seeds,
         "hours_per_run": hours,
         "runs": len(plan),
@@ -166,6 +177,22 @@ def run_evaluation(seeds: list[int], hours: float, progress: bool = True) -> dic
             for code in DETECTOR_CODES
         },
     }
+    if forecast:
+        out["forecast"] = forecasts.result()
+    return out
+
+
+def score_forecasts(score: Any, name: str, sim: Any, series: Any, hours: float) -> None:
+    """The simulator's noiseless signals give the true crossing; a fault ended by an
+    exchange (its ``ended_at``) bounds it."""
+    from continuum.surveillance import RunSeries
+
+    if not sim.truth:
+        score.score_control_run(series, hours)
+        return
+    clean = RunSeries.from_grid(sim.times, sim.clean, sim.mode)
+    ends = [_ms(f.ended_at) for f in sim.truth if f.ended_at is not None]
+    score.score_fault_run(name, series, clean, min(ends) if ends else None)
 
 
 def score_run(
@@ -250,3 +277,44 @@ def print_table(result: dict[str, Any]) -> None:
             "{trend_earlier} / {tied} / {trend_later}".format(**m["paired"]),
         )
     Console(width=190).print(table)
+
+
+def print_forecast_table(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    fc = result["forecast"]
+    table = Table(
+        title="Exchange-criterion forecasts made 6, 12 and 24 h before the true crossing "
+        f"(noiseless signal beyond the line in force); stated interval {fc['interval_level']:.0%}"
+    )
+    for col in ("scenario", "criterion", "lead (h)", "crossings", "forecasts made",
+                "median |error| (h)", "interval coverage", "refused (reason: n)"):  # fmt: skip
+        table.add_column(col, justify="left" if col in ("scenario", "criterion") else "right")
+    for r in fc["faults"]:
+        table.add_row(
+            r["scenario"] if "scenario" in r else r["fault"],
+            r["criterion"],
+            str(r["lead_h"]),
+            str(r["crossings"]),
+            str(r["forecasts_made"]),
+            _cell(r["median_abs_error_h"]),
+            _cell(r["interval_coverage"], True),
+            ", ".join(f"{k}: {v}" for k, v in r["refused"].items()) or "—",
+        )
+    console = Console(width=190)
+    console.print(table)
+    controls = Table(
+        title=f"False forecasts on fault-free controls ({fc['controls']['run_days']:g} run-days, "
+        f"asked every {fc['controls']['every_h']:g} h)"
+    )
+    for col in ("criterion", "forecasts asked", "false forecasts", "per run-day"):
+        controls.add_column(col, justify="left" if col == "criterion" else "right")
+    for code, c in fc["controls"]["criteria"].items():
+        controls.add_row(
+            code,
+            str(c["forecasts_asked"]),
+            str(c["false_forecasts"]),
+            _cell(c["false_per_run_day"]),
+        )
+    console.print(controls)

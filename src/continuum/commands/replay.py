@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -32,13 +32,33 @@ def replay(
     mode: Annotated[str, typer.Option(help="VV, VA or any mode of the vocabulary (VV+IABP, …)")],
     fmt: Annotated[str, typer.Option("--format", help="json or text")] = "text",
     flow_goal: Annotated[float | None, typer.Option(help="blood-flow goal, L/min")] = None,
+    forecasts: Annotated[
+        bool,
+        typer.Option(
+            "--forecasts",
+            help="also list the exchange-criterion forecasts made along the run "
+            "(JSON: {alerts, forecasts})",
+        ),
+    ] = False,
+    every: Annotated[float, typer.Option(help="hours between forecasts (0.25–24)")] = 1.0,
 ) -> None:
     """Run every circuit-surveillance detector over a console file; print the alerts."""
     try:
+        if not 0.25 <= every <= 24:
+            raise ValidationFailed(f"--every must be 0.25–24 hours, not {every:g}", "every")
         alerts = _run(file, mode, fmt, flow_goal)
+        made = _forecasts(file, mode, every) if forecasts else None
     except ContinuumError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(exc.exit_code) from None
+    if made is not None:
+        if fmt == "json":
+            out = {"alerts": [a.to_dict() for a in alerts], "forecasts": made}
+            typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        else:
+            typer.echo(alerts_text(alerts))
+            typer.echo(forecasts_text(made))
+        return
     if fmt == "json":
         typer.echo(json.dumps([a.to_dict() for a in alerts], indent=2, ensure_ascii=False))
     else:
@@ -59,6 +79,26 @@ def _run(file: Path, mode: str, fmt: str, flow_goal: float | None) -> list[Alert
     _report(console)
     series = RunSeries(mode, console.series)
     return run_all_detectors(series, targets=RunTargets(flow_goal=flow_goal))
+
+
+def _forecasts(file: Path, mode: str, every: float) -> list[dict[str, Any]]:
+    from continuum.forecast import brief, forecasts_along
+    from continuum.ingest.console_csv import read_console_csv
+    from continuum.surveillance import RunSeries
+
+    series = RunSeries(mode, read_console_csv(file).series)
+    return [brief(f) for f in forecasts_along(series, every)]
+
+
+def forecasts_text(made: list[dict[str, Any]]) -> str:
+    lines = [f"forecasts ({sum(f['status'] == 'forecast' for f in made)} made of {len(made)}):"]
+    for f in made:
+        if f["status"] == "forecast":
+            lines.append(
+                f"  {f['made_at']}  {f['criterion']:13} crosses ~{f['predicted_crossing']} "
+                f"({f['interval_earliest']} – {f['interval_latest'] or 'open'})"
+            )
+    return "\n".join(lines)
 
 
 def _report(console: ConsoleFile) -> None:

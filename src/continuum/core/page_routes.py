@@ -168,6 +168,8 @@ def _run_page(
         "entered_by": participation_service.entered_by_names(db, run.id),
         "staff": accounts.list_staff(db),
         "alerts": run_view.open_alerts(db, run.id),
+        "forecasts": (forecasts := run_view.exchange_forecasts(db, run.id)),
+        "forecast_charts": run_trends.forecast_charts(forecasts, request.app.state.settings.zone),
         "age": lambda c: run_view.component_age_hours(c, now),
         "now": now,
         "modes": MODES,

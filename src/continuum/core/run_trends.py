@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -321,3 +321,38 @@ def run_chart(session: Session, run: Run, zone: ZoneInfo, readable: bool = True)
         markers(session, run.id, start, end, readable),
         title=f"Run {run.id}: last 24 h of data",
     )
+
+
+def forecast_charts(forecasts: list[dict[str, Any]], zone: ZoneInfo) -> dict[str, Chart]:
+    """Per exchange forecast made (criterion → chart): the values the trend was fitted on,
+    the trend projected to the line (right of the first ◇, "now"), the line, and markers at
+    the likely crossing and the interval's ends."""
+    out: dict[str, Chart] = {}
+    for f in forecasts:
+        plot = f.get("plot")
+        if f.get("status") != "forecast" or not plot or not plot["observed"]:
+            continue
+        now = datetime.fromtimestamp(plot["now"], UTC)
+        interval = f["interval"] or {}
+        ends = [datetime.fromisoformat(x.replace("Z", "+00:00"))
+                for x in (interval.get("earliest"), interval.get("latest")) if x]  # fmt: skip
+        crossing = datetime.fromisoformat(f["predicted_crossing"].replace("Z", "+00:00"))
+        start = datetime.fromtimestamp(plot["start"], UTC)
+        end = min(max([crossing, *ends]) + timedelta(hours=2), now + timedelta(hours=96))
+        label = f["label"][0].upper() + f["label"][1:]
+        line = (Reference(f["line"], "exchange line", None, "threshold"),)
+        dots = f["criterion"] not in ("dp_per_flow", "pump_drift")
+        observed = Trace(
+            f["criterion"], label, f["unit"], [(a, b) for a, b in plot["observed"]],
+            as_points=dots, references=line, max_gap=timedelta(hours=13),
+        )  # fmt: skip
+        projected = Trace(
+            f["criterion"], "Projected trend (not measured)", f["unit"],
+            [(a, b) for a, b in plot["projected"]], references=line,
+            max_gap=timedelta(hours=2), note="from now to the predicted crossing",
+        )  # fmt: skip
+        marks = [Marker(now, "forecast", "now: data to here")]
+        marks.append(Marker(crossing, "forecast", "likely crossing"))
+        marks += [Marker(t, "forecast", "interval end") for t in ends]
+        out[f["criterion"]] = build([observed, projected], start, end, zone, marks, title=f["text"])
+    return out

@@ -42,6 +42,10 @@ FOLLOW_UP_PROVIDERS: list[FollowUpProvider] = []
 # programme's 24-hour red-cell threshold): (session, run_id) → {(source_type, record id)}.
 AdverseEventOffers = Callable[[Session, int], set[tuple[str, int]]]
 ADVERSE_EVENT_OFFERS: list[AdverseEventOffers] = []
+# Surveillance registers a provider of a run's exchange forecasts (one dict per exchange
+# criterion: continuum.forecast.Forecast.to_dict), shown on the run page and rounds board.
+ForecastProvider = Callable[[Session, int], list[dict[str, Any]]]
+FORECAST_PROVIDERS: list[ForecastProvider] = []
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,10 @@ def run_links(actor: Actor, run_id: int) -> list[tuple[str, str]]:
 
 def open_alerts(session: Session, run_id: int) -> list[dict[str, Any]]:
     return [alert for provider in ALERT_PROVIDERS for alert in provider(session, run_id)]
+
+
+def exchange_forecasts(session: Session, run_id: int) -> list[dict[str, Any]]:
+    return [f for provider in FORECAST_PROVIDERS for f in provider(session, run_id)]
 
 
 def adverse_event_offers(session: Session, run_id: int) -> set[tuple[str, int]]:

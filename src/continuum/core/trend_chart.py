@@ -202,6 +202,7 @@ GLYPHS = {
     "run": "●",
     "trial": "T",
     "step": "▾",
+    "forecast": "◇",
 }
 MARKER_WORDS = {
     "alert": "alert raised",
@@ -212,6 +213,7 @@ MARKER_WORDS = {
     "run": "run start / end",
     "trial": "weaning trial start / end",
     "step": "weaning trial step",
+    "forecast": "forecast: now · likely crossing · interval ends",
 }
 
 

@@ -74,6 +74,7 @@ class BoardRow:
     ml_age_h: float | None = None  # the membrane lung in use
     circuit_age_h: float | None = None
     entered: dict[str, str] = field(default_factory=dict)  # code → "62 kPa" (latest)
+    forecasts: list[dict[str, Any]] = field(default_factory=list)  # exchange forecasts made
 
     @property
     def bed(self) -> str | None:
@@ -374,6 +375,11 @@ def board(
                 goal_family=board_readings.family(mode, run.support_type),
                 ml_age_h=ml_age,
                 circuit_age_h=circuit_age,
+                forecasts=[
+                    f
+                    for f in run_view.exchange_forecasts(session, run.id)
+                    if f["status"] == "forecast"
+                ],
             )
         )
     return sorted(rows, key=lambda r: tuple(-x for x in r.urgency))

@@ -1,0 +1,78 @@
+"""Forecasts over simulated runs: the criteria in force, what a forecast carries, refusals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from continuum.forecast import CRITERION_CODES, forecast_run
+from continuum.simulator import simulate
+from continuum.surveillance import DEFAULT_SETTINGS, ComponentChange, RunSeries
+
+
+@pytest.fixture(scope="module")
+def oxygenator_run() -> tuple[object, RunSeries]:
+    sim = simulate("oxygenator_failure", "VV", 72, 1001)
+    return sim, RunSeries.from_grid(sim.times, sim.signals, "VV")
+
+
+def at(sim: object, hours: float) -> np.datetime64:
+    return sim.times[0] + np.timedelta64(int(hours * 60), "m")  # type: ignore[attr-defined]
+
+
+def test_one_answer_per_criterion_with_everything_shown(oxygenator_run) -> None:
+    sim, series = oxygenator_run
+    out = {f.criterion: f for f in forecast_run(series, now=at(sim, 42))}
+    assert tuple(out) == CRITERION_CODES
+    po2 = out["post_oxy_po2"]
+    assert po2.made, po2.to_dict()
+    d = po2.to_dict()
+    assert d["line"] == DEFAULT_SETTINGS.oxy_po2_malfunction
+    assert d["threshold"]["name"] == "oxy_po2_malfunction"
+    assert d["inputs"] == ["post_oxy_po2", "sweep_fio2", "sweep_flow"]
+    assert d["method"]["shape"] == "linear" and d["method"]["points"] >= 4
+    assert d["trend"]["slope_per_h"] < 0
+    assert d["interval"]["level"] == 0.8
+    assert d["interval"]["earliest"] <= d["predicted_crossing"] <= d["interval"]["latest"]
+    assert d["details"]["current_fdo2"] == 1.0
+    assert d["text"].startswith("ML exchange criterion likely in")
+    assert d["text"].endswith(" h (post-oxygenator pO2)")
+    lo, hi = po2.trend.interval_h
+    assert 0 <= lo <= po2.trend.hours_to_cross <= hi
+    assert out["dp_per_flow"].reason == "already_crossed"
+
+
+def test_later_data_is_not_seen(oxygenator_run) -> None:
+    sim, series = oxygenator_run
+    early = forecast_run(series, now=at(sim, 20))
+    assert {f.made_at for f in early} == {at(sim, 20)}
+    assert all(f.reason != "already_crossed" for f in early if f.criterion == "dp_per_flow")
+
+
+def test_refused_just_after_an_oxygenator_change(oxygenator_run) -> None:
+    sim, series = oxygenator_run
+    changed = RunSeries("VV", series.signals, (ComponentChange(at(sim, 45), "oxygenator"),))
+    out = {f.criterion: f for f in forecast_run(changed, now=at(sim, 48))}
+    for code in ("dp_per_flow", "post_oxy_po2", "o2_transfer"):
+        assert out[code].reason == "after_component_change", code
+        assert "changed (or started) too recently" in out[code].text()
+    assert out["pump_drift"].reason != "after_component_change"
+
+
+def test_fault_free_run_makes_no_oxygenator_forecast() -> None:
+    sim = simulate("control_vv", "VV", 72, 1002)
+    series = RunSeries.from_grid(sim.times, sim.signals, "VV")
+    for hours in (24, 36, 48, 60):
+        for f in forecast_run(series, now=at(sim, hours), only=("dp_per_flow", "post_oxy_po2")):
+            assert not f.made, f.to_dict()
+
+
+def test_a_lower_line_in_force_moves_the_crossing(oxygenator_run) -> None:
+    sim, series = oxygenator_run
+    stricter = DEFAULT_SETTINGS.with_overrides({"oxy_po2_malfunction": 300})
+    base = forecast_run(series, now=at(sim, 36), only=("post_oxy_po2",))[0]
+    early = forecast_run(series, now=at(sim, 36), settings=stricter, only=("post_oxy_po2",))[0]
+    assert early.line == 300
+    assert early.made
+    if base.made:
+        assert early.trend.hours_to_cross < base.trend.hours_to_cross
