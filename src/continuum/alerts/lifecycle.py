@@ -80,7 +80,7 @@ def _clinical_event(session: Session, alert: CircuitAlert, event: AlertEvent, ac
         ("alert", alert.id),
         run,
         details={"severity": event.severity},
-    )  # noqa: E501
+    )
 
 
 def _audit(session: Session, run: Run, alert: CircuitAlert, action: str, actor: Actor) -> None:

@@ -69,7 +69,7 @@ def start_run(session: Session, actor: Actor, data: RunCreate) -> Run:
         ("run", run.id),
         run,
         details={"mode": data.mode, "support": data.support_type},
-    )  # noqa: E501
+    )
     audit.record(
         session,
         actor,
@@ -200,7 +200,7 @@ def change_mode(session: Session, actor: Actor, run: Run, data: ModeChange) -> M
         ("mode_segment", segment.id),
         run,
         details={"from": old, "to": data.mode},
-    )  # noqa: E501
+    )
     audit.record(
         session,
         actor,
@@ -235,7 +235,7 @@ def add_cannula(session: Session, actor: Actor, run: Run, data: CannulaCreate) -
         texts.cannula_text(data.role, data.french, data.side, data.site),
         ("cannula", cannula.id),
         run,
-    )  # noqa: E501
+    )
     audit.record(session, actor, "create", "cannula", cannula.id, run.patient_id)
     session.expire(run, ["cannulas"])
     return cannula
@@ -266,7 +266,7 @@ def add_component(session: Session, actor: Actor, run: Run, data: ComponentCreat
         ("component", component.id),
         run,
         details={"replaces": data.replaces_id, "stop_reason": data.stop_reason},
-    )  # noqa: E501
+    )
     audit.record(
         session,
         actor,
@@ -343,7 +343,7 @@ def end_run(session: Session, actor: Actor, run: Run, data: RunEnd) -> Run:
         ("run", run.id),
         run,
         details={"outcome": data.outcome},
-    )  # noqa: E501
+    )
     audit.record(
         session,
         actor,

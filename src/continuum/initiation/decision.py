@@ -96,7 +96,7 @@ def record_decision(
         patient_id=referral.patient_id,
         run_id=decision.run_id,
         details={"outcome": data.outcome},
-    )  # noqa: E501
+    )
     return decision
 
 
@@ -132,7 +132,7 @@ def sign(session: Session, actor: Actor, referral: Referral, data: SignIn) -> In
         patient_id=referral.patient_id,
         run_id=decision.run_id,
         details={"as": as_role},
-    )  # noqa: E501
+    )
     return decision
 
 
@@ -221,7 +221,7 @@ def amend(
         (RECORD_TYPE, decision.id),
         patient_id=referral.patient_id,
         run_id=decision.run_id,
-    )  # noqa: E501
+    )
     session.expire(decision, ["amendments"])
     return row
 

@@ -80,7 +80,7 @@ def create_referral(session: Session, actor: Actor, data: ReferralCreate) -> Ref
         f"Referred for {data.support_type} ECMO by {data.referring_hospital}",
         ("referral", referral.id),
         patient_id=patient.id,
-    )  # noqa: E501
+    )
     return referral
 
 

@@ -86,7 +86,7 @@ def add_action(
         ("round_action", row.id),
         run,
         details={"due_at": row.due_at.isoformat()},
-    )  # noqa: E501
+    )
     return row
 
 
@@ -133,7 +133,7 @@ def complete_action(
         f"Action done: {row.text}" + (f" — {data.note}" if data.note else ""),
         ("round_action", row.id),
         run,
-    )  # noqa: E501
+    )
     return row
 
 

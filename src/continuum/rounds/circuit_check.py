@@ -252,7 +252,7 @@ def _check_events(session: Session, actor: Actor, run: Run, row: CircuitCheck) -
     details = {"inspection": row.inspection}
     record_event(
         session, actor, "circuit_check.signed", row.checked_at, text, rec, run, details=details
-    )  # noqa: E501
+    )
     given = transfusion_text(row.transfusions)
     if given:
         text = f"Transfused since the last check: {given}"
@@ -265,7 +265,7 @@ def _check_events(session: Session, actor: Actor, run: Run, row: CircuitCheck) -
             rec,
             run,
             details=row.transfusions,
-        )  # noqa: E501
+        )
 
 
 def checks_for_run(session: Session, run_id: int, limit: int = 50) -> list[CircuitCheck]:

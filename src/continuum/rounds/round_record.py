@@ -356,7 +356,7 @@ def _signed_event(session: Session, actor: Actor, run: Run, row: RoundRecord) ->
     details = {"attendance": [n for n, _ in people], "goals": row.goals}
     record_event(
         session, actor, "round.signed", row.held_at, text, ("round", row.id), run, details=details
-    )  # noqa: E501
+    )
 
 
 def amend_round(
@@ -395,7 +395,7 @@ def amend_round(
         f"Round amended ({data.section.replace('_', ' ')}): {data.text}",
         ("round", row.id),
         run,
-    )  # noqa: E501
+    )
     return amendment
 
 

@@ -105,7 +105,7 @@ def create(session: Session, actor: Actor, run: Run, data: DecannulationIn) -> D
         ("decannulation", row.id),
         run,
         details={"outcome": row.outcome},
-    )  # noqa: E501
+    )
     return row
 
 
@@ -218,7 +218,7 @@ def sign(session: Session, actor: Actor, row: Decannulation, data: SignIn) -> bo
         ("decannulation", row.id),
         run,
         details={"part": part},
-    )  # noqa: E501
+    )
     if not row.signed:
         return False
     end = RunEnd.model_validate(

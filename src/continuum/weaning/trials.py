@@ -95,7 +95,7 @@ def start_trial(session: Session, actor: Actor, run: Run, data: TrialStart) -> W
         ("weaning_trial", trial.id),
         run,
         details={"kind": data.kind},
-    )  # noqa: E501
+    )
     return trial
 
 
@@ -160,7 +160,7 @@ def add_step(session: Session, actor: Actor, trial: WeaningTrial, data: StepIn) 
         ("weaning_trial", trial.id),
         run,
         details={"seq": step.seq, "stage": data.stage},
-    )  # noqa: E501
+    )
     return step
 
 
@@ -254,7 +254,7 @@ def assess(session: Session, actor: Actor, trial: WeaningTrial, data: Assessment
         texts.assessment_text(data.flow_safe, data.anticoagulation_ok, data.assessment),
         ("weaning_trial", trial.id),
         session.get_one(Run, trial.run_id),
-    )  # noqa: E501
+    )
 
 
 def finish(session: Session, actor: Actor, trial: WeaningTrial, data: TrialFinish) -> None:
@@ -345,7 +345,7 @@ def _close(
         ("weaning_trial", trial.id),
         run,
         details={"outcome": status},
-    )  # noqa: E501
+    )
 
 
 def off_sweep_minutes(trial: WeaningTrial) -> float | None:
