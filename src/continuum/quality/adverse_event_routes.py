@@ -36,6 +36,7 @@ from continuum.quality.adverse_event_schemas import (
     Harm,
 )
 from continuum.quality.adverse_events import Listed
+from continuum.quality.review_factors import CAUSE_CLASS_LABELS
 from continuum.web.deps import CurrentActor, DbSession, get_actor, require
 from continuum.web.form_post import attempt, posted_values
 from continuum.web.pages import (
@@ -79,6 +80,8 @@ def views(db: Session, actor: Actor, listed: list[Listed]) -> list[dict[str, Any
         people.add(x.event.recorded_by)
         people |= {c.by for c in x.force.history}
     names = adverse_events.staff_names(db, people)
+    held = adverse_events.review_dates(db, {c.review_id for x in listed for c in x.force.history})
+    reviewer = actor.can(P.REVIEW_CASES)
     labels = adverse_events.patient_labels(db, {x.event.patient_id for x in listed})
     out = []
     for x in listed:
@@ -97,6 +100,12 @@ def views(db: Session, actor: Actor, listed: list[Listed]) -> list[dict[str, Any
                 "reason": free_text.for_api(actor, c.reason),
                 "kind": c.kind,
                 "review_id": c.review_id,
+                "set_by": f"set by M&M review of {held[c.review_id].isoformat()}"
+                if c.review_id in held
+                else None,
+                "review_href": f"/quality/reviews/cases/{c.review_id}"
+                if reviewer and c.review_id in held
+                else None,
             }
             for c in x.force.history
         ]
@@ -109,7 +118,8 @@ def views(db: Session, actor: Actor, listed: list[Listed]) -> list[dict[str, Any
             "ecls_cdm_concept": entry.ecls_cdm,
             "mapping": adverse_events.mapping_text(entry.code),
             "event_class": v["event_class"], "harm": v["harm"],
-            "preventability": v["preventability"], "occurred_at": v["occurred_at"],
+            "preventability": v["preventability"], "cause_class": v["cause_class"],
+            "occurred_at": v["occurred_at"],
             "time_estimated": bool(v["time_estimated"]),
             "component": _part(comp), "cannula": _part(can),
             "detected_by": v["detected_by"], "source_type": e.source_type,
@@ -378,9 +388,17 @@ def _event_page(
     run = db.get_one(Run, one.event.run_id)
     comps, cans = adverse_events.parts_of(db, run.id)
     stale = isinstance(error, concurrency.StaleRecord)
+    reviews = None
+    if actor.can(P.REVIEW_CASES):
+        found = adverse_events.reviews_of_events(db, [event_id])[event_id]
+        held = adverse_events.review_dates(db, [r.id for r in found])
+        reviews = [(r, held[r.id]) for r in found]
+    packet = actor.can(P.REVIEW_CASES) or actor.can(P.VIEW_IDENTIFIERS)
     return render(
         request, "adverse_event.html", actor, status_code=(409 if stale else 422) if error else 200,
-        e=view, run=run, tax=taxonomy, error=error, values=values or {},
+        e=view, run=run, tax=taxonomy, error=error, values=values or {}, reviews=reviews,
+        causes=CAUSE_CLASS_LABELS,
+        packet_href=f"/quality/runs/{run.id}/packet?event={event_id}" if packet else None,
         components=[(c.id, adverse_events.part_text(c)) for c in comps],
         cannulas=[(c.id, adverse_events.part_text(c)) for c in cans],
         occurred_local=_local(request, one.force.values["occurred_at"]),

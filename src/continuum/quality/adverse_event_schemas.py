@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, Field
 
 from continuum.core.schemas import MAX_ID, Out, RecordId, Strict, UtcTime
+from continuum.quality.review_factors import CAUSE_CLASSES
 from continuum.quality.taxonomy import (
     DETECTIONS,
     EVENT_CLASSES,
@@ -25,6 +26,7 @@ Source = Literal[SOURCES]  # type: ignore[valid-type]
 Description = Annotated[str, Field(min_length=3, max_length=4000)]
 Actions = Annotated[str | None, Field(max_length=4000)]
 AmendKind = Literal["correction", "consensus"]
+CauseClass = Literal[CAUSE_CLASSES]  # type: ignore[valid-type]
 
 
 class AdverseEventIn(Strict):
@@ -62,6 +64,9 @@ class AmendmentIn(Strict):
     detected_by: Detection | None = None
     description: Annotated[str | None, Field(min_length=3, max_length=4000)] = None
     immediate_actions: Actions = None
+    cause_class: CauseClass | None = Field(
+        default=None, description="agreed at M&M review only (kind consensus)"
+    )
     reason: Annotated[str, Field(min_length=3, max_length=2000)]
     kind: AmendKind = "correction"
     review_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
@@ -84,6 +89,10 @@ class HistoryOut(Out):
     reason: str | None = Field(description="null for a role that may not read free text")
     kind: AmendKind
     review_id: int | None
+    set_by: str | None = Field(
+        default=None, description="'set by M&M review of YYYY-MM-DD' for a review's consensus"
+    )
+    review_href: str | None = Field(default=None, description="the review page (reviewers)")
 
 
 class PartOut(Out):
@@ -112,6 +121,7 @@ class AdverseEventOut(Out):
     event_class: str
     harm: str
     preventability: str | None
+    cause_class: str | None = Field(description="agreed at M&M review; null until then")
     occurred_at: UtcTime
     time_estimated: bool
     component: PartOut | None
