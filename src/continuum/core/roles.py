@@ -144,6 +144,8 @@ PERMISSION_WORDS = {
     P.RUN_WEANING: "run weaning trials",
     P.ISSUE_OWN_TOKEN: "issue API tokens",
     P.FIND_BY_MRN: "find patients by MRN",
+    P.RECORD_ADVERSE_EVENT: "read or record adverse events one by one "
+    "(the counts are at /quality/events/summary)",
 }
 
 

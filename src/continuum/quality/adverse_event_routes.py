@@ -2,8 +2,9 @@
 (pre-filled from the record it is raised from), the event page with its history and the
 amend form, the possible-events list, and the JSON API (/api/v1/…adverse-events).
 
-Reading needs VIEW_CLINICAL (the events are on every run's timeline too); free text
-(description, immediate actions, reasons) only for roles that see identifiers. Recording and
+Reading events one by one needs RECORD_ADVERSE_EVENT (the roles that record them);
+researchers and others with VIEW_QUALITY read them counted per period, small cells "<5"
+(``adverse_event_summary``). Free text only for roles that see identifiers. Recording and
 correcting need RECORD_ADVERSE_EVENT; a consensus amendment and the possible-events list
 need REVIEW_CASES."""
 
@@ -25,15 +26,24 @@ from continuum.core.run_record import Cannula, Component, Run
 from continuum.db import utcnow
 from continuum.errors import ContinuumError
 from continuum.local_time import aware
-from continuum.quality import adverse_event_prefill, adverse_events, possible_events, taxonomy
+from continuum.quality import (
+    adverse_event_prefill,
+    adverse_event_summary,
+    adverse_events,
+    possible_events,
+    taxonomy,
+)
 from continuum.quality.adverse_event_schemas import (
     AdverseEventIn,
     AdverseEventListOut,
     AdverseEventOut,
     AmendmentIn,
+    DismissedOut,
     DismissIn,
     EventClass,
+    EventCountsOut,
     Harm,
+    PossibleListOut,
 )
 from continuum.quality.adverse_events import Listed
 from continuum.quality.review_factors import CAUSE_CLASS_LABELS
@@ -49,7 +59,11 @@ from continuum.web.pages import (
 )
 
 add_template_dir(Path(__file__).parent / "templates")
-add_nav_link(NavLink("Adverse events", "/quality/events", P.VIEW_CLINICAL, 55))
+# Event by event: the roles that record events (clinicians, coordinator, quality lead);
+# researchers read the events counted (``adverse_event_summary``), never one by one.
+READ_ROWS = P.RECORD_ADVERSE_EVENT
+add_nav_link(NavLink("Adverse events", "/quality/events", READ_ROWS, 55))
+add_nav_link(NavLink("Event counts", "/quality/events/summary", P.VIEW_QUALITY, 56))
 
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(get_actor)])
 api = APIRouter(prefix="/api/v1", dependencies=[Depends(get_actor)], tags=["quality"])
@@ -165,7 +179,7 @@ def api_record(run_id: int, data: AdverseEventIn, db: DbSession, actor: CurrentA
 @api.get(
     "/runs/{run_id}/adverse-events",
     response_model=AdverseEventListOut,
-    dependencies=[require(P.VIEW_CLINICAL)],
+    dependencies=[require(READ_ROWS)],
 )
 def api_run_events(run_id: int, db: DbSession, actor: CurrentActor) -> Any:
     """The run's adverse events, newest first, with the values in force."""
@@ -173,9 +187,7 @@ def api_run_events(run_id: int, db: DbSession, actor: CurrentActor) -> Any:
     return {"events": views(db, actor, adverse_events.list_events(db, actor, run_id=run.id))}
 
 
-@api.get(
-    "/adverse-events", response_model=AdverseEventListOut, dependencies=[require(P.VIEW_CLINICAL)]
-)
+@api.get("/adverse-events", response_model=AdverseEventListOut, dependencies=[require(READ_ROWS)])
 def api_programme_events(
     db: DbSession,
     actor: CurrentActor,
@@ -198,7 +210,7 @@ def api_programme_events(
 @api.get(
     "/adverse-events/{event_id}",
     response_model=AdverseEventOut,
-    dependencies=[require(P.VIEW_CLINICAL)],
+    dependencies=[require(READ_ROWS)],
 )
 def api_event(event_id: int, db: DbSession, actor: CurrentActor) -> Any:
     """One event: values in force, history, ELSO code and ECLS-CDM concept (null =
@@ -229,7 +241,7 @@ def _since(period: str) -> datetime | None:
     return None if period == "all" else utcnow() - timedelta(days=int(period))
 
 
-@pages.get("/quality/events", dependencies=[require(P.VIEW_CLINICAL)])
+@pages.get("/quality/events", dependencies=[require(READ_ROWS)])
 def register_page(
     request: Request,
     db: DbSession,
@@ -361,6 +373,100 @@ def possible_page(
     return _possible(request, db, actor, days)
 
 
+def _counts(db: Session, actor: Actor, zone: Any, periods: int, group: str) -> dict[str, Any]:
+    found = adverse_event_summary.summarise(db, actor, zone, periods, group)
+
+    def cell(c: adverse_event_summary.Cell) -> dict[str, Any]:
+        return {"count": c.value, "shown": c.shown}
+
+    return {
+        "group": found.group, "periods": found.periods,
+        "small_cell": adverse_event_summary.SMALL_CELL,
+        "totals": [cell(c) for c in found.totals], "total": cell(found.total),
+        "tables": [
+            {"dimension": t.dimension, "label": t.label,
+             "lines": [{"value": x.value, "label": x.label, "counts": [cell(c) for c in x.cells],
+                        "total": cell(x.total)} for x in t.lines]}
+            for t in found.tables
+        ],
+    }  # fmt: skip
+
+
+Group = Literal["month", "quarter"]
+Periods = Annotated[int, Query(ge=1, le=60, description="how many months or quarters back")]
+
+
+@api.get(
+    "/quality/adverse-events/summary",
+    response_model=EventCountsOut,
+    dependencies=[require(P.VIEW_QUALITY)],
+)
+def api_event_counts(
+    request: Request, db: DbSession, actor: CurrentActor, periods: Periods = 12,
+    group: Group = "month",
+) -> Any:  # fmt: skip
+    """Adverse events counted per month or quarter by category, class and harm (values in
+    force); counts of 1 to 4 are null and shown "<5". No run, patient, time or text."""
+    return _counts(db, actor, request.app.state.settings.zone, periods, group)
+
+
+@pages.get("/quality/events/summary", dependencies=[require(P.VIEW_QUALITY)])
+def summary_page(
+    request: Request, db: DbSession, actor: CurrentActor, periods: Periods = 12,
+    group: Group = "month",
+) -> Response:  # fmt: skip
+    counts = _counts(db, actor, request.app.state.settings.zone, periods, group)
+    return render(
+        request, "adverse_summary.html", actor, counts=counts, periods=periods, group=group,
+        groups=adverse_event_summary.GROUPS,
+    )  # fmt: skip
+
+
+def _possible_out(p: possible_events.Possible) -> dict[str, Any]:
+    code = taxonomy.BY_CODE.get(p.suggested_code or "")
+    return {
+        "source_type": p.source_type, "source_id": p.source_id,
+        "source_label": taxonomy.SOURCE_LABELS[p.source_type], "run_id": p.run_id,
+        "patient_label": p.patient_label, "at": p.at, "what": p.what,
+        "suggested_code": p.suggested_code, "suggested_code_label": code.label if code else None,
+        "record_href": p.record_href,
+    }  # fmt: skip
+
+
+@api.get(
+    "/quality/possible-events",
+    response_model=PossibleListOut,
+    dependencies=[require(P.REVIEW_CASES)],
+)
+def api_possible(
+    db: DbSession,
+    actor: CurrentActor,
+    days: Annotated[int, Query(ge=1, le=365, description="look back this many days")] = 14,
+) -> Any:
+    """Possible adverse events not yet reviewed (found in the record, not reported): critical
+    alerts, failure component changes, aborted weaning trials, transfusions above the
+    threshold, clot at circuit checks; each until recorded as an event or set aside."""
+    return {
+        "days": days,
+        "possible": [_possible_out(p) for p in possible_events.find(db, actor, days)],
+    }
+
+
+@api.post(
+    "/quality/possible-events/dismissals",
+    status_code=201,
+    response_model=DismissedOut,
+    dependencies=[require(P.REVIEW_CASES)],
+)
+def api_dismiss(data: DismissIn, db: DbSession, actor: CurrentActor) -> Any:
+    """Set a possible event aside as "not an adverse event", with the reason (audited)."""
+    screen = possible_events.dismiss(db, actor, data)
+    return {
+        "source_type": screen.source_type, "source_id": screen.source_id,
+        "run_id": screen.run_id, "reason": screen.reason, "dismissed_at": screen.at,
+    }  # fmt: skip
+
+
 @pages.post("/quality/events/possible/dismiss", dependencies=[require(P.REVIEW_CASES)])
 def dismiss_form(request: Request, db: DbSession, actor: CurrentActor) -> Response:
     values = posted_values(request)
@@ -409,7 +515,7 @@ def _event_page(
     )  # fmt: skip
 
 
-@pages.get("/quality/events/{event_id}", dependencies=[require(P.VIEW_CLINICAL)])
+@pages.get("/quality/events/{event_id}", dependencies=[require(READ_ROWS)])
 def event_page(request: Request, event_id: int, db: DbSession, actor: CurrentActor) -> Response:
     return _event_page(request, db, actor, event_id)
 

@@ -140,3 +140,59 @@ class AdverseEventOut(Out):
 
 class AdverseEventListOut(Out):
     events: list[AdverseEventOut]
+
+
+class CountOut(Out):
+    count: int | None = Field(description="null when 1 to 4 events (a small cell, shown '<5')")
+    shown: str = Field(description="the count as shown: a number, or '<5'")
+
+
+class CountLineOut(Out):
+    value: str
+    label: str
+    counts: list[CountOut] = Field(description="one per period, in the order of 'periods'")
+    total: CountOut
+
+
+class CountTableOut(Out):
+    dimension: Literal["category", "event_class", "harm"]
+    label: str
+    lines: list[CountLineOut]
+
+
+class EventCountsOut(Out):
+    """Adverse events counted per period by category, class and harm (values in force):
+    de-identified and aggregated, no run, patient, time or text."""
+
+    group: Literal["month", "quarter"]
+    periods: list[str]
+    small_cell: int = Field(description="counts below this are shown as '<N'")
+    totals: list[CountOut]
+    total: CountOut
+    tables: list[CountTableOut]
+
+
+class PossibleOut(Out):
+    source_type: str
+    source_id: int
+    source_label: str
+    run_id: int
+    patient_label: str
+    at: UtcTime
+    what: str
+    suggested_code: str | None
+    suggested_code_label: str | None
+    record_href: str = Field(description="the pre-filled 'record as adverse event' form")
+
+
+class PossibleListOut(Out):
+    days: int
+    possible: list[PossibleOut]
+
+
+class DismissedOut(Out):
+    source_type: str
+    source_id: int
+    run_id: int
+    reason: str
+    dismissed_at: UtcTime

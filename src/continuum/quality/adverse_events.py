@@ -260,8 +260,15 @@ def check_source(
 # --- record ------------------------------------------------------------------------------
 
 
-def get_event(session: Session, actor: Actor, event_id: int) -> AdverseEvent:
+def may_read_rows(actor: Actor) -> None:
+    """Events one by one: the roles that record them. Researchers read them counted
+    (``adverse_event_summary``), never event by event."""
     actor.require(Permission.VIEW_CLINICAL)
+    actor.require(Permission.RECORD_ADVERSE_EVENT)
+
+
+def get_event(session: Session, actor: Actor, event_id: int) -> AdverseEvent:
+    may_read_rows(actor)
     event = session.get(AdverseEvent, event_id)
     if event is None:
         raise NotFound(f"adverse event {event_id} not found")
@@ -484,7 +491,7 @@ def list_events(
     """Events newest first (by the time in force), per run or programme-wide; the filters
     apply to the values in force (a harm agreed at review counts, not the first report's).
     ``reviewed``: has (or has not) a consensus amendment."""
-    actor.require(Permission.VIEW_CLINICAL)
+    may_read_rows(actor)
     stmt = select(AdverseEvent)
     if run_id is not None:
         stmt = stmt.where(AdverseEvent.run_id == run_id)

@@ -12,7 +12,10 @@ from continuum.core.roles import Permission
 from continuum.quality.possible_events import offers_for_run
 
 EVENTS_LINK = run_view.RunLink(
-    "Adverse events", "/quality/events?run_id={run_id}&period=all", Permission.VIEW_CLINICAL, 60
+    "Adverse events",
+    "/quality/events?run_id={run_id}&period=all",
+    Permission.RECORD_ADVERSE_EVENT,
+    60,
 )
 
 
