@@ -57,7 +57,7 @@ CASES = [
         "/api/v1/adverse-events/{event_id}",
         P.RECORD_ADVERSE_EVENT,
         "/api/v1/adverse-events/1",
-    ),  # fmt: skip
+    ),
     Case(
         "GET",
         "/api/v1/runs/{run_id}/adverse-events",

@@ -180,6 +180,7 @@ def _run_page(
         "error_form": form,
         "values": values or {},
         "run_links": run_view.run_links(actor, run.id),
+        "run_notes": run_view.run_notes(db, actor, [run.id]).get(run.id, []),
     }
     status = error.status_code if error else 200  # 422 bad input, 409 already changed
     return render(request, "run.html", actor, status_code=status, **ctx)

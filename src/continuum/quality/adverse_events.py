@@ -417,13 +417,19 @@ def amend(
                     )
                 )
         agreed = {c.field: c for c in current.history if c.kind == "consensus"}
+        held = review_dates(session, {c.review_id for c in agreed.values()})
         for field in CONSENSUS_FIELDS:
-            if field in given and field in agreed:
+            if field in given and field in agreed and field not in REVIEW_ONLY_FIELDS:
+                by = agreed[field]
+                when = (
+                    f"M&M review of {held[by.review_id].isoformat()}"
+                    if by.review_id in held
+                    else f"review ({_stamp(by.at)})"
+                )
                 problems.append(
                     FieldProblem(
                         field,
-                        f"{field} was agreed by consensus at review "
-                        f"({_stamp(agreed[field].at)}); only a review changes it",
+                        f"{field} was agreed by consensus at {when}; only a review changes it",
                         given[field],
                     )
                 )

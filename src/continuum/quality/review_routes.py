@@ -370,10 +370,15 @@ def api_add_action(
 
 
 @api.get("/actions", response_model=list[ActionOut], dependencies=[require(P.REVIEW_CASES)])
-def api_actions(request: Request, db: DbSession, actor: CurrentActor) -> list[ActionOut]:
-    """Open actions, overdue first."""
+def api_actions(
+    request: Request,
+    db: DbSession,
+    actor: CurrentActor,
+    run_id: int | None = Query(None, ge=1, le=2**31 - 1, description="only this run's"),
+) -> list[ActionOut]:
+    """Open actions, overdue first (of every run, or of one run)."""
     today = _today(request)
-    return [_action_out(db, a, today) for a in svc.open_actions(db, actor, today)]
+    return [_action_out(db, a, today) for a in svc.open_actions(db, actor, today, run_id)]
 
 
 @api.post(
@@ -793,11 +798,16 @@ def measurement_form(
 
 
 @pages.get("/quality/actions", dependencies=[require(P.REVIEW_CASES)])
-def actions_page(request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    """The coordinator's list: every open action, overdue first."""
+def actions_page(
+    request: Request,
+    db: DbSession,
+    actor: CurrentActor,
+    run_id: int | None = Query(None, ge=1, le=2**31 - 1),
+) -> Response:
+    """The coordinator's list: every open action, overdue first (or one run's)."""
     today = _today(request)
-    rows = [_action_out(db, a, today) for a in svc.open_actions(db, actor, today)]
-    return render(request, "review_actions.html", actor, rows=rows, today=today)
+    rows = [_action_out(db, a, today) for a in svc.open_actions(db, actor, today, run_id)]
+    return render(request, "review_actions.html", actor, rows=rows, today=today, run_id=run_id)
 
 
 # --- case packet -----------------------------------------------------------------------

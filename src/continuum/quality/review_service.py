@@ -184,10 +184,16 @@ def amendments(session: Session, review_id: int) -> list[ReviewAmendment]:
     return list(session.scalars(stmt.order_by(ReviewAmendment.at, ReviewAmendment.id)))
 
 
-def open_actions(session: Session, actor: Actor, today: date) -> list[ReviewAction]:
-    """Every open action, overdue first (then by due date): the coordinator's list."""
+def open_actions(
+    session: Session, actor: Actor, today: date, run_id: int | None = None
+) -> list[ReviewAction]:
+    """Every open action (or one run's), overdue first (then by due date): the
+    coordinator's list."""
     actor.require(P.REVIEW_CASES)
-    rows = session.scalars(select(ReviewAction).where(ReviewAction.status == "open")).all()
+    stmt = select(ReviewAction).where(ReviewAction.status == "open")
+    if run_id is not None:
+        stmt = stmt.join(Review, Review.id == ReviewAction.review_id).where(Review.run_id == run_id)
+    rows = session.scalars(stmt).all()
     return sorted(rows, key=lambda a: (a.due_on >= today, a.due_on, a.id))
 
 

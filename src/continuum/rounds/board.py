@@ -74,6 +74,8 @@ class BoardRow:
     ml_age_h: float | None = None  # the membrane lung in use
     circuit_age_h: float | None = None
     entered: dict[str, str] = field(default_factory=dict)  # code → "62 kPa" (latest)
+    # What the quality layer says is still open (events not yet reviewed, M&M actions).
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def bed(self) -> str | None:
@@ -344,6 +346,7 @@ def board(
     people = patient_service.identities(
         session, actor, [r.patient_id for r in runs], "rounds board"
     )
+    notes = run_view.run_notes(session, actor, ids)
     rows = []
     for run in runs:
         lv, tg, acts = latest.get(run.id, {}), targets.get(run.id, {}), todo.get(run.id, [])
@@ -374,6 +377,7 @@ def board(
                 goal_family=board_readings.family(mode, run.support_type),
                 ml_age_h=ml_age,
                 circuit_age_h=circuit_age,
+                notes=notes.get(run.id, []),
             )
         )
     return sorted(rows, key=lambda r: tuple(-x for x in r.urgency))
