@@ -131,3 +131,21 @@ def test_alert_to_event_to_packet_to_review_to_metric(page: Page) -> None:
     page.goto("/quality/metrics/complications")
     expect(page.locator("#drill")).to_contain_text("Metabolic / haemolysis 1")
     shots(page, "metric")
+
+
+def test_a_researcher_reads_events_counted_not_one_by_one(page: Page) -> None:
+    login(page, "researcher")
+    expect(page.locator("nav a", has_text="Adverse events")).to_have_count(0)
+    page.click("nav a:has-text('Event counts')")
+    expect(page.locator("h1")).to_have_text("Adverse events counted")
+    mechanical = page.locator("#by-category tbody tr", has_text="Mechanical / circuit")
+    expect(mechanical.locator("td").last).to_have_text("<5")
+    expect(page.locator("#total")).to_contain_text("<5 events in 12 months")
+    expect(page.locator("main")).not_to_contain_text("membrane-lung inlet")
+    page.select_option("select[name=group]", "quarter")
+    page.fill("input[name=periods]", "4")
+    page.click("#filters button")
+    expect(page.locator("#by-harm thead")).to_contain_text(" Q")
+    shots(page, "summary")
+    page.goto("/quality/events/1")
+    expect(page.locator("main")).to_contain_text("/quality/events/summary")
