@@ -199,6 +199,12 @@ def test_researcher_reads_events_counted_never_one_by_one(web: Web) -> None:
     assert web.client.get("/api/v1/quality/reviews/1").status_code in (403, 404)
     alerts = web.client.get("/runs/1/alerts").text
     assert "Record as adverse event" not in alerts
+    # Not on the run's timeline either (page, API, the run page's summary).
+    timeline = web.client.get("/runs/1/timeline", params={"kind": "adverse_event"}).text
+    assert 'data-kind="adverse_event.recorded"' not in timeline
+    api = web.client.get("/api/v1/runs/1/events").json()
+    assert api["events"] and not [e for e in api["events"] if e["kind"].startswith("adverse")]
+    assert "adverse_event" not in str(web.client.get("/api/v1/runs/1/timeline").json())
     # The seeded membrane-lung clot, counted: one event is a small cell.
     counts = web.client.get("/api/v1/quality/adverse-events/summary", params={"periods": 60})
     assert counts.status_code == 200

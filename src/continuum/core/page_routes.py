@@ -160,7 +160,7 @@ def _run_page(
         "groups": _grouped(latest),
         "manual": manual,
         "amendments": observation_service.amendments_for(db, [o.id for o in manual]),
-        "timeline": timeline_view.newest_first(db, run, 30),
+        "timeline": timeline_view.newest_first(db, run, 30, actor),
         "event_labels": KIND_LABELS,
         "participants": participation_service.for_run(db, run.id),
         "entered_by": participation_service.entered_by_names(db, run.id),

@@ -1,7 +1,8 @@
 """Demo adverse events, so the register, an event's history and the possible-events list
 mean something: one raised from an alert (its harm then corrected by an amendment; harm
-agreed by consensus comes only from a signed review, ``demo_reviews``), one circuit event (the component changed for a failure, or else a
-membrane lung's rising pressure drop), one bleeding at a cannula site. Other demo records
+agreed by consensus comes only from a signed review, ``demo_reviews``), one circuit event
+(the component changed for a failure, or else a membrane lung's rising pressure drop), one
+bleeding at a cannula site. Other demo records
 (the other critical alerts, clot at checks) stay on the possible-events list.
 Written through the service like any user would (the clinical events come from the demo's
 back-fill)."""

@@ -72,6 +72,9 @@ def install_hooks() -> None:
     """Idempotent (``add_run_link`` adds a link once)."""
     run_view.add_run_link(EVENTS_LINK)
     timeline_view.RECORD_PAGES.setdefault("adverse_event", "/quality/events/{id}")
+    # Researchers read adverse events and reviews counted only, not on a run's timeline.
+    for record_type in ("adverse_event", "review"):
+        timeline_view.SEEN_WITH.setdefault(record_type, Permission.RECORD_ADVERSE_EVENT)
     if open_quality_items not in run_view.RUN_NOTES:
         run_view.RUN_NOTES.append(open_quality_items)
     if offers_for_run not in run_view.ADVERSE_EVENT_OFFERS:
