@@ -124,6 +124,7 @@ def test_review_consensus_is_an_amendment_of_the_event_linked_both_ways(web: Web
     assert {h["review_id"] for h in consensus} == {rid}
     assert {h["set_by"] for h in consensus} == {"set by M&M review of 2026-11-02"}
     assert {h["review_href"] for h in consensus} == {f"/quality/reviews/cases/{rid}"}
+    assert e["review_ids"] == [rid] and e["packet_href"] == "/quality/runs/1/packet?event=1"
     # Event page → its reviews and its packet; packet → event and review; review → event.
     page = web.client.get("/quality/events/1").text
     assert "set by M&amp;M review of 2026-11-02" in page

@@ -96,6 +96,7 @@ def views(db: Session, actor: Actor, listed: list[Listed]) -> list[dict[str, Any
     names = adverse_events.staff_names(db, people)
     held = adverse_events.review_dates(db, {c.review_id for x in listed for c in x.force.history})
     reviewer = actor.can(P.REVIEW_CASES)
+    discussed = adverse_events.reviews_of_events(db, [x.event.id for x in listed])
     labels = adverse_events.patient_labels(db, {x.event.patient_id for x in listed})
     out = []
     for x in listed:
@@ -143,7 +144,8 @@ def views(db: Session, actor: Actor, listed: list[Listed]) -> list[dict[str, Any
             "recorded_by": e.recorded_by,
             "recorded_by_name": names.get(e.recorded_by or 0, "the system"),
             "recorded_at": e.recorded_at, "amended": bool(x.force.history),
-            "history": history,
+            "history": history, "review_ids": [r.id for r in discussed.get(e.id, [])],
+            "packet_href": f"/quality/runs/{e.run_id}/packet?event={e.id}",
         })  # fmt: skip
     return out
 

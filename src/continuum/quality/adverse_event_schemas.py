@@ -136,6 +136,8 @@ class AdverseEventOut(Out):
     recorded_at: UtcTime
     amended: bool
     history: list[HistoryOut]
+    review_ids: list[int] = Field(description="the M&M reviews that discussed this event")
+    packet_href: str = Field(description="the run's case packet centred on this event")
 
 
 class AdverseEventListOut(Out):
