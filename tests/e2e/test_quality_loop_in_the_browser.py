@@ -116,9 +116,16 @@ def test_alert_to_event_to_packet_to_review_to_metric(page: Page) -> None:
     shots(page, "event")
 
     # The run page and the coordinator's list show the open action.
+    page.goto("/rounds")
+    expect(page.locator(".pc-note", has_text="1 open M&M action")).to_have_count(1)
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(SHOTS / f"board-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.goto("/runs/1")
     note = page.locator("#run-notes a", has_text="1 open M&M action")
     expect(note).to_have_count(1)
+    shots(page, "run")
     note.click()
     expect(page.locator("#action-1")).to_contain_text("Pump-head inspection at every circuit")
 
