@@ -94,7 +94,8 @@ def test_an_amendment_is_the_value_every_view_shows(web: Web) -> None:
     assert _complications(web) == ["Haemorrhagic 1"]
 
 
-def test_review_consensus_is_an_amendment_of_the_event_linked_both_ways(web: Web) -> None:
+def test_review_consensus_is_an_amendment_of_the_event_linked_both_ways(web_any: Web) -> None:
+    web = web_any
     web.login("coordinator")
     board = web.client.get("/rounds").text
     assert "1 adverse event not yet reviewed" in board
