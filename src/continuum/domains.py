@@ -85,10 +85,13 @@ DEMO_MODULES: tuple[str, ...] = (
     "continuum.initiation.demo",
     "continuum.rounds.demo",
     "continuum.ingest.demo",
-    "continuum.quality.demo_reviews",
+    # Quality: the six months of history first (ended runs with their events), then the
+    # events on the live runs, then the M&M reviews that discuss events (their consensus
+    # enters the events' history).
     "continuum.quality.demo_history",
     "continuum.quality.demo_events",
     "continuum.quality.demo_outcomes",
+    "continuum.quality.demo_reviews",
     # add demo modules above this line
 )
 

@@ -185,17 +185,36 @@ def test_event_page_amend_and_stale_form(web: Web) -> None:
     assert r.status_code == 422 and "Reason" in r.text
 
 
-def test_researcher_reads_the_register_without_free_text(web: Web) -> None:
+def test_researcher_reads_events_counted_never_one_by_one(web: Web) -> None:
     web.login("researcher")
-    e = web.client.get("/api/v1/adverse-events/1").json()
-    assert e["description"] is None and e["immediate_actions"] is None
-    page = web.client.get("/quality/events/1").text
-    assert "hidden for your role" in page and "Clot seen at the membrane-lung inlet" not in page
-    assert "Amend" not in page
+    for url in ("/api/v1/adverse-events/1", "/api/v1/adverse-events", "/quality/events",
+                "/quality/events/1", "/api/v1/runs/1/adverse-events"):  # fmt: skip
+        r = web.client.get(url)
+        assert r.status_code == 403, url
+        assert "Clot seen at the membrane-lung inlet" not in r.text
+    assert "/quality/events/summary" in web.client.get("/quality/events").text  # where to go
     assert web.client.get("/runs/1/adverse-events/new").status_code == 403
     assert web.client.get("/quality/events/possible").status_code == 403
+    assert web.client.get("/quality/runs/1/packet").status_code == 403
+    assert web.client.get("/api/v1/quality/reviews/1").status_code in (403, 404)
     alerts = web.client.get("/runs/1/alerts").text
     assert "Record as adverse event" not in alerts
+    # Not on the run's timeline either (page, API, the run page's summary).
+    timeline = web.client.get("/runs/1/timeline", params={"kind": "adverse_event"}).text
+    assert 'data-kind="adverse_event.recorded"' not in timeline
+    api = web.client.get("/api/v1/runs/1/events").json()
+    assert api["events"] and not [e for e in api["events"] if e["kind"].startswith("adverse")]
+    assert "adverse_event" not in str(web.client.get("/api/v1/runs/1/timeline").json())
+    # The seeded membrane-lung clot, counted: one event is a small cell.
+    counts = web.client.get("/api/v1/quality/adverse-events/summary", params={"periods": 60})
+    assert counts.status_code == 200
+    body = counts.json()
+    assert body["total"] == {"count": None, "shown": "<5"}
+    mech = next(x for x in body["tables"][0]["lines"] if x["value"] == "mechanical")
+    assert mech["total"]["shown"] == "<5" and mech["total"]["count"] is None
+    assert '"run_id"' not in counts.text and '"patient_label"' not in counts.text
+    page = web.client.get("/quality/events/summary", params={"periods": 60}).text
+    assert "Mechanical" in page and "&lt;5" in page and "membrane-lung inlet" not in page
 
 
 def test_offers_on_the_record_pages(web: Web) -> None:

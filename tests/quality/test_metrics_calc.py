@@ -89,15 +89,6 @@ def test_time_in_range_reuses_rosendaal_interpolation() -> None:
     assert calc.time_in_range(samples[:1], 0.3, 0.5, 24).fraction is None
 
 
-def test_the_code_in_force_follows_the_amendments_in_order() -> None:
-    changes = [("harm", "severe"), ("code", "haem_gi"), ("code", "haem_surgical_site")]
-    assert calc.code_in_force("mech_air", changes) == "haem_surgical_site"
-    assert calc.code_in_force("mech_air", []) == "mech_air"
-    assert calc.field_in_force("incident", "event_class", [("event_class", "near_miss")]) == (
-        "near_miss"
-    )
-
-
 @pytest.mark.parametrize(
     ("reason", "klass"),
     [

@@ -15,12 +15,14 @@ from continuum.core.record import AuditEntry
 from continuum.core.roles import Actor
 from continuum.db import utcnow
 from continuum.errors import Conflict, Forbidden, ValidationFailed
+from continuum.quality import adverse_events
 from continuum.quality import review_service as svc
 from continuum.quality.adverse_event_record import AdverseEvent, AdverseEventAmendment
 from continuum.quality.review_record import (
     Review,
     ReviewAction,
     ReviewFactor,
+    ReviewMeeting,
     ReviewProblem,
     ReviewVoteCast,
     ReviewVoteTally,
@@ -113,12 +115,18 @@ def test_a_review_from_meeting_to_signed_with_consensus_and_pdsa(sessions) -> No
         svc.sign(db, QA, r)
         db.flush()
         assert r.status == "signed"
-        history = svc.event_history(db, ev.id)
-        assert [(a.field, a.value, a.kind, a.review_id) for a in history] == [
+        force = adverse_events.in_force(ev)
+        assert [(c.field, c.new, c.kind, c.review_id) for c in force.history] == [
             ("harm", "moderate", "consensus", r.id),
             ("preventability", "probably", "consensus", r.id),
+            ("cause_class", "technical", "consensus", r.id),
         ]
-        assert svc.event_in_force(db, ev)["harm"] == "moderate"
+        meeting_day = db.get_one(ReviewMeeting, r.meeting_id).held_on.isoformat()
+        assert {c.reason for c in force.history} == {
+            f"set by M&M review of {meeting_day} (review {r.id})"
+        }
+        assert force.values["harm"] == "moderate"
+        assert force.values["cause_class"] == "technical"
         kinds = set(db.scalars(select(ClinicalEvent.kind).where(ClinicalEvent.run_id == 1)))
         assert {"review.signed", "adverse_event.amended"} <= kinds
         # Signed: amended, not edited

@@ -19,9 +19,9 @@ EVENT = {
 }  # fmt: skip
 
 CASES = [
-    Case("GET", "/quality/events", P.VIEW_CLINICAL, params={"period": "all"}),
+    Case("GET", "/quality/events", P.RECORD_ADVERSE_EVENT, params={"period": "all"}),
     Case("GET", "/quality/events/possible", P.REVIEW_CASES),
-    Case("GET", "/quality/events/{event_id}", P.VIEW_CLINICAL, "/quality/events/1"),
+    Case("GET", "/quality/events/{event_id}", P.RECORD_ADVERSE_EVENT, "/quality/events/1"),
     Case(
         "GET",
         "/runs/{run_id}/adverse-events/new",
@@ -51,12 +51,17 @@ CASES = [
         P.REVIEW_CASES,
         form={"source_type": "alert", "source_id": 2, "reason": "lab artefact, repeated normal"},
     ),
-    Case("GET", "/api/v1/adverse-events", P.VIEW_CLINICAL),
-    Case("GET", "/api/v1/adverse-events/{event_id}", P.VIEW_CLINICAL, "/api/v1/adverse-events/1"),
+    Case("GET", "/api/v1/adverse-events", P.RECORD_ADVERSE_EVENT),
+    Case(
+        "GET",
+        "/api/v1/adverse-events/{event_id}",
+        P.RECORD_ADVERSE_EVENT,
+        "/api/v1/adverse-events/1",
+    ),
     Case(
         "GET",
         "/api/v1/runs/{run_id}/adverse-events",
-        P.VIEW_CLINICAL,
+        P.RECORD_ADVERSE_EVENT,
         "/api/v1/runs/1/adverse-events",
     ),
     Case(
@@ -74,5 +79,15 @@ CASES = [
         "/api/v1/adverse-events/1/amendments",
         json={"preventability": "possibly", "reason": "seen again", "version": 1},
         order=0,
+    ),
+    # Researchers read events counted (small cells "<5"), never one by one.
+    Case("GET", "/quality/events/summary", P.VIEW_QUALITY, params={"group": "quarter"}),
+    Case("GET", "/api/v1/quality/adverse-events/summary", P.VIEW_QUALITY),
+    Case("GET", "/api/v1/quality/possible-events", P.REVIEW_CASES, params={"days": 30}),
+    Case(
+        "POST",
+        "/api/v1/quality/possible-events/dismissals",
+        P.REVIEW_CASES,
+        json={"source_type": "component", "source_id": 1, "reason": "planned change"},
     ),
 ]

@@ -162,7 +162,7 @@ def _run_page(
         "groups": _grouped(latest),
         "manual": manual,
         "amendments": observation_service.amendments_for(db, [o.id for o in manual]),
-        "timeline": timeline_view.newest_first(db, run, 30),
+        "timeline": timeline_view.newest_first(db, run, 30, actor),
         "event_labels": KIND_LABELS,
         "participants": participation_service.for_run(db, run.id),
         "entered_by": participation_service.entered_by_names(db, run.id),
@@ -186,6 +186,7 @@ def _run_page(
         "run_links": run_view.run_links(actor, run.id),
         "hospital_outcome": hospital_outcome.in_force(db, run.id) if run.ended_at else None,
         "ecpr_in_force": ecpr_times.in_force(db, run.id),
+        "run_notes": run_view.run_notes(db, actor, [run.id]).get(run.id, []),
     }
     status = error.status_code if error else 200  # 422 bad input, 409 already changed
     return render(request, "run.html", actor, status_code=status, **ctx)

@@ -156,6 +156,8 @@ PERMISSION_WORDS = {
     P.FIND_BY_MRN: "find patients by MRN",
     P.EXPORT_DEIDENTIFIED: "build cohorts or export research data",
     P.EXPORT_IDENTIFIED: "export identified data",
+    P.RECORD_ADVERSE_EVENT: "read or record adverse events one by one "
+    "(the counts are at /quality/events/summary)",
 }
 
 

@@ -47,6 +47,22 @@ ADVERSE_EVENT_OFFERS: list[AdverseEventOffers] = []
 ForecastProvider = Callable[[Session, int], list[dict[str, Any]]]
 FORECAST_PROVIDERS: list[ForecastProvider] = []
 
+# The quality layer registers a provider of what is still open about runs in its programme
+# (adverse events not yet reviewed, open M&M actions), shown as links on the run page and
+# the rounds board: (session, actor, run_ids) → {run_id: [(label, href)]}.
+RunNotes = Callable[[Session, Actor, list[int]], dict[int, list[tuple[str, str]]]]
+RUN_NOTES: list[RunNotes] = []
+
+
+def run_notes(
+    session: Session, actor: Actor, run_ids: list[int]
+) -> dict[int, list[tuple[str, str]]]:
+    found: dict[int, list[tuple[str, str]]] = {}
+    for provider in RUN_NOTES:
+        for run_id, notes in provider(session, actor, run_ids).items():
+            found.setdefault(run_id, []).extend(notes)
+    return found
+
 
 @dataclass(frozen=True)
 class RunLink:

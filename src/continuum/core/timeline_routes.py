@@ -113,7 +113,7 @@ def timeline_page(
         filters = timeline_view.check_filters(kind, discipline, start, end)
     except ValidationFailed as exc:
         error, filters = exc, timeline_view.Filters()
-    rows = [] if error else timeline_view.events(db, run, filters)
+    rows = [] if error else timeline_view.events(db, run, filters, actor)
     ident = patient_service.identities(db, actor, [run.patient_id], "run timeline")
     days: dict[str, list[timeline_view.ClinicalEventOut]] = {}
     ecmo_days: dict[str, set[int]] = {}

@@ -45,6 +45,10 @@ RECORD_PAGES: dict[str, str] = {
     "transfusion": "/runs/{run_id}/transfusions#tx-{id}",
 }
 RECORD_PERMISSION: dict[str, Permission] = {"circuit_check": Permission.CIRCUIT_CHECK}
+# Entries a role sees on the timeline only with a permission (record type → permission): the
+# quality layer keeps adverse events and M&M reviews from roles that read them only counted
+# (researchers, interfaces). Filled by the quality layer's hooks.
+SEEN_WITH: dict[str, Permission] = {}
 RECORD_FALLBACK: dict[str, str] = {"circuit_check": "/runs/{run_id}/rounds"}
 
 
@@ -128,8 +132,12 @@ def previous_end(session: Session, run: Run) -> datetime | None:
     )
 
 
-def events(session: Session, run: Run, filters: Filters) -> list[ClinicalEvent]:
-    return events_for_run(
+def events(
+    session: Session, run: Run, filters: Filters, actor: Actor | None = None
+) -> list[ClinicalEvent]:
+    """The run's events in order; for an ``actor``, without those it may not see
+    (``SEEN_WITH``)."""
+    rows = events_for_run(
         session,
         run,
         kinds=filters.kind,
@@ -138,11 +146,18 @@ def events(session: Session, run: Run, filters: Filters) -> list[ClinicalEvent]:
         until=filters.until,
         previous_end=previous_end(session, run),
     )
+    if actor is None:
+        return rows
+    return [
+        e for e in rows if e.record_type not in SEEN_WITH or actor.can(SEEN_WITH[e.record_type])
+    ]
 
 
-def newest_first(session: Session, run: Run, limit: int | None = None) -> list[ClinicalEvent]:
+def newest_first(
+    session: Session, run: Run, limit: int | None = None, actor: Actor | None = None
+) -> list[ClinicalEvent]:
     """The run's whole timeline, newest first (the run page's summary, the old endpoint)."""
-    rows = events(session, run, Filters())[::-1]
+    rows = events(session, run, Filters(), actor)[::-1]
     return rows if limit is None else rows[:limit]
 
 
@@ -167,7 +182,7 @@ def legacy_rows(session: Session, run: Run, actor: Actor) -> list[LegacyTimeline
             summary=free_text.for_page(actor, e.summary),
             record=f"{e.record_type}:{e.record_id}",
         )
-        for e in newest_first(session, run)
+        for e in newest_first(session, run, actor=actor)
     ]
 
 
@@ -201,7 +216,7 @@ def to_out(event: ClinicalEvent, run: Run, actor: Actor) -> ClinicalEventOut:
 
 
 def timeline_out(session: Session, actor: Actor, run: Run, filters: Filters) -> RunTimelineOut:
-    rows = [to_out(e, run, actor) for e in events(session, run, filters)]
+    rows = [to_out(e, run, actor) for e in events(session, run, filters, actor)]
     return RunTimelineOut(
         run_id=run.id,
         patient_id=run.patient_id,

@@ -41,6 +41,9 @@ AMENDABLE_FIELDS: tuple[str, ...] = (
     "detected_by",
     "description",
     "immediate_actions",
+    # Agreed at M&M review only (the report has none): patient's disease, management,
+    # technical, misadventure.
+    "cause_class",
 )
 AMENDMENT_KINDS: tuple[str, ...] = ("correction", "consensus")
 

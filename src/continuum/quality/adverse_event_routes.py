@@ -2,8 +2,9 @@
 (pre-filled from the record it is raised from), the event page with its history and the
 amend form, the possible-events list, and the JSON API (/api/v1/…adverse-events).
 
-Reading needs VIEW_CLINICAL (the events are on every run's timeline too); free text
-(description, immediate actions, reasons) only for roles that see identifiers. Recording and
+Reading events one by one needs RECORD_ADVERSE_EVENT (the roles that record them);
+researchers and others with VIEW_QUALITY read them counted per period, small cells "<5"
+(``adverse_event_summary``). Free text only for roles that see identifiers. Recording and
 correcting need RECORD_ADVERSE_EVENT; a consensus amendment and the possible-events list
 need REVIEW_CASES."""
 
@@ -25,17 +26,27 @@ from continuum.core.run_record import Cannula, Component, Run
 from continuum.db import utcnow
 from continuum.errors import ContinuumError
 from continuum.local_time import aware
-from continuum.quality import adverse_event_prefill, adverse_events, possible_events, taxonomy
+from continuum.quality import (
+    adverse_event_prefill,
+    adverse_event_summary,
+    adverse_events,
+    possible_events,
+    taxonomy,
+)
 from continuum.quality.adverse_event_schemas import (
     AdverseEventIn,
     AdverseEventListOut,
     AdverseEventOut,
     AmendmentIn,
+    DismissedOut,
     DismissIn,
     EventClass,
+    EventCountsOut,
     Harm,
+    PossibleListOut,
 )
 from continuum.quality.adverse_events import Listed
+from continuum.quality.review_factors import CAUSE_CLASS_LABELS
 from continuum.web.deps import CurrentActor, DbSession, get_actor, require
 from continuum.web.form_post import attempt, posted_values
 from continuum.web.pages import (
@@ -48,7 +59,11 @@ from continuum.web.pages import (
 )
 
 add_template_dir(Path(__file__).parent / "templates")
-add_nav_link(NavLink("Adverse events", "/quality/events", P.VIEW_CLINICAL, 55))
+# Event by event: the roles that record events (clinicians, coordinator, quality lead);
+# researchers read the events counted (``adverse_event_summary``), never one by one.
+READ_ROWS = P.RECORD_ADVERSE_EVENT
+add_nav_link(NavLink("Adverse events", "/quality/events", READ_ROWS, 55))
+add_nav_link(NavLink("Event counts", "/quality/events/summary", P.VIEW_QUALITY, 56))
 
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(get_actor)])
 api = APIRouter(prefix="/api/v1", dependencies=[Depends(get_actor)], tags=["quality"])
@@ -79,6 +94,9 @@ def views(db: Session, actor: Actor, listed: list[Listed]) -> list[dict[str, Any
         people.add(x.event.recorded_by)
         people |= {c.by for c in x.force.history}
     names = adverse_events.staff_names(db, people)
+    held = adverse_events.review_dates(db, {c.review_id for x in listed for c in x.force.history})
+    reviewer = actor.can(P.REVIEW_CASES)
+    discussed = adverse_events.reviews_of_events(db, [x.event.id for x in listed])
     labels = adverse_events.patient_labels(db, {x.event.patient_id for x in listed})
     out = []
     for x in listed:
@@ -97,6 +115,12 @@ def views(db: Session, actor: Actor, listed: list[Listed]) -> list[dict[str, Any
                 "reason": free_text.for_api(actor, c.reason),
                 "kind": c.kind,
                 "review_id": c.review_id,
+                "set_by": f"set by M&M review of {held[c.review_id].isoformat()}"
+                if c.review_id in held
+                else None,
+                "review_href": f"/quality/reviews/cases/{c.review_id}"
+                if reviewer and c.review_id in held
+                else None,
             }
             for c in x.force.history
         ]
@@ -109,7 +133,8 @@ def views(db: Session, actor: Actor, listed: list[Listed]) -> list[dict[str, Any
             "ecls_cdm_concept": entry.ecls_cdm,
             "mapping": adverse_events.mapping_text(entry.code),
             "event_class": v["event_class"], "harm": v["harm"],
-            "preventability": v["preventability"], "occurred_at": v["occurred_at"],
+            "preventability": v["preventability"], "cause_class": v["cause_class"],
+            "occurred_at": v["occurred_at"],
             "time_estimated": bool(v["time_estimated"]),
             "component": _part(comp), "cannula": _part(can),
             "detected_by": v["detected_by"], "source_type": e.source_type,
@@ -119,7 +144,8 @@ def views(db: Session, actor: Actor, listed: list[Listed]) -> list[dict[str, Any
             "recorded_by": e.recorded_by,
             "recorded_by_name": names.get(e.recorded_by or 0, "the system"),
             "recorded_at": e.recorded_at, "amended": bool(x.force.history),
-            "history": history,
+            "history": history, "review_ids": [r.id for r in discussed.get(e.id, [])],
+            "packet_href": f"/quality/runs/{e.run_id}/packet?event={e.id}",
         })  # fmt: skip
     return out
 
@@ -155,7 +181,7 @@ def api_record(run_id: int, data: AdverseEventIn, db: DbSession, actor: CurrentA
 @api.get(
     "/runs/{run_id}/adverse-events",
     response_model=AdverseEventListOut,
-    dependencies=[require(P.VIEW_CLINICAL)],
+    dependencies=[require(READ_ROWS)],
 )
 def api_run_events(run_id: int, db: DbSession, actor: CurrentActor) -> Any:
     """The run's adverse events, newest first, with the values in force."""
@@ -163,9 +189,7 @@ def api_run_events(run_id: int, db: DbSession, actor: CurrentActor) -> Any:
     return {"events": views(db, actor, adverse_events.list_events(db, actor, run_id=run.id))}
 
 
-@api.get(
-    "/adverse-events", response_model=AdverseEventListOut, dependencies=[require(P.VIEW_CLINICAL)]
-)
+@api.get("/adverse-events", response_model=AdverseEventListOut, dependencies=[require(READ_ROWS)])
 def api_programme_events(
     db: DbSession,
     actor: CurrentActor,
@@ -188,7 +212,7 @@ def api_programme_events(
 @api.get(
     "/adverse-events/{event_id}",
     response_model=AdverseEventOut,
-    dependencies=[require(P.VIEW_CLINICAL)],
+    dependencies=[require(READ_ROWS)],
 )
 def api_event(event_id: int, db: DbSession, actor: CurrentActor) -> Any:
     """One event: values in force, history, ELSO code and ECLS-CDM concept (null =
@@ -219,7 +243,7 @@ def _since(period: str) -> datetime | None:
     return None if period == "all" else utcnow() - timedelta(days=int(period))
 
 
-@pages.get("/quality/events", dependencies=[require(P.VIEW_CLINICAL)])
+@pages.get("/quality/events", dependencies=[require(READ_ROWS)])
 def register_page(
     request: Request,
     db: DbSession,
@@ -351,6 +375,100 @@ def possible_page(
     return _possible(request, db, actor, days)
 
 
+def _counts(db: Session, actor: Actor, zone: Any, periods: int, group: str) -> dict[str, Any]:
+    found = adverse_event_summary.summarise(db, actor, zone, periods, group)
+
+    def cell(c: adverse_event_summary.Cell) -> dict[str, Any]:
+        return {"count": c.value, "shown": c.shown}
+
+    return {
+        "group": found.group, "periods": found.periods,
+        "small_cell": adverse_event_summary.SMALL_CELL,
+        "totals": [cell(c) for c in found.totals], "total": cell(found.total),
+        "tables": [
+            {"dimension": t.dimension, "label": t.label,
+             "lines": [{"value": x.value, "label": x.label, "counts": [cell(c) for c in x.cells],
+                        "total": cell(x.total)} for x in t.lines]}
+            for t in found.tables
+        ],
+    }  # fmt: skip
+
+
+Group = Literal["month", "quarter"]
+Periods = Annotated[int, Query(ge=1, le=60, description="how many months or quarters back")]
+
+
+@api.get(
+    "/quality/adverse-events/summary",
+    response_model=EventCountsOut,
+    dependencies=[require(P.VIEW_QUALITY)],
+)
+def api_event_counts(
+    request: Request, db: DbSession, actor: CurrentActor, periods: Periods = 12,
+    group: Group = "month",
+) -> Any:  # fmt: skip
+    """Adverse events counted per month or quarter by category, class and harm (values in
+    force); counts of 1 to 4 are null and shown "<5". No run, patient, time or text."""
+    return _counts(db, actor, request.app.state.settings.zone, periods, group)
+
+
+@pages.get("/quality/events/summary", dependencies=[require(P.VIEW_QUALITY)])
+def summary_page(
+    request: Request, db: DbSession, actor: CurrentActor, periods: Periods = 12,
+    group: Group = "month",
+) -> Response:  # fmt: skip
+    counts = _counts(db, actor, request.app.state.settings.zone, periods, group)
+    return render(
+        request, "adverse_summary.html", actor, counts=counts, periods=periods, group=group,
+        groups=adverse_event_summary.GROUPS,
+    )  # fmt: skip
+
+
+def _possible_out(p: possible_events.Possible) -> dict[str, Any]:
+    code = taxonomy.BY_CODE.get(p.suggested_code or "")
+    return {
+        "source_type": p.source_type, "source_id": p.source_id,
+        "source_label": taxonomy.SOURCE_LABELS[p.source_type], "run_id": p.run_id,
+        "patient_label": p.patient_label, "at": p.at, "what": p.what,
+        "suggested_code": p.suggested_code, "suggested_code_label": code.label if code else None,
+        "record_href": p.record_href,
+    }  # fmt: skip
+
+
+@api.get(
+    "/quality/possible-events",
+    response_model=PossibleListOut,
+    dependencies=[require(P.REVIEW_CASES)],
+)
+def api_possible(
+    db: DbSession,
+    actor: CurrentActor,
+    days: Annotated[int, Query(ge=1, le=365, description="look back this many days")] = 14,
+) -> Any:
+    """Possible adverse events not yet reviewed (found in the record, not reported): critical
+    alerts, failure component changes, aborted weaning trials, transfusions above the
+    threshold, clot at circuit checks; each until recorded as an event or set aside."""
+    return {
+        "days": days,
+        "possible": [_possible_out(p) for p in possible_events.find(db, actor, days)],
+    }
+
+
+@api.post(
+    "/quality/possible-events/dismissals",
+    status_code=201,
+    response_model=DismissedOut,
+    dependencies=[require(P.REVIEW_CASES)],
+)
+def api_dismiss(data: DismissIn, db: DbSession, actor: CurrentActor) -> Any:
+    """Set a possible event aside as "not an adverse event", with the reason (audited)."""
+    screen = possible_events.dismiss(db, actor, data)
+    return {
+        "source_type": screen.source_type, "source_id": screen.source_id,
+        "run_id": screen.run_id, "reason": screen.reason, "dismissed_at": screen.at,
+    }  # fmt: skip
+
+
 @pages.post("/quality/events/possible/dismiss", dependencies=[require(P.REVIEW_CASES)])
 def dismiss_form(request: Request, db: DbSession, actor: CurrentActor) -> Response:
     values = posted_values(request)
@@ -378,9 +496,17 @@ def _event_page(
     run = db.get_one(Run, one.event.run_id)
     comps, cans = adverse_events.parts_of(db, run.id)
     stale = isinstance(error, concurrency.StaleRecord)
+    reviews = None
+    if actor.can(P.REVIEW_CASES):
+        found = adverse_events.reviews_of_events(db, [event_id])[event_id]
+        held = adverse_events.review_dates(db, [r.id for r in found])
+        reviews = [(r, held[r.id]) for r in found]
+    packet = actor.can(P.REVIEW_CASES) or actor.can(P.VIEW_IDENTIFIERS)
     return render(
         request, "adverse_event.html", actor, status_code=(409 if stale else 422) if error else 200,
-        e=view, run=run, tax=taxonomy, error=error, values=values or {},
+        e=view, run=run, tax=taxonomy, error=error, values=values or {}, reviews=reviews,
+        causes=CAUSE_CLASS_LABELS,
+        packet_href=f"/quality/runs/{run.id}/packet?event={event_id}" if packet else None,
         components=[(c.id, adverse_events.part_text(c)) for c in comps],
         cannulas=[(c.id, adverse_events.part_text(c)) for c in cans],
         occurred_local=_local(request, one.force.values["occurred_at"]),
@@ -391,7 +517,7 @@ def _event_page(
     )  # fmt: skip
 
 
-@pages.get("/quality/events/{event_id}", dependencies=[require(P.VIEW_CLINICAL)])
+@pages.get("/quality/events/{event_id}", dependencies=[require(READ_ROWS)])
 def event_page(request: Request, event_id: int, db: DbSession, actor: CurrentActor) -> Response:
     return _event_page(request, db, actor, event_id)
 

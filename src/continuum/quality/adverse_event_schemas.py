@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, Field
 
 from continuum.core.schemas import MAX_ID, Out, RecordId, Strict, UtcTime
+from continuum.quality.review_factors import CAUSE_CLASSES
 from continuum.quality.taxonomy import (
     DETECTIONS,
     EVENT_CLASSES,
@@ -25,6 +26,7 @@ Source = Literal[SOURCES]  # type: ignore[valid-type]
 Description = Annotated[str, Field(min_length=3, max_length=4000)]
 Actions = Annotated[str | None, Field(max_length=4000)]
 AmendKind = Literal["correction", "consensus"]
+CauseClass = Literal[CAUSE_CLASSES]  # type: ignore[valid-type]
 
 
 class AdverseEventIn(Strict):
@@ -62,6 +64,9 @@ class AmendmentIn(Strict):
     detected_by: Detection | None = None
     description: Annotated[str | None, Field(min_length=3, max_length=4000)] = None
     immediate_actions: Actions = None
+    cause_class: CauseClass | None = Field(
+        default=None, description="agreed at M&M review only (kind consensus)"
+    )
     reason: Annotated[str, Field(min_length=3, max_length=2000)]
     kind: AmendKind = "correction"
     review_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
@@ -84,6 +89,10 @@ class HistoryOut(Out):
     reason: str | None = Field(description="null for a role that may not read free text")
     kind: AmendKind
     review_id: int | None
+    set_by: str | None = Field(
+        default=None, description="'set by M&M review of YYYY-MM-DD' for a review's consensus"
+    )
+    review_href: str | None = Field(default=None, description="the review page (reviewers)")
 
 
 class PartOut(Out):
@@ -112,6 +121,7 @@ class AdverseEventOut(Out):
     event_class: str
     harm: str
     preventability: str | None
+    cause_class: str | None = Field(description="agreed at M&M review; null until then")
     occurred_at: UtcTime
     time_estimated: bool
     component: PartOut | None
@@ -126,7 +136,65 @@ class AdverseEventOut(Out):
     recorded_at: UtcTime
     amended: bool
     history: list[HistoryOut]
+    review_ids: list[int] = Field(description="the M&M reviews that discussed this event")
+    packet_href: str = Field(description="the run's case packet centred on this event")
 
 
 class AdverseEventListOut(Out):
     events: list[AdverseEventOut]
+
+
+class CountOut(Out):
+    count: int | None = Field(description="null when 1 to 4 events (a small cell, shown '<5')")
+    shown: str = Field(description="the count as shown: a number, or '<5'")
+
+
+class CountLineOut(Out):
+    value: str
+    label: str
+    counts: list[CountOut] = Field(description="one per period, in the order of 'periods'")
+    total: CountOut
+
+
+class CountTableOut(Out):
+    dimension: Literal["category", "event_class", "harm"]
+    label: str
+    lines: list[CountLineOut]
+
+
+class EventCountsOut(Out):
+    """Adverse events counted per period by category, class and harm (values in force):
+    de-identified and aggregated, no run, patient, time or text."""
+
+    group: Literal["month", "quarter"]
+    periods: list[str]
+    small_cell: int = Field(description="counts below this are shown as '<N'")
+    totals: list[CountOut]
+    total: CountOut
+    tables: list[CountTableOut]
+
+
+class PossibleOut(Out):
+    source_type: str
+    source_id: int
+    source_label: str
+    run_id: int
+    patient_label: str
+    at: UtcTime
+    what: str
+    suggested_code: str | None
+    suggested_code_label: str | None
+    record_href: str = Field(description="the pre-filled 'record as adverse event' form")
+
+
+class PossibleListOut(Out):
+    days: int
+    possible: list[PossibleOut]
+
+
+class DismissedOut(Out):
+    source_type: str
+    source_id: int
+    run_id: int
+    reason: str
+    dismissed_at: UtcTime

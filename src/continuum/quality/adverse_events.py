@@ -14,12 +14,13 @@ field, the value and what is allowed, before anything is written.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from continuum.alerts.models import CircuitAlert
 from continuum.core import audit
@@ -39,6 +40,7 @@ from continuum.quality.adverse_event_record import (
     AdverseEventAmendment,
 )
 from continuum.quality.adverse_event_schemas import AdverseEventIn, AmendmentIn
+from continuum.quality.review_record import Review, ReviewMeeting
 from continuum.rounds.models import CircuitCheck, RoundRecord
 from continuum.rounds.transfusion import Transfusion
 from continuum.weaning.models import WeaningTrial
@@ -55,7 +57,9 @@ SOURCE_MODELS: dict[str, Any] = {
 REQUIRED_FIELDS = ("code", "event_class", "harm", "occurred_at", "time_estimated",
                    "detected_by", "description")  # fmt: skip
 # Set at review: once a consensus value exists, only another consensus changes it.
-CONSENSUS_FIELDS = ("harm", "preventability")
+CONSENSUS_FIELDS = ("harm", "preventability", "cause_class")
+# Set only at review (never by a correction): the report has no value for it.
+REVIEW_ONLY_FIELDS = ("cause_class",)
 TIME_FIELDS = ("occurred_at",)
 ID_FIELDS = ("component_id", "cannula_id")
 BOOL_FIELDS = ("time_estimated",)
@@ -110,9 +114,17 @@ def from_text(field: str, text: str | None) -> Any:
     return text
 
 
-def in_force(event: AdverseEvent, amendments: list[AdverseEventAmendment]) -> InForce:
-    """The report with its amendments applied in order (time, then id), and the history."""
-    values: dict[str, Any] = {f: getattr(event, f) for f in AMENDABLE_FIELDS}
+def in_force(event: AdverseEvent, amendments: list[AdverseEventAmendment] | None = None) -> InForce:
+    """The report with its amendments applied in order (time, then id), and the history.
+
+    The one place an event's current values come from: the register, the event page, the
+    case packet, the review page, the metrics and the aggregated view all read them here
+    (never the report's own columns, which keep the first report). Without ``amendments``
+    they are read from the event's session."""
+    if amendments is None:
+        session = object_session(event)
+        amendments = amendments_of(session, [event.id])[event.id] if session else []
+    values: dict[str, Any] = {f: getattr(event, f, None) for f in AMENDABLE_FIELDS}
     history: list[Change] = []
     for a in sorted(amendments, key=lambda x: (x.at, x.id or 0)):
         new = from_text(a.field, a.value)
@@ -122,6 +134,26 @@ def in_force(event: AdverseEvent, amendments: list[AdverseEventAmendment]) -> In
         values[a.field] = new
     values["category"] = taxonomy.BY_CODE[values["code"]].category
     return InForce(values, history)
+
+
+def in_force_many(session: Session, events: Iterable[AdverseEvent]) -> dict[int, InForce]:
+    """The values in force of many events at once (one query for their amendments)."""
+    listed = list(events)
+    amended = amendments_of(session, [e.id for e in listed])
+    return {e.id: in_force(e, amended.get(e.id, [])) for e in listed}
+
+
+def events_in_force(
+    session: Session, run_ids: Iterable[int] | None = None
+) -> list[tuple[AdverseEvent, InForce]]:
+    """Every event (of the given runs, or all), each with its values in force: what the
+    metrics, the packet and the aggregated view count."""
+    stmt = select(AdverseEvent)
+    if run_ids is not None:
+        stmt = stmt.where(AdverseEvent.run_id.in_(list(run_ids)))
+    events = list(session.scalars(stmt.order_by(AdverseEvent.id)))
+    force = in_force_many(session, events)
+    return [(e, force[e.id]) for e in events]
 
 
 def amendments_of(session: Session, event_ids: list[int]) -> dict[int, list[AdverseEventAmendment]]:
@@ -228,8 +260,15 @@ def check_source(
 # --- record ------------------------------------------------------------------------------
 
 
-def get_event(session: Session, actor: Actor, event_id: int) -> AdverseEvent:
+def may_read_rows(actor: Actor) -> None:
+    """Events one by one: the roles that record them. Researchers read them counted
+    (``adverse_event_summary``), never event by event."""
     actor.require(Permission.VIEW_CLINICAL)
+    actor.require(Permission.RECORD_ADVERSE_EVENT)
+
+
+def get_event(session: Session, actor: Actor, event_id: int) -> AdverseEvent:
+    may_read_rows(actor)
     event = session.get(AdverseEvent, event_id)
     if event is None:
         raise NotFound(f"adverse event {event_id} not found")
@@ -367,14 +406,30 @@ def amend(
         if given.get(field) is not None:
             problems += check_part(session, run, field, given[field])
     if data.kind == "correction":
-        agreed = {c.field: c for c in current.history if c.kind == "consensus"}
-        for field in CONSENSUS_FIELDS:
-            if field in given and field in agreed:
+        for field in REVIEW_ONLY_FIELDS:
+            if field in given:
                 problems.append(
                     FieldProblem(
                         field,
-                        f"{field} was agreed by consensus at review "
-                        f"({_stamp(agreed[field].at)}); only a review changes it",
+                        f"{field} is agreed at M&M review only (kind consensus, "
+                        "by those who review cases)",
+                        given[field],
+                    )
+                )
+        agreed = {c.field: c for c in current.history if c.kind == "consensus"}
+        held = review_dates(session, {c.review_id for c in agreed.values()})
+        for field in CONSENSUS_FIELDS:
+            if field in given and field in agreed and field not in REVIEW_ONLY_FIELDS:
+                by = agreed[field]
+                when = (
+                    f"M&M review of {held[by.review_id].isoformat()}"
+                    if by.review_id in held
+                    else f"review ({_stamp(by.at)})"
+                )
+                problems.append(
+                    FieldProblem(
+                        field,
+                        f"{field} was agreed by consensus at {when}; only a review changes it",
                         given[field],
                     )
                 )
@@ -442,7 +497,7 @@ def list_events(
     """Events newest first (by the time in force), per run or programme-wide; the filters
     apply to the values in force (a harm agreed at review counts, not the first report's).
     ``reviewed``: has (or has not) a consensus amendment."""
-    actor.require(Permission.VIEW_CLINICAL)
+    may_read_rows(actor)
     stmt = select(AdverseEvent)
     if run_id is not None:
         stmt = stmt.where(AdverseEvent.run_id == run_id)
@@ -467,6 +522,32 @@ def list_events(
         out.append(Listed(e, force))
     out.sort(key=lambda x: (x.force.values["occurred_at"], x.event.id), reverse=True)
     return out
+
+
+def reviews_of_events(session: Session, event_ids: Iterable[int]) -> dict[int, list[Review]]:
+    """The M&M reviews that discussed each event (oldest first)."""
+    found: dict[int, list[Review]] = defaultdict(list)
+    ids = list(event_ids)
+    if not ids:
+        return found
+    stmt = select(Review).where(Review.adverse_event_id.in_(ids)).order_by(Review.id)
+    for r in session.scalars(stmt):
+        if r.adverse_event_id is not None:
+            found[r.adverse_event_id].append(r)
+    return found
+
+
+def review_dates(session: Session, review_ids: Iterable[int | None]) -> dict[int, date]:
+    """The meeting date of each review ("set by M&M review of <date>")."""
+    ids = {i for i in review_ids if i is not None}
+    if not ids:
+        return {}
+    stmt = (
+        select(Review.id, ReviewMeeting.held_on)
+        .join(ReviewMeeting, ReviewMeeting.id == Review.meeting_id)
+        .where(Review.id.in_(ids))
+    )
+    return {i: d for i, d in session.execute(stmt)}
 
 
 def recorded_sources(session: Session) -> set[tuple[str, int]]:

@@ -39,7 +39,7 @@ from continuum.core.vocab import DISCIPLINE_LABELS, OUTCOME_LABELS
 from continuum.errors import Forbidden, NotFound
 from continuum.initiation.models import InitiationDecision
 from continuum.local_time import shown
-from continuum.quality import review_service
+from continuum.quality import adverse_events, review_service
 from continuum.quality.adverse_event_record import AdverseEvent
 from continuum.quality.pdsa_chart import day_ticks
 from continuum.quality.review_factors import cause_label, factor_label
@@ -80,6 +80,7 @@ class Row:
     detail: str = ""
     who: str = ""
     extra: str = ""
+    href: str = ""  # the record's own page (identified packet only)
 
 
 @dataclass
@@ -318,22 +319,23 @@ def build_packet(
         )
     # Assessment: adverse events with the values in force
     ae_rows = []
-    aes = session.scalars(
-        select(AdverseEvent).where(AdverseEvent.run_id == run.id).order_by(AdverseEvent.occurred_at)
-    ).all()
-    for ae in aes:
-        v = review_service.event_in_force(session, ae)
+    for ae, force in sorted(
+        adverse_events.events_in_force(session, [run.id]),
+        key=lambda x: (x[1].values["occurred_at"], x[0].id),
+    ):
+        v = force.values
         code = BY_CODE.get(v["code"] or "")
-        at = datetime.fromisoformat(v["occurred_at"]) if v["occurred_at"] else ae.occurred_at
         prevent = PREVENTABILITY_LABELS.get(v["preventability"] or "", "not yet agreed")
         ae_rows.append(
             Row(
-                clock(at) + (" (estimated)" if v["time_estimated"] == "true" else ""),
+                clock(v["occurred_at"]) + (" (estimated)" if v["time_estimated"] else ""),
                 code.label if code else str(v["code"]),
                 EVENT_CLASS_LABELS.get(v["event_class"] or "", "")
-                + f"; harm: {HARM_LABELS.get(v['harm'] or '', v['harm'])}; {prevent.lower()}",
+                + f"; harm: {HARM_LABELS.get(v['harm'] or '', v['harm'])}; {prevent.lower()}"
+                + (f"; cause: {cause_label(v['cause_class']).lower()}" if v["cause_class"] else ""),
                 text(v["description"]),
                 extra=f"#{ae.id}",
+                href="" if deidentified else f"/quality/events/{ae.id}",
             )
         )
     # Alerts and acknowledgement delays
@@ -452,10 +454,13 @@ def build_packet(
     reviews = [
         Row(
             clock(r.signed_at) if r.signed_at else "draft",
-            f"M&M review #{r.id}",
-            f"cause class: {cause_label(r.cause_class).lower()}",
+            f"M&M review #{r.id}"
+            + (f" of adverse event #{r.adverse_event_id}" if r.adverse_event_id else ""),
+            "cause class: "
+            + cause_label(review_service.in_force(session, r)["cause_class"]).lower(),
             "perfusion present: "
             + ("yes" if review_service.perfusion_present(session, r.meeting_id) else "no"),
+            href=f"/quality/reviews/cases/{r.id}" if actor.can(P.REVIEW_CASES) else "",
         )
         for r in review_service.reviews_of_run(session, run.id)
     ]
@@ -477,7 +482,7 @@ def build_packet(
     start = run.started_at
     centre = None
     if centre_event is not None:
-        at = centre_event.occurred_at
+        at = adverse_events.in_force(centre_event).values["occurred_at"]
         start, end = max(start, at - EVENT_WINDOW), min(end, at + EVENT_WINDOW)
         centre = clock(at)
         end = max(end, start + timedelta(minutes=1))

@@ -1,7 +1,8 @@
 """Demo adverse events, so the register, an event's history and the possible-events list
-mean something: one raised from an alert (with harm and preventability then agreed by
-consensus at review), one circuit event (the component changed for a failure, or else a
-membrane lung's rising pressure drop), one bleeding at a cannula site. Other demo records
+mean something: one raised from an alert (its harm then corrected by an amendment; harm
+agreed by consensus comes only from a signed review, ``demo_reviews``), one circuit event
+(the component changed for a failure, or else a membrane lung's rising pressure drop), one
+bleeding at a cannula site. Other demo records
 (the other critical alerts, clot at checks) stay on the possible-events list.
 Written through the service like any user would (the clinical events come from the demo's
 back-fill)."""
@@ -47,9 +48,8 @@ def add_demo_data(db: Session, staff: dict[str, Actor], now: datetime) -> None:
             )  # fmt: skip
             adverse_events.amend(
                 db, reviewer, event.id,
-                AmendmentIn(harm="moderate", preventability="possibly", kind="consensus",
-                            reason="Agreed at M&M: anti-Xa below range for 18 h before the "
-                            "alert", version=1),
+                AmendmentIn(harm="moderate", reason="pfHb 120 mg/dL the next morning and "
+                            "LDH rising: worse than first judged", version=1),
             )  # fmt: skip
     # A component changed for a failure, recorded from its change (the circuit event).
     failed = db.scalars(

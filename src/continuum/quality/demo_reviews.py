@@ -1,9 +1,10 @@
 """Demo M&M: two past meetings. The earlier one had a perfusionist present and reviewed an
 ended run (signed, cause class technical, an action that is an open PDSA cycle with three
 follow-up measurements); the later one had no perfusionist (shown prominently) and reviewed
-another run (signed, management), with an action carried to the next meeting. When the demo
-holds adverse events for a run, the review concerns the first of them and the agreed harm and
-preventability enter that event's history."""
+another run (signed, management), with an action carried to the next meeting. Runs with an
+adverse event are chosen first (the demo's history has them, so this module runs after
+``demo_history`` and ``demo_events``): the review concerns the run's first event, and the
+agreed harm, preventability and cause class enter that event's history on signing."""
 
 from __future__ import annotations
 
@@ -70,9 +71,13 @@ def _review(
 
 
 def add_demo_data(db: Session, staff: dict[str, Actor], now: datetime) -> None:
-    runs = list(
-        db.scalars(select(Run).where(Run.status == "ended").order_by(Run.ended_at).limit(2))
-    )
+    # The two earliest ended runs that had an adverse event (the review discusses it and its
+    # consensus enters the event's history), else the two earliest ended runs.
+    ended = select(Run).where(Run.status == "ended").order_by(Run.ended_at, Run.id)
+    with_events = ended.where(Run.id.in_(select(AdverseEvent.run_id)))
+    runs = list(db.scalars(with_events.limit(2)))
+    if len(runs) < 2:
+        runs = list(db.scalars(ended.limit(2)))
     if len(runs) < 2:
         return
     qa = _who(staff, "Daniel Costa", "qa_lead")

@@ -29,10 +29,9 @@ from continuum.core.vocab import MODES, OUTCOME_LABELS, SUPPORT_TYPES
 from continuum.db import utcnow
 from continuum.errors import FieldProblem, ValidationFailed
 from continuum.initiation.models import InitiationDecision, Referral
+from continuum.quality import adverse_events, metrics_settings
 from continuum.quality import metrics_calc as calc
-from continuum.quality import metrics_settings
-from continuum.quality.adverse_event_record import AdverseEvent, AdverseEventAmendment
-from continuum.quality.taxonomy import BY_CODE, CATEGORY_LABELS
+from continuum.quality.taxonomy import CATEGORY_LABELS
 from continuum.rounds.models import CircuitCheck, RoundRecord
 from continuum.rounds.transfusion import Transfusion
 
@@ -236,32 +235,10 @@ def _cohort(session: Session, f: MetricsFilter, now: datetime) -> list[RunFacts]
 def _complications(session: Session, by_run: dict[int, RunFacts]) -> None:
     """Incidents (events that reached the patient) by category, with the code and class in
     force after amendments."""
-    events = session.execute(
-        select(
-            AdverseEvent.id, AdverseEvent.run_id, AdverseEvent.code, AdverseEvent.event_class
-        ).where(AdverseEvent.run_id.in_(list(by_run)))
-    ).all()
-    if not events:
-        return
-    changes: dict[int, list[tuple[str, str | None]]] = defaultdict(list)
-    amendments = (
-        select(
-            AdverseEventAmendment.event_id, AdverseEventAmendment.field, AdverseEventAmendment.value
-        )
-        .where(
-            AdverseEventAmendment.event_id.in_([e.id for e in events]),
-            AdverseEventAmendment.field.in_(("code", "event_class")),
-        )
-        .order_by(AdverseEventAmendment.at, AdverseEventAmendment.id)
-    )
-    for event_id, name, value in session.execute(amendments):
-        changes[event_id].append((name, value))
-    for e in events:
-        code = calc.code_in_force(e.code, changes.get(e.id, ()))
-        klass = calc.field_in_force(e.event_class, "event_class", changes.get(e.id, ()))
-        if klass != "incident":
+    for e, force in adverse_events.events_in_force(session, list(by_run)):
+        if force.values["event_class"] != "incident":
             continue
-        category = BY_CODE[code].category if code in BY_CODE else "other"
+        category = force.values["category"]
         counts = by_run[e.run_id].complications
         counts[category] = counts.get(category, 0) + 1
 

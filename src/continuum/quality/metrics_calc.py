@@ -200,23 +200,6 @@ def pooled_ttr(parts: Iterable[TimeInRange]) -> TimeInRange:
     return TimeInRange(inside, observed)
 
 
-def code_in_force(original: str, amendments: Iterable[tuple[str, str | None]]) -> str:
-    """The value of ``code`` after the amendments (field, value) applied in order."""
-    code = original
-    for name, value in amendments:
-        if name == "code" and value:
-            code = value
-    return code
-
-
-def field_in_force(original: str, name: str, amendments: Iterable[tuple[str, str | None]]) -> str:
-    value = original
-    for changed, new in amendments:
-        if changed == name and new:
-            value = new
-    return value
-
-
 @dataclass(frozen=True)
 class AgeBounds:
     """Upper limits (exclusive) of the neonatal and paediatric groups."""

@@ -21,7 +21,7 @@ from continuum.core.run_record import Run
 from continuum.core.run_view import RunLink, add_run_link
 from continuum.core.vocab import DISCIPLINE_LABELS, DISCIPLINES
 from continuum.errors import ContinuumError
-from continuum.quality import case_packet
+from continuum.quality import adverse_events, case_packet
 from continuum.quality import review_service as svc
 from continuum.quality.adverse_event_record import AdverseEvent
 from continuum.quality.case_packet_pdf import render_pdf
@@ -370,10 +370,15 @@ def api_add_action(
 
 
 @api.get("/actions", response_model=list[ActionOut], dependencies=[require(P.REVIEW_CASES)])
-def api_actions(request: Request, db: DbSession, actor: CurrentActor) -> list[ActionOut]:
-    """Open actions, overdue first."""
+def api_actions(
+    request: Request,
+    db: DbSession,
+    actor: CurrentActor,
+    run_id: int | None = Query(None, ge=1, le=2**31 - 1, description="only this run's"),
+) -> list[ActionOut]:
+    """Open actions, overdue first (of every run, or of one run)."""
     today = _today(request)
-    return [_action_out(db, a, today) for a in svc.open_actions(db, actor, today)]
+    return [_action_out(db, a, today) for a in svc.open_actions(db, actor, today, run_id)]
 
 
 @api.post(
@@ -474,7 +479,7 @@ def _meeting_page(
     m = svc.get_meeting(db, actor, meeting_id)
     today = _today(request)
     out = _meeting_out(db, m, today)
-    events = db.scalars(select(AdverseEvent).order_by(AdverseEvent.occurred_at.desc()).limit(300))
+    listed = adverse_events.list_events(db, actor)[:300]
     return render(
         request,
         "review_meeting.html",
@@ -484,7 +489,10 @@ def _meeting_page(
         staff=_staff(db),
         disciplines=DISCIPLINES,
         runs=_runs(db),
-        events=[(e, BY_CODE[e.code].label if e.code in BY_CODE else e.code) for e in events],
+        events=[
+            (x.event, BY_CODE[x.force.values["code"]].label, x.force.values["occurred_at"])
+            for x in listed
+        ],
         error=error,
         error_form=error_form,
         values=values or {},
@@ -555,7 +563,9 @@ def _review_page(
     }
     meeting = db.get_one(ReviewMeeting, r.meeting_id)
     event = db.get(AdverseEvent, r.adverse_event_id) if r.adverse_event_id else None
-    event_now = svc.event_in_force(db, event) if event else None
+    force = adverse_events.in_force(event) if event else None
+    event_now = force.values if force else None
+    held = adverse_events.review_dates(db, {c.review_id for c in force.history} if force else ())
     return render(
         request,
         "review_case.html",
@@ -573,8 +583,9 @@ def _review_page(
         preventabilities=PREVENTABILITY_LABELS,
         event=event,
         event_now=event_now,
-        event_label=BY_CODE[event.code].label if event and event.code in BY_CODE else None,
-        history=svc.event_history(db, event.id) if event else [],
+        event_label=BY_CODE[event_now["code"]].label if event_now else None,
+        history=force.history if force else [],
+        held=held,
         in_force=svc.in_force(db, r),
         attendee=_is_attendee(db, actor, r),
         error=error,
@@ -787,11 +798,16 @@ def measurement_form(
 
 
 @pages.get("/quality/actions", dependencies=[require(P.REVIEW_CASES)])
-def actions_page(request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    """The coordinator's list: every open action, overdue first."""
+def actions_page(
+    request: Request,
+    db: DbSession,
+    actor: CurrentActor,
+    run_id: int | None = Query(None, ge=1, le=2**31 - 1),
+) -> Response:
+    """The coordinator's list: every open action, overdue first (or one run's)."""
     today = _today(request)
-    rows = [_action_out(db, a, today) for a in svc.open_actions(db, actor, today)]
-    return render(request, "review_actions.html", actor, rows=rows, today=today)
+    rows = [_action_out(db, a, today) for a in svc.open_actions(db, actor, today, run_id)]
+    return render(request, "review_actions.html", actor, rows=rows, today=today, run_id=run_id)
 
 
 # --- case packet -----------------------------------------------------------------------

@@ -3,9 +3,9 @@ factors, anonymous voting on the cause class, consensus, signing, amendments, ac
 PDSA measurements. Every change audited; flushes, never commits.
 
 Harm and preventability agreed at the review of an adverse event become part of that
-event's history when the review is signed: one ``adverse_event_amendment`` row per changed
-field, kind "consensus", naming the review. The values in force of an event are computed
-here (``event_in_force``: the report with its amendments applied in order).
+event's history when the review is signed, written by the register's own amend service
+(``adverse_events.amend``, kind "consensus", naming the review and its meeting); the values
+in force of an event come from ``adverse_events.in_force`` only.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from continuum.core.run_record import Run
 from continuum.core.vocab import DISCIPLINES
 from continuum.db import utcnow
 from continuum.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationFailed
-from continuum.quality.adverse_event_record import AdverseEvent, AdverseEventAmendment
+from continuum.quality import adverse_events
+from continuum.quality.adverse_event_record import AdverseEvent
+from continuum.quality.adverse_event_schemas import AmendmentIn
 from continuum.quality.review_factors import (
     ACTION_STATUSES,
     AMENDABLE_FIELDS,
@@ -182,10 +184,16 @@ def amendments(session: Session, review_id: int) -> list[ReviewAmendment]:
     return list(session.scalars(stmt.order_by(ReviewAmendment.at, ReviewAmendment.id)))
 
 
-def open_actions(session: Session, actor: Actor, today: date) -> list[ReviewAction]:
-    """Every open action, overdue first (then by due date): the coordinator's list."""
+def open_actions(
+    session: Session, actor: Actor, today: date, run_id: int | None = None
+) -> list[ReviewAction]:
+    """Every open action (or one run's), overdue first (then by due date): the
+    coordinator's list."""
     actor.require(P.REVIEW_CASES)
-    rows = session.scalars(select(ReviewAction).where(ReviewAction.status == "open")).all()
+    stmt = select(ReviewAction).where(ReviewAction.status == "open")
+    if run_id is not None:
+        stmt = stmt.join(Review, Review.id == ReviewAction.review_id).where(Review.run_id == run_id)
+    rows = session.scalars(stmt).all()
     return sorted(rows, key=lambda a: (a.due_on >= today, a.due_on, a.id))
 
 
@@ -211,33 +219,9 @@ def staff_names(session: Session, ids: set[int | None]) -> dict[int, str]:
     return dict(session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(wanted))).all())
 
 
-def event_in_force(session: Session, event: AdverseEvent) -> dict[str, str | None]:
-    """An adverse event's values in force: the report with its amendments applied in order.
-    (Computed here; the adverse-event register's own service may offer the same.)"""
-    values: dict[str, str | None] = {
-        "code": event.code,
-        "event_class": event.event_class,
-        "harm": event.harm,
-        "preventability": event.preventability,
-        "occurred_at": event.occurred_at.isoformat(),
-        "time_estimated": "true" if event.time_estimated else "false",
-        "detected_by": event.detected_by,
-        "description": event.description,
-        "immediate_actions": event.immediate_actions,
-    }
-    rows = session.scalars(
-        select(AdverseEventAmendment)
-        .where(AdverseEventAmendment.event_id == event.id)
-        .order_by(AdverseEventAmendment.at, AdverseEventAmendment.id)
-    )
-    for row in rows:
-        values[row.field] = row.value
-    return values
-
-
-def event_history(session: Session, event_id: int) -> list[AdverseEventAmendment]:
-    stmt = select(AdverseEventAmendment).where(AdverseEventAmendment.event_id == event_id)
-    return list(session.scalars(stmt.order_by(AdverseEventAmendment.at, AdverseEventAmendment.id)))
+def consensus_reason(review: Review, meeting: ReviewMeeting) -> str:
+    """The reason written with an event's amendment agreed at review: names the meeting."""
+    return f"set by M&M review of {meeting.held_on.isoformat()} (review {review.id})"
 
 
 # --- meetings and attendance -----------------------------------------------------------
@@ -493,34 +477,7 @@ def sign(session: Session, actor: Actor, review: Review) -> Review:
     now = utcnow()
     run = session.get_one(Run, review.run_id)
     if review.adverse_event_id is not None:
-        event = session.get_one(AdverseEvent, review.adverse_event_id)
-        current = event_in_force(session, event)
-        for name in ("harm", "preventability"):
-            value = getattr(review, name)
-            if value is not None and value != current.get(name):
-                session.add(
-                    AdverseEventAmendment(
-                        event_id=event.id,
-                        field=name,
-                        value=value,
-                        reason=f"agreed by consensus at M&M review {review.id}",
-                        kind="consensus",
-                        review_id=review.id,
-                        by=actor.staff_id,
-                        at=now,
-                    )
-                )
-                event.version += 1
-                record_event(
-                    session,
-                    actor,
-                    "adverse_event.amended",
-                    now,
-                    f"Adverse event {event.id}: {name} agreed at M&M review "
-                    f"{review.id} ({value.replace('_', ' ')})",
-                    ("adverse_event", event.id),
-                    run,
-                )
+        _write_consensus(session, actor, review, ("harm", "preventability", "cause_class"))
     review.status = "signed"
     review.signed_at = now
     review.signed_by = actor.staff_id
@@ -539,6 +496,37 @@ def sign(session: Session, actor: Actor, review: Review) -> Review:
     )
     audit.record(session, actor, "sign", "review", review.id, run.patient_id)
     return review
+
+
+def _write_consensus(
+    session: Session, actor: Actor, review: Review, names: tuple[str, ...]
+) -> None:
+    """What the review agreed about its adverse event (harm, preventability, cause class)
+    becomes part of the event's history through the register's own amend service: kind
+    "consensus", naming the review and its meeting. Values already in force are skipped."""
+    if review.adverse_event_id is None:
+        return
+    event = session.get_one(AdverseEvent, review.adverse_event_id)
+    current = adverse_events.in_force(event).values
+    agreed: dict[str, str] = {}
+    for name in names:
+        value = in_force(session, review)[name] if name == "cause_class" else getattr(review, name)
+        if value is not None and value != current.get(name):
+            agreed[name] = value
+    if not agreed:
+        return
+    meeting = session.get_one(ReviewMeeting, review.meeting_id)
+    adverse_events.amend(
+        session,
+        actor,
+        event.id,
+        AmendmentIn(
+            **agreed,
+            reason=consensus_reason(review, meeting),
+            kind="consensus",
+            review_id=review.id,
+        ),
+    )
 
 
 def amend(session: Session, actor: Actor, review: Review, data: AmendIn) -> ReviewAmendment:
@@ -562,6 +550,8 @@ def amend(session: Session, actor: Actor, review: Review, data: AmendIn) -> Revi
     session.add(row)
     review.version += 1
     session.flush()
+    if data.field == "cause_class":  # the event's history follows the review's amendment
+        _write_consensus(session, actor, review, ("cause_class",))
     audit.record(
         session,
         actor,

@@ -75,6 +75,8 @@ class BoardRow:
     circuit_age_h: float | None = None
     entered: dict[str, str] = field(default_factory=dict)  # code → "62 kPa" (latest)
     forecasts: list[dict[str, Any]] = field(default_factory=list)  # exchange forecasts made
+    # What the quality layer says is still open (events not yet reviewed, M&M actions).
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def bed(self) -> str | None:
@@ -345,6 +347,7 @@ def board(
     people = patient_service.identities(
         session, actor, [r.patient_id for r in runs], "rounds board"
     )
+    notes = run_view.run_notes(session, actor, ids)
     rows = []
     for run in runs:
         lv, tg, acts = latest.get(run.id, {}), targets.get(run.id, {}), todo.get(run.id, [])
@@ -380,6 +383,7 @@ def board(
                     for f in run_view.exchange_forecasts(session, run.id)
                     if f["status"] == "forecast"
                 ],
+                notes=notes.get(run.id, []),
             )
         )
     return sorted(rows, key=lambda r: tuple(-x for x in r.urgency))
