@@ -55,6 +55,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.quality.metrics_routes",
     "continuum.quality.audit_routes",
     "continuum.quality.adverse_event_routes",
+    "continuum.research.dictionary_routes",
     # add domain route modules above this line
 )
 
