@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute, iter_route_contexts
+from markupsafe import Markup, escape
 from pydantic import BaseModel, Field
 
 from continuum.core.roles import Permission as P
@@ -100,6 +101,13 @@ def _check(table: str | None, standard: str | None) -> None:
                                      f"(allowed: {', '.join(STANDARDS)})", standard))  # fmt: skip
     if problems:
         raise ValidationFailed(problems)
+
+
+def breakable(text: str) -> Markup:
+    """Identifiers (ecls_cannula.flow_direction_concept_id) may wrap after a dot or an
+    underscore in a narrow column, never inside a word."""
+    safe = str(escape(text))
+    return Markup(safe.replace(".", ".<wbr>").replace("_", "_<wbr>"))
 
 
 def _blank(value: str | None) -> str | None:
@@ -224,4 +232,5 @@ def dictionary_page(
             for s in STANDARDS
         },
         described_total=sum(1 for f in everything if f.excluded is None),
+        breakable=breakable,
     )
