@@ -56,9 +56,7 @@ def test_the_coverage_check_names_a_new_table_column_and_a_gone_one(
     fake = {**real, "ecmo_transport": extra, "circuit": shrunk, "run": grown}
     monkeypatch.setattr(dd, "metadata_tables", lambda: fake)
     missing = dd.missing_entries()
-    assert {"ecmo_transport.id", "ecmo_transport.leg", "run.ecpr_low_flow_minutes"} <= set(
-        missing
-    )
+    assert {"ecmo_transport.id", "ecmo_transport.leg", "run.ecpr_low_flow_minutes"} <= set(missing)
     assert "circuit.priming_solution" in dd.stale_entries()
 
 
@@ -126,8 +124,12 @@ def test_run_mode_and_cannula_map_to_elso_and_ecls_cdm() -> None:
     assert mode.mappings["clif"].startswith("ecmo_configuration_category")
     french = fields["cannula.french"]
     assert (french.unit, french.allowed) == ("Fr", "≥ 6, ≤ 40")
-    assert french.mappings["redcap"] == "cannula.cannula_french (text, integer; repeating instrument)"
-    assert fields["run.support_type"].mappings["redcap"].startswith("run.run_support_type (dropdown")
+    assert (
+        french.mappings["redcap"] == "cannula.cannula_french (text, integer; repeating instrument)"
+    )
+    assert (
+        fields["run.support_type"].mappings["redcap"].startswith("run.run_support_type (dropdown")
+    )
     assert fields["patient.height_cm"].unit == "cm"
     # a closed list held in code (not a CHECK) still shows its values
     assert "oxygenator_failure" in (fields["component.stop_reason"].allowed or "")
@@ -138,8 +140,8 @@ def test_identifiers_and_free_text_stay_out_of_redcap() -> None:
     for key in ("patient_identity.mrn", "patient_identity.name", "run.indication",
                 "referral.contact", "adverse_event.description"):  # fmt: skip
         assert fields[key].mappings["redcap"].startswith("not mapped: "), key
-    assert fields["patient_identity.birth_date"].mappings["elso"].startswith(
-        "patient_run.birthdate"
+    assert (
+        fields["patient_identity.birth_date"].mappings["elso"].startswith("patient_run.birthdate")
     )
 
 

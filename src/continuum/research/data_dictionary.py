@@ -19,6 +19,7 @@ import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import JSON, Boolean, CheckConstraint, Column, Date, Float, Integer, String, Text
@@ -81,7 +82,7 @@ def metadata_tables() -> dict[str, SqlTable]:
 # ---- what the model says -------------------------------------------------------------
 
 
-def column_type(column: Column) -> str:  # type: ignore[type-arg]
+def column_type(column: Column[Any]) -> str:
     t = column.type
     if isinstance(t, UTCDateTime):
         return "date-time (UTC)"
@@ -249,9 +250,7 @@ def _mappings(entry: Mapping, t: Table, redcap: str) -> dict[str, str]:
     return out
 
 
-def _field(
-    table: SqlTable, column: Column, t: Table, api: list[ApiField]  # type: ignore[type-arg]
-) -> DictionaryField:
+def _field(table: SqlTable, column: Column[Any], t: Table, api: list[ApiField]) -> DictionaryField:
     entry = t.columns[column.name]
     type_ = column_type(column)
     api_allowed = next((a.allowed for a in api if a.allowed), ())
@@ -306,7 +305,7 @@ def _code_field(code: vocabulary.Code, api: list[ApiField]) -> DictionaryField:
     )
 
 
-def _excluded_field(table: SqlTable, column: Column, reason: str) -> DictionaryField:  # type: ignore[type-arg]
+def _excluded_field(table: SqlTable, column: Column[Any], reason: str) -> DictionaryField:
     return DictionaryField(
         key=f"{table.name}.{column.name}",
         table=table.name,

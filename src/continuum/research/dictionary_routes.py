@@ -228,8 +228,7 @@ def dictionary_page(
         params=params,
         query=query,
         mapped_counts={
-            s: sum(1 for f in everything if f.excluded is None and f.mapped(s))
-            for s in STANDARDS
+            s: sum(1 for f in everything if f.excluded is None and f.mapped(s)) for s in STANDARDS
         },
         described_total=sum(1 for f in everything if f.excluded is None),
         breakable=breakable,
