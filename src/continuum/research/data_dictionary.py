@@ -299,7 +299,7 @@ def _code_field(code: vocabulary.Code, api: list[ApiField]) -> DictionaryField:
         nullable=False,
         excluded=None,
         api_fields=tuple(a.name for a in api),
-        description=f"{code.group} ({code.code})",
+        description=f"vocabulary code {code.code}, group {code.group}",
         loinc=loinc,
         mappings=mappings,
     )

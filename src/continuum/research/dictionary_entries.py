@@ -23,7 +23,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from continuum.core.vocab import COMPONENT_STOP_REASONS
+from continuum import vocabulary
+from continuum.core.vocab import COMPONENT_STOP_REASONS, DISCIPLINES, MODES
+from continuum.initiation.models import REFERRAL_STATUSES
 
 STANDARDS: tuple[str, ...] = ("elso", "redcap", "fhir", "omop", "clif")
 STANDARD_LABELS: dict[str, str] = {
@@ -100,6 +102,7 @@ PATIENT_REF = M(
     omop="person.person_id",
     clif="hospitalization_id (through the patient's stay)",
 )
+CODES = tuple(vocabulary.CODES)
 INTERNAL = "a working record of this platform with no counterpart in registry or research standards"
 GOVERNANCE = "programme governance (M&M, audit), not a patient-level research variable"
 
@@ -528,6 +531,7 @@ TABLES: dict[str, Table] = {
                 fhir="Observation.code (LOINC where the vocabulary has one)",
                 omop="measurement.measurement_concept_id",
                 clif="the ecmo_mcs column the code fills (see each code)",
+                allowed=CODES,
             ),
             "time": M(
                 label="Time of the value",
@@ -614,7 +618,9 @@ TABLES: dict[str, Table] = {
             "record_id": M(label="Record"),
             "run_id": RUN_REF,
             "staff_id": STAFF,
-            "discipline": M(fhir="Procedure.performer.function / Provenance.agent.role"),
+            "discipline": M(
+                fhir="Procedure.performer.function / Provenance.agent.role", allowed=DISCIPLINES
+            ),
             "how": M(label="How they took part", fhir="Provenance.agent.type"),
             "contribution": TEXT,
             "at": M(label="When", fhir="Provenance.recorded"),
@@ -629,7 +635,7 @@ TABLES: dict[str, Table] = {
         {
             "id": ROW_ID,
             "run_id": RUN_REF,
-            "code": M(label="Target for code", fhir="Goal.target.measure"),
+            "code": M(label="Target for code", fhir="Goal.target.measure", allowed=CODES),
             "low": M(label="Target from", fhir="Goal.target.detailRange.low"),
             "high": M(label="Target up to", fhir="Goal.target.detailRange.high"),
             "unit": M(fhir="Goal.target.detailRange (UCUM unit)"),
@@ -656,7 +662,7 @@ TABLES: dict[str, Table] = {
             "recorded_at": WRITTEN,
             "staff_id": STAFF,
             "by_name": NAME,
-            "discipline": M(fhir="Provenance.agent.role"),
+            "discipline": M(fhir="Provenance.agent.role", allowed=DISCIPLINES),
             "record_type": M(label="Record kind"),
             "record_id": M(label="Record"),
             "summary": TEXT,
@@ -852,7 +858,7 @@ TABLES: dict[str, Table] = {
         {
             "id": ROW_ID,
             "referral_id": M(label="Referral"),
-            "from_status": M(),
+            "from_status": M(allowed=REFERRAL_STATUSES),
             "to_status": M(),
             "reason": TEXT,
             "at": M(label="When"),
@@ -882,8 +888,8 @@ TABLES: dict[str, Table] = {
             "trial_inputs": M(label="Trial criteria inputs (structured)"),
             "score_reason": TEXT,
             "physiology": M(label="Physiology (structured)"),
-            "recommended_mode": M(label="Recommended mode"),
-            "chosen_mode": M(label="Chosen mode", elso="patient_run.mode (initial)", allowed=()),
+            "recommended_mode": M(label="Recommended mode", allowed=MODES),
+            "chosen_mode": M(label="Chosen mode", elso="patient_run.mode (initial)"),
             "choice_reason": TEXT,
             "plan": M(
                 label="Configuration plan (structured)",
