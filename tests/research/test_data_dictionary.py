@@ -152,6 +152,12 @@ def test_select_filters_by_table_standard_and_every_word() -> None:
     clif = dd.select(fields, standard="clif")
     assert clif and all(not f.mappings["clif"].startswith("not mapped") for f in clif)
     assert "observation.value[blood_flow]" in {f.key for f in clif}
+    gaps = dd.select(fields, standard="clif", mapped=False)
+    assert gaps and all(f.mappings["clif"].startswith("not mapped") for f in gaps)
+    assert all(f.excluded is None for f in gaps)  # an operational table is no gap
+    assert {f.key for f in gaps} | {f.key for f in clif} == {
+        f.key for f in fields if f.excluded is None
+    }
     found = {f.key for f in dd.select(fields, q="ecls pump flow")}
     assert "observation.value[blood_flow]" in found
     assert "observation.value[hb]" not in found
@@ -196,11 +202,20 @@ def test_json_answers_every_field_with_standards_and_api_fields(web: Web) -> Non
     assert {f["table"] for f in narrowed["fields"]} == {"run"}
     assert "run.started_at" in {f["key"] for f in narrowed["fields"]}
     assert "run.created_by" not in {f["key"] for f in narrowed["fields"]}
+    gaps = web.client.get(
+        "/api/v1/research/dictionary", params={"standard": "clif", "mapped": "no"}
+    ).json()
+    assert "observation.value[hb]" in {f["key"] for f in gaps["fields"]}
+    assert "observation.value[blood_flow]" not in {f["key"] for f in gaps["fields"]}
 
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"table": "runs"}, "table"), ({"standard": "snomed"}, "standard")],
+    [
+        ({"table": "runs"}, "table"),
+        ({"standard": "snomed"}, "standard"),
+        ({"mapped": "x"}, "mapped"),
+    ],
 )
 def test_json_refuses_an_unknown_filter_naming_it(
     web: Web, params: dict[str, str], field: str
@@ -227,6 +242,10 @@ def test_page_lists_fields_filters_and_says_why_a_field_is_not_mapped(web: Web) 
     assert filtered.status_code == 200
     assert "cannula.french" in filtered.text and "run.started_at" not in filtered.text
     assert "/research/dictionary.csv?table=cannula&amp;q=size" in filtered.text
+    gaps = web.client.get("/research/dictionary", params={"standard": "clif", "mapped": "no"})
+    assert 'id="observation.value[hb]"' in gaps.text
+    assert 'id="observation.value[blood_flow]"' not in gaps.text
+    assert '<option value="no" selected>' in gaps.text
     bad = web.client.get("/research/dictionary", params={"standard": "snomed"})
     assert bad.status_code == 422
     assert "standard &#39;snomed&#39; is unknown" in bad.text

@@ -405,14 +405,18 @@ def select(
     standard: str | None = None,
     q: str | None = None,
     include_excluded: bool = True,
+    mapped: bool = True,
 ) -> list[DictionaryField]:
-    """The fields of one table, mapped in one standard, and/or matching every word of q."""
+    """The fields of one table, mapped in one standard (or, ``mapped=False``, the gaps: the
+    described fields it has no place for), and/or matching every word of q."""
     words = (q or "").lower().split()
+    if standard is not None and not mapped:
+        include_excluded = False  # an operational table is no gap
     return [
         f
         for f in fields
         if (table is None or f.table == table)
-        and (standard is None or f.mapped(standard))
+        and (standard is None or f.mapped(standard) == mapped)
         and (include_excluded or f.excluded is None)
         and all(w in f.text() for w in words)
     ]

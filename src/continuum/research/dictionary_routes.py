@@ -90,7 +90,10 @@ def _fields(request: Request) -> list[dd.DictionaryField]:
     return dd.build(response_models(request))
 
 
-def _check(table: str | None, standard: str | None) -> None:
+MAPPED = ("yes", "no")
+
+
+def _check(table: str | None, standard: str | None, mapped: str | None = None) -> None:
     problems = []
     if table is not None and table not in dd.table_names():
         allowed = ", ".join(dd.table_names())
@@ -99,6 +102,9 @@ def _check(table: str | None, standard: str | None) -> None:
     if standard is not None and standard not in STANDARDS:
         problems.append(FieldProblem("standard", f"standard '{standard}' is unknown "
                                      f"(allowed: {', '.join(STANDARDS)})", standard))  # fmt: skip
+    if mapped is not None and mapped not in MAPPED:
+        problems.append(FieldProblem("mapped", f"mapped '{mapped}' is not yes or no "
+                                     "(allowed: yes, no)", mapped))  # fmt: skip
     if problems:
         raise ValidationFailed(problems)
 
@@ -143,6 +149,11 @@ def _out(f: dd.DictionaryField) -> FieldOut:
 
 TableQ = Query(None, max_length=64, description="only this table's fields")
 StandardQ = Query(None, max_length=16, description="only fields mapped in this standard")
+MappedQ = Query(
+    None,
+    max_length=8,
+    description="with standard: 'yes' (default) the fields it has a place for, 'no' the gaps",
+)
 SearchQ = Query(None, max_length=200, description="words every field shown contains")
 
 
@@ -151,15 +162,16 @@ def dictionary_api(
     request: Request,
     table: str | None = TableQ,
     standard: str | None = StandardQ,
+    mapped: str | None = MappedQ,
     q: str | None = SearchQ,
 ) -> DictionaryOut:
     """Every field of the record (table.column, and each observation code) with its label,
     type, unit, allowed values and its place in ELSO, REDCap, FHIR R4, OMOP/ECLS-CDM and
     CLIF ecmo_mcs (or why it has none). Operational tables are listed as excluded."""
-    table, standard, q = _blank(table), _blank(standard), _blank(q)
-    _check(table, standard)
+    table, standard, mapped, q = _blank(table), _blank(standard), _blank(mapped), _blank(q)
+    _check(table, standard, mapped)
     everything = _fields(request)
-    chosen = dd.select(everything, table, standard, q)
+    chosen = dd.select(everything, table, standard, q, mapped=mapped != "no")
     return DictionaryOut(
         standards=_standards(),
         count=len(chosen),
@@ -173,11 +185,12 @@ def dictionary_csv(
     request: Request,
     table: str | None = TableQ,
     standard: str | None = StandardQ,
+    mapped: str | None = MappedQ,
     q: str | None = SearchQ,
 ) -> Response:
-    table, standard, q = _blank(table), _blank(standard), _blank(q)
-    _check(table, standard)
-    chosen = dd.select(_fields(request), table, standard, q)
+    table, standard, mapped, q = _blank(table), _blank(standard), _blank(mapped), _blank(q)
+    _check(table, standard, mapped)
+    chosen = dd.select(_fields(request), table, standard, q, mapped=mapped != "no")
     return Response(
         dd.to_csv(chosen),
         media_type="text/csv; charset=utf-8",
@@ -191,17 +204,21 @@ def dictionary_page(
     actor: CurrentActor,
     table: str | None = TableQ,
     standard: str | None = StandardQ,
+    mapped: str | None = MappedQ,
     q: str | None = SearchQ,
 ) -> Response:
-    table, standard, q = _blank(table), _blank(standard), _blank(q)
+    table, standard, mapped, q = _blank(table), _blank(standard), _blank(mapped), _blank(q)
     problems: list[FieldProblem] = []
     try:
-        _check(table, standard)
+        _check(table, standard, mapped)
     except ValidationFailed as refused:  # the page, unfiltered, says which filter was wrong
-        problems, table, standard = refused.problems, None, None
+        problems, table, standard, mapped = refused.problems, None, None, None
     everything = _fields(request)
-    chosen = dd.select(everything, table, standard, q)
-    params = {k: v for k, v in (("table", table), ("standard", standard), ("q", q)) if v}
+    chosen = dd.select(everything, table, standard, q, mapped=mapped != "no")
+    if standard is None:
+        mapped = None  # "no place in it" means nothing without a standard
+    chosen_params = (("table", table), ("standard", standard), ("mapped", mapped), ("q", q))
+    params = {k: v for k, v in chosen_params if v}
     query = urlencode(params)
     described = [f for f in chosen if f.excluded is None]
     excluded: dict[str, str] = {}
@@ -224,6 +241,7 @@ def dictionary_page(
         standard_keys=STANDARDS,
         table=table,
         standard=standard,
+        gaps=mapped == "no",
         q=q or "",
         params=params,
         query=query,
