@@ -61,6 +61,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.core.hospital_outcome_routes",
     "continuum.quality.participation_map_routes",
     "continuum.research.export_routes",
+    "continuum.research.dictionary_routes",
     # add domain route modules above this line
 )
 
