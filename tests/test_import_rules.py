@@ -32,7 +32,7 @@ PURE = (
     "quality/taxonomy", "quality/review_factors",
 )  # fmt: skip
 DOMAINS = ("alerts", "ingest", "initiation", "rounds", "weaning")
-PROGRAMME = ("quality",)
+PROGRAMME = ("quality", "research")
 # What a programme layer may read of a domain: its tables and closed lists.
 READABLE = (
     "continuum.alerts.models", "continuum.rounds.models", "continuum.rounds.transfusion",

@@ -19,6 +19,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.quality.review_record",
     "continuum.quality.audit_record",
     "continuum.quality.adverse_event_screen",
+    "continuum.research.registry_record",
     # add domain model modules above this line
 )
 
@@ -55,6 +56,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.quality.metrics_routes",
     "continuum.quality.audit_routes",
     "continuum.quality.adverse_event_routes",
+    "continuum.research.registry_routes",
     # add domain route modules above this line
 )
 
@@ -67,6 +69,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "evaluate",
     "alerts_worker",
     "quality",
+    "registry",
     # add command modules above this line
 )
 
@@ -104,5 +107,6 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "continuum.core.session_housekeeping",
     "continuum.quality.metrics_settings",
     "continuum.quality.adverse_event_settings",
+    "continuum.research.registry_settings",
     # add settings modules above this line
 )

@@ -49,6 +49,9 @@ class Permission(StrEnum):
     RECORD_ADVERSE_EVENT = "record_adverse_event"
     REVIEW_CASES = "review_cases"
     VIEW_QUALITY = "view_quality"
+    # Registry: the perfusionist, physician, coordinator and leads confirm or correct a run's
+    # ELSO-shaped record and mark it ready for submission; researchers read it de-identified.
+    REVIEW_REGISTRY = "review_registry"
 
 
 P = Permission
@@ -61,7 +64,7 @@ _CLINICIAN = {
 _SIGNER = {
     P.CREATE_PATIENT, P.MANAGE_RUN, P.MANAGE_CIRCUIT, P.INGEST_DATA, P.MANAGE_REFERRAL,
     P.SIGN_DECISION, P.CIRCUIT_CHECK, P.RUN_WEANING, P.SIGN_DECANNULATION, P.END_RUN,
-    P.RESOLVE_CRITICAL_ALERT,
+    P.RESOLVE_CRITICAL_ALERT, P.REVIEW_REGISTRY,
 }  # fmt: skip
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "perfusionist": frozenset(_CLINICIAN | _SIGNER),
@@ -71,6 +74,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.CREATE_PATIENT, P.MANAGE_RUN,
         P.RECORD_PARTICIPATION, P.MANAGE_REFERRAL, P.RECORD_ROUND, P.ACKNOWLEDGE_ALERT,
         P.ISSUE_OWN_TOKEN, P.RECORD_ADVERSE_EVENT, P.REVIEW_CASES, P.VIEW_QUALITY,
+        P.REVIEW_REGISTRY,
     }),
     # The physician lead (ECMO medical director) signs like a physician and, with the quality
     # lead, governs the programme's clinical thresholds.
@@ -80,6 +84,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "qa_lead": frozenset({
         P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.VIEW_AUDIT, P.MANAGE_CLINICAL_SETTINGS,
         P.ISSUE_OWN_TOKEN, P.RECORD_ADVERSE_EVENT, P.REVIEW_CASES, P.VIEW_QUALITY,
+        P.REVIEW_REGISTRY,
     }),
     "researcher": frozenset({P.VIEW_CLINICAL, P.ISSUE_OWN_TOKEN, P.VIEW_QUALITY}),
     # IT: users, service-account tokens and integration settings (message-log retention);

@@ -1,0 +1,1 @@
+"""Research and registry: ELSO-shaped run records, data dictionary, cohorts and exports."""
