@@ -438,7 +438,11 @@ class _Builder:
             )
             found = self.initiation_value(keys)
             if found is None:
-                f.note = "no initiation decision" if d is None else f"not among initiation decision {d.id}'s inputs"
+                f.note = (
+                    "no initiation decision"
+                    if d is None
+                    else f"not among initiation decision {d.id}'s inputs"
+                )
                 continue
             value, what, dec = found
             if not in_window:
