@@ -80,7 +80,7 @@ CASES = [
             "reason": "paper chart at 4 h",
         },
         order=2,
-    ),  # fmt: skip
+    ),
     Case(
         "POST",
         "/research/registry/runs/{run_id}/ready",
