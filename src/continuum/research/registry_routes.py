@@ -352,7 +352,14 @@ def review_page(request: Request, run_id: int, db: DbSession, actor: CurrentActo
     zone = request.app.state.settings.zone
 
     def save() -> int:
-        reviews = _form_reviews(values)
+        table = values.get("confirm_table")
+        if table:  # one click confirms every value the table shows (filled, not yet confirmed)
+            rec = registry_service.record_for(db, actor, run_id)
+            reviews = [
+                Review(f.key, "confirm") for f in rec.table(str(table)) if f.status == "filled"
+            ]
+        else:
+            reviews = _form_reviews(values)
         if not reviews:
             raise ValidationFailed(
                 [FieldProblem("reason", "type at least one value to save", None)]
@@ -362,7 +369,13 @@ def review_page(request: Request, run_id: int, db: DbSession, actor: CurrentActo
     saved, problem = attempt(db, save)
     if problem or not saved:
         return _run_page(request, db, actor, run_id, problem, values)
-    anchor = f"#f-{values['field']}" if values.get("field") else "#work-list"
+    anchor = (
+        f"#f-{values['field']}"
+        if values.get("field")
+        else f"#t-{values['confirm_table']}"
+        if values.get("confirm_table")
+        else "#work-list"
+    )
     return redirect(f"/research/registry/runs/{run_id}?saved={saved}{anchor}")
 
 

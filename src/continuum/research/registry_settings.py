@@ -25,7 +25,7 @@ SETTINGS = SettingGroup(
         "tolerance; pump flow at 4 h likewise."
     ),
     change=Permission.MANAGE_CLINICAL_SETTINGS,
-    view=(Permission.VIEW_QUALITY,),
+    view=(Permission.VIEW_CLINICAL,),
     settings=(
         Setting(
             "pre_ecls_window_h",
