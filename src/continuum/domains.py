@@ -84,6 +84,7 @@ DEMO_MODULES: tuple[str, ...] = (
     "continuum.quality.demo_reviews",
     "continuum.quality.demo_history",
     "continuum.quality.demo_events",
+    "continuum.research.registry_demo",
     # add demo modules above this line
 )
 

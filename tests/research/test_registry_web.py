@@ -158,3 +158,16 @@ def test_cli_prints_the_record_as_json_and_refuses_bad_usage(sqlite_url: str) ->
     summary = cli("registry", "completeness", "--format", "json")
     assert summary.returncode == 0
     assert json.loads(summary.stdout)["runs"] >= 1
+
+
+def test_one_click_confirms_every_value_a_table_shows(web: Web) -> None:
+    web.login("qa_lead")
+    page = "/research/registry/runs/1"
+    done = web.post_form(f"{page}/review", {"confirm_table": "cannulas"}, page)
+    assert done.status_code == 303 and done.headers["location"].endswith("#t-cannulas")
+    fields = [f for f in web.client.get(API).json()["fields"] if f["table"] == "cannulas"]
+    filled = [f for f in fields if f["value"] is not None]
+    assert filled and all(f["status"] == "confirmed" for f in filled)
+    assert all(f["history"][0]["by"] == "Test qa_lead" for f in filled)
+    nothing = web.post_form(f"{page}/review", {"confirm_table": "cannulas"}, page)
+    assert nothing.status_code == 422  # nothing left to confirm there: said, not saved
