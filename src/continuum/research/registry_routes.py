@@ -220,7 +220,13 @@ def record_api(run_id: int, db: DbSession, actor: CurrentActor) -> RecordOut:
     "/research/registry/runs/{run_id}/bundle",
     dependencies=[require(P.VIEW_QUALITY)],
     response_class=Response,
-    responses={200: {"content": {"application/zip": {}}, "description": "CSV per table"}},
+    responses={
+        200: {
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "a zip: one CSV per registry table, fields.csv, record.json, "
+            "manifest.json",
+        }
+    },
 )
 def bundle_api(run_id: int, db: DbSession, actor: CurrentActor) -> Response:
     """The relational bundle: a zip with one CSV per registry table, fields.csv (every
