@@ -22,6 +22,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.core.hospital_outcome",
     "continuum.core.ecpr_times",
     "continuum.research.cohort_record",
+    "continuum.research.registry_record",
     # add domain model modules above this line
 )
 
@@ -62,6 +63,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.quality.participation_map_routes",
     "continuum.research.export_routes",
     "continuum.research.dictionary_routes",
+    "continuum.research.registry_routes",
     # add domain route modules above this line
 )
 
@@ -75,6 +77,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "alerts_worker",
     "quality",
     "export",
+    "registry",
     # add command modules above this line
 )
 
@@ -93,6 +96,7 @@ DEMO_MODULES: tuple[str, ...] = (
     "continuum.quality.demo_events",
     "continuum.quality.demo_outcomes",
     "continuum.quality.demo_reviews",
+    "continuum.research.registry_demo",
     # add demo modules above this line
 )
 
@@ -117,5 +121,6 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "continuum.quality.metrics_settings",
     "continuum.quality.adverse_event_settings",
     "continuum.quality.participation_policy",
+    "continuum.research.registry_settings",
     # add settings modules above this line
 )

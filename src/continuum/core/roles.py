@@ -54,6 +54,9 @@ class Permission(StrEnum):
     # govern the record (quality lead, physician lead), and only with a stated purpose.
     EXPORT_DEIDENTIFIED = "export_deidentified"
     EXPORT_IDENTIFIED = "export_identified"
+    # Registry: the perfusionist, physician, coordinator and leads confirm or correct a run's
+    # ELSO-shaped record and mark it ready for submission; researchers read it de-identified.
+    REVIEW_REGISTRY = "review_registry"
 
 
 P = Permission
@@ -66,7 +69,7 @@ _CLINICIAN = {
 _SIGNER = {
     P.CREATE_PATIENT, P.MANAGE_RUN, P.MANAGE_CIRCUIT, P.INGEST_DATA, P.MANAGE_REFERRAL,
     P.SIGN_DECISION, P.CIRCUIT_CHECK, P.RUN_WEANING, P.SIGN_DECANNULATION, P.END_RUN,
-    P.RESOLVE_CRITICAL_ALERT,
+    P.RESOLVE_CRITICAL_ALERT, P.REVIEW_REGISTRY,
 }  # fmt: skip
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "perfusionist": frozenset(_CLINICIAN | _SIGNER),
@@ -77,6 +80,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         P.RECORD_PARTICIPATION, P.MANAGE_REFERRAL, P.RECORD_ROUND, P.ACKNOWLEDGE_ALERT,
         P.ISSUE_OWN_TOKEN, P.RECORD_ADVERSE_EVENT, P.REVIEW_CASES, P.VIEW_QUALITY,
         P.EXPORT_DEIDENTIFIED,
+        P.REVIEW_REGISTRY,
     }),
     # The physician lead (ECMO medical director) signs like a physician and, with the quality
     # lead, governs the programme's clinical thresholds.
@@ -91,6 +95,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     }),
     "researcher": frozenset({
         P.VIEW_CLINICAL, P.ISSUE_OWN_TOKEN, P.VIEW_QUALITY, P.EXPORT_DEIDENTIFIED,
+        P.REVIEW_REGISTRY,
     }),
     # IT: users, service-account tokens and integration settings (message-log retention);
     # not clinical ones.
