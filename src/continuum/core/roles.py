@@ -91,11 +91,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "qa_lead": frozenset({
         P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.VIEW_AUDIT, P.MANAGE_CLINICAL_SETTINGS,
         P.ISSUE_OWN_TOKEN, P.RECORD_ADVERSE_EVENT, P.REVIEW_CASES, P.VIEW_QUALITY,
-        P.EXPORT_DEIDENTIFIED, P.EXPORT_IDENTIFIED,
+        P.EXPORT_DEIDENTIFIED, P.EXPORT_IDENTIFIED, P.REVIEW_REGISTRY,
     }),
     "researcher": frozenset({
         P.VIEW_CLINICAL, P.ISSUE_OWN_TOKEN, P.VIEW_QUALITY, P.EXPORT_DEIDENTIFIED,
-        P.REVIEW_REGISTRY,
     }),
     # IT: users, service-account tokens and integration settings (message-log retention);
     # not clinical ones.

@@ -5,7 +5,7 @@
 * ``registry_submission``: a run marked ready for submission.
 
 Revision ID: 0026_registry
-Revises: 0022_aevents
+Revises: 0026_qloop
 Create Date: 2026-12-04 10:00:00.000000
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import continuum.db
 
 revision: str = "0026_registry"
-down_revision: str | None = "0022_aevents"
+down_revision: str | None = "0026_qloop"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
