@@ -317,3 +317,30 @@ def test_bundle_holds_a_csv_per_table_and_the_field_provenance(
     flow = next(r for r in fields if r["field"] == "run.pump_flow_4h")
     assert flow["source_kind"] == "observation" and flow["status"] == "filled"
     assert "SPEC001" not in z.read("record.json").decode()
+
+
+def test_discharge_comes_from_the_hospital_outcome_in_force(
+    sessions: sessionmaker[Session], spec_run: int
+) -> None:
+    """Once the hospital outcome is recorded, the discharge table is filled from it (its row
+    named as the source) and leaves the work list; a correction wins over the first row."""
+    from continuum.core import hospital_outcome
+    from continuum.core.hospital_outcome import HospitalOutcomeIn
+
+    with unit_of_work(sessions) as db:
+        run = db.get(Run, spec_run)
+        assert run is not None
+        first = hospital_outcome.record(db, PHYSICIAN, run, HospitalOutcomeIn(
+            status="discharged_alive", at=START + 20 * 24 * H, destination="hospice"))  # fmt: skip
+        db.flush()
+        hospital_outcome.record(db, PHYSICIAN, run, HospitalOutcomeIn(
+            status="discharged_alive", at=START + 21 * 24 * H, destination="rehabilitation",
+            corrects_id=first.id, reason="discharge letter says rehabilitation"))  # fmt: skip
+    rec = fields_of(sessions, spec_run)
+    f = rec.by_key()
+    alive = f["discharge.discharged_alive"]
+    assert (alive.value, alive.status, alive.source_kind) == ("Yes", "filled", "record")
+    assert alive.source is not None and "hospital outcome" in alive.source
+    assert f["discharge.discharge_date"].value == START + 21 * 24 * H
+    assert f["discharge.discharge_location"].value == "Long-term care or rehab"
+    assert "discharge.discharged_alive" not in {x.key for x in rec.work_list}

@@ -1370,6 +1370,71 @@ TABLES: dict[str, Table] = {
             "recorded_at": WRITTEN,
         },
     ),
+    "hospital_outcome": Table(
+        "Hospital outcome",
+        "outcome",
+        True,
+        "the record's correction trail; the standards carry the outcome in force",
+        {
+            "id": ROW_ID,
+            "run_id": RUN_REF,
+            "patient_id": PATIENT_REF,
+            "status": M(
+                label="Hospital outcome",
+                elso="patient_run.dischargedalive (discharged or transferred alive vs died)",
+                fhir="Encounter.hospitalization.dischargeDisposition",
+                omop="visit_occurrence.discharged_to_concept_id; death.death_date when died",
+                why="CLIF ecmo_mcs holds device settings and flow only",
+            ),
+            "at": M(
+                label="Discharge, transfer or death (time)",
+                elso="patient_run.dischargedate",
+                fhir="Encounter.period.end",
+                omop="visit_occurrence.visit_end_datetime",
+                why="CLIF ecmo_mcs holds device settings and flow only",
+            ),
+            "destination": M(
+                label="Discharged to",
+                elso="patient_run.dischargelocation",
+                fhir="Encounter.hospitalization.dischargeDisposition",
+                omop="visit_occurrence.discharged_to_concept_id",
+                why="CLIF ecmo_mcs holds device settings and flow only",
+            ),
+            "note": TEXT,
+            "corrects_id": M(label="Corrects row", why="the correction trail of this record"),
+            "reason": TEXT,
+            "recorded_by": STAFF,
+            "recorded_at": WRITTEN,
+        },
+    ),
+    "ecpr_times": Table(
+        "ECPR times",
+        "pre_ecls",
+        True,
+        "the record's correction trail; the standards carry the times in force",
+        {
+            "id": ROW_ID,
+            "run_id": RUN_REF,
+            "cpr_started_at": M(
+                label="Arrest / CPR start",
+                elso="patient_run.arrestdate (ECPR: time of arrest)",
+                fhir="Procedure (CPR).performedPeriod.start",
+                omop="procedure_occurrence.procedure_datetime (CPR)",
+                why="CLIF ecmo_mcs holds device settings and flow only",
+            ),
+            "full_flow_at": M(
+                label="Full ECMO flow reached",
+                elso="patient_run.timeon (ECPR: low-flow time ends at full flow)",
+                fhir="Procedure.performedPeriod.start",
+                omop="ecls_run.start_datetime",
+                why="CLIF ecmo_mcs holds device settings and flow only",
+            ),
+            "corrects_id": M(label="Corrects row", why="the correction trail of this record"),
+            "reason": TEXT,
+            "recorded_by": STAFF,
+            "recorded_at": WRITTEN,
+        },
+    ),
 }
 
 # Operational tables: how the platform runs, not what happened to a patient. Listed in the
@@ -1392,6 +1457,11 @@ EXCLUDED: dict[str, str] = {
     "surveillance_baseline": "the detectors' working baselines: recomputed from observations",
     "surveillance_due": "the evaluator's work queue",
     "review_vote_cast": "who has voted (never how): keeps the M&M vote anonymous",
+    "registry_amendment": "the registry reviewer's confirmations and corrections: the review "
+    "trail behind a submitted record (its values are exported in the ELSO bundle)",
+    "registry_submission": "when a run's registry record was marked ready: review governance",
+    "research_cohort": "saved cohort definitions: named in each export's manifest",
+    "research_export": "the export job log (who, cohort, purpose, status): research governance",
 }
 
 # Observation codes (``vocabulary.CODES``): each is a field of its own, ``observation.value``

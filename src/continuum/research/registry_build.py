@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from continuum.core import hospital_outcome
 from continuum.core.people import Patient, PatientIdentity
 from continuum.core.record import Observation
 from continuum.core.run_record import ModeSegment, Run
@@ -788,7 +789,8 @@ class _Builder:
         ).set(run.stop_reason, f"run {self.rid}", "record", self.rid)
 
     def discharge(self) -> None:
-        note = "the record holds no hospital outcome table: enter it here"
+        where = f"/runs/{self.rid}/hospital-outcome"
+        note = "no hospital outcome recorded yet: record it on the run's hospital-outcome page"
         alive = self.add(
             "discharge",
             "",
@@ -797,17 +799,11 @@ class _Builder:
             "code",
             True,
             code_list="yes_no",
+            where=where,
         )
-        alive.note = note
-        if self.run.outcome == "died_on_ecmo":
-            alive.set(
-                "No",
-                f"rule: run {self.rid} outcome died on ECMO",
-                "rule",
-                self.rid,
-                self.run.ended_at,
-            )
-        self.add("discharge", "", "discharge_date", "Discharge date", "time", False).note = note
+        date_f = self.add(
+            "discharge", "", "discharge_date", "Discharge date", "time", False, where=where
+        )
         loc = self.add(
             "discharge",
             "",
@@ -816,8 +812,45 @@ class _Builder:
             "code",
             False,
             code_list="discharge_location",
+            where=where,
         )
-        loc.note = note
+        if self.run.outcome == "died_on_ecmo":
+            alive.set(
+                "No",
+                f"rule: run {self.rid} outcome died on ECMO",
+                "rule",
+                self.rid,
+                self.run.ended_at,
+            )
+            return
+        outcome = hospital_outcome.in_force(self.db, self.rid)
+        if outcome is None or outcome.status == "in_hospital":
+            for f in (alive, date_f, loc):
+                f.note = note if outcome is None else "the patient is still in hospital"
+            return
+        src = f"hospital outcome {outcome.id} ({outcome.status_label})"
+        alive_now = bool(outcome.survived)
+        alive.set("Yes" if alive_now else "No", src, "record", outcome.id, outcome.at)
+        date_f.set(outcome.at, src, "record", outcome.id, outcome.at)
+        if alive_now:
+            ours = "another_hospital" if outcome.status == "transferred_alive" else None
+            loc.coded(
+                _DISCHARGE_LOCATION.get(outcome.destination or ours or "", outcome.destination),
+                elso_codes.CODE_LISTS["discharge_location"],
+                src,
+                outcome.id,
+                outcome.at,
+            )
+
+
+# Our hospital-outcome destinations → the registry's discharge-location list ("other" has no
+# code there: reported as no_code, not guessed).
+_DISCHARGE_LOCATION: dict[str, str] = {
+    "home": "home",
+    "another_hospital": "other_hospital",
+    "rehabilitation": "long_term_care_or_rehab",
+    "hospice": "hospice",
+}
 
 
 # name, label, unit, initiation input keys (first found wins), required, low, high
