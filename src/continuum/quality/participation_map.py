@@ -34,9 +34,8 @@ from continuum.core.vocab import DISCIPLINE_LABELS, DISCIPLINES
 from continuum.db import utcnow
 from continuum.errors import FieldProblem, Forbidden, ValidationFailed
 from continuum.initiation.models import InitiationDecision, Referral
-from continuum.quality import metrics_calc, participation_policy
+from continuum.quality import adverse_events, metrics_calc, participation_policy
 from continuum.quality import participation_map_calc as calc
-from continuum.quality.adverse_event_record import AdverseEvent, AdverseEventAmendment
 from continuum.quality.audit_record import ClinicalAudit
 from continuum.quality.review_record import ReviewAttendance, ReviewMeeting
 from continuum.rounds.models import CircuitCheck, RoundRecord
@@ -436,32 +435,12 @@ def _minutes(start: datetime, end: datetime | None) -> float | None:
 
 
 def _incidents(session: Session, run_ids: list[int]) -> dict[int, int]:
-    """Adverse events that reached the patient, per run, with the class in force."""
-    events = session.execute(
-        select(AdverseEvent.id, AdverseEvent.run_id, AdverseEvent.event_class).where(
-            AdverseEvent.run_id.in_(run_ids)
-        )
-    ).all()
-    if not events:
-        return {}
-    changes: dict[int, list[tuple[str, str | None]]] = defaultdict(list)
-    amendments = (
-        select(
-            AdverseEventAmendment.event_id, AdverseEventAmendment.field, AdverseEventAmendment.value
-        )
-        .where(
-            AdverseEventAmendment.event_id.in_([e.id for e in events]),
-            AdverseEventAmendment.field == "event_class",
-        )
-        .order_by(AdverseEventAmendment.at, AdverseEventAmendment.id)
-    )
-    for event_id, name, value in session.execute(amendments):
-        changes[event_id].append((name, value))
+    """Adverse events that reached the patient, per run, with the class in force (the
+    register's one reading of an event's current values)."""
     out: dict[int, int] = defaultdict(int)
-    for e in events:
-        klass = metrics_calc.field_in_force(e.event_class, "event_class", changes.get(e.id, ()))
-        if klass == "incident":
-            out[e.run_id] += 1
+    for event, force in adverse_events.events_in_force(session, run_ids):
+        if force.values.get("event_class") == "incident":
+            out[event.run_id] += 1
     return out
 
 
