@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import continuum.quality.taxonomy as taxonomy
 from continuum.core import hospital_outcome
 from continuum.core.people import Patient, PatientIdentity
 from continuum.core.record import Observation
 from continuum.core.run_record import ModeSegment, Run
 from continuum.initiation.models import InitiationDecision
-from continuum.quality import taxonomy
 from continuum.quality.adverse_event_record import AdverseEvent, AdverseEventAmendment
 from continuum.research import elso_codes
 from continuum.research.elso_codes import CodeList

@@ -11,7 +11,7 @@ import json
 import zipfile
 from typing import Any
 
-from continuum.quality import taxonomy
+import continuum.quality.taxonomy as taxonomy
 from continuum.research import elso_codes
 from continuum.research.registry_build import REQUIRED_LIST_VERSION, TABLES, RegistryRecord
 from continuum.research.registry_service import shown

@@ -21,12 +21,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import continuum.quality.taxonomy as taxonomy
 from continuum.core import audit, free_text
 from continuum.core.people import Patient
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.errors import Conflict, FieldProblem, NotFound, ValidationFailed
-from continuum.quality import taxonomy
 from continuum.research import elso_codes, registry_settings
 from continuum.research.registry_build import RegistryField, RegistryRecord, build
 from continuum.research.registry_record import RegistryAmendment, RegistrySubmission
