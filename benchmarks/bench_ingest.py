@@ -18,7 +18,10 @@ nothing) driven by the same client and messages, lock-step and pipelined; the ML
 then print their lock-step and pipelined figures as ratios to it.
 
     .venv/bin/python benchmarks/bench_ingest.py [--rows 100000] [--messages 3000]
-        [--parts csv,baseline,mllp,hooks,csvread]
+        [--parts csv,baseline,mllp,hooks,csvread] [--db postgres|sqlite]
+
+``--db sqlite``: the same MLLP parts against an embedded SQLite file (a temporary
+directory, removed after); the CSV part is PostgreSQL only (binary COPY) and is skipped.
 """
 
 from __future__ import annotations
@@ -69,7 +72,20 @@ def make_db() -> tuple[str, str]:
     return name, url
 
 
+def make_sqlite_db() -> tuple[str, str]:
+    folder = tempfile.mkdtemp(prefix="bench_ingest_")
+    url = f"sqlite:///{folder}/bench.db"
+    upgrade(url)
+    seed(url)
+    return folder, url
+
+
 def drop_db(name: str) -> None:
+    if name.startswith("/"):  # an SQLite file's folder
+        import shutil
+
+        shutil.rmtree(name, ignore_errors=True)
+        return
     import psycopg
 
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
@@ -187,6 +203,11 @@ def checkpoint(url: str, vacuum: bool = False) -> None:
     ``vacuum``, without autovacuum due on the tables the earlier parts filled)."""
     from sqlalchemy import text
 
+    if url.startswith("sqlite"):
+        with make_engine(url).connect() as conn:  # SQLite: fold the WAL back, fresh stats
+            conn.exec_driver_sql("ANALYZE" if vacuum else "SELECT 1")
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return
     with make_engine(url).connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         if vacuum:
@@ -425,13 +446,17 @@ def main() -> None:
     ap.add_argument(
         "--parts", default="csv,baseline,mllp,hooks", help="any of csv, baseline, mllp, hooks"
     )
+    ap.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
+    if args.db == "sqlite":
+        parts.discard("csv")  # binary COPY: PostgreSQL only
     if "csvread" in parts:
         bench_csv_read(args.rows)
         if parts == {"csvread"}:
             return
-    name, url = make_db()
+    name, url = make_sqlite_db() if args.db == "sqlite" else make_db()
+    print(f"[database: {args.db}]")
     try:
         sent = 0
         if "csv" in parts:

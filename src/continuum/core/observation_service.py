@@ -61,9 +61,28 @@ def contribute(session: Session, sql: str, params: dict[str, Any]) -> bool:
     return True
 
 
-def after_store(session: Session, run_id: int, codes: set[str]) -> None:
-    for hook in AFTER_STORE_HOOKS:
-        hook(session, run_id, codes)
+# While the hooks run: the earliest observation time the batch stored or changed (None:
+# not known). Surveillance carries its state between evaluations from there on.
+STORED_SINCE = "stored_since"
+
+
+def after_store(
+    session: Session, run_id: int, codes: set[str], since: datetime | None = None
+) -> None:
+    """Call every after-store hook; ``since``: the earliest time the batch stored or changed
+    (read by hooks through :func:`stored_since`; None: not known)."""
+    session.info[STORED_SINCE] = since
+    try:
+        for hook in AFTER_STORE_HOOKS:
+            hook(session, run_id, codes)
+    finally:
+        session.info.pop(STORED_SINCE, None)
+
+
+def stored_since(session: Session) -> datetime | None:
+    """In an after-store hook: the earliest time the batch stored or changed (or None)."""
+    since: datetime | None = session.info.get(STORED_SINCE)
+    return since
 
 
 def clean(items: Sequence[ObservationIn], run: Run) -> list[CleanValue]:
@@ -151,7 +170,8 @@ def record_observations(
         for v in values
     ]
     bulk_insert(session, rows)
-    after_store(session, run.id, {v.code for v in values})
+    since = min((v.time for v in values), default=None)
+    after_store(session, run.id, {v.code for v in values}, since)
     _hand_entered(session, actor, run, [v for v in values if v.source == "manual"])
     audit.record(
         session,
@@ -280,7 +300,16 @@ def amend(session: Session, actor: Actor, observation_id: int, data: AmendmentIn
         },
     )
     follow_delta_p(session, actor, run, original, value)
+    _amended(session, run.id, original.code, original.time)
     return replacement
+
+
+def _amended(session: Session, run_id: int, code: str, at: datetime) -> None:
+    """An amended value (and the ΔP that follows a pressure) is judged again from its time:
+    the after-store hooks hear of it as of a batch stored at ``at``."""
+    codes = {code} | ({vocabulary.DELTA_P} if code in vocabulary.DELTA_P_FROM else set())
+    session.flush()
+    after_store(session, run_id, codes, at)
 
 
 def amend_from_device(

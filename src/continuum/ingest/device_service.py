@@ -208,6 +208,7 @@ def store_messages(
                 else:
                     rows.append(row)
         outcomes.append(outcome)
+    since = _since(rows, amendments)
     parts = session.info.get(observation_service.STATEMENT_PARTS)
     if amendments:  # rare: an ordinary unit of work, the earlier values read and marked
         if parts is not None:
@@ -229,13 +230,13 @@ def store_messages(
         if not amendments:
             observation_service.bulk_insert(session, rows, observation_service.DEVICE_COLUMNS)
         session.add_all(audits)
-        _after_store(session, per_run)
+        _after_store(session, per_run, since)
     elif parts is None:
         pg_writes.store(session, log, rows, audits)  # one statement for the batch
-        _after_store(session, per_run)
+        _after_store(session, per_run, since)
     else:
         del parts[:]
-        _after_store(session, per_run)  # the hooks hand their writes to the statement
+        _after_store(session, per_run, since)  # the hooks hand their writes to the statement
         pg_writes.store(session, log, rows, audits, parts)
     return outcomes
 
@@ -276,9 +277,28 @@ def _amend(
         outcome.stored += 1
 
 
-def _after_store(session: Session, per_run: dict[RunInfo, tuple[set[str], list[str]]]) -> None:
+def _since(
+    rows: list[dict[str, Any]], amendments: list[tuple[DeviceMessage, Outcome, dict[str, Any]]]
+) -> dict[int, datetime]:
+    """Per run, the earliest time the batch stores, corrects or withdraws."""
+    out: dict[int, datetime] = {}
+    for run_id, at in [
+        *((r["run_id"], r["time"]) for r in rows),
+        *((a[2]["_run"].id, a[2]["time"]) for a in amendments),
+    ]:
+        if run_id not in out or at < out[run_id]:
+            out[run_id] = at
+    return out
+
+
+def _after_store(
+    session: Session,
+    per_run: dict[RunInfo, tuple[set[str], list[str]]],
+    since: dict[int, datetime],
+) -> None:
     for run, (codes, _) in sorted(per_run.items(), key=lambda item: item[0].id):
-        observation_service.after_store(session, run.id, codes)  # run order: no deadlock
+        # run order: no deadlock
+        observation_service.after_store(session, run.id, codes, since.get(run.id))
 
 
 def _audit_detail(channel: str, run: RunInfo, codes: set[str], ids: list[str]) -> dict[str, Any]:
