@@ -85,9 +85,7 @@ _MARK_PART = _UPSERT.format(
 )
 
 
-def mark_due(
-    session: Session, run_id: int, codes: set[str], since: datetime | None = None
-) -> None:
+def mark_due(session: Session, run_id: int, codes: set[str], since: datetime | None = None) -> None:
     """Mark ``run_id`` due for evaluation, in the caller's transaction (one upsert).
 
     A mark already there gets its version bumped; its codes are kept if this batch had the

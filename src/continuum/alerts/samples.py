@@ -189,7 +189,10 @@ def _write(session: Session, run_id: int, raw: dict[str, Signal], step_ms: int) 
     raw_conn = connection.connection.driver_connection
     names = ", ".join(COLUMNS)
     if connection.dialect.name == "postgresql":
-        with raw_conn.cursor() as cur, cur.copy(f"COPY surveillance_sample ({names}) FROM STDIN") as copy:
+        with (
+            raw_conn.cursor() as cur,
+            cur.copy(f"COPY surveillance_sample ({names}) FROM STDIN") as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
         return
