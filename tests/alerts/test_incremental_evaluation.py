@@ -91,8 +91,11 @@ def test_per_step_samples_replay_exactly_like_the_raw_observations(
 
 
 def test_samples_keep_first_and_last_of_a_step_and_the_last_of_equal_times() -> None:
-    t = np.array(["2026-01-01T00:00:00", "2026-01-01T00:00:00", "2026-01-01T00:00:30",
-                  "2026-01-01T00:00:59.999", "2026-01-01T00:01:10"], dtype="datetime64[ms]")  # fmt: skip
+    t = np.array(
+        ["2026-01-01T00:00:00", "2026-01-01T00:00:00", "2026-01-01T00:00:30",
+         "2026-01-01T00:00:59.999", "2026-01-01T00:01:10"],
+        dtype="datetime64[ms]",
+    )  # fmt: skip
     v = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
     c = samples.compact(t, v, 60_000)
     assert c["first_value"].tolist() == [2.0, 5.0]  # the later of the two at 00:00:00
@@ -189,8 +192,8 @@ def _samples_match_a_rebuild(db: Session, run_id: int) -> None:
     want = []
     for code, (t, v) in raw.items():
         c = samples.compact(t, v, progress.step_ms)
-        want += [(code, *row) for row in zip(*(c[k].tolist() for k in (
-            "step_start_ms", "first_ms", "first_value", "last_ms", "last_value")), strict=True)]  # fmt: skip
+        keys = ("step_start_ms", "first_ms", "first_value", "last_ms", "last_value")
+        want += [(code, *row) for row in zip(*(c[k].tolist() for k in keys), strict=True)]
     rows = db.execute(
         select(SurveillanceSample.code, SurveillanceSample.step_start_ms,
                SurveillanceSample.first_ms, SurveillanceSample.first_value,
@@ -229,8 +232,11 @@ def test_passes_between_batches_give_what_a_full_read_gives(
     _deferred(sessions, run_id, _minutes(start, 630, 660))
     assert PER_HOUR <= _pass(sessions, run_id, monkeypatch).raw_rows <= PER_HOUR + STEP
     # a late batch (out of order, 1.5 h back, within the window): re-read from its time
-    late = [ObservationIn(code="p_preoxy", value=400.0, time=start + timedelta(hours=9.5, seconds=s))
-            for s in (5, 25, 45)]  # fmt: skip
+    at = start + timedelta(hours=9.5)
+    late = [
+        ObservationIn(code="p_preoxy", value=400.0, time=at + timedelta(seconds=s))
+        for s in (5, 25, 45)
+    ]
     _deferred(sessions, run_id, late)
     rows = _pass(sessions, run_id, monkeypatch).raw_rows
     assert 1.5 * PER_HOUR + 3 <= rows <= 1.5 * PER_HOUR + 3 + STEP

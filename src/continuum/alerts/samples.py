@@ -27,7 +27,7 @@ take any run next, and one that dies leaves the state as the last commit left it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -51,8 +51,12 @@ class Pass:
     sample_rows: int = 0
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def ms_of(t: datetime) -> int:
-    return int(round(t.astimezone(UTC).timestamp() * 1000))
+    """Milliseconds since 1970 UTC (rounded down)."""
+    return (t - EPOCH) // timedelta(milliseconds=1)
 
 
 def floor_to(t: datetime, step_ms: int) -> datetime:

@@ -3,6 +3,7 @@ read back as "latest per code" and "time range per code"."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -228,17 +229,37 @@ def bulk_insert(
         names = ", ".join(columns)
         marks = ", ".join("?" * len(columns))
         raw.executemany(
-            f"INSERT INTO observation ({names}) VALUES ({marks})",
-            [tuple(_sqlite_value(row.get(c)) for c in columns) for row in rows],
+            f"INSERT INTO observation ({names}) VALUES ({marks})", sqlite_tuples(rows, columns)
         )
         return
     session.execute(insert(Observation), rows)
 
 
+def sqlite_tuples(rows: list[dict[str, Any]], columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Rows as the SQLite driver takes them: times as SQLAlchemy stores them (each
+    distinct time formatted once: a message's rows share theirs), dicts and lists as JSON."""
+    texts: dict[Any, Any] = {}
+
+    def cell(value: Any) -> Any:
+        if value is None or isinstance(value, str | int | float):
+            return value
+        text = texts.get(value) if isinstance(value, datetime) else None
+        if text is None:
+            text = _sqlite_value(value)
+            if isinstance(value, datetime):
+                texts[value] = text
+        return text
+
+    return [tuple(cell(row.get(c)) for c in columns) for row in rows]
+
+
 def _sqlite_value(value: Any) -> Any:
-    """The text SQLAlchemy's SQLite DateTime stores: naive UTC with microseconds."""
+    """The text SQLAlchemy's SQLite DateTime stores: naive UTC with microseconds; JSON
+    columns' values as JSON text."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, dict | list):
+        return json.dumps(value)
     return value
 
 

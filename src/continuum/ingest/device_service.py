@@ -225,7 +225,15 @@ def store_messages(
         for run, (codes, ids) in per_run.items()
         for detail in [_audit_detail(channel, run, codes, ids)]
     ]
-    if amendments or session.get_bind().dialect.name != "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":  # straight to the driver: no ORM flush per message
+        _sqlite_insert(session, "ingest_message", pg_writes.LOG_COLUMNS, log)
+        if not amendments:
+            observation_service.bulk_insert(session, rows, observation_service.DEVICE_COLUMNS)
+        audit_rows = [{c: getattr(a, c) for c in pg_writes.AUDIT_COLUMNS} for a in audits]
+        _sqlite_insert(session, "audit_log", pg_writes.AUDIT_COLUMNS, audit_rows)
+        _after_store(session, per_run, since)
+    elif amendments or dialect != "postgresql":
         session.execute(insert(IngestMessage), log)
         if not amendments:
             observation_service.bulk_insert(session, rows, observation_service.DEVICE_COLUMNS)
@@ -239,6 +247,15 @@ def store_messages(
         _after_store(session, per_run, since)  # the hooks hand their writes to the statement
         pg_writes.store(session, log, rows, audits, parts)
     return outcomes
+
+
+def _sqlite_insert(
+    session: Session, table: str, columns: tuple[str, ...], rows: list[dict[str, Any]]
+) -> None:
+    if rows:
+        raw = session.connection().connection.driver_connection
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        raw.executemany(sql, observation_service.sqlite_tuples(rows, columns))
 
 
 class AmendmentsNeedATransaction(RuntimeError):
