@@ -259,6 +259,16 @@ def test_passes_between_batches_give_what_a_full_read_gives(
         _samples_match_a_rebuild(db, run_id)  # the inline evaluation kept them up to date
     _deferred(sessions, run_id, _minutes(start, 660, 690))
     _pass(sessions, run_id, monkeypatch)
+    # a streamed batch not evaluated yet, then one evaluated inline (manual entry): the
+    # inline evaluation reads from the earlier batch's time, as a full read would
+    _deferred(sessions, run_id, _minutes(start, 690, 700))
+    with unit_of_work(sessions) as db:
+        items = _minutes(start, 700, 702)
+        observation_service.record_observations(db, PHYSICIAN, db.get_one(Run, run_id), items)
+    with sessions() as db:
+        _samples_match_a_rebuild(db, run_id)
+        assert db.get(SurveillanceDue, run_id) is not None  # still due for its own pass
+    _pass(sessions, run_id, monkeypatch)
     # device feed: a value, its correction (OBX-11 C) and a withdrawal (W) of another
     at = start + timedelta(hours=11, minutes=40)
     _hl7(sessions, "INC-1", "F", at, ("p_preoxy", 300, "mmHg"), ("p_postoxy", 250, "mmHg"),

@@ -267,13 +267,17 @@ def _read_packed(
     trip, as two binary arrays per code (timestamptz as µs since 2000, float8) that numpy
     decodes in one go — no Python object per row, which is what a long window costs.
     Put in time order here (a stable sort) rather than by the server."""
+    # One index seek per code (an aggregate in a LATERAL subquery is not flattened): a
+    # plain "code = ANY(…)" may be planned as a walk over all of the run's index entries
+    # (e.g. before the table's first ANALYZE), which costs as much as the run is long.
     part = (
-        "SELECT code, array_send(array_agg(time)), array_send(array_agg(value)) "
-        "FROM observation WHERE run_id = %s AND status = 'final' AND time >= %s "
-        "AND code = ANY(%s) GROUP BY code"
+        "SELECT c.code, o.t, o.v FROM unnest(%s::text[]) AS c(code) CROSS JOIN LATERAL "
+        "(SELECT array_send(array_agg(time)) AS t, array_send(array_agg(value)) AS v "
+        "FROM observation WHERE run_id = %s AND code = c.code AND status = 'final' "
+        "AND time >= %s HAVING count(*) > 0) o"
     )
     sql = " UNION ALL ".join(f"({part})" for _ in reads)
-    params = [p for codes, since in reads for p in (run_id, since, codes)]
+    params = [p for codes, since in reads for p in (codes, run_id, since)]
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     with _driver(session).cursor(binary=True) as cur:
         cur.execute(sql, params)

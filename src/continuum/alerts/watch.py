@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from continuum.alerts import feed, inputs, lifecycle, samples, thresholds
-from continuum.alerts.models import CircuitAlert
+from continuum.alerts.models import CircuitAlert, SurveillanceDue
 from continuum.core.alert_state import CONSOLE_SILENT
 from continuum.core.run_record import Run
 from continuum.db import utcnow
@@ -66,6 +66,8 @@ def evaluate_run(
     end = inputs.last_time(session, run_id, codes) if run is not None else None
     if run is None or end is None:
         return []
+    if not full:
+        changed_from = _with_pending(session, run_id, changed_from)
     carried = None if full else inputs.Carried(changed_from, report or samples.Pass())
     ctx = _context(session, run, end, full, carried)
     if full:  # rows stored without a mark may be in it: the next pass rebuilds the samples
@@ -77,6 +79,18 @@ def evaluate_run(
     _keep_baselines(session, ctx)
     session.flush()
     return list(lifecycle.unresolved(session, run_id).values())
+
+
+def _with_pending(session: Session, run_id: int, since: datetime | None) -> datetime | None:
+    """A run still marked due (batches not evaluated yet, e.g. beside an inline evaluation)
+    is brought up to date from the earlier of the two times (None: not known)."""
+    mark = session.execute(
+        select(SurveillanceDue.changed_from).where(SurveillanceDue.run_id == run_id)
+    ).one_or_none()
+    if mark is None or since is None:
+        return since
+    pending: datetime | None = mark[0]
+    return None if pending is None else min(since, pending)
 
 
 def _locked_run(session: Session, run_id: int) -> Run | None:
