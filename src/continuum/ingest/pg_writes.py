@@ -89,16 +89,20 @@ def store(
 
 
 def _json(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
-    """Rows as a JSON array of objects (times in ISO 8601 with their offset). Rows with no
-    other keys than ``columns`` go to the C encoder as they are (a null reads as a key left
-    out, json_populate_recordset); others are cut down to ``columns`` first."""
-    wanted = set(columns)
-    if any(r.keys() - wanted for r in rows):
-        rows = [{c: v for c in columns if (v := r.get(c)) is not None} for r in rows]
-    return json.dumps(rows, default=_iso, separators=(",", ":"))
+    """Rows as a JSON array of objects (times in ISO 8601 with their offset)."""
+    stamps: dict[datetime, str] = {}  # a message's rows share their times: format each once
 
+    def value(v: Any) -> Any:
+        if isinstance(v, datetime):
+            text = stamps.get(v)
+            if text is None:
+                text = stamps[v] = v.isoformat()
+            return text
+        return v
 
-def _iso(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not a column value")
+    # A key left out reads as null (json_populate_recordset): rows say nothing of the
+    # columns they have no value for (most device values carry no entered unit).
+    return json.dumps(
+        [{c: value(v) for c in columns if (v := r.get(c)) is not None} for r in rows],
+        separators=(",", ":"),
+    )
