@@ -62,29 +62,40 @@ ERROR_CHARS = 2000
 # One upsert, the same text on PostgreSQL and SQLite, compiled once (a streaming listener
 # runs it for every message, so building it with the expression language each time cost
 # more than the round trip).
+# ``changed_from`` keeps the earliest time any marked batch stored or changed (NULL as
+# soon as one of them did not say: the evaluator then re-reads the run's window).
 _UPSERT = (
-    "INSERT INTO surveillance_due (run_id, version, codes, marked_at, next_try_at, attempts) "
-    "VALUES ({run_id}, 1, {codes}, {now}, {now}, 0) "
+    "INSERT INTO surveillance_due (run_id, version, codes, marked_at, next_try_at, attempts, "
+    "changed_from) VALUES ({run_id}, 1, {codes}, {now}, {now}, 0, {since}) "
     "ON CONFLICT (run_id) DO UPDATE SET version = surveillance_due.version + 1, "
-    "codes = CASE WHEN surveillance_due.codes = excluded.codes THEN excluded.codes END"
+    "codes = CASE WHEN surveillance_due.codes = excluded.codes THEN excluded.codes END, "
+    "changed_from = CASE WHEN excluded.changed_from < surveillance_due.changed_from "
+    "THEN excluded.changed_from WHEN excluded.changed_from IS NULL THEN NULL "
+    "ELSE surveillance_due.changed_from END"
 )
-_MARK = text(_UPSERT.format(run_id=":run_id", codes=":codes", now=":now")).bindparams(
-    bindparam("now", type_=UTCDateTime())
-)
+_MARK = text(
+    _UPSERT.format(run_id=":run_id", codes=":codes", now=":now", since=":since")
+).bindparams(bindparam("now", type_=UTCDateTime()), bindparam("since", type_=UTCDateTime()))
 # The same upsert as a part of a batch's single statement (observation_service.contribute).
 _MARK_PART = _UPSERT.format(
-    run_id="%({p}run_id)s::integer", codes="%({p}codes)s::text", now="%({p}now)s::timestamptz"
+    run_id="%({p}run_id)s::integer",
+    codes="%({p}codes)s::text",
+    now="%({p}now)s::timestamptz",
+    since="%({p}since)s::timestamptz",
 )
 
 
-def mark_due(session: Session, run_id: int, codes: set[str]) -> None:
+def mark_due(session: Session, run_id: int, codes: set[str], since: datetime | None = None) -> None:
     """Mark ``run_id`` due for evaluation, in the caller's transaction (one upsert).
 
     A mark already there gets its version bumped; its codes are kept if this batch had the
-    same ones, else cleared (NULL: evaluate up to the newest watched value). Its back-off
-    stays as it is, so a run whose evaluation keeps failing is not retried per batch.
-    A batch written as one statement takes the upsert into that statement."""
-    params = {"run_id": run_id, "codes": ",".join(sorted(codes)) or None, "now": utcnow()}
+    same ones, else cleared (NULL: evaluate up to the newest watched value); its
+    ``changed_from`` becomes the earlier of the two (NULL if ``since`` is not known). Its
+    back-off stays as it is, so a run whose evaluation keeps failing is not retried per
+    batch. A batch written as one statement takes the upsert into that statement."""
+    now = utcnow()
+    params = {"run_id": run_id, "codes": ",".join(sorted(codes)) or None, "now": now}
+    params["since"] = since
     if not observation_service.contribute(session, _MARK_PART, params):
         session.execute(_MARK, params)
 
@@ -96,6 +107,7 @@ class Due:
     codes: str | None
     attempts: int
     next_try_at: datetime
+    changed_from: datetime | None
 
 
 def due_runs(session: Session, limit: int, now: datetime | None = None) -> list[int]:
@@ -136,7 +148,7 @@ def _evaluate_one(sessions: sessionmaker[Session], run_id: int) -> bool:
             return False
         codes = set(due.codes.split(",")) if due.codes else watched_codes()
         started = time.monotonic()
-        watch.evaluate_run(session, run_id, codes=codes)
+        watch.evaluate_run(session, run_id, codes=codes, changed_from=due.changed_from)
         pause = timedelta(seconds=PACE * (time.monotonic() - started))
         gone = session.execute(
             delete(SurveillanceDue)
@@ -179,6 +191,7 @@ def _read(session: Session, run_id: int) -> Due | None:
             SurveillanceDue.codes,
             SurveillanceDue.attempts,
             SurveillanceDue.next_try_at,
+            SurveillanceDue.changed_from,
         ).where(SurveillanceDue.run_id == run_id)
     ).one_or_none()
     return None if row is None else Due(*row)

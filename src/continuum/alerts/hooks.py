@@ -29,14 +29,15 @@ def evaluate_after_store(session: Session, run_id: int, codes: set[str]) -> None
     watched = watched_codes(codes)
     if not watched:
         return
+    since = observation_service.stored_since(session)
     if session.info.get("defer_surveillance"):
         from continuum.alerts.due import mark_due
 
-        mark_due(session, run_id, watched)
+        mark_due(session, run_id, watched, since)
         return
     from continuum.alerts.watch import evaluate_run
 
-    evaluate_run(session, run_id, codes=watched)
+    evaluate_run(session, run_id, codes=watched, changed_from=since)
 
 
 def open_alerts(session: Session, run_id: int) -> list[dict[str, object]]:

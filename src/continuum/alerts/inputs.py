@@ -18,7 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from continuum import support_configuration, vocabulary
+from continuum.alerts import samples
 from continuum.alerts.models import SurveillanceBaseline
+from continuum.alerts.samples import floor_to
 from continuum.core.record import Observation
 from continuum.core.run_record import Component, Run
 from continuum.core.run_service import current_mode
@@ -134,7 +136,17 @@ def plan_window(
     run: Run, end: datetime, changes: list[datetime], stored: set[datetime], s: SurveillanceSettings
 ) -> Window:
     """Read from a little before the latest segment while its baseline is being formed (or
-    not yet stored); otherwise only the recent hours, with that segment's stored baselines."""
+    not yet stored); otherwise only the recent hours, with that segment's stored baselines.
+    The start is a grid point (a multiple of the grid step): the window holds whole steps,
+    as the samples carried between evaluations do (``alerts.samples``)."""
+    w = _plan_window(run, end, changes, stored, s)
+    step_ms = max(int(s.grid_step_s * 1000), 1)
+    return Window(floor_to(w.start, step_ms), w.baseline_key, w.segment)
+
+
+def _plan_window(
+    run: Run, end: datetime, changes: list[datetime], stored: set[datetime], s: SurveillanceSettings
+) -> Window:
     starts = [run.started_at, *(c for c in changes if c <= end)]
     segment = starts[-1]
     margin = timedelta(hours=DENSE_HOURS)
@@ -148,15 +160,54 @@ def plan_window(
 
 
 def load_signals(
-    session: Session, run_id: int, window: Window, end: datetime, s: SurveillanceSettings
+    session: Session,
+    run_id: int,
+    window: Window,
+    end: datetime,
+    s: SurveillanceSettings,
+    carried: Carried | None = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Every final observation each code needs, as (datetime64[ms], float) arrays."""
+    """Every final observation each code needs, as (datetime64[ms], float) arrays.
+    ``carried``: read the dense signals from the run's samples, brought up to date from
+    ``carried.changed_from`` (``alerts.samples``); None: read them raw."""
     gas_hours = max(s.gas_max_age_h, DENSE_HOURS)
     lab_hours = max(LAB_HOURS, s.lab_max_age_h, s.platelet_window_h, s.thrombosis_lab_max_age_h)
     reads = []
     for groups, hours in ((DENSE_GROUPS, 0.0), (GAS_GROUPS, gas_hours), (None, lab_hours)):
         since = window.start if hours == 0 else min(window.start, end - timedelta(hours=hours))
         reads.append((_codes(groups), since))
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if carried is not None:
+        dense = reads.pop(0)[0]
+        out.update(
+            samples.dense_signals(
+                session,
+                run_id,
+                window.start,
+                max(int(s.grid_step_s * 1000), 1),
+                carried.changed_from,
+                lambda since: _read_any(session, run_id, [(dense, since)]),
+                carried.report,
+            )
+        )
+    out.update(_read_any(session, run_id, reads))
+    return out
+
+
+@dataclass
+class Carried:
+    """Evaluate from the samples carried between passes: ``changed_from`` is the earliest
+    time stored or changed since the last evaluation (None: not known, rebuild them)."""
+
+    changed_from: datetime | None
+    report: samples.Pass
+
+
+def _read_any(
+    session: Session, run_id: int, reads: list[tuple[list[str], datetime]]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    if not reads:
+        return {}
     if session.get_bind().dialect.name == "postgresql":
         return _read_packed(session, run_id, reads)
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -216,13 +267,17 @@ def _read_packed(
     trip, as two binary arrays per code (timestamptz as µs since 2000, float8) that numpy
     decodes in one go — no Python object per row, which is what a long window costs.
     Put in time order here (a stable sort) rather than by the server."""
+    # One index seek per code (an aggregate in a LATERAL subquery is not flattened): a
+    # plain "code = ANY(…)" may be planned as a walk over all of the run's index entries
+    # (e.g. before the table's first ANALYZE), which costs as much as the run is long.
     part = (
-        "SELECT code, array_send(array_agg(time)), array_send(array_agg(value)) "
-        "FROM observation WHERE run_id = %s AND status = 'final' AND time >= %s "
-        "AND code = ANY(%s) GROUP BY code"
+        "SELECT c.code, o.t, o.v FROM unnest(%s::text[]) AS c(code) CROSS JOIN LATERAL "
+        "(SELECT array_send(array_agg(time)) AS t, array_send(array_agg(value)) AS v "
+        "FROM observation WHERE run_id = %s AND code = c.code AND status = 'final' "
+        "AND time >= %s HAVING count(*) > 0) o"
     )
     sql = " UNION ALL ".join(f"({part})" for _ in reads)
-    params = [p for codes, since in reads for p in (run_id, since, codes)]
+    params = [p for codes, since in reads for p in (codes, run_id, since)]
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     with _driver(session).cursor(binary=True) as cur:
         cur.execute(sql, params)

@@ -6,7 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from continuum.core.vocab import sql_in
@@ -105,3 +115,37 @@ class SurveillanceDue(Base):
     next_try_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # the earliest observation time the marked batches stored or changed (NULL: unknown,
+    # the evaluator re-reads the run's window instead of carrying its samples on)
+    changed_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SurveillanceSample(Base):
+    """What the detectors read of a dense signal (console, monitor) in one grid step
+    ``[step_start_ms, step_start_ms + step)``: its first and its last final observation
+    (of equal times, the one read last), times in ms since 1970 UTC. Kept by the evaluator
+    (``continuum.alerts.samples``) from new observations only, so that a pass does not
+    read a long window's raw rows again."""
+
+    __tablename__ = "surveillance_sample"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    step_start_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    first_ms: Mapped[int] = mapped_column(BigInteger)
+    first_value: Mapped[float] = mapped_column(Float)
+    last_ms: Mapped[int] = mapped_column(BigInteger)
+    last_value: Mapped[float] = mapped_column(Float)
+
+
+class SurveillanceProgress(Base):
+    """A run's samples: made with grid step ``step_ms``, complete from ``covered_from_ms``
+    for every observation committed up to the last evaluation (later batches say from when
+    they changed the record in ``SurveillanceDue.changed_from``)."""
+
+    __tablename__ = "surveillance_progress"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id"), primary_key=True)
+    step_ms: Mapped[int] = mapped_column(Integer)
+    covered_from_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

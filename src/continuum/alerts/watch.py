@@ -16,8 +16,8 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from continuum.alerts import feed, inputs, lifecycle, thresholds
-from continuum.alerts.models import CircuitAlert
+from continuum.alerts import feed, inputs, lifecycle, samples, thresholds
+from continuum.alerts.models import CircuitAlert, SurveillanceDue
 from continuum.core.alert_state import CONSOLE_SILENT
 from continuum.core.run_record import Run
 from continuum.db import utcnow
@@ -48,16 +48,30 @@ class Context:
 
 
 def evaluate_run(
-    session: Session, run_id: int, full: bool = False, codes: set[str] | None = None
+    session: Session,
+    run_id: int,
+    full: bool = False,
+    codes: set[str] | None = None,
+    changed_from: datetime | None = None,
+    report: samples.Pass | None = None,
 ) -> list[CircuitAlert]:
     """Run every detector over the run's recent window (``full``: the whole run, keeping
     past episodes as cleared alerts) and update its alerts. ``codes``: the batch's codes
-    (their newest time marks the window's end). Returns the run's unresolved alerts."""
+    (their newest time marks the window's end). ``changed_from``: the earliest time stored
+    or changed since the run was last evaluated — the dense signals are then read from the
+    samples carried between evaluations, brought up to date from there (None: not known,
+    they are rebuilt from a full read of the window; ``alerts.samples``). ``report``: what
+    the pass read. Returns the run's unresolved alerts."""
     run = _locked_run(session, run_id)
     end = inputs.last_time(session, run_id, codes) if run is not None else None
     if run is None or end is None:
         return []
-    ctx = _context(session, run, end, full)
+    if not full:
+        changed_from = _with_pending(session, run_id, changed_from)
+    carried = None if full else inputs.Carried(changed_from, report or samples.Pass())
+    ctx = _context(session, run, end, full, carried)
+    if full:  # rows stored without a mark may be in it: the next pass rebuilds the samples
+        samples.forget(session, run_id)
     if full:
         _sync_history(session, run, run_all_detectors(ctx.series, ctx.settings, ctx.targets))
     _sync(session, ctx)
@@ -65,6 +79,18 @@ def evaluate_run(
     _keep_baselines(session, ctx)
     session.flush()
     return list(lifecycle.unresolved(session, run_id).values())
+
+
+def _with_pending(session: Session, run_id: int, since: datetime | None) -> datetime | None:
+    """A run still marked due (batches not evaluated yet, e.g. beside an inline evaluation)
+    is brought up to date from the earlier of the two times (None: not known)."""
+    mark = session.execute(
+        select(SurveillanceDue.changed_from).where(SurveillanceDue.run_id == run_id)
+    ).one_or_none()
+    if mark is None or since is None:
+        return since
+    pending: datetime | None = mark[0]
+    return None if pending is None else min(since, pending)
 
 
 def _locked_run(session: Session, run_id: int) -> Run | None:
@@ -77,14 +103,16 @@ def _locked_run(session: Session, run_id: int) -> Run | None:
     return session.scalar(stmt)
 
 
-def _context(session: Session, run: Run, end: datetime, full: bool) -> Context:
+def _context(
+    session: Session, run: Run, end: datetime, full: bool, carried: inputs.Carried | None = None
+) -> Context:
     s = thresholds.in_force(session)
     changes = inputs.component_changes(session, run.id)
     stored = inputs.stored_baselines(session, run.id)
     window = inputs.plan_window(run, end, inputs.change_times(changes), set(stored), s)
     if full:
         window = inputs.Window(run.started_at, None, window.segment)
-    signals = inputs.load_signals(session, run.id, window, end, s)
+    signals = inputs.load_signals(session, run.id, window, end, s, carried)
     given = dict(stored.get(window.baseline_key, {})) if window.baseline_key else {}
     series = RunSeries(inputs.series_mode(run), signals, tuple(changes), given)
     targets = inputs.run_targets(session, run.id)

@@ -3,6 +3,7 @@ read back as "latest per code" and "time range per code"."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -61,9 +62,28 @@ def contribute(session: Session, sql: str, params: dict[str, Any]) -> bool:
     return True
 
 
-def after_store(session: Session, run_id: int, codes: set[str]) -> None:
-    for hook in AFTER_STORE_HOOKS:
-        hook(session, run_id, codes)
+# While the hooks run: the earliest observation time the batch stored or changed (None:
+# not known). Surveillance carries its state between evaluations from there on.
+STORED_SINCE = "stored_since"
+
+
+def after_store(
+    session: Session, run_id: int, codes: set[str], since: datetime | None = None
+) -> None:
+    """Call every after-store hook; ``since``: the earliest time the batch stored or changed
+    (read by hooks through :func:`stored_since`; None: not known)."""
+    session.info[STORED_SINCE] = since
+    try:
+        for hook in AFTER_STORE_HOOKS:
+            hook(session, run_id, codes)
+    finally:
+        session.info.pop(STORED_SINCE, None)
+
+
+def stored_since(session: Session) -> datetime | None:
+    """In an after-store hook: the earliest time the batch stored or changed (or None)."""
+    since: datetime | None = session.info.get(STORED_SINCE)
+    return since
 
 
 def clean(items: Sequence[ObservationIn], run: Run) -> list[CleanValue]:
@@ -151,7 +171,8 @@ def record_observations(
         for v in values
     ]
     bulk_insert(session, rows)
-    after_store(session, run.id, {v.code for v in values})
+    since = min((v.time for v in values), default=None)
+    after_store(session, run.id, {v.code for v in values}, since)
     _hand_entered(session, actor, run, [v for v in values if v.source == "manual"])
     audit.record(
         session,
@@ -208,17 +229,37 @@ def bulk_insert(
         names = ", ".join(columns)
         marks = ", ".join("?" * len(columns))
         raw.executemany(
-            f"INSERT INTO observation ({names}) VALUES ({marks})",
-            [tuple(_sqlite_value(row.get(c)) for c in columns) for row in rows],
+            f"INSERT INTO observation ({names}) VALUES ({marks})", sqlite_tuples(rows, columns)
         )
         return
     session.execute(insert(Observation), rows)
 
 
+def sqlite_tuples(rows: list[dict[str, Any]], columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Rows as the SQLite driver takes them: times as SQLAlchemy stores them (each
+    distinct time formatted once: a message's rows share theirs), dicts and lists as JSON."""
+    texts: dict[Any, Any] = {}
+
+    def cell(value: Any) -> Any:
+        if value is None or isinstance(value, str | int | float):
+            return value
+        text = texts.get(value) if isinstance(value, datetime) else None
+        if text is None:
+            text = _sqlite_value(value)
+            if isinstance(value, datetime):
+                texts[value] = text
+        return text
+
+    return [tuple(cell(row.get(c)) for c in columns) for row in rows]
+
+
 def _sqlite_value(value: Any) -> Any:
-    """The text SQLAlchemy's SQLite DateTime stores: naive UTC with microseconds."""
+    """The text SQLAlchemy's SQLite DateTime stores: naive UTC with microseconds; JSON
+    columns' values as JSON text."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, dict | list):
+        return json.dumps(value)
     return value
 
 
@@ -280,7 +321,16 @@ def amend(session: Session, actor: Actor, observation_id: int, data: AmendmentIn
         },
     )
     follow_delta_p(session, actor, run, original, value)
+    _amended(session, run.id, original.code, original.time)
     return replacement
+
+
+def _amended(session: Session, run_id: int, code: str, at: datetime) -> None:
+    """An amended value (and the ΔP that follows a pressure) is judged again from its time:
+    the after-store hooks hear of it as of a batch stored at ``at``."""
+    codes = {code} | ({vocabulary.DELTA_P} if code in vocabulary.DELTA_P_FROM else set())
+    session.flush()
+    after_store(session, run_id, codes, at)
 
 
 def amend_from_device(

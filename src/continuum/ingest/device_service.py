@@ -208,6 +208,7 @@ def store_messages(
                 else:
                     rows.append(row)
         outcomes.append(outcome)
+    since = _since(rows, amendments)
     parts = session.info.get(observation_service.STATEMENT_PARTS)
     if amendments:  # rare: an ordinary unit of work, the earlier values read and marked
         if parts is not None:
@@ -224,20 +225,37 @@ def store_messages(
         for run, (codes, ids) in per_run.items()
         for detail in [_audit_detail(channel, run, codes, ids)]
     ]
-    if amendments or session.get_bind().dialect.name != "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":  # straight to the driver: no ORM flush per message
+        _sqlite_insert(session, "ingest_message", pg_writes.LOG_COLUMNS, log)
+        if not amendments:
+            observation_service.bulk_insert(session, rows, observation_service.DEVICE_COLUMNS)
+        audit_rows = [{c: getattr(a, c) for c in pg_writes.AUDIT_COLUMNS} for a in audits]
+        _sqlite_insert(session, "audit_log", pg_writes.AUDIT_COLUMNS, audit_rows)
+        _after_store(session, per_run, since)
+    elif amendments or dialect != "postgresql":
         session.execute(insert(IngestMessage), log)
         if not amendments:
             observation_service.bulk_insert(session, rows, observation_service.DEVICE_COLUMNS)
         session.add_all(audits)
-        _after_store(session, per_run)
+        _after_store(session, per_run, since)
     elif parts is None:
         pg_writes.store(session, log, rows, audits)  # one statement for the batch
-        _after_store(session, per_run)
+        _after_store(session, per_run, since)
     else:
         del parts[:]
-        _after_store(session, per_run)  # the hooks hand their writes to the statement
+        _after_store(session, per_run, since)  # the hooks hand their writes to the statement
         pg_writes.store(session, log, rows, audits, parts)
     return outcomes
+
+
+def _sqlite_insert(
+    session: Session, table: str, columns: tuple[str, ...], rows: list[dict[str, Any]]
+) -> None:
+    if rows:
+        raw = session.connection().connection.driver_connection
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        raw.executemany(sql, observation_service.sqlite_tuples(rows, columns))
 
 
 class AmendmentsNeedATransaction(RuntimeError):
@@ -276,9 +294,28 @@ def _amend(
         outcome.stored += 1
 
 
-def _after_store(session: Session, per_run: dict[RunInfo, tuple[set[str], list[str]]]) -> None:
+def _since(
+    rows: list[dict[str, Any]], amendments: list[tuple[DeviceMessage, Outcome, dict[str, Any]]]
+) -> dict[int, datetime]:
+    """Per run, the earliest time the batch stores, corrects or withdraws."""
+    out: dict[int, datetime] = {}
+    for run_id, at in [
+        *((r["run_id"], r["time"]) for r in rows),
+        *((a[2]["_run"].id, a[2]["time"]) for a in amendments),
+    ]:
+        if run_id not in out or at < out[run_id]:
+            out[run_id] = at
+    return out
+
+
+def _after_store(
+    session: Session,
+    per_run: dict[RunInfo, tuple[set[str], list[str]]],
+    since: dict[int, datetime],
+) -> None:
     for run, (codes, _) in sorted(per_run.items(), key=lambda item: item[0].id):
-        observation_service.after_store(session, run.id, codes)  # run order: no deadlock
+        # run order: no deadlock
+        observation_service.after_store(session, run.id, codes, since.get(run.id))
 
 
 def _audit_detail(channel: str, run: RunInfo, codes: set[str], ids: list[str]) -> dict[str, Any]:
