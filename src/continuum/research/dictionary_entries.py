@@ -1456,6 +1456,8 @@ EXCLUDED: dict[str, str] = {
     "ingest_console_assignment": "which console feeds which run: interface routing",
     "surveillance_baseline": "the detectors' working baselines: recomputed from observations",
     "surveillance_due": "the evaluator's work queue",
+    "surveillance_sample": "the evaluator's per-minute working samples: derived from observations",
+    "surveillance_progress": "how far the evaluator's samples are complete: its working state",
     "review_vote_cast": "who has voted (never how): keeps the M&M vote anonymous",
     "registry_amendment": "the registry reviewer's confirmations and corrections: the review "
     "trail behind a submitted record (its values are exported in the ELSO bundle)",

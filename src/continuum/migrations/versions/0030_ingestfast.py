@@ -9,7 +9,7 @@
   time from which they are complete.
 
 Revision ID: 0026_ingestfast
-Revises: 0022_aevents
+Revises: 0026_registry
 Create Date: 2026-12-04 10:00:00.000000
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 import continuum.db
 
 revision: str = "0026_ingestfast"
-down_revision: str | None = "0022_aevents"
+down_revision: str | None = "0026_registry"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
