@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
 
 
 def export_command(
-    fmt: Annotated[str, typer.Option("--format", help="csv, parquet, redcap or fhir")],
+    fmt: Annotated[str, typer.Option("--format", help="csv, parquet, redcap, fhir, omop or clif")],
     out: Annotated[Path, typer.Option("--out", help="directory to write (created; must be empty)")],
     cohort: Annotated[str | None, typer.Option("--cohort", help="a saved cohort's name")] = None,
     all_runs: Annotated[bool, typer.Option("--all", help="every run")] = False,

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from continuum.core.vocab import sql_in
 from continuum.db import Base, UTCDateTime, utcnow
 
-EXPORT_FORMATS: tuple[str, ...] = ("csv", "parquet", "redcap", "fhir")
+EXPORT_FORMATS: tuple[str, ...] = ("csv", "parquet", "redcap", "fhir", "omop", "clif")
 EXPORT_STATUSES: tuple[str, ...] = ("queued", "running", "done", "failed")
 
 

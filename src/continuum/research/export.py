@@ -580,6 +580,11 @@ def manifest(
         "deidentification": policy.describe(),
         "small_cells": small,
         "files": [f for f in files if "file" in f],
+        **(
+            {"standard": s["standard"]}
+            if (s := next((f for f in files if "standard" in f), None))
+            else {}
+        ),
     }
 
 
@@ -596,6 +601,10 @@ def write_export(
     """Write the files and ``manifest.json`` into ``out_dir``; returns the manifest."""
     if p.fmt in ("redcap", "fhir"):
         files = _write_registry(db, p, policy, out_dir, zone, progress)
+    elif p.fmt in ("omop", "clif"):
+        from continuum.research import export_standards
+
+        files = export_standards.write(db, p, policy, out_dir, zone, progress)
     else:
         files = write_files(db, p, policy, out_dir, zone, progress)
     result = manifest(p, policy, files, actor, job_id)

@@ -68,7 +68,7 @@ class ExportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     cohort: str | None = Field(None, description="a saved cohort's title (or all_runs)")
     all_runs: bool = False
-    format: str = Field(description="csv, parquet, redcap or fhir")
+    format: str = Field(description="csv, parquet, redcap, fhir, omop or clif")
     identified: bool = False
     purpose: str | None = Field(None, max_length=2000, description="why (identified exports)")
 
