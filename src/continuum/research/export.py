@@ -249,7 +249,7 @@ def create_job(db: Session, actor: Actor, p: Plan, policy: Policy) -> ExportJob:
             "format": p.fmt,
             "runs": len(p.run_ids),
             "purpose": p.purpose,
-            "fields": {
+            "fields": _standard_fields(p.fmt) or {
                 "runs": [c.name for c in run_columns(policy)],
                 "observations_long": [c.name for c in long_columns(policy)],
                 "observations_wide": [c.name for c in wide_columns(policy)],
@@ -258,6 +258,19 @@ def create_job(db: Session, actor: Actor, p: Plan, policy: Policy) -> ExportJob:
         },
     )  # fmt: skip
     return job
+
+
+def _standard_fields(fmt: str) -> dict[str, list[str]] | None:
+    """The tables and columns of an OMOP or CLIF export, for the audit row."""
+    if fmt == "omop":
+        from continuum.research.export_omop import TABLES
+
+        return {t: [c.name for c in cols] for t, cols in TABLES.items()}
+    if fmt == "clif":
+        from continuum.research.export_clif import COLUMNS
+
+        return {"ecmo_mcs": [c.name for c in COLUMNS]}
+    return None
 
 
 # ---- writing ------------------------------------------------------------------------------
