@@ -1,4 +1,5 @@
-"""`continuum export`: a saved cohort (or every run) as CSV or Parquet with its manifest,
+"""`continuum export`: a saved cohort (or every run) as CSV, Parquet, REDCap, FHIR, OMOP CDM
+5.4 + ECLS-CDM or CLIF 2.1 ecmo_mcs, with its manifest,
 de-identified unless ``--identified`` (which needs ``--as`` a user whose role may, and a
 ``--purpose``). Every export is a job row and an audit row (who, cohort, fields, purpose).
 

@@ -43,7 +43,7 @@ INPATIENT_VISIT = 9201
 ECMO_SNOMED = "SNOMED 233573008"
 
 GENDER = {"female": 8532, "male": 8507}
-# ECLS-CDM mode concepts (docs/structure/ecls_mode.md); a mode with an added device keeps
+# ECLS-CDM mode concepts (its ecls_mode page); a mode with an added device keeps
 # its circuit's concept.
 MODE_CONCEPT = {
     "VV": 37206603, "VA": 37206601, "VVA": 36717790, "V-PA": 36717791, "VAV": 36717792,
