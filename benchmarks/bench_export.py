@@ -142,6 +142,7 @@ def main() -> None:
     ap.add_argument("--hours", type=int, default=24)
     ap.add_argument("--tracemalloc", action="store_true")
     ap.add_argument("--keep-files", action="store_true")
+    ap.add_argument("--format", default="parquet", help="parquet, csv, omop or clif")
     args = ap.parse_args()
     name, url = make_db()
     try:
@@ -158,22 +159,23 @@ def main() -> None:
             tracemalloc.start()
         t0, cpu0 = time.perf_counter(), time.process_time()
         with unit_of_work(sessions) as db:
-            p = export.plan(db, actor, zone, fmt="parquet", all_runs=True)
+            p = export.plan(db, actor, zone, fmt=args.format, all_runs=True)
             job = export.create_job(db, actor, p, policy)
             manifest = export.write_export(db, actor, p, policy, out, zone, job.id)
         seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         traced = tracemalloc.get_traced_memory()[1] / 2**20 if args.tracemalloc else None
         rows = {f["table"]: f["rows"] for f in manifest["files"]}
         size = sum(f["bytes"] for f in manifest["files"]) / 2**20
-        print(f"export to Parquet: {args.runs} runs × {args.hours} h of 1-minute data")
+        print(f"export to {args.format}: {args.runs} runs × {args.hours} h of 1-minute data")
         print(
             f"  seconds            {seconds:.1f} (this process's CPU: {cpu:.1f} s; the rest is "
             "the database and waiting for a core)"
         )
         print(f"  rows               {rows}")
+        long = next(rows[t] for t in ("observations_long", "measurement", "ecmo_mcs") if t in rows)
         print(
-            f"  observations/s     {rows['observations_long'] / seconds:,.0f} "
-            f"({rows['observations_long'] / cpu:,.0f} per CPU second of this process)"
+            f"  long rows/s        {long / seconds:,.0f} "
+            f"({long / cpu:,.0f} per CPU second of this process)"
         )
         print(f"  files              {size:.1f} MiB")
         print(f"  peak RSS (MiB)     before {rss_before:.0f}, after {rss_mb():.0f}")

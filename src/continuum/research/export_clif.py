@@ -164,7 +164,7 @@ def write(db: Session, runs: Iterable[RunData], out_dir: Path) -> list[tuple[str
             ]
             for row in _rows(run, name, modes):
                 batch.append(row)
-                if len(batch) >= 50_000:
+                if len(batch) >= 10_000:
                     flush()
         flush()
     finally:
