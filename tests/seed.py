@@ -113,7 +113,17 @@ def seed(url: str) -> None:
             ],
         )
         _seed_adverse_event(db, actor)
+        _seed_study(db)
     engine.dispose()
+
+
+def _seed_study(db) -> None:  # type: ignore[no-untyped-def]
+    """Research: study 1 (planned) with saved cohort 1, so every role may open the study."""
+    from continuum.research.cohort_record import SavedCohort
+    from continuum.research.study_record import Study
+
+    db.add(Study(title="Seed study", protocol_summary="seed", status="planned", version=1))
+    db.add(SavedCohort(name="Seed cohort (VV)", definition={"modes": ["VV"]}))
 
 
 def _seed_audit(db) -> None:  # type: ignore[no-untyped-def]
