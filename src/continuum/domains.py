@@ -66,6 +66,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.research.dictionary_routes",
     "continuum.research.registry_routes",
     "continuum.research.study_routes",
+    "continuum.research.analysis_routes",
     # add domain route modules above this line
 )
 

@@ -16,7 +16,7 @@ from continuum.core.roles import Actor
 from continuum.errors import Conflict, Forbidden, ValidationFailed
 from continuum.research import study
 from continuum.research.study import AuthorIn, PublicationIn, RequestIn, StudyIn
-from continuum.research.study_record import Publication, Study
+from continuum.research.study_record import Publication
 from tests.conftest import Web
 
 

@@ -35,3 +35,18 @@ CASES = [
          json={"title": "API paper", "authors": [AUTHOR]}),
     Case("GET", "/api/v1/research/credit", P.EXPORT_DEIDENTIFIED),
 ]  # fmt: skip
+
+CASES += [
+    Case("GET", "/research/analyses", P.EXPORT_DEIDENTIFIED),
+    Case("POST", "/research/analyses", P.MANAGE_STUDIES, order=3,
+         form={"cohort": "Seed cohort (VV)", "kind": "km_time_on_ecmo"}),
+    Case("GET", "/research/analyses/{analysis_id}", P.MANAGE_STUDIES, "/research/analyses/1",
+         order=5),
+    Case("GET", "/research/analyses/{analysis_id}/plot.png", P.MANAGE_STUDIES,
+         "/research/analyses/1/plot.png", order=5),
+    Case("GET", "/api/v1/research/analyses", P.EXPORT_DEIDENTIFIED),
+    Case("POST", "/api/v1/research/analyses", P.MANAGE_STUDIES, order=3,
+         json={"cohort": "Seed cohort (VV)", "kind": "km_survival"}),
+    Case("GET", "/api/v1/research/analyses/{analysis_id}", P.MANAGE_STUDIES,
+         "/api/v1/research/analyses/1", order=5),
+]  # fmt: skip
