@@ -76,7 +76,7 @@ class RunFacts:
 
 def versions() -> dict[str, str]:
     out = {}
-    for name in ("continuum", "lifelines", "statsmodels", "numpy", "pandas", "matplotlib"):
+    for name in ("ecmo-continuum", "lifelines", "statsmodels", "numpy", "pandas", "matplotlib"):
         try:
             out[name] = dist_version(name)
         except Exception:  # not installed under that name: say so
@@ -174,8 +174,11 @@ def logistic(rows: list[RunFacts], covariates: list[str]) -> dict[str, Any]:
         )])  # fmt: skip
     frame = pd.DataFrame([{c: getattr(r, c) for c in covariates} for r in usable])
     y = np.array([0 if r.died else 1 for r in usable])
+    labels = {"const": "intercept", "age_years": "age (per year)",
+              "risk_score": "RESP/SAVE score (per point)"}  # fmt: skip
     if "support_type" in covariates:
         common = frame["support_type"].value_counts().idxmax()
+        labels |= {f"support_{t}": f"support {t} (vs {common})" for t in set(frame["support_type"])}
         dummies = pd.get_dummies(frame["support_type"], prefix="support", dtype=float)
         dummies = dummies.drop(columns=[f"support_{common}"])
         frame = pd.concat([frame.drop(columns=["support_type"]), dummies], axis=1)
@@ -190,7 +193,8 @@ def logistic(rows: list[RunFacts], covariates: list[str]) -> dict[str, Any]:
     conf = fit.conf_int()
     table = [
         {
-            "term": str(term), "coef": _num(fit.params[term]),
+            "term": str(term), "label": labels.get(str(term), str(term)),
+            "coef": _num(fit.params[term]),
             "odds_ratio": _num(math.exp(fit.params[term])),
             "ci_low": _num(math.exp(conf.loc[term, 0])),
             "ci_high": _num(math.exp(conf.loc[term, 1])),

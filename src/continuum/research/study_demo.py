@@ -88,3 +88,25 @@ def add_demo_data(db: Session, staff: dict[str, Actor], now: datetime) -> None:
                      credit_roles=["supervision", "writing_review_editing"]),
         ],
     ))  # fmt: skip
+    _analyses(db, researcher, one.id, vv, two.id, all_ended)
+
+
+def _analyses(db: Session, actor: Actor, one: int, vv: str, two: int, ended: str) -> None:
+    """Saved analyses: time on ECMO of the VV cohort, survival and a logistic model of the
+    ended runs (the model only when the demo history has enough deaths and survivors)."""
+    from continuum.errors import ValidationFailed
+    from continuum.research import analysis
+    from continuum.research.analysis import AnalysisIn
+
+    utc = ZoneInfo("UTC")
+    for data in (
+        AnalysisIn(cohort=vv, kind="km_time_on_ecmo", study_id=one),
+        AnalysisIn(cohort=ended, kind="km_survival", study_id=two),
+        AnalysisIn(cohort=ended, kind="logistic_survival", study_id=two,
+                   covariates=["age_years", "support_type"]),
+    ):  # fmt: skip
+        try:
+            with db.begin_nested():
+                analysis.run_analysis(db, actor, data, utc)
+        except ValidationFailed:  # too few runs in the demo: leave it out
+            continue
