@@ -121,7 +121,7 @@ def test_pages_show_the_register_and_the_table(web: Web) -> None:
         "csrf_token": web.csrf("/research/studies/1"),
     }  # fmt: skip
     r = web.client.post("/research/studies/1/publications", data=form, follow_redirects=False)
-    assert r.status_code == 303, r.text[r.text.find("error"):][:600]
+    assert r.status_code == 303, r.text[r.text.find("error") :][:600]
     page = web.client.get("/research/studies/1")
     assert page.status_code == 200
     assert "Perfusion paper" in page.text and "K. Andersen" in page.text
