@@ -131,3 +131,26 @@ def test_pages_show_the_register_and_the_table(web: Web) -> None:
     web.login("coordinator")  # reads, may not manage: no forms
     page = web.client.get("/research/studies/1")
     assert page.status_code == 200 and "Add a publication" not in page.text
+
+
+def test_free_text_hidden_from_researcher_and_kept_on_their_edit(web: Web) -> None:
+    web.login("physician_lead")
+    csrf = {"X-CSRF-Token": web.csrf("/research/studies")}
+    r = web.client.post(
+        "/api/v1/research/studies/1/requests",
+        headers=csrf,
+        json={"cohort": "Seed cohort (VV)", "purpose": "ask Dr X on 555-0101"},
+    )
+    assert r.status_code == 201 and r.json()["purpose"] == "ask Dr X on 555-0101"
+    web.login("researcher")
+    csrf = {"X-CSRF-Token": web.csrf("/research/studies")}
+    got = web.client.get("/api/v1/research/studies/1").json()
+    assert got["protocol_summary"] is None and got["data_requests"][0]["purpose"] is None
+    r = web.client.put(
+        "/api/v1/research/studies/1",
+        headers=csrf,
+        json={"title": "Seed study", "status": "planned", "version": 1},
+    )
+    assert r.status_code == 200
+    web.login("physician_lead")
+    assert web.client.get("/api/v1/research/studies/1").json()["protocol_summary"] == "seed"

@@ -4,7 +4,7 @@ covariates (statsmodels) with its usual table (coefficient, odds ratio, 95 % CI,
 events). Each analysis is saved with the cohort's definition as it was, the runs it held,
 and the software versions that computed it; the plot is drawn from the saved result.
 
-Definitions (docs/research-analyses.md):
+Definitions (docs/research-studies.md):
 - time on ECMO: hours from the run's start to its end; a run still going is censored now;
 - survival to decannulation: the event is death on ECMO (outcome died on ECMO, or support
   withdrawn); a run ended alive, or still going, is censored at its end (or now);

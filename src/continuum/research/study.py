@@ -43,7 +43,9 @@ Discipline = Literal[DISCIPLINES]  # type: ignore[valid-type]
 class StudyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str = Field(min_length=1, max_length=300)
-    protocol_summary: str = Field("", max_length=5000)
+    protocol_summary: str | None = Field(
+        None, max_length=5000, description="free text; null on an edit keeps the saved one"
+    )
     status: StudyStatus = "planned"
     ethics_body: str | None = Field(None, max_length=200, description="the approving body")
     ethics_reference: str | None = Field(None, max_length=100)
@@ -138,8 +140,11 @@ def list_studies(db: Session, actor: Actor) -> list[Study]:
     return list(db.scalars(select(Study).order_by(Study.created_at.desc(), Study.id.desc())))
 
 
-def _fields(data: StudyIn) -> dict[str, object]:
-    return data.model_dump()
+def _fields(data: StudyIn, row: Study | None = None) -> dict[str, object]:
+    fields = data.model_dump()
+    if fields["protocol_summary"] is None:  # not given (or hidden from the editor): keep it
+        fields["protocol_summary"] = row.protocol_summary if row is not None else ""
+    return fields
 
 
 def create(db: Session, actor: Actor, data: StudyIn) -> Study:
@@ -164,7 +169,7 @@ def edit(db: Session, actor: Actor, study_id: int, data: StudyIn, version: int |
     clash = db.scalar(select(Study.id).where(Study.title == data.title, Study.id != study_id))
     if clash is not None:
         raise Conflict(f"a study titled '{data.title}' exists: choose another title")
-    new = _fields(data)
+    new = _fields(data, row)
     changed = {
         k: {"from": str(getattr(row, k)), "to": str(v)}
         for k, v in new.items()

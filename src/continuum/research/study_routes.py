@@ -18,6 +18,7 @@ from pydantic import ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from continuum.core import free_text
 from continuum.core.people import Staff
 from continuum.core.roles import Actor
 from continuum.core.roles import Permission as P
@@ -79,14 +80,16 @@ class RequestOut(Out):
     cohort: str = Field(description="the saved cohort's title")
     export_id: int | None = Field(description="the export issued for it (research_export)")
     export_status: str | None
-    purpose: str
+    purpose: str | None = Field(description="free text: null for roles without identifiers")
     requested_at: UtcTime
 
 
 class StudyOut(Out):
     id: int
     title: str
-    protocol_summary: str
+    protocol_summary: str | None = Field(
+        description="free text: null for roles without identifiers"
+    )
     status: str = Field(description="planned, approved, active or closed")
     ethics_body: str | None
     ethics_reference: str | None
@@ -150,7 +153,8 @@ def _study_out(db: Session, actor: Actor, row: Study) -> StudyOut:
     requests = study.requests_of(db, row.id)
     cohorts = dict(db.execute(select(SavedCohort.id, SavedCohort.name)).all())  # type: ignore[arg-type]
     return StudyOut(
-        id=row.id, title=row.title, protocol_summary=row.protocol_summary, status=row.status,
+        id=row.id, title=row.title, status=row.status,
+        protocol_summary=free_text.for_api(actor, row.protocol_summary),
         ethics_body=row.ethics_body, ethics_reference=row.ethics_reference,
         ethics_date=row.ethics_date, version=row.version, created_at=row.created_at,
         data_requests=[
@@ -158,7 +162,7 @@ def _study_out(db: Session, actor: Actor, row: Study) -> StudyOut:
                 id=r.id, cohort=cohorts.get(r.cohort_id, "?"), export_id=r.export_id,
                 export_status=(db.get(ExportJob, r.export_id).status  # type: ignore[union-attr]
                                if r.export_id else None),
-                purpose=r.purpose, requested_at=r.requested_at,
+                purpose=free_text.for_api(actor, r.purpose), requested_at=r.requested_at,
             )
             for r in requests
         ],
@@ -255,7 +259,7 @@ def _study_fields(values: Any) -> dict[str, Any]:
             "ethics_reference",
             "ethics_date",
         )
-    } | {"protocol_summary": str(values.get("protocol_summary") or "")}
+    } | {"protocol_summary": values.get("protocol_summary")}  # absent: keep the saved one
 
 
 def _ctx(db: Session, actor: Actor) -> dict[str, Any]:
@@ -266,6 +270,7 @@ def _ctx(db: Session, actor: Actor) -> dict[str, Any]:
         "disciplines": DISCIPLINES,
         "discipline_labels": DISCIPLINE_LABELS,
         "may_manage": actor.can(P.MANAGE_STUDIES),
+        "reads_free_text": free_text.readable(actor),
     }
 
 
