@@ -113,7 +113,29 @@ def seed(url: str) -> None:
             ],
         )
         _seed_adverse_event(db, actor)
+        _seed_study(db)
     engine.dispose()
+
+
+def _seed_study(db) -> None:  # type: ignore[no-untyped-def]
+    """Research: study 1 (planned) with saved cohort 1, so every role may open the study."""
+    from continuum.research.cohort_record import SavedCohort
+    from continuum.research.study_record import OutcomeAnalysis, Study
+
+    db.add(Study(title="Seed study", protocol_summary="seed", status="planned", version=1))
+    saved = SavedCohort(name="Seed cohort (VV)", definition={"modes": ["VV"]})
+    db.add(saved)
+    db.flush()
+    curve = [
+        {"t": 0.0, "s": 1.0, "lo": 1.0, "hi": 1.0},
+        {"t": 30.0, "s": 1.0, "lo": None, "hi": None},
+    ]
+    db.add(OutcomeAnalysis(  # analysis 1, so every role that reads analyses can open one
+        cohort_id=saved.id, cohort_name=saved.name, definition=saved.definition,
+        kind="km_time_on_ecmo", covariates=[], versions={"lifelines": "seed"},
+        result={"n": 1, "events": 0, "censored": 1, "median_hours": None,
+                "median_ci_hours": [None, None], "curve": curve, "runs": 1},
+    ))  # fmt: skip
 
 
 def _seed_audit(db) -> None:  # type: ignore[no-untyped-def]

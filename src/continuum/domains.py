@@ -23,6 +23,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.core.ecpr_times",
     "continuum.research.cohort_record",
     "continuum.research.registry_record",
+    "continuum.research.study_record",
     # add domain model modules above this line
 )
 
@@ -64,6 +65,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.research.export_routes",
     "continuum.research.dictionary_routes",
     "continuum.research.registry_routes",
+    "continuum.research.study_routes",
+    "continuum.research.analysis_routes",
     # add domain route modules above this line
 )
 
@@ -97,6 +100,7 @@ DEMO_MODULES: tuple[str, ...] = (
     "continuum.quality.demo_outcomes",
     "continuum.quality.demo_reviews",
     "continuum.research.registry_demo",
+    "continuum.research.study_demo",
     # add demo modules above this line
 )
 

@@ -57,6 +57,9 @@ class Permission(StrEnum):
     # Registry: the perfusionist, physician, coordinator and leads confirm or correct a run's
     # ELSO-shaped record and mark it ready for submission; researchers read it de-identified.
     REVIEW_REGISTRY = "review_registry"
+    # Study register: researchers and the leads (quality, physician) register studies, their
+    # data requests, publications and authorship; anyone who may export reads it.
+    MANAGE_STUDIES = "manage_studies"
 
 
 P = Permission
@@ -87,14 +90,17 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "physician_lead": frozenset(
         _CLINICIAN | _SIGNER | {P.MANAGE_CLINICAL_SETTINGS, P.REVIEW_CASES}
         | {P.EXPORT_DEIDENTIFIED, P.EXPORT_IDENTIFIED}
+        | {P.MANAGE_STUDIES}
     ),
     "qa_lead": frozenset({
         P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.VIEW_AUDIT, P.MANAGE_CLINICAL_SETTINGS,
         P.ISSUE_OWN_TOKEN, P.RECORD_ADVERSE_EVENT, P.REVIEW_CASES, P.VIEW_QUALITY,
         P.EXPORT_DEIDENTIFIED, P.EXPORT_IDENTIFIED, P.REVIEW_REGISTRY,
+        P.MANAGE_STUDIES,
     }),
     "researcher": frozenset({
         P.VIEW_CLINICAL, P.ISSUE_OWN_TOKEN, P.VIEW_QUALITY, P.EXPORT_DEIDENTIFIED,
+        P.MANAGE_STUDIES,
     }),
     # IT: users, service-account tokens and integration settings (message-log retention);
     # not clinical ones.
@@ -160,6 +166,7 @@ PERMISSION_WORDS = {
     P.FIND_BY_MRN: "find patients by MRN",
     P.EXPORT_DEIDENTIFIED: "build cohorts or export research data",
     P.EXPORT_IDENTIFIED: "export identified data",
+    P.MANAGE_STUDIES: "register studies, publications or analyses",
     P.RECORD_ADVERSE_EVENT: "read or record adverse events one by one "
     "(the counts are at /quality/events/summary)",
 }

@@ -1464,6 +1464,11 @@ EXCLUDED: dict[str, str] = {
     "registry_submission": "when a run's registry record was marked ready: review governance",
     "research_cohort": "saved cohort definitions: named in each export's manifest",
     "research_export": "the export job log (who, cohort, purpose, status): research governance",
+    "research_study": "the study register (protocol, approval): research governance",
+    "research_data_request": "a study's data requests (cohort, export issued): governance",
+    "research_publication": "publications of studies: research governance, not patient data",
+    "research_publication_author": "authorship and CRediT roles of staff: not patient data",
+    "research_analysis": "saved outcome analyses of cohorts (aggregates): not patient data",
 }
 
 # Observation codes (``vocabulary.CODES``): each is a field of its own, ``observation.value``
