@@ -7,7 +7,7 @@
 * ``research_analysis``: a saved outcome analysis of a cohort (definition, result, versions).
 
 Revision ID: 0031_studies
-Revises: 0026_ingestfast
+Revises: 0031_omop
 """
 
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ from alembic import op
 import continuum.db
 
 revision: str = "0031_studies"
-down_revision: str | None = "0026_ingestfast"
+down_revision: str | None = "0031_omop"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
