@@ -23,6 +23,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.core.ecpr_times",
     "continuum.research.cohort_record",
     "continuum.research.registry_record",
+    "continuum.alerts.exchange_record",
     # add domain model modules above this line
 )
 
@@ -64,6 +65,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.research.export_routes",
     "continuum.research.dictionary_routes",
     "continuum.research.registry_routes",
+    "continuum.alerts.exchange_routes",
     # add domain route modules above this line
 )
 
