@@ -113,7 +113,21 @@ def seed(url: str) -> None:
             ],
         )
         _seed_adverse_event(db, actor)
+        _seed_exchange(db)
     engine.dispose()
+
+
+def _seed_exchange(db) -> None:  # type: ignore[no-untyped-def]
+    """Alerts: planned exchange 1 (membrane lung of run 1), so every role can open it."""
+    from continuum.alerts.exchange_record import ExchangePlan
+
+    row = ExchangePlan(
+        run_id=1, target="membrane_lung", status="planned", checklist={},
+        planned_at=RUN_START + timedelta(days=3), equipment_ready=False, prime_ready=False,
+    )  # fmt: skip
+    db.add(row)
+    db.flush()
+    row.plan_id = row.id
 
 
 def _seed_audit(db) -> None:  # type: ignore[no-untyped-def]
