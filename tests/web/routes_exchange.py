@@ -44,13 +44,14 @@ CASES = [
         order=4,
         form={"reason": "moved to theatre"},
     ),
-    # after /alerts/1/replace-component (order 6) replaced component 1 by component 2
+    # components 2 (heater) and 3 (console) are added at order 3; /alerts/1/replace-component
+    # (order 6) replaces membrane lung 1 by membrane lung 4
     Case(
         "POST",
         "/exchanges/{plan_id}/done",
         P.MANAGE_CIRCUIT,
         "/exchanges/1/done",
         order=7,
-        form={"clamp_s": "60", "replaces_id": "2", "stop_reason": "thrombus", **_ALL},
+        form={"clamp_s": "60", "replaces_id": "4", "stop_reason": "thrombus", **_ALL},
     ),
 ]
