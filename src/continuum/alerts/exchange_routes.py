@@ -91,10 +91,21 @@ def _form(
     error: ContinuumError | None = None,
 ) -> Response:
     ident = patient_service.identities(db, actor, [run.patient_id], "exchange plan")
+    open_alerts = db.scalars(
+        select(CircuitAlert)
+        .where(
+            CircuitAlert.run_id == run.id,
+            CircuitAlert.status != "resolved",
+            CircuitAlert.detector.in_(list(exchanges.ALERT_TARGET)),
+        )
+        .order_by(CircuitAlert.raised_at.desc())
+    )
     return render(
         request,
         "exchange_new.html",
         actor,
+        open_alerts=list(open_alerts),
+        alert_targets=exchanges.ALERT_TARGET,
         status_code=422 if error else 200,
         run=run,
         identity=ident.get(run.patient_id),
