@@ -18,7 +18,7 @@ from continuum.core.run_record import Component, Run
 from continuum.core.schemas import ComponentCreate
 from continuum.db import unit_of_work, utcnow
 from continuum.errors import Conflict, ValidationFailed
-from tests.alerts.conftest import PHYSICIAN, T0, count
+from tests.alerts.conftest import PHYSICIAN, T0
 
 PERFUSIONIST = type(PHYSICIAN)(staff_id=1, name="Test perfusionist", role="perfusionist")
 
@@ -61,17 +61,18 @@ def test_plan_then_done_replaces_the_part_and_resolves_the_alert(
     with unit_of_work(sessions) as db:
         done = exchanges.mark_done(
             db, PERFUSIONIST, plan_id,
-            {"clamp_s": "75", "replaces_id": str(ml), "stop_reason": "rising_transmembrane_gradient"},
+            {"clamp_s": "75", "replaces_id": str(ml), "stop_reason": "thrombus"},
             set(CHECK_ITEMS[4:]),
         )  # fmt: skip
         new_id = done.component_id
     with unit_of_work(sessions) as db:
-        rows = list(db.scalars(select(ExchangePlan).order_by(ExchangePlan.id)))
+        stmt = select(ExchangePlan).where(ExchangePlan.run_id == run_id)
+        rows = list(db.scalars(stmt.order_by(ExchangePlan.id)))
         assert [r.status for r in rows] == ["planned", "planned", "done"]  # one row per change
         assert {r.plan_id for r in rows} == {plan_id}
         new = db.get_one(Component, new_id)
         assert new.replaces_id == ml and new.kind == "membrane_lung"
-        assert db.get_one(Component, ml).stop_reason == "rising_transmembrane_gradient"
+        assert db.get_one(Component, ml).stop_reason == "thrombus"
         assert rows[-1].clamp_s == 75 and rows[-1].replaced_id == ml
         assert set(rows[-1].checklist) == set(CHECK_ITEMS)
         alert = db.get_one(CircuitAlert, alert_id)
@@ -125,7 +126,7 @@ def test_refusals_name_the_field_and_change_nothing(
         assert exc.value.problems[0].field == "clamp_s"
         db.rollback()
     with unit_of_work(sessions) as db:
-        assert count(db, ExchangePlan) == 1
+        assert len(list(db.scalars(select(ExchangePlan).where(ExchangePlan.run_id == run_id)))) == 1
         assert db.get_one(Component, ml).stopped_at is None
         exchanges.cancel(db, PERFUSIONIST, plan_id, "patient to theatre")
     with unit_of_work(sessions) as db:

@@ -37,7 +37,9 @@ def _failing_run(url: str) -> tuple[int, list[int]]:
         alerts = db.scalars(
             select(CircuitAlert.id).where(
                 CircuitAlert.run_id == run_id,
-                CircuitAlert.detector.in_(("transmembrane_gradient_rise", "oxygenator_dysfunction")),
+                CircuitAlert.detector.in_(
+                    ("transmembrane_gradient_rise", "oxygenator_dysfunction")
+                ),
                 CircuitAlert.status != "resolved",
             )
         ).all()

@@ -182,7 +182,7 @@ def _forecast(value: Any) -> dict[str, Any] | None:
 def _follow(old: ExchangePlan, actor: Actor, now: datetime, **changes: Any) -> ExchangePlan:
     fields = {
         c: getattr(old, c)
-        for c in ExchangePlan.__table__.columns.keys()
+        for c in (col.key for col in ExchangePlan.__table__.columns)
         if c not in ("id", "follows_id", "recorded_by", "recorded_at")
     }
     fields.update(changes)
@@ -196,7 +196,11 @@ def _ticked(old: dict[str, Any], ticks: set[str], actor: Actor, now: datetime) -
     out: dict[str, Any] = {}
     for key in CHECK_ITEMS:
         if key in ticks:
-            out[key] = old.get(key) or {"by": actor.name, "by_id": actor.staff_id, "at": now.isoformat()}
+            out[key] = old.get(key) or {
+                "by": actor.name,
+                "by_id": actor.staff_id,
+                "at": now.isoformat(),
+            }
     return out
 
 
@@ -224,7 +228,9 @@ def update(
     reason = _text("reason", values.get("reason"))
     if at != old.planned_at:
         if at < now - PAST_GRACE:
-            raise _bad("planned_at", "the new planned time is more than 1 h in the past", at.isoformat())
+            raise _bad(
+                "planned_at", "the new planned time is more than 1 h in the past", at.isoformat()
+            )
         if reason is None:
             raise _bad("reason", "say why the planned time changes")
     row = _follow(
@@ -243,7 +249,9 @@ def update(
     )
     session.add(row)
     session.flush()
-    audit.record(session, actor, "amend", "exchange_plan", row.id, run.patient_id, {"plan": old.number})
+    audit.record(
+        session, actor, "amend", "exchange_plan", row.id, run.patient_id, {"plan": old.number}
+    )
     return row
 
 
@@ -289,7 +297,9 @@ def mark_done(
         )
     clamp = str(values.get("clamp_s") or "").strip()
     if not clamp.isdigit() or int(clamp) > CLAMP_MAX_S:
-        raise _bad("clamp_s", f"clamp time '{clamp}' must be whole seconds, 0 to {CLAMP_MAX_S}", clamp)
+        raise _bad(
+            "clamp_s", f"clamp time '{clamp}' must be whole seconds, 0 to {CLAMP_MAX_S}", clamp
+        )
     kind = TARGET_COMPONENT[old.target]
     raw = str(values.get("replaces_id") or "")
     replaced = session.get(Component, int(raw)) if raw.isdigit() else None
@@ -304,7 +314,9 @@ def mark_done(
         )
     reason = str(values.get("stop_reason") or "")
     if reason not in COMPONENT_STOP_REASONS or reason == "end_of_run":
-        raise _bad("stop_reason", f"stop reason '{reason}' is not one of the change reasons", reason)
+        raise _bad(
+            "stop_reason", f"stop reason '{reason}' is not one of the change reasons", reason
+        )
     done_at = values.get("done_at") or now
     if done_at > now:
         raise _bad("done_at", "the exchange cannot be done in the future", done_at.isoformat())
@@ -376,7 +388,9 @@ def cancel(
     session.add(row)
     session.flush()
     words = TARGET_LABELS[old.target].lower()
-    _trail(session, actor, run, row, "exchange.cancelled", now, f"planned {words} exchange cancelled")
+    _trail(
+        session, actor, run, row, "exchange.cancelled", now, f"planned {words} exchange cancelled"
+    )
     return row
 
 
@@ -391,4 +405,6 @@ def _trail(
 ) -> None:
     details = {"plan": row.number, "status": row.status, "alert": row.alert_id}
     record_event(session, actor, kind, at, summary, ("exchange_plan", row.id), run, details=details)
-    audit.record(session, actor, kind.split(".")[1], "exchange_plan", row.id, run.patient_id, details)
+    audit.record(
+        session, actor, kind.split(".")[1], "exchange_plan", row.id, run.patient_id, details
+    )

@@ -128,9 +128,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exchange_plan")),
     )
     op.create_index("ix_exchange_plan_run", "exchange_plan", ["run_id", "plan_id"], unique=False)
-    op.create_index(
-        op.f("ix_exchange_plan_plan_id"), "exchange_plan", ["plan_id"], unique=False
-    )
+    op.create_index(op.f("ix_exchange_plan_plan_id"), "exchange_plan", ["plan_id"], unique=False)
     _set_kinds(op.get_bind(), (*KINDS_BEFORE, *NEW_KINDS))
 
 
