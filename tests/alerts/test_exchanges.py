@@ -133,3 +133,29 @@ def test_refusals_name_the_field_and_change_nothing(
         with pytest.raises(Conflict):
             exchanges.cancel(db, PERFUSIONIST, plan_id, "again")
         assert exchanges.get_plan(db, PERFUSIONIST, plan_id).status == "cancelled"
+
+
+def test_forecasts_on_the_circuit_check_and_the_round_agenda(web_any) -> None:  # type: ignore[no-untyped-def]
+    from continuum.db import make_engine, make_sessionmaker
+    from tests.alerts.conftest import new_run
+    from tests.alerts.test_exchange_forecasts import store_failing_lung
+
+    engine = make_engine(web_any.url)
+    sessions = make_sessionmaker(engine)
+    run_id = new_run(sessions)
+    store_failing_lung(sessions, run_id, 42)
+    engine.dispose()
+    web_any.login("perfusionist")
+    for url in (f"/runs/{run_id}/circuit-check", f"/runs/{run_id}/rounds"):
+        page = web_any.client.get(url).text
+        assert 'id="exchange-forecasts"' in page, url
+        assert 'data-criterion="post_oxy_po2"' in page and "ML exchange criterion likely in" in page
+        assert f"/runs/{run_id}/exchanges/new?criterion=post_oxy_po2" in page
+    plan = web_any.client.get(
+        f"/runs/{run_id}/exchanges/new?criterion=post_oxy_po2&component=oxygenator"
+    )
+    assert plan.status_code == 200 and 'value="membrane_lung" selected' in plan.text
+    bad = web_any.post_form(
+        f"/runs/{run_id}/exchanges", {"target": "membrane_lung", "planned_at": "2020-01-01T08:00"}
+    )
+    assert bad.status_code == 422 and "more than 1 h in the past" in bad.text
