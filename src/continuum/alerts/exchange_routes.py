@@ -30,6 +30,7 @@ from continuum.core.run_record import Run
 from continuum.core.vocab import COMPONENT_STOP_REASONS
 from continuum.db import utcnow
 from continuum.errors import ContinuumError
+from continuum.forecast import CRITERIA
 from continuum.web.deps import CurrentActor, DbSession, form_of, get_actor, require
 from continuum.web.form_post import attempt
 from continuum.web.pages import form_dict, redirect, render
@@ -39,6 +40,12 @@ routers = [router]
 # Forecast criteria argue for the oxygenator or the pump (forecast.criteria).
 FORECAST_TARGET = {"oxygenator": "membrane_lung", "pump": "pump"}
 TIMES = ("planned_at", "done_at")
+
+
+def criterion_label(code: str | None) -> str:
+    """The forecast criterion in words (forecast.criteria), else the code as given."""
+    c = CRITERIA.get(code or "")
+    return c.label if c is not None else (code or "").replace("_", " ")
 
 
 def _staff(db: Session) -> list[Staff]:
@@ -113,6 +120,7 @@ def _form(
         alert=alert,
         staff=_staff(db),
         targets=TARGET_LABELS,
+        criterion_label=criterion_label,
         error=error,
     )
 
@@ -170,6 +178,7 @@ def _page(
         names=names,
         targets=TARGET_LABELS,
         statuses=STATUS_LABELS,
+        criterion_label=criterion_label,
         checklist=CHECKLIST,
         check_items=CHECK_ITEMS,
         value_codes=VALUE_CODES,
