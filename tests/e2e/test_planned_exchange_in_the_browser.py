@@ -74,6 +74,10 @@ def test_forecast_to_planned_exchange_to_metrics(
     page.goto(f"/runs/{run_id}")
     card = page.locator("#forecasts")
     expect(card).to_contain_text("ML exchange criterion likely in")
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        card.screenshot(path=str(folder / f"exchange-forecast-card-{width}.png"))
+    page.set_viewport_size({"width": 1280, "height": 900})
     card.locator("a.plan-exchange").first.click()
     expect(page.locator("h1")).to_contain_text("Plan an exchange")
     linked = page.locator("select[name=alert_id]")
@@ -96,6 +100,7 @@ def test_forecast_to_planned_exchange_to_metrics(
     page.goto(f"/runs/{run_id}/alerts")
     alert = page.locator(f"#alert-{alert_id}")
     expect(alert).to_have_attribute("data-state", "resolved")
+    alert.screenshot(path=str(folder / "exchange-alert-resolved.png"))
     expect(alert.locator("[data-intervention=exchange]")).to_contain_text("planned exchange")
     login(page, "qa_lead")
     page.goto("/quality/metrics?start=2020-01-01")
