@@ -225,6 +225,8 @@ def update(
     run = _run(session, actor, old.run_id)
     now = now or utcnow()
     at = values.get("planned_at") or old.planned_at
+    if abs((at - old.planned_at).total_seconds()) < 60:  # the form shows whole minutes
+        at = old.planned_at
     reason = _text("reason", values.get("reason"))
     if at != old.planned_at:
         if at < now - PAST_GRACE:
