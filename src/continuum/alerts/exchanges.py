@@ -79,8 +79,12 @@ def _run(session: Session, actor: Actor, run_id: int) -> Run:
 
 
 def get_plan(session: Session, actor: Actor, plan_id: int) -> ExchangePlan:
-    """The version in force of plan ``plan_id``."""
+    """The version in force of plan ``plan_id`` (or of the plan a version row belongs to:
+    the timeline links each event's own row)."""
     actor.require(Permission.VIEW_CLINICAL)
+    named = session.get(ExchangePlan, plan_id)
+    if named is not None and named.plan_id is not None:
+        plan_id = named.plan_id
     rows = list(
         session.scalars(
             select(ExchangePlan)
