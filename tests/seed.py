@@ -114,6 +114,7 @@ def seed(url: str) -> None:
         )
         _seed_adverse_event(db, actor)
         _seed_study(db)
+        _seed_exchange(db)
     engine.dispose()
 
 
@@ -136,6 +137,19 @@ def _seed_study(db) -> None:  # type: ignore[no-untyped-def]
         result={"n": 1, "events": 0, "censored": 1, "median_hours": None,
                 "median_ci_hours": [None, None], "curve": curve, "runs": 1},
     ))  # fmt: skip
+
+
+def _seed_exchange(db) -> None:  # type: ignore[no-untyped-def]
+    """Alerts: planned exchange 1 (membrane lung of run 1), so every role can open it."""
+    from continuum.alerts.exchange_record import ExchangePlan
+
+    row = ExchangePlan(
+        run_id=1, target="membrane_lung", status="planned", checklist={},
+        planned_at=RUN_START + timedelta(days=3), equipment_ready=False, prime_ready=False,
+    )  # fmt: skip
+    db.add(row)
+    db.flush()
+    row.plan_id = row.id
 
 
 def _seed_audit(db) -> None:  # type: ignore[no-untyped-def]

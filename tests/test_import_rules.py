@@ -40,6 +40,7 @@ PROGRAMME = ("quality", "research")
 READABLE = (
     "continuum.alerts.models", "continuum.rounds.models", "continuum.rounds.transfusion",
     "continuum.weaning.models", "continuum.initiation.models", "continuum.ingest.models",
+    "continuum.alerts.exchange_record",
 )  # fmt: skip
 # Research also reads quality's record modules (the adverse-event register is part of a run's
 # registry record), never quality's services or routes.

@@ -24,6 +24,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.research.cohort_record",
     "continuum.research.registry_record",
     "continuum.research.study_record",
+    "continuum.alerts.exchange_record",
     # add domain model modules above this line
 )
 
@@ -67,6 +68,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.research.registry_routes",
     "continuum.research.study_routes",
     "continuum.research.analysis_routes",
+    "continuum.alerts.exchange_routes",
     # add domain route modules above this line
 )
 

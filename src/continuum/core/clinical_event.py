@@ -75,6 +75,9 @@ KIND_LABELS: dict[str, str] = {
     "review.signed": "M&M review signed",
     "discharge.recorded": "Hospital outcome",
     "ecpr.times_recorded": "ECPR times",
+    "exchange.planned": "Exchange planned",
+    "exchange.done": "Planned exchange done",
+    "exchange.cancelled": "Planned exchange cancelled",
 }
 KINDS: tuple[str, ...] = tuple(KIND_LABELS)
 # Groups for the page's kind filter: the part before the dot.
@@ -98,6 +101,7 @@ KIND_GROUPS: dict[str, str] = {
     "review": "M&M reviews",
     "discharge": "Hospital outcome",
     "ecpr": "ECPR times",
+    "exchange": "Planned exchanges",
 }
 SYSTEM_DISCIPLINE = "system"  # events of the surveillance engine, interfaces, the CLI
 

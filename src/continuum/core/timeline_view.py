@@ -43,6 +43,7 @@ RECORD_PAGES: dict[str, str] = {
     "decannulation": "/runs/{run_id}/decannulation",
     "weaning_follow_up": "/runs/{run_id}/decannulation#follow-ups",
     "transfusion": "/runs/{run_id}/transfusions#tx-{id}",
+    "exchange_plan": "/exchanges/{id}",
 }
 RECORD_PERMISSION: dict[str, Permission] = {"circuit_check": Permission.CIRCUIT_CHECK}
 # Entries a role sees on the timeline only with a permission (record type → permission): the

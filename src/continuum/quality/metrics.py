@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from continuum.alerts.exchange_record import planned_replaced_ids
 from continuum.alerts.models import CircuitAlert
 from continuum.core import ecpr_times, hospital_outcome
 from continuum.core.people import PatientIdentity
@@ -107,6 +108,8 @@ class RunFacts:
     hospital_status: str | None = None  # the hospital outcome in force
     hospital_destination: str | None = None
     low_flow_min: float | None = None  # ECPR: CPR start → full ECMO flow
+    planned_exchanges: int = 0  # component changes made through a done planned exchange
+    urgent_exchanges: int = 0  # every other component change
 
     @property
     def survived_ecmo(self) -> bool | None:
@@ -252,13 +255,19 @@ def _components(
         Component.started_at,
         Component.stopped_at,
         Component.stop_reason,
+        Component.id,
     ).where(Component.run_id.in_(list(by_run)))
     lives: list[tuple[int, float, bool]] = []
-    for run_id, kind, started, stopped, reason in session.execute(stmt):
+    planned = planned_replaced_ids(session, list(by_run))
+    for run_id, kind, started, stopped, reason, component_id in session.execute(stmt):
         run = by_run[run_id]
         changed = calc.change_class(reason) is not None
         if changed:
             run.component_changes += 1
+            if component_id in planned:
+                run.planned_exchanges += 1
+            else:
+                run.urgent_exchanges += 1
             key = f"{kind}:{reason}"
             run.change_reasons[key] = run.change_reasons.get(key, 0) + 1
             if kind == "membrane_lung":
@@ -550,6 +559,22 @@ def _figures(runs: list[RunFacts], ml_km: calc.KaplanMeier) -> list[Figure]:
             n,
             "Circuit",
         ),
+        _rate_figure(
+            "planned_exchanges",
+            "Planned exchanges (through a plan)",
+            sum(r.planned_exchanges for r in runs),
+            hours,
+            n,
+            "Circuit",
+        ),
+        _rate_figure(
+            "urgent_exchanges",
+            "Urgent exchanges (no plan)",
+            sum(r.urgent_exchanges for r in runs),
+            hours,
+            n,
+            "Circuit",
+        ),
         Figure(
             "ml_life",
             "Membrane-lung life, median (Kaplan–Meier)",
@@ -711,6 +736,8 @@ DRILL: dict[str, str] = {
     "ml_changes": "runs with a membrane-lung change",
     "component_changes": "runs with a component change",
     "ml_life": "runs with a membrane lung",
+    "planned_exchanges": "runs with a planned exchange",
+    "urgent_exchanges": "runs with an urgent exchange",
     "ttr": "runs with anticoagulation values",
     "ttr_per_run": "runs with anticoagulation values",
     "transfusions": "runs given blood products",
@@ -757,6 +784,9 @@ def drill_value(key: str, run: RunFacts, lives: dict[int, list[tuple[float, bool
             if key == "component_changes" or k.startswith("membrane_lung:")
         )
         return f"{count}: " + ", ".join(reasons)
+    if key in ("planned_exchanges", "urgent_exchanges"):
+        count = run.planned_exchanges if key == "planned_exchanges" else run.urgent_exchanges
+        return f"{count} of {run.component_changes} changes" if count else None
     if key == "ml_life":
         own = lives.get(run.run_id)
         if not own:

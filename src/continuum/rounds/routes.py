@@ -158,6 +158,7 @@ def _run_rounds(
         mode=run_service.current_mode(run),
         ecmo_day=run_view.ecmo_day(run, now),
         next_run_id=board.next_run_id(db, run.id),
+        forecasts=_forecasts(db, run.id),
         rounds=rounds,
         people=round_record.attendance(db, ids),
         amendments=round_record.amendments(db, "round", ids),
@@ -266,6 +267,11 @@ def complete_action(
     return redirect(back if back.startswith("/") else f"/runs/{row.run_id}/rounds#actions")
 
 
+def _forecasts(db: DbSession, run_id: int) -> list[dict[str, Any]]:
+    """The run's exchange forecasts that were made (refusals stay on the run page)."""
+    return [f for f in run_view.exchange_forecasts(db, run_id) if f["status"] == "forecast"]
+
+
 def _check_page(
     request: Request,
     db: DbSession,
@@ -295,6 +301,7 @@ def _check_page(
         grades=GRADES,
         optional_sites=OPTIONAL_SITES,
         alerts=run_view.open_alerts(db, run.id),
+        forecasts=_forecasts(db, run.id),
         default_shift=rounds_settings.shift_at(db, now, _zone(request)),
         transfer=circuit_check.o2_transfer(latest),
         markers=circuit_check.marker_trends(db, run.id, now),
