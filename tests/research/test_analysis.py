@@ -109,3 +109,17 @@ def test_pages_and_api(web: Web) -> None:
 def test_nothing_stored_on_refusal(sessions) -> None:  # type: ignore[no-untyped-def]
     with sessions() as db:
         assert db.scalar(select(func.count(OutcomeAnalysis.id))) == 1  # the seeded one
+
+
+def test_a_covariate_that_separates_survivors_from_deaths_is_refused_not_overflowed() -> None:
+    """Every older patient died, every younger one survived: no finite odds ratio exists,
+    so the model is refused naming the covariate (it used to raise OverflowError)."""
+    rows = [
+        RunFacts(run_id=i, hours=100.0, ended=True, died=i >= 15, age_years=20.0 + 2 * i,
+                 support_type="pulmonary", risk_score=None)
+        for i in range(30)
+    ]  # fmt: skip
+    with pytest.raises(ValidationFailed) as refused:
+        analysis.logistic(rows, ["age_years"])
+    text = str(refused.value.problems[0].message)
+    assert "age (per year)" in text and "separate survivors from deaths" in text

@@ -120,6 +120,14 @@ def facts(db: Session, run_ids: list[int], now: datetime) -> list[RunFacts]:
     return out
 
 
+def _exp(x: float) -> float:
+    """e^x, infinite (shown as no value) rather than an overflow for a wide interval's end."""
+    return math.exp(x) if x < 700 else math.inf
+
+
+SEPARATION = 30.0  # |coefficient| beyond which a logistic fit is no estimate
+
+
 def _num(x: float) -> float | None:
     return None if x is None or not math.isfinite(float(x)) else round(float(x), 4)
 
@@ -190,14 +198,30 @@ def logistic(rows: list[RunFacts], covariates: list[str]) -> dict[str, Any]:
             "covariates", f"the model could not be fitted ({type(exc).__name__}: {exc})",
             covariates,
         )]) from None  # fmt: skip
+    # A coefficient this large (odds ratio beyond e^30) means a covariate separates survivors
+    # from deaths (quasi-complete separation): the fit is no estimate. Say so, store nothing.
+    separating = [str(t) for t in x.columns if not abs(float(fit.params[t])) <= SEPARATION]
+    # name the covariates (an unbounded intercept alone means the covariates separate)
+    separating = [t for t in separating if t != "const"] or ([
+        t for t in x.columns if t != "const"] if separating else [])  # fmt: skip
+    if separating or not fit.mle_retvals.get("converged", True):
+        raise ValidationFailed([FieldProblem(
+            "covariates",
+            "the model could not be fitted: "
+            + (f"{', '.join(labels.get(t, t) for t in separating)} separate survivors from "
+               "deaths in this cohort (odds ratio without bound)" if separating
+               else "the fit did not converge")
+            + "; widen the cohort or choose other covariates",
+            covariates,
+        )])  # fmt: skip
     conf = fit.conf_int()
     table = [
         {
             "term": str(term), "label": labels.get(str(term), str(term)),
             "coef": _num(fit.params[term]),
-            "odds_ratio": _num(math.exp(fit.params[term])),
-            "ci_low": _num(math.exp(conf.loc[term, 0])),
-            "ci_high": _num(math.exp(conf.loc[term, 1])),
+            "odds_ratio": _num(_exp(fit.params[term])),
+            "ci_low": _num(_exp(conf.loc[term, 0])),
+            "ci_high": _num(_exp(conf.loc[term, 1])),
             "p": _num(fit.pvalues[term]),
         }
         for term in x.columns
