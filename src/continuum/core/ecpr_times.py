@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from continuum.core import audit
+from continuum.core import appended_rows, audit
 from continuum.core.clinical_event import record_event
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
@@ -89,27 +89,17 @@ class EcprTimesView(Strict):
 
 
 def history(session: Session, run_id: int) -> list[EcprTimes]:
-    stmt = select(EcprTimes).where(EcprTimes.run_id == run_id).order_by(EcprTimes.id.desc())
-    return list(session.scalars(stmt))
+    """Every row of the run, newest first (the first one is in force)."""
+    return appended_rows.history(session, EcprTimes, run_id)
 
 
 def in_force(session: Session, run_id: int) -> EcprTimes | None:
-    rows = history(session, run_id)
-    return rows[0] if rows else None
+    return appended_rows.in_force(session, EcprTimes, run_id)
 
 
 def in_force_for_runs(session: Session, run_ids: Iterable[int]) -> dict[int, EcprTimes]:
-    ids = list(run_ids)
-    out: dict[int, EcprTimes] = {}
-    for start in range(0, len(ids), 900):
-        stmt = (
-            select(EcprTimes)
-            .where(EcprTimes.run_id.in_(ids[start : start + 900]))
-            .order_by(EcprTimes.id)
-        )
-        for row in session.scalars(stmt):
-            out[row.run_id] = row
-    return out
+    """The value in force of each run that has one (the latest row)."""
+    return appended_rows.in_force_for_runs(session, EcprTimes, run_ids)
 
 
 def summary_text(low_flow_min: float, corrected: bool, reason: str | None) -> str:

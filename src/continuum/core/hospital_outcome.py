@@ -18,10 +18,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, Field
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from continuum.core import audit
+from continuum.core import appended_rows, audit
 from continuum.core.clinical_event import record_event
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
@@ -127,32 +127,16 @@ class HospitalOutcomeView(Strict):
 
 def history(session: Session, run_id: int) -> list[HospitalOutcome]:
     """Every row of the run, newest first (the first one is in force)."""
-    stmt = (
-        select(HospitalOutcome)
-        .where(HospitalOutcome.run_id == run_id)
-        .order_by(HospitalOutcome.id.desc())
-    )
-    return list(session.scalars(stmt))
+    return appended_rows.history(session, HospitalOutcome, run_id)
 
 
 def in_force(session: Session, run_id: int) -> HospitalOutcome | None:
-    rows = history(session, run_id)
-    return rows[0] if rows else None
+    return appended_rows.in_force(session, HospitalOutcome, run_id)
 
 
 def in_force_for_runs(session: Session, run_ids: Iterable[int]) -> dict[int, HospitalOutcome]:
     """The value in force of each run that has one (the latest row)."""
-    ids = list(run_ids)
-    out: dict[int, HospitalOutcome] = {}
-    for start in range(0, len(ids), 900):
-        stmt = (
-            select(HospitalOutcome)
-            .where(HospitalOutcome.run_id.in_(ids[start : start + 900]))
-            .order_by(HospitalOutcome.id)
-        )
-        for row in session.scalars(stmt):
-            out[row.run_id] = row  # the latest wins
-    return out
+    return appended_rows.in_force_for_runs(session, HospitalOutcome, run_ids)
 
 
 def summary_text(status: str, destination: str | None, corrected: bool, reason: str | None) -> str:
