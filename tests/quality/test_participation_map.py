@@ -20,9 +20,11 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from continuum.core.roles import Actor
+from continuum.core.run_record import Run
 from continuum.db import make_engine, make_sessionmaker, unit_of_work
 from continuum.errors import Forbidden, ValidationFailed
 from continuum.quality import participation_map as pmap
@@ -65,7 +67,7 @@ def test_shares_per_step_match_the_hand_worked_table(
     got = {s.step.key: (s.k, s.n) for s in m.shares}
     for step, expected in EXPECTED[discipline].items():
         assert got[step] == expected, step
-    assert {s.step.key for s in m.shares if not s.recorded} == {"transport", "research"}
+    assert {s.step.key for s in m.shares if not s.recorded} == {"transport"}
     assert m.months == ["2025-01"]
     rounds = next(p for p in m.trend if p.step == "rounds")
     assert (rounds.share.k, rounds.share.n) == EXPECTED[discipline]["rounds"]
@@ -144,7 +146,8 @@ def test_the_map_page_draws_both_panels_with_counts_and_links(web: Web) -> None:
     assert "3 of 3 (CI 44–100 %)" in main
     step = re.search(r'data-step="transport".*?</text><text[^>]*>([^<]*)<', main, re.S)
     assert step and step.group(1) == "no records"
-    assert "no records yet" in main  # registry and research
+    research = re.search(r'data-step="research".*?</text><text[^>]*>([^<]*)<', main, re.S)
+    assert research and research.group(1) == "no records"  # none in January 2025
     query = PERIOD.replace("&", "&amp;") + "&amp;discipline=perfusion"
     assert f'href="/quality/participation/steps/rounds?{query}"' in main
     assert "required ≥ 90 % [P] · now below the target" in main  # candidacy 1 of 2
@@ -241,3 +244,50 @@ def test_days_outside_the_calendar_the_map_handles_are_refused(web: Web) -> None
     assert {p["field"] for p in r.json()["fields"]} == {"start", "end"}
     long = web.client.get("/api/v1/quality/participation?start=1990-01-01&end=2025-01-01")
     assert long.status_code == 422 and "at most 5 years" in long.text
+
+
+def _research_records(db: Session) -> None:
+    """January 2025: a study recorded by the perfusionist, run A's registry record marked
+    ready by the nurse, and a paper whose authors are an intensivist and the perfusionist."""
+    from datetime import datetime
+
+    from continuum.research.registry_record import RegistrySubmission
+    from continuum.research.study_record import Publication, PublicationAuthor, Study
+
+    people = cohort.staff(db)
+    perfusionist, nurse = people["perfusionist"].staff_id, people["nurse"].staff_id
+    at = datetime(2025, 1, 20, 10, tzinfo=UTC)
+    study = Study(title="Oxygenator life on VV", created_by=perfusionist, created_at=at)
+    db.add(study)
+    run_id = db.execute(select(Run.id).order_by(Run.id)).scalars().first()
+    db.add(RegistrySubmission(run_id=run_id, completeness_pct=91.0, by=nurse, by_name="N", at=at))
+    db.flush()
+    paper = Publication(study_id=study.id, title="Paper", added_at=at)
+    db.add(paper)
+    db.flush()
+    db.add_all([
+        PublicationAuthor(publication_id=paper.id, position=1, staff_id=None,
+                          external_name="Dr A", discipline="intensive_care", credit_roles=[]),
+        PublicationAuthor(publication_id=paper.id, position=2, staff_id=perfusionist,
+                          discipline="perfusion", credit_roles=["data_curation"]),
+    ])  # fmt: skip
+
+
+def test_registry_and_research_step_reads_studies_submissions_and_authors(
+    sessions: sessionmaker[Session],
+) -> None:
+    with unit_of_work(sessions) as db:
+        cohort.build(db)
+        _research_records(db)
+    with unit_of_work(sessions) as db:
+        m = pmap.compute(db, QA, pmap.MapFilter(cohort.START, cohort.END), UTC)
+        nursing = pmap.compute(db, QA, pmap.MapFilter(cohort.START, cohort.END, "nursing"), UTC)
+    share = m.share("research")
+    assert share.recorded and (share.k, share.n) == (2, 3)  # study and paper, not submission
+    assert (nursing.share("research").k, nursing.share("research").n) == (1, 3)
+    records = [r for r in m.records if r.step == "research"]
+    assert sorted(r.kind for r in records) == ["publication", "registry submission", "study"]
+    paper = next(r for r in records if r.kind == "publication")
+    assert (
+        paper.how("perfusion") == ["signed"] and paper.href and "/research/studies/" in paper.href
+    )

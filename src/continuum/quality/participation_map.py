@@ -9,7 +9,10 @@ Who took part in a record is read two ways, and both count:
   trial's starter, ender and perfusion assessor, a decannulation's signers, an M&M
   meeting's attendance, an audit's author), each read as the discipline of that staff member.
 
-A step with no table in the record (transport and ambulation; registry and research) is
+The "registry and research" step reads research's record tables (never its services): a
+study (its author recorded it; anyone recorded on it as participant), a run's registry
+submission (the reviewer who marked it ready signed it), and a publication (each author,
+by discipline, signed it). A step with no table in the record (transport and ambulation) is
 shown as "no records". Figures are aggregates for every role with ``VIEW_QUALITY``; the
 records behind a step, and today's missing voices, need ``VIEW_IDENTIFIERS`` as well.
 """
@@ -38,15 +41,16 @@ from continuum.quality import adverse_events, metrics_calc, participation_policy
 from continuum.quality import participation_map_calc as calc
 from continuum.quality.audit_record import ClinicalAudit
 from continuum.quality.review_record import ReviewAttendance, ReviewMeeting
+from continuum.research.registry_record import RegistrySubmission
+from continuum.research.study_record import Publication, PublicationAuthor, Study
 from continuum.rounds.models import CircuitCheck, RoundRecord
 from continuum.weaning.models import Decannulation, WeaningTrial
 
 PERFUSION = "perfusion"
 # Steps the record has no table for yet: always "no records".
-UNRECORDED: tuple[str, ...] = ("transport", "research")
+UNRECORDED: tuple[str, ...] = ("transport",)
 NOT_RECORDED_NOTE = {
     "transport": "no records: this programme's record has no transport or ambulation entries",
-    "research": "no records yet: the record holds no registry submissions or studies",
 }
 
 
@@ -359,6 +363,53 @@ class _Reader:
             )  # fmt: skip
         return out
 
+    def research(self) -> list[calc.StepRecord]:
+        """Studies recorded, registry submissions and publications in the period."""
+        out: list[calc.StepRecord] = []
+        when = Study.created_at
+        cond = and_(when >= self.start, when < self.end)
+        parts = self._participation("research_study", select(Study.id).where(cond))
+        for st in self.db.execute(
+            select(Study.id, Study.title, when, Study.created_by).where(cond)
+        ):
+            out.append(
+                calc.StepRecord(
+                    "research", "study", st.id, None, st.created_at,
+                    tuple([*parts.get(st.id, []), *self._by(st.created_by, "recorded")]),
+                    f"Study: {st.title}", f"/research/studies/{st.id}",
+                )
+            )  # fmt: skip
+        sub = RegistrySubmission
+        cond = and_(sub.at >= self.start, sub.at < self.end)
+        parts = self._participation("registry_submission", select(sub.id).where(cond))
+        for r in self.db.execute(select(sub.id, sub.run_id, sub.at, sub.by).where(cond)):
+            out.append(
+                calc.StepRecord(
+                    "research", "registry submission", r.id, r.run_id, r.at,
+                    tuple([*parts.get(r.id, []), *self._by(r.by, "signed")]),
+                    f"Registry record ready, run {r.run_id}", f"/research/registry/runs/{r.run_id}",
+                )
+            )  # fmt: skip
+        pub = Publication
+        cond = and_(pub.added_at >= self.start, pub.added_at < self.end)
+        rows = self.db.execute(select(pub.id, pub.study_id, pub.title, pub.added_at).where(cond))
+        pubs = rows.all()
+        authors: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        if pubs:
+            stmt = select(PublicationAuthor.publication_id, PublicationAuthor.discipline).where(
+                PublicationAuthor.publication_id.in_([p.id for p in pubs])
+            )
+            for publication_id, discipline in self.db.execute(stmt):
+                authors[publication_id].append((discipline, "signed"))
+        for p in pubs:
+            out.append(
+                calc.StepRecord(
+                    "research", "publication", p.id, None, p.added_at, tuple(authors[p.id]),
+                    f"Publication: {p.title}", f"/research/studies/{p.study_id}",
+                )
+            )  # fmt: skip
+        return out
+
     def all(self, zone: ZoneInfo) -> list[calc.StepRecord]:
         return [
             *self.decisions(),
@@ -368,6 +419,7 @@ class _Reader:
             *self.trials(),
             *self.decannulations(),
             *self.reviews(zone),
+            *self.research(),
         ]
 
 
