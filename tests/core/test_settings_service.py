@@ -301,3 +301,52 @@ def test_the_api_reads_and_changes_a_group_and_the_former_paths_answer_the_same(
         "/api/v1/settings/surveillance", headers=h, json={"values": {"pfhb_critical": 80}}
     )
     assert refused.status_code == 403
+
+
+# --- yes/no settings ------------------------------------------------------------------
+
+
+def test_a_flag_reads_yes_or_no_and_refuses_anything_else() -> None:
+    g = svc.group("participation_policy")
+    flag = g.by_key["require_rounds"]
+    assert flag.kind == "flag" and flag.allowed == "yes or no"
+    given = {"require_rounds": "no", "require_alerts": True, "require_weaning": "Yes"}
+    assert svc.check("participation_policy", given) == {
+        "require_rounds": 0, "require_alerts": 1, "require_weaning": 1,
+    }  # fmt: skip
+    for bad in ("maybe", 2, 0.5, "1.5"):
+        with pytest.raises(ValidationFailed) as refused:
+            svc.check("participation_policy", {"require_rounds": bad})
+        [problem] = refused.value.problems
+        assert problem.field == "require_rounds" and "yes or no" in problem.message
+    # a number setting still refuses true/false
+    with pytest.raises(ValidationFailed):
+        svc.check("participation_policy", {"min_n_for_percent": True})
+
+
+def test_a_flag_is_a_yes_no_choice_on_the_page_and_true_false_in_the_api(web_any: Web) -> None:
+    web_any.login("qa_lead")
+    url = "/settings/participation_policy"
+    page = web_any.client.get(url).text
+    assert '<select name="t_require_rounds"' in page and ">default (yes)</option>" in page
+    r = web_any.post_form(
+        url, {"t_require_rounds": "no", "note": "rounds without perfusion"}, page=url
+    )
+    assert r.status_code == 303  # saved
+    page = web_any.client.get(url).text
+    row = page.split('id="s-require_rounds"')[1].split("</tr>")[0]
+    assert re.search(r'>no\s+<span class="badge">programme</span>', row)
+    assert '<option value="no" selected>' in row
+    h = {"X-CSRF-Token": web_any.csrf("/runs")}
+    ok = web_any.client.put(
+        "/api/v1/settings/participation_policy",
+        headers=h,
+        json={"values": {"require_rounds": True}},
+    )
+    assert ok.status_code == 200 and ok.json()["changed"][0]["new"] == 1
+    bad = web_any.client.put(
+        "/api/v1/settings/participation_policy",
+        headers=h,
+        json={"values": {"require_rounds": "sometimes"}},
+    )
+    assert bad.status_code == 422 and "yes or no" in bad.json()["fields"][0]["message"]

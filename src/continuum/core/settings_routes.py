@@ -37,7 +37,7 @@ class SettingOut(BaseModel):
 
     key: str
     label: str
-    kind: str = Field(description="number or integer")
+    kind: str = Field(description="number, integer or flag (1 yes, 0 no)")
     value: float = Field(description="the value in force (programme's own, else default)")
     default: float = Field(description="the published default")
     overridden: bool
@@ -90,8 +90,9 @@ class SettingsSaved(SettingGroupOut):
 class SettingsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    values: dict[str, float | str | None] = Field(
-        description="setting key → the programme's value (null or blank: back to the default)"
+    values: dict[str, float | bool | str | None] = Field(
+        description="setting key → the programme's value (null or blank: back to the default; "
+        "a flag takes true/false, yes/no or 1/0)"
     )
     note: str | None = Field(default=None, max_length=svc.NOTE_MAX)
 
@@ -196,6 +197,7 @@ def _page(
         error=error,
         problems={p.field: p.message for p in error.problems} if error else {},
         values=values or {},
+        shown=svc.shown,
         note=note,
         saved=None if error else saved,
         unchanged=unchanged and not error,
@@ -230,10 +232,8 @@ def _differs(row: svc.SettingView, text: str) -> bool:
     text = text.strip()
     if not text:
         return row.overridden
-    try:
-        return float(text) != float(row.value)
-    except ValueError:
-        return True
+    value = svc.parse(text, row.kind)
+    return value is None or float(value) != float(row.value)
 
 
 routers = [pages, api]

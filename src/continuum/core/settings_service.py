@@ -29,7 +29,9 @@ from continuum.core.roles import Actor, Permission
 from continuum.db import utcnow
 from continuum.errors import FieldProblem, Forbidden, NotFound, ValidationFailed
 
-Kind = Literal["number", "integer"]
+Kind = Literal["number", "integer", "flag"]  # flag: yes (1) or no (0)
+YES_WORDS = ("yes", "y", "true", "on", "1")
+NO_WORDS = ("no", "n", "false", "off", "0")
 Provenance = Literal["P", "S", "U"]
 PROVENANCE_LABELS: dict[str, str] = {
     "P": "primary published source",
@@ -68,6 +70,8 @@ class Setting:
 
     @property
     def allowed(self) -> str:
+        if self.kind == "flag":
+            return "yes or no"
         unit = f" {self.unit}" if self.unit else ""
         return f"{self.low:g}–{self.high:g}{unit}"
 
@@ -138,7 +142,7 @@ def _typed(s: Setting, raw: Any) -> float | int | None:
     """A stored value as the setting's type; None when it cannot be used (then the default)."""
     if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
         return None
-    return int(raw) if s.kind == "integer" else float(raw)
+    return int(raw) if s.kind in ("integer", "flag") else float(raw)
 
 
 def overrides(session: Session, name: str) -> dict[str, float | int]:
@@ -161,7 +165,14 @@ def values(session: Session, name: str) -> dict[str, float | int]:
 
 
 def _default(s: Setting) -> float | int:
-    return int(s.default) if s.kind == "integer" else s.default
+    return int(s.default) if s.kind in ("integer", "flag") else s.default
+
+
+def shown(kind: str, value: float | int) -> str:
+    """A value as the page writes it: "yes"/"no" for a flag, else the number."""
+    if kind == "flag":
+        return "yes" if value else "no"
+    return f"{value:g}"
 
 
 @dataclass(frozen=True)
@@ -246,15 +257,15 @@ def check(name: str, raw: Mapping[str, Any]) -> dict[str, float | int | None]:
         if value is None or (isinstance(value, str) and not value.strip()):
             clean[key] = None
             continue
-        number = _number(value, s.kind)
-        shown = value.strip() if isinstance(value, str) else _shown(value)
+        number = parse(value, s.kind)
+        given = value.strip() if isinstance(value, str) else _shown(value)
         unit = f" {s.unit}" if s.unit else ""
         if number is None:
-            what = "a whole number" if s.kind == "integer" else "a number"
-            msg = f"{s.label} ({key}): '{shown}' is not {what}; allowed {s.allowed}"
+            what = {"integer": "a whole number", "flag": "yes or no"}.get(s.kind, "a number")
+            msg = f"{s.label} ({key}): '{given}' is not {what}; allowed {s.allowed}"
             problems.append(FieldProblem(key, msg, value))
         elif not s.low <= number <= s.high:
-            msg = f"{s.label} ({key}): {shown}{unit} is outside the allowed {s.allowed}"
+            msg = f"{s.label} ({key}): {given}{unit} is outside the allowed {s.allowed}"
             problems.append(FieldProblem(key, msg, value))
         else:
             clean[key] = number
@@ -269,7 +280,24 @@ def _shown(value: Any) -> Any:
     return value
 
 
-def _number(raw: Any, kind: Kind) -> float | int | None:
+def parse(raw: Any, kind: str) -> float | int | None:
+    """A given value as the kind's number, None when it is not one. A flag takes yes/no,
+    true/false, on/off or 1/0 (1 yes, 0 no)."""
+    if kind == "flag":
+        if isinstance(raw, bool):
+            return int(raw)
+        word = str(raw).strip().lower()
+        if word in YES_WORDS:
+            return 1
+        if word in NO_WORDS:
+            return 0
+        if isinstance(raw, int | float) and raw in (0, 1):
+            return int(raw)
+        return None
+    return _number(raw, kind)
+
+
+def _number(raw: Any, kind: str) -> float | int | None:
     if isinstance(raw, bool):
         return None
     try:

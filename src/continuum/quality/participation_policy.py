@@ -55,13 +55,13 @@ def _flag(key: str, label: str, recommendation: int | None) -> Setting:
         default, source = 1, _REC[recommendation or 1]
     return Setting(
         f"require_{key}",
-        f"{label}: perfusion input required (1 yes, 0 no)",
+        f"{label}: perfusion input required",
         default,
         0,
         1,
         "",
         source,
-        "integer",
+        "flag",
     )
 
 
