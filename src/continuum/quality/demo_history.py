@@ -34,7 +34,7 @@ from continuum.quality.audit_record import ClinicalAudit
 from continuum.quality.taxonomy import BY_CODE
 from continuum.rounds.models import CircuitCheck, RoundRecord
 from continuum.rounds.transfusion import Transfusion
-from continuum.weaning.models import Decannulation
+from continuum.weaning.models import Decannulation, WeaningTrial
 
 H = timedelta(hours=1)
 
@@ -70,6 +70,8 @@ class HistoryRun:
     scores: dict[str, dict[str, Any]] = field(default_factory=dict)
     decannulation_complete: bool | None = None  # None: no decannulation record
     weight: float = 75.0
+    # weaning trials: (hour started, status, perfusion assessed)
+    trials: list[tuple[float, str, bool]] = field(default_factory=list)
 
 
 def _at(run: HistoryRun, hour: float) -> datetime:
@@ -185,6 +187,7 @@ def insert_run(db: Session, spec: HistoryRun, staff: dict[str, Actor]) -> int:
     _alerts(db, spec, run, staff)
     _events(db, spec, run, lungs, nurse, staff)
     _initiation(db, spec, run, perf, phys, coord)
+    _trials(db, spec, run, perf, phys)
     if ended and spec.decannulation_complete is not None:
         complete = spec.decannulation_complete
         db.add(
@@ -204,6 +207,31 @@ def insert_run(db: Session, spec: HistoryRun, staff: dict[str, Actor]) -> int:
         )  # fmt: skip
     db.flush()
     return run.id
+
+
+def _trials(db: Session, spec: HistoryRun, run: Run, perf: int | None, phys: int | None) -> None:
+    kind = "sweep_off" if spec.mode == "VV" else "va_flow_reduction"
+    for hour, status, assessed in spec.trials:
+        start = _at(spec, hour)
+        reason = {
+            "passed": "Criteria met throughout the trial",
+            "failed": "PaCO2 rose above the limit; support resumed",
+            "aborted": "Stopped early: flow fell below the circuit's safe minimum at low flow",
+        }[status]
+        db.add(
+            WeaningTrial(
+                run_id=run.id, kind=kind, status=status, started_at=start,
+                ended_at=start + (3 if status == "passed" else 1) * H, started_by=phys,
+                ended_by=phys, planned_minutes=180, outcome_reason=reason,
+                perfusion_assessment="Flow safe at the trial setting; anti-Xa in range"
+                if assessed else None,
+                perfusion_flow_safe=True if assessed else None,
+                perfusion_anticoagulation_ok=True if assessed else None,
+                perfusion_by=perf if assessed else None,
+                perfusion_name="Sam Okafor (perfusionist)" if assessed else None,
+                perfusion_at=start + 0.5 * H if assessed else None,
+            )
+        )  # fmt: skip
 
 
 def _rounds(
@@ -386,6 +414,7 @@ def cohort(now: datetime, count: int = 36, seed: int = 18) -> list[HistoryRun]:
     """A deterministic six-month history, every run ended three weeks before ``now`` (the
     live demo runs start after it)."""
     rng = random.Random(seed)
+    trial_rng = random.Random(seed + 1)  # its own stream: the rest of the history is unchanged
     runs: list[HistoryRun] = []
     first = (now - timedelta(days=220)).replace(minute=0, second=0, microsecond=0)
     for i in range(count):
@@ -462,8 +491,24 @@ def cohort(now: datetime, count: int = 36, seed: int = 18) -> list[HistoryRun]:
         )  # fmt: skip
         if survived:
             spec.decannulation_complete = rng.random() < (0.9 if late else 0.6)
+        if outcome == "weaned_recovered":
+            spec.trials = _weaning_trials(trial_rng, hours, late)
         runs.append(spec)
     return runs
+
+
+def _weaning_trials(rng: random.Random, hours: float, late: bool) -> list[tuple[float, str, bool]]:
+    """A weaned run's trials: sometimes one that failed or was aborted, then the one that
+    passed, 6 h before decannulation. Perfusion assessed 50 % early, 90 % late; in this
+    made-up history a trial without the assessment is aborted more often (association)."""
+    out: list[tuple[float, str, bool]] = []
+    assessed = rng.random() < (0.9 if late else 0.5)
+    if rng.random() < (0.2 if assessed else 0.45):
+        status = "aborted" if rng.random() < (0.3 if assessed else 0.7) else "failed"
+        out.append((round(hours - rng.uniform(30, 40), 1), status, assessed))
+        assessed = rng.random() < (0.9 if late else 0.5)
+    out.append((round(hours - 6, 1), "passed", assessed))
+    return out
 
 
 def add_demo_data(db: Session, staff: dict[str, Actor], now: datetime) -> None:
