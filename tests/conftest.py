@@ -97,6 +97,44 @@ def pg_template() -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo programme built once for the whole test session: the first xdist worker
+    that needs it builds it under a file lock in the directory the workers share; the others
+    wait and reuse it. Modules take their own copy (``demo_url``), so none sees another's
+    writes."""
+    import fcntl
+
+    from continuum import demo
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    target = shared / "demo-template.db"
+    with open(shared / "demo-template.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not target.exists():
+                building = shared / f"demo-building-{os.getpid()}.db"
+                url = f"sqlite:///{building}"
+                demo.build(demo.demo_settings().model_copy(update={"database_url": url}))
+                engine = make_engine(url)
+                with engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                engine.dispose()
+                building.rename(target)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return target
+
+
+@pytest.fixture(scope="module")
+def demo_url(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A module's own copy of the demo programme (see ``demo_template``)."""
+    target = tmp_path_factory.mktemp("demo") / "demo.db"
+    shutil.copy(demo_template, target)
+    return f"sqlite:///{target}"
+
+
 def _sqlite_copy(template: Path, tmp_path: Path) -> str:
     target = tmp_path / "test.db"
     shutil.copy(template, target)

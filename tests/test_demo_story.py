@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from continuum import demo
 from continuum.alerts.models import CircuitAlert
 from continuum.core import observation_service, run_view
 from continuum.core.people import PatientIdentity
@@ -26,17 +25,11 @@ from continuum.rounds.models import RoundRecord
 from continuum.weaning.models import TrialStep, WeaningTrial
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-# One worker builds the demo once for the whole module (pytest-xdist --dist loadgroup);
-# spread over workers, each would build its own.
-pytestmark = pytest.mark.xdist_group("demo_story")
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
-    settings = demo.demo_settings().model_copy(update={"database_url": url})
-    demo.build(settings)
-    engine = make_engine(url)
+def db(demo_url: str) -> Iterator[Session]:
+    engine = make_engine(demo_url)
     with make_sessionmaker(engine)() as session:
         yield session
     engine.dispose()

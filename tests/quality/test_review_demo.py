@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.orm import Session
 
-from continuum import demo
 from continuum.core.roles import Actor
 from continuum.core.run_record import Run
 from continuum.db import make_engine, make_sessionmaker, utcnow
@@ -19,10 +18,8 @@ QA = Actor(staff_id=None, name="test", role="qa_lead")
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
-    demo.build(demo.demo_settings().model_copy(update={"database_url": url}))
-    engine = make_engine(url)
+def db(demo_url: str) -> Iterator[Session]:
+    engine = make_engine(demo_url)
     with make_sessionmaker(engine)() as session:
         yield session
     engine.dispose()

@@ -16,20 +16,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from continuum import demo
 from continuum.core.people import PatientIdentity
 from continuum.core.record import AuditEntry
 from continuum.db import make_engine, make_sessionmaker
-
-pytestmark = pytest.mark.xdist_group("export_demo")
-
-
-@pytest.fixture(scope="module")
-def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
-    settings = demo.demo_settings().model_copy(update={"database_url": url})
-    demo.build(settings)
-    return url
 
 
 @pytest.fixture

@@ -10,21 +10,17 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from continuum import demo
 from continuum.core.roles import Actor
 from continuum.db import make_engine, make_sessionmaker
 from continuum.research import study
 from continuum.research.study_record import OutcomeAnalysis, Publication, Study
 
-pytestmark = pytest.mark.xdist_group("study_demo")
 READER = Actor(None, "test", "researcher")
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
-    demo.build(demo.demo_settings().model_copy(update={"database_url": url}))
-    engine = make_engine(url)
+def db(demo_url: str) -> Iterator[Session]:
+    engine = make_engine(demo_url)
     with make_sessionmaker(engine)() as session:
         yield session
     engine.dispose()

@@ -72,6 +72,8 @@ class HistoryRun:
     weight: float = 75.0
     # weaning trials: (hour started, status, perfusion assessed)
     trials: list[tuple[float, str, bool]] = field(default_factory=list)
+    # the demo's bedside charting: device makes, pre-ECLS gases (VV), 4 h and 24 h values
+    charted: bool = False
 
 
 def _at(run: HistoryRun, hour: float) -> datetime:
@@ -118,11 +120,12 @@ def insert_run(db: Session, spec: HistoryRun, staff: dict[str, Actor]) -> int:
         )
     )
     stop = "end_of_run" if ended else None
-    for kind in ("console", "pump"):
+    for kind, model in (("console", "Cardiohelp-i"), ("pump", "Cardiohelp HLS module")):
         db.add(
             Component(
-                run_id=run.id, circuit_id=circuit.id, kind=kind, started_at=spec.started_at,
-                stopped_at=end if ended else None, stop_reason=stop,
+                run_id=run.id, circuit_id=circuit.id, kind=kind,
+                make="Getinge" if spec.charted else None, model=model if spec.charted else None,
+                started_at=spec.started_at, stopped_at=end if ended else None, stop_reason=stop,
             )
         )  # fmt: skip
     lung_start = spec.started_at
@@ -164,6 +167,8 @@ def insert_run(db: Session, spec: HistoryRun, staff: dict[str, Actor]) -> int:
                 for h, v in spec.anti_xa
             ],
         )  # fmt: skip
+    if spec.charted:
+        _charted(db, spec, run)
     _rounds(db, spec, run, perf, phys, nurse)
     checks = [
         {
@@ -207,6 +212,61 @@ def insert_run(db: Session, spec: HistoryRun, staff: dict[str, Actor]) -> int:
         )  # fmt: skip
     db.flush()
     return run.id
+
+
+def _charted(db: Session, spec: HistoryRun, run: Run) -> None:
+    """What the bedside charted at 4 h and 24 h (blood flow; gases, ventilator and blood
+    pressure at 24 h), as the registry's snapshots read them. Values from the run's own
+    random stream, so the rest of the history is unchanged."""
+    from continuum.core.observation_service import bulk_insert
+
+    rng = random.Random(spec.mrn)
+    va = spec.mode != "VV"
+    at24 = {
+        "blood_flow": (round(rng.uniform(3.6, 4.9), 2), "L/min"),
+        "ph": (round(rng.uniform(7.35, 7.44), 2), "1"),
+        "paco2": (round(rng.uniform(37, 46)), "mmHg"),
+        "pao2": (round(rng.uniform(95, 180) if va else rng.uniform(62, 90)), "mmHg"),
+        "sao2": (round(rng.uniform(95, 99) if va else rng.uniform(89, 96)), "%"),
+        "lactate": (round(rng.uniform(1.0, 2.6), 1), "mmol/L"),
+        "vent_fio2": (rng.choice((0.3, 0.35, 0.4, 0.5)), "1"),
+        "peep": (rng.choice((8, 10, 10, 12)), "cmH2O"),
+        "resp_rate": (rng.choice((10, 10, 12, 14)), "/min"),
+        "map": (round(rng.uniform(65, 82)), "mmHg"),
+    }
+    rows = [(4.0, "blood_flow", round(rng.uniform(3.5, 4.8), 2), "L/min")]
+    rows += [(24.0, code, value, unit) for code, (value, unit) in at24.items()]
+    bulk_insert(
+        db,
+        [
+            {
+                "run_id": run.id, "code": code, "time": _at(spec, h), "value": float(value),
+                "unit": unit, "source": "lab" if code in ("ph", "paco2", "pao2", "sao2",
+                "lactate") else "hl7", "status": "final", "entered_by": None,
+                "recorded_at": _at(spec, h), "ingest_ref": None,
+            }
+            for h, code, value, unit in rows
+            if h < spec.hours
+        ],
+    )  # fmt: skip
+
+
+def _pre_ecls(spec: HistoryRun) -> dict[str, Any]:
+    """A VV candidate's gases and ventilator before ECLS (EOLIA-style inputs); VA runs in
+    this history have none recorded, which the registry work list then shows."""
+    if spec.mode != "VV" or not spec.charted:
+        return {}
+    rng = random.Random(f"pre-{spec.mrn}")
+    pao2 = round(rng.uniform(48, 68))
+    return {
+        "eolia": {
+            "ventilation_days": round(rng.uniform(0.5, 5), 1), "fio2": 1.0,
+            "peep_cmh2o": rng.choice((12, 14, 16, 18)), "pf_ratio_mmhg": pao2,
+            "pao2_mmhg": pao2, "pf_hours": rng.choice((3, 4, 6, 7)),
+            "ph": round(rng.uniform(7.12, 7.27), 2), "paco2_mmhg": round(rng.uniform(58, 85)),
+            "hypercapnia_hours": rng.choice((3, 4, 6)),
+        }
+    }  # fmt: skip
 
 
 def _trials(db: Session, spec: HistoryRun, run: Run, perf: int | None, phys: int | None) -> None:
@@ -344,7 +404,8 @@ def _initiation(
     db.flush()
     decision = InitiationDecision(
         referral_id=referral.id, sequence=1, checklist={}, score_inputs=spec.scores,
-        trial_inputs={}, physiology={}, chosen_mode=spec.mode, plan={}, outcome="accept",
+        trial_inputs=_pre_ecls(spec), physiology={}, chosen_mode=spec.mode, plan={},
+        outcome="accept",
         reasons="Criteria met, no contraindication", decided_at=decided, decided_by=phys,
         physician_signed_by=phys, physician_signed_at=decided,
         perfusionist_signed_by=perf if spec.perfusion_at_decision else None,
@@ -442,6 +503,7 @@ def cohort(now: datetime, count: int = 36, seed: int = 18) -> list[HistoryRun]:
             mrn=f"HX{2000 + i}", name=NAMES[i % len(NAMES)], birth=birth,
             sex=rng.choice(("female", "male")), support_type=support, mode=mode,
             started_at=start, hours=round(hours, 1), outcome=outcome, weight=weight,
+            charted=True,
         )  # fmt: skip
         # Membrane lungs: a few changed, planned or urgent.
         if rng.random() < 0.3 and hours > 100:

@@ -412,6 +412,16 @@ class _Builder:
                     d.decided_at,
                 )
                 return
+        scored = [n for n in ("resp", "save") if isinstance((d.score_inputs or {}).get(n), dict)]
+        if scored:  # the score was computed with its arrest item unticked: no arrest
+            f.set(
+                "No",
+                f"rule: initiation decision {d.id}'s {scored[0].upper()} score was computed "
+                "without its cardiac-arrest item",
+                "rule",
+                d.id,
+                d.decided_at,
+            )
 
     def initiation_value(self, keys: tuple[str, ...]) -> tuple[Any, str, InitiationDecision] | None:
         d = self.decision()
