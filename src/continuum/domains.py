@@ -111,6 +111,7 @@ DEMO_MODULES: tuple[str, ...] = (
 HOUSEKEEPING_MODULES: tuple[str, ...] = (
     "continuum.ingest.integration_service",
     "continuum.core.session_housekeeping",
+    "continuum.research.export",
     # add housekeeping modules above this line
 )
 

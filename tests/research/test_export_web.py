@@ -71,3 +71,42 @@ def test_refusals_are_4xx_and_store_nothing(web: Web) -> None:
     web.client.cookies.clear()
     web.login("nurse")
     assert web.client.get("/research/cohorts").status_code == 403
+
+
+def test_an_export_whose_process_stopped_says_so_instead_of_running_for_ever(web: Web) -> None:
+    """A job left "running" (its process died mid-export) and one never started are marked
+    failed with the reason once they have made no progress for 15 minutes; a job that is
+    making progress is left alone; the daily housekeeping does the same."""
+    from datetime import timedelta
+
+    from continuum.db import unit_of_work, utcnow
+    from continuum.research import export
+
+    now = utcnow()
+    engine = make_engine(web.url)
+    factory = make_sessionmaker(engine)
+    with unit_of_work(factory) as db:
+        old = now - timedelta(minutes=40)
+        base = {"cohort_name": "All runs", "format": "csv", "runs_total": 40}
+        dead = ExportJob(**base, status="running", runs_done=12, requested_at=old,
+                         heartbeat_at=now - timedelta(minutes=20))  # fmt: skip
+        never = ExportJob(**base, status="queued", runs_done=0, requested_at=old)
+        alive = ExportJob(**base, status="running", runs_done=30, requested_at=old,
+                          heartbeat_at=now - timedelta(minutes=1))  # fmt: skip
+        db.add_all([dead, never, alive])
+        db.flush()
+        ids = dead.id, never.id, alive.id
+    web.login("researcher")
+    status = web.client.get(f"/api/v1/research/exports/{ids[0]}").json()
+    assert status["status"] == "failed"
+    assert (
+        "interrupted: no progress since" in status["error"] and "12 of 40 runs" in status["error"]
+    )
+    assert "Start the export again" in status["error"]
+    assert web.client.get(f"/api/v1/research/exports/{ids[2]}").json()["status"] == "running"
+    page = web.client.get(f"/research/exports/{ids[1]}")
+    assert page.status_code == 200 and "interrupted" in page.text
+    with unit_of_work(factory) as db:
+        assert export.interrupted(db, now + timedelta(minutes=20)) == [ids[2]]
+        assert export.housekeeping(db) == "no interrupted exports"
+    engine.dispose()

@@ -67,3 +67,5 @@ class ExportJob(Base):
     requested_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # when the writing process last reported progress (an interrupted export goes stale)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -666,6 +666,44 @@ def policy_for(settings: Any, identified: bool) -> Policy:
     )
 
 
+# An export queued or running with no progress for this long was interrupted: the process
+# writing it stopped (a restart, a crash). Progress is reported at least once per chunk of
+# runs, seconds apart even for the largest exports (benchmarks/bench_export.py).
+STALE_AFTER = timedelta(minutes=15)
+HOUSEKEEPER = Actor(staff_id=None, name="daily housekeeping", role="admin", client="housekeeping")
+
+
+def interrupted(db: Session, now: datetime | None = None) -> list[int]:
+    """Mark exports with no progress for ``STALE_AFTER`` as failed, saying why; returns their
+    ids. Called where an export's status is read and by the daily housekeeping."""
+    now = now or utcnow()
+    cutoff = now - STALE_AFTER
+    last = func.coalesce(ExportJob.heartbeat_at, ExportJob.requested_at)
+    stale = db.scalars(
+        select(ExportJob).where(ExportJob.status.in_(("queued", "running")), last < cutoff)
+    ).all()
+    for job in stale:
+        since = job.heartbeat_at or job.requested_at
+        job.status = "failed"
+        job.error = (
+            f"interrupted: no progress since {since.isoformat(timespec='minutes')} "
+            f"({job.runs_done} of {job.runs_total} runs written) — the process writing it "
+            "stopped, e.g. a restart; its files are incomplete. Start the export again."
+        )
+        job.finished_at = now
+        audit.record(
+            db, HOUSEKEEPER, "export.interrupted", "research_export", job.id, None,
+            {"runs_done": job.runs_done, "runs_total": job.runs_total},
+        )  # fmt: skip
+    return [job.id for job in stale]
+
+
+def housekeeping(db: Session) -> str:
+    """The daily job: exports left queued or running by a stopped process are marked failed."""
+    ids = interrupted(db)
+    return f"marked {len(ids)} interrupted exports failed" if ids else "no interrupted exports"
+
+
 def finish(db: Session, job_id: int, result: dict[str, Any] | None, error: str | None) -> None:
     job = db.get(ExportJob, job_id)
     assert job is not None

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from continuum.core.roles import Actor
 from continuum.core.roles import Permission as P
 from continuum.core.schemas import Out, UtcTime
-from continuum.db import unit_of_work
+from continuum.db import unit_of_work, utcnow
 from continuum.errors import Conflict, NotFound, ValidationFailed
 from continuum.research import cohort, export
 from continuum.research.cohort import AGE_GROUP_LABELS, CohortDefinition
@@ -120,6 +120,7 @@ def _export_out(job: ExportJob) -> ExportOut:
 
 
 def _job(db: Session, actor: Actor, job_id: int) -> ExportJob:
+    export.interrupted(db)  # an export whose process stopped says so, not "running"
     actor.require(P.EXPORT_DEIDENTIFIED)
     job = db.get(ExportJob, job_id)
     if job is None:
@@ -136,6 +137,7 @@ def run_job(factory: sessionmaker[Session], settings: Any, actor: Actor, job_id:
         if job is None or job.status != "queued":
             return
         job.status = "running"
+        job.heartbeat_at = utcnow()
         # A fresh directory per job (ids restart with a new database; never mix files).
         out = Path(settings.export_dir) / f"export-{job_id}-{uuid.uuid4().hex[:12]}"
         job.directory = str(out)
@@ -146,6 +148,7 @@ def run_job(factory: sessionmaker[Session], settings: Any, actor: Actor, job_id:
             row = db.get(ExportJob, job_id)
             if row is not None:
                 row.runs_done = done
+                row.heartbeat_at = utcnow()
 
     try:
         with unit_of_work(factory) as db:
@@ -260,6 +263,7 @@ def _page(
     from continuum.core.vocab import MODES, OUTCOME_LABELS, SUPPORT_TYPES
 
     zone = _zone(request)
+    export.interrupted(db)
     jobs = db.scalars(select(ExportJob).order_by(ExportJob.requested_at.desc()).limit(10)).all()
     return render(
         request,
