@@ -185,3 +185,33 @@ def test_the_load_refuses_a_row_that_does_not_fit(pg_url: str, tmp_path: Path) -
     )
     with pytest.raises(psycopg.errors.NotNullViolation, match="year_of_birth"):
         _load(pg_url, tmp_path)
+
+
+def test_a_death_in_hospital_after_ecmo_is_a_death_row(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Run A was weaned alive; its hospital outcome in force says the patient died in
+    hospital five days later: the OMOP export holds a death row for A's person at that time
+    (shifted like every other date of that patient)."""
+    from datetime import timedelta
+
+    from continuum.core.hospital_outcome import HospitalOutcome
+    from continuum.core.run_record import Run
+
+    sessions, ids = built
+    before = _export(sessions, tmp_path / "before", None, "omop")
+    deaths_before = {r["person_id"] for r in _rows(tmp_path / "before" / "death.csv")}
+    with unit_of_work(sessions) as db:
+        run = db.get_one(Run, ids["A"])
+        assert run.ended_at is not None
+        died = run.ended_at + timedelta(days=5)
+        db.add(HospitalOutcome(run_id=run.id, patient_id=run.patient_id,
+                               status="died_in_hospital", at=died))  # fmt: skip
+    _export(sessions, tmp_path / "after", None, "omop")
+    after = {r["person_id"]: r for r in _rows(tmp_path / "after" / "death.csv")}
+    [new] = set(after) - deaths_before
+    stop = next(r["stop_datetime"] for r in _rows(tmp_path / "after" / "ecls_run.csv")
+                if r["person_id"] == new)  # fmt: skip
+    from datetime import datetime
+
+    gap = datetime.fromisoformat(after[new]["death_datetime"]) - datetime.fromisoformat(stop)
+    assert gap == timedelta(days=5)  # the same shift as the run's own dates
+    assert before["cohort"]["runs"] >= 3

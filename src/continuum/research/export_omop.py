@@ -7,7 +7,8 @@ Per patient: ``person`` (year of birth only when de-identified; the keyed pseudo
 a ``visit_occurrence`` (the stay on ECMO), a ``procedure_occurrence`` (the run: the ECLS-CDM
 mode concept of its first mode, SNOMED 233573008 kept as source value), a
 ``device_exposure`` per circuit component and cannula, an ``ecls_run`` row, a ``death`` row
-when the patient died, and a ``measurement`` row per final observation whose data dictionary
+when the patient died (on ECMO, or later in hospital by the run's hospital outcome in
+force), and a ``measurement`` row per final observation whose data dictionary
 entry (``research.dictionary_entries.CODE_ENTRIES``) maps it to ``measurement``: the concept
 id named there, else 0 with the code (and LOINC, where the vocabulary has one) kept in
 ``measurement_source_value``. Codes the dictionary maps elsewhere (drugs, device settings)
@@ -31,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from continuum import vocabulary
+from continuum.core import hospital_outcome
 from continuum.core.run_record import Cannula, Component
 from continuum.db import utcnow
 from continuum.research.dictionary_entries import CODE_ENTRIES
@@ -222,6 +224,11 @@ def write(
             person.end = max(person.end, end or k.shift(now) or now)
             if r.get("outcome") in DIED and end is not None:
                 person.died_at = end
+            discharge = hospital_outcome.in_force(db, k.run_id)
+            if discharge is not None and discharge.status == "died_in_hospital":
+                died = k.shift(discharge.at)  # after ECMO, before hospital discharge
+                if died is not None and (person.died_at is None or died > person.died_at):
+                    person.died_at = died
             visit += 1
             pid = person.person_id
             stop = end or k.shift(now) or now
