@@ -145,7 +145,8 @@ def test_free_text_hidden_from_researcher_and_kept_on_their_edit(web: Web) -> No
     web.login("researcher")
     csrf = {"X-CSRF-Token": web.csrf("/research/studies")}
     got = web.client.get("/api/v1/research/studies/1").json()
-    assert got["protocol_summary"] is None and got["data_requests"][0]["purpose"] is None
+    # the protocol is study-level prose the team reads; a request's purpose stays hidden
+    assert got["protocol_summary"] == "seed" and got["data_requests"][0]["purpose"] is None
     r = web.client.put(
         "/api/v1/research/studies/1",
         headers=csrf,
@@ -154,3 +155,31 @@ def test_free_text_hidden_from_researcher_and_kept_on_their_edit(web: Web) -> No
     assert r.status_code == 200
     web.login("physician_lead")
     assert web.client.get("/api/v1/research/studies/1").json()["protocol_summary"] == "seed"
+
+
+def test_a_protocol_naming_a_patient_is_refused_and_researchers_read_protocols(web: Web) -> None:
+    from tests.seed import SECRET_MRNS, SECRET_NAMES
+
+    web.login("researcher")
+    csrf = {"X-CSRF-Token": web.csrf("/research/studies")}
+    for text in (f"Cohort includes {SECRET_MRNS[0]} as index case",
+                 f"First patient {SECRET_NAMES[1].lower()} consented"):  # fmt: skip
+        r = web.client.put(
+            "/api/v1/research/studies/1",
+            headers=csrf,
+            json={"title": "Seed study", "status": "planned", "version": 1,
+                  "protocol_summary": text},
+        )  # fmt: skip
+        assert r.status_code == 422
+        [problem] = r.json()["fields"]
+        assert problem["field"] == "protocol_summary" and "names a patient" in problem["message"]
+        assert SECRET_MRNS[0] not in problem["message"] and SECRET_NAMES[1] not in r.text
+    ok = web.client.put(
+        "/api/v1/research/studies/1",
+        headers=csrf,
+        json={"title": "Seed study", "status": "planned", "version": 1,
+              "protocol_summary": "Adults on VV-ECMO 2024-2026; primary outcome: ML life"},
+    )  # fmt: skip
+    assert ok.status_code == 200
+    page = web.client.get("/research/studies/1")
+    assert "Adults on VV-ECMO 2024-2026; primary outcome: ML life" in page.text

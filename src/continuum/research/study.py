@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from continuum.core import audit
 from continuum.core.concurrency import claim_version
-from continuum.core.people import Staff
+from continuum.core.people import PatientIdentity, Staff
 from continuum.core.roles import Actor, Permission
 from continuum.core.vocab import DISCIPLINES
 from continuum.errors import Conflict, FieldProblem, NotFound, ValidationFailed
@@ -142,15 +142,39 @@ def list_studies(db: Session, actor: Actor) -> list[Study]:
 
 def _fields(data: StudyIn, row: Study | None = None) -> dict[str, object]:
     fields = data.model_dump()
-    if fields["protocol_summary"] is None:  # not given (or hidden from the editor): keep it
+    if fields["protocol_summary"] is None:  # not given: keep it
         fields["protocol_summary"] = row.protocol_summary if row is not None else ""
     return fields
+
+
+def check_protocol(db: Session, text: str | None) -> None:
+    """A protocol is study-level prose every member of the research team reads, researchers
+    included: it may not name a patient. Refused (422) when it holds a patient's MRN or full
+    name known to the record, naming what was found."""
+    if not text:
+        return
+    folded = text.casefold()
+    found: list[str] = []
+    for mrn, name in db.execute(select(PatientIdentity.mrn, PatientIdentity.name)):
+        if mrn and len(mrn) >= 4 and mrn.casefold() in folded:
+            found.append(f"an MRN ({mrn[:2]}…)")
+        if name and " " in name.strip() and name.casefold() in folded:
+            found.append(f"a patient's name ({name.split()[0][0]}. …)")
+    if found:
+        raise ValidationFailed([FieldProblem(
+            "protocol_summary",
+            f"the protocol names a patient: it holds {', '.join(sorted(set(found)))}; a "
+            "protocol is read by the whole research team, so describe patients as a cohort "
+            "and remove the identifier",
+            None,
+        )])  # fmt: skip
 
 
 def create(db: Session, actor: Actor, data: StudyIn) -> Study:
     actor.require(Permission.MANAGE_STUDIES)
     if db.scalar(select(Study.id).where(Study.title == data.title)) is not None:
         raise Conflict(f"a study titled '{data.title}' exists: choose another title")
+    check_protocol(db, data.protocol_summary)
     row = Study(**_fields(data), created_by=actor.staff_id, version=1)
     db.add(row)
     try:
@@ -169,6 +193,7 @@ def edit(db: Session, actor: Actor, study_id: int, data: StudyIn, version: int |
     clash = db.scalar(select(Study.id).where(Study.title == data.title, Study.id != study_id))
     if clash is not None:
         raise Conflict(f"a study titled '{data.title}' exists: choose another title")
+    check_protocol(db, data.protocol_summary)
     new = _fields(data, row)
     changed = {
         k: {"from": str(getattr(row, k)), "to": str(v)}

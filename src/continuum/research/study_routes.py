@@ -154,7 +154,7 @@ def _study_out(db: Session, actor: Actor, row: Study) -> StudyOut:
     cohorts = dict(db.execute(select(SavedCohort.id, SavedCohort.name)).all())  # type: ignore[arg-type]
     return StudyOut(
         id=row.id, title=row.title, status=row.status,
-        protocol_summary=free_text.for_api(actor, row.protocol_summary),
+        protocol_summary=row.protocol_summary,  # names no patient (study.check_protocol)
         ethics_body=row.ethics_body, ethics_reference=row.ethics_reference,
         ethics_date=row.ethics_date, version=row.version, created_at=row.created_at,
         data_requests=[
