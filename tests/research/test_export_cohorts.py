@@ -57,6 +57,52 @@ def test_counts_follow_the_definition(built) -> None:  # type: ignore[no-untyped
         assert cohort.run_ids(db, cohort.parse({**jan, "modes": ["VA"]}), UTC) == [ids["B"]]
 
 
+def test_diagnosis_and_risk_class_filters_read_the_initiation_scores(built) -> None:  # type: ignore[no-untyped-def]
+    """Run A's RESP inputs name viral pneumonia, run B's SAVE inputs myocarditis; each run's
+    risk class is the one its score gives (the initiation domain's score provider)."""
+    from continuum.core import outcome_scores
+    from continuum.core.run_record import Run
+    from continuum.hooks import install_all_hooks
+    from continuum.initiation.models import InitiationDecision
+
+    install_all_hooks()
+    sessions, ids = built
+    resp = {"age_years": 44, "mechanical_ventilation_hours": 40, "diagnosis": "viral_pneumonia",
+            "paco2_mmhg": 68, "peak_inspiratory_pressure_cmh2o": 36,
+            "neuromuscular_blockade": True}  # fmt: skip
+    save = {"age_years": 55, "weight_kg": 80, "diagnoses": ["myocarditis"],
+            "cardiac_arrest": False, "intubation_hours": 4,
+            "peak_inspiratory_pressure_cmh2o": 22, "diastolic_bp_mmhg": 40,
+            "pulse_pressure_mmhg": 20, "bicarbonate_mmol_l": 17}  # fmt: skip
+    with unit_of_work(sessions) as db:
+        for run, inputs in ((ids["A"], {"resp": resp}), (ids["B"], {"save": save})):
+            decision = db.scalars(
+                select(InitiationDecision).where(InitiationDecision.run_id == run)
+            ).one()
+            decision.score_inputs = inputs
+    with unit_of_work(sessions) as db:
+        r = _people(db)["researcher"]
+        ids_of = lambda **d: cohort.run_ids(db, cohort.parse(d), UTC)  # noqa: E731
+        assert ids_of(diagnoses=["viral_pneumonia"]) == [ids["A"]]
+        assert ids_of(diagnoses=["myocarditis", "asthma"]) == [ids["B"]]
+        assert ids_of(diagnoses=["asthma"]) == []
+        scores = outcome_scores.scores_for(
+            db, [db.get_one(Run, ids["A"]), db.get_one(Run, ids["B"])]
+        )
+        a, b = scores[ids["A"]], scores[ids["B"]]
+        assert isinstance(a, outcome_scores.RunScore) and isinstance(b, outcome_scores.RunScore)
+        assert ids_of(risk_classes=[f"RESP {a.risk_class}"]) == [ids["A"]]
+        assert ids_of(risk_classes=[f"SAVE {b.risk_class}"], support_types=["cardiac"]) == [
+            ids["B"]
+        ]
+        definition = cohort.parse({"diagnoses": ["viral_pneumonia"]})
+        assert "diagnosis viral pneumonia (RESP)" in definition.summary()
+        assert cohort.count(db, r, definition, UTC) == 1
+    with pytest.raises(ValidationFailed) as bad:
+        cohort.parse({"diagnoses": ["gout"], "risk_classes": ["RESP IX"]})
+    assert {p.field.split(".")[0] for p in bad.value.problems} == {"diagnoses", "risk_classes"}
+
+
 def test_bad_definitions_are_refused_naming_the_field() -> None:
     with pytest.raises(ValidationFailed) as bad:
         cohort.parse({"support_types": ["lunar"]})

@@ -19,15 +19,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
-from continuum.core import audit
+from continuum.core import audit, outcome_scores
 from continuum.core.people import PatientIdentity
 from continuum.core.record import Observation
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Component, ModeSegment, Run
 from continuum.core.vocab import MODES, OUTCOMES, SUPPORT_TYPES
 from continuum.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from continuum.initiation.models import InitiationDecision
 from continuum.quality.adverse_event_record import AdverseEvent
 from continuum.research.cohort_record import SavedCohort
+from continuum.scores import resp as resp_score
+from continuum.scores import save as save_score
 
 AGE_GROUPS: tuple[str, ...] = ("neonatal", "paediatric", "adult")
 AGE_GROUP_LABELS = {
@@ -42,7 +45,20 @@ COMPLICATIONS = ("any", "none")
 DEVICE_SOURCES: tuple[str, ...] = ("console", "hl7", "csv", "mqtt", "simulator", "fhir")
 MINUTE_DATA_CODE = "blood_flow"
 
+# The diagnosis groups entered with the RESP (respiratory) or SAVE (cardiac) score at
+# initiation, and the risk classes those scores put a run in.
+_SAVE_KEYS = {k: "other_cardiac" if k == "other" else k for k in save_score.DIAGNOSIS_POINTS}
+DIAGNOSIS_LABELS: dict[str, str] = {
+    **{k: f"{k.replace('_', ' ')} (RESP)" for k in resp_score.DIAGNOSIS_POINTS},
+    **{key: f"{key.replace('_', ' ')} (SAVE)" for key in _SAVE_KEYS.values()},
+}
+RISK_CLASSES: tuple[str, ...] = (
+    *(f"RESP {c.numeral}" for c in resp_score.CLASSES),
+    *(f"SAVE {c.numeral}" for c in save_score.CLASSES),
+)
 SupportType = Literal[SUPPORT_TYPES]  # type: ignore[valid-type]
+Diagnosis = Literal[tuple(DIAGNOSIS_LABELS)]  # type: ignore[valid-type]
+RiskClassName = Literal[RISK_CLASSES]  # type: ignore[valid-type]
 Mode = Literal[MODES]  # type: ignore[valid-type]
 Outcome = Literal[(*OUTCOMES, "ongoing")]  # type: ignore[valid-type]
 AgeGroup = Literal[AGE_GROUPS]  # type: ignore[valid-type]
@@ -74,6 +90,16 @@ class CohortDefinition(BaseModel):
     )
     has_minute_data: bool = Field(
         False, description="only runs with 1-minute circuit data (a console feed of blood flow)"
+    )
+    diagnoses: list[Diagnosis] = Field(
+        default_factory=list,
+        description="any of these diagnosis groups, as entered with the RESP or SAVE score at "
+        "initiation",
+    )
+    risk_classes: list[RiskClassName] = Field(
+        default_factory=list,
+        description="any of these risk classes of the RESP or SAVE score at initiation "
+        "(e.g. 'RESP II')",
     )
 
     @field_validator("membrane_lung_model", "device_model")
@@ -112,6 +138,10 @@ class CohortDefinition(BaseModel):
             parts.append(f"device '{self.device_model}'")
         if self.has_minute_data:
             parts.append("with 1-minute circuit data")
+        if self.diagnoses:
+            parts.append("diagnosis " + " or ".join(DIAGNOSIS_LABELS[d] for d in self.diagnoses))
+        if self.risk_classes:
+            parts.append("risk class " + " or ".join(self.risk_classes))
         return "; ".join(parts) or "every run"
 
 
@@ -192,15 +222,53 @@ def age_group(birth: date | None, at: date) -> str | None:
 
 def run_ids(db: Session, definition: CohortDefinition, zone: ZoneInfo) -> list[int]:
     """The ids of the runs the definition holds, in order."""
-    rows = db.execute(runs_query(definition, zone))
-    if not definition.age_groups:
-        return [r.id for r in rows]
-    wanted = set(definition.age_groups)
-    return [
-        r.id
-        for r in rows
-        if age_group(r.birth_date, r.started_at.astimezone(zone).date()) in wanted
-    ]
+    rows = db.execute(runs_query(definition, zone)).all()
+    if definition.age_groups:
+        wanted = set(definition.age_groups)
+        rows = [
+            r for r in rows
+            if age_group(r.birth_date, r.started_at.astimezone(zone).date()) in wanted
+        ]  # fmt: skip
+    ids = [r.id for r in rows]
+    if definition.diagnoses:
+        found = diagnoses_of(db, ids)
+        wanted = set(definition.diagnoses)
+        ids = [i for i in ids if found.get(i, set()) & wanted]
+    if definition.risk_classes and ids:
+        classes = risk_classes_of(db, ids)
+        ids = [i for i in ids if classes.get(i) in definition.risk_classes]
+    return ids
+
+
+def diagnoses_of(db: Session, ids: list[int]) -> dict[int, set[str]]:
+    """Each run's diagnosis groups as entered with its RESP or SAVE score at initiation."""
+    out: dict[int, set[str]] = {}
+    for chunk in (ids[i : i + 900] for i in range(0, len(ids), 900)):
+        stmt = select(InitiationDecision.run_id, InitiationDecision.score_inputs).where(
+            InitiationDecision.run_id.in_(chunk)
+        )
+        for run_id, inputs in db.execute(stmt):
+            groups: set[str] = set()
+            resp = (inputs or {}).get("resp")
+            if isinstance(resp, dict) and isinstance(resp.get("diagnosis"), str):
+                groups.add(resp["diagnosis"])
+            save = (inputs or {}).get("save")
+            if isinstance(save, dict):
+                for d in save.get("diagnoses") or []:
+                    if isinstance(d, str):
+                        groups.add("other_cardiac" if d == "other" else d)
+            out[run_id] = groups
+    return out
+
+
+def risk_classes_of(db: Session, ids: list[int]) -> dict[int, str]:
+    """Each run's RESP or SAVE risk class at initiation ("RESP II"), where it has one."""
+    runs = list(db.scalars(select(Run).where(Run.id.in_(ids))))
+    out: dict[int, str] = {}
+    for run_id, answer in outcome_scores.scores_for(db, runs).items():
+        if isinstance(answer, outcome_scores.RunScore):
+            out[run_id] = f"{answer.score} {answer.risk_class}"
+    return out
 
 
 def count(db: Session, actor: Actor, definition: CohortDefinition, zone: ZoneInfo) -> int:

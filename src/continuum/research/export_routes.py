@@ -41,7 +41,7 @@ routers = [pages, api]
 add_template_dir(Path(__file__).parent / "templates")
 add_nav_link(NavLink("Research", "/research/cohorts", P.EXPORT_DEIDENTIFIED, 70))
 
-LISTS = ("support_types", "modes", "outcomes", "age_groups")
+LISTS = ("support_types", "modes", "outcomes", "age_groups", "diagnoses", "risk_classes")
 
 
 class CountOut(Out):
@@ -279,6 +279,8 @@ def _page(
         modes=MODES,
         outcomes=[*((o, OUTCOME_LABELS[o]) for o in OUTCOME_LABELS), ("ongoing", "ongoing")],
         age_groups=list(AGE_GROUP_LABELS.items()),
+        diagnoses=list(cohort.DIAGNOSIS_LABELS.items()),
+        risk_classes=cohort.RISK_CLASSES,
         formats=EXPORT_FORMATS,
         may_identify=actor.can(P.EXPORT_IDENTIFIED),
         error=error,
