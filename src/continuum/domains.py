@@ -68,6 +68,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.research.registry_routes",
     "continuum.research.study_routes",
     "continuum.research.analysis_routes",
+    "continuum.research.text_release_routes",
     "continuum.alerts.exchange_routes",
     # add domain route modules above this line
 )

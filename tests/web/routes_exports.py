@@ -30,4 +30,16 @@ CASES = [
                "purpose": "ELSO registry submission 2025"}),
     Case("GET", "/api/v1/research/exports/{export_id}", P.EXPORT_DEIDENTIFIED,
          "/api/v1/research/exports/1", order=5),
+    # free-text release review (continuum.research.text_release_routes): reviewers only (the
+    # route also needs VIEW_IDENTIFIERS, which every role with EXPORT_IDENTIFIED holds)
+    Case("GET", "/research/cohorts/{cohort_id}/free-text",
+         P.EXPORT_IDENTIFIED, "/research/cohorts/1/free-text"),
+    Case("POST", "/research/cohorts/{cohort_id}/free-text",
+         P.EXPORT_IDENTIFIED, "/research/cohorts/1/free-text", order=2,
+         form={"fields": "location", "reason": "read every value: units only, no names"}),
+    Case("GET", "/api/v1/research/cohorts/{cohort_id}/free-text",
+         P.EXPORT_IDENTIFIED, "/api/v1/research/cohorts/1/free-text"),
+    Case("POST", "/api/v1/research/cohorts/{cohort_id}/free-text",
+         P.EXPORT_IDENTIFIED, "/api/v1/research/cohorts/1/free-text",
+         order=2, json={"fields": ["location"], "reason": "read every value: units only"}),
 ]  # fmt: skip

@@ -39,7 +39,7 @@ def export_command(
 
     from continuum.config import get_settings
     from continuum.db import make_engine, make_sessionmaker, unit_of_work
-    from continuum.research import export
+    from continuum.research import export, text_release
 
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValidationFailed(f"{out} exists and is not an empty directory", "out")
@@ -50,7 +50,8 @@ def export_command(
         actor = _actor(db, as_user)
         p = export.plan(db, actor, zone, fmt=fmt, cohort_name=cohort, all_runs=all_runs,
                         identified=identified, purpose=purpose)  # fmt: skip
-        policy = export.policy_for(settings, identified)
+        released = text_release.released_fields(db, p.cohort_id, p.run_ids, zone)
+        policy = export.policy_for(settings, identified, released)
         job = export.create_job(db, actor, p, policy)
         job.status, job.directory = "running", str(out.resolve())
         job_id = job.id

@@ -69,3 +69,32 @@ class ExportJob(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # when the writing process last reported progress (an interrupted export goes stale)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# Free-text run fields a reviewer may release into a cohort's de-identified exports.
+RELEASABLE_TEXT: tuple[str, ...] = ("indication", "diagnosis", "stop_reason", "location")
+
+
+class TextRelease(Base):
+    """A reviewer's decision on one free-text field of one saved cohort, appended (the latest
+    row per cohort and field is in force): released (the reviewer read every value and found
+    no identifier) or withdrawn. ``values_sha256`` fingerprints the values the reviewer read:
+    once the cohort's values differ (a new run, a corrected text), the release no longer
+    applies until the field is reviewed again."""
+
+    __tablename__ = "research_text_release"
+    __table_args__ = (
+        CheckConstraint(sql_in("field", RELEASABLE_TEXT), name="field"),
+        Index("ix_research_text_release_cohort", "cohort_id", "field", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("research_cohort.id"))
+    field: Mapped[str] = mapped_column(String(32))
+    released: Mapped[bool] = mapped_column(Boolean)
+    values_sha256: Mapped[str] = mapped_column(String(64))
+    value_count: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    by_name: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

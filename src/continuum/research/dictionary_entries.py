@@ -1502,6 +1502,8 @@ EXCLUDED: dict[str, str] = {
     "research_publication": "publications of studies: research governance, not patient data",
     "research_publication_author": "authorship and CRediT roles of staff: not patient data",
     "research_analysis": "saved outcome analyses of cohorts (aggregates): not patient data",
+    "research_text_release": "a reviewer's release of a cohort's free-text field into its "
+    "de-identified exports: research governance",
 }
 
 # Observation codes (``vocabulary.CODES``): each is a field of its own, ``observation.value``

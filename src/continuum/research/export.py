@@ -357,6 +357,11 @@ def _run_rows(db: Session, ids: list[int], zone: ZoneInfo) -> list[dict[str, Any
     return rows
 
 
+def run_rows(db: Session, ids: list[int], zone: ZoneInfo) -> list[dict[str, Any]]:
+    """The identified rows of these runs (for the free-text release review)."""
+    return _run_rows(db, ids, zone)
+
+
 def _export_run_row(policy: Policy, row: dict[str, Any]) -> dict[str, Any]:
     birth = row.pop("_birth")
     out = deidentify.run_row(policy, {**row, "birth_date": birth})
@@ -656,13 +661,16 @@ def _write_registry(
     ]
 
 
-def policy_for(settings: Any, identified: bool) -> Policy:
-    """The de-identification policy from the configuration (``continuum.config.Settings``)."""
+def policy_for(settings: Any, identified: bool, released: frozenset[str] = frozenset()) -> Policy:
+    """The de-identification policy from the configuration (``continuum.config.Settings``);
+    ``released``: free-text fields a reviewer released for the cohort
+    (``research.text_release.released_fields``)."""
     return Policy(
         key=settings.export_key_bytes,
         max_shift_days=settings.export_shift_days,
         small_cell=settings.export_small_cell,
         identified=identified,
+        released=frozenset() if identified else released,
     )
 
 

@@ -27,7 +27,7 @@ from continuum.core.roles import Permission as P
 from continuum.core.schemas import Out, UtcTime
 from continuum.db import unit_of_work, utcnow
 from continuum.errors import Conflict, NotFound, ValidationFailed
-from continuum.research import cohort, export
+from continuum.research import cohort, export, text_release
 from continuum.research.cohort import AGE_GROUP_LABELS, CohortDefinition
 from continuum.research.cohort_record import EXPORT_FORMATS, ExportJob, SavedCohort
 from continuum.web.deps import CurrentActor, DbSession, form_of, get_actor, require
@@ -157,7 +157,8 @@ def run_job(factory: sessionmaker[Session], settings: Any, actor: Actor, job_id:
                 cohort_name=None if name == export.ALL_RUNS else name,
                 all_runs=name == export.ALL_RUNS,
             )  # fmt: skip
-            policy = export.policy_for(settings, identified)
+            released = text_release.released_fields(db, p.cohort_id, p.run_ids, settings.zone)
+            policy = export.policy_for(settings, identified, released)
             result = export.write_export(db, actor, p, policy, out, settings.zone, job_id, tick)
         with unit_of_work(factory) as db:
             export.finish(db, job_id, result, None)
@@ -174,7 +175,8 @@ def _start(
         db, actor, settings.zone, fmt=data.format, cohort_name=data.cohort,
         all_runs=data.all_runs, identified=data.identified, purpose=data.purpose,
     )  # fmt: skip
-    job = export.create_job(db, actor, p, export.policy_for(settings, data.identified))
+    released = text_release.released_fields(db, p.cohort_id, p.run_ids, settings.zone)
+    job = export.create_job(db, actor, p, export.policy_for(settings, data.identified, released))
     background.add_task(run_job, request.app.state.sessionmaker, settings, actor, job.id)
     return job
 
@@ -283,6 +285,7 @@ def _page(
         risk_classes=cohort.RISK_CLASSES,
         formats=EXPORT_FORMATS,
         may_identify=actor.can(P.EXPORT_IDENTIFIED),
+        may_read_identifiers=actor.can(P.VIEW_IDENTIFIERS),
         error=error,
         cohort_name=name,
     )
