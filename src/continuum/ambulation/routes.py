@@ -24,7 +24,7 @@ from continuum.ambulation.models import (
 from continuum.ambulation.schemas import AmendIn, SessionIn
 from continuum.core import patient_service, run_service
 from continuum.core.people import Staff
-from continuum.core.roles import Actor
+from continuum.core.roles import ROLE_PERMISSIONS, Actor
 from continuum.core.roles import Permission as P
 from continuum.core.run_record import Run
 from continuum.core.run_view import RunLink, add_run_link
@@ -44,11 +44,12 @@ LOCAL = "%Y-%m-%dT%H:%M"
 
 
 def _staff(db: Session) -> dict[str, list[Staff]]:
-    """Active people (not service accounts) by discipline group, physiotherapy first."""
+    """Active bedside clinicians (roles that record sessions) by discipline group,
+    physiotherapy first."""
     people = [
         s
         for s in db.scalars(select(Staff).where(Staff.active).order_by(Staff.name))
-        if not s.is_service_account
+        if not s.is_service_account and P.RECORD_AMBULATION in ROLE_PERMISSIONS.get(s.role, ())
     ]
     return {
         g: [s for s in people if service.group_of(s.discipline) == g] for g in DISCIPLINE_GROUPS
