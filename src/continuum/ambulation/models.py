@@ -42,7 +42,7 @@ IMS_LABELS: dict[int, str] = {
     10: "Walking independently without a gait aid",
 }
 IMS_MIN, IMS_MAX = 0, 10
-# The pre-session safety check (docs/clinical/reference.md §8.2; the list is [U]).
+# The pre-session safety check (docs/ambulation.md; the list is [U]).
 SAFETY_ITEMS: dict[str, str] = {
     "flow_stable": "Flow stable without chattering",
     "cannula_secured": "Cannula securement and depth marks checked",
