@@ -33,6 +33,7 @@ def add_demo_data(db: Session, staff: dict[str, Actor], now: datetime) -> None:
         return
     physio = staff.get("Olu Adeyemi") or staff["nurse"]
     ids = [s.id for s in db.scalars(select(Staff).where(Staff.name.in_(TEAM)))]
+    now = now.replace(second=0, microsecond=0)
     day = timedelta(days=1)
     first = now - 2 * day - timedelta(hours=3)
     service.record(
