@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from continuum.core.schemas import Out, UtcTime
+from continuum.core.schemas import Out, RecordId, UtcTime
 
 OptText = Annotated[str | None, Field(default=None, max_length=2000)]
 
@@ -36,8 +36,10 @@ class SessionIn(Strict):
     safety_reason: OptText = Field(
         default=None, description="why the session started with a failed item (required then)"
     )
-    staff_ids: list[int] = Field(default_factory=list, description="staff present")
-    events: list[EventIn] = Field(default_factory=list)
+    staff_ids: list[RecordId] = Field(
+        default_factory=list, max_length=50, description="staff present (staff ids)"
+    )
+    events: list[EventIn] = Field(default_factory=list, max_length=20)
     stopped_early: bool = False
     stop_reason: OptText = None
     note: OptText = None
