@@ -23,7 +23,7 @@ from continuum.core.run_record import Run
 from continuum.core.schemas import ObservationIn
 from continuum.db import unit_of_work
 from continuum.errors import Forbidden, ValidationFailed
-from continuum.research import registry_build
+from continuum.research import registry_build, registry_export
 from continuum.research.registry_settings import in_force as registry_windows
 from tests.seed import RUN_START
 
@@ -200,6 +200,8 @@ def test_the_highest_level_per_run_is_in_the_registry_record(
         assert (field.value, field.status, field.required) == (7, "filled", False)
         assert field.source and field.source.startswith("ambulation session")
         assert "Hodgson" in (field.note or "")
+        header, rows = registry_export.table_rows(rec, "run")  # run.csv of the bundle
+        assert "highest_ims" in header and rows[0]["highest_ims"] == "7"
         other = db.get_one(Run, run.id)
         assert other is not None
     with unit_of_work(sessions) as db:
