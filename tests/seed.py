@@ -115,6 +115,7 @@ def seed(url: str) -> None:
         _seed_adverse_event(db, actor)
         _seed_study(db)
         _seed_exchange(db)
+        _seed_ambulation(db)
     engine.dispose()
 
 
@@ -150,6 +151,20 @@ def _seed_exchange(db) -> None:  # type: ignore[no-untyped-def]
     db.add(row)
     db.flush()
     row.plan_id = row.id
+
+
+def _seed_ambulation(db) -> None:  # type: ignore[no-untyped-def]
+    """Ambulation: session 1 on run 1 (IMS 3), so every role can open it."""
+    from continuum.ambulation.models import SAFETY_ITEMS, AmbulationSession
+
+    start = RUN_START + timedelta(hours=20)
+    row = AmbulationSession(
+        run_id=1, started_at=start, ended_at=start + timedelta(minutes=30), ims_level=3,
+        safety=dict.fromkeys(SAFETY_ITEMS, "pass"), events=[], stopped_early=False,
+    )  # fmt: skip
+    db.add(row)
+    db.flush()
+    row.session_no = row.id
 
 
 def _seed_audit(db) -> None:  # type: ignore[no-untyped-def]

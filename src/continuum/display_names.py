@@ -53,12 +53,23 @@ FIELD_NAMES: dict[str, str] = {
     "owner_discipline": "owner", "mode": "mode", "support_type": "support type",
     "current_password": "current password", "new_password": "new password",
     "birth_date": "date of birth", "version": "version",
+    "ims_level": "ICU Mobility Scale level", "safety_reason": "reason for starting anyway",
+    "staff_ids": "staff present",
+    **{f"safety_{k}": v for k, v in (
+        ("flow_stable", "flow stable without chattering"),
+        ("cannula_secured", "cannula securement and depth marks"),
+        ("clamps_at_hand", "clamps at hand"),
+        ("tubing_slack", "tubing slack"), ("roles_assigned", "staff roles assigned"),
+        ("stop_criteria", "stop criteria agreed"))},
+    **{f"event_{k}_{i}": f"event {i} {w}" for i in range(1, 21)
+       for k, w in (("kind", "kind"), ("at", "time"), ("note", "note"))},
 }  # fmt: skip
 RECORD_NAMES: dict[str, str] = {
     "circuit_check": "circuit check", "round": "round", "decision": "decision",
     "referral": "referral", "trial": "weaning trial", "weaning_trial": "weaning trial",
     "decannulation": "decannulation", "observation": "observation", "run": "run",
     "alert": "alert", "action": "action", "readiness_review": "readiness review",
+    "ambulation_session": "ambulation session",
 }  # fmt: skip
 
 

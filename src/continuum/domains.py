@@ -25,6 +25,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.research.registry_record",
     "continuum.research.study_record",
     "continuum.alerts.exchange_record",
+    "continuum.ambulation.models",
     # add domain model modules above this line
 )
 
@@ -38,6 +39,7 @@ HOOK_MODULES: tuple[str, ...] = (
     "continuum.rounds.hooks",
     "continuum.initiation.hooks",
     "continuum.quality.hooks",
+    "continuum.ambulation.hooks",
     # add domain hook modules above this line
 )
 
@@ -70,6 +72,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.research.analysis_routes",
     "continuum.research.text_release_routes",
     "continuum.alerts.exchange_routes",
+    "continuum.ambulation.routes",
+    "continuum.ambulation.api_routes",
     # add domain route modules above this line
 )
 
@@ -104,6 +108,7 @@ DEMO_MODULES: tuple[str, ...] = (
     "continuum.quality.demo_reviews",
     "continuum.research.registry_demo",
     "continuum.research.study_demo",
+    "continuum.ambulation.demo",
     # add demo modules above this line
 )
 
@@ -130,5 +135,6 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "continuum.quality.adverse_event_settings",
     "continuum.quality.participation_policy",
     "continuum.research.registry_settings",
+    "continuum.ambulation.settings",
     # add settings modules above this line
 )

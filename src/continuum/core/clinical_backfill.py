@@ -162,6 +162,8 @@ def backfill(conn: Connection, only: frozenset[str] | None = None) -> int:
         _hospital_outcomes(w)
     if w.has("ecpr_times"):
         _ecpr_times(w)
+    if w.has("ambulation_session"):
+        _ambulation(w)
     return w.flush()
 
 
@@ -735,4 +737,61 @@ def _ecpr_times(w: _Writer) -> None:
             summary_text(minutes, e.corrects_id is not None, e.reason),
             ("ecpr_times", e.id), e.run_id, e.recorded_by,
             details={"low_flow_min": round(minutes, 1)},
+        )  # fmt: skip
+
+
+# --- ambulation sessions (a domain's table, read through a lightweight table) -----------
+
+
+def ambulation_text(
+    level: int,
+    label: str,
+    minutes: float,
+    events: list[str],
+    stop_reason: str | None,
+    amended: bool,
+    reason: str | None,
+) -> str:
+    """The timeline line of an ambulation / physiotherapy session (or its correction)."""
+    text = f"{'Corrected: ambulation' if amended else 'Ambulation'} session, {minutes:.0f} min: "
+    text += f"ICU Mobility Scale {level} ({label.lower()})"
+    if events:
+        text += "; events: " + ", ".join(words(e) for e in events)
+    if stop_reason:
+        text += f"; stopped early: {stop_reason}"
+    if amended and reason:
+        text += f". Reason: {reason}"
+    return text
+
+
+# ICU Mobility Scale labels as the back-fill writes them (ambulation.models.IMS_LABELS).
+IMS_WORDS = (
+    "nothing (lying in bed)", "sitting in bed, exercises in bed",
+    "passively moved to chair (no standing)", "sitting over the edge of the bed", "standing",
+    "transferring bed to chair", "marching on the spot at the bedside",
+    "walking with the help of 2 or more people", "walking with the help of 1 person",
+    "walking independently with a gait aid", "walking independently without a gait aid",
+)  # fmt: skip
+
+
+def _ambulation(w: _Writer) -> None:
+    table = _table(
+        "ambulation_session", "id", "session_no", "follows_id", "run_id", ("started_at", T),
+        ("ended_at", T), "ims_level", ("events", sa.JSON()), "stopped_early", "stop_reason",
+        "amend_reason", "recorded_by",
+    )  # fmt: skip
+    for s in w.conn.execute(sa.select(table).order_by(table.c.id)):
+        amended = s.follows_id is not None
+        minutes = (s.ended_at - s.started_at).total_seconds() / 60
+        w.add(
+            "ambulation.session_amended" if amended else "ambulation.session_recorded",
+            s.started_at,
+            ambulation_text(
+                s.ims_level, IMS_WORDS[s.ims_level], minutes,
+                [e.get("kind", "") for e in s.events or []],
+                s.stop_reason if s.stopped_early else None, amended, s.amend_reason,
+            ),
+            ("ambulation_session", s.id), s.run_id, s.recorded_by,
+            details={"session": s.session_no or s.id, "ims_level": s.ims_level,
+                     "events": len(s.events or [])},
         )  # fmt: skip

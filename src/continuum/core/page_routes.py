@@ -187,6 +187,7 @@ def _run_page(
         "hospital_outcome": hospital_outcome.in_force(db, run.id) if run.ended_at else None,
         "ecpr_in_force": ecpr_times.in_force(db, run.id),
         "run_notes": run_view.run_notes(db, actor, [run.id]).get(run.id, []),
+        "run_summaries": run_view.run_summaries(db, actor, run.id),
     }
     status = error.status_code if error else 200  # 422 bad input, 409 already changed
     return render(request, "run.html", actor, status_code=status, **ctx)

@@ -60,6 +60,9 @@ class Permission(StrEnum):
     # Study register: researchers and the leads (quality, physician) register studies, their
     # data requests, publications and authorship; anyone who may export reads it.
     MANAGE_STUDIES = "manage_studies"
+    # Ambulation: every bedside clinician (physiotherapists hold the bedside-clinician role)
+    # records a mobilisation session on a run.
+    RECORD_AMBULATION = "record_ambulation"
 
 
 P = Permission
@@ -67,6 +70,7 @@ _CLINICIAN = {
     P.VIEW_CLINICAL, P.VIEW_IDENTIFIERS, P.ENTER_OBSERVATION, P.AMEND_OBSERVATION,
     P.RECORD_PARTICIPATION, P.ACKNOWLEDGE_ALERT, P.RECORD_ROUND, P.ISSUE_OWN_TOKEN,
     P.RECORD_ADVERSE_EVENT, P.VIEW_QUALITY,
+    P.RECORD_AMBULATION,
 }  # fmt: skip
 # Perfusionist and physician: the two who sign decisions, trials and decannulation.
 _SIGNER = {
@@ -169,6 +173,7 @@ PERMISSION_WORDS = {
     P.MANAGE_STUDIES: "register studies, publications or analyses",
     P.RECORD_ADVERSE_EVENT: "read or record adverse events one by one "
     "(the counts are at /quality/events/summary)",
+    P.RECORD_AMBULATION: "record ambulation or physiotherapy sessions",
 }
 
 

@@ -52,6 +52,14 @@ FORECAST_PROVIDERS: list[ForecastProvider] = []
 # the rounds board: (session, actor, run_ids) → {run_id: [(label, href)]}.
 RunNotes = Callable[[Session, Actor, list[int]], dict[int, list[tuple[str, str]]]]
 RUN_NOTES: list[RunNotes] = []
+# A domain adds lines to the run page's summary (e.g. ambulation: the highest mobility level
+# reached and the sessions recorded): (session, actor, run_id) → [(label, text, href)].
+RunSummary = Callable[[Session, Actor, int], list[tuple[str, str, str]]]
+RUN_SUMMARIES: list[RunSummary] = []
+
+
+def run_summaries(session: Session, actor: Actor, run_id: int) -> list[tuple[str, str, str]]:
+    return [line for provider in RUN_SUMMARIES for line in provider(session, actor, run_id)]
 
 
 def run_notes(

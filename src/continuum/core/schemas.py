@@ -55,8 +55,9 @@ Participation = Literal["present", "consulted", "signed"]
 EnteredParticipation = Literal["present", "consulted"]
 # The kinds of record a participation can point at (each has a run): a closed set.
 RecordKind = Literal[
-    "run", "initiation_decision", "round", "circuit_check", "weaning_trial", "decannulation"
-]
+    "run", "initiation_decision", "round", "circuit_check", "weaning_trial", "decannulation",
+    "ambulation_session",
+]  # fmt: skip
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 Reason = Annotated[str, Field(min_length=3, max_length=2000)]
 Optional100 = Annotated[str | None, Field(default=None, max_length=100)]

@@ -1468,6 +1468,37 @@ TABLES: dict[str, Table] = {
             "recorded_at": WRITTEN,
         },
     ),
+    "ambulation_session": Table(
+        "Ambulation / physiotherapy session on ECMO, one row per version",
+        "ambulation_session",
+        True,
+        "a mobilisation session is this programme's record; the ELSO registry fields we could "
+        "read have no mobility data [U], and CLIF ecmo_mcs is one row per device reading",
+        {
+            "id": ROW_ID,
+            "session_no": M(label="Session number (first row of the session)"),
+            "follows_id": M(label="Follows row", why="the version trail of this record"),
+            "run_id": RUN_REF,
+            "started_at": M(label="Session start", fhir="Procedure.performedPeriod.start"),
+            "ended_at": M(label="Session end", fhir="Procedure.performedPeriod.end"),
+            "ims_level": M(
+                label="ICU Mobility Scale level reached (Hodgson 2014)",
+                unit="IMS 0–10",
+                elso="none; the highest level per run is exported as the registry record's "
+                "run.highest_ims, our own field beside ELSO's (mapping note there) [U]",
+                fhir="Observation.valueInteger (ICU Mobility Scale; no LOINC code found)",
+            ),
+            "safety": M(label="Pre-session safety check, item → pass or fail"),
+            "safety_reason": TEXT,
+            "events": M(label="Events during the session (kind, time, note)"),
+            "stopped_early": M(label="Session stopped early"),
+            "stop_reason": TEXT,
+            "note": TEXT,
+            "amend_reason": TEXT,
+            "recorded_by": STAFF,
+            "recorded_at": WRITTEN,
+        },
+    ),
 }
 
 # Operational tables: how the platform runs, not what happened to a patient. Listed in the

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import continuum.quality.taxonomy as taxonomy
-from continuum.core import hospital_outcome
+from continuum.core import hospital_outcome, run_facts
 from continuum.core.people import Patient, PatientIdentity
 from continuum.core.record import Observation
 from continuum.core.run_record import ModeSegment, Run
@@ -237,7 +237,23 @@ class _Builder:
         self.procedures()
         self.outcome()
         self.discharge()
+        self.provided()
         return self.fields
+
+    def provided(self) -> None:
+        """Fields a domain fills through core's hook (``core.run_facts``), e.g. the highest
+        ICU Mobility Scale level reached (ambulation); never required by the registry."""
+        for spec, answers in run_facts.facts_for(self.db, [self.rid]):
+            f = self.add(
+                spec.table, "", spec.name, spec.label, spec.kind, False, spec.unit,
+                where=spec.where.format(run=self.rid), low=spec.low, high=spec.high,
+            )  # fmt: skip
+            answer = answers[self.rid]
+            if isinstance(answer, str):
+                f.note = answer
+                continue
+            f.set(answer.value, answer.source, "record", answer.source_id, answer.at)
+            f.note = answer.note or spec.mapping or None
 
     def run_table(self) -> None:
         run, rid = self.run, self.rid

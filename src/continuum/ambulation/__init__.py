@@ -1,0 +1,1 @@
+"""Ambulation: ECMO mobilisation and physiotherapy sessions (docs/ambulation.md)."""
