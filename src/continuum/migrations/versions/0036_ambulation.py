@@ -7,7 +7,7 @@
   ``ambulation.session_amended``.
 
 Revision ID: 0035_ambulation
-Revises: 0031_exchange
+Revises: 0035_textrelease
 Create Date: 2026-12-04 13:00:00.000000
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import continuum.db
 
 revision: str = "0035_ambulation"
-down_revision: str | None = "0031_exchange"
+down_revision: str | None = "0035_textrelease"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
