@@ -34,6 +34,13 @@ class ScenarioInfo:
 
 
 @dataclass(frozen=True)
+class LungCourse:
+    target: float
+    onset_fraction: float
+    ramp_fraction: float
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
@@ -42,6 +49,12 @@ class Scenario:
     interventions: tuple[Intervention, ...] = ()
     default_mode: str = "VV"
     patient: dict[str, float] = field(default_factory=dict)
+    # Native lung function moving to ``target`` from ``onset`` over ``ramp`` (fractions of
+    # the run): recovery (or worsening) of the patient's own lungs.
+    lung_course: LungCourse | None = None
+    # Chart the ventilator (vent_fio2, PEEP, tidal volume, plateau, respiratory rate) and
+    # draw a blood gas after each sweep/FdO2 step, as a weaning trial does.
+    ventilator_charted: bool = False
 
     @property
     def info(self) -> ScenarioInfo:
