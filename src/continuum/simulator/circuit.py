@@ -15,7 +15,7 @@ Gas transfer of the membrane lung (docs/clinical/reference.md §3.3–3.4, §3.8
 
 * O2: post pO2 = pre pO2 + (P_sweep − pre pO2)·(1 − exp(−D·e·g/Q)),  P_sweep = FdO2·(760 − 47),
   and never more O2 than the membrane can move while haemoglobin is still loading:
-  10·Q·(C_post − C_pre) ≤ Dm·e^¼·g·(P_sweep − P_blood), so at high flow, low FdO2, a
+  10·Q·(C_post − C_pre) ≤ Dm·e^0.15·g·(P_sweep − P_blood), so at high flow, low FdO2, a
   desaturated inlet or a failing membrane the blood leaves unsaturated.  ``g`` (0–1) is the
   sweep supply: g = 1 / (1 + Dm·e·P_sweep / (2·sweep·FdO2·1000)) — the gas loses O2 along the
   fibres when the sweep carries little more O2 than the blood takes up; g = 0 with the sweep
@@ -140,13 +140,13 @@ def o2_transfer_limit(
     c: Circuit, pre_po2: Array, fdo2: Array, efficiency: Array, supply: Array
 ) -> Array:
     """Most O2 (mL/min) the membrane moves while haemoglobin is loading (blood pO2 ≈ halfway
-    between the inlet and 100 mmHg): Dm·e^¼·g·(P_sweep − P_blood).
+    between the inlet and 100 mmHg): Dm·e^0.15·g·(P_sweep − P_blood).
 
     Fibrin (e < 1) is taken to cut pO2 equilibration (e) much sooner than the loading capacity
-    (e^¼) [U, calibration], so a failing membrane first loses outlet pO2 (Lubnow's sign, §4.1)
+    (e^0.15) [U, calibration], so a failing membrane first loses outlet pO2 (Lubnow's sign, §4.1)
     and leaves the blood unsaturated only late or on a low FdO2."""
     p_blood = 0.5 * (pre_po2 + 100.0)
-    capacity = c.o2_capacity * efficiency**0.25
+    capacity = c.o2_capacity * efficiency**0.15
     return capacity * supply * np.maximum(sweep_po2(fdo2) - p_blood, 0.0)
 
 

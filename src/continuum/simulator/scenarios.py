@@ -75,6 +75,19 @@ ROUTINE: dict[str, tuple[Intervention, ...]] = {
     "VA": (Intervention("sweep_change", 0.55, {"factor": 0.9}),),
 }
 
+# VV weaning (docs/clinical/reference.md §6.1): FdO2 down, sweep down in steps, sweep off; a
+# failed trial puts the sweep back.  ``trial`` marks each sweep-off with the outcome the
+# physiology gives (the truth a training session is scored against).
+WEANING_STEPS: tuple[Intervention, ...] = (
+    Intervention("fdo2_change", 0.10, {"fdo2": 0.6}),
+    Intervention("sweep_change", 0.15, {"sweep": 2.5}),
+    Intervention("sweep_change", 0.20, {"sweep": 1.0}),
+    Intervention("sweep_change", 0.25, {"sweep": 0.0, "trial": "sweep_off", "expected": "fail"}),
+    Intervention("sweep_change", 0.30, {"sweep": 2.5, "trial": "sweep_back_on"}),
+    Intervention("sweep_change", 0.65, {"sweep": 1.0}),
+    Intervention("sweep_change", 0.75, {"sweep": 0.0, "trial": "sweep_off", "expected": "pass"}),
+)
+
 _S = Scenario
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
@@ -161,6 +174,26 @@ SCENARIOS: dict[str, Scenario] = {
                 Fault("anticoagulation_drift", 0.1, 0.3, params={"direction": "low"}),
                 Fault("pump_thrombosis", 0.4, 0.4),
             ),
+        ),
+        _S(
+            "weaning_vv",
+            "VV weaning: the native lungs recover over the run (function 0.35 → 0.85); the "
+            "patient breathes spontaneously. FdO2 and sweep are stepped down; a first sweep-off "
+            "trial at 25 % fails (SpO2 and PaO2 fall, PaCO2 and respiratory rate rise) and the "
+            "sweep goes back on; a second at 75 % passes and the sweep stays off",
+            ("VV",),
+            (),
+            WEANING_STEPS,
+            patient={
+                "native_lung": 0.35,
+                "spontaneous": True,
+                "vent_fio2": 0.4,
+                "peep_cmh2o": 8.0,
+                "driving_pressure_cmh2o": 10.0,
+                "vent_rate_min": 16.0,
+            },
+            lung_course=LungCourse(0.85, 0.05, 0.6),
+            ventilator_charted=True,
         ),
         _S(
             "hypovolaemia_recirculation",
