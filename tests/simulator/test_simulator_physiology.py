@@ -114,7 +114,10 @@ def test_va_upper_body_saturation_follows_mixing_zone(sim: Sim) -> None:
     assert np.corrcoef(native, right)[0, 1] < -0.8
 
 
-@pytest.mark.parametrize(("scenario", "mode"), [a for a in ALL if not a[0].startswith("control")])
+WITH_FAULTS = [(i.name, m) for i in list_scenarios() if i.faults for m in i.modes]
+
+
+@pytest.mark.parametrize(("scenario", "mode"), WITH_FAULTS)
 def test_truth_timing(sim: Sim, scenario: str, mode: str) -> None:
     run = sim(scenario, mode)
     assert run.truth

@@ -356,7 +356,7 @@ def simulate(
             for iv in sc.interventions
             if iv.kind in ("sweep_change", "fdo2_change")
         ]
-        after = [m + d for m in steps for d in (45, 105) if m + d < n]
+        after = [m + d for m in steps for d in (20, 80) if m + d < n]
         for code, minutes in sparse.items():
             if code in (*BLOOD_GAS_CODES, *BLOOD_GAS_VV_ONLY):
                 sparse[code] = np.unique(np.concatenate([minutes, after])).astype(np.int64)
