@@ -21,6 +21,9 @@ class ScenarioInfo:
     modes: tuple[str, ...]
     default_mode: str
     faults: tuple[str, ...]
+    # Scored by `continuum evaluate` (fault scenarios and fault-free controls); False for
+    # training scenarios whose deliberate setting changes the detectors are not built for.
+    evaluated: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +58,7 @@ class Scenario:
     # Chart the ventilator (vent_fio2, PEEP, tidal volume, plateau, respiratory rate) and
     # draw a blood gas after each sweep/FdO2 step, as a weaning trial does.
     ventilator_charted: bool = False
+    evaluated: bool = True
 
     @property
     def info(self) -> ScenarioInfo:
@@ -64,6 +68,7 @@ class Scenario:
             self.modes,
             self.default_mode,
             tuple(f.kind for f in self.faults),
+            self.evaluated,
         )
 
 
@@ -194,6 +199,10 @@ SCENARIOS: dict[str, Scenario] = {
             },
             lung_course=LungCourse(0.85, 0.05, 0.6),
             ventilator_charted=True,
+            # Sweep-off trials and low sweeps are not faults, but the circuit-gas detectors
+            # (oxygenator CO2 rule at 1–2.5 L/min, gases drawn before a sweep change,
+            # recirculation with the sweep off) are not weaning-aware yet: not scored.
+            evaluated=False,
         ),
         _S(
             "hypovolaemia_recirculation",
