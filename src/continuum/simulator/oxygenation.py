@@ -168,12 +168,14 @@ def solve(g: GasInputs, c: Circuit) -> dict[str, Array]:
         c_post = content(g.hb, post_po2)
         # Haemoglobin-loading limit: past it the blood leaves the membrane unsaturated.
         c_lim = x + o2_transfer_limit(c, pre_po2, g.fdo2, g.o2_efficiency, supply) / (10.0 * q)
-        limited = c_lim < c_post
-        if limited.any():
-            lim_po2 = po2_from_content(c_lim, g.hb, state["lim_po2"])
-            state["lim_po2"] = lim_po2
-            post_po2 = np.where(limited, lim_po2, post_po2)
-            c_post = np.where(limited, content(g.hb, post_po2), c_post)
+        idx = np.flatnonzero(c_lim < c_post)
+        if idx.size:
+            guess = state["lim_po2"]
+            guess[idx] = po2_from_content(c_lim[idx], g.hb[idx], guess[idx])
+            post_po2 = post_po2.copy()
+            post_po2[idx] = guess[idx]
+            c_post = c_post.copy()
+            c_post[idx] = content(g.hb[idx], post_po2[idx])
         cv = (x - r * c_post) / (1.0 - r)
         if is_vv:
             qe = np.minimum((1.0 - r) * q, co)
