@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -399,7 +399,12 @@ def simulate(
         truth=truth,
         interventions=interventions,
         artefacts=[a.as_dict(stamps) for a in log] + [c.as_dict(stamps) for c in checks],
-        patient={**patient.as_dict(), "circuit": circuit.as_dict(), "settings": settings},
+        patient={
+            **patient.as_dict(),
+            "circuit": circuit.as_dict(),
+            "settings": settings,
+            **({"lung_course": asdict(sc.lung_course)} if sc.lung_course else {}),
+        },
     )
 
 

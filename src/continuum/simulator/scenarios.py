@@ -51,7 +51,7 @@ class Scenario:
     faults: tuple[Fault, ...] = ()
     interventions: tuple[Intervention, ...] = ()
     default_mode: str = "VV"
-    patient: dict[str, float] = field(default_factory=dict)
+    patient: dict[str, Any] = field(default_factory=dict)
     # Native lung function moving to ``target`` from ``onset`` over ``ramp`` (fractions of
     # the run): recovery (or worsening) of the patient's own lungs.
     lung_course: LungCourse | None = None
