@@ -230,3 +230,10 @@ def test_weaning_scenario_emits_what_the_weaning_criteria_read() -> None:
     assert d["vt_per_kg_pbw"] is not None and 3.5 < d["vt_per_kg_pbw"] <= 6.2
     # Other scenarios do not chart the ventilator (the demo's ingest feed sends PEEP and RR).
     assert "resp_rate" not in simulate("control_vv", "VV", 2.0, 1).signals
+
+
+@pytest.mark.parametrize("mode", ["VV", "VA"])
+def test_controls_are_eucapnic(mode: str) -> None:
+    run = simulate(f"control_{mode.lower()}", mode, 24.0, 3)
+    paco2, ph = np.median(run.clean["paco2"]), np.median(run.clean["ph"])
+    assert 32.0 <= paco2 <= 45.0 and 7.35 <= ph <= 7.50, (paco2, ph)
