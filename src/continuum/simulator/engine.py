@@ -51,7 +51,7 @@ RPM_CEILING_FACTOR = 1.2
 
 SETTINGS: dict[str, dict[str, float]] = {
     "VV": {"flow": 4.8, "sweep": 5.0, "fdo2": 1.0, "heparin": 15.0, "recirculation": 0.08},
-    "VA": {"flow": 4.0, "sweep": 4.5, "fdo2": 0.5, "heparin": 15.0, "recirculation": 0.0},
+    "VA": {"flow": 4.0, "sweep": 3.5, "fdo2": 0.5, "heparin": 15.0, "recirculation": 0.0},
 }
 
 
