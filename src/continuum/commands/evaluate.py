@@ -128,7 +128,13 @@ def parse_seeds(text: str) -> list[int]:
 def runs(seeds: list[int]) -> list[tuple[str, str, int]]:
     from continuum.simulator import list_scenarios
 
-    return [(s.name, m, seed) for s in list_scenarios() for m in s.modes for seed in seeds]
+    return [
+        (s.name, m, seed)
+        for s in list_scenarios()
+        if s.evaluated
+        for m in s.modes
+        for seed in seeds
+    ]
 
 
 def run_evaluation(

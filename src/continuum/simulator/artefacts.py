@@ -58,6 +58,11 @@ NOISE: dict[str, tuple[float, float, int]] = {
     "anti_xa": (0.01, 0.035, 2),
     "aptt": (1.5, 0.04, 1),
     "heparin": (0.0, 0.0, 1),
+    "vent_fio2": (0.0, 0.0, 2),
+    "peep": (0.0, 0.0, 0),
+    "tidal_volume": (8.0, 0.02, 0),
+    "plateau_pressure": (0.5, 0.0, 0),
+    "resp_rate": (1.0, 0.0, 0),
 }
 
 # Transducer drift: random walk per minute (mmHg), about ±1 mmHg a day, re-zeroed daily.

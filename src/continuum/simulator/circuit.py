@@ -11,10 +11,20 @@ so that p_access = CVP − ΔP_d, p_postoxy = P_return + ΔP_r, p_preoxy = p_pos
 H = p_preoxy − p_access.  Cannula curves are quadratic fits of the kind digitised from
 manufacturer ΔP–Q charts (docs/clinical/reference.md §2.7); the membrane lung is linear in flow.
 
-Gas transfer of the membrane lung:
+Gas transfer of the membrane lung (docs/clinical/reference.md §3.3–3.4, §3.8):
 
-* O2: post pO2 = pre pO2 + (P_sweep − pre pO2)·(1 − exp(−D·e/Q)),  P_sweep = FdO2·(760 − 47)
-* CO2: post pCO2 = pre pCO2·exp(−α·sweep·e_co2/Q)
+* O2: post pO2 = pre pO2 + (P_sweep − pre pO2)·(1 − exp(−D·e·g/Q)),  P_sweep = FdO2·(760 − 47),
+  and never more O2 than the membrane can move while haemoglobin is still loading:
+  10·Q·(C_post − C_pre) ≤ Dm·e^0.15·g·(P_sweep − P_blood), so at high flow, low FdO2, a
+  desaturated inlet or a failing membrane the blood leaves unsaturated.  ``g`` (0–1) is the
+  sweep supply: g = 1 / (1 + Dm·e·P_sweep / (2·sweep·FdO2·1000)) — the gas loses O2 along the
+  fibres when the sweep carries little more O2 than the blood takes up; g = 0 with the sweep
+  off (no transfer), ≈ 0.95 at 5 L/min (weak, saturating).
+* CO2: a counter-current exchanger between the blood (capacity 10·Q·0.3 mL/min/mmHg) and
+  the sweep gas (capacity sweep·1000/713 mL/min/mmHg, inlet pCO2 0) through a membrane of
+  conductance K·e_co2: removal = ε·C_min·pre pCO2 (effectiveness–NTU), so the sweep
+  dominates CO2 removal until it exceeds the blood's capacity, then the blood flow and the
+  membrane do.
 
 with e the fraction of membrane surface still exchanging (1 new, falls with fibrin).
 """
@@ -27,7 +37,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from continuum.simulator.blood import PBARO, PH2O
+from continuum.simulator.blood import CO2_SLOPE, PBARO, PH2O
 
 Array = NDArray[np.float64]
 
@@ -41,8 +51,9 @@ class Circuit:
     ml_resistance: float = 4.5
     pump_k: float = 2.1e-5
     pump_c: float = 2.0
-    o2_diffusion: float = 5.4
-    co2_alpha: float = 0.29
+    o2_diffusion: float = 5.7  # D, L/min: pO2 equilibration along the fibres
+    o2_capacity: float = 1.0  # Dm, mL O2/min/mmHg: O2 the membrane moves per mmHg gradient
+    co2_conductance: float = 6.0  # K, mL CO2/min/mmHg: membrane CO2 conductance (new lung)
     max_rpm: float = 5000.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -104,16 +115,51 @@ def sweep_po2(fdo2: Array) -> Array:
     return fdo2 * (PBARO - PH2O)
 
 
+def sweep_supply(c: Circuit, sweep: Array, fdo2: Array, efficiency: Array) -> Array:
+    """Share (0–1) of the sweep's O2 tension left to drive transfer: 0 with the sweep off."""
+    supply = np.maximum(sweep, 0.0) * np.maximum(fdo2, 0.01) * 1000.0  # mL O2/min in the gas
+    demand = c.o2_capacity * efficiency * sweep_po2(fdo2)  # mL/min the membrane could take
+    return supply / (supply + 0.5 * demand)
+
+
 def post_oxygenator_po2(
-    c: Circuit, pre_po2: Array, fdo2: Array, flow: Array, efficiency: Array
+    c: Circuit,
+    pre_po2: Array,
+    fdo2: Array,
+    flow: Array,
+    efficiency: Array,
+    supply: Array | float = 1.0,
 ) -> Array:
-    """Post-membrane pO2: equilibration towards the sweep O2 tension, limited by D·e/Q."""
+    """Post-membrane pO2: equilibration towards the sweep O2 tension, limited by D·e·g/Q."""
     q = np.maximum(flow, 0.2)
-    frac = 1.0 - np.exp(-c.o2_diffusion * efficiency / q)
+    frac = 1.0 - np.exp(-c.o2_diffusion * efficiency * supply / q)
     return pre_po2 + (sweep_po2(fdo2) - pre_po2) * frac
 
 
+def o2_transfer_limit(
+    c: Circuit, pre_po2: Array, fdo2: Array, efficiency: Array, supply: Array
+) -> Array:
+    """Most O2 (mL/min) the membrane moves while haemoglobin is loading (blood pO2 ≈ halfway
+    between the inlet and 100 mmHg): Dm·e^0.15·g·(P_sweep − P_blood).
+
+    Fibrin (e < 1) is taken to cut pO2 equilibration (e) much sooner than the loading capacity
+    (e^0.15) [U, calibration], so a failing membrane first loses outlet pO2 (Lubnow's sign, §4.1)
+    and leaves the blood unsaturated only late or on a low FdO2."""
+    p_blood = 0.5 * (pre_po2 + 100.0)
+    capacity = c.o2_capacity * efficiency**0.15
+    return capacity * supply * np.maximum(sweep_po2(fdo2) - p_blood, 0.0)
+
+
 def co2_fraction_kept(c: Circuit, sweep: Array, flow: Array, efficiency: Array) -> Array:
-    """Share of pre-membrane pCO2 still present after the membrane lung."""
-    q = np.maximum(flow, 0.2)
-    return np.exp(-c.co2_alpha * sweep * efficiency / q)
+    """Share of pre-membrane pCO2 still present after the membrane lung (ε-NTU, counter-flow)."""
+    blood = 10.0 * np.maximum(flow, 0.2) * CO2_SLOPE
+    gas = np.maximum(sweep, 0.0) * 1000.0 / (PBARO - PH2O)
+    c_min = np.minimum(blood, gas)
+    ratio = c_min / np.maximum(blood, gas)
+    ntu = c.co2_conductance * efficiency / np.maximum(c_min, 1e-9)
+    x = np.exp(-ntu * (1.0 - ratio))
+    near_one = np.abs(1.0 - ratio) < 1e-6
+    eff = np.where(
+        near_one, ntu / (1.0 + ntu), (1.0 - x) / np.where(near_one, 1.0, 1.0 - ratio * x)
+    )
+    return 1.0 - eff * c_min / blood

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,14 +29,16 @@ from continuum.simulator.faults import (
     oxygenator_changes,
     progress,
     setting_profile,
+    smoothstep,
 )
 from continuum.simulator.labs import LabDrivers, compute_labs, lactate
 from continuum.simulator.oxygenation import GasInputs, solve
 from continuum.simulator.patient import MODES, Patient, default_patient
 from continuum.simulator.run import SimulatedRun, iso_minutes
 from continuum.simulator.scenarios import ROUTINE, get_scenario
-from continuum.simulator.schedules import schedule
+from continuum.simulator.schedules import BLOOD_GAS_CODES, BLOOD_GAS_VV_ONLY, schedule
 from continuum.simulator.truth import FaultTruth, criterion_text, obvious_minute
+from continuum.simulator.ventilation import mechanics
 
 PUMP_WOBBLE = 0.08  # sd of the minute-to-minute flow fluctuation of a fully formed pump thrombus
 
@@ -49,7 +51,7 @@ RPM_CEILING_FACTOR = 1.2
 
 SETTINGS: dict[str, dict[str, float]] = {
     "VV": {"flow": 4.8, "sweep": 5.0, "fdo2": 1.0, "heparin": 15.0, "recirculation": 0.08},
-    "VA": {"flow": 4.0, "sweep": 4.5, "fdo2": 0.5, "heparin": 15.0, "recirculation": 0.0},
+    "VA": {"flow": 4.0, "sweep": 3.5, "fdo2": 0.5, "heparin": 15.0, "recirculation": 0.0},
 }
 
 
@@ -203,7 +205,21 @@ def simulate(
     # Patient: volume status, native heart and lung.
     cvp = patient.cvp_mmhg - 7.0 * hypo
     heart = patient.native_heart + (0.65 - patient.native_heart) * harlequin
-    lung = patient.native_lung - (patient.native_lung - 0.22) * harlequin
+    lung = np.full(n, patient.native_lung)
+    if sc.lung_course is not None:
+        course = sc.lung_course
+        onset = minute_of(course.onset_fraction, n)
+        ramp = max(course.ramp_fraction * n, 1.0)
+        lung = lung + (course.target - lung) * smoothstep((minutes - onset) / ramp)
+    lung = lung - (lung - 0.22) * harlequin
+    vent = mechanics(
+        lung,
+        patient.height_cm,
+        patient.peep_cmh2o,
+        patient.driving_pressure_cmh2o,
+        patient.vent_rate_min,
+        patient.spontaneous,
+    )
     output = heart * patient.normal_cardiac_output * patient.hyperdynamic * co_var
     output = output * (1.0 - 0.25 * hypo)
     shunt = np.clip(1.0 - lung, 0.0, 0.98)
@@ -263,6 +279,7 @@ def simulate(
             o2_efficiency=np.maximum(1.0 - 0.88 * oxy - 0.1 * clot, 0.12),
             co2_efficiency=np.maximum(1.0 - 0.6 * oxy - 0.1 * clot, 0.3),
             vent_fio2=patient.vent_fio2,
+            ventilation=vent,
         ),
         circuit,
     )
@@ -324,6 +341,25 @@ def simulate(
         clean["svo2"] = gas["svo2"]
     sparse = schedule(art.stream(seed, "schedule"), n, mode)
     sparse["heparin"] = np.arange(0, n, 60, dtype=np.int64)
+    if sc.ventilator_charted:
+        clean["vent_fio2"] = np.full(n, patient.vent_fio2)
+        clean["peep"] = vent.peep
+        clean["tidal_volume"] = vent.tidal_volume
+        clean["plateau_pressure"] = vent.plateau
+        clean["resp_rate"] = gas["resp_rate"]
+        continuous = (*continuous, "resp_rate")
+        hourly = np.arange(0, n, 60, dtype=np.int64)
+        for code in ("vent_fio2", "peep", "tidal_volume", "plateau_pressure"):
+            sparse[code] = hourly
+        steps = [
+            minute_of(iv.at_fraction, n)
+            for iv in sc.interventions
+            if iv.kind in ("sweep_change", "fdo2_change")
+        ]
+        after = [m + d for m in steps for d in (20, 80) if m + d < n]
+        for code, minutes in sparse.items():
+            if code in (*BLOOD_GAS_CODES, *BLOOD_GAS_VV_ONLY):
+                sparse[code] = np.unique(np.concatenate([minutes, after])).astype(np.int64)
     signals, log = art.observe(seed, clean, continuous, sparse)
 
     derived = {
@@ -337,6 +373,8 @@ def simulate(
         "native_co2_removal": gas["native_co2_removal"],
         "target_flow": target,
         "venous_svo2": gas["svo2"],
+        "native_lung": lung,
+        "resp_rate": gas["resp_rate"],
     }
     if arterial:
         derived["upper_body_so2"] = gas["upper_so2"]
@@ -361,7 +399,12 @@ def simulate(
         truth=truth,
         interventions=interventions,
         artefacts=[a.as_dict(stamps) for a in log] + [c.as_dict(stamps) for c in checks],
-        patient={**patient.as_dict(), "circuit": circuit.as_dict(), "settings": settings},
+        patient={
+            **patient.as_dict(),
+            "circuit": circuit.as_dict(),
+            "settings": settings,
+            **({"lung_course": asdict(sc.lung_course)} if sc.lung_course else {}),
+        },
     )
 
 

@@ -31,6 +31,12 @@ class Patient:
     hr_min: float = 95.0
     temp_c: float = 36.9
     hyperdynamic: float = 1.3
+    # Ventilator (docs/clinical/reference.md §3.8): "rest" settings on ECMO by default;
+    # spontaneous = awake on pressure support, the rate driven by PaCO2.
+    peep_cmh2o: float = 12.0
+    driving_pressure_cmh2o: float = 12.0
+    vent_rate_min: float = 14.0
+    spontaneous: bool = False
 
     @property
     def bsa_m2(self) -> float:
@@ -77,6 +83,9 @@ PATIENT_LIMITS: dict[str, tuple[float, float]] = {
     "hr_min": (40.0, 160.0),
     "temp_c": (33.0, 39.5),
     "hyperdynamic": (0.5, 2.0),
+    "peep_cmh2o": (0.0, 25.0),
+    "driving_pressure_cmh2o": (4.0, 30.0),
+    "vent_rate_min": (4.0, 40.0),
 }
 
 
@@ -90,5 +99,6 @@ def default_patient(mode: str) -> Patient:
             hr_min=105.0,
             hyperdynamic=1.0,
             hb_g_dl=10.5,
+            vent_rate_min=10.0,
         )
     return Patient()

@@ -52,6 +52,11 @@ COLUMN_ORDER: tuple[str, ...] = (
     "aptt",
     "d_dimer",
     "heparin",
+    "vent_fio2",
+    "peep",
+    "tidal_volume",
+    "plateau_pressure",
+    "resp_rate",
 )
 
 

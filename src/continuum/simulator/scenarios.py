@@ -21,6 +21,9 @@ class ScenarioInfo:
     modes: tuple[str, ...]
     default_mode: str
     faults: tuple[str, ...]
+    # Scored by `continuum evaluate` (fault scenarios and fault-free controls); False for
+    # training scenarios whose deliberate setting changes the detectors are not built for.
+    evaluated: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -34,6 +37,13 @@ class ScenarioInfo:
 
 
 @dataclass(frozen=True)
+class LungCourse:
+    target: float
+    onset_fraction: float
+    ramp_fraction: float
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
@@ -41,7 +51,14 @@ class Scenario:
     faults: tuple[Fault, ...] = ()
     interventions: tuple[Intervention, ...] = ()
     default_mode: str = "VV"
-    patient: dict[str, float] = field(default_factory=dict)
+    patient: dict[str, Any] = field(default_factory=dict)
+    # Native lung function moving to ``target`` from ``onset`` over ``ramp`` (fractions of
+    # the run): recovery (or worsening) of the patient's own lungs.
+    lung_course: LungCourse | None = None
+    # Chart the ventilator (vent_fio2, PEEP, tidal volume, plateau, respiratory rate) and
+    # draw a blood gas after each sweep/FdO2 step, as a weaning trial does.
+    ventilator_charted: bool = False
+    evaluated: bool = True
 
     @property
     def info(self) -> ScenarioInfo:
@@ -51,6 +68,7 @@ class Scenario:
             self.modes,
             self.default_mode,
             tuple(f.kind for f in self.faults),
+            self.evaluated,
         )
 
 
@@ -61,6 +79,19 @@ ROUTINE: dict[str, tuple[Intervention, ...]] = {
     "VV": (Intervention("sweep_change", 0.55, {"factor": 0.9}),),
     "VA": (Intervention("sweep_change", 0.55, {"factor": 0.9}),),
 }
+
+# VV weaning (docs/clinical/reference.md §6.1): FdO2 down, sweep down in steps, sweep off; a
+# failed trial puts the sweep back.  ``trial`` marks each sweep-off with the outcome the
+# physiology gives (the truth a training session is scored against).
+WEANING_STEPS: tuple[Intervention, ...] = (
+    Intervention("fdo2_change", 0.10, {"fdo2": 0.6}),
+    Intervention("sweep_change", 0.15, {"sweep": 2.5}),
+    Intervention("sweep_change", 0.20, {"sweep": 1.0}),
+    Intervention("sweep_change", 0.25, {"sweep": 0.0, "trial": "sweep_off", "expected": "fail"}),
+    Intervention("sweep_change", 0.30, {"sweep": 2.5, "trial": "sweep_back_on"}),
+    Intervention("sweep_change", 0.65, {"sweep": 1.0}),
+    Intervention("sweep_change", 0.75, {"sweep": 0.0, "trial": "sweep_off", "expected": "pass"}),
+)
 
 _S = Scenario
 SCENARIOS: dict[str, Scenario] = {
@@ -148,6 +179,30 @@ SCENARIOS: dict[str, Scenario] = {
                 Fault("anticoagulation_drift", 0.1, 0.3, params={"direction": "low"}),
                 Fault("pump_thrombosis", 0.4, 0.4),
             ),
+        ),
+        _S(
+            "weaning_vv",
+            "VV weaning: the native lungs recover over the run (function 0.35 → 0.85); the "
+            "patient breathes spontaneously. FdO2 and sweep are stepped down; a first sweep-off "
+            "trial at 25 % fails (SpO2 and PaO2 fall, PaCO2 and respiratory rate rise) and the "
+            "sweep goes back on; a second at 75 % passes and the sweep stays off",
+            ("VV",),
+            (),
+            WEANING_STEPS,
+            patient={
+                "native_lung": 0.35,
+                "spontaneous": True,
+                "vent_fio2": 0.4,
+                "peep_cmh2o": 8.0,
+                "driving_pressure_cmh2o": 10.0,
+                "vent_rate_min": 16.0,
+            },
+            lung_course=LungCourse(0.85, 0.05, 0.6),
+            ventilator_charted=True,
+            # Sweep-off trials and low sweeps are not faults, but the circuit-gas detectors
+            # (oxygenator CO2 rule at 1–2.5 L/min, gases drawn before a sweep change,
+            # recirculation with the sweep off) are not weaning-aware yet: not scored.
+            evaluated=False,
         ),
         _S(
             "hypovolaemia_recirculation",
