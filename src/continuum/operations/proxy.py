@@ -85,10 +85,10 @@ map $http_upgrade $continuum_connection {{
 
 _PROXIED = """        proxy_pass http://continuum_app;
         proxy_http_version 1.1;
-        proxy_set_header Host $host;
+        proxy_set_header Host $http_host;
         proxy_set_header X-Forwarded-For $remote_addr;
         proxy_set_header X-Forwarded-Proto $scheme;
-        proxy_set_header X-Forwarded-Host $host;
+        proxy_set_header X-Forwarded-Host $http_host;
         proxy_set_header Upgrade $http_upgrade;
         proxy_set_header Connection $continuum_connection;
         proxy_connect_timeout 5s;
