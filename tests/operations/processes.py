@@ -3,6 +3,7 @@ nginx, each in its own process group, stopped by that group only (never by name)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -80,10 +81,8 @@ class Proc:
         self._out.close()
 
     def _signal(self, sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, sig)
-        except ProcessLookupError:
-            pass
 
 
 def serve(url: str, tmp: Path, name: str, workers: int = 1, **env: str) -> tuple[Proc, str]:

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -100,26 +99,31 @@ class Stream:
     def _read(self) -> None:
         url, headers, cookies = self._args
         try:
-            with httpx.Client(cookies=cookies, timeout=httpx.Timeout(10, read=30)) as c:
-                with c.stream("GET", url, headers=headers) as r:
-                    assert r.status_code == 200
-                    event, ident = "message", None
-                    for line in r.iter_lines():
-                        if line.startswith("event: "):
-                            event = line[7:]
-                        elif line.startswith("id: "):
-                            ident = line[4:]
-                        elif line.startswith("data: "):
-                            self.events.append((event, ident, json.loads(line[6:])))
-                        elif line == "":
-                            event, ident = "message", None
+            timeout = httpx.Timeout(10, read=30)
+            with (
+                httpx.Client(cookies=cookies, timeout=timeout) as c,
+                c.stream("GET", url, headers=headers) as r,
+            ):
+                assert r.status_code == 200
+                event, ident = "message", None
+                for line in r.iter_lines():
+                    if line.startswith("event: "):
+                        event = line[7:]
+                    elif line.startswith("id: "):
+                        ident = line[4:]
+                    elif line.startswith("data: "):
+                        self.events.append((event, ident, json.loads(line[6:])))
+                    elif line == "":
+                        event, ident = "message", None
         except httpx.HTTPError:
             pass  # the process serving it died: the browser would reconnect
         finally:
             self.ended.set()
 
     def alerts_for(self, run_id: int) -> list[tuple[str | None, dict[str, Any]]]:
-        return [(i, d) for e, i, d in self.events if e == "alert" and d["alert"]["run_id"] == run_id]
+        return [
+            (i, d) for e, i, d in self.events if e == "alert" and d["alert"]["run_id"] == run_id
+        ]
 
     def ready(self) -> bool:
         return any(e == "ready" for e, _, _ in self.events)

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import functools
 import math
-from statistics import NormalDist
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
