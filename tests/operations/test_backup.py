@@ -80,7 +80,7 @@ def test_restore_refuses_a_database_in_use_unless_forced(db_url: str, tmp_path: 
     add_run(sessions, "AFTER-BACKUP", RUN_START)
     staff_now = _count(db_url, Staff)
     patients_after = _count(db_url, Patient)
-    with pytest.raises(ops.RestoreRefused, match="not empty .* --force"):
+    with pytest.raises(ops.RestoreRefused, match=r"not empty .* --force"):
         ops.restore(db_url, file)
     assert _count(db_url, Patient) == patients_after  # nothing touched
     done = ops.restore(db_url, file, force=True)
