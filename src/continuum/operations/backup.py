@@ -381,7 +381,8 @@ def compare(expected: dict[str, TableSum], found: dict[str, TableSum]) -> list[T
     for name in sorted(set(expected) | set(found)):
         e, f = expected.get(name), found.get(name)
         same = e is not None and f is not None and e.checksum == f.checksum
-        out.append(TableCheck(name, e and e.rows, f and f.rows, same))
+        rows_e, rows_f = (None if e is None else e.rows), (None if f is None else f.rows)
+        out.append(TableCheck(name, rows_e, rows_f, same))
     return out
 
 
