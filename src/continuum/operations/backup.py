@@ -206,7 +206,9 @@ class PgTarget:
     def named(self, dbname: str) -> PgTarget:
         return PgTarget(self.host, self.port, self.user, self.password, dbname)
 
-    def connect(self, autocommit: bool = False) -> Any:
+    def connect(self, autocommit: bool = False, snapshot: bool = False) -> Any:
+        """A psycopg connection; ``snapshot``: its transaction is REPEATABLE READ READ ONLY
+        (every statement sees the one snapshot taken by the first)."""
         import psycopg
 
         kwargs: dict[str, Any] = {"dbname": self.dbname, "autocommit": autocommit}
@@ -215,7 +217,11 @@ class PgTarget:
                 kwargs[key] = value
         if self.password is not None:
             kwargs["password"] = self.password
-        return psycopg.connect(**kwargs)
+        conn = psycopg.connect(**kwargs)
+        if snapshot:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.read_only = True
+        return conn
 
     def args(self) -> list[str]:
         """libpq options for pg_dump/pg_restore (the password goes in the environment)."""
@@ -342,8 +348,7 @@ def _wal_off(path: Path) -> None:
 
 
 def _backup_pg(source: PgTarget, target: Path) -> Manifest:
-    with source.connect() as conn:
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    with source.connect(snapshot=True) as conn:
         snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
         made_at = _now()
         sums = pg_sums(conn)
@@ -518,8 +523,7 @@ def sums_of(url: str) -> dict[str, TableSum]:
             return sqlite_sums(conn)
         finally:
             conn.close()
-    with PgTarget.of(url).connect() as conn:
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    with PgTarget.of(url).connect(snapshot=True) as conn:
         return pg_sums(conn)
 
 
