@@ -239,7 +239,8 @@ def serve(
         str,
         typer.Option(
             help="addresses of the reverse proxy whose X-Forwarded-For/-Proto are trusted "
-            "(comma-separated; '*' trusts any)"
+            "(comma-separated; '*' trusts any)",
+            envvar="CONTINUUM_FORWARDED_ALLOW_IPS",
         ),
     ] = "127.0.0.1",
 ) -> None:
