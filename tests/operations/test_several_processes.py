@@ -7,7 +7,7 @@ across processes (throttle counters in PostgreSQL) and the proxy's X-Forwarded-F
 forged one, is the source; the live alert stream passes the proxy unbuffered, and each
 process's surveillance evaluator raises an alert once, never twice; SIGKILL one process and
 requests go on through the other, the stream resumes there from its Last-Event-ID; add a
-process and it serves.
+process (`--workers 2`) and it serves.
 
 Also: two `continuum alerts worker` processes evaluating the same due runs concurrently on
 PostgreSQL raise each run's alert exactly once (the per-run lock in alerts.due)."""
@@ -217,14 +217,15 @@ def test_two_app_processes_behind_nginx(pg_url: str, tmp_path: Path) -> None:
         assert not again.alerts_for(first)  # nothing the page had already seen
         assert _raised_events(sessions, second) == 1
 
-        # a process added (the proxy's configuration written anew and reloaded) serves
-        new, new_base = serve(pg_url, tmp_path, "c")
+        # a process added (here with two workers; the proxy's configuration written anew
+        # and reloaded) serves
+        new, new_base = serve(pg_url, tmp_path, "c", workers=2)
         started.insert(0, new)
-        pid_new = wait_healthy(new_base, new)
+        wait_healthy(new_base, new)
         proxy.write([b_base, new_base])
         proxy.reload()
         _wait(
-            lambda: pid_new in {httpx.get(f"{base}/healthz").json()["process"] for _ in range(4)},
+            lambda: {httpx.get(f"{base}/healthz").json()["process"] for _ in range(4)} - {pid_b},
             30,
             "the new process answering through the proxy",
         )
