@@ -203,9 +203,6 @@ class PgTarget:
             raise BackupError("the PostgreSQL URL names no database")
         return cls(u.host, u.port, u.username, u.password, u.database)
 
-    def named(self, dbname: str) -> PgTarget:
-        return PgTarget(self.host, self.port, self.user, self.password, dbname)
-
     def connect(self, autocommit: bool = False, snapshot: bool = False) -> Any:
         """A psycopg connection; ``snapshot``: its transaction is REPEATABLE READ READ ONLY
         (every statement sees the one snapshot taken by the first)."""
