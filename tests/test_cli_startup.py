@@ -42,6 +42,9 @@ def heavy(modules: set[str]) -> set[str]:
         ["evaluate", "--help"],
         ["db", "--help"],
         ["quality", "--help"],
+        ["proxy-config", "--upstream", "127.0.0.1:8001", "--upstream", "127.0.0.1:8002"],
+        ["backup", "--help"],
+        ["restore", "--help"],
     ],
     ids=lambda a: " ".join(a[:2]),
 )

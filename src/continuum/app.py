@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -146,4 +147,6 @@ def _routes(app: FastAPI) -> None:
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:
-        return {"status": "ok"}
+        """Liveness for the reverse proxy and monitoring; ``process`` tells which app
+        process answered (several run behind one proxy: docs/operations.md)."""
+        return {"status": "ok", "process": str(os.getpid())}

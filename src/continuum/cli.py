@@ -224,17 +224,40 @@ def user_token(
         typer.echo(accounts.issue_token(db, SYSTEM, staff_id, label))
 
 
+# Seconds a worker of `serve --workers N` has to answer uvicorn's health check. Its
+# default (5 s) is shorter than N app processes importing the whole app at once on a busy
+# two-core server: uvicorn then kills the slow ones as hung and logs "Child process died".
+WORKER_HEALTHCHECK_S = 60
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     workers: Annotated[int, typer.Option(help="app processes")] = 1,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            help="addresses of the reverse proxy whose X-Forwarded-For/-Proto are trusted "
+            "(comma-separated; '*' trusts any)",
+            envvar="CONTINUUM_FORWARDED_ALLOW_IPS",
+        ),
+    ] = "127.0.0.1",
 ) -> None:
-    """Serve the web app and the API on the configured database."""
+    """Serve the web app and the API on the configured database.
+
+    Behind a reverse proxy (`continuum proxy-config`), the client address (login throttling,
+    audit) and the scheme come from the proxy's X-Forwarded-* headers when it connects from
+    one of --forwarded-allow-ips."""
     import uvicorn
 
     from continuum.config import get_settings
 
+    if not 1 <= workers <= 64:
+        from continuum.errors import FieldProblem, ValidationFailed
+
+        message = f"{workers} is outside the allowed range (1–64 app processes)"
+        raise ValidationFailed([FieldProblem("--workers", message, workers)])
     get_settings().check_secret()
     uvicorn.run(
         "continuum.app:create_app",
@@ -243,6 +266,9 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
 
 

@@ -88,6 +88,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "quality",
     "export",
     "registry",
+    "operations",
     # add command modules above this line
 )
 

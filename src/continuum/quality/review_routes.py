@@ -24,7 +24,6 @@ from continuum.errors import ContinuumError
 from continuum.quality import adverse_events, case_packet
 from continuum.quality import review_service as svc
 from continuum.quality.adverse_event_record import AdverseEvent
-from continuum.quality.case_packet_pdf import render_pdf
 from continuum.quality.pdsa_chart import pdsa_chart
 from continuum.quality.review_factors import (
     CAUSE_CLASS_LABELS,
@@ -857,6 +856,8 @@ def packet_pdf(
     deidentified: bool = Query(False),
     event: int | None = Query(None),
 ) -> Response:
+    from continuum.quality.case_packet_pdf import render_pdf  # reportlab: only when asked
+
     p = _packet(request, db, actor, run_id, deidentified, event)
     name = f"case-packet-run-{run_id}{'-deidentified' if deidentified else ''}.pdf"
     return Response(

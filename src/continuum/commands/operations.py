@@ -1,0 +1,150 @@
+"""Running it in a hospital: `continuum proxy-config` (nginx in front of several app
+processes), `continuum backup`, `continuum restore` and `continuum verify-backup`
+(continuum.operations; docs/operations.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from continuum.operations.backup import TableCheck
+
+
+def register(app: typer.Typer) -> None:
+    app.command("proxy-config")(proxy_config)
+    app.command("backup")(backup)
+    app.command("restore")(restore)
+    app.command("verify-backup")(verify_backup)
+
+
+def proxy_config(
+    upstream: Annotated[
+        list[str],
+        typer.Option("--upstream", help="an app process, HOST:PORT (repeat for each)"),
+    ],
+    listen: Annotated[int, typer.Option(help="the port nginx listens on")] = 8080,
+    server_name: Annotated[str, typer.Option(help="nginx server_name")] = "_",
+    tls_cert: Annotated[Path | None, typer.Option(help="TLS certificate (PEM)")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="TLS private key (PEM)")] = None,
+    standalone: Annotated[
+        Path | None,
+        typer.Option(
+            help="write a whole nginx.conf that keeps its pid, logs and temporary files in "
+            "this directory (run: nginx -p DIR -c FILE)"
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file to write (default: print)")
+    ] = None,
+) -> None:
+    """The nginx configuration for several `continuum serve` processes behind one address."""
+    from continuum.errors import ValidationFailed
+    from continuum.operations import proxy
+
+    cfg = proxy.ProxyConfig(
+        upstreams=tuple(upstream),
+        listen=listen,
+        server_name=server_name,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        prefix=standalone.resolve() if standalone else None,
+    )
+    try:
+        text = proxy.standalone_config(cfg) if standalone else proxy.site_config(cfg)
+    except proxy.ProxyConfigError as exc:
+        raise ValidationFailed(str(exc), "proxy-config") from None
+    if standalone:
+        for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            (standalone / sub).mkdir(parents=True, exist_ok=True)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.write_text(text)
+    typer.echo(f"wrote {output} ({len(cfg.upstreams)} app processes behind port {listen})")
+
+
+def _url() -> str:
+    from continuum.config import get_settings
+
+    return get_settings().database_url
+
+
+def _print_checks(checks: list[TableCheck]) -> None:
+    width = max([len(c.table) for c in checks] + [5])
+    typer.echo(f"{'table':<{width}}  {'backup rows':>11}  {'restored':>11}  checksum")
+    for c in checks:
+        expected = "—" if c.rows_expected is None else str(c.rows_expected)
+        found = "—" if c.rows_found is None else str(c.rows_found)
+        mark = "same" if c.checksum_ok else "DIFFERENT"
+        typer.echo(f"{c.table:<{width}}  {expected:>11}  {found:>11}  {mark}")
+    bad = [c.table for c in checks if not c.ok]
+    tables, rows = len(checks), sum(c.rows_found or 0 for c in checks)
+    if bad:
+        typer.echo(f"MISMATCH in {len(bad)} of {tables} tables: {', '.join(bad)}")
+    else:
+        typer.echo(f"verified: {tables} tables, {rows} rows, every count and checksum the same")
+
+
+def backup(
+    file: Annotated[Path, typer.Argument(help="the backup file to write")],
+    verify: Annotated[
+        bool, typer.Option("--verify", help="then restore it into a scratch database and compare")
+    ] = False,
+) -> None:
+    """Back up the configured database to FILE (SQLite online backup or pg_dump -Fc), with a
+    manifest of every table's row count and checksum beside it (FILE.manifest.json)."""
+    from continuum.operations import backup as ops
+
+    url = _url()
+    done = ops.backup(url, file)
+    m = done.manifest
+    typer.echo(
+        f"backed up {len(m.tables)} tables, {m.rows} rows ({ops.engine_of_url(url)}, revision "
+        f"{m.revision}) to {done.file} ({done.size} bytes); manifest "
+        f"{ops.manifest_path(done.file).name}"
+    )
+    if verify:
+        _verify(file, url)
+
+
+def _verify(file: Path, url: str) -> None:
+    from continuum.operations import backup as ops
+
+    result = ops.verify(file, url)
+    typer.echo(f"restored {file} into a scratch database and compared it with its manifest:")
+    _print_checks(result.checks)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def verify_backup(
+    file: Annotated[Path, typer.Argument(help="a file written by `continuum backup`")],
+) -> None:
+    """Restore FILE into a fresh scratch database and compare each table's row count and
+    checksum with the manifest made at backup time (exit 1 on any difference)."""
+    _verify(file, _url())
+
+
+def restore(
+    file: Annotated[Path, typer.Argument(help="a file written by `continuum backup`")],
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="replace a database that is not empty (everything in it)"),
+    ] = False,
+) -> None:
+    """Restore FILE into the configured database (refused when that database holds tables,
+    unless --force), then compare it with the backup's manifest."""
+    from continuum.operations import backup as ops
+
+    done = ops.restore(_url(), file, force=force)
+    typer.echo(f"restored {file} ({done.engine}, revision {done.revision})")
+    if done.checks:
+        _print_checks(done.checks)
+        if not done.ok:
+            raise typer.Exit(1)
+    else:
+        typer.echo("no manifest beside the file: the restored tables were not compared")
+    typer.echo("next: `continuum db upgrade` if this backup predates the installed version")
