@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from continuum.ingest.device_message import DeviceMessage, MessageRefused
 from continuum.ingest.device_service import Outcome
-from continuum.ingest.mllp_listener import LISTENER, BatchWriter, Oversized, parse_frame
+from continuum.ingest.hl7_message import read_header
+from continuum.ingest.mllp_listener import HEAD, LISTENER, BatchWriter, Oversized, parse_frame
 from continuum.ingest.mqtt_bridge import SUBSCRIBER
 from continuum.ingest.mqtt_message import read_mqtt
 
@@ -327,7 +328,7 @@ class IngestWorker:
             await _quietly(m.nak(delay=min(self.config.max_backoff, 0.5 * 2**n)))
             return
         source = header(m, H_SOURCE) or "hl7"
-        key = dm.message_id if dm is not None else ""
+        key = dm.message_id if dm is not None else _key_of(source, m.data)
         refused = DeviceMessage(
             source if source in SOURCES else "hl7", key, None, [],
             dm.received_at if dm is not None else _time(header(m, H_RECEIVED)),
@@ -345,6 +346,18 @@ class IngestWorker:
         log.error("message %s refused after %d deliveries: %s", key, n, reason)
         await _quietly(m.term())
         self.refused += 1
+
+
+def _key_of(source: str, body: bytes) -> str:
+    """The control id / message_id of a message that could not be read, when it shows."""
+    try:
+        if source == "mqtt":
+            import json
+
+            return str(json.loads(body).get("message_id", ""))[:128]
+        return read_header(body[:HEAD])[0]
+    except Exception:
+        return ""
 
 
 def _log_refused(writer: BatchWriter, msg: DeviceMessage) -> None:
