@@ -380,3 +380,69 @@ def test_duplicate_window_and_poison_message(config: BrokerConfig, pg_sessions) 
     assert refused.ack_code == "AR" and refused.stored == 0
     assert "not processed after 2 deliveries" in refused.detail["errors"][0]
     assert wait_drained(config) == (0, 0)
+
+
+class WorkerThread:
+    """An ``IngestWorker`` on an event loop of its own (a thread), stopped on exit."""
+
+    def __init__(self, sessions: sessionmaker[Session], config: BrokerConfig) -> None:
+        self.worker = IngestWorker(sessions, config, batch=20)
+        self.loop = asyncio.new_event_loop()
+        self.stop = asyncio.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        self.loop.run_until_complete(self.worker.run(self.stop))
+
+    def __enter__(self) -> IngestWorker:
+        self.thread.start()
+        return self.worker
+
+    def __exit__(self, *_: object) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(timeout=10)
+
+
+def test_mqtt_through_jetstream(config: BrokerConfig, pg_sessions) -> None:  # type: ignore[no-untyped-def]
+    """Mosquitto → the broker-mode subscriber (PUBACK after the JetStream acknowledgement)
+    → a worker: stored once (the republished copy is dropped by the broker's window), the
+    receiver's "queued" outcome and then the worker's are published on continuum/ack/…"""
+    from tests.ingest.test_fhir_and_mqtt import _broker_up, mqtt_payload
+
+    need(_broker_up(), "Mosquitto is not answering on 127.0.0.1:1883")
+    import json
+
+    import paho.mqtt.client as mqtt
+
+    from continuum.ingest.nats_ingest import BrokerMqtt, make_broker_mqtt_client
+
+    tag = uuid.uuid4().hex[:8]
+    bridge = BrokerMqtt(config)
+    sub = make_broker_mqtt_client(bridge, f"continuum/console/N{tag}", f"test-nsub-{tag}")
+    sub.connect("127.0.0.1", 1883)
+    sub.loop_start()
+    acks: list[dict] = []  # type: ignore[type-arg]
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-npub-{tag}")
+    pub.on_message = lambda _c, _u, m: acks.append(json.loads(m.payload))
+    pub.connect("127.0.0.1", 1883)
+    pub.subscribe(f"continuum/ack/N{tag}")
+    pub.loop_start()
+    try:
+        with WorkerThread(pg_sessions, config):
+            time.sleep(0.5)
+            q1 = mqtt_payload("Q-1", spo2=96)
+            for body in (q1, q1, mqtt_payload("Q-2", spo2="x"), mqtt_payload("Q-3", spo2=95)):
+                pub.publish(f"continuum/console/N{tag}", body, qos=1).wait_for_publish()
+            deadline = time.monotonic() + 20
+            while len(acks) < 7 and time.monotonic() < deadline:
+                time.sleep(0.05)
+    finally:
+        for client in (sub, pub):
+            client.loop_stop()
+            client.disconnect()
+        bridge.close()
+    queued = [(a["message_id"], a["ack"]) for a in acks if a.get("queued")]
+    final = sorted((a["message_id"], a["ack"]) for a in acks if not a.get("queued"))
+    assert queued == [("Q-1", "AA"), ("Q-1", "AA"), ("Q-2", "AA"), ("Q-3", "AA")]
+    assert final == [("Q-1", "AA"), ("Q-2", "AE"), ("Q-3", "AA")]
+    assert per_message(pg_sessions, "mqtt:%") == {"mqtt:Q-1": 1, "mqtt:Q-3": 1}

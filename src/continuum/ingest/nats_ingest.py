@@ -81,6 +81,11 @@ class BrokerConfig:
     def subject_for(self, source: str) -> str:
         return f"{self.subject}.{source}"
 
+    @property
+    def outcome_subject(self) -> str:
+        """Core NATS (not the stream): workers tell MQTT receivers each message's outcome."""
+        return f"{self.subject}_outcome.mqtt"
+
 
 def msg_id(source: str, key: str, body: bytes) -> str:
     """The broker's duplicate key: source, control id and the bytes. A byte-identical
@@ -319,6 +324,16 @@ class IngestWorker:
                 else:
                     await _quietly(m.ack())  # after the commit, never before
                     self.acked += 1
+                    if source == "mqtt":
+                        await self._tell(m, outcome)
+
+    async def _tell(self, m: Msg, outcome: Outcome) -> None:
+        """The outcome, for the MQTT receivers to publish on ``continuum/ack/{console}``."""
+        import json
+
+        if self.nc is not None:
+            body = {**outcome.to_dict(), "topic": header(m, H_TOPIC)}
+            await _quietly(self.nc.publish(self.config.outcome_subject, json.dumps(body).encode()))
 
     async def _failed(self, m: Msg, dm: DeviceMessage | None, reason: str) -> None:
         """Back to the broker with a growing delay, or — past the poison threshold — logged
@@ -389,16 +404,35 @@ async def delete_stream(config: BrokerConfig) -> None:
 class BrokerMqtt:
     """The MQTT subscriber in broker mode: each message is published to JetStream from
     paho's thread (the broker client lives on an event loop of its own), and PUBACK goes
-    back to Mosquitto only after the JetStream publish acknowledgement. The outcome
-    published on ``continuum/ack/{console}`` is the receiver's (``"queued": true``)."""
+    back to Mosquitto only after the JetStream publish acknowledgement. On
+    ``continuum/ack/{console}`` go the receiver's outcome (``"queued": true``) and then the
+    worker's, after the commit (``on_outcome``; one receiver of a queue group forwards it)."""
 
     def __init__(self, config: BrokerConfig) -> None:
         import threading
 
+        self.config = config
+        self.on_outcome: Callable[[dict[str, Any]], None] | None = None
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.publisher = self._wait(Publisher(config).start())
+        self._wait(self._listen())
+
+    async def _listen(self) -> None:
+        import json
+
+        async def got(m: Msg) -> None:
+            if self.on_outcome is not None:
+                try:
+                    self.on_outcome(json.loads(m.data))
+                except Exception:
+                    log.exception("outcome not forwarded")
+
+        assert self.publisher.nc is not None
+        await self.publisher.nc.subscribe(
+            self.config.outcome_subject, queue="continuum-mqtt-outcomes", cb=got
+        )
 
     def _wait(self, coro: Any, timeout: float = 30.0) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
@@ -429,6 +463,10 @@ def make_broker_mqtt_client(
     from continuum.ingest.mqtt_bridge import ACK_PREFIX
     from continuum.ingest.mqtt_message import TOPIC_PREFIX
 
+    def ack_topic(topic: str) -> str:
+        console = topic[len(TOPIC_PREFIX) :] if topic.startswith(TOPIC_PREFIX) else ""
+        return ACK_PREFIX + (console or "unknown")
+
     def on_message(client: mqtt.Client, _u: Any, message: Any) -> None:
         try:
             outcome = bridge.handle(message.topic, message.payload)
@@ -436,13 +474,16 @@ def make_broker_mqtt_client(
             log.exception("message on %s not published; will be redelivered", message.topic)
             return
         client.ack(message.mid, message.qos)
-        console = (
-            message.topic[len(TOPIC_PREFIX) :] if message.topic.startswith(TOPIC_PREFIX) else ""
-        )
         body = {**outcome.to_dict(), "queued": True}
-        client.publish(ACK_PREFIX + (console or "unknown"), json.dumps(body), qos=0)
+        client.publish(ack_topic(message.topic), json.dumps(body), qos=0)
 
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+
+    def forward(outcome: dict[str, Any]) -> None:  # the worker's, after its commit
+        topic = str(outcome.pop("topic", ""))
+        client.publish(ack_topic(topic), json.dumps(outcome), qos=0)
+
+    bridge.on_outcome = forward
     client.manual_ack_set(True)
     client.on_connect = lambda c, _u, _f, _rc, _p: c.subscribe(topic, qos=1)
     client.on_message = on_message
