@@ -268,7 +268,7 @@ def ingest_mqtt(
 def ingest_worker(
     nats_url: NatsUrl = None,
     stream: Stream = None,
-    batch: Annotated[int, typer.Option(help="messages fetched at a time (1–1000)")] = 200,
+    batch: Annotated[int, typer.Option(help="messages fetched at a time (1–1000)")] = 500,
     poison_after: Annotated[
         int, typer.Option("--poison-after", help="failed deliveries before a message is refused")
     ] = 5,

@@ -243,7 +243,7 @@ class IngestWorker:
         sessions: sessionmaker[Session],
         config: BrokerConfig,
         zone: tzinfo = UTC,
-        batch: int = 200,
+        batch: int = 500,
         parse: Callable[[Msg, tzinfo], DeviceMessage] = parse_broker_message,
     ) -> None:
         self.sessions = sessions
@@ -279,22 +279,33 @@ class IngestWorker:
             config=config,
         )
         log.info("worker on %s (stream %s)", self.config.url, self.config.stream)
+        storing: asyncio.Task[None] | None = None
         try:
             while not stop.is_set():
                 try:
                     msgs = await sub.fetch(self.batch, timeout=1)
-                except NatsTimeout:
+                except (NatsTimeout, TimeoutError):  # nothing to do for a second
                     continue
                 except Exception as exc:  # connection lost: the client reconnects
-                    log.warning("fetch failed: %s", exc)
+                    log.warning("fetch failed: %r", exc)
                     await asyncio.sleep(0.5)
                     continue
-                await self.process(msgs)
+                # The next batch is fetched and parsed while this one commits (one commit
+                # at a time, in order; each batch acknowledged after its own commit).
+                groups = await self.prepare(msgs)
+                if storing is not None:
+                    await storing
+                storing = asyncio.create_task(self.store(groups))
+            if storing is not None:
+                await storing
         finally:
             await self.nc.close()
 
     async def process(self, msgs: list[Msg]) -> None:
-        loop = asyncio.get_running_loop()
+        await self.store(await self.prepare(msgs))
+
+    async def prepare(self, msgs: list[Msg]) -> dict[str, list[tuple[Msg, DeviceMessage]]]:
+        """Parse a fetched batch, grouped by source (one writer per source)."""
         groups: dict[str, list[tuple[Msg, DeviceMessage]]] = {}
         for m in msgs:
             try:
@@ -304,6 +315,11 @@ class IngestWorker:
                 await self._failed(m, None, f"could not be read: {exc}")
                 continue
             groups.setdefault(dm.channel, []).append((m, dm))
+        return groups
+
+    async def store(self, groups: dict[str, list[tuple[Msg, DeviceMessage]]]) -> None:
+        """Commit each group, then acknowledge its messages to the broker."""
+        loop = asyncio.get_running_loop()
         for source, items in groups.items():
             writer = self.writers.get(source, self.writers["hl7"])
             try:
