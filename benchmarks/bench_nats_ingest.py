@@ -12,8 +12,11 @@ Each case gets a fresh copy of a migrated, seeded database (CREATE DATABASE … 
 and its own stream; both are deleted after. Figures: messages/s acknowledged to the
 sender, and messages/s stored and acknowledged to the broker (sent → the last message
 committed by a worker; on the direct path the two are the same), with ratios to direct.
+The cases are interleaved over ``--repeat`` rounds and the medians printed (the machine
+the figures come from is shared).
 
     .venv/bin/python benchmarks/bench_nats_ingest.py [--messages 3000] [--workers 1,2,4]
+        [--repeat 3]
 
 Needs PostgreSQL on 127.0.0.1:5432 and NATS with JetStream on 127.0.0.1:4222.
 """
@@ -28,6 +31,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from statistics import median
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -134,9 +138,7 @@ def run_nats(template: str, batch: list[str], workers: int) -> tuple[float, floa
     )
     port = free_port()
     procs = [
-        start_server(
-            [CONTINUUM, "ingest", "mllp", "--via", "nats", "--port", str(port)], port, env
-        )
+        start_server([CONTINUUM, "ingest", "mllp", "--via", "nats", "--port", str(port)], port, env)
     ]
     try:
         for _ in range(workers):
@@ -163,18 +165,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; medians are printed")
     args = parser.parse_args()
     counts = [int(w) for w in args.workers.split(",")]
     template, _ = make_db()
     batch = messages("B", args.messages)
     print(f"{args.messages} ORU^R01 (20 OBX), pipelined (window 200), PostgreSQL; "
           f"{os.cpu_count()} CPUs")  # fmt: skip
+    runs: dict[str, list[tuple[float, float]]] = {"-": [], **{str(n): [] for n in counts}}
     try:
-        rows = [("direct", "-", *run_direct(template, batch))]
-        for n in counts:
-            rows.append(("nats", str(n), *run_nats(template, batch, n)))
+        for _ in range(args.repeat):  # rounds interleave the cases: a shared machine's noise
+            runs["-"].append(run_direct(template, batch))
+            for n in counts:
+                runs[str(n)].append(run_nats(template, batch, n))
     finally:
         drop_db(template)
+    rows = [
+        (
+            "direct" if key == "-" else "nats",
+            key,
+            median(a for a, _ in got),
+            median(d for _, d in got),
+        )
+        for key, got in runs.items()
+    ]
+    for key, got in runs.items():
+        name = "direct" if key == "-" else f"nats, {key} worker(s)"
+        shown = ", ".join(f"{a:,.0f}/{d:,.0f}" for a, d in got)
+        print(f"  {name}: ACK/stored msg/s by round: {shown}")
+    print(f"median of {args.repeat} rounds")
     direct_stored = rows[0][3]
     print(f"{'path':<7} {'workers':>7} {'sender ACK msg/s':>17} {'stored msg/s':>13} "
           f"{'stored / direct':>16}")  # fmt: skip

@@ -431,10 +431,11 @@ def test_mqtt_through_jetstream(config: BrokerConfig, pg_sessions) -> None:  # t
         with WorkerThread(pg_sessions, config):
             time.sleep(0.5)
             q1 = mqtt_payload("Q-1", spo2=96)
-            for body in (q1, q1, mqtt_payload("Q-2", spo2="x"), mqtt_payload("Q-3", spo2=95)):
+            big = mqtt_payload("Q-4", spo2=95, note="x" * 1_100_000)  # more than NATS takes
+            for body in (q1, q1, mqtt_payload("Q-2", spo2="x"), mqtt_payload("Q-3", spo2=95), big):
                 pub.publish(f"continuum/console/N{tag}", body, qos=1).wait_for_publish()
             deadline = time.monotonic() + 20
-            while len(acks) < 7 and time.monotonic() < deadline:
+            while len(acks) < 9 and time.monotonic() < deadline:
                 time.sleep(0.05)
     finally:
         for client in (sub, pub):
@@ -443,6 +444,55 @@ def test_mqtt_through_jetstream(config: BrokerConfig, pg_sessions) -> None:  # t
         bridge.close()
     queued = [(a["message_id"], a["ack"]) for a in acks if a.get("queued")]
     final = sorted((a["message_id"], a["ack"]) for a in acks if not a.get("queued"))
-    assert queued == [("Q-1", "AA"), ("Q-1", "AA"), ("Q-2", "AA"), ("Q-3", "AA")]
-    assert final == [("Q-1", "AA"), ("Q-2", "AE"), ("Q-3", "AA")]
+    assert queued == [("Q-1", "AA"), ("Q-1", "AA"), ("Q-2", "AA"), ("Q-3", "AA"), ("Q-4", "AR")]
+    assert final == [("Q-1", "AA"), ("Q-2", "AE"), ("Q-3", "AA"), ("Q-4", "AR")]
     assert per_message(pg_sessions, "mqtt:%") == {"mqtt:Q-1": 1, "mqtt:Q-3": 1}
+    with pg_sessions() as db:
+        rows = {r.message_id: r for r in db.scalars(select(IngestMessage))}
+    assert "larger than the broker takes" in rows["Q-4"].detail["errors"][0]
+
+
+def test_frame_larger_than_the_broker_takes_is_refused_and_logged(  # type: ignore[no-untyped-def]
+    config: BrokerConfig, pg_sessions
+) -> None:
+    """A frame the listener reads (≤ 4 MB) but the broker would not take (1 MB by default):
+    AR at once with the reason, its first bytes published so that a worker logs it; the
+    next message on the connection is served as usual."""
+    from continuum.ingest.mllp_listener import MllpListener
+    from continuum.ingest.nats_ingest import BrokerMllpSubmitter
+
+    big = message(1) + "NTE|1||" + "x" * 1_500_000 + "\r"
+
+    def exchange(port: int) -> list[tuple[str, str, str]]:
+        sender = MllpSender("127.0.0.1", port, timeout=20)
+        try:
+            return [msa(sender.exchange(m)) for m in (big, message(2))]
+        finally:
+            sender.close()
+
+    async def scenario() -> list[tuple[str, str, str]]:
+        publisher = await Publisher(config).start()
+        listener = MllpListener(None, submit=BrokerMllpSubmitter(publisher).submit)
+        port = _free_port()
+        server = await listener.serve("127.0.0.1", port)
+        acks = await asyncio.to_thread(exchange, port)
+        server.close()
+        await publisher.close()
+        worker = IngestWorker(pg_sessions, config, batch=10)
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        deadline = time.monotonic() + 20
+        while worker.acked < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        stop.set()
+        await task
+        return acks
+
+    (code1, id1, text1), (code2, id2, _) = asyncio.run(scenario())
+    assert (code1, id1, code2, id2) == ("AR", "K00001", "AA", "K00002")
+    assert "larger than the broker takes" in text1
+    assert per_message(pg_sessions, "hl7:K%") == {"hl7:K00002": 20}
+    with pg_sessions() as db:
+        rows = {r.message_id: r for r in db.scalars(select(IngestMessage))}
+    assert rows["K00001"].ack_code == "AR"
+    assert "larger than the broker takes" in rows["K00001"].detail["errors"][0]

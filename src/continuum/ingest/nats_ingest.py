@@ -40,9 +40,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("continuum.ingest.nats")
 SOURCES = ("hl7", "mqtt")
 ACTORS = {"hl7": LISTENER, "mqtt": SUBSCRIBER}
-H_SOURCE, H_RECEIVED, H_PEER, H_TOPIC, H_OVERSIZED = (
+H_SOURCE, H_RECEIVED, H_PEER, H_TOPIC, H_OVERSIZED, H_KEY = (
     "Continuum-Source", "Continuum-Received-At", "Continuum-Peer", "Continuum-Topic",
-    "Continuum-Oversized",
+    "Continuum-Oversized", "Continuum-Message-Id",
 )  # fmt: skip
 INTERNAL = "could not be stored (internal error)"
 
@@ -191,10 +191,15 @@ class BrokerMllpSubmitter:
         return receiver_outcome(msg)
 
 
+def _clean(text: str) -> str:
+    """A header value: no line breaks, at most 128 characters (the message log's length)."""
+    return text.replace("\r", " ").replace("\n", " ")[:128]
+
+
 def receiver_outcome(msg: DeviceMessage) -> Outcome:
     """What a receiver answers once the broker holds the message: the refusal it can see
-    without the database (AR: not readable; AE: a value that is not a number, …), else AA
-    — accepted for storage; what a worker then refuses is in the message log."""
+    without the database (AR: not readable; AE: a problem the parser found with the whole
+    message), else AA — held for storage; what a worker then refuses is in the message log."""
     if msg.refusal:
         return Outcome(msg.message_id, msg.refusal, errors=list(msg.problems))
     if msg.problems:
@@ -213,6 +218,11 @@ def parse_broker_message(m: Msg, zone: tzinfo) -> DeviceMessage:
     peer = header(m, H_PEER) or None
     if source == "mqtt":
         topic = header(m, H_TOPIC)
+        if header(m, H_OVERSIZED):
+            return DeviceMessage(
+                "mqtt", header(m, H_KEY), None, [], received,
+                [header(m, H_OVERSIZED)], topic[:64], "AR",
+            )  # fmt: skip
         try:
             return read_mqtt(topic, m.data, received)
         except MessageRefused as exc:
@@ -461,7 +471,15 @@ class BrokerMqtt:
         except MessageRefused as exc:
             msg = DeviceMessage.refused("mqtt", exc, received, topic[:64])
         key = msg.message_id or hashlib.sha256(payload).hexdigest()
-        self._wait(self.publisher.publish("mqtt", key, payload, received, **{H_TOPIC: topic}))
+        nc = self.publisher.nc
+        limit = nc.max_payload if nc is not None else 1024 * 1024
+        extra = {H_TOPIC: topic}
+        if len(payload) > limit - 4096:  # refused, logged by a worker: not redelivered for ever
+            reason = f"payload of {len(payload):,} bytes: larger than the broker takes ({limit:,})"
+            msg = DeviceMessage("mqtt", msg.message_id, None, [], received, [reason],
+                                topic[:64], "AR")  # fmt: skip
+            payload, extra[H_OVERSIZED], extra[H_KEY] = payload[:4096], reason, _clean(key)
+        self._wait(self.publisher.publish("mqtt", key, payload, received, **extra))
         return receiver_outcome(msg)
 
     def close(self) -> None:
