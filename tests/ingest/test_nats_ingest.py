@@ -496,3 +496,47 @@ def test_frame_larger_than_the_broker_takes_is_refused_and_logged(  # type: igno
         rows = {r.message_id: r for r in db.scalars(select(IngestMessage))}
     assert rows["K00001"].ack_code == "AR"
     assert "larger than the broker takes" in rows["K00001"].detail["errors"][0]
+
+
+def test_database_outage_sends_the_batch_back_until_it_commits(  # type: ignore[no-untyped-def]
+    config: BrokerConfig, pg_sessions, monkeypatch
+) -> None:
+    """A commit that fails (the database unreachable) is no poison: the batch goes back to
+    the broker with a growing delay, is not acknowledged, and is stored once when the
+    database answers again — here after two failed deliveries, past ``poison_after``."""
+    from sqlalchemy.exc import OperationalError
+
+    from continuum.ingest.mllp_listener import BatchWriter
+
+    config = BrokerConfig(**{**config.__dict__, "poison_after": 2, "max_backoff": 1.0})
+    real = BatchWriter.commit
+    failures: list[int] = []
+
+    def commit(self, messages, fast=True):  # type: ignore[no-untyped-def]
+        if len(failures) < 3:
+            failures.append(len(messages))
+            raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+        return real(self, messages, fast)
+
+    monkeypatch.setattr(BatchWriter, "commit", commit)
+
+    async def scenario() -> IngestWorker:
+        publisher = await Publisher(config).start()
+        now = datetime.now(UTC)
+        for i in range(5):
+            await publisher.publish("hl7", f"K{i:05d}", message(i).encode(), now)
+        await publisher.close()
+        worker = IngestWorker(pg_sessions, config, batch=10)
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        deadline = time.monotonic() + 30
+        while worker.acked < 5 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        stop.set()
+        await task
+        return worker
+
+    worker = asyncio.run(scenario())
+    assert len(failures) == 3 and (worker.acked, worker.refused) == (5, 0)
+    assert per_message(pg_sessions, "hl7:K%") == {f"hl7:K{i:05d}": 20 for i in range(5)}
+    assert wait_drained(config) == (0, 0)
