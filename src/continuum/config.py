@@ -92,6 +92,13 @@ class Settings(BaseSettings):
             raise ValueError(f"'{value}' is not direct or nats (CONTINUUM_INGEST_VIA)")
         return value
 
+    @field_validator("nats_ack_wait_s")
+    @classmethod
+    def _ack_wait(cls, value: float) -> float:
+        if not 1 <= value <= 3600:
+            raise ValueError(f"{value} s is outside 1–3600 s (CONTINUUM_NATS_ACK_WAIT_S)")
+        return value
+
     @field_validator("db_connections")
     @classmethod
     def _connections(cls, value: int) -> int:
