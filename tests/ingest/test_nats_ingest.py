@@ -540,3 +540,73 @@ def test_database_outage_sends_the_batch_back_until_it_commits(  # type: ignore[
     assert len(failures) == 3 and (worker.acked, worker.refused) == (5, 0)
     assert per_message(pg_sessions, "hl7:K%") == {f"hl7:K{i:05d}": 20 for i in range(5)}
     assert wait_drained(config) == (0, 0)
+
+
+def test_sigkill_mqtt_receiver_mid_stream(cluster: Cluster, pg_sessions) -> None:  # type: ignore[no-untyped-def]
+    """`continuum ingest mqtt --via nats` killed mid-stream: what it had not PUBACKed stays
+    in its Mosquitto session and comes again when it restarts; each message stored once."""
+    from tests.ingest.test_fhir_and_mqtt import _broker_up, mqtt_payload
+
+    need(_broker_up(), "Mosquitto is not answering on 127.0.0.1:1883")
+    import json
+
+    import paho.mqtt.client as mqtt
+
+    tag = uuid.uuid4().hex[:8]
+    topic = f"continuum/console/K{tag}"
+    cmd = [CONTINUUM, "ingest", "mqtt", "--via", "nats", "--topic", topic,
+           "--client-id", f"test-kill-{tag}"]  # fmt: skip
+
+    def receiver() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(cmd, env=cluster.env(), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)  # fmt: skip
+        cluster.receivers.append(proc)
+        return proc
+
+    queued: list[str] = []
+    killed: list[int] = []
+    base_at = [10**9]  # queued outcomes before the stream (the receiver's first replies)
+    first = receiver()
+
+    def on_ack(_c: object, _u: object, m: mqtt.MQTTMessage) -> None:
+        body = json.loads(m.payload)
+        if body.get("queued"):
+            queued.append(body["message_id"])
+        if len(queued) >= base_at[0] + 60 and not killed:
+            os.kill(first.pid, signal.SIGKILL)
+            killed.append(len(queued))
+
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-kpub-{tag}")
+    pub.on_message = on_ack
+    pub.connect("127.0.0.1", 1883)
+    pub.subscribe(f"continuum/ack/K{tag}")
+    pub.loop_start()
+    try:
+        with WorkerThread(pg_sessions, cluster.config):
+            deadline = time.monotonic() + 30  # until the receiver has subscribed
+            hello = 0
+            while not queued and time.monotonic() < deadline:
+                pub.publish(topic, mqtt_payload(f"H-{hello}", spo2=96), qos=1)
+                hello += 1
+                time.sleep(0.2)
+            base_at[0] = len(queued)
+            for i in range(TOTAL):
+                pub.publish(topic, mqtt_payload(f"M-{i:04d}", spo2=96), qos=1)
+            deadline = time.monotonic() + 30
+            while not killed and time.monotonic() < deadline:
+                time.sleep(0.05)
+            first.wait()
+            got = {q for q in queued if q.startswith("M-")}
+            assert killed and len(got) < TOTAL, "the kill must land mid-stream"
+            receiver()  # same client id: Mosquitto hands it the rest of its session
+            deadline = time.monotonic() + 90
+            while len(per_message(pg_sessions, "mqtt:M-%")) < TOTAL:
+                assert time.monotonic() < deadline, "acknowledged messages lost"
+                time.sleep(0.2)
+            time.sleep(1.0)
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+    stored = per_message(pg_sessions, "mqtt:M-%")
+    assert len(stored) == TOTAL and set(stored.values()) == {1}
+    assert wait_drained(cluster.config) == (0, 0)

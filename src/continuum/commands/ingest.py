@@ -230,6 +230,13 @@ def ingest_mqtt(
     topic: Annotated[str, typer.Option(help="topic filter")] = "continuum/console/+",
     host: Annotated[str, typer.Option(help="broker host")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="broker port")] = 1883,
+    client_id: Annotated[
+        str,
+        typer.Option(
+            "--client-id",
+            help="MQTT client id: its persistent session keeps what arrives while it is down",
+        ),
+    ] = "continuum-ingest",
     via: Via = None,
     nats_url: NatsUrl = None,
     stream: Stream = None,
@@ -249,7 +256,7 @@ def ingest_mqtt(
         config = BrokerConfig.from_settings(url=nats_url, stream=stream)
         out.print(f"subscribed to {topic} on {host}:{port}, via NATS {config.url} "
                   f"stream {config.stream}", highlight=False)  # fmt: skip
-        run_broker_subscriber(config, host, port, topic)
+        run_broker_subscriber(config, host, port, topic, client_id)
         return
 
     from continuum.alerts.due import DueEvaluator
@@ -259,7 +266,7 @@ def ingest_mqtt(
     evaluator = DueEvaluator(sessions).start()  # surveillance of the deferred batches
     out.print(f"subscribed to {topic} on {host}:{port}", highlight=False)
     try:
-        run_subscriber(sessions, host, port, topic)
+        run_subscriber(sessions, host, port, topic, client_id)
     finally:
         evaluator.stop()
 

@@ -524,9 +524,11 @@ def make_broker_mqtt_client(
     return client
 
 
-def run_broker_subscriber(config: BrokerConfig, host: str, port: int, topic: str) -> None:
+def run_broker_subscriber(
+    config: BrokerConfig, host: str, port: int, topic: str, client_id: str = "continuum-ingest"
+) -> None:
     bridge = BrokerMqtt(config)
-    client = make_broker_mqtt_client(bridge, topic)
+    client = make_broker_mqtt_client(bridge, topic, client_id)
     client.connect(host, port, keepalive=30)
     try:
         client.loop_forever()
