@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     nats_stream: str = "CONTINUUM_INGEST"
     nats_subject: str = "continuum.ingest"
     nats_ack_wait_s: float = 30.0
+    nats_replicas: int = 1  # copies of the stream on a NATS cluster, when it is created
 
     @field_validator("timezone")
     @classmethod
@@ -97,6 +98,13 @@ class Settings(BaseSettings):
     def _ack_wait(cls, value: float) -> float:
         if not 1 <= value <= 3600:
             raise ValueError(f"{value} s is outside 1–3600 s (CONTINUUM_NATS_ACK_WAIT_S)")
+        return value
+
+    @field_validator("nats_replicas")
+    @classmethod
+    def _replicas(cls, value: int) -> int:
+        if not 1 <= value <= 5:
+            raise ValueError(f"{value} is outside 1–5 stream replicas (CONTINUUM_NATS_REPLICAS)")
         return value
 
     @field_validator("db_connections")

@@ -63,6 +63,7 @@ class BrokerConfig:
     poison_after: int = 5
     max_backoff: float = 60.0
     publish_timeout: float = 10.0
+    replicas: int = 1  # 3 on a three-server cluster (set when the stream is created)
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> BrokerConfig:
@@ -74,6 +75,7 @@ class BrokerConfig:
             "stream": s.nats_stream,
             "subject": s.nats_subject,
             "ack_wait": s.nats_ack_wait_s,
+            "replicas": s.nats_replicas,
         }
         given.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**given)
@@ -118,6 +120,7 @@ async def connect(config: BrokerConfig, **options: Any) -> tuple[NatsClient, Jet
                 storage=StorageType.FILE,
                 retention=RetentionPolicy.WORK_QUEUE,
                 duplicate_window=config.duplicate_window,
+                num_replicas=config.replicas,
             )
         )
     return nc, js
