@@ -50,6 +50,16 @@ class Settings(BaseSettings):
     export_small_cell: int = 5
     # Where web exports are written (a directory per export job); default data_dir/exports.
     export_dir: Path | None = None
+    # Streaming ingest (docs/ingest.md, *Through the broker*): "direct" (the receiver
+    # writes to the database) or "nats" (receivers publish to a NATS JetStream stream,
+    # `continuum ingest worker` processes store); the broker, its stream, the subject
+    # prefix (<prefix>.hl7, <prefix>.mqtt) and how long a worker may hold a message.
+    ingest_via: str = "direct"
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_stream: str = "CONTINUUM_INGEST"
+    nats_subject: str = "continuum.ingest"
+    nats_ack_wait_s: float = 30.0
+    nats_replicas: int = 1  # copies of the stream on a NATS cluster, when it is created
 
     @field_validator("timezone")
     @classmethod
@@ -74,6 +84,27 @@ class Settings(BaseSettings):
     def _housekeeping(cls, value: float) -> float:
         if not 0 <= value <= 24 * 7:
             raise ValueError(f"{value} h is outside 0–168 h (0 = no housekeeping in the app)")
+        return value
+
+    @field_validator("ingest_via")
+    @classmethod
+    def _via(cls, value: str) -> str:
+        if value not in ("direct", "nats"):
+            raise ValueError(f"'{value}' is not direct or nats (CONTINUUM_INGEST_VIA)")
+        return value
+
+    @field_validator("nats_ack_wait_s")
+    @classmethod
+    def _ack_wait(cls, value: float) -> float:
+        if not 1 <= value <= 3600:
+            raise ValueError(f"{value} s is outside 1–3600 s (CONTINUUM_NATS_ACK_WAIT_S)")
+        return value
+
+    @field_validator("nats_replicas")
+    @classmethod
+    def _replicas(cls, value: int) -> int:
+        if not 1 <= value <= 5:
+            raise ValueError(f"{value} is outside 1–5 stream replicas (CONTINUUM_NATS_REPLICAS)")
         return value
 
     @field_validator("db_connections")

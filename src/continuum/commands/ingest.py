@@ -140,24 +140,73 @@ def ingest_presets(
             typer.echo(f"    {line}")
 
 
+Via = Annotated[
+    str | None,
+    typer.Option(
+        "--via",
+        help="direct (write to the database) or nats (publish to JetStream; "
+        "`ingest worker` stores); default CONTINUUM_INGEST_VIA or direct",
+    ),
+]
+NatsUrl = Annotated[str | None, typer.Option("--nats-url", help="default CONTINUUM_NATS_URL")]
+Stream = Annotated[
+    str | None, typer.Option("--stream", help="JetStream stream; default CONTINUUM_NATS_STREAM")
+]
+
+
+def _via(via: str | None) -> str:
+    from continuum.config import get_settings
+
+    chosen = via or get_settings().ingest_via
+    if chosen not in ("direct", "nats"):
+        raise ValidationFailed(f"--via {chosen}: use direct or nats", "via")
+    return chosen
+
+
 @ingest_app.command("mllp")
 def ingest_mllp(
     port: Annotated[int, typer.Option(help="TCP port to listen on")] = 2575,
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    via: Via = None,
+    nats_url: NatsUrl = None,
+    stream: Stream = None,
 ) -> None:
-    """Listen for HL7 v2 ORU^R01 over MLLP; ACK AA only after each message is committed."""
+    """Listen for HL7 v2 ORU^R01 over MLLP; ACK AA only after each message is committed
+    (direct) or stored by the broker (--via nats)."""
     import asyncio
     import logging
 
     from rich.console import Console
 
-    from continuum.alerts.due import DueEvaluator
     from continuum.config import get_settings
     from continuum.ingest.mllp_listener import MllpListener
 
     out = Console(soft_wrap=True)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if _via(via) == "nats":
+        from continuum.ingest.nats_ingest import BrokerConfig, BrokerMllpSubmitter, Publisher
+
+        config = BrokerConfig.from_settings(url=nats_url, stream=stream)
+
+        async def broker_main() -> None:
+            publisher = await Publisher(config).start()
+            submitter = BrokerMllpSubmitter(publisher)
+            listener = MllpListener(None, zone=get_settings().zone, submit=submitter.submit)
+            server = await listener.serve(host, port)
+            out.print(f"listening for HL7 v2 over MLLP on {host}:{port}, via NATS "
+                      f"{config.url} stream {config.stream}", highlight=False)  # fmt: skip
+            async with server:
+                await server.serve_forever()
+
+        try:
+            asyncio.run(broker_main())
+        except KeyboardInterrupt:
+            out.print("stopped")
+        return
+
+    from continuum.alerts.due import DueEvaluator
+
     sessions = _sessions()
     listener = MllpListener(sessions, zone=get_settings().zone)
     evaluator = DueEvaluator(sessions).start()  # surveillance of the deferred batches
@@ -181,25 +230,100 @@ def ingest_mqtt(
     topic: Annotated[str, typer.Option(help="topic filter")] = "continuum/console/+",
     host: Annotated[str, typer.Option(help="broker host")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="broker port")] = 1883,
+    client_id: Annotated[
+        str,
+        typer.Option(
+            "--client-id",
+            help="MQTT client id: its persistent session keeps what arrives while it is down",
+        ),
+    ] = "continuum-ingest",
+    via: Via = None,
+    nats_url: NatsUrl = None,
+    stream: Stream = None,
 ) -> None:
-    """Subscribe to bedside-bridge JSON messages (docs/ingest.md) and store them."""
+    """Subscribe to bedside-bridge JSON messages (docs/ingest.md) and store them (direct)
+    or publish them to JetStream (--via nats); PUBACK only after either."""
     import logging
 
     from rich.console import Console
 
-    from continuum.alerts.due import DueEvaluator
-    from continuum.ingest.mqtt_bridge import run_subscriber
-
     out = Console(soft_wrap=True)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if _via(via) == "nats":
+        from continuum.ingest.nats_ingest import BrokerConfig, run_broker_subscriber
+
+        config = BrokerConfig.from_settings(url=nats_url, stream=stream)
+        out.print(f"subscribed to {topic} on {host}:{port}, via NATS {config.url} "
+                  f"stream {config.stream}", highlight=False)  # fmt: skip
+        run_broker_subscriber(config, host, port, topic, client_id)
+        return
+
+    from continuum.alerts.due import DueEvaluator
+    from continuum.ingest.mqtt_bridge import run_subscriber
+
     sessions = _sessions()
     evaluator = DueEvaluator(sessions).start()  # surveillance of the deferred batches
     out.print(f"subscribed to {topic} on {host}:{port}", highlight=False)
     try:
-        run_subscriber(sessions, host, port, topic)
+        run_subscriber(sessions, host, port, topic, client_id)
     finally:
         evaluator.stop()
+
+
+@ingest_app.command("worker")
+def ingest_worker(
+    nats_url: NatsUrl = None,
+    stream: Stream = None,
+    batch: Annotated[int, typer.Option(help="messages fetched at a time (1–1000)")] = 500,
+    poison_after: Annotated[
+        int, typer.Option("--poison-after", help="failed deliveries before a message is refused")
+    ] = 5,
+    evaluate: Annotated[
+        bool, typer.Option(help="run a surveillance evaluator in this process")
+    ] = True,
+) -> None:
+    """Store messages the receivers published to NATS JetStream (run any number: they
+    share one durable consumer); acknowledge to the broker only after the commit."""
+    import asyncio
+    import logging
+    import signal
+
+    from rich.console import Console
+
+    from continuum.config import get_settings
+    from continuum.ingest.nats_ingest import BrokerConfig, IngestWorker
+
+    if not 1 <= batch <= 1000:
+        raise ValidationFailed(f"--batch {batch} is outside 1–1000", "batch")
+    if not 1 <= poison_after <= 100:
+        raise ValidationFailed(f"--poison-after {poison_after} is outside 1–100", "poison_after")
+    out = Console(soft_wrap=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    config = BrokerConfig.from_settings(url=nats_url, stream=stream, poison_after=poison_after)
+    sessions = _sessions()
+    worker = IngestWorker(sessions, config, zone=get_settings().zone, batch=batch)
+    evaluator = None
+    if evaluate:
+        from continuum.alerts.due import DueEvaluator
+
+        evaluator = DueEvaluator(sessions).start()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        out.print(f"ingest worker on NATS {config.url} stream {config.stream}", highlight=False)
+        await worker.run(stop)
+
+    try:
+        asyncio.run(main())
+    finally:
+        if evaluator is not None:
+            evaluator.stop()
+    out.print(f"stopped: {worker.acked} messages stored and acknowledged, "
+              f"{worker.refused} refused after repeated failures")  # fmt: skip
 
 
 @ingest_app.command("fhir")

@@ -282,23 +282,35 @@ def ack_for(outcome: Outcome, msg: DeviceMessage | None = None) -> bytes:
 
 
 Pending = asyncio.Queue[tuple[DeviceMessage, asyncio.Future[Outcome]] | None]
+# Broker mode (``nats_ingest.BrokerMllpSubmitter.submit``): the frame goes to the broker,
+# the future resolves once the broker stored it.
+Submit = Callable[[DeviceMessage, "bytes | Oversized"], asyncio.Future[Outcome]]
 
 
 class MllpListener:
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        sessions: sessionmaker[Session] | None,
         zone: tzinfo = UTC,
         actor: Actor = LISTENER,
         on_outcome: Callable[[Outcome], None] | None = None,
+        submit: Submit | None = None,
     ) -> None:
-        self.writer = BatchWriter(sessions, actor)
+        self.writer = BatchWriter(sessions, actor) if sessions is not None else None
+        self.submit = submit
         self.zone = zone
         self.on_outcome = on_outcome
 
     async def serve(self, host: str, port: int) -> asyncio.Server:
-        asyncio.get_running_loop().create_task(self.writer.run())
+        if self.writer is not None and self.submit is None:
+            asyncio.get_running_loop().create_task(self.writer.run())
         return await hl7.mllp.start_hl7_server(self.handle, host, port, limit=MAX_FRAME)
+
+    def _submit(self, msg: DeviceMessage, frame: bytes | Oversized) -> asyncio.Future[Outcome]:
+        if self.submit is not None:
+            return self.submit(msg, frame)
+        assert self.writer is not None
+        return self.writer.submit(msg)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         host, port = (writer.get_extra_info("peername") or ("?", "?"))[:2]
@@ -308,7 +320,7 @@ class MllpListener:
         try:
             while (frame := await read_frame(reader)) is not None:
                 msg = parse_frame(frame, peer, self.zone)
-                pending.put_nowait((msg, self.writer.submit(msg)))
+                pending.put_nowait((msg, self._submit(msg, frame)))
         except (ConnectionError, OSError) as exc:
             log.info("connection from %s ended: %s", peer, exc)
         finally:

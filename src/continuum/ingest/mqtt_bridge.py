@@ -77,7 +77,13 @@ def make_client(ingest: MqttIngest, topic: str, client_id: str = "continuum-inge
     return client
 
 
-def run_subscriber(sessions: sessionmaker[Session], host: str, port: int, topic: str) -> None:
-    client = make_client(MqttIngest(sessions), topic)
+def run_subscriber(
+    sessions: sessionmaker[Session],
+    host: str,
+    port: int,
+    topic: str,
+    client_id: str = "continuum-ingest",
+) -> None:
+    client = make_client(MqttIngest(sessions), topic, client_id)
     client.connect(host, port, keepalive=30)
     client.loop_forever()
