@@ -25,6 +25,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.research.registry_record",
     "continuum.research.study_record",
     "continuum.alerts.exchange_record",
+    "continuum.transport.models",
     # add domain model modules above this line
 )
 
@@ -38,6 +39,7 @@ HOOK_MODULES: tuple[str, ...] = (
     "continuum.rounds.hooks",
     "continuum.initiation.hooks",
     "continuum.quality.hooks",
+    "continuum.transport.hooks",
     # add domain hook modules above this line
 )
 
@@ -69,6 +71,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.research.study_routes",
     "continuum.research.analysis_routes",
     "continuum.alerts.exchange_routes",
+    "continuum.transport.routes",
     # add domain route modules above this line
 )
 
@@ -103,6 +106,7 @@ DEMO_MODULES: tuple[str, ...] = (
     "continuum.quality.demo_reviews",
     "continuum.research.registry_demo",
     "continuum.research.study_demo",
+    "continuum.transport.demo",
     # add demo modules above this line
 )
 
@@ -128,5 +132,6 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "continuum.quality.adverse_event_settings",
     "continuum.quality.participation_policy",
     "continuum.research.registry_settings",
+    "continuum.transport.settings",
     # add settings modules above this line
 )

@@ -27,6 +27,7 @@ from tests.conftest import Web
 CLINICAL = (
     "surveillance", "weaning", "initiation", "rounds", "shifts", "quality_events",
     "quality_metrics", "participation_policy", "registry",
+    "transport",
 )  # fmt: skip
 QA = Actor(staff_id=5, name="Test qa_lead", role="qa_lead")
 LEAD = Actor(staff_id=9, name="Test physician_lead", role="physician_lead")

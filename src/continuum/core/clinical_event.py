@@ -78,6 +78,11 @@ KIND_LABELS: dict[str, str] = {
     "exchange.planned": "Exchange planned",
     "exchange.done": "Planned exchange done",
     "exchange.cancelled": "Planned exchange cancelled",
+    "transport.mission_started": "Transport mission",
+    "transport.milestone": "Transport milestone",
+    "transport.checklist_signed": "Transport checklist signed",
+    "transport.event": "Event in transit",
+    "transport.handover": "Transport handover",
 }
 KINDS: tuple[str, ...] = tuple(KIND_LABELS)
 # Groups for the page's kind filter: the part before the dot.
@@ -102,6 +107,7 @@ KIND_GROUPS: dict[str, str] = {
     "discharge": "Hospital outcome",
     "ecpr": "ECPR times",
     "exchange": "Planned exchanges",
+    "transport": "Transport",
 }
 SYSTEM_DISCIPLINE = "system"  # events of the surveillance engine, interfaces, the CLI
 

@@ -33,6 +33,7 @@ _TABLES = {
     "circuit_check": "rounds_circuit_check",
     "weaning_trial": "weaning_trial",
     "decannulation": "decannulation",
+    "transport_mission": "transport_mission",
 }
 
 

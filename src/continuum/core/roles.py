@@ -60,6 +60,10 @@ class Permission(StrEnum):
     # Study register: researchers and the leads (quality, physician) register studies, their
     # data requests, publications and authorship; anyone who may export reads it.
     MANAGE_STUDIES = "manage_studies"
+    # Transport: a retrieval or transfer mission (its timeline, pre-departure checklist, events
+    # in transit and handover) is recorded by the ECMO team on the mission: perfusionist /
+    # ECMO specialist, physician (and lead), bedside clinician (nurse) and the coordinator.
+    MANAGE_TRANSPORT = "manage_transport"
 
 
 P = Permission
@@ -115,6 +119,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     }),
 }  # fmt: skip
 
+# Transport missions (see MANAGE_TRANSPORT): added to the roles that go on them.
+for _role in ("perfusionist", "physician", "physician_lead", "nurse", "coordinator"):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {P.MANAGE_TRANSPORT}
 ROLE_LABELS = {
     "perfusionist": "Perfusionist / ECMO specialist",
     "physician": "Physician (intensivist, surgeon, cardiologist)",
@@ -170,6 +177,9 @@ PERMISSION_WORDS = {
     P.RECORD_ADVERSE_EVENT: "read or record adverse events one by one "
     "(the counts are at /quality/events/summary)",
 }
+
+
+PERMISSION_WORDS[P.MANAGE_TRANSPORT] = "record transport missions"
 
 
 def refusal(role: str, permission: Permission) -> str:

@@ -55,7 +55,8 @@ Participation = Literal["present", "consulted", "signed"]
 EnteredParticipation = Literal["present", "consulted"]
 # The kinds of record a participation can point at (each has a run): a closed set.
 RecordKind = Literal[
-    "run", "initiation_decision", "round", "circuit_check", "weaning_trial", "decannulation"
+    "run", "initiation_decision", "round", "circuit_check", "weaning_trial", "decannulation",
+    "transport_mission",
 ]
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 Reason = Annotated[str, Field(min_length=3, max_length=2000)]
