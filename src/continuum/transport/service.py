@@ -695,7 +695,7 @@ def add_team_member(
     """A team member of the mission (core participation, by discipline)."""
     actor.require(Permission.MANAGE_TRANSPORT)
     m = get(session, actor, number)
-    if any(s.id == staff_id for _, s in team(session, m.number)):
+    if any(s.id == staff_id and p.how != "signed" for p, s in team(session, m.number)):
         raise _bad("staff_id", f"staff member {staff_id} is already on the team", staff_id)
     return participation_service.add_participant(
         session,
