@@ -86,8 +86,8 @@ class HandoverIn(Strict):
 class IntervalOut(Out):
     key: str
     label: str
-    start: str
-    end: str
+    from_milestone: str
+    to_milestone: str
     minutes: float | None = Field(description="minutes between the two milestones, min")
     shown: str
 

@@ -146,8 +146,8 @@ def intervals(times: dict[str, datetime], mission_type: str) -> list[dict[str, A
             {
                 "key": key,
                 "label": label,
-                "start": start,
-                "end": end,
+                "from_milestone": start,
+                "to_milestone": end,
                 "minutes": round(minutes, 1),
                 "shown": duration_text(minutes),
             }

@@ -43,5 +43,6 @@ SETTINGS = SettingGroup(
             U,
         ),
     ),
+    order=85,
     after_save="Applies to checklists signed from now on; signed checklists keep their numbers.",
 )
