@@ -16,6 +16,7 @@ from continuum.core import free_text, patient_service, settings_service
 from continuum.core.people import Patient, Staff
 from continuum.core.roles import Actor
 from continuum.core.roles import Permission as P
+from continuum.core.schemas import MAX_ID
 from continuum.core.vocab import DISCIPLINES
 from continuum.db import utcnow
 from continuum.errors import ContinuumError, FieldProblem, ValidationFailed
@@ -334,7 +335,7 @@ def _post(request: Request, db: Session, actor: Actor, number: int, what: str) -
         if what == "handover":
             return service.record_handover(db, actor, number, parse_form(HandoverIn, data))
         staff = str(data.get("staff_id") or "")
-        if not staff.isdigit():
+        if not staff.isdigit() or int(staff) > MAX_ID:
             raise ValidationFailed([FieldProblem("staff_id", "choose a team member", staff)])
         return service.add_team_member(db, actor, number, int(staff), data.get("contribution"))
 

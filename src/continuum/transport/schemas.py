@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
-from continuum.core.schemas import Out, Strict, UtcTime
+from continuum.core.schemas import Out, RecordId, Strict, UtcTime
 
 MissionType = Literal["primary", "secondary"]
 Vehicle = Literal["road", "rotor", "fixed_wing"]
@@ -22,9 +22,9 @@ Reason = Annotated[str | None, Field(default=None, min_length=3, max_length=2000
 class MissionIn(Strict):
     mission_type: MissionType
     vehicle: Vehicle
-    referral_id: int | None = Field(default=None, description="the initiation referral")
-    run_id: int | None = Field(default=None, description="the run, once there is one")
-    patient_id: int | None = Field(
+    referral_id: RecordId | None = Field(default=None, description="the initiation referral")
+    run_id: RecordId | None = Field(default=None, description="the run, once there is one")
+    patient_id: RecordId | None = Field(
         default=None, description="needed only without a referral or a run"
     )
     referring_hospital: Annotated[str | None, Field(default=None, max_length=200)] = Field(
@@ -38,7 +38,7 @@ class MissionIn(Strict):
 
 class MissionAmend(Strict):
     vehicle: Vehicle | None = None
-    run_id: int | None = None
+    run_id: RecordId | None = None
     referring_hospital: Annotated[str | None, Field(default=None, max_length=200)] = None
     expected_min: int | None = Field(default=None, ge=1, le=1440)
     reason: Reason = Field(default=None, description="needed when a value already recorded changes")
