@@ -186,6 +186,12 @@ def test_the_run_page_says_the_run_arrived_on_ecmo(web: Web) -> None:
     page = web.client.get("/runs/1").text
     assert "Arrived on ECMO from Lakeside General" in page
     assert f"/transport/{number}" in page
+    record = web.client.get("/api/v1/research/registry/runs/1").json()
+    flag = next(f for f in record["fields"] if f["field"] == "run.arrived_on_ecmo")
+    assert (
+        flag["value"] in ("True", "true", "yes", "1")
+        and flag["source"] == f"transport mission {number} (secondary)"
+    )
     timeline = web.client.get("/runs/1/timeline").text
     assert "Lakeside General" in timeline and "Transport" in timeline
     web.client.cookies.clear()
