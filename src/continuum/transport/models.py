@@ -53,9 +53,9 @@ EVENT_KINDS: dict[str, str] = {
 }
 # The checklist: key → label; the first three are computed from the numbers entered.
 COMPUTED_ITEMS: dict[str, str] = {
-    "oxygen": "Oxygen cylinders cover the expected duration × safety factor",
-    "console_battery": "Console battery covers the expected duration × safety factor",
-    "pump_battery": "Pump (drive) battery covers the expected duration × safety factor",
+    "oxygen": "Oxygen for the trip (cylinders)",
+    "console_battery": "Console battery",
+    "pump_battery": "Pump drive battery",
 }
 TICKED_ITEMS: dict[str, str] = {
     "hand_crank": "Hand crank / emergency drive present",
