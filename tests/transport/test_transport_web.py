@@ -126,6 +126,13 @@ def test_refusals_name_the_field_and_save_nothing(web: Web) -> None:
         "/api/v1/transport/1/events", json={"at": _iso(10), "kind": "meteor"}, headers=h
     )
     assert r.status_code == 422 and "kind" in _fields(r)
+    r = web.client.post(
+        "/api/v1/transport/1/handover",
+        json={"at": _iso(10), "to_name": "Dr A", "to_discipline": "astrology", "summary": "ok"},
+        headers=h,
+    )
+    assert r.status_code == 422 and "to_discipline" in _fields(r)
+    assert "intensive_care" in r.json()["fields"][0]["message"]
     mission = web.client.get("/api/v1/transport/1").json()
     assert mission["checklist"] is None and mission["events"] == []
     assert [m["milestone"] for m in mission["milestones"]] == ["call"]
@@ -134,6 +141,7 @@ def test_refusals_name_the_field_and_save_nothing(web: Web) -> None:
 
 def test_the_page_signs_a_checklist_and_refuses_a_failed_item_without_reason(web: Web) -> None:
     web.login("nurse")
+    assert "Pre-departure checklist not signed" in web.client.get("/transport/1").text
     form = {
         "cylinder_volume_l": "10",
         "cylinder_pressure_bar": "200",
@@ -156,6 +164,7 @@ def test_the_page_signs_a_checklist_and_refuses_a_failed_item_without_reason(web
     assert r.status_code == 303
     page = web.client.get("/transport/1")
     assert page.status_code == 200
+    assert "Pre-departure checklist not signed" not in page.text
     assert (
         "signed with failed items" in page.text and "clamps from the referring theatre" in page.text
     )
