@@ -44,7 +44,8 @@ def _fields(r) -> set[str]:  # type: ignore[no-untyped-def]
     return {f["field"].split(".")[-1] for f in r.json()["fields"]}
 
 
-def test_a_secondary_transfer_through_the_api_and_onto_the_run_page(web: Web) -> None:
+def test_a_secondary_transfer_through_the_api_and_onto_the_run_page(web_any: Web) -> None:
+    web = web_any  # SQLite and PostgreSQL
     web.login("perfusionist")
     h = _headers(web)
     r = web.client.post(
@@ -87,7 +88,8 @@ def test_a_secondary_transfer_through_the_api_and_onto_the_run_page(web: Web) ->
     assert (cl["oxygen_min"], cl["needed_min"]) == (200.0, 180.0)
 
 
-def test_refusals_name_the_field_and_save_nothing(web: Web) -> None:
+def test_refusals_name_the_field_and_save_nothing(web_any: Web) -> None:
+    web = web_any  # SQLite and PostgreSQL
     web.login("coordinator")
     h = _headers(web)
     for body, field in (
