@@ -116,6 +116,9 @@ def seed(url: str) -> None:
         _seed_study(db)
         _seed_exchange(db)
         _seed_ambulation(db)
+
+
+        _seed_transport(db)
     engine.dispose()
 
 
@@ -165,6 +168,28 @@ def _seed_ambulation(db) -> None:  # type: ignore[no-untyped-def]
     db.add(row)
     db.flush()
     row.session_no = row.id
+
+
+def _seed_transport(db) -> None:  # type: ignore[no-untyped-def]
+    """Transport: mission 1 (primary, from referral 1 of patient 2, called 3 h ago) and
+    mission 2 (primary, run 1, called 4 h ago), so every role can open them."""
+    from continuum.transport.models import TransportMilestone, TransportMission
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    for patient, referral, run, kind, hours in (
+        (2, 1, None, "primary", 3),
+        (1, None, 1, "primary", 4),
+    ):
+        row = TransportMission(
+            patient_id=patient, referral_id=referral, run_id=run, mission_type=kind,
+            vehicle="road", referring_hospital="District General", expected_min=60,
+        )  # fmt: skip
+        db.add(row)
+        db.flush()
+        row.mission_id = row.id
+        db.add(
+            TransportMilestone(mission_id=row.id, milestone="call", at=now - timedelta(hours=hours))
+        )
 
 
 def _seed_audit(db) -> None:  # type: ignore[no-untyped-def]

@@ -58,6 +58,13 @@ EXAMPLES: dict[str, dict] = {
     "blood_volume": {"weight_kg": 70, "height_cm": 175, "sex": "male", "age_years": 40},
     "prime_hemodilution": {"hct_pct": 40, "blood_volume_ml": 5000, "prime_volume_ml": 1000},
     "oxygen_content": {"hb_g_dl": 15, "so2_pct": 100, "po2_mmhg": 99.76},
+    "transport_oxygen": {
+        "cylinder_volume_l": 10,
+        "cylinder_pressure_bar": 200,
+        "sweep_l_min": 4,
+        "ventilator_l_min": 6,
+        "expected_min": 90,
+    },
     "oxygenator_o2_transfer": {
         "blood_flow_l_min": 4,
         "hb_g_dl": 10,
@@ -138,6 +145,7 @@ EXPECTED_VALUES = {
     "vv_mixing": 90.67,
     "prime_hemodilution": 33.33,
     "oxygen_content": 20.4,
+    "transport_oxygen": 200.0,
 }
 
 

@@ -24,6 +24,7 @@ from continuum.physiology import (
     mixing,
     oxygen,
     priming,
+    transport_supplies,
 )
 from continuum.physiology.form_fields import (
     BOOLEAN,
@@ -380,6 +381,21 @@ PHYSIOLOGY = (
             required=False,
             help="[{id, label, french, return: {a, b}, drainage: {a, b}}]",
         ),
+    ),
+    _spec(
+        "transport_oxygen",
+        "Oxygen for a transport",
+        "Minutes of cylinder oxygen at the sweep (and transport-ventilator) flow, against the "
+        "expected duration × a safety factor.",
+        transport_supplies.oxygen_duration,
+        num("cylinder_volume_l", "L", 0.5, 50, "Cylinder water volume (on the cylinder)"),
+        num("cylinder_pressure_bar", "bar", 0, 300, "Cylinder pressure (gauge)"),
+        num("sweep_l_min", "L/min", 0, 15, "Sweep gas flow"),
+        num("ventilator_l_min", "L/min", 0, 40, "Transport ventilator O2 use", default=0),
+        num("cylinders", "", 1, 10, "Number of full cylinders alike", default=1, kind=INTEGER),
+        num("reserve_bar", "bar", 0, 100, "Reserve pressure (change the cylinder)", default=0),
+        num("expected_min", "min", 0, 1440, "Expected duration of the trip", required=False),
+        num("safety_factor", "", 1, 5, "Safety factor (programme setting)", default=2),
     ),
 )
 

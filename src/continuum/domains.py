@@ -26,6 +26,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.research.study_record",
     "continuum.alerts.exchange_record",
     "continuum.ambulation.models",
+    "continuum.transport.models",
     # add domain model modules above this line
 )
 
@@ -40,6 +41,7 @@ HOOK_MODULES: tuple[str, ...] = (
     "continuum.initiation.hooks",
     "continuum.quality.hooks",
     "continuum.ambulation.hooks",
+    "continuum.transport.hooks",
     # add domain hook modules above this line
 )
 
@@ -74,6 +76,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.alerts.exchange_routes",
     "continuum.ambulation.routes",
     "continuum.ambulation.api_routes",
+    "continuum.transport.routes",
     # add domain route modules above this line
 )
 
@@ -110,6 +113,7 @@ DEMO_MODULES: tuple[str, ...] = (
     "continuum.research.registry_demo",
     "continuum.research.study_demo",
     "continuum.ambulation.demo",
+    "continuum.transport.demo",
     # add demo modules above this line
 )
 
@@ -137,5 +141,6 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "continuum.quality.participation_policy",
     "continuum.research.registry_settings",
     "continuum.ambulation.settings",
+    "continuum.transport.settings",
     # add settings modules above this line
 )

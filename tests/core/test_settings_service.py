@@ -28,6 +28,7 @@ CLINICAL = (
     "surveillance", "weaning", "initiation", "rounds", "shifts", "quality_events",
     "quality_metrics", "participation_policy", "registry",
     "ambulation",
+    "transport",
 )  # fmt: skip
 QA = Actor(staff_id=5, name="Test qa_lead", role="qa_lead")
 LEAD = Actor(staff_id=9, name="Test physician_lead", role="physician_lead")

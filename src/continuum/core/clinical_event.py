@@ -80,6 +80,11 @@ KIND_LABELS: dict[str, str] = {
     "exchange.cancelled": "Planned exchange cancelled",
     "ambulation.session_recorded": "Ambulation session",
     "ambulation.session_amended": "Ambulation session corrected",
+    "transport.mission_started": "Transport mission",
+    "transport.milestone": "Transport milestone",
+    "transport.checklist_signed": "Transport checklist signed",
+    "transport.event": "Event in transit",
+    "transport.handover": "Transport handover",
 }
 KINDS: tuple[str, ...] = tuple(KIND_LABELS)
 # Groups for the page's kind filter: the part before the dot.
@@ -105,6 +110,7 @@ KIND_GROUPS: dict[str, str] = {
     "ecpr": "ECPR times",
     "exchange": "Planned exchanges",
     "ambulation": "Ambulation and physiotherapy",
+    "transport": "Transport",
 }
 SYSTEM_DISCIPLINE = "system"  # events of the surveillance engine, interfaces, the CLI
 

@@ -34,6 +34,7 @@ _TABLES = {
     "weaning_trial": "weaning_trial",
     "decannulation": "decannulation",
     "ambulation_session": "ambulation_session",  # record_id: the session's number
+    "transport_mission": "transport_mission",
 }
 
 

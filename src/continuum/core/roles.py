@@ -63,6 +63,10 @@ class Permission(StrEnum):
     # Ambulation: every bedside clinician (physiotherapists hold the bedside-clinician role)
     # records a mobilisation session on a run.
     RECORD_AMBULATION = "record_ambulation"
+    # Transport: a retrieval or transfer mission (its timeline, pre-departure checklist, events
+    # in transit and handover) is recorded by the ECMO team on the mission: perfusionist /
+    # ECMO specialist, physician (and lead), bedside clinician (nurse) and the coordinator.
+    MANAGE_TRANSPORT = "manage_transport"
 
 
 P = Permission
@@ -119,6 +123,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     }),
 }  # fmt: skip
 
+# Transport missions (see MANAGE_TRANSPORT): added to the roles that go on them.
+for _role in ("perfusionist", "physician", "physician_lead", "nurse", "coordinator"):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {P.MANAGE_TRANSPORT}
 ROLE_LABELS = {
     "perfusionist": "Perfusionist / ECMO specialist",
     "physician": "Physician (intensivist, surgeon, cardiologist)",
@@ -175,6 +182,9 @@ PERMISSION_WORDS = {
     "(the counts are at /quality/events/summary)",
     P.RECORD_AMBULATION: "record ambulation or physiotherapy sessions",
 }
+
+
+PERMISSION_WORDS[P.MANAGE_TRANSPORT] = "record transport missions"
 
 
 def refusal(role: str, permission: Permission) -> str:

@@ -57,6 +57,7 @@ EnteredParticipation = Literal["present", "consulted"]
 RecordKind = Literal[
     "run", "initiation_decision", "round", "circuit_check", "weaning_trial", "decannulation",
     "ambulation_session",
+    "transport_mission",
 ]  # fmt: skip
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 Reason = Annotated[str, Field(min_length=3, max_length=2000)]

@@ -44,6 +44,7 @@ RECORD_PAGES: dict[str, str] = {
     "weaning_follow_up": "/runs/{run_id}/decannulation#follow-ups",
     "transfusion": "/runs/{run_id}/transfusions#tx-{id}",
     "exchange_plan": "/exchanges/{id}",
+    "transport_mission": "/transport/{id}",
 }
 RECORD_PERMISSION: dict[str, Permission] = {"circuit_check": Permission.CIRCUIT_CHECK}
 # Entries a role sees on the timeline only with a permission (record type → permission): the

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import continuum.quality.taxonomy as taxonomy
-from continuum.core import hospital_outcome, run_facts
+from continuum.core import hospital_outcome, run_facts, transfers
 from continuum.core.people import Patient, PatientIdentity
 from continuum.core.record import Observation
 from continuum.core.run_record import ModeSegment, Run
@@ -227,6 +227,7 @@ class _Builder:
 
     def build(self) -> list[RegistryField]:
         self.run_table()
+        self.transfer()
         self.complications()
         self.cannulas()
         self.components("membrane_lung", "membrane_lungs", "membrane lung")
@@ -399,6 +400,33 @@ class _Builder:
                 t24,
                 tol,
             )
+
+    def transfer(self) -> None:
+        """Whether the run arrived on ECMO from another centre (a secondary transport
+        mission linked to it), read through core's hook (``core.transfers``); not asked
+        when no domain answers it."""
+        if not transfers.ARRIVAL_PROVIDERS:
+            return
+        rid = self.run.id
+        f = self.add(
+            "run",
+            "",
+            "arrived_on_ecmo",
+            "Arrived on ECMO from another centre",
+            "flag",
+            False,
+            where=f"/transport?run_id={rid}",
+        )
+        arrival = transfers.arrived_on_ecmo(self.db, [rid]).get(rid)
+        if arrival is not None:
+            f.set(
+                True,
+                f"transport mission {arrival.mission_id} (secondary)",
+                "record",
+                arrival.mission_id,
+            )
+        else:
+            f.set(False, "rule: no secondary transport mission linked to the run", "rule", rid)
 
     def pre_arrest(self) -> None:
         f = self.add(
