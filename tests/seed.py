@@ -117,7 +117,6 @@ def seed(url: str) -> None:
         _seed_exchange(db)
         _seed_ambulation(db)
 
-
         _seed_transport(db)
     engine.dispose()
 

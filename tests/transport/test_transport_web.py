@@ -171,8 +171,12 @@ def test_the_page_signs_a_checklist_and_refuses_a_failed_item_without_reason(web
         "signed with failed items" in page.text and "clamps from the referring theatre" in page.text
     )
     assert "4000 L" in page.text or "4000" in page.text  # 2 × 10 L × 200 bar
+    # the seeded call time (the test template is built once per session, minutes earlier)
+    mission = web.client.get("/api/v1/transport/1").json()
+    call = next(m["at"] for m in mission["milestones"] if m["milestone"] == "call")
+    activation = (datetime.fromisoformat(call) + timedelta(minutes=10)).isoformat()
     r = web.post_form(
-        "/transport/1/milestone", {"milestone": "activation", "at": _iso(170)}, "/transport/1"
+        "/transport/1/milestone", {"milestone": "activation", "at": activation}, "/transport/1"
     )
     assert r.status_code == 303
     page = web.client.get("/transport/1").text
