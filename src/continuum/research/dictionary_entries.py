@@ -1701,6 +1701,49 @@ CODE_ENTRIES: dict[str, Mapping] = {
         clif="control_parameter_value (category iabp_ratio; CLIF writes 1:2 where we store 0.5)",
         why=_NOT_ELSO,
     ),
+    "impella_purge_flow": M(
+        fhir="Observation (Impella purge flow)",
+        omop="measurement (device flow)",
+        why=_NOT_ELSO + "; CLIF 2.1 has no purge flow",
+    ),
+    "iabp_augmentation": M(
+        fhir="Observation (IABP augmented diastolic pressure)",
+        omop="measurement (device pressure)",
+        why=_NOT_ELSO + "; " + _NOT_CLIF,
+    ),
+    "vad_speed": M(
+        fhir="Observation (VAD pump speed)",
+        omop="measurement (device speed)",
+        clif="control_parameter_value (category rpm; mcs_group temporary_lvad, "
+        "temporary_rvad or durable_lvad)",
+        why=_NOT_ELSO,
+    ),
+    "vad_flow": M(
+        fhir="Observation (VAD flow)",
+        omop="measurement (device flow)",
+        clif="flow (mcs_group temporary_lvad, temporary_rvad or durable_lvad)",
+        why=_NOT_ELSO,
+    ),
+    "vad_power": M(
+        fhir="Observation (VAD power)",
+        omop="measurement (device power)",
+        why=_NOT_ELSO + "; CLIF 2.1 has no device power (3.0 drafts a 'power' setting)",
+    ),
+    "vad_pulsatility_index": M(
+        fhir="Observation (VAD pulsatility index)",
+        omop="measurement (device index)",
+        why=_NOT_ELSO + "; CLIF 2.1 has no pulsatility index (3.0 drafts one)",
+    ),
+    "sbp": M(
+        fhir="Observation (systolic blood pressure, LOINC 8480-6)",
+        omop="measurement (invasive systolic blood pressure)",
+        why=_NOT_ELSO + "; " + _NOT_CLIF,
+    ),
+    "dbp": M(
+        fhir="Observation (diastolic blood pressure, LOINC 8462-4)",
+        omop="measurement (invasive diastolic blood pressure)",
+        why=_NOT_ELSO + "; " + _NOT_CLIF,
+    ),
 }
 _DRUG = M(
     elso="pre_support (vasoactive drugs before ECLS: yes / no)",
