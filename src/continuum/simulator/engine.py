@@ -13,6 +13,7 @@ from continuum import support_configuration
 from continuum.errors import FieldProblem, ValidationFailed
 from continuum.simulator import artefacts as art
 from continuum.simulator.blood import ph_from
+from continuum.simulator import devices as mcs_devices
 from continuum.simulator.circuit import (
     Circuit,
     Hydraulics,
@@ -325,6 +326,12 @@ def simulate(
     sparse = schedule(art.stream(seed, "schedule"), n, mode)
     sparse["heparin"] = np.arange(0, n, 60, dtype=np.int64)
     signals, log = art.observe(seed, clean, continuous, sparse)
+    if mcs_devices.applies(sc.devices, fa):  # devices beside the circuit (own random stream)
+        device_clean, device_observed = mcs_devices.device_signals(
+            sc.devices, fa, n, seed, clean["map"]
+        )
+        clean.update(device_clean)
+        signals.update(device_observed)
 
     derived = {
         "cardiac_output": output + flow if arterial else output,

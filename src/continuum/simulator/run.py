@@ -52,6 +52,13 @@ COLUMN_ORDER: tuple[str, ...] = (
     "aptt",
     "d_dimer",
     "heparin",
+    # mechanical circulatory support (simulator/devices.py DEVICE_COLUMNS)
+    "impella_p_level",
+    "impella_flow",
+    "impella_purge_pressure",
+    "impella_purge_flow",
+    "sbp",
+    "dbp",
 )
 
 

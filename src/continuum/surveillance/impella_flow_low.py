@@ -84,7 +84,11 @@ def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evalua
         peak="fraction_of_low",
         peak_high=False,
         baseline="expected_low",
-        summary=_summary(table.name),
+        summary=_summary(
+            table.name
+            if model in impella_levels.TABLES
+            else "Impella (model not recorded: judged on the Impella 2.5 table)"
+        ),
         extra_thresholds=[
             {
                 "name": "expected_range",
