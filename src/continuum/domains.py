@@ -25,6 +25,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.research.registry_record",
     "continuum.research.study_record",
     "continuum.alerts.exchange_record",
+    "continuum.mcs.models",
     # add domain model modules above this line
 )
 
@@ -38,6 +39,7 @@ HOOK_MODULES: tuple[str, ...] = (
     "continuum.rounds.hooks",
     "continuum.initiation.hooks",
     "continuum.quality.hooks",
+    "continuum.mcs.hooks",
     # add domain hook modules above this line
 )
 
@@ -69,6 +71,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.research.study_routes",
     "continuum.research.analysis_routes",
     "continuum.alerts.exchange_routes",
+    "continuum.mcs.routes",
     # add domain route modules above this line
 )
 
@@ -103,6 +106,7 @@ DEMO_MODULES: tuple[str, ...] = (
     "continuum.quality.demo_reviews",
     "continuum.research.registry_demo",
     "continuum.research.study_demo",
+    "continuum.mcs.demo",
     # add demo modules above this line
 )
 

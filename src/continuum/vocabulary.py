@@ -107,8 +107,8 @@ CODES: dict[str, Code] = {
         _C("vad_flow", "L/min", "VAD flow", 0, 10, "mcs"),
         _C("vad_power", "W", "VAD power", 0, 25, "mcs"),
         _C("vad_pulsatility_index", "1", "VAD pulsatility index", 0, 15, "mcs"),
-        _C("sbp", "mmHg", "systolic arterial pressure (arterial line)", 0, 300, "monitoring", "8480-6"),
-        _C("dbp", "mmHg", "diastolic arterial pressure (arterial line)", 0, 250, "monitoring", "8462-4"),
+        _C("sbp", "mmHg", "systolic arterial pressure", 0, 300, "monitoring", "8480-6"),
+        _C("dbp", "mmHg", "diastolic arterial pressure", 0, 250, "monitoring", "8462-4"),
     ]
 }
 

@@ -78,6 +78,8 @@ KIND_LABELS: dict[str, str] = {
     "exchange.planned": "Exchange planned",
     "exchange.done": "Planned exchange done",
     "exchange.cancelled": "Planned exchange cancelled",
+    "mcs.inserted": "Circulatory support device inserted",
+    "mcs.removed": "Circulatory support device removed",
 }
 KINDS: tuple[str, ...] = tuple(KIND_LABELS)
 # Groups for the page's kind filter: the part before the dot.
@@ -102,6 +104,7 @@ KIND_GROUPS: dict[str, str] = {
     "discharge": "Hospital outcome",
     "ecpr": "ECPR times",
     "exchange": "Planned exchanges",
+    "mcs": "Circulatory support devices",
 }
 SYSTEM_DISCIPLINE = "system"  # events of the surveillance engine, interfaces, the CLI
 

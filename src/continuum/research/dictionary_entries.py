@@ -1468,6 +1468,74 @@ TABLES: dict[str, Table] = {
             "recorded_at": WRITTEN,
         },
     ),
+    "mcs_device": Table(
+        "Mechanical circulatory support device beside ECMO (IABP, Impella, VAD), one row "
+        "per version",
+        "mcs_device",
+        True,
+        "CLIF ecmo_mcs holds device readings, not the device record; ELSO records the "
+        "additional support only as yes/no",
+        {
+            "id": ROW_ID,
+            "device_id": M(label="Device number (first row of the device)"),
+            "follows_id": M(label="Follows row", why="the version trail of this record"),
+            "run_id": RUN_REF,
+            "kind": M(
+                label="Device",
+                allowed=("iabp", "impella", "temporary_vad", "durable_vad"),
+                clif="mcs_group (iabp, impella_lvad, temporary_lvad / temporary_rvad, "
+                "durable_lvad; with side)",
+                omop="device_exposure (OMOP ECMO extension concepts, e.g. 36717905 Impella CP)",
+            ),
+            "model": M(
+                label="Model (Impella 2.5, CP, 5.0, 5.5, RP; make and model otherwise)",
+                clif="device_name / device_category",
+            ),
+            "side": M(label="Ventricle supported", allowed=("left", "right")),
+            "site": M(label="Access site"),
+            "inserted_at": M(label="Inserted", omop="device_exposure_start_datetime"),
+            "removed_at": M(label="Removed", omop="device_exposure_end_datetime"),
+            "removal_reason": TEXT,
+            "reason": TEXT,
+            "recorded_by": STAFF,
+            "recorded_at": WRITTEN,
+        },
+    ),
+    "mcs_check": Table(
+        "Position or IABP timing check of a circulatory support device",
+        "mcs_check",
+        True,
+        "a bedside check of a device; no registry or research standard records it",
+        {
+            "id": ROW_ID,
+            "device_id": M(label="Device number"),
+            "run_id": RUN_REF,
+            "kind": M(label="Check", allowed=("position", "timing")),
+            "at": M(label="Checked at"),
+            "method": M(
+                label="Method",
+                allowed=("echo", "fluoroscopy", "chest_xray", "placement_signal", "waveform_1_2"),
+            ),
+            "result": M(
+                label="Result",
+                allowed=(
+                    "correct",
+                    "too_deep",
+                    "too_shallow",
+                    "malpositioned",
+                    "early_inflation",
+                    "late_inflation",
+                    "early_deflation",
+                    "late_deflation",
+                ),
+            ),
+            "note": TEXT,
+            "corrects_id": M(label="Corrects check", why="the correction trail of this record"),
+            "reason": TEXT,
+            "recorded_by": STAFF,
+            "recorded_at": WRITTEN,
+        },
+    ),
 }
 
 # Operational tables: how the platform runs, not what happened to a patient. Listed in the

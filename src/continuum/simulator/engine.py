@@ -12,8 +12,8 @@ from numpy.typing import NDArray
 from continuum import support_configuration
 from continuum.errors import FieldProblem, ValidationFailed
 from continuum.simulator import artefacts as art
-from continuum.simulator.blood import ph_from
 from continuum.simulator import devices as mcs_devices
+from continuum.simulator.blood import ph_from
 from continuum.simulator.circuit import (
     Circuit,
     Hydraulics,

@@ -172,7 +172,7 @@ def expected(model: str | None, p_level: float) -> LevelRange | None:
     has no such level (e.g. P-9 on the Impella 2.5)."""
     if p_level != p_level or p_level < 0:  # NaN or negative
         return None
-    return table_for(model).range_at(int(round(p_level)))
+    return table_for(model).range_at(round(p_level))
 
 
 def low_bounds(model: str | None) -> list[float]:
