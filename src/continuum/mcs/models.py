@@ -91,7 +91,7 @@ class McsDevice(Base):
 
     @property
     def group(self) -> str:
-        """The CLIF mcs_group (docs/clinical/data-standards.md §2.3)."""
+        """The CLIF mcs_group of the device (docs/clinical/mcs.md §1)."""
         if self.kind == "iabp":
             return "iabp"
         if self.kind == "impella":
