@@ -96,15 +96,11 @@ LOINC_DEFAULTS: dict[str, tuple[str, str]] = {
     "48065-7": ("d_dimer", "D-dimer FEU [mass/volume] in platelet-poor plasma"),
     "6301-6": ("inr", "INR in platelet-poor plasma"),
     "2160-0": ("creatinine", "Creatinine [mass/volume] in serum or plasma"),
-    "8480-6": (
-        "sbp",
-        "Systolic blood pressure (method unspecified): read as the arterial line's, like 8478-0",
-    ),
-    "8462-4": (
-        "dbp",
-        "Diastolic blood pressure (method unspecified): read as the arterial line's, like 8478-0",
-    ),
 }
+# Deliberately not mapped by default: 8480-6 / 8462-4 (systolic / diastolic blood pressure,
+# method unspecified): a vital-signs blood-pressure panel is usually a cuff reading, and
+# `sbp`/`dbp` are the arterial line's (the pulse pressure the LV-unloading context reads);
+# a site whose feed sends arterial-line values under them adds the mapping.
 # Mechanical circulatory support devices (Impella, IABP, VADs) have no IEEE 11073 MDC or LOINC
 # term for their own metrics (P-level, purge pressure and flow, augmentation, VAD speed,
 # power, pulsatility index): a gateway sends them under the platform's own system
