@@ -177,13 +177,13 @@ class SurveillanceSettings:
     # -- impella_flow_low (docs/clinical/mcs.md §3) -------------------------------------------
     impella_flow_tolerance: float = _t(
         0.10,
-        "fraction of the range's lower bound",
+        "fraction of the lower bound",
         DESIGN + ": warning below the P-level's expected range by more than this "
         "(ranges: Impella IFU P-level table, docs/clinical/reference.md §8.4 [S])",
     )
     impella_flow_critical_fraction: float = _t(
         0.50,
-        "fraction of the range's lower bound",
+        "fraction of the lower bound",
         DESIGN + ": critical below half the lower bound ('Impella flow reduced', suction, "
         "position wrong; §8.4 [S] names the alarms, not a number)",
     )
