@@ -334,7 +334,8 @@ def reading_observations(device: McsDevice, data: ReadingIn) -> list[Observation
                 problems.append(
                     FieldProblem(
                         "p_level",
-                        f"{table.name} P-level must be a whole number P-0 to P-{table.max_p_level}",
+                        f"{table.name} P-level {value:g} is not allowed: a whole number "
+                        f"P-0 to P-{table.max_p_level}",
                         value,
                     )
                 )
