@@ -48,6 +48,14 @@ def test_the_scenarios_are_in_the_library_with_their_detectors() -> None:
         assert info[name]["detectors"] == [detector] and info[name]["modes"] == ["VA"]
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_fault_free_ecpella_run_is_quiet(seed: int) -> None:
+    run = simulate("control_ecpella", "VA", 72, seed)
+    assert {"impella_flow", "impella_purge_pressure", "sbp", "dbp"} <= set(run.signals)
+    alerts = run_all_detectors(RunSeries.from_grid(run.times, run.signals, "VA"))
+    assert [a.to_dict() for a in alerts] == []
+
+
 def test_a_control_run_carries_no_device_signals() -> None:
     control = simulate("control_va", "VA", 6, 1)
     assert not {"impella_flow", "sbp"} & set(control.signals)

@@ -159,6 +159,13 @@ SCENARIOS: dict[str, Scenario] = {
             (Intervention("fluid_bolus", 0.45),),
         ),
         _S(
+            "control_ecpella",
+            "Fault-free femoral VA with an Impella CP at P-8 (ECPELLA) and an arterial line",
+            ("VA",),
+            default_mode="VA",
+            devices={"impella": "CP"},
+        ),
+        _S(
             "ecpella_impella_suction",
             "Femoral VA with an Impella CP at P-8 (ECPELLA): suction and malposition make the "
             "Impella flow fall below its P-level range; repositioned under echo",
