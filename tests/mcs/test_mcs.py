@@ -247,3 +247,58 @@ def test_low_impella_flow_raises_its_alert_with_the_recorded_model(sessions) -> 
         assert alert is not None, "no impella_flow_low alert"
         assert alert.severity == "critical"
         assert "Impella CP flow" in alert.summary  # the model came from the device record
+
+
+def test_iabp_and_vad_readings_and_an_iabp_timing_check(web) -> None:  # type: ignore[no-untyped-def]
+    web.login("physician")
+    h = {"X-CSRF-Token": web.csrf()}
+    iabp = web.client.post(
+        "/api/v1/runs/1/mcs",
+        json={"kind": "iabp", "model": "Cardiosave", "inserted_at": AT.isoformat()},
+        headers=h,
+    ).json()
+    vad = web.client.post(
+        "/api/v1/runs/1/mcs",
+        json={
+            "kind": "temporary_vad",
+            "model": "CentriMag",
+            "side": "right",
+            "site": "RA → PA",
+            "inserted_at": AT.isoformat(),
+        },
+        headers=h,
+    ).json()
+    later = (AT + timedelta(minutes=30)).isoformat()
+    r = web.client.post(
+        f"/api/v1/mcs/{iabp['device_id']}/readings",
+        json={"at": later, "ratio": "1:3", "augmentation": 96},
+        headers=h,
+    )
+    assert r.status_code == 201, r.text
+    bad = web.client.post(
+        f"/api/v1/mcs/{iabp['device_id']}/readings",
+        json={"at": later, "ratio": "1:4"},
+        headers=h,
+    )
+    assert bad.status_code == 422 and "1:1, 1:2 or 1:3" in bad.text
+    r = web.client.post(
+        f"/api/v1/mcs/{vad['device_id']}/readings",
+        json={"at": later, "speed": 3200, "flow": 3.8, "power": 4.1, "pulsatility_index": 2.5},
+        headers=h,
+    )
+    assert r.status_code == 201 and r.json() == {"stored": 4}
+    timing = web.client.post(
+        f"/api/v1/mcs/{iabp['device_id']}/checks",
+        json={"kind": "timing", "at": later, "method": "waveform_1_2", "result": "late_deflation"},
+        headers=h,
+    )
+    assert timing.status_code == 201
+    view = web.client.get(f"/api/v1/mcs/{iabp['device_id']}").json()
+    assert view["readings"][0]["values"] == {"iabp_ratio": 0.3333, "iabp_augmentation": 96.0}
+    assert view["checks"][0]["result_label"] == "Late deflation"
+    assert view["configuration"]["combined_mode"] == "VV+IABP"
+    assert web.client.get(f"/api/v1/mcs/{vad['device_id']}").json()["device"]["group"] == (
+        "temporary_rvad"
+    )
+    page = web.client.get(f"/mcs/{iabp['device_id']}").text
+    assert "1:3" in page and "Late deflation" in page
