@@ -302,3 +302,28 @@ def test_iabp_and_vad_readings_and_an_iabp_timing_check(web) -> None:  # type: i
     )
     page = web.client.get(f"/mcs/{iabp['device_id']}").text
     assert "1:3" in page and "Late deflation" in page
+
+
+def test_insertion_and_removal_are_on_the_timeline(web) -> None:  # type: ignore[no-untyped-def]
+    web.login("physician")
+    h = {"X-CSRF-Token": web.csrf()}
+    made = web.client.post(
+        "/api/v1/runs/1/mcs",
+        json={"kind": "iabp", "model": "Cardiosave", "inserted_at": AT.isoformat()},
+        headers=h,
+    ).json()
+    r = web.client.post(
+        f"/api/v1/mcs/{made['device_id']}/versions",
+        json={
+            "follows_id": made["id"],
+            "removed_at": (AT + timedelta(hours=1)).isoformat(),
+            "removal_reason": "weaned 1:3 then off",
+            "reason": "removed",
+        },
+        headers=h,
+    )
+    assert r.status_code == 201 and r.json()["in_place"] is False
+    page = web.client.get("/runs/1/timeline?kind=mcs")
+    assert page.status_code == 200
+    assert "IABP (Cardiosave) inserted" in page.text
+    assert "IABP (Cardiosave) removed: weaned 1:3 then off" in page.text
