@@ -118,7 +118,22 @@ def seed(url: str) -> None:
         _seed_ambulation(db)
 
         _seed_transport(db)
+        _seed_mcs(db)
     engine.dispose()
+
+
+def _seed_mcs(db) -> None:  # type: ignore[no-untyped-def]
+    """Circulatory support: device 1, an Impella CP on run 1 (in place), so every role can
+    open it and the clinical roles can enter its readings and checks."""
+    from continuum.mcs.models import McsDevice
+
+    row = McsDevice(
+        run_id=1, kind="impella", model="CP", side="left", site="right femoral artery",
+        inserted_at=RUN_START + timedelta(hours=1),
+    )  # fmt: skip
+    db.add(row)
+    db.flush()
+    row.device_id = row.id
 
 
 def _seed_study(db) -> None:  # type: ignore[no-untyped-def]

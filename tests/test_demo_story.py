@@ -106,3 +106,24 @@ def test_each_runs_goals_fit_its_support(db: Session) -> None:
             assert goals["sweep_flow"].get("low") is None and goals["sweep_flow"]["high"] <= 2
         else:
             assert goals["sweep_flow"]["low"] >= 1 and goals["spo2"]["low"] == 88
+
+
+def test_the_ecpella_run_has_its_impella_cp_record(db: Session) -> None:
+    from continuum.core.clinical_event import ClinicalEvent
+    from continuum.mcs import service
+    from continuum.mcs.models import McsCheck, McsDevice
+
+    run = run_of(db, "MRN100288")
+    assert current_mode(run) == "VA+Impella"
+    [device] = db.scalars(select(McsDevice).where(McsDevice.run_id == run.id)).all()
+    assert (device.kind, device.model, device.removed_at) == ("impella", "CP", None)
+    assert service.configuration(run, device)["recorded_as_combined"] is True
+    readings = service.readings(db, device)
+    assert len(readings) >= 24 and {"impella_p_level", "impella_flow"} <= set(readings[0]["values"])
+    assert not any(r["below_expected"] for r in readings)  # a well-running pump
+    assert db.scalar(select(McsCheck).where(McsCheck.device_id == device.id)) is not None
+    assert db.scalar(select(ClinicalEvent).where(ClinicalEvent.kind == "mcs.inserted"))
+    open_ = [
+        a.detector for a in db.scalars(select(CircuitAlert).where(CircuitAlert.run_id == run.id))
+    ]
+    assert "impella_flow_low" not in open_ and "impella_purge_pressure" not in open_

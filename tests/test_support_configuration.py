@@ -70,6 +70,10 @@ def test_configuration_matches_the_spec_row(row: dict[str, str]) -> None:
         detectors.add("recirculation")
     if YES_NO[row["Differential hypoxia"]]:
         detectors.add("differential_hypoxia")
+    detectors |= set(sc.DEVICE_DETECTORS)  # a device's own readings, wherever they arrive
+    assert c.lv_unloading_applies is YES_NO[row["LV unloading context"]]
+    if YES_NO[row["LV unloading context"]]:
+        detectors.add("lv_unloading_context")
     assert set(c.detectors) == detectors
 
 
@@ -173,3 +177,23 @@ def test_score_population_warnings_follow_the_table(row: dict[str, str]) -> None
     assert any("PRESERVE was derived for VV" in w for w in kept.warnings) is (
         "PRESERVE" not in listed
     )
+
+
+@pytest.mark.parametrize(
+    ("mode", "group", "combined"),
+    [
+        ("VA", "impella_lvad", "VA+Impella"),
+        ("VA", "iabp", "VA+IABP"),
+        ("VV", "iabp", "VV+IABP"),
+        ("VV", "temporary_rvad", "VV+RVAD"),
+        ("VA+Impella", "impella_lvad", "VA+Impella"),
+        ("VV", "impella_lvad", None),
+        ("V-PA", "temporary_rvad", None),
+        ("VA", "durable_lvad", None),
+    ],
+)
+def test_a_device_beside_the_circuit_makes_the_combined_mode(
+    mode: str, group: str, combined: str | None
+) -> None:
+    found = sc.with_device(mode, group)
+    assert (found.mode if found else None) == combined

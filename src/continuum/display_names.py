@@ -23,6 +23,8 @@ DECIMALS_BY_UNIT: dict[str, int] = {
 DECIMALS: dict[str, int] = {
     "ph": 2, "inr": 1, "sweep_flow": 1, "creatinine": 2, "bilirubin": 1, "pfhb": 0,
     "vasopressin": 3, "impella_p_level": 0, "iabp_ratio": 2, "anti_xa": 2,
+    "impella_purge_flow": 1, "vad_power": 1, "vad_pulsatility_index": 1, "vad_flow": 1,
+    "impella_flow": 1,
 }  # fmt: skip
 DEFAULT_DECIMALS = 2
 # Codes whose trailing zeros are part of how they are read (pH 7.40); others drop them
@@ -38,6 +40,7 @@ _WORDS: dict[str, str] = {
     "sofa": "SOFA score", "ecmo": "ECMO", "ml": "mL", "oxy": "oxygenator", "iabp": "IABP",
     "mrn": "MRN", "id": "ID", "ecpr": "ECPR", "ufh": "UFH", "act": "ACT", "aptt": "aPTT",
     "ldh": "LDH", "inr": "INR", "vv": "VV", "va": "VA",
+    "vad": "VAD",
 }  # fmt: skip
 # Unit suffixes of calculator field names (the unit is shown beside the label).
 _UNIT_SUFFIXES = (

@@ -27,6 +27,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.alerts.exchange_record",
     "continuum.ambulation.models",
     "continuum.transport.models",
+    "continuum.mcs.models",
     # add domain model modules above this line
 )
 
@@ -42,6 +43,7 @@ HOOK_MODULES: tuple[str, ...] = (
     "continuum.quality.hooks",
     "continuum.ambulation.hooks",
     "continuum.transport.hooks",
+    "continuum.mcs.hooks",
     # add domain hook modules above this line
 )
 
@@ -77,6 +79,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.ambulation.routes",
     "continuum.ambulation.api_routes",
     "continuum.transport.routes",
+    "continuum.mcs.routes",
     # add domain route modules above this line
 )
 
@@ -114,6 +117,7 @@ DEMO_MODULES: tuple[str, ...] = (
     "continuum.research.study_demo",
     "continuum.ambulation.demo",
     "continuum.transport.demo",
+    "continuum.mcs.demo",
     # add demo modules above this line
 )
 

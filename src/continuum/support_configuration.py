@@ -53,7 +53,19 @@ CIRCUIT_DETECTORS: tuple[str, ...] = (
 )
 RECIRCULATION = "recirculation"
 DIFFERENTIAL_HYPOXIA = "differential_hypoxia"
-ALL_DETECTORS: tuple[str, ...] = (*CIRCUIT_DETECTORS, RECIRCULATION, DIFFERENTIAL_HYPOXIA)
+# Mechanical circulatory support devices beside the circuit (docs/clinical/mcs.md): the
+# Impella detectors judge a device's own readings wherever they arrive (any mode: an
+# Impella RP can sit beside VV); the LV-unloading context is shown where the ECMO return is
+# arterial (retrograde aortic flow raises LV afterload).
+DEVICE_DETECTORS: tuple[str, ...] = ("impella_flow_low", "impella_purge_pressure")
+LV_UNLOADING = "lv_unloading_context"
+ALL_DETECTORS: tuple[str, ...] = (
+    *CIRCUIT_DETECTORS,
+    RECIRCULATION,
+    DIFFERENTIAL_HYPOXIA,
+    *DEVICE_DETECTORS,
+    LV_UNLOADING,
+)
 
 RESPIRATORY_SCORES = ("RESP", "PRESERVE")
 CARDIAC_SCORES = ("SAVE",)
@@ -124,7 +136,20 @@ class SupportConfiguration:
             return self.recirculation_applies
         if detector == DIFFERENTIAL_HYPOXIA:
             return self.differential_hypoxia_applies
-        return detector in CIRCUIT_DETECTORS
+        if detector == LV_UNLOADING:
+            return self.lv_unloading_applies
+        return detector in CIRCUIT_DETECTORS or detector in DEVICE_DETECTORS
+
+    @property
+    def lv_unloading_applies(self) -> bool:
+        """Retrograde arterial ECMO flow raises LV afterload: whether the LV is unloaded is
+        a question wherever the return is arterial (docs/clinical/mcs.md §4)."""
+        return self.arterial_return
+
+    @property
+    def unloading_device(self) -> bool:
+        """The mode itself names a left-ventricular unloading device (Impella, IABP)."""
+        return self.device in ("Impella", "IABP")
 
     @property
     def flow_target(self) -> WeaningFamily:
@@ -294,3 +319,33 @@ def canonical(mode: str) -> str:
 def modes_where(predicate_name: str) -> tuple[str, ...]:
     """The modes for which a boolean property holds, e.g. ``modes_where("arterial_return")``."""
     return tuple(m for m, c in CONFIGURATIONS.items() if getattr(c, predicate_name))
+
+
+# Device groups of the mechanical-circulatory-support record (docs/clinical/mcs.md §1) →
+# the adjunct device a combined mode names ("VA+Impella": ECPELLA).
+DEVICE_OF_GROUP: dict[str, str] = {
+    "impella_lvad": "Impella",
+    "iabp": "IABP",
+    "temporary_rvad": "RVAD",
+}
+
+
+def with_device(mode: str | None, device_group: str) -> SupportConfiguration | None:
+    """The combined configuration of a base ECMO mode with an adjunct device beside the
+    circuit, e.g. VA + Impella → "VA+Impella" (ECPELLA), VA + IABP, VV + IABP, VV + RVAD;
+    None where the vocabulary has no such combination (e.g. VV + Impella, or any device on
+    V-PA, which is itself the oxy-RVAD). A mode that already names the device stays."""
+    base = find(mode)
+    device = DEVICE_OF_GROUP.get(device_group)
+    if base is None or device is None:
+        return None
+    if base.device == device:
+        return base
+    for c in CONFIGURATIONS.values():
+        if (
+            c.device == device
+            and base.device is None
+            and (c.drainage, c.returns) == (base.drainage, base.returns)
+        ):
+            return c
+    return None

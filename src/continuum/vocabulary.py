@@ -101,6 +101,14 @@ CODES: dict[str, Code] = {
         _C("lvef", "%", "LV ejection fraction", 0, 90, "echo"),
         _C("lvot_vti", "cm", "LVOT VTI", 0, 40, "echo"),
         _C("mitral_s_prime", "cm/s", "lateral mitral S'", 0, 30, "echo"),
+        _C("impella_purge_flow", "mL/h", "Impella purge flow", 0, 50, "mcs"),
+        _C("iabp_augmentation", "mmHg", "IABP augmented diastolic pressure", 0, 250, "mcs"),
+        _C("vad_speed", "rpm", "VAD pump speed", 0, 16000, "mcs"),
+        _C("vad_flow", "L/min", "VAD flow", 0, 10, "mcs"),
+        _C("vad_power", "W", "VAD power", 0, 25, "mcs"),
+        _C("vad_pulsatility_index", "1", "VAD pulsatility index", 0, 15, "mcs"),
+        _C("sbp", "mmHg", "systolic arterial pressure", 0, 300, "monitoring", "8480-6"),
+        _C("dbp", "mmHg", "diastolic arterial pressure", 0, 250, "monitoring", "8462-4"),
     ]
 }
 

@@ -39,6 +39,9 @@ CONTRACT_CODES = {
     "anticoagulation_out_of_range",
     "differential_hypoxia",
     "flow_below_target",
+    "impella_flow_low",
+    "impella_purge_pressure",
+    "lv_unloading_context",
 }
 
 

@@ -28,6 +28,9 @@ CHANGES = {
     "anticoagulation_out_of_range": ("anti_xa_high", 0.8, "0.3–0.8 IU/mL"),
     "differential_hypoxia": ("dh_upper_sat", 92, "SpO2 (5-min median) < 92%"),
     "flow_below_target": ("flow_tolerance", 0.15, "< 85% of the day's goal"),
+    "impella_flow_low": ("impella_flow_tolerance", 0.2, "by more than 20% (warning)"),
+    "impella_purge_pressure": ("purge_pressure_high", 1000, "outside 300–1,000 mmHg"),
+    "lv_unloading_context": ("lv_pulse_pressure_low", 15, "< 15 mmHg sustained"),
 }
 
 

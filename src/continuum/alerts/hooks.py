@@ -13,6 +13,7 @@ from continuum.core.roles import Actor
 
 WATCHED_GROUPS = frozenset(
     {"circuit", "circuit_gas", "monitoring", "blood_gas", "lab", "anticoagulation"}
+    | {"mcs"}  # Impella, IABP and VAD readings (impella_flow_low, impella_purge_pressure)
 )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from continuum.alerts import feed, inputs, lifecycle, samples, thresholds
 from continuum.alerts.models import CircuitAlert, SurveillanceDue
+from continuum.core import run_devices
 from continuum.core.alert_state import CONSOLE_SILENT
 from continuum.core.run_record import Run
 from continuum.db import utcnow
@@ -115,6 +116,7 @@ def _context(
     signals = inputs.load_signals(session, run.id, window, end, s, carried)
     given = dict(stored.get(window.baseline_key, {})) if window.baseline_key else {}
     series = RunSeries(inputs.series_mode(run), signals, tuple(changes), given)
+    series.devices = run_devices.devices_of(session, run.id)  # Impella model, IABP (mcs)
     targets = inputs.run_targets(session, run.id)
     return Context(run, end, s, targets, window, series, stored)
 

@@ -85,6 +85,8 @@ KIND_LABELS: dict[str, str] = {
     "transport.checklist_signed": "Transport checklist signed",
     "transport.event": "Event in transit",
     "transport.handover": "Transport handover",
+    "mcs.inserted": "Circulatory support device inserted",
+    "mcs.removed": "Circulatory support device removed",
 }
 KINDS: tuple[str, ...] = tuple(KIND_LABELS)
 # Groups for the page's kind filter: the part before the dot.
@@ -111,6 +113,7 @@ KIND_GROUPS: dict[str, str] = {
     "exchange": "Planned exchanges",
     "ambulation": "Ambulation and physiotherapy",
     "transport": "Transport",
+    "mcs": "Circulatory support devices",
 }
 SYSTEM_DISCIPLINE = "system"  # events of the surveillance engine, interfaces, the CLI
 

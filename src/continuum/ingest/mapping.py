@@ -52,9 +52,20 @@ MDC_DEFAULTS: dict[str, tuple[str, str]] = {
     "150456": ("spo2", "MDC_PULS_OXIM_SAT_O2: pulse-oximetry saturation"),
     "MDC_RESP_RATE": ("resp_rate", "measured respiratory rate"),
     "151562": ("resp_rate", "MDC_RESP_RATE: measured respiratory rate"),
+    # Arterial-line systolic and diastolic pressures (the pulse pressure the LV-unloading
+    # context reads; docs/clinical/mcs.md §4): invasive only, like `map`.
+    "MDC_PRESS_BLD_ART_SYS": ("sbp", "arterial (invasive) systolic pressure"),
+    "150033": ("sbp", "MDC_PRESS_BLD_ART_SYS: arterial (invasive) systolic pressure"),
+    "MDC_PRESS_BLD_ART_DIA": ("dbp", "arterial (invasive) diastolic pressure"),
+    "150034": ("dbp", "MDC_PRESS_BLD_ART_DIA: arterial (invasive) diastolic pressure"),
+    "MDC_PRESS_BLD_ART_ABP_SYS": ("sbp", "arterial blood pressure (ABP label) systolic"),
+    "150037": ("sbp", "MDC_PRESS_BLD_ART_ABP_SYS: arterial (invasive) systolic pressure"),
+    "MDC_PRESS_BLD_ART_ABP_DIA": ("dbp", "arterial blood pressure (ABP label) diastolic"),
+    "150038": ("dbp", "MDC_PRESS_BLD_ART_ABP_DIA: arterial (invasive) diastolic pressure"),
 }
 # Deliberately not mapped by default: MDC_PULS_RATE_NON_INV / MDC_PLETH_PULS_RATE (a pulse
-# rate is not the ECG heart rate), systolic and diastolic pressures (no vocabulary code),
+# rate is not the ECG heart rate), cuff systolic and diastolic pressures (`sbp`/`dbp` are
+# the arterial line's),
 # MDC_TEMP_BLD (the patient's blood temperature, not the circuit's `blood_temp`).
 
 LOINC_DEFAULTS: dict[str, tuple[str, str]] = {
@@ -86,6 +97,16 @@ LOINC_DEFAULTS: dict[str, tuple[str, str]] = {
     "6301-6": ("inr", "INR in platelet-poor plasma"),
     "2160-0": ("creatinine", "Creatinine [mass/volume] in serum or plasma"),
 }
+# Deliberately not mapped by default: 8480-6 / 8462-4 (systolic / diastolic blood pressure,
+# method unspecified): a vital-signs blood-pressure panel is usually a cuff reading, and
+# `sbp`/`dbp` are the arterial line's (the pulse pressure the LV-unloading context reads);
+# a site whose feed sends arterial-line values under them adds the mapping.
+# Mechanical circulatory support devices (Impella, IABP, VADs) have no IEEE 11073 MDC or LOINC
+# term for their own metrics (P-level, purge pressure and flow, augmentation, VAD speed,
+# power, pulsatility index): a gateway sends them under the platform's own system
+# (`CONTINUUM`, e.g. OBX-3 `impella_flow^Impella flow^CONTINUUM`), which maps directly, and
+# a vendor's local codes are added per site. DEVICE_CODES lists them (docs/contracts.md §2c).
+DEVICE_CODES: tuple[str, ...] = tuple(c for c, code in CODES.items() if code.group == "mcs")
 # Deliberately not mapped by default: 19941-4 "Oxygen gas flow Oxygen delivery system" is
 # the O2 flow of a delivery device (nasal cannula, mask), not the ECMO sweep gas flow; a
 # site whose gateway sends the sweep under it (some national ECMO profiles do) adds the

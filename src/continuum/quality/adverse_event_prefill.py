@@ -40,6 +40,9 @@ DETECTOR_CODES: dict[str, str | None] = {
     "flow_below_target": None,
     "differential_hypoxia": None,
     "anticoagulation_out_of_range": None,
+    "impella_flow_low": None,
+    "impella_purge_pressure": None,
+    "lv_unloading_context": None,
 }
 # The component an alert's detector is about (the one in use when it was raised).
 DETECTOR_PARTS: dict[str, str] = {

@@ -1606,6 +1606,74 @@ TABLES: dict[str, Table] = {
             "recorded_at": WRITTEN,
         },
     ),
+    "mcs_device": Table(
+        "Mechanical circulatory support device beside ECMO (IABP, Impella, VAD), one row "
+        "per version",
+        "mcs_device",
+        True,
+        "CLIF ecmo_mcs holds device readings, not the device record; ELSO records the "
+        "additional support only as yes/no",
+        {
+            "id": ROW_ID,
+            "device_id": M(label="Device number (first row of the device)"),
+            "follows_id": M(label="Follows row", why="the version trail of this record"),
+            "run_id": RUN_REF,
+            "kind": M(
+                label="Device",
+                allowed=("iabp", "impella", "temporary_vad", "durable_vad"),
+                clif="mcs_group (iabp, impella_lvad, temporary_lvad / temporary_rvad, "
+                "durable_lvad; with side)",
+                omop="device_exposure (OMOP ECMO extension concepts, e.g. 36717905 Impella CP)",
+            ),
+            "model": M(
+                label="Model (Impella 2.5, CP, 5.0, 5.5, RP; make and model otherwise)",
+                clif="device_name / device_category",
+            ),
+            "side": M(label="Ventricle supported", allowed=("left", "right")),
+            "site": M(label="Access site"),
+            "inserted_at": M(label="Inserted", omop="device_exposure_start_datetime"),
+            "removed_at": M(label="Removed", omop="device_exposure_end_datetime"),
+            "removal_reason": TEXT,
+            "reason": TEXT,
+            "recorded_by": STAFF,
+            "recorded_at": WRITTEN,
+        },
+    ),
+    "mcs_check": Table(
+        "Position or IABP timing check of a circulatory support device",
+        "mcs_check",
+        True,
+        "a bedside check of a device; no registry or research standard records it",
+        {
+            "id": ROW_ID,
+            "device_id": M(label="Device number"),
+            "run_id": RUN_REF,
+            "kind": M(label="Check", allowed=("position", "timing")),
+            "at": M(label="Checked at"),
+            "method": M(
+                label="Method",
+                allowed=("echo", "fluoroscopy", "chest_xray", "placement_signal", "waveform_1_2"),
+            ),
+            "result": M(
+                label="Result",
+                allowed=(
+                    "correct",
+                    "too_deep",
+                    "too_shallow",
+                    "malpositioned",
+                    "early_inflation",
+                    "late_inflation",
+                    "early_deflation",
+                    "late_deflation",
+                ),
+            ),
+            "note": TEXT,
+            "corrects_id": M(label="Corrects check", why="the correction trail of this record"),
+            "reason": TEXT,
+            "recorded_by": STAFF,
+            "recorded_at": WRITTEN,
+        },
+    ),
 }
 
 # Operational tables: how the platform runs, not what happened to a patient. Listed in the
@@ -1840,6 +1908,49 @@ CODE_ENTRIES: dict[str, Mapping] = {
         omop="observation (device setting)",
         clif="control_parameter_value (category iabp_ratio; CLIF writes 1:2 where we store 0.5)",
         why=_NOT_ELSO,
+    ),
+    "impella_purge_flow": M(
+        fhir="Observation (Impella purge flow)",
+        omop="measurement (device flow)",
+        why=_NOT_ELSO + "; CLIF 2.1 has no purge flow",
+    ),
+    "iabp_augmentation": M(
+        fhir="Observation (IABP augmented diastolic pressure)",
+        omop="measurement (device pressure)",
+        why=_NOT_ELSO + "; " + _NOT_CLIF,
+    ),
+    "vad_speed": M(
+        fhir="Observation (VAD pump speed)",
+        omop="measurement (device speed)",
+        clif="control_parameter_value (category rpm; mcs_group temporary_lvad, "
+        "temporary_rvad or durable_lvad)",
+        why=_NOT_ELSO,
+    ),
+    "vad_flow": M(
+        fhir="Observation (VAD flow)",
+        omop="measurement (device flow)",
+        clif="flow (mcs_group temporary_lvad, temporary_rvad or durable_lvad)",
+        why=_NOT_ELSO,
+    ),
+    "vad_power": M(
+        fhir="Observation (VAD power)",
+        omop="measurement (device power)",
+        why=_NOT_ELSO + "; CLIF 2.1 has no device power (3.0 drafts a 'power' setting)",
+    ),
+    "vad_pulsatility_index": M(
+        fhir="Observation (VAD pulsatility index)",
+        omop="measurement (device index)",
+        why=_NOT_ELSO + "; CLIF 2.1 has no pulsatility index (3.0 drafts one)",
+    ),
+    "sbp": M(
+        fhir="Observation (systolic blood pressure, LOINC 8480-6)",
+        omop="measurement (invasive systolic blood pressure)",
+        why=_NOT_ELSO + "; " + _NOT_CLIF,
+    ),
+    "dbp": M(
+        fhir="Observation (diastolic blood pressure, LOINC 8462-4)",
+        omop="measurement (invasive diastolic blood pressure)",
+        why=_NOT_ELSO + "; " + _NOT_CLIF,
     ),
 }
 _DRUG = M(

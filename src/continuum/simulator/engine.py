@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from continuum import support_configuration
 from continuum.errors import FieldProblem, ValidationFailed
 from continuum.simulator import artefacts as art
+from continuum.simulator import devices as mcs_devices
 from continuum.simulator.blood import ph_from
 from continuum.simulator.circuit import (
     Circuit,
@@ -361,6 +362,12 @@ def simulate(
             if code in (*BLOOD_GAS_CODES, *BLOOD_GAS_VV_ONLY):
                 sparse[code] = np.unique(np.concatenate([minutes, after])).astype(np.int64)
     signals, log = art.observe(seed, clean, continuous, sparse)
+    if mcs_devices.applies(sc.devices, fa):  # devices beside the circuit (own random stream)
+        device_clean, device_observed = mcs_devices.device_signals(
+            sc.devices, fa, n, seed, clean["map"]
+        )
+        clean.update(device_clean)
+        signals.update(device_observed)
 
     derived = {
         "cardiac_output": output + flow if arterial else output,

@@ -30,6 +30,10 @@ FAULT_DETECTORS: dict[str, tuple[str, ...]] = {
     "circuit_thrombosis": ("circuit_thrombosis", "transmembrane_gradient_rise"),
     "anticoagulation_drift": ("anticoagulation_out_of_range",),
     "differential_hypoxia": ("differential_hypoxia",),
+    # mechanical circulatory support beside the circuit (simulator/devices.py)
+    "impella_suction": ("impella_flow_low",),
+    "impella_purge_obstruction": ("impella_purge_pressure",),
+    "lv_distension": ("lv_unloading_context",),
 }
 
 # Faults that only a support configuration with the right return can have (of the two
@@ -46,6 +50,8 @@ INTERVENTIONS: tuple[str, ...] = (
     "flow_change",
     "heparin_change",
     "fdo2_change",
+    "impella_reposition",
+    "purge_change",
 )
 
 # Which intervention ends which fault.
@@ -53,6 +59,8 @@ RESOLVES: dict[str, tuple[str, ...]] = {
     "oxygenator_change": ("oxygenator_failure", "circuit_thrombosis"),
     "fluid_bolus": ("access_insufficiency",),
     "heparin_change": ("anticoagulation_drift",),
+    "impella_reposition": ("impella_suction",),
+    "purge_change": ("impella_purge_obstruction",),
 }
 
 # After a fluid bolus the volume deficit clears with this time constant (minutes).

@@ -57,6 +57,13 @@ COLUMN_ORDER: tuple[str, ...] = (
     "tidal_volume",
     "plateau_pressure",
     "resp_rate",
+    # mechanical circulatory support (simulator/devices.py DEVICE_COLUMNS)
+    "impella_p_level",
+    "impella_flow",
+    "impella_purge_pressure",
+    "impella_purge_flow",
+    "sbp",
+    "dbp",
 )
 
 

@@ -59,6 +59,8 @@ class Scenario:
     # draw a blood gas after each sweep/FdO2 step, as a weaning trial does.
     ventilator_charted: bool = False
     evaluated: bool = True
+    # devices beside the circuit: group → model, e.g. {"impella": "CP"} (simulator/devices.py)
+    devices: dict[str, str] = field(default_factory=dict)
 
     @property
     def info(self) -> ScenarioInfo:
@@ -210,6 +212,41 @@ SCENARIOS: dict[str, Scenario] = {
             ("VV",),
             (Fault("access_insufficiency", 0.15, 0.25), Fault("recirculation", 0.55, 0.3)),
             (Intervention("fluid_bolus", 0.45),),
+        ),
+        _S(
+            "control_ecpella",
+            "Fault-free femoral VA with an Impella CP at P-8 (ECPELLA) and an arterial line",
+            ("VA",),
+            default_mode="VA",
+            devices={"impella": "CP"},
+        ),
+        _S(
+            "ecpella_impella_suction",
+            "Femoral VA with an Impella CP at P-8 (ECPELLA): suction and malposition make the "
+            "Impella flow fall below its P-level range; repositioned under echo",
+            ("VA",),
+            (Fault("impella_suction", 0.35, 0.08),),
+            (Intervention("impella_reposition", 0.7),),
+            default_mode="VA",
+            devices={"impella": "CP"},
+        ),
+        _S(
+            "ecpella_purge_obstruction",
+            "ECPELLA (VA + Impella CP): the purge pressure climbs past 1,100 mmHg as the purge "
+            "flow falls; the dextrose is lowered and the cassette replaced",
+            ("VA",),
+            (Fault("impella_purge_obstruction", 0.3, 0.15),),
+            (Intervention("purge_change", 0.75),),
+            default_mode="VA",
+            devices={"impella": "CP"},
+        ),
+        _S(
+            "va_lv_distension",
+            "Femoral VA without an unloading device: the failing left ventricle stops opening "
+            "the aortic valve and the arterial pulse pressure narrows (LV-unloading context)",
+            ("VA",),
+            (Fault("lv_distension", 0.3, 0.15),),
+            default_mode="VA",
         ),
     ]
 }

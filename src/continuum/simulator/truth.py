@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from continuum.physiology.gas_exchange import recirculation_fraction
 from continuum.simulator.labs import ANTI_XA_TARGET
+from continuum.surveillance.impella_levels import low_bounds
 from continuum.vocabulary import delta_p_series
 
 Array = NDArray[np.float64]
@@ -133,6 +134,33 @@ CRITERIA: dict[str, tuple[Criterion, str]] = {
         "right-hand SpO2 < 90 % with return-limb saturation ≥ 95 %",
     ),
 }
+
+
+def _impella_flow(c: dict[str, Array], onset: int) -> BoolArray:
+    low = np.array(low_bounds(None))  # the smallest pump's (Impella 2.5) table
+    level = np.clip(np.round(c["impella_p_level"]), 0, 9).astype(int)
+    return (c["impella_p_level"] >= 2) & (c["impella_flow"] < 0.9 * low[level])
+
+
+def _purge(c: dict[str, Array], onset: int) -> BoolArray:
+    p = c["impella_purge_pressure"]
+    return (p > 1100.0) | (p < 300.0)
+
+
+def _pulse_pressure(c: dict[str, Array], onset: int) -> BoolArray:
+    return (c["sbp"] - c["dbp"]) < 10.0
+
+
+CRITERIA.update(
+    {
+        "impella_flow_low": (
+            _impella_flow,
+            "Impella flow < 90 % of the lower bound of its P-level range (Impella 2.5 table)",
+        ),
+        "impella_purge_pressure": (_purge, "purge pressure outside 300–1,100 mmHg"),
+        "lv_unloading_context": (_pulse_pressure, "arterial pulse pressure < 10 mmHg"),
+    }
+)
 
 
 def obvious_minute(kind: str, clean: dict[str, Array], onset: int, ended: int | None) -> int | None:

@@ -29,6 +29,9 @@ from continuum.surveillance import (
     differential_hypoxia,
     flow_below_target,
     hemolysis,
+    impella_flow_low,
+    impella_purge_pressure,
+    lv_unloading_context,
     oxygenator_dysfunction,
     pump_thrombosis,
     recirculation,
@@ -53,6 +56,9 @@ DETECTORS: dict[str, ModuleType] = {
         anticoagulation_out_of_range,
         differential_hypoxia,
         flow_below_target,
+        impella_flow_low,
+        impella_purge_pressure,
+        lv_unloading_context,
     )
 }
 DETECTOR_CODES: tuple[str, ...] = tuple(DETECTORS)

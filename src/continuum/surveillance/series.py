@@ -78,6 +78,9 @@ class RunSeries:
     signals: dict[str, Signal]
     component_changes: tuple[ComponentChange, ...] = ()
     baselines: dict[str, float] = field(default_factory=dict)
+    # Mechanical circulatory support devices in place beside the circuit: group → model,
+    # e.g. {"impella": "CP", "iabp": "IABP"} (the device record; docs/clinical/mcs.md).
+    devices: dict[str, str] = field(default_factory=dict)
     configuration: SupportConfiguration = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

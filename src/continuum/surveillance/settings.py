@@ -174,6 +174,55 @@ class SurveillanceSettings:
     flow_critical_fraction: float = _t(0.80, "fraction of goal", DESIGN)
     flow_smoothing_min: float = _t(10, "min", DESIGN)
     flow_persist_min: float = _t(30, "min", DESIGN + ": brief intentional changes do not alert")
+    # -- impella_flow_low (docs/clinical/mcs.md §3) -------------------------------------------
+    impella_flow_tolerance: float = _t(
+        0.10,
+        "fraction of the lower bound",
+        DESIGN + ": warning below the P-level's expected range by more than this "
+        "(ranges: Impella IFU P-level table, docs/clinical/reference.md §8.4 [S])",
+    )
+    impella_flow_critical_fraction: float = _t(
+        0.50,
+        "fraction of the lower bound",
+        DESIGN + ": critical below half the lower bound ('Impella flow reduced', suction, "
+        "position wrong; §8.4 [S] names the alarms, not a number)",
+    )
+    impella_min_p_level: float = _t(
+        2,
+        "P-level",
+        "Impella IFU: run at P-2 or higher; P-0 stops the motor, P-1 is not a working level "
+        "(docs/clinical/reference.md §8.4) [S]",
+    )
+    impella_smoothing_min: float = _t(5, "min", DESIGN + ": rolling median window")
+    impella_persist_min: float = _t(10, "min", DESIGN + ": low flow must persist this long")
+    # -- impella_purge_pressure --------------------------------------------------------------
+    purge_pressure_low: float = _t(
+        300,
+        "mmHg",
+        "Impella purge operating window 300–1,100 mmHg (docs/clinical/reference.md §8.4) [S]",
+    )
+    purge_pressure_high: float = _t(
+        1100,
+        "mmHg",
+        "Impella IFU: purge pressure > 1,100 mmHg → 'Purge Flow Low' "
+        "(docs/clinical/reference.md §8.4) [S]",
+    )
+    purge_max_age_min: float = _t(
+        90, "min", DESIGN + ": an hourly charted purge pressure stands this long"
+    )
+    purge_persist_min: float = _t(10, "min", DESIGN + ": outside the window this long")
+    purge_critical_min: float = _t(
+        60, "min", DESIGN + ": outside the window this long → critical (purge blocked risk)"
+    )
+    # -- lv_unloading_context ----------------------------------------------------------------
+    lv_pulse_pressure_low: float = _t(
+        10,
+        "mmHg",
+        "[U] programme default: arterial pulse pressure below this on VA-ECMO suggests the "
+        "aortic valve is not opening (docs/clinical/mcs.md §4)",
+    )
+    lv_smoothing_min: float = _t(15, "min", DESIGN + ": rolling median window")
+    lv_persist_min: float = _t(30, "min", DESIGN + ": low pulse pressure must persist")
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> SurveillanceSettings:
         """A copy with some thresholds replaced; unknown names or non-numbers are refused."""
