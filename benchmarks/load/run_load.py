@@ -9,7 +9,7 @@ database holding the demo programme. Drives benchmarks/load/locustfile.py with L
    MLLP listener, each its own process, logs in a temporary folder;
 3. run Locust for ``--minutes`` (or ``--seconds``): ``--users`` clinicians (think time
    ``--wait`` s between pages) and ``--oru-rate`` ORU^R01 messages/s over ``--senders``
-   lock-step MLLP connections (default one per 10 messages/s) for the demo's active runs;
+   lock-step MLLP connections (default one per 5 messages/s) for the demo's active runs;
 4. stop everything, drop the database (``--keep-db`` keeps it), print the table; exit 1
    when anything failed (a page, a message, or a traceback in a server log).
 
@@ -245,7 +245,7 @@ def server_errors(logs: list[Path]) -> list[str]:
 
 def run(opts: argparse.Namespace) -> Result:
     seconds = opts.seconds if opts.seconds else opts.minutes * 60
-    senders = opts.senders if opts.senders is not None else math.ceil(opts.oru_rate / 10)
+    senders = opts.senders if opts.senders is not None else math.ceil(opts.oru_rate / 5)
     senders = senders if opts.oru_rate > 0 else 0
     name = f"load_{uuid.uuid4().hex[:8]}"
     url = create_database(name)
