@@ -70,6 +70,8 @@ class Result:
     server_errors: list[str] = field(default_factory=list)
     # CPU seconds used during the run per process, and the machine's (all processes).
     cpu: dict[str, float] = field(default_factory=dict)
+    # Each page alone before the load (one client, median of 5, ms): its own cost.
+    alone: dict[str, float] = field(default_factory=dict)
     load_average: float = 0.0
 
     @property
@@ -203,6 +205,50 @@ def machine_cpu() -> tuple[float, float]:
     return (sum(ticks) - idle) / hz, sum(ticks) / hz
 
 
+def postgres_cpu(database: str) -> float:
+    """CPU seconds of the live PostgreSQL backends connected to ``database``."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if cmd.startswith(b"postgres: ") and f" {database} ".encode() in cmd:
+            cpu = process_cpu(int(proc.name))
+            total += 0.0 if math.isnan(cpu) else cpu
+    return total
+
+
+ALONE = ("/login", "/rounds (board)", "/runs", "/runs/[id]", "/runs/[id]/rounds",
+         "/runs/[id]/circuit-check", "/runs/[id]/alerts", "/alerts")  # fmt: skip
+
+
+def pages_alone(host: str, username: str, run_id: int, repeat: int = 5) -> dict[str, float]:
+    """Each page read by one client with nothing else running: median ms of ``repeat``."""
+    import re
+    import statistics
+
+    import httpx
+
+    out: dict[str, float] = {}
+    with httpx.Client(base_url=host, timeout=60) as client:
+        page = client.get("/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        client.post("/login", data={"username": username, "password": PASSWORD,
+                                    "csrf_token": token.group(1) if token else ""})  # fmt: skip
+        for name in ALONE:
+            path = name.split(" ")[0].replace("[id]", str(run_id))
+            times = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                client.get(path).raise_for_status()
+                times.append((time.perf_counter() - t0) * 1000)
+            out[name] = statistics.median(times)
+    return out
+
+
 def _num(value: str) -> float:
     try:
         return float(value)
@@ -277,7 +323,9 @@ def run(opts: argparse.Namespace) -> Result:
             wait_tcp(mllp_port)
             if opts.host:
                 wait_http(opts.host.rstrip("/"))
-            say(f"apps on {', '.join(hosts)}, MLLP on {mllp_port}; Locust for {seconds:g} s …")
+            say(f"apps on {', '.join(hosts)}, MLLP on {mllp_port}; each page alone …")
+            alone = pages_alone(hosts[0], accounts[0].split(":")[0], runs[-1][0])
+            say(f"Locust for {seconds:g} s …")
             prefix = folder / "locust"
             locust_env = {
                 **env,
@@ -316,6 +364,7 @@ def run(opts: argparse.Namespace) -> Result:
             ]
             names = [f"app {p}" for p in ports] + ["MLLP listener"]
             before = {n: process_cpu(p.pid) for n, p in zip(names, procs, strict=True)}
+            before["PostgreSQL"] = postgres_cpu(name)
             children, machine = resource.getrusage(resource.RUSAGE_CHILDREN), machine_cpu()
             with open(folder / "locust.log", "wb") as out:
                 code = subprocess.run(
@@ -324,6 +373,7 @@ def run(opts: argparse.Namespace) -> Result:
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             busy = machine_cpu()
             cpu = {n: process_cpu(p.pid) - before[n] for n, p in zip(names, procs, strict=True)}
+            cpu["PostgreSQL"] = postgres_cpu(name) - before["PostgreSQL"]
             cpu["Locust"] = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
             cpu["machine busy"] = busy[0] - machine[0]
             cpu["machine capacity"] = busy[1] - machine[1]
@@ -347,8 +397,9 @@ def run(opts: argparse.Namespace) -> Result:
             rows,
             failures,
             server_errors(logs),
-            cpu,
-            load_average,
+            cpu=cpu,
+            load_average=load_average,
+            alone=alone,
         )
     return result
 
@@ -370,7 +421,12 @@ def report(result: Result) -> str:
     ]:
         out.append(
             f"{r.kind + ' ' + r.name:<48.48} {r.count:>7} {r.failures:>5} {r.p50:>7.0f} "
-            f"{r.p95:>7.0f} {r.p99:>7.0f} {r.max:>7.0f}"
+            f"{r.p95:>7.0f} {r.p99:>7.0f} {r.max:>7.0f} "
+            + (
+                f"{result.alone[r.name]:>6.0f}"
+                if r.kind == "GET" and r.name in result.alone
+                else ""
+            )
         )
     worst = max((r for r in pages if r.name != "/login"), key=lambda r: r.p95, default=None)
     ack = result.row("MLLP", "ORU^R01 send→AA (committed)")
@@ -405,7 +461,7 @@ def report(result: Result) -> str:
             f"CPU during the run: {', '.join(parts)}; machine busy "
             f"{result.cpu.get('machine busy', 0):.0f} of {cap:.0f} CPU s "
             f"({os.cpu_count()} cores, load average {result.load_average:.1f} at the end; "
-            "the rest is PostgreSQL and other work on the machine)"
+            "the rest is other work on the machine)"
         )
     for f in result.failures[:10]:
         out.append(
