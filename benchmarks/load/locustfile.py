@@ -19,7 +19,8 @@ Configuration comes from environment variables (the runner sets them):
 Every page is a "GET"/"POST" entry named by its route pattern; a POST counts as failed when
 it does not redirect (303) to the record it wrote. A round or alert saved by a colleague at
 the same moment answers 409 with both versions side by side: that is the product working,
-so it is counted under its own name ("… (409 colleague saved first)") and not as an error.
+so it is counted under its own name ("… (409 colleague saved first)") and not as an error;
+so is an alert a colleague acknowledged a moment earlier (422 "already acknowledged").
 """
 
 from __future__ import annotations
@@ -132,6 +133,9 @@ class Clinician(HttpUser):
                 r.success()
             elif conflict_ok and r.status_code == 409:
                 r.request_meta["name"] = f"{name} (409 colleague saved first)"
+                r.success()
+            elif conflict_ok and r.status_code == 422 and "already acknowledged" in r.text:
+                r.request_meta["name"] = f"{name} (422 colleague acknowledged first)"
                 r.success()
             else:
                 text = r.text or ""
