@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, union_all
+from sqlalchemy import func, insert, select, text, union_all
 from sqlalchemy.orm import Session
 
 from continuum import vocabulary
@@ -575,6 +575,31 @@ def latest_per_code(session: Session, run_id: int) -> dict[str, tuple[int, Obser
     found = session.scalars(select(Observation).where(Observation.id.in_(select(ids.c.id))))
     rows = {o.code: o for o in found}
     return {code: (counts[code], rows[code]) for code in codes if code in rows}
+
+
+def newest_time(session: Session, run_id: int) -> datetime | None:
+    """The time of the run's newest final observation. On PostgreSQL an index seek per
+    vocabulary code (every stored code is one: each write resolves it there), where MAX over
+    the run's rows reads all of them: 10 ms at 50,000 rows, growing with the run
+    (benchmarks/load)."""
+    if session.get_bind().dialect.name != "postgresql":
+        newest: datetime | None = session.scalar(
+            select(func.max(Observation.time)).where(
+                Observation.run_id == run_id, Observation.status == "final"
+            )
+        )
+        return newest
+    found = session.scalar(
+        text(
+            "SELECT MAX(m.t) FROM unnest(CAST(:codes AS text[])) AS c(code), LATERAL "
+            "(SELECT MAX(o.time) AS t FROM observation o WHERE o.run_id = :run "
+            "AND o.code = c.code AND o.status = 'final') m"
+        ),
+        {"codes": sorted(vocabulary.CODES), "run": run_id},
+    )
+    if found is None:
+        return None
+    return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
 
 
 def series(
