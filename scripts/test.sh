@@ -7,7 +7,7 @@
 # so one Chromium runs beside the other tests; each worker has its own template databases.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh test
+bash scripts/setup.sh test,load
 .venv/bin/ruff check src tests benchmarks
 exec .venv/bin/python -m pytest -q -p no:cacheprovider \
   -n "${CONTINUUM_TEST_WORKERS:-auto}" --dist loadgroup "$@"

@@ -269,6 +269,10 @@ def serve(
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+        # Longer than a reverse proxy's idle upstream connection (nginx: 60 s) and a
+        # clinician's pause between pages: with uvicorn's 5 s default, a request sent on a
+        # connection the server is just closing is reset (benchmarks/load found ~1 in 100).
+        timeout_keep_alive=75,
     )
 
 

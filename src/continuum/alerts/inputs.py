@@ -14,14 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from continuum import support_configuration, vocabulary
 from continuum.alerts import samples
 from continuum.alerts.models import SurveillanceBaseline
 from continuum.alerts.samples import floor_to
-from continuum.core.record import Observation
+from continuum.core import observation_service
 from continuum.core.run_record import Component, Run
 from continuum.core.run_service import current_mode
 from continuum.core.targets import current_targets
@@ -88,11 +88,7 @@ def run_targets(session: Session, run_id: int) -> RunTargets:
 def last_time(session: Session, run_id: int, codes: set[str] | None = None) -> datetime | None:
     """The newest final observation of the run (of ``codes``: one index seek per code)."""
     if not codes:
-        return session.scalar(
-            select(func.max(Observation.time)).where(
-                Observation.run_id == run_id, Observation.status == "final"
-            )
-        )
+        return observation_service.newest_time(session, run_id)
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         return _last_time_pg(session, run_id, codes)

@@ -22,7 +22,7 @@ from sqlalchemy import Float, func, select
 from sqlalchemy.orm import Session
 
 from continuum import display_names, vocabulary
-from continuum.core import free_text, settings_service, targets
+from continuum.core import free_text, observation_service, settings_service, targets
 from continuum.core.clinical_event import ClinicalEvent
 from continuum.core.record import Observation
 from continuum.core.run_record import Run
@@ -280,11 +280,7 @@ def lung_trace(lung: LungTrend, s: SurveillanceSettings) -> Trace:
 
 def window_end(session: Session, run: Run) -> datetime | None:
     """The time of the run's newest observation (the chart ends there)."""
-    stmt = select(func.max(Observation.time)).where(
-        Observation.run_id == run.id, Observation.status == "final"
-    )
-    found: datetime | None = session.scalar(stmt)
-    return found
+    return observation_service.newest_time(session, run.id)
 
 
 def run_chart(session: Session, run: Run, zone: ZoneInfo, readable: bool = True) -> Chart | None:
