@@ -145,7 +145,9 @@ def _summary(v: dict[str, float | None], severity: str) -> str:
             f"FdO2 {v['fdo2'] or 1:.2f}"
         )
     if v["pco2_pre_minus_post"] is not None:
-        parts.append(f"pCO2 pre−post {v['pco2_pre_minus_post']:.0f} mmHg")
+        sweep = v["sweep_flow"]
+        at_sweep = f" at sweep {sweep:g} L/min" if sweep is not None else ""
+        parts.append(f"pCO2 pre−post {v['pco2_pre_minus_post']:.0f} mmHg{at_sweep}")
     detail = "; ".join(parts) or "gas-exchange values"
     return (
         f"Membrane-lung gas exchange failing ({detail}): check gas supply and blender "
