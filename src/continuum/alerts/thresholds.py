@@ -103,6 +103,7 @@ SETTINGS = SettingGroup(
         ("access_warning", "access_clear"),
         ("anti_xa_low", "anti_xa_high"),
         ("dh_upper_sat_critical", "dh_upper_sat"),
+        ("oxy_pco2_gradient_sweep_min", "oxy_pco2_gradient_sweep_full"),
     ),
 )
 
