@@ -8,7 +8,18 @@ episodes ([] = silence).
 from __future__ import annotations
 
 import pytest
-from surveillance_shapes import at, brief, dropout, labs, outcome, ramp, run, steady, step
+from surveillance_shapes import (
+    alternating,
+    at,
+    brief,
+    dropout,
+    labs,
+    outcome,
+    ramp,
+    run,
+    steady,
+    step,
+)
 
 from continuum.surveillance import RunTargets
 
@@ -21,6 +32,10 @@ def gas(*values: float) -> tuple:
 
 NORMAL_PO2 = gas(450, 455, 448, 452, 450, 449, 451, 450)
 FAILING_PO2 = gas(450, 455, 448, 452, 150, 140, 130, 120)
+LOW_GRADIENT = {  # pre−post pCO2 10 mmHg, then 4 mmHg from hour 26
+    "pre_oxy_pco2": gas(*[45] * 8),
+    "post_oxy_pco2": gas(35, 35, 35, 35, 41, 41, 41, 41),
+}
 
 # -- oxygenator_dysfunction (Lubnow: post-MO pO2 < 200 at FdO2 1.0; pCO2 rules) -------------
 OXY = [
@@ -64,6 +79,65 @@ OXY = [
         "one low sample, then normal again (a result stands until the next)",
         {},
         {"post_oxy_po2": gas(450, 455, 448, 452, 150, 450, 451, 450)},
+        ["warning"],
+    ),
+    # -- sweep-aware judging (weaning steps and sweep-off trials, reference.md §4.1/§6.1) --
+    (
+        "pre−post pCO2 4 mmHg at a weaning sweep of 1 L/min (CO2 rule not judged < 2 L/min)",
+        {"sweep_flow": step(4.0, 1.0, 21)},
+        {"post_oxy_po2": NORMAL_PO2, **LOW_GRADIENT},
+        [],
+    ),
+    (
+        "pre−post pCO2 4 mmHg at sweep 4 L/min (full limit 5 mmHg)",
+        {},
+        {"post_oxy_po2": NORMAL_PO2, **LOW_GRADIENT},
+        ["warning"],
+    ),
+    (
+        "pre−post pCO2 4 mmHg at sweep 2.5 L/min (limit scaled to 3.1 mmHg)",
+        {"sweep_flow": step(4.0, 2.5, 21)},
+        {"post_oxy_po2": NORMAL_PO2, **LOW_GRADIENT},
+        [],
+    ),
+    (
+        "pre−post pCO2 2 mmHg at sweep 2.5 L/min (below the scaled 3.1 mmHg)",
+        {"sweep_flow": step(4.0, 2.5, 21)},
+        {
+            "post_oxy_po2": NORMAL_PO2,
+            "pre_oxy_pco2": gas(*[45] * 8),
+            "post_oxy_pco2": gas(35, 35, 35, 35, 43, 43, 43, 43),
+        },
+        ["warning"],
+    ),
+    (
+        "pO2 40 mmHg drawn during a sweep-off trial, judged after the sweep is back on",
+        {"sweep_flow": brief(4.0, 0.0, 19, 120)},
+        {"post_oxy_po2": gas(450, 455, 448, 40, 450, 449, 451, 450)},
+        [],
+    ),
+    (
+        "pO2 190 mmHg drawn at FdO2 0.5, judged after FdO2 is raised to 1.0",
+        {"sweep_fio2": step(0.5, 1.0, 22)},
+        {"post_oxy_po2": gas(225, 225, 225, 190, 450, 450, 450, 450)},
+        [],
+    ),
+    (
+        "pO2 150 mmHg drawn 5 min after the sweep is raised 4 → 6 L/min (not settled)",
+        {"sweep_flow": step(4.0, 6.0, 25.92)},
+        {"post_oxy_po2": gas(450, 455, 448, 452, 150, 450, 451, 450)},
+        [],
+    ),
+    (
+        "failing pO2 after the sweep is raised 4 → 6 L/min to compensate (still caught)",
+        {"sweep_flow": step(4.0, 6.0, 23)},
+        {"post_oxy_po2": FAILING_PO2},
+        ["warning"],
+    ),
+    (
+        "small sweep noise (4.0 ± 0.2 L/min) is no step",
+        {"sweep_flow": alternating(3.9, 4.1, 0)},
+        {"post_oxy_po2": FAILING_PO2},
         ["warning"],
     ),
 ]
@@ -209,6 +283,20 @@ RECIRC = [
         [],
     ),
     ("single SpO2 motion artefact", "VV", {"spo2": brief(94, 70)}, sats(LOW_PRE), []),
+    (
+        "drainage 75% and SpO2 94 → 88% with the sweep off (nothing to recirculate)",
+        "VV",
+        {"spo2": step(94, 88, 26), "sweep_flow": step(4.0, 0.0, 23)},
+        sats(HIGH_PRE),
+        [],
+    ),
+    (
+        "drainage 75% (R 38%) and SpO2 falling, sweep back on and settled",
+        "VV",
+        {"spo2": step(94, 88, 26), "sweep_flow": brief(4.0, 0.0, 20, 60)},
+        sats(HIGH_PRE),
+        ["warning"],
+    ),
 ]
 
 

@@ -64,3 +64,26 @@ def test_an_alert_raised_under_a_programme_threshold_states_it() -> None:
     [alert] = run_all_detectors(series, settings, only=["hemolysis"])
     assert "pfHb ≥ 40 mg/dL (warning)" in alert.evidence["rule"]
     assert alert.evidence["rule"] == rule_texts(settings)["hemolysis"]
+
+
+@pytest.mark.parametrize(
+    ("detector", "name", "value", "words"),
+    [
+        (
+            "oxygenator_dysfunction",
+            "oxy_pco2_gradient_sweep_min",
+            1.5,
+            "not judged below 1.5 L/min",
+        ),
+        ("oxygenator_dysfunction", "oxy_pco2_gradient_sweep_full", 5, "sweep/5 L/min below 5"),
+        ("oxygenator_dysfunction", "oxy_gas_settle_min", 30, "drawn < 30 min after a sweep"),
+        ("oxygenator_dysfunction", "oxy_setting_step", 0.3, "FdO2 step (≥ 30%)"),
+        ("recirculation", "oxy_sweep_on", 0.5, "not judged at sweep < 0.5 L/min"),
+        ("recirculation", "oxy_gas_settle_min", 30, "drawn < 30 min after a sweep"),
+    ],
+)
+def test_sweep_aware_thresholds_show_in_the_rule_text(
+    detector: str, name: str, value: float, words: str
+) -> None:
+    assert words not in rule_texts()[detector]
+    assert words in rule_texts(DEFAULT_SETTINGS.with_overrides({name: value}))[detector]

@@ -51,3 +51,18 @@ def test_the_simulators_console_csv_replays_like_its_arrays(tmp_path: Path) -> N
     assert [(a.detector, a.severity) for a in from_file] == [
         (a.detector, a.severity) for a in direct
     ]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 1001])
+def test_weaning_trials_raise_no_alert(seed: int) -> None:
+    """VV weaning (FdO2 0.6, sweep 2.5 → 1 → off, a failed then a passed sweep-off trial):
+    a small pre−post pCO2 difference at a low sweep, gases drawn before a sweep change and
+    converging saturations with the sweep off are not circuit faults (reference.md §4.1)."""
+    run, alerts = replay("weaning_vv", "VV", seed)
+    assert run.truth == []
+    assert [a.to_dict() for a in alerts] == []
+
+
+def test_weaning_is_scored_as_a_control() -> None:
+    info = next(i for i in simulator.list_scenarios() if i.name == "weaning_vv")
+    assert info.evaluated and info.faults == ()

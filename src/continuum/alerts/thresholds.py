@@ -24,11 +24,18 @@ from continuum.surveillance.settings import DEFAULT_SETTINGS, SurveillanceSettin
 GROUP = "surveillance"
 
 
+# Thresholds that stop working at 0: a setting step of 0 would make every sweep reading a
+# step, so the oxygenator detector would never judge a gas.
+FLOORS: dict[str, float] = {"oxy_setting_step": 0.05}
+
+
 def allowed_range(name: str) -> tuple[float, float]:
     """A plausible range around the default: same sign, at most ten times as far from 0;
     fractions stay within 0–1 (rises may go to 5, i.e. +500 %), saturations within 0–100 %."""
     default = float(getattr(DEFAULT_SETTINGS, name))
     unit = _unit(name)
+    if name in FLOORS:
+        return (FLOORS[name], 1.0)
     if unit == "%":
         return (0.0, 100.0)
     if unit.startswith("fraction"):
@@ -103,6 +110,7 @@ SETTINGS = SettingGroup(
         ("access_warning", "access_clear"),
         ("anti_xa_low", "anti_xa_high"),
         ("dh_upper_sat_critical", "dh_upper_sat"),
+        ("oxy_pco2_gradient_sweep_min", "oxy_pco2_gradient_sweep_full"),
     ),
 )
 

@@ -201,10 +201,8 @@ SCENARIOS: dict[str, Scenario] = {
             },
             lung_course=LungCourse(0.85, 0.05, 0.6),
             ventilator_charted=True,
-            # Sweep-off trials and low sweeps are not faults, but the circuit-gas detectors
-            # (oxygenator CO2 rule at 1–2.5 L/min, gases drawn before a sweep change,
-            # recirculation with the sweep off) are not weaning-aware yet: not scored.
-            evaluated=False,
+            # Sweep-off trials and low sweeps are not faults: scored as a fault-free control
+            # (the circuit-gas detectors judge sweep-aware, surveillance/sweep.py).
         ),
         _S(
             "hypovolaemia_recirculation",

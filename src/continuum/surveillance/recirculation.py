@@ -7,7 +7,9 @@ hypoxaemic patient's low SvO2 can give a high R at drainage saturations < 75%). 
 true venous saturation (SvO2 is not measurable on the circuit) a proxy is used: drainage
 saturation ≥ 10 points above its own baseline → info, with falling patient saturation →
 warning; the proxy is not judged below 75% drainage saturation ("significant recirculation
-unlikely", nickmmark calculator).
+unlikely", nickmmark calculator). Not judged while the sweep is off (no membrane O2
+transfer, so pre-, post-oxygenator and venous saturations converge), nor from saturations
+drawn before, or within 15 min after, a sweep/FdO2 step (``sweep.settled``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from continuum.surveillance.base import (
 from continuum.surveillance.grid import Grid, rolling_median
 from continuum.surveillance.series import RunTargets
 from continuum.surveillance.settings import SurveillanceSettings
+from continuum.surveillance.sweep import settled, sweep_off
 
 CODE = "recirculation"
 RESETS = ("circuit",)
@@ -42,11 +45,17 @@ def patient_saturation(grid: Grid, s: SurveillanceSettings) -> np.ndarray:
 
 def _traces(grid: Grid, s: SurveillanceSettings) -> dict[str, np.ndarray]:
     age = s.gas_max_age_h * 60
+    # With the sweep off the membrane adds no O2, so there is nothing to recirculate: not
+    # judged then, nor from saturations drawn before or just after a sweep/FdO2 step.
+    judged = ~sweep_off(grid, s)
     pre = rolling_median(grid.locf("pre_oxy_so2", age), grid.minutes(15))
+    pre = np.where(judged & settled(grid, "pre_oxy_so2", s, age), pre, np.nan)
     post = grid.locf("post_oxy_so2", age)
+    post = np.where(judged & settled(grid, "post_oxy_so2", s, age), post, np.nan)
     svo2 = grid.locf("svo2", age)
     r = ratio(pre - svo2, post - svo2)
-    r[~((post - svo2) > 1)] = np.nan
+    with np.errstate(invalid="ignore"):
+        r[~((post - svo2) > 1)] = np.nan
     starts = grid.segments(RESETS)
     sat = patient_saturation(grid, s)
     return {
@@ -91,7 +100,9 @@ def rule_text(s: SurveillanceSettings) -> str:
         f"with patient saturation ≥ {num(s.recirc_sat_fall)} points below baseline → warning; "
         f"R ≥ {pct(s.recirc_critical)} with falling saturation → critical; sustained "
         f"{num(s.recirc_persist_min)} min; proxy not judged at drainage saturation < "
-        f"{num(s.recirc_pre_so2_min)}%"
+        f"{num(s.recirc_pre_so2_min)}%; not judged at sweep < {num(s.oxy_sweep_on)} L/min "
+        f"(no membrane O2 transfer to recirculate), nor from saturations drawn < "
+        f"{num(s.oxy_gas_settle_min)} min after a sweep or FdO2 step or before one"
     )
 
 
@@ -113,6 +124,8 @@ def evaluate(grid: Grid, s: SurveillanceSettings, targets: RunTargets) -> Evalua
             "recirc_pre_so2_min",
             "recirc_sat_fall",
             "recirc_pre_so2_rise",
+            "oxy_sweep_on",
+            "oxy_gas_settle_min",
         ),
         inputs=("pre_oxy_so2", "post_oxy_so2", "svo2", "spo2", "sao2", "blood_flow"),
         trace=t,

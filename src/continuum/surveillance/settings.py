@@ -65,6 +65,30 @@ class SurveillanceSettings:
     oxy_pco2_sweep_min: float = _t(10, "L/min", LUBNOW + ": pCO2 rule judged at sweep 10–12 L/min")
     oxy_pco2_gradient_min: float = _t(5, "mmHg", LUBNOW + ": pCO2 pre − post <5 mmHg")
     oxy_sweep_on: float = _t(1.0, "L/min", DESIGN + ": below this the sweep is off (weaning trial)")
+    oxy_gas_settle_min: float = _t(
+        15,
+        "min",
+        DESIGN + ": a circuit gas is judged only when sweep and FdO2 had not stepped for this "
+        "long before it was drawn, nor since (docs/clinical/reference.md §4.1 sweep-aware "
+        "judging; weaning steps §6.1)",
+    )
+    oxy_setting_step: float = _t(
+        0.20,
+        "fraction",
+        DESIGN + ": a sweep or FdO2 change of at least this fraction of the larger value "
+        "(sweep floored at the sweep-on level, FdO2 at 0.21) is a step",
+    )
+    oxy_pco2_gradient_sweep_min: float = _t(
+        2.0,
+        "L/min",
+        DESIGN + ": below this sweep the pre−post pCO2 rule is not judged (CO2 removal is "
+        "sweep-limited; §4.1 sweep-aware judging)",
+    )
+    oxy_pco2_gradient_sweep_full: float = _t(
+        4.0,
+        "L/min",
+        DESIGN + ": below this sweep the pre−post pCO2 limit is scaled by sweep / this value",
+    )
     # -- pump_thrombosis ---------------------------------------------------------------------
     pump_drift_warning: float = _t(
         0.10,
