@@ -35,6 +35,7 @@ PURE = (
     "quality/participation_map_calc", "quality/participation_map_chart",
 )  # fmt: skip
 DOMAINS = ("alerts", "ingest", "initiation", "rounds", "weaning")
+DOMAINS = (*DOMAINS, "training")
 PROGRAMME = ("quality", "research")
 # What a programme layer may read of a domain: its tables and closed lists.
 READABLE = (

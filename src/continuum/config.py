@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # Hours between passes of the web app's daily housekeeping (continuum.housekeeping:
     # e.g. the ingest message log pruned to its retention); 0 = none in this process.
     housekeeping_interval_h: float = 24.0
+    # Seconds between passes of the simulation-training stepper (continuum.training.stepper:
+    # running training sessions write their simulated minutes); 0 = none in this process.
+    training_step_s: float = 2.0
     # Database connections per app process = requests doing database work at once; the
     # threadpool is sized from it (continuum.web.concurrency explains the arithmetic).
     db_connections: int = 20
@@ -74,6 +77,13 @@ class Settings(BaseSettings):
     def _housekeeping(cls, value: float) -> float:
         if not 0 <= value <= 24 * 7:
             raise ValueError(f"{value} h is outside 0–168 h (0 = no housekeeping in the app)")
+        return value
+
+    @field_validator("training_step_s")
+    @classmethod
+    def _training_step(cls, value: float) -> float:
+        if not 0 <= value <= 600:
+            raise ValueError(f"{value} s is outside 0–600 s (0 = no training stepper in the app)")
         return value
 
     @field_validator("db_connections")

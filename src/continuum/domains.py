@@ -25,6 +25,8 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.research.registry_record",
     "continuum.research.study_record",
     "continuum.alerts.exchange_record",
+    "continuum.core.competencies",
+    "continuum.training.models",
     # add domain model modules above this line
 )
 
@@ -69,6 +71,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.research.study_routes",
     "continuum.research.analysis_routes",
     "continuum.alerts.exchange_routes",
+    "continuum.core.competency_routes",
+    "continuum.training.routes",
     # add domain route modules above this line
 )
 
@@ -103,6 +107,7 @@ DEMO_MODULES: tuple[str, ...] = (
     "continuum.quality.demo_reviews",
     "continuum.research.registry_demo",
     "continuum.research.study_demo",
+    "continuum.training.demo",
     # add demo modules above this line
 )
 
@@ -128,5 +133,7 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "continuum.quality.adverse_event_settings",
     "continuum.quality.participation_policy",
     "continuum.research.registry_settings",
+    "continuum.core.competencies",
+    "continuum.training.settings",
     # add settings modules above this line
 )

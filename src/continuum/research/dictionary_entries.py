@@ -191,6 +191,10 @@ TABLES: dict[str, Table] = {
                 why="a registry holds ended runs; the state is implied by the stop time",
             ),
             "indication": TEXT,
+            "is_training": M(
+                label="Simulation-training run (never exported: training runs are left out)",
+                why="a simulated patient: every export, cohort and registry leaves it out",
+            ),
             "diagnosis": M(
                 elso="diagnoses (ICD-10, primary flag), coded from this text",
                 fhir="Procedure.reasonCode.text",
@@ -1502,6 +1506,9 @@ EXCLUDED: dict[str, str] = {
     "research_publication": "publications of studies: research governance, not patient data",
     "research_publication_author": "authorship and CRediT roles of staff: not patient data",
     "research_analysis": "saved outcome analyses of cohorts (aggregates): not patient data",
+    "competency_record": "staff competencies (training records): about staff, not patients",
+    "training_session": "simulation-training sessions: simulated patients, never exported",
+    "training_fault": "faults injected into simulation training: simulated, never exported",
 }
 
 # Observation codes (``vocabulary.CODES``): each is a field of its own, ``observation.value``
