@@ -209,7 +209,11 @@ def record(
     problems: list[FieldProblem] = []
     if data.achieved_on > today:
         problems.append(
-            FieldProblem("achieved_on", f"{data.achieved_on} is in the future", data.achieved_on)
+            FieldProblem(
+                "achieved_on",
+                f"{data.achieved_on} is in the future (today is {today})",
+                data.achieved_on.isoformat(),
+            )
         )
     if data.assessor_id is not None:
         try:

@@ -149,7 +149,7 @@ def post_session(data: SessionIn, db: DbSession, actor: CurrentActor) -> Session
 
 
 @api.get(
-    "/training/{training_id}", response_model=SessionOut, dependencies=[require(P.VIEW_CLINICAL)]
+    "/training/{training_id}", response_model=SessionOut, dependencies=[require(P.RUN_TRAINING)]
 )
 def get_session(training_id: int, db: DbSession, actor: CurrentActor) -> SessionOut:
     return _out(db, service.get(db, actor, training_id))
@@ -189,7 +189,7 @@ def post_end(training_id: int, data: EndIn, db: DbSession, actor: CurrentActor) 
 @api.get(
     "/training/{training_id}/debrief",
     response_model=DebriefOut,
-    dependencies=[require(P.VIEW_CLINICAL)],
+    dependencies=[require(P.RUN_TRAINING)],
 )
 def get_debrief(training_id: int, db: DbSession, actor: CurrentActor) -> DebriefOut:
     """Scores against each fault's truth and one timeline of faults, alerts and actions."""
@@ -344,7 +344,7 @@ def _debrief_page(
     )
 
 
-@pages.get("/training/{training_id}/debrief", dependencies=[require(P.VIEW_CLINICAL)])
+@pages.get("/training/{training_id}/debrief", dependencies=[require(P.RUN_TRAINING)])
 def debrief_page(
     training_id: int, request: Request, db: DbSession, actor: CurrentActor
 ) -> Response:

@@ -270,7 +270,7 @@ def run_events(session: Session, run_id: int, since: datetime | None = None) -> 
     comps = select(Component).where(Component.run_id == run_id, Component.replaces_id.is_not(None))
     if since is not None:
         comps = comps.where(Component.started_at >= since)
-    names = dict(session.execute(select(Staff.id, Staff.name)).tuples().all())
+    names: dict[int, str] = {i: n for i, n in session.execute(select(Staff.id, Staff.name))}
     for c in session.scalars(comps):
         label = c.kind.replace("_", " ")
         out.append(
