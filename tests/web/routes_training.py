@@ -31,7 +31,7 @@ CASES = [
     Case(
         "GET", "/api/v1/staff/{staff_id}/competencies", P.MANAGE_COMPETENCIES,
         "/api/v1/staff/1/competencies",
-    ),  # fmt: skip
+    ),
     Case(
         "POST",
         "/api/v1/staff/{staff_id}/competencies",
@@ -51,7 +51,7 @@ CASES = [
         order=40,
         json={"title": "API drill", "scenario": "control_va", "acceleration": 5,
               "trainee_ids": [1]},
-    ),  # fmt: skip
+    ),
     Case("GET", "/training/{training_id}", P.RUN_TRAINING, "/training/1", order=41),
     Case("GET", "/api/v1/training/{training_id}", P.RUN_TRAINING, "/api/v1/training/2", order=41),
     Case(
@@ -73,14 +73,14 @@ CASES = [
     Case(
         "POST", "/api/v1/training/{training_id}/step", P.RUN_TRAINING,
         "/api/v1/training/2/step", order=43,
-    ),  # fmt: skip
+    ),
     Case(
         "GET", "/training/{training_id}/debrief", P.RUN_TRAINING, "/training/1/debrief", order=43
     ),
     Case(
         "GET", "/api/v1/training/{training_id}/debrief", P.RUN_TRAINING,
         "/api/v1/training/1/debrief", order=43,
-    ),  # fmt: skip
+    ),
     Case(
         "POST",
         "/training/{training_id}/signoff",
@@ -100,9 +100,9 @@ CASES = [
     Case(
         "POST", "/training/{training_id}/end", P.RUN_TRAINING, "/training/1/end", order=44,
         form={"note": "good drill"},
-    ),  # fmt: skip
+    ),
     Case(
         "POST", "/api/v1/training/{training_id}/end", P.RUN_TRAINING,
         "/api/v1/training/2/end", order=44, json={},
-    ),  # fmt: skip
+    ),
 ]
