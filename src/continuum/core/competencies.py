@@ -171,7 +171,7 @@ class CompetencyBoardOut(Out):
 
 class TeamCurrentOut(Out):
     competency: str
-    at: date
+    on: date = Field(description="the day asked about")
     all_current: bool
     current: list[int]
     not_current: list[int]

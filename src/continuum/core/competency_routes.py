@@ -68,15 +68,16 @@ def get_team_current(
     db: DbSession,
     competency: str,
     staff_ids: list[int] = Query(default=[]),
-    at: date | None = None,
+    on: date | None = None,
 ) -> comp.TeamCurrentOut:
-    """Whether each of ``staff_ids`` held ``competency`` valid on ``at`` (default today)."""
+    """Whether each of ``staff_ids`` held ``competency`` valid on the day ``on`` (default
+    today)."""
     from continuum.db import utcnow
 
-    t = comp.team_current(db, staff_ids, competency, at or utcnow().date())
+    t = comp.team_current(db, staff_ids, competency, on or utcnow().date())
     return comp.TeamCurrentOut(
         competency=t.competency,
-        at=t.at,
+        on=t.at,
         all_current=t.all_current,
         current=t.current,
         not_current=t.not_current,
