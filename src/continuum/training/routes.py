@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from continuum.core import competencies, settings_service
+from continuum.core import competencies, free_text, settings_service
 from continuum.core.people import Staff
 from continuum.core.roles import Actor
 from continuum.core.roles import Permission as P
@@ -64,7 +64,7 @@ def _fault_out(f: TrainingFault) -> FaultOut:
     )
 
 
-def _out(db: DbSession, row: TrainingSession) -> SessionOut:
+def _out(db: DbSession, row: TrainingSession, actor: Actor | None = None) -> SessionOut:
     return SessionOut(
         id=row.id,
         run_id=row.run_id,
@@ -79,6 +79,7 @@ def _out(db: DbSession, row: TrainingSession) -> SessionOut:
         sim_minutes=row.sim_minutes,
         lead_in_minutes=row.lead_in_minutes,
         trainee_ids=list(row.trainee_ids or []),
+        note=free_text.for_api(actor, row.debrief_note),
         faults=[_fault_out(f) for f in service.faults(db, row.id)],
     )
 
@@ -101,7 +102,7 @@ def _library(db: DbSession) -> LibraryOut:
 def _debrief_out(db: DbSession, actor: Actor, training_id: int) -> DebriefOut:
     d = service.debrief(db, actor, training_id)
     return DebriefOut(
-        session=_out(db, d.row),
+        session=_out(db, d.row, actor),
         scores=[
             ScoreOut(
                 fault=s.fault,
@@ -137,7 +138,7 @@ def get_library(db: DbSession) -> LibraryOut:
 @api.get("/training", response_model=list[SessionOut], dependencies=[require(P.VIEW_CLINICAL)])
 def get_sessions(db: DbSession, actor: CurrentActor) -> list[SessionOut]:
     """Training sessions, newest first."""
-    return [_out(db, r) for r in service.listing(db, actor)]
+    return [_out(db, r, actor) for r in service.listing(db, actor)]
 
 
 @api.post(
@@ -145,14 +146,14 @@ def get_sessions(db: DbSession, actor: CurrentActor) -> list[SessionOut]:
 )
 def post_session(data: SessionIn, db: DbSession, actor: CurrentActor) -> SessionOut:
     """Start a session: a TRAINING run on a simulated patient, its history written now."""
-    return _out(db, service.start(db, actor, data))
+    return _out(db, service.start(db, actor, data), actor)
 
 
 @api.get(
     "/training/{training_id}", response_model=SessionOut, dependencies=[require(P.RUN_TRAINING)]
 )
 def get_session(training_id: int, db: DbSession, actor: CurrentActor) -> SessionOut:
-    return _out(db, service.get(db, actor, training_id))
+    return _out(db, service.get(db, actor, training_id), actor)
 
 
 @api.post(
@@ -175,7 +176,7 @@ def post_step(training_id: int, db: DbSession, actor: CurrentActor) -> SessionOu
     """Write the simulated minutes due by now (the background stepper does this too)."""
     row = service.get(db, actor, training_id)
     service.catch_up(db, row, utcnow())
-    return _out(db, row)
+    return _out(db, row, actor)
 
 
 @api.post(
@@ -183,7 +184,7 @@ def post_step(training_id: int, db: DbSession, actor: CurrentActor) -> SessionOu
 )
 def post_end(training_id: int, data: EndIn, db: DbSession, actor: CurrentActor) -> SessionOut:
     """End the session and its training run."""
-    return _out(db, service.end(db, actor, training_id, data.note))
+    return _out(db, service.end(db, actor, training_id, data.note), actor)
 
 
 @api.get(
@@ -336,6 +337,7 @@ def _debrief_page(
         status_code=error.status_code if error else 200,
         d=d,
         trainees=names,
+        signoffs=[competencies.out(db, r) for r in service.signoffs(db, training_id)],
         competencies=competencies.COMPETENCIES,
         can_sign=actor.can(P.RUN_TRAINING),
         error=error,

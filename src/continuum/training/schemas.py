@@ -57,6 +57,7 @@ class SessionOut(Out):
     sim_minutes: int = Field(description="length of the simulated run, min")
     lead_in_minutes: int = Field(description="simulated history before the start, min")
     trainee_ids: list[int]
+    note: str | None = Field(description="the instructor's debrief note (typed text)")
     faults: list[FaultOut]
 
 

@@ -486,3 +486,12 @@ def sign_off(
         ),
         today,
     )
+
+
+def signoffs(session: Session, training_id: int) -> list[competencies.CompetencyRecord]:
+    """Competency records that name this session as their evidence."""
+    rec = competencies.CompetencyRecord
+    stmt = select(rec).where(
+        rec.evidence_kind == "training_session", rec.evidence_id == training_id
+    )
+    return list(session.scalars(stmt.order_by(rec.id)))
