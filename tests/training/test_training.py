@@ -210,6 +210,7 @@ def _programme(web: Web, db_url: str) -> dict[str, Any]:
         ("/api/v1/quality/participation/missing-voices", {}),
         ("/api/v1/quality/possible-events", {"days": 30}),
         ("/api/v1/quality/adverse-events/summary", {}),
+        ("/api/v1/adverse-events", {}),
         ("/api/v1/research/registry", {}),
     ):
         r = c.get(path, params=params)
@@ -259,6 +260,13 @@ def test_training_runs_change_no_programme_figure(web: Web) -> None:
         run_service.add_component(db, PERF, run, ComponentCreate(
             kind="pump", started_at=now + timedelta(minutes=100), replaces_id=pump.id,
             stop_reason="device_malfunction"))  # fmt: skip
+        from continuum.quality import adverse_events
+        from continuum.quality.adverse_event_schemas import AdverseEventIn
+
+        adverse_events.record(db, PERF, run.id, AdverseEventIn(
+            code="mech_ml_clot", event_class="incident", harm="mild",
+            occurred_at=now + timedelta(minutes=90), detected_by="circuit_check",
+            description="simulated clot"))  # fmt: skip
         service.end(db, COORD, row.id, None, now + timedelta(minutes=150))
         critical = select(func.count()).select_from(CircuitAlert)
         critical = critical.where(
