@@ -54,7 +54,7 @@ STATE_LABELS = {
 }
 
 GROUP = "competencies"
-_U = "[U] programme policy: no published ECMO competency validity period"
+_U = "[U] programme policy: no published ECMO competency validity period (docs/training.md)"
 SETTINGS = SettingGroup(
     name=GROUP,
     title="ECMO competencies",

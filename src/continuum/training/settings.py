@@ -6,7 +6,7 @@ from continuum.core.roles import Permission
 from continuum.core.settings_service import Setting, SettingGroup
 
 GROUP = "training"
-_U = "[U] simulation-training convention (no published source)"
+_U = "[U] simulation-training convention, no published source (docs/training.md)"
 
 SETTINGS = SettingGroup(
     name=GROUP,
