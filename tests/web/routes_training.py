@@ -6,7 +6,12 @@ from __future__ import annotations
 from continuum.core.roles import Permission as P
 from tests.web.routes_table import Case
 
-_START = {"title": "Role matrix drill", "scenario": "control_vv", "acceleration": "1", "trainee_ids": "1"}  # noqa: E501
+_START = {
+    "title": "Role matrix drill",
+    "scenario": "control_vv",
+    "acceleration": "1",
+    "trainee_ids": "1",
+}  # noqa: E501
 
 CASES = [
     Case("GET", "/competencies", P.MANAGE_COMPETENCIES),
@@ -29,7 +34,9 @@ CASES = [
         params={"competency": "transport", "staff_ids": [1, 3]},
     ),
     Case(
-        "GET", "/api/v1/staff/{staff_id}/competencies", P.MANAGE_COMPETENCIES,
+        "GET",
+        "/api/v1/staff/{staff_id}/competencies",
+        P.MANAGE_COMPETENCIES,
         "/api/v1/staff/1/competencies",
     ),
     Case(
@@ -49,8 +56,12 @@ CASES = [
         "/api/v1/training",
         P.RUN_TRAINING,
         order=40,
-        json={"title": "API drill", "scenario": "control_va", "acceleration": 5,
-              "trainee_ids": [1]},
+        json={
+            "title": "API drill",
+            "scenario": "control_va",
+            "acceleration": 5,
+            "trainee_ids": [1],
+        },
     ),
     Case("GET", "/training/{training_id}", P.RUN_TRAINING, "/training/1", order=41),
     Case("GET", "/api/v1/training/{training_id}", P.RUN_TRAINING, "/api/v1/training/2", order=41),
@@ -71,15 +82,19 @@ CASES = [
         json={"scenario": "differential_hypoxia"},
     ),
     Case(
-        "POST", "/api/v1/training/{training_id}/step", P.RUN_TRAINING,
-        "/api/v1/training/2/step", order=43,
+        "POST",
+        "/api/v1/training/{training_id}/step",
+        P.RUN_TRAINING,
+        "/api/v1/training/2/step",
+        order=43,
     ),
+    Case("GET", "/training/{training_id}/debrief", P.RUN_TRAINING, "/training/1/debrief", order=43),
     Case(
-        "GET", "/training/{training_id}/debrief", P.RUN_TRAINING, "/training/1/debrief", order=43
-    ),
-    Case(
-        "GET", "/api/v1/training/{training_id}/debrief", P.RUN_TRAINING,
-        "/api/v1/training/1/debrief", order=43,
+        "GET",
+        "/api/v1/training/{training_id}/debrief",
+        P.RUN_TRAINING,
+        "/api/v1/training/1/debrief",
+        order=43,
     ),
     Case(
         "POST",
@@ -98,11 +113,19 @@ CASES = [
         json={"staff_id": 1, "competency": "circuit_change"},
     ),
     Case(
-        "POST", "/training/{training_id}/end", P.RUN_TRAINING, "/training/1/end", order=44,
+        "POST",
+        "/training/{training_id}/end",
+        P.RUN_TRAINING,
+        "/training/1/end",
+        order=44,
         form={"note": "good drill"},
     ),
     Case(
-        "POST", "/api/v1/training/{training_id}/end", P.RUN_TRAINING,
-        "/api/v1/training/2/end", order=44, json={},
+        "POST",
+        "/api/v1/training/{training_id}/end",
+        P.RUN_TRAINING,
+        "/api/v1/training/2/end",
+        order=44,
+        json={},
     ),
 ]

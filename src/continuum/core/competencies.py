@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from continuum.core import audit, settings_service
 from continuum.core.people import Staff
 from continuum.core.roles import Actor, Permission
-from continuum.core.schemas import Out, Strict, UtcTime
+from continuum.core.schemas import Out, RecordId, Strict, UtcTime
 from continuum.core.settings_service import Setting, SettingGroup
 from continuum.core.vocab import sql_in
 from continuum.db import Base, UTCDateTime, utcnow
@@ -125,11 +125,11 @@ EvidenceKind = Literal["assessment", "training_session", "course", "other"]
 class CompetencyIn(Strict):
     competency: Competency
     achieved_on: date
-    assessor_id: int | None = Field(default=None, description="staff id of the assessor")
+    assessor_id: RecordId | None = Field(default=None, description="staff id of the assessor")
     evidence_kind: EvidenceKind = "assessment"
-    evidence_id: int | None = Field(default=None, description="e.g. the training session id")
+    evidence_id: RecordId | None = Field(default=None, description="e.g. the training session id")
     note: Annotated[str | None, Field(default=None, max_length=2000)] = None
-    corrects_id: int | None = Field(default=None, description="the row this one corrects")
+    corrects_id: RecordId | None = Field(default=None, description="the row this one corrects")
     reason: Annotated[str | None, Field(default=None, min_length=3, max_length=2000)] = None
 
 

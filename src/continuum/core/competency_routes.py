@@ -14,6 +14,7 @@ from continuum.core import competencies as comp
 from continuum.core.people import Staff
 from continuum.core.roles import Actor
 from continuum.core.roles import Permission as P
+from continuum.core.schemas import RecordId
 from continuum.errors import ContinuumError, NotFound
 from continuum.web.deps import CurrentActor, DbSession, get_actor, require
 from continuum.web.form_post import attempt, posted_values
@@ -67,7 +68,7 @@ def get_mine(db: DbSession, actor: CurrentActor) -> list[comp.CompetencyStatusOu
 def get_team_current(
     db: DbSession,
     competency: str,
-    staff_ids: list[int] = Query(default=[]),
+    staff_ids: list[RecordId] = Query(default=[], max_length=100),
     on: date | None = None,
 ) -> comp.TeamCurrentOut:
     """Whether each of ``staff_ids`` held ``competency`` valid on the day ``on`` (default

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field
 
 from continuum.core.competencies import Competency
-from continuum.core.schemas import Out, Strict, UtcTime
+from continuum.core.schemas import Out, RecordId, Strict, UtcTime
 
 
 class SessionIn(Strict):
@@ -16,7 +16,7 @@ class SessionIn(Strict):
     scenario: Annotated[str, Field(min_length=1, max_length=64)] = "control_vv"
     acceleration: float = Field(default=1.0, description="× real time (1 = real time)")
     seed: Annotated[int, Field(ge=0, le=1_000_000)] = 7
-    trainee_ids: Annotated[list[int], Field(default_factory=list, max_length=20)]
+    trainee_ids: Annotated[list[RecordId], Field(default_factory=list, max_length=20)]
 
 
 class FaultIn(Strict):
@@ -28,7 +28,7 @@ class EndIn(Strict):
 
 
 class SignOffIn(Strict):
-    staff_id: int
+    staff_id: RecordId
     competency: Competency = "simulation_response"
     note: Annotated[str | None, Field(default=None, max_length=2000)] = None
 
