@@ -66,7 +66,11 @@ def test_training_session_from_start_to_debrief(page: Page, sqlite_url: str) -> 
     page.fill("#end-form input[name=note]", "good call on the drainage pressure")
     page.click("button:has-text('End session and debrief')")
     page.wait_for_url(re.compile(r".*/training/\d+/debrief$"))
-    expect(page.locator("#scores")).to_contain_text("access insufficiency")
+    sid = page.url.rsplit("/", 2)[-2]
+    score = page.request.get(f"/api/v1/training/{sid}/debrief").json()["scores"][0]
+    assert score["recognised_by"] == "Test perfusionist"
+    assert 0 <= score["time_to_recognise_s"] < 300
+    expect(page.locator("#scores")).to_contain_text("Access insufficiency")
     expect(page.locator("#timeline")).to_contain_text("Fault injected")
     expect(page.locator("#timeline")).to_contain_text("Alert acknowledged")
     expect(page.locator("#timeline")).to_contain_text("Test perfusionist")

@@ -142,9 +142,9 @@ def test_debrief_scores_a_replacement_and_resolves_the_fault(
         d = service.debrief(db, COORD, sid)
         assert d.faults[0].resolved_minute == row.lead_in_minutes + 10
         s = d.scores[0]
-        onset = d.faults[0].injected_at  # the first minute not yet shown when injected
-        assert onset == now + timedelta(minutes=3)
-        assert s.time_to_right_action_s == 7 * 60 and s.wrong_actions == []
+        assert d.faults[0].injected_at == now + timedelta(minutes=2)  # when it was injected
+        assert d.faults[0].onset_minute == row.lead_in_minutes + 3  # shown from the next minute
+        assert s.time_to_right_action_s == 8 * 60 and s.wrong_actions == []
         assert s.obvious_at is not None and s.obvious_at > s.onset
         kinds = [t.kind for t in d.timeline]
         assert kinds.index("fault") < kinds.index("right")

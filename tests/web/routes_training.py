@@ -11,7 +11,7 @@ _START = {
     "scenario": "control_vv",
     "acceleration": "1",
     "trainee_ids": "1",
-}  # noqa: E501
+}
 
 CASES = [
     Case("GET", "/competencies", P.MANAGE_COMPETENCIES),

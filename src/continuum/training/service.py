@@ -201,7 +201,7 @@ def inject(
         scenario=scenario,
         fault=fault,
         onset_minute=minute,
-        injected_at=_wall(row, minute),
+        injected_at=now,  # the onset the scores count from; shown from the next minute
         injected_by=actor.staff_id,
     )
     session.add(f)
