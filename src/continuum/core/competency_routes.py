@@ -18,14 +18,14 @@ from continuum.core.schemas import RecordId
 from continuum.errors import ContinuumError, NotFound
 from continuum.web.deps import CurrentActor, DbSession, get_actor, require
 from continuum.web.form_post import attempt, posted_values
-from continuum.web.pages import NavLink, add_nav_link, parse_form, redirect, render
+from continuum.web.pages import parse_form, redirect, render
 
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(get_actor)])
 api = APIRouter(prefix="/api/v1", dependencies=[Depends(get_actor)], tags=["competencies"])
 routers = [pages, api]
 
-add_nav_link(NavLink("Competencies", "/competencies", P.MANAGE_COMPETENCIES, 65))
-add_nav_link(NavLink("My competencies", "/competencies/mine", P.VIEW_OWN_COMPETENCIES, 66))
+# One header item for instructors ("Training", whose page links here); everyone reaches
+# their own competencies from their account page (the header stays two rows on a tablet).
 
 
 def _person(db: DbSession, staff_id: int) -> Staff:
