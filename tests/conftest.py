@@ -219,6 +219,7 @@ def test_settings(url: str) -> Settings:
         login_max_failures=5,
         evaluator_interval_s=0,  # deterministic: tests drain alerts.due themselves
         housekeeping_interval_h=0,  # tests run continuum.housekeeping themselves
+        training_step_s=0,  # tests step training sessions with their own clock
     )
 
 

@@ -34,7 +34,10 @@ PURE = (
     "quality/taxonomy", "quality/review_factors",
     "quality/participation_map_calc", "quality/participation_map_chart",
 )  # fmt: skip
-DOMAINS = ("alerts", "ingest", "initiation", "rounds", "weaning", "ambulation", "transport", "mcs")
+DOMAINS = (
+    "alerts", "ingest", "initiation", "rounds", "weaning", "ambulation", "transport", "mcs",
+    "training",
+)  # fmt: skip
 PROGRAMME = ("quality", "research")
 # What a programme layer may read of a domain: its tables and closed lists.
 READABLE = (

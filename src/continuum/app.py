@@ -92,9 +92,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     hours = settings.housekeeping_interval_h
     housekeeper = Housekeeper(sessions, hours).start() if hours else None
     app.state.evaluator, app.state.housekeeper = evaluator, housekeeper
+    from continuum.training.stepper import Stepper
+
+    step_s = settings.training_step_s
+    app.state.training_stepper = Stepper(sessions, step_s).start() if step_s else None
     try:
         yield
     finally:
+        if app.state.training_stepper is not None:
+            app.state.training_stepper.stop()
         if evaluator is not None:
             evaluator.stop()
         if housekeeper is not None:

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # Hours between passes of the web app's daily housekeeping (continuum.housekeeping:
     # e.g. the ingest message log pruned to its retention); 0 = none in this process.
     housekeeping_interval_h: float = 24.0
+    # Seconds between passes of the simulation-training stepper (continuum.training.stepper:
+    # running training sessions write their simulated minutes); 0 = none in this process.
+    training_step_s: float = 2.0
     # Database connections per app process = requests doing database work at once; the
     # threadpool is sized from it (continuum.web.concurrency explains the arithmetic).
     db_connections: int = 20
@@ -105,6 +108,13 @@ class Settings(BaseSettings):
     def _replicas(cls, value: int) -> int:
         if not 1 <= value <= 5:
             raise ValueError(f"{value} is outside 1–5 stream replicas (CONTINUUM_NATS_REPLICAS)")
+        return value
+
+    @field_validator("training_step_s")
+    @classmethod
+    def _training_step(cls, value: float) -> float:
+        if not 0 <= value <= 600:
+            raise ValueError(f"{value} s is outside 0–600 s (0 = no training stepper in the app)")
         return value
 
     @field_validator("db_connections")

@@ -28,6 +28,8 @@ MODEL_MODULES: tuple[str, ...] = (
     "continuum.ambulation.models",
     "continuum.transport.models",
     "continuum.mcs.models",
+    "continuum.core.competencies",
+    "continuum.training.models",
     # add domain model modules above this line
 )
 
@@ -80,6 +82,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.ambulation.api_routes",
     "continuum.transport.routes",
     "continuum.mcs.routes",
+    "continuum.core.competency_routes",
+    "continuum.training.routes",
     # add domain route modules above this line
 )
 
@@ -118,6 +122,7 @@ DEMO_MODULES: tuple[str, ...] = (
     "continuum.ambulation.demo",
     "continuum.transport.demo",
     "continuum.mcs.demo",
+    "continuum.training.demo",
     # add demo modules above this line
 )
 
@@ -146,5 +151,7 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "continuum.research.registry_settings",
     "continuum.ambulation.settings",
     "continuum.transport.settings",
+    "continuum.core.competencies",
+    "continuum.training.settings",
     # add settings modules above this line
 )

@@ -30,6 +30,7 @@ CLINICAL = (
     "ambulation",
     "transport",
 )  # fmt: skip
+CLINICAL = (*CLINICAL, "competencies", "training")
 QA = Actor(staff_id=5, name="Test qa_lead", role="qa_lead")
 LEAD = Actor(staff_id=9, name="Test physician_lead", role="physician_lead")
 ADMIN = Actor(staff_id=7, name="Test admin", role="admin")

@@ -67,6 +67,12 @@ class Permission(StrEnum):
     # in transit and handover) is recorded by the ECMO team on the mission: perfusionist /
     # ECMO specialist, physician (and lead), bedside clinician (nurse) and the coordinator.
     MANAGE_TRANSPORT = "manage_transport"
+    # Competencies: the coordinator and the physician lead (the programme's educators) record
+    # staff training; every clinician reads their own. Simulation training: the same
+    # instructors start a training run, inject faults and sign off from the debrief.
+    MANAGE_COMPETENCIES = "manage_competencies"
+    VIEW_OWN_COMPETENCIES = "view_own_competencies"
+    RUN_TRAINING = "run_training"
 
 
 P = Permission
@@ -126,6 +132,20 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
 # Transport missions (see MANAGE_TRANSPORT): added to the roles that go on them.
 for _role in ("perfusionist", "physician", "physician_lead", "nurse", "coordinator"):
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {P.MANAGE_TRANSPORT}
+# Competencies and simulation training (core.competencies, continuum.training).
+_TRAINING_EXTRA: dict[str, set[Permission]] = {
+    "perfusionist": {P.VIEW_OWN_COMPETENCIES},
+    "physician": {P.VIEW_OWN_COMPETENCIES},
+    "nurse": {P.VIEW_OWN_COMPETENCIES},
+    "coordinator": {P.VIEW_OWN_COMPETENCIES, P.MANAGE_COMPETENCIES, P.RUN_TRAINING},
+    "physician_lead": {P.VIEW_OWN_COMPETENCIES, P.MANAGE_COMPETENCIES, P.RUN_TRAINING},
+    "qa_lead": {P.VIEW_OWN_COMPETENCIES},
+}
+ROLE_PERMISSIONS = {
+    role: frozenset(perms | _TRAINING_EXTRA.get(role, set()))
+    for role, perms in ROLE_PERMISSIONS.items()
+}
+
 ROLE_LABELS = {
     "perfusionist": "Perfusionist / ECMO specialist",
     "physician": "Physician (intensivist, surgeon, cardiologist)",
@@ -178,6 +198,9 @@ PERMISSION_WORDS = {
     P.EXPORT_DEIDENTIFIED: "build cohorts or export research data",
     P.EXPORT_IDENTIFIED: "export identified data",
     P.MANAGE_STUDIES: "register studies, publications or analyses",
+    P.MANAGE_COMPETENCIES: "manage staff competencies",
+    P.VIEW_OWN_COMPETENCIES: "hold ECMO competencies",
+    P.RUN_TRAINING: "run simulation training",
     P.RECORD_ADVERSE_EVENT: "read or record adverse events one by one "
     "(the counts are at /quality/events/summary)",
     P.RECORD_AMBULATION: "record ambulation or physiotherapy sessions",

@@ -5,8 +5,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Select,
+    String,
+    Text,
+    false,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from continuum.core.people import Patient
 from continuum.core.vocab import (
@@ -50,6 +63,9 @@ class Run(Base):
     stop_reason: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A simulation-training run (continuum.training): a simulated patient, shown marked
+    # "TRAINING" everywhere and left out of every metric, chart, export and registry.
+    is_training: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     patient: Mapped[Patient] = relationship()
     circuits: Mapped[list[Circuit]] = relationship(
@@ -151,3 +167,14 @@ class Component(Base):
     stop_note: Mapped[str | None] = mapped_column(Text)
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("component.id"))
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+
+def not_training() -> ColumnElement[bool]:
+    """The condition that keeps simulation-training runs out of a query over runs: every
+    metric, chart, export, registry, cohort, screen and board count uses it."""
+    return Run.is_training.is_(False)
+
+
+def clinical_run_ids() -> Select[tuple[int]]:
+    """The ids of runs on real patients, for queries over tables keyed by ``run_id``."""
+    return select(Run.id).where(not_training())

@@ -29,7 +29,7 @@ from continuum.core.clinical_event import record_event
 from continuum.core.concurrency import StaleRecord
 from continuum.core.people import Patient, Staff
 from continuum.core.roles import Actor, Permission
-from continuum.core.run_record import Cannula, Component, Run
+from continuum.core.run_record import Cannula, Component, Run, clinical_run_ids
 from continuum.core.schemas import FUTURE_SLACK
 from continuum.db import utcnow
 from continuum.errors import FieldProblem, NotFound, ValidationFailed
@@ -151,6 +151,8 @@ def events_in_force(
     stmt = select(AdverseEvent)
     if run_ids is not None:
         stmt = stmt.where(AdverseEvent.run_id.in_(list(run_ids)))
+    else:  # all: of real patients (a training run's simulated events are never counted)
+        stmt = stmt.where(AdverseEvent.run_id.in_(clinical_run_ids()))
     events = list(session.scalars(stmt.order_by(AdverseEvent.id)))
     force = in_force_many(session, events)
     return [(e, force[e.id]) for e in events]
@@ -501,6 +503,8 @@ def list_events(
     stmt = select(AdverseEvent)
     if run_id is not None:
         stmt = stmt.where(AdverseEvent.run_id == run_id)
+    else:  # programme-wide lists and counts never hold a training run's (simulated) events
+        stmt = stmt.where(AdverseEvent.run_id.in_(clinical_run_ids()))
     events = list(session.scalars(stmt))
     amended = amendments_of(session, [e.id for e in events])
     out: list[Listed] = []

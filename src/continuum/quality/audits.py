@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from continuum.core import audit, settings_service
 from continuum.core.record import Participation
 from continuum.core.roles import Actor, Permission
-from continuum.core.run_record import Component, Run
+from continuum.core.run_record import Component, Run, not_training
 from continuum.core.schemas import Strict
 from continuum.db import utcnow
 from continuum.errors import FieldProblem, NotFound, ValidationFailed
@@ -198,7 +198,9 @@ def _runs_in(session: Session, start: datetime, end: datetime) -> list[Run]:
     """Runs on ECMO at some time in [start, end)."""
     stmt = (
         select(Run)
-        .where(Run.started_at < end, (Run.ended_at.is_(None)) | (Run.ended_at > start))
+        .where(
+            Run.started_at < end, (Run.ended_at.is_(None)) | (Run.ended_at > start), not_training()
+        )
         .order_by(Run.started_at)
     )
     return list(session.scalars(stmt))
@@ -277,7 +279,11 @@ def _perfusion_at_rounds(session: Session, row: ClinicalAudit) -> AuditResult:
     stmt = (
         select(RoundRecord.id, RoundRecord.run_id, RoundRecord.held_at, Run.patient_id)
         .join(Run, Run.id == RoundRecord.run_id)
-        .where(RoundRecord.held_at >= row.period_start, RoundRecord.held_at < row.period_end)
+        .where(
+            RoundRecord.held_at >= row.period_start,
+            RoundRecord.held_at < row.period_end,
+            not_training(),
+        )
         .order_by(RoundRecord.held_at)
     )
     rounds = session.execute(stmt).all()
@@ -327,6 +333,7 @@ def _decannulation(session: Session, row: ClinicalAudit) -> AuditResult:
         .where(
             Decannulation.decannulated_at >= row.period_start,
             Decannulation.decannulated_at < row.period_end,
+            not_training(),
         )
         .order_by(Decannulation.decannulated_at)
     )
@@ -355,6 +362,7 @@ def _ml_changes(session: Session, row: ClinicalAudit) -> AuditResult:
             Component.kind == "membrane_lung",
             Component.stopped_at >= row.period_start,
             Component.stopped_at < row.period_end,
+            not_training(),
         )
         .order_by(Component.stopped_at)
     )

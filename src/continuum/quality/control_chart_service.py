@@ -28,7 +28,7 @@ from continuum.control_charts import cusum, observed_expected, run_length, vlad
 from continuum.core import hospital_outcome
 from continuum.core.outcome_scores import RunScore, scores_for
 from continuum.core.roles import Actor, Permission
-from continuum.core.run_record import Run
+from continuum.core.run_record import Run, not_training
 from continuum.errors import FieldProblem, ValidationFailed
 
 DIED = ("died_on_ecmo", "withdrawn")
@@ -125,7 +125,11 @@ def read_limits(h: str, h_improvement: str, runs_per_year: str) -> Limits:
 def series(session: Session) -> tuple[list[ChartRun], list[Excluded]]:
     """Ended runs in order of start: charted ones and left-out ones with the reason."""
     runs = list(
-        session.scalars(select(Run).where(Run.status == "ended").order_by(Run.started_at, Run.id))
+        session.scalars(
+            select(Run)
+            .where(Run.status == "ended", not_training())
+            .order_by(Run.started_at, Run.id)
+        )
     )
     scores = scores_for(session, runs)
     hospital = hospital_outcome.in_force_for_runs(session, [r.id for r in runs])

@@ -25,7 +25,7 @@ from continuum.core import ecpr_times, hospital_outcome
 from continuum.core.people import PatientIdentity
 from continuum.core.record import Observation, Participation, RunTarget
 from continuum.core.roles import Actor, Permission
-from continuum.core.run_record import Component, ModeSegment, Run
+from continuum.core.run_record import Component, ModeSegment, Run, not_training
 from continuum.core.vocab import MODES, OUTCOME_LABELS, SUPPORT_TYPES
 from continuum.db import utcnow
 from continuum.errors import FieldProblem, ValidationFailed
@@ -196,7 +196,7 @@ def _cohort(session: Session, f: MetricsFilter, now: datetime) -> list[RunFacts]
             PatientIdentity.birth_date,
         )
         .outerjoin(PatientIdentity, PatientIdentity.patient_id == Run.patient_id)
-        .where(Run.started_at >= f.start, Run.started_at < f.end)
+        .where(Run.started_at >= f.start, Run.started_at < f.end, not_training())
         .order_by(Run.started_at, Run.id)
     )
     if f.support_type:

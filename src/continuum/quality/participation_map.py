@@ -32,7 +32,7 @@ from continuum.alerts.models import CircuitAlert
 from continuum.core.people import Staff
 from continuum.core.record import Participation
 from continuum.core.roles import Actor, Permission
-from continuum.core.run_record import Component, Run
+from continuum.core.run_record import Component, Run, clinical_run_ids, not_training
 from continuum.core.vocab import DISCIPLINE_LABELS, DISCIPLINES
 from continuum.db import utcnow
 from continuum.errors import FieldProblem, Forbidden, ValidationFailed
@@ -175,7 +175,7 @@ class _Reader:
         return out
 
     def cannulations(self) -> list[calc.StepRecord]:
-        cond = and_(Run.started_at >= self.start, Run.started_at < self.end)
+        cond = and_(Run.started_at >= self.start, Run.started_at < self.end, not_training())
         parts = self._participation("run", select(Run.id).where(cond))
         setup: dict[int, list[tuple[str, str]]] = defaultdict(list)
         first = (
@@ -201,7 +201,11 @@ class _Reader:
         return out
 
     def rounds(self) -> list[calc.StepRecord]:
-        cond = and_(RoundRecord.held_at >= self.start, RoundRecord.held_at < self.end)
+        cond = and_(
+            RoundRecord.held_at >= self.start,
+            RoundRecord.held_at < self.end,
+            RoundRecord.run_id.in_(clinical_run_ids()),
+        )
         parts = self._participation("round", select(RoundRecord.id).where(cond))
         out = []
         stmt = select(
@@ -223,7 +227,11 @@ class _Reader:
                     f"Round ({r.status}), run {r.run_id}", f"/runs/{r.run_id}/rounds",
                 )
             )  # fmt: skip
-        cond = and_(CircuitCheck.checked_at >= self.start, CircuitCheck.checked_at < self.end)
+        cond = and_(
+            CircuitCheck.checked_at >= self.start,
+            CircuitCheck.checked_at < self.end,
+            CircuitCheck.run_id.in_(clinical_run_ids()),
+        )
         parts = self._participation("circuit_check", select(CircuitCheck.id).where(cond))
         checks = select(
             CircuitCheck.id,
@@ -251,7 +259,11 @@ class _Reader:
             CircuitAlert.summary,
             CircuitAlert.acknowledged_by,
             CircuitAlert.resolved_by,
-        ).where(CircuitAlert.raised_at >= self.start, CircuitAlert.raised_at < self.end)
+        ).where(
+            CircuitAlert.raised_at >= self.start,
+            CircuitAlert.raised_at < self.end,
+            CircuitAlert.run_id.in_(clinical_run_ids()),
+        )
         out = []
         for a in self.db.execute(stmt):
             takers = tuple(
@@ -266,7 +278,11 @@ class _Reader:
         return out
 
     def trials(self) -> list[calc.StepRecord]:
-        cond = and_(WeaningTrial.started_at >= self.start, WeaningTrial.started_at < self.end)
+        cond = and_(
+            WeaningTrial.started_at >= self.start,
+            WeaningTrial.started_at < self.end,
+            WeaningTrial.run_id.in_(clinical_run_ids()),
+        )
         parts = self._participation("weaning_trial", select(WeaningTrial.id).where(cond))
         stmt = select(
             WeaningTrial.id,
@@ -295,7 +311,9 @@ class _Reader:
 
     def decannulations(self) -> list[calc.StepRecord]:
         when = Decannulation.decannulated_at
-        cond = and_(when >= self.start, when < self.end)
+        cond = and_(
+            when >= self.start, when < self.end, Decannulation.run_id.in_(clinical_run_ids())
+        )
         parts = self._participation("decannulation", select(Decannulation.id).where(cond))
         stmt = select(
             Decannulation.id,
@@ -440,7 +458,11 @@ def _gap_facts(
         CircuitAlert.raised_at,
         CircuitAlert.acknowledged_at,
         CircuitAlert.resolved_at,
-    ).where(CircuitAlert.raised_at >= f.start, CircuitAlert.raised_at < f.end)
+    ).where(
+        CircuitAlert.raised_at >= f.start,
+        CircuitAlert.raised_at < f.end,
+        CircuitAlert.run_id.in_(clinical_run_ids()),
+    )
     for run_id, raised, acked, resolved in session.execute(stmt):
         day = raised.astimezone(zone).date()
         present = rounds_by_day.get((run_id, day), False)
@@ -448,6 +470,7 @@ def _gap_facts(
         facts.alert_resolves.append((_minutes(raised, resolved), present))
     lungs = select(Component.run_id, Component.stopped_at, Component.stop_reason).where(
         Component.kind == "membrane_lung",
+        Component.run_id.in_(clinical_run_ids()),
         Component.stopped_at >= f.start,
         Component.stopped_at < f.end,
     )
@@ -465,7 +488,7 @@ def _gap_facts(
             facts.trials.append((r.state == "aborted", r.has(PERFUSION)))
     runs = session.execute(
         select(Run.id, Run.started_at, Run.ended_at).where(
-            Run.started_at >= f.start, Run.started_at < f.end
+            Run.started_at >= f.start, Run.started_at < f.end, not_training()
         )
     ).all()
     if runs:
@@ -569,7 +592,7 @@ def missing_voices(
         held = {r.run_id: r for r in reader.rounds() if r.kind == "round"}
         active = session.execute(
             select(Run.id, Run.started_at)
-            .where(Run.status.in_(("active", "weaning")))
+            .where(Run.status.in_(("active", "weaning")), not_training())
             .order_by(Run.id)
         ).all()
         for run_id, started in active:
@@ -592,7 +615,9 @@ def missing_voices(
                 )  # fmt: skip
     if policy.required["weaning"]:
         trials = select(WeaningTrial.id, WeaningTrial.run_id, WeaningTrial.started_at).where(
-            WeaningTrial.status == "in_progress", WeaningTrial.perfusion_by.is_(None)
+            WeaningTrial.status == "in_progress",
+            WeaningTrial.perfusion_by.is_(None),
+            WeaningTrial.run_id.in_(clinical_run_ids()),
         )
         rows = session.execute(trials).all()
         parts = reader._participation(

@@ -125,6 +125,8 @@ def find(session: Session, actor: Actor, days: int = 14) -> list[Possible]:
     hits += [pre.for_circuit_check(session, c) for c in checks if pre.worst_clot(c.inspection)]
     closed = recorded_sources(session) | dismissed_sources(session)
     hits = [h for h in hits if (h.source_type, h.source_id) not in closed]
+    training = set(session.scalars(select(Run.id).where(Run.is_training.is_(True))))
+    hits = [h for h in hits if h.run_id not in training]  # simulated patients are not screened
     runs = {r.id: r.patient_id for r in session.scalars(
         select(Run).where(Run.id.in_({h.run_id for h in hits}))
     )}  # fmt: skip

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from continuum.core.people import Patient, Staff
 from continuum.core.roles import Actor
 from continuum.core.roles import Permission as P
-from continuum.core.run_record import Run
+from continuum.core.run_record import Run, not_training
 from continuum.core.run_view import RunLink, add_run_link
 from continuum.core.vocab import DISCIPLINE_LABELS, DISCIPLINES
 from continuum.errors import ContinuumError
@@ -462,7 +462,8 @@ def create_meeting_form(request: Request, db: DbSession, actor: CurrentActor) ->
 
 
 def _runs(db: DbSession) -> list[tuple[Run, str]]:
-    runs = db.scalars(select(Run).order_by(Run.started_at.desc()).limit(300)).all()
+    stmt = select(Run).where(not_training()).order_by(Run.started_at.desc()).limit(300)
+    runs = db.scalars(stmt).all()
     return [(r, r.patient.label) for r in runs]
 
 

@@ -30,7 +30,7 @@ from continuum import calculators
 from continuum.core import audit
 from continuum.core.people import PatientIdentity
 from continuum.core.roles import Actor, Permission
-from continuum.core.run_record import Run
+from continuum.core.run_record import Run, not_training
 from continuum.db import utcnow
 from continuum.errors import FieldProblem, NotFound, ValidationFailed
 from continuum.initiation.models import InitiationDecision
@@ -103,7 +103,7 @@ def facts(db: Session, run_ids: list[int], now: datetime) -> list[RunFacts]:
         select(Run, PatientIdentity.birth_date, InitiationDecision.score_inputs)
         .outerjoin(PatientIdentity, PatientIdentity.patient_id == Run.patient_id)
         .outerjoin(InitiationDecision, InitiationDecision.run_id == Run.id)
-        .where(Run.id.in_(run_ids))
+        .where(Run.id.in_(run_ids), not_training())
         .order_by(Run.id)
     ).all()
     out = []

@@ -23,7 +23,7 @@ from continuum.core import audit, outcome_scores
 from continuum.core.people import PatientIdentity
 from continuum.core.record import Observation
 from continuum.core.roles import Actor, Permission
-from continuum.core.run_record import Component, ModeSegment, Run
+from continuum.core.run_record import Component, ModeSegment, Run, not_training
 from continuum.core.vocab import MODES, OUTCOMES, SUPPORT_TYPES
 from continuum.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from continuum.initiation.models import InitiationDecision
@@ -174,6 +174,7 @@ def runs_query(definition: CohortDefinition, zone: ZoneInfo) -> Select[Any]:
     stmt = (
         select(Run.id, Run.started_at, PatientIdentity.birth_date)
         .outerjoin(PatientIdentity, PatientIdentity.patient_id == Run.patient_id)
+        .where(not_training())
         .order_by(Run.id)
     )
     if d.support_types:

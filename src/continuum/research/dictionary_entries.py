@@ -191,6 +191,10 @@ TABLES: dict[str, Table] = {
                 why="a registry holds ended runs; the state is implied by the stop time",
             ),
             "indication": TEXT,
+            "is_training": M(
+                label="Simulation-training run (never exported: training runs are left out)",
+                why="a simulated patient: every export, cohort and registry leaves it out",
+            ),
             "diagnosis": M(
                 elso="diagnoses (ICD-10, primary flag), coded from this text",
                 fhir="Procedure.reasonCode.text",
@@ -1710,6 +1714,9 @@ EXCLUDED: dict[str, str] = {
     "research_analysis": "saved outcome analyses of cohorts (aggregates): not patient data",
     "research_text_release": "a reviewer's release of a cohort's free-text field into its "
     "de-identified exports: research governance",
+    "competency_record": "staff competencies (training records): about staff, not patients",
+    "training_session": "simulation-training sessions: simulated patients, never exported",
+    "training_fault": "faults injected into simulation training: simulated, never exported",
 }
 
 # Observation codes (``vocabulary.CODES``): each is a field of its own, ``observation.value``

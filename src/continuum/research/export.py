@@ -29,7 +29,7 @@ from continuum.core import audit
 from continuum.core.people import Patient, PatientIdentity
 from continuum.core.record import Observation
 from continuum.core.roles import Actor, Permission, refusal
-from continuum.core.run_record import Component, ModeSegment, Run
+from continuum.core.run_record import Component, ModeSegment, Run, not_training
 from continuum.db import utcnow
 from continuum.errors import FieldProblem, Forbidden, ValidationFailed
 from continuum.initiation.models import Referral
@@ -287,7 +287,7 @@ def _run_rows(db: Session, ids: list[int], zone: ZoneInfo) -> list[dict[str, Any
         select(Run, Patient, PatientIdentity)
         .join(Patient, Patient.id == Run.patient_id)
         .outerjoin(PatientIdentity, PatientIdentity.patient_id == Run.patient_id)
-        .where(Run.id.in_(ids))
+        .where(Run.id.in_(ids), not_training())
         .order_by(Run.id)
     ).all()
     modes: dict[int, list[str]] = defaultdict(list)

@@ -25,7 +25,7 @@ import continuum.quality.taxonomy as taxonomy
 from continuum.core import audit, free_text
 from continuum.core.people import Patient
 from continuum.core.roles import Actor, Permission
-from continuum.core.run_record import Run
+from continuum.core.run_record import Run, not_training
 from continuum.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from continuum.research import elso_codes, registry_settings
 from continuum.research.registry_build import RegistryField, RegistryRecord, build
@@ -59,6 +59,10 @@ def record_for(db: Session, actor: Actor, run_id: int) -> RegistryRecord:
     """The run's registry record with amendments applied, as ``actor`` may read it."""
     actor.require(Permission.VIEW_CLINICAL)
     run = get_run(db, run_id)
+    if run.is_training:
+        raise Conflict(
+            f"run {run_id} is a TRAINING run (simulated patient): it has no registry record"
+        )
     patient = db.get(Patient, run.patient_id)
     label = patient.label if patient else f"P-{run.patient_id:04d}"
     rec = build(db, run, registry_settings.in_force(db), label)
@@ -409,7 +413,7 @@ def score(rec: RegistryRecord, ready_at: datetime | None) -> RunScore:
 def programme(db: Session, actor: Actor, ended_only: bool = False) -> Programme:
     """Every run's completeness (newest first) and the programme's, pooled over fields."""
     actor.require(Permission.VIEW_CLINICAL)
-    stmt = select(Run.id).order_by(Run.started_at.desc(), Run.id.desc())
+    stmt = select(Run.id).where(not_training()).order_by(Run.started_at.desc(), Run.id.desc())
     if ended_only:
         stmt = stmt.where(Run.status == "ended")
     ready: dict[int, datetime] = {}

@@ -386,7 +386,8 @@ def board(
                 notes=notes.get(run.id, []),
             )
         )
-    return sorted(rows, key=lambda r: tuple(-x for x in r.urgency))
+    # Training runs (simulated patients) after every real patient, whatever their alerts.
+    return sorted(rows, key=lambda r: (r.run.is_training, *(-x for x in r.urgency)))
 
 
 def next_run_id(session: Session, run_id: int) -> int | None:
