@@ -216,3 +216,26 @@ def test_the_highest_level_per_run_is_in_the_registry_record(
         rec = registry_build.build(db, fresh, registry_windows(db), "P2")
         field = rec.by_key()["run.highest_ims"]
         assert field.status == "missing" and "no ambulation session" in (field.note or "")
+
+
+def test_the_session_notes_whose_ambulation_competency_was_current(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The perfusionist's ambulation competency was achieved before the session (current);
+    the nurse's expired long before it: on the session's day only the perfusionist was."""
+    from continuum.core import competencies
+
+    with unit_of_work(sessions) as db:
+        competencies.record(db, LEAD, 1, competencies.CompetencyIn(
+            competency="ambulation", achieved_on=(T0 - timedelta(days=10)).date()))  # fmt: skip
+        competencies.record(db, LEAD, 3, competencies.CompetencyIn(
+            competency="ambulation", achieved_on=(T0 - timedelta(days=800)).date()))  # fmt: skip
+        number = service.record(db, NURSE, 1, _data()).number
+    with unit_of_work(sessions) as db:
+        row = service.get(db, NURSE, number)
+        assert service.competency_current(db, row) == frozenset({1})
+        staff = {
+            s["staff_id"]: s for s in service.as_dict(db, row, amb_settings.in_force(db))["staff"]
+        }
+        assert staff[1]["ambulation_competency_current"] is True
+        assert staff[3]["ambulation_competency_current"] is False

@@ -300,3 +300,30 @@ def test_the_researcher_reads_no_hospital_or_typed_words(sessions: sessionmaker[
             select(func.count()).select_from(AuditEntry).where(AuditEntry.entity.like("transport%"))
         )
         assert audits and audits >= 3  # the mission, its call milestone, the event
+
+
+def test_the_mission_notes_whose_transport_competency_was_current(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Seeded mission 2 (called 4 h ago): the perfusionist's transport competency, achieved
+    30 days ago, is current; the nurse's expired last year; both show on the team."""
+    from datetime import date
+
+    from continuum.core import competencies
+
+    lead = Actor(staff_id=9, name="Test physician_lead", role="physician_lead")
+    nurse_id = 3
+    with unit_of_work(sessions) as db:
+        today = date.today()
+        competencies.record(db, lead, PERF.staff_id or 0, competencies.CompetencyIn(
+            competency="transport", achieved_on=today - timedelta(days=30)))  # fmt: skip
+        competencies.record(db, lead, nurse_id, competencies.CompetencyIn(
+            competency="transport", achieved_on=today - timedelta(days=800)))  # fmt: skip
+        for staff_id in (PERF.staff_id or 0, nurse_id):
+            service.add_team_member(db, COORD, 2, staff_id)
+    with unit_of_work(sessions) as db:
+        v = service.view(db, COORD, 2)
+        assert v.current == frozenset({PERF.staff_id})
+        team = {t["staff_id"]: t for t in service.as_json(COORD, v)["team"]}
+        assert team[PERF.staff_id]["transport_competency_current"] is True
+        assert team[nurse_id]["transport_competency_current"] is False

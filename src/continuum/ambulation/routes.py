@@ -258,6 +258,7 @@ def _page(request: Request, db: Session, actor: Actor, number: int, template: st
         identity=ident.get(run.patient_id),
         row=row,
         staff=service.staff_present(db, row.number),
+        current=service.competency_current(db, row),
         versions=service.versions(db, row.number),
         values=service.circuit_values(db, row, windows),
         windows=windows,

@@ -63,6 +63,9 @@ class StaffOut(Out):
     name: str
     discipline: str
     group: str = Field(description="Physiotherapy, Perfusion, Nursing, Medicine or Other")
+    ambulation_competency_current: bool = Field(
+        description="their 'ambulation' competency was valid on the session's day"
+    )
 
 
 class WindowValue(Out):

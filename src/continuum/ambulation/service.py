@@ -28,7 +28,13 @@ from continuum.ambulation.models import (
 )
 from continuum.ambulation.schemas import AmendIn, SessionIn
 from continuum.ambulation.settings import Windows
-from continuum.core import audit, observation_service, participation_service, run_service
+from continuum.core import (
+    audit,
+    competencies,
+    observation_service,
+    participation_service,
+    run_service,
+)
 from continuum.core.clinical_backfill import ambulation_text
 from continuum.core.clinical_event import record_event
 from continuum.core.people import Staff
@@ -84,6 +90,12 @@ def run_sessions(session: Session, actor: Actor, run_id: int) -> list[Ambulation
 def highest(rows: list[AmbulationSession]) -> AmbulationSession | None:
     """The session with the highest level reached (the earliest of equals)."""
     return max(rows, key=lambda r: (r.ims_level, -r.started_at.timestamp()), default=None)
+
+
+def competency_current(session: Session, row: AmbulationSession) -> frozenset[int]:
+    """Who of the staff present held a valid "ambulation" competency on the session's day."""
+    ids = [s.id for s, _ in staff_present(session, row.number)]
+    return frozenset(competencies.team_current(session, ids, "ambulation", row.started_at).current)
 
 
 def staff_present(session: Session, number: int) -> list[tuple[Staff, str]]:
@@ -318,6 +330,7 @@ def as_dict(
     session: Session, row: AmbulationSession, windows: Windows, with_values: bool = True
 ) -> dict[str, Any]:
     """The session as the API answers it (free text filtered by the caller)."""
+    current = competency_current(session, row)
     return {
         "id": row.number,
         "version_id": row.id,
@@ -330,7 +343,13 @@ def as_dict(
         "safety": dict(row.safety or {}),
         "safety_reason": row.safety_reason,
         "staff": [
-            {"staff_id": s.id, "name": s.name, "discipline": s.discipline, "group": g}
+            {
+                "staff_id": s.id,
+                "name": s.name,
+                "discipline": s.discipline,
+                "group": g,
+                "ambulation_competency_current": s.id in current,
+            }
             for s, g in staff_present(session, row.number)
         ],
         "events": [

@@ -137,6 +137,9 @@ class ParticipantOut(Out):
     staff_id: int
     name: str
     discipline: str
+    transport_competency_current: bool = Field(
+        description="their 'transport' competency was valid on the mission's day (call time)"
+    )
 
 
 class MissionOut(Out):

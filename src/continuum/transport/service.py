@@ -13,7 +13,14 @@ from typing import Any
 from sqlalchemy import column, select, table
 from sqlalchemy.orm import Session, aliased
 
-from continuum.core import audit, free_text, participation_service, run_service, settings_service
+from continuum.core import (
+    audit,
+    competencies,
+    free_text,
+    participation_service,
+    run_service,
+    settings_service,
+)
 from continuum.core.clinical_event import record_event
 from continuum.core.people import Patient, Staff
 from continuum.core.record import Participation
@@ -720,12 +727,17 @@ class MissionView:
     handover: TransportHandover | None
     team: list[tuple[Participation, Staff]]
     version: int
+    # whose "transport" competency was valid on the mission's day (call time, else today)
+    current: frozenset[int] = frozenset()
 
 
 def view(session: Session, actor: Actor, number: int) -> MissionView:
     m = get(session, actor, number)
     times = milestones(session, m.number)
     hand = handovers(session, m.number)
+    crew = team(session, m.number)
+    on = times["call"].at if "call" in times else utcnow()
+    held = competencies.team_current(session, [st.id for _, st in crew], "transport", on)
     return MissionView(
         mission=m,
         times=times,
@@ -733,8 +745,9 @@ def view(session: Session, actor: Actor, number: int) -> MissionView:
         checklist=checklist(session, m.number),
         events=events(session, m.number),
         handover=hand[-1] if hand else None,
-        team=team(session, m.number),
+        team=crew,
         version=len(versions(session, m.number)),
+        current=frozenset(held.current),
     )
 
 
@@ -798,7 +811,15 @@ def as_json(actor: Actor, v: MissionView) -> dict[str, Any]:
             "to_discipline": v.handover.to_discipline,
             "summary": free_text.for_api(actor, v.handover.summary),
         },
-        "team": [{"staff_id": s.id, "name": s.name, "discipline": p.discipline} for p, s in v.team],
+        "team": [
+            {
+                "staff_id": s.id,
+                "name": s.name,
+                "discipline": p.discipline,
+                "transport_competency_current": s.id in v.current,
+            }
+            for p, s in v.team
+        ],
     }
 
 
