@@ -50,7 +50,8 @@ def test_evaluation_has_a_forecast_section() -> None:
     result = run_evaluation([1001], 48, progress=False, forecast=True)
     fc = result["forecast"]
     assert fc["leads_h"] == [6, 12, 24] and fc["interval_level"] == 0.8
-    assert fc["controls"]["run_days"] == 6.0  # control_vv, control_va, weaning_vv: 48 h each
+    # control_vv, control_va, weaning_vv, control_ecpella: 48 h each
+    assert fc["controls"]["run_days"] == 8.0
     assert set(fc["controls"]["criteria"]) == {
         "dp_per_flow", "post_oxy_po2", "o2_transfer", "pump_drift", "pfhb",
     }  # fmt: skip

@@ -81,7 +81,7 @@ OXY = [
         {"post_oxy_po2": gas(450, 455, 448, 452, 150, 450, 451, 450)},
         ["warning"],
     ),
-    # -- sweep-aware judging (weaning steps and sweep-off trials, reference.md §4.1/§6.1) --
+    # -- sweep-aware judging (weaning steps, sweep-off trials; docs/clinical/reference.md §4.1) --
     (
         "pre−post pCO2 4 mmHg at a weaning sweep of 1 L/min (CO2 rule not judged < 2 L/min)",
         {"sweep_flow": step(4.0, 1.0, 21)},

@@ -57,7 +57,8 @@ def test_the_simulators_console_csv_replays_like_its_arrays(tmp_path: Path) -> N
 def test_weaning_trials_raise_no_alert(seed: int) -> None:
     """VV weaning (FdO2 0.6, sweep 2.5 → 1 → off, a failed then a passed sweep-off trial):
     a small pre−post pCO2 difference at a low sweep, gases drawn before a sweep change and
-    converging saturations with the sweep off are not circuit faults (reference.md §4.1)."""
+    converging saturations with the sweep off are not circuit faults (docs/clinical/reference.md
+    §4.1)."""
     run, alerts = replay("weaning_vv", "VV", seed)
     assert run.truth == []
     assert [a.to_dict() for a in alerts] == []

@@ -105,6 +105,16 @@ def add_nav_link(link: NavLink) -> None:
         NAV_LINKS.append(link)
 
 
+# The programme's quality, research and training pages fold into one menu of the header
+# ("Quality & research"), so a clinician's header stays two rows on a tablet.
+PROGRAMME_PREFIXES = ("/quality/", "/research/", "/training")
+PROGRAMME_MENU = "Quality & research"
+
+
+def is_programme(link: NavLink) -> bool:
+    return link.href.startswith(PROGRAMME_PREFIXES)
+
+
 def nav_for(actor: Actor | None) -> list[NavLink]:
     if actor is None:
         return []
@@ -152,7 +162,9 @@ def render(
         "fmt": lambda dt, f=FORMAT: local(dt, zone, f),
         "times_in": lambda text: times_in(text, zone),  # ISO times inside a message
         "demo": settings.demo,
-        "nav": nav_for(actor),
+        "nav": [n for n in nav_for(actor) if not is_programme(n)],
+        "nav_programme": [n for n in nav_for(actor) if is_programme(n)],
+        "programme_menu": PROGRAMME_MENU,
         "start": start_page(actor.role) if actor else "/login",
     }
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
