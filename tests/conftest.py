@@ -147,15 +147,18 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
 
 
 class PgClones:
-    """Copies of the template database, made one ahead and dropped behind on a background
-    thread: a test gets a database that already exists and never waits for a drop (the
-    two statements cost about a quarter of a second per test, on the critical path)."""
+    """Copies of the template database, made one ahead and dropped behind on background
+    threads: a test gets a database that already exists and never waits for a drop (the
+    two statements cost about a quarter of a second per test, on the critical path). Drops
+    have a thread of their own: a DROP DATABASE waits for every server process to release
+    the files (seconds on a busy server), and the next copy must not queue behind it."""
 
     def __init__(self, template: str) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
         self.template = template
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-clones")
+        self.dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-drops")
         self.ahead = self.worker.submit(self._create)
 
     def _create(self) -> str:
@@ -175,13 +178,14 @@ class PgClones:
         return name
 
     def give_back(self, name: str) -> None:
-        self.worker.submit(self._drop, name)
+        self.dropper.submit(self._drop, name)
 
     def close(self) -> None:
         try:
             self._drop(self.ahead.result())
         finally:
             self.worker.shutdown(wait=True)
+            self.dropper.shutdown(wait=True)
 
 
 @pytest.fixture(scope="session")

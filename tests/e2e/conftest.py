@@ -91,9 +91,25 @@ def login(page, username: str) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_url("**/runs")
 
 
+# Browser groups under pytest-xdist: each group runs on one worker with its own Chromium.
+# Two by default (scripts/test.sh: one worker per core), so the browser tests, the longest
+# share of the suite, do not all wait for one worker. CONTINUUM_BROWSER_GROUPS=1 puts them
+# all on one worker.
+BROWSER_GROUPS = max(1, int(os.environ.get("CONTINUUM_BROWSER_GROUPS", "2")))
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (scripts/test.sh: --dist loadgroup) every browser test runs on one
-    worker, so one Chromium runs at a time beside the other tests."""
+    """Under pytest-xdist (scripts/test.sh: --dist loadgroup) the browser tests are split
+    into BROWSER_GROUPS groups, whole files each, balanced by test count (largest file first
+    into the smallest group): a group's tests run one at a time on one worker."""
+    files: dict[str, list[pytest.Item]] = {}
     for item in items:
-        if "/tests/e2e/" in str(item.path).replace("\\", "/"):
-            item.add_marker(pytest.mark.xdist_group("browser"))
+        path = str(item.path).replace("\\", "/")
+        if "/tests/e2e/" in path:
+            files.setdefault(path, []).append(item)
+    load = [0] * BROWSER_GROUPS
+    for path in sorted(files, key=lambda p: (-len(files[p]), p)):
+        group = load.index(min(load))
+        load[group] += len(files[path])
+        for item in files[path]:
+            item.add_marker(pytest.mark.xdist_group(f"browser{group}"))

@@ -120,6 +120,10 @@ def test_clear_refusals(db_url: str, tmp_path: Path) -> None:
         ops.restore(wrong.format(name="nothing"), file)
 
 
+# The commands are the same few lines on either engine (commands/operations.py calls
+# operations.backup, which the tests above run on both); through a real process once, on the
+# hospital engine: four start-ups of the command line are the costliest part of this file.
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 def test_command_line_backup_verify_and_restore(
     db_url: str, empty_url: str, tmp_path: Path
 ) -> None:
