@@ -92,16 +92,17 @@ def login(page, username: str) -> None:  # type: ignore[no-untyped-def]
 
 
 # Browser groups under pytest-xdist: each group runs on one worker with its own Chromium.
-# Two by default (scripts/test.sh: one worker per core), so the browser tests, the longest
-# share of the suite, do not all wait for one worker. CONTINUUM_BROWSER_GROUPS=1 puts them
-# all on one worker.
-BROWSER_GROUPS = max(1, int(os.environ.get("CONTINUUM_BROWSER_GROUPS", "2")))
+# One by default: measured with -n 2 on 34 browser tests, two groups took as long as one
+# (154 s both; the browser tests are CPU-bound, two Chromiums share the same two cores), and
+# in the whole suite the other worker has other tests to run. CONTINUUM_BROWSER_GROUPS=N
+# splits them into N groups (whole files, balanced by test count) to measure again.
+BROWSER_GROUPS = max(1, int(os.environ.get("CONTINUUM_BROWSER_GROUPS", "1")))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (scripts/test.sh: --dist loadgroup) the browser tests are split
-    into BROWSER_GROUPS groups, whole files each, balanced by test count (largest file first
-    into the smallest group): a group's tests run one at a time on one worker."""
+    """Under pytest-xdist (scripts/test.sh: --dist loadgroup) the browser tests are in
+    BROWSER_GROUPS groups (whole files, largest first into the smallest group; the group of
+    one is named "browser" as before): a group's tests run one at a time on one worker."""
     files: dict[str, list[pytest.Item]] = {}
     for item in items:
         path = str(item.path).replace("\\", "/")
@@ -112,4 +113,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         group = load.index(min(load))
         load[group] += len(files[path])
         for item in files[path]:
-            item.add_marker(pytest.mark.xdist_group(f"browser{group}"))
+            name = "browser" if BROWSER_GROUPS == 1 else f"browser{group}"
+            item.add_marker(pytest.mark.xdist_group(name))
