@@ -18,7 +18,7 @@ from continuum.core.people import Patient, Staff
 from continuum.core.record import AuditEntry
 from continuum.db import make_engine, make_sessionmaker
 from continuum.operations import backup as ops
-from tests.conftest import PG_ADMIN, PG_URL
+from tests.conftest import PG_ADMIN, PG_URL, drop_later
 from tests.ingest.helpers import add_run
 from tests.operations.processes import CLI, app_env
 from tests.seed import RUN_START
@@ -34,8 +34,7 @@ def empty_url(db_url: str, tmp_path: Path) -> Iterator[str]:
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     yield PG_URL.format(name=name)
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_later(name)
 
 
 def _count(url: str, model: type, **where: object) -> int:
