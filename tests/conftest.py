@@ -86,6 +86,23 @@ def drop_later(name: str) -> None:
     _drops.submit(_drop_database, name)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, the longest work first: the browser tests (one group, one worker)
+    and every module holding a test marked ``slow`` go to the front of the queue, each
+    module whole and in its own order, so no long test starts last and keeps one worker busy
+    while the other has finished (longest-first). Without xdist the order is unchanged."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    rank: dict[Path, int] = {}
+    for item in items:
+        if "/tests/e2e/" in str(item.path).replace("\\", "/"):
+            rank[item.path] = 0  # the browser group: the largest single unit of work
+        elif item.get_closest_marker("slow"):
+            rank.setdefault(item.path, 1)
+    order = {id(item): i for i, item in enumerate(items)}
+    items.sort(key=lambda item: (rank.get(item.path, 2), order[id(item)]))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _drops is not None:
         _drops.shutdown(wait=True)

@@ -461,6 +461,7 @@ def blank_urls(request: pytest.FixtureRequest, tmp_path) -> Any:  # type: ignore
         drop_later(name)
 
 
+@pytest.mark.slow
 def test_migration_backfills_the_events_the_services_write(blank_urls, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     head_url, old_url = blank_urls
     upgrade(head_url)

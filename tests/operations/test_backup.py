@@ -49,6 +49,7 @@ def _count(url: str, model: type, **where: object) -> int:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_backup_restores_into_a_fresh_database_table_for_table(
     db_url: str, empty_url: str, tmp_path: Path
 ) -> None:
@@ -119,6 +120,7 @@ def test_clear_refusals(db_url: str, tmp_path: Path) -> None:
         ops.restore(wrong.format(name="nothing"), file)
 
 
+@pytest.mark.slow
 # The commands are the same few lines on either engine (commands/operations.py calls
 # operations.backup, which the tests above run on both); through a real process once, on the
 # hospital engine: four start-ups of the command line are the costliest part of this file.

@@ -20,9 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
 from continuum.cli import WORKER_HEALTHCHECK_S
 from tests.operations.processes import Proc, app_env, free_port
+
+pytestmark = pytest.mark.slow  # long single tests: first in the queue (tests/conftest.py)
 
 SLOW_BOOT_S = 6.5
 WORKERS = 2

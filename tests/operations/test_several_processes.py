@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -45,6 +46,8 @@ from tests.operations.processes import (
     wait_healthy,
 )
 from tests.seed import RUN_START
+
+pytestmark = pytest.mark.slow  # long single tests: first in the queue (tests/conftest.py)
 
 EVENT_WAIT_S = 90.0
 
