@@ -4,12 +4,8 @@ console data; its registry record's highest level is 7."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from sqlalchemy import select
 
-from continuum import demo
 from continuum.ambulation import hooks, service
 from continuum.ambulation import settings as amb_settings
 from continuum.ambulation.models import in_force
@@ -20,14 +16,12 @@ from continuum.db import make_engine, make_sessionmaker
 from continuum.research import registry_build
 from continuum.research.registry_settings import in_force as registry_windows
 
-pytestmark = pytest.mark.xdist_group("demo_story")
 
-
-def test_demo_sessions_progress_and_reach_the_registry(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'demo.db'}"
-    demo.build(demo.demo_settings().model_copy(update={"database_url": url}))
+def test_demo_sessions_progress_and_reach_the_registry(demo_url: str) -> None:
+    """On the demo built once for the session (tests/conftest.py ``demo_template``, the same
+    ``demo.build``), this module's own copy."""
     hooks.install_hooks()
-    engine = make_engine(url)
+    engine = make_engine(demo_url)
     with make_sessionmaker(engine)() as db:
         run = db.scalars(
             select(Run)

@@ -46,7 +46,7 @@ from continuum.weaning.schemas import (
     TrialStart,
 )
 from tests import seed as seed_module
-from tests.conftest import PG_URL, _pg_connect, need, postgres_available
+from tests.conftest import PG_URL, _pg_connect, drop_later, need, postgres_available
 from tests.rounds.reviews import left_open
 from tests.seed import RUN_START, seed
 
@@ -457,11 +457,11 @@ def blank_urls(request: pytest.FixtureRequest, tmp_path) -> Any:  # type: ignore
         for name in names:
             conn.execute(f'CREATE DATABASE "{name}"')
     yield [PG_URL.format(name=n) for n in names]
-    with _pg_connect() as conn:
-        for name in names:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for name in names:
+        drop_later(name)
 
 
+@pytest.mark.slow
 def test_migration_backfills_the_events_the_services_write(blank_urls, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     head_url, old_url = blank_urls
     upgrade(head_url)

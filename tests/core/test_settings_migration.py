@@ -29,15 +29,14 @@ def _empty_sqlite(tmp_path) -> str:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def _empty_postgres():  # type: ignore[no-untyped-def]
-    from tests.conftest import _pg_connect, need, postgres_available
+    from tests.conftest import _pg_connect, drop_later, need, postgres_available
 
     need(postgres_available(), "PostgreSQL is not answering on 127.0.0.1:5432")
     name = f"ct_m_{uuid.uuid4().hex[:10]}"
     with _pg_connect() as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with _pg_connect() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_later(name)
 
 
 @pytest.mark.parametrize("empty_url", ["sqlite", "postgres"], indirect=True)

@@ -91,9 +91,27 @@ def login(page, username: str) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_url("**/runs")
 
 
+# Browser groups under pytest-xdist: each group runs on one worker with its own Chromium.
+# One by default: measured with -n 2 on 34 browser tests, two groups took as long as one
+# (154 s both; the browser tests are CPU-bound, two Chromiums share the same two cores), and
+# in the whole suite the other worker has other tests to run. CONTINUUM_BROWSER_GROUPS=N
+# splits them into N groups (whole files, balanced by test count) to measure again.
+BROWSER_GROUPS = max(1, int(os.environ.get("CONTINUUM_BROWSER_GROUPS", "1")))
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (scripts/test.sh: --dist loadgroup) every browser test runs on one
-    worker, so one Chromium runs at a time beside the other tests."""
+    """Under pytest-xdist (scripts/test.sh: --dist loadgroup) the browser tests are in
+    BROWSER_GROUPS groups (whole files, largest first into the smallest group; the group of
+    one is named "browser" as before): a group's tests run one at a time on one worker."""
+    files: dict[str, list[pytest.Item]] = {}
     for item in items:
-        if "/tests/e2e/" in str(item.path).replace("\\", "/"):
-            item.add_marker(pytest.mark.xdist_group("browser"))
+        path = str(item.path).replace("\\", "/")
+        if "/tests/e2e/" in path:
+            files.setdefault(path, []).append(item)
+    load = [0] * BROWSER_GROUPS
+    for path in sorted(files, key=lambda p: (-len(files[p]), p)):
+        group = load.index(min(load))
+        load[group] += len(files[path])
+        for item in files[path]:
+            name = "browser" if BROWSER_GROUPS == 1 else f"browser{group}"
+            item.add_marker(pytest.mark.xdist_group(name))

@@ -18,7 +18,7 @@ from continuum.core.people import Patient, Staff
 from continuum.core.record import AuditEntry
 from continuum.db import make_engine, make_sessionmaker
 from continuum.operations import backup as ops
-from tests.conftest import PG_ADMIN, PG_URL
+from tests.conftest import PG_ADMIN, PG_URL, drop_later
 from tests.ingest.helpers import add_run
 from tests.operations.processes import CLI, app_env
 from tests.seed import RUN_START
@@ -34,8 +34,7 @@ def empty_url(db_url: str, tmp_path: Path) -> Iterator[str]:
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     yield PG_URL.format(name=name)
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_later(name)
 
 
 def _count(url: str, model: type, **where: object) -> int:
@@ -50,6 +49,7 @@ def _count(url: str, model: type, **where: object) -> int:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_backup_restores_into_a_fresh_database_table_for_table(
     db_url: str, empty_url: str, tmp_path: Path
 ) -> None:
@@ -120,6 +120,11 @@ def test_clear_refusals(db_url: str, tmp_path: Path) -> None:
         ops.restore(wrong.format(name="nothing"), file)
 
 
+@pytest.mark.slow
+# The commands are the same few lines on either engine (commands/operations.py calls
+# operations.backup, which the tests above run on both); through a real process once, on the
+# hospital engine: four start-ups of the command line are the costliest part of this file.
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 def test_command_line_backup_verify_and_restore(
     db_url: str, empty_url: str, tmp_path: Path
 ) -> None:

@@ -35,6 +35,7 @@ def id_routes(web: Web) -> set[tuple[str, str]]:
     return found
 
 
+@pytest.mark.slow
 def test_every_id_route_refuses_ids_out_of_range(db_url: str) -> None:
     for web in make_web(db_url):
         routes = id_routes(web)

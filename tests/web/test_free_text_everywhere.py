@@ -13,6 +13,8 @@ import re
 from dataclasses import replace
 from typing import Any
 
+import pytest
+
 from continuum.core.roles import ROLE_PERMISSIONS, Permission
 from tests.conftest import Web, make_web
 from tests.web.routes_table import ANY, CASES, PUBLIC, Case
@@ -91,6 +93,7 @@ def _readable(role: str) -> list[Case]:
     return [c for c in CASES if c.method == "GET" and c.needs != PUBLIC and allowed(role, c)]
 
 
+@pytest.mark.slow
 def test_no_free_text_reaches_a_researcher_in_any_answer(sqlite_url: str) -> None:
     assert Permission.VIEW_IDENTIFIERS not in ROLE_PERMISSIONS["researcher"]
     writes = [

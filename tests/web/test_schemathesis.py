@@ -69,6 +69,7 @@ def test_every_operation_declares_its_error_statuses(sqlite_url: str) -> None:
 STREAM = "/api/v1/alerts/stream"  # server-sent events: open up to max_seconds (default 300)
 
 
+@pytest.mark.slow
 def test_no_request_gives_a_server_error(api) -> None:  # type: ignore[no-untyped-def]
     schema, tokens = api
     failures: list[str] = []
