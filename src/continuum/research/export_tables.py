@@ -36,6 +36,8 @@ class TableWriter(Protocol):
 
     def write(self, batch: dict[str, list[Any]]) -> None: ...
 
+    def write_arrow(self, table: Any) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -62,8 +64,28 @@ class CsvWriter:
         self._csv.writerows([_cell(v) for v in row] for row in zip(*cols, strict=True))
         self.rows += n
 
+    def write_arrow(self, table: Any) -> None:
+        """A ``pyarrow.Table`` of these columns (the PostgreSQL fast path): the same text
+        as ``write`` gives for its values."""
+        self.write(table.to_pydict())
+
     def close(self) -> None:
         self._file.close()
+
+
+def arrow_schema(columns: list[Column]) -> Any:
+    """The Parquet (Arrow) schema of these columns, each field's unit in its metadata."""
+    import pyarrow as pa
+
+    kinds = {
+        "str": pa.string(),
+        "float": pa.float64(),
+        "int": pa.int64(),
+        "time": pa.timestamp("us", tz="UTC"),
+    }
+    return pa.schema(
+        [pa.field(c.name, kinds[c.type], metadata={"unit": c.unit or ""}) for c in columns]
+    )
 
 
 class ParquetWriter:
@@ -71,25 +93,22 @@ class ParquetWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        kinds = {
-            "str": pa.string(),
-            "float": pa.float64(),
-            "int": pa.int64(),
-            "time": pa.timestamp("us", tz="UTC"),
-        }
         self.path = path
         self.columns = columns
         self.rows = 0
         self._pa = pa
-        self.schema = pa.schema(
-            [pa.field(c.name, kinds[c.type], metadata={"unit": c.unit or ""}) for c in columns]
-        )
+        self.schema = arrow_schema(columns)
         self._writer = pq.ParquetWriter(str(path), self.schema, compression="zstd")
 
     def write(self, batch: dict[str, list[Any]]) -> None:
         table = self._pa.Table.from_pydict(
             {c.name: batch[c.name] for c in self.columns}, schema=self.schema
         )
+        self._writer.write_table(table)
+        self.rows += table.num_rows
+
+    def write_arrow(self, table: Any) -> None:
+        """A ``pyarrow.Table`` with this writer's schema (the PostgreSQL fast path)."""
         self._writer.write_table(table)
         self.rows += table.num_rows
 
