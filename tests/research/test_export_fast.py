@@ -93,6 +93,9 @@ def test_fast_path_writes_the_same_files_as_the_plain_path(  # type: ignore[no-u
     monkeypatch.setattr(export, "CHUNK_RUNS", 2)
     monkeypatch.setattr(export, "BATCH_ROWS", 97)
     monkeypatch.setattr(export_fast, "BLOCK_BYTES", 5_000)
+    # an ongoing run's hours on ECMO count to now: one now for both exports
+    now = export.utcnow()
+    monkeypatch.setattr(export, "utcnow", lambda: now)
     calls = {"fast": 0, "csv": 0}
     real_write, real_copy = export_fast.write_observations, export_fast._copy_csv
 
