@@ -36,6 +36,10 @@ def _minute_data(db: Any) -> None:
     for n, run in enumerate(runs):
         t0 = run.started_at
         rows = []
+        if n == len(runs) - 1:  # a run with no final observation (one superseded)
+            db.add(Observation(run_id=run.id, code="blood_flow", time=t0, value=1.0,
+                               unit="L/min", source="manual", status="superseded"))  # fmt: skip
+            continue
         for m in range(-30, 150 + 40 * n):  # half an hour before the start, ~3 h after
             at = t0 + timedelta(minutes=m, microseconds=(7 * m) % 3 * 250_000)
             for code, unit, base in SIGNALS:
@@ -93,6 +97,7 @@ def test_fast_path_writes_the_same_files_as_the_plain_path(  # type: ignore[no-u
     monkeypatch.setattr(export, "CHUNK_RUNS", 2)
     monkeypatch.setattr(export, "BATCH_ROWS", 97)
     monkeypatch.setattr(export_fast, "BLOCK_BYTES", 5_000)
+    monkeypatch.setattr(export_fast, "GROUP_RUNS", 1)  # a group with no observation at all
     # an ongoing run's hours on ECMO count to now: one now for both exports
     now = export.utcnow()
     monkeypatch.setattr(export, "utcnow", lambda: now)
@@ -171,4 +176,14 @@ def test_only_csv_and_parquet_take_the_fast_path(pg_url: str) -> None:
     with Session(engine) as db:
         assert export_fast.available(db, "parquet") and export_fast.available(db, "csv")
         assert not any(export_fast.available(db, f) for f in ("redcap", "fhir", "omop", "clif"))
+    engine.dispose()
+
+
+def test_runs_without_observations_read_as_an_empty_table(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert export_fast._parse(raw, [], [], []).num_rows == 0
+        empty = export_fast._copy_csv(raw, [999_999])
+        assert empty.num_rows == 0 and empty.schema == export_fast.EMPTY.schema
     engine.dispose()

@@ -72,6 +72,16 @@ AGG_SQL = (
     "AND run_id = ANY('{{{ids}}}'::integer[]) GROUP BY run_id ORDER BY run_id"
 )
 COPY_COLUMNS = ["run_id", "code", "t_us", "value", "unit", "source"]
+EMPTY = pa.table(
+    {
+        "run_id": pa.array([], pa.int64()),
+        "code": pa.array([], pa.string()),
+        "t_us": pa.array([], pa.int64()),
+        "value": pa.array([], pa.float64()),
+        "unit": pa.array([], pa.string()),
+        "source": pa.array([], pa.string()),
+    }
+)
 
 
 def available(db: Session, fmt: str) -> bool:
@@ -294,6 +304,8 @@ def _reader(engine: Any, groups: list[list[int]], out: queue.Queue[Any], stop: t
 
 
 def _parse(raw: Any, run_ids: list[int], counts: list[int], blobs: list[bytes]) -> pa.Table:
+    if not run_ids:  # no final observation in the whole group
+        return EMPTY
     try:
         table = pa_csv.read_csv(
             io.BytesIO(b"\n".join(blobs)),
@@ -319,6 +331,8 @@ def _copy_csv(raw: Any, run_ids: list[int]) -> pa.Table:
         with cur.copy(sql) as copy:
             for block in copy:
                 buf += block
+    if not buf:
+        return EMPTY
     return pa_csv.read_csv(
         io.BytesIO(bytes(buf)),
         read_options=pa_csv.ReadOptions(column_names=COPY_COLUMNS, use_threads=False),
