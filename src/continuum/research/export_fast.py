@@ -1,10 +1,12 @@
 """The PostgreSQL fast path of the CSV and Parquet exports' observation tables.
 
 The plain path (``export._write_observations``) reads every observation as a Python tuple
-through a server-side cursor and builds both tables row by row. Here each chunk of runs is
-one ``COPY (SELECT … ORDER BY run_id, time, id) TO STDOUT (FORMAT csv)``: the rows stream
-from PostgreSQL in their final order, pyarrow's CSV reader turns them into column batches,
-and the de-identification is done on whole columns:
+through a server-side cursor and builds both tables row by row. Here PostgreSQL hands over
+each run's final observations as one row of tab-separated text (``AGG_SQL``: ``string_agg``
+ordered by time and id, grouped by run over the ``(run_id, code, time)`` index, so there is
+no large sort and one message per run rather than one per observation). Reader threads with
+connections of their own fetch alternate groups of runs; the export's thread parses each
+group with pyarrow's CSV reader, in run order, and de-identifies whole columns:
 
 - the run's and patient's keyed pseudonyms are looked up by run id (one ``take``);
 - times are shifted by the patient's offset in integer microseconds;
