@@ -146,7 +146,8 @@ def backends_cpu(db: object) -> dict[int, float] | None:
         pids = (
             db.connection()
             .exec_driver_sql(  # type: ignore[attr-defined]
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                "SELECT pid FROM pg_stat_activity, pg_stat_clear_snapshot() "
+                "WHERE datname = current_database()"
             )
             .scalars()
         )
