@@ -143,14 +143,11 @@ def backends_cpu(db: object) -> dict[int, float] | None:
     import os
 
     try:
-        pids = (
-            db.connection()
-            .exec_driver_sql(  # type: ignore[attr-defined]
-                "SELECT pid FROM pg_stat_activity, pg_stat_clear_snapshot() "
-                "WHERE datname = current_database()"
-            )
-            .scalars()
-        )
+        conn = db.connection()  # type: ignore[attr-defined]
+        conn.exec_driver_sql("SELECT pg_stat_clear_snapshot()")  # a fresh list, not the first
+        pids = conn.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        ).scalars()
         out = {}
         for pid in pids:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
