@@ -150,10 +150,13 @@ def backends_cpu(db: object) -> dict[int, float] | None:
         ).scalars()
         out = {}
         for pid in pids:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # a connection closed meanwhile
+                continue
             out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return out
-    except (OSError, IndexError, ValueError):
+        return out or None
+    except (IndexError, ValueError):
         return None
 
 
