@@ -8,6 +8,7 @@ does, and prints the seconds, rows/s and peak memory.
 
     .venv/bin/python benchmarks/bench_export.py [--runs 200] [--hours 24] [--keep-files]
     .venv/bin/python benchmarks/bench_export.py --runs 10000      # the issue's full figure
+    .venv/bin/python benchmarks/bench_export.py --runs 500 --path both   # fast vs plain path
 
 Peak memory: the process's maximum resident set size (getrusage) before and after the
 export, and the export's own peak Python allocations (tracemalloc, with --tracemalloc; it
@@ -136,6 +137,81 @@ def build(url: str, runs: int, hours: int, seed: int = 1) -> int:
     return total
 
 
+def backends_cpu(db: object) -> dict[int, float] | None:
+    """CPU seconds of each PostgreSQL backend connected to this database (the export's
+    session and its reader connections; same machine only, else None)."""
+    import os
+
+    try:
+        conn = db.connection()  # type: ignore[attr-defined]
+        conn.exec_driver_sql("SELECT pg_stat_clear_snapshot()")  # a fresh list, not the first
+        pids = conn.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        ).scalars()
+        out = {}
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # a connection closed meanwhile
+                continue
+            out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return out or None
+    except (IndexError, ValueError):
+        return None
+
+
+def run_export(sessions: object, args: argparse.Namespace, fast: bool) -> None:
+    export.FAST_PATH = fast
+    actor = Actor(staff_id=None, name="benchmark", role="researcher", client="bench")
+    policy = Policy(key=b"bench-export-key-0123456789")
+    zone = ZoneInfo("UTC")
+    out = Path(tempfile.mkdtemp(prefix="bench_export_"))
+    rss_before = rss_mb()
+    if args.tracemalloc:
+        tracemalloc.start()
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    with unit_of_work(sessions) as db:  # type: ignore[arg-type]
+        db_cpu0 = backends_cpu(db)
+        p = export.plan(db, actor, zone, fmt=args.format, all_runs=True)
+        job = export.create_job(db, actor, p, policy)
+        manifest = export.write_export(db, actor, p, policy, out, zone, job.id)
+        db_cpu1 = backends_cpu(db)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    traced = tracemalloc.get_traced_memory()[1] / 2**20 if args.tracemalloc else None
+    if args.tracemalloc:
+        tracemalloc.stop()
+    rows = {f["table"]: f["rows"] for f in manifest["files"]}
+    size = sum(f["bytes"] for f in manifest["files"]) / 2**20
+    path = "PostgreSQL fast path (COPY/string_agg → Arrow)" if fast else "plain path (rows)"
+    print(f"export to {args.format}: {args.runs} runs × {args.hours} h of 1-minute data, {path}")
+    db_cpu = (
+        "; PostgreSQL backends' CPU: "
+        f"{sum(c - db_cpu0.get(pid, 0.0) for pid, c in db_cpu1.items()):.1f} s"
+        if db_cpu0 is not None and db_cpu1 is not None
+        else ""
+    )
+    print(
+        f"  seconds            {seconds:.1f} (this process's CPU: {cpu:.1f} s{db_cpu}; the rest "
+        "is waiting for a core)"
+    )
+    print(f"  rows               {rows}")
+    long = next(rows[t] for t in ("observations_long", "measurement", "ecmo_mcs") if t in rows)
+    print(
+        f"  long rows/s        {long / seconds:,.0f} "
+        f"({long / cpu:,.0f} per CPU second of this process)"
+    )
+    print(f"  files              {size:.1f} MiB")
+    print(f"  peak RSS (MiB)     before {rss_before:.0f}, after {rss_mb():.0f}")
+    if traced is not None:
+        print(f"  peak Python allocations during export (tracemalloc): {traced:.1f} MiB")
+    if args.keep_files:
+        print(f"  files in {out}")
+    else:
+        for f in out.iterdir():
+            f.unlink()
+        out.rmdir()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=200)
@@ -143,6 +219,13 @@ def main() -> None:
     ap.add_argument("--tracemalloc", action="store_true")
     ap.add_argument("--keep-files", action="store_true")
     ap.add_argument("--format", default="parquet", help="parquet, csv, omop or clif")
+    ap.add_argument(
+        "--path",
+        default="fast",
+        choices=("fast", "plain", "both"),
+        help="CSV/Parquet on PostgreSQL: the fast path (default), the plain row-by-row path, "
+        "or both one after the other on the same database",
+    )
     args = ap.parse_args()
     name, url = make_db()
     try:
@@ -150,43 +233,9 @@ def main() -> None:
         n_obs = build(url, args.runs, args.hours)
         print(f"built {args.runs} runs, {n_obs:,} observations in {time.perf_counter() - t0:.1f} s")
         sessions = make_sessionmaker(make_engine(url))
-        actor = Actor(staff_id=None, name="benchmark", role="researcher", client="bench")
-        policy = Policy(key=b"bench-export-key-0123456789")
-        zone = ZoneInfo("UTC")
-        out = Path(tempfile.mkdtemp(prefix="bench_export_"))
-        rss_before = rss_mb()
-        if args.tracemalloc:
-            tracemalloc.start()
-        t0, cpu0 = time.perf_counter(), time.process_time()
-        with unit_of_work(sessions) as db:
-            p = export.plan(db, actor, zone, fmt=args.format, all_runs=True)
-            job = export.create_job(db, actor, p, policy)
-            manifest = export.write_export(db, actor, p, policy, out, zone, job.id)
-        seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-        traced = tracemalloc.get_traced_memory()[1] / 2**20 if args.tracemalloc else None
-        rows = {f["table"]: f["rows"] for f in manifest["files"]}
-        size = sum(f["bytes"] for f in manifest["files"]) / 2**20
-        print(f"export to {args.format}: {args.runs} runs × {args.hours} h of 1-minute data")
-        print(
-            f"  seconds            {seconds:.1f} (this process's CPU: {cpu:.1f} s; the rest is "
-            "the database and waiting for a core)"
-        )
-        print(f"  rows               {rows}")
-        long = next(rows[t] for t in ("observations_long", "measurement", "ecmo_mcs") if t in rows)
-        print(
-            f"  long rows/s        {long / seconds:,.0f} "
-            f"({long / cpu:,.0f} per CPU second of this process)"
-        )
-        print(f"  files              {size:.1f} MiB")
-        print(f"  peak RSS (MiB)     before {rss_before:.0f}, after {rss_mb():.0f}")
-        if traced is not None:
-            print(f"  peak Python allocations during export (tracemalloc): {traced:.1f} MiB")
-        if args.keep_files:
-            print(f"  files in {out}")
-        else:
-            for f in out.iterdir():
-                f.unlink()
-            out.rmdir()
+        paths = {"both": [True, False], "fast": [True], "plain": [False]}[args.path]
+        for fast in paths:
+            run_export(sessions, args, fast)
     finally:
         drop_db(name)
 

@@ -36,6 +36,8 @@ class TableWriter(Protocol):
 
     def write(self, batch: dict[str, list[Any]]) -> None: ...
 
+    def write_arrow(self, table: Any) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -45,6 +47,22 @@ def _cell(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
+
+
+def _csv_values(column: Any) -> list[Any]:
+    """An Arrow column as the values ``_cell`` writes: UTC times as ``isoformat()`` text
+    (``…T12:00:00+00:00``, microseconds only when there are some), made column-wise."""
+    import numpy as np
+    import pyarrow as pa
+
+    if not pa.types.is_timestamp(column.type) or column.null_count:
+        return column.to_pylist()  # type: ignore[no-any-return]
+    us = column.to_numpy().astype("datetime64[us]")
+    whole = np.datetime_as_string(us, unit="s")
+    fraction = us.astype(np.int64) % 1_000_000 != 0
+    if fraction.any():
+        whole = np.where(fraction, np.datetime_as_string(us, unit="us"), whole)
+    return np.char.add(whole.astype(str), "+00:00").tolist()  # type: ignore[no-any-return]
 
 
 class CsvWriter:
@@ -62,8 +80,28 @@ class CsvWriter:
         self._csv.writerows([_cell(v) for v in row] for row in zip(*cols, strict=True))
         self.rows += n
 
+    def write_arrow(self, table: Any) -> None:
+        """A ``pyarrow.Table`` of these columns (the PostgreSQL fast path): the same text
+        as ``write`` gives for its values."""
+        self.write({name: _csv_values(table.column(name)) for name in table.column_names})
+
     def close(self) -> None:
         self._file.close()
+
+
+def arrow_schema(columns: list[Column]) -> Any:
+    """The Parquet (Arrow) schema of these columns, each field's unit in its metadata."""
+    import pyarrow as pa
+
+    kinds = {
+        "str": pa.string(),
+        "float": pa.float64(),
+        "int": pa.int64(),
+        "time": pa.timestamp("us", tz="UTC"),
+    }
+    return pa.schema(
+        [pa.field(c.name, kinds[c.type], metadata={"unit": c.unit or ""}) for c in columns]
+    )
 
 
 class ParquetWriter:
@@ -71,25 +109,22 @@ class ParquetWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        kinds = {
-            "str": pa.string(),
-            "float": pa.float64(),
-            "int": pa.int64(),
-            "time": pa.timestamp("us", tz="UTC"),
-        }
         self.path = path
         self.columns = columns
         self.rows = 0
         self._pa = pa
-        self.schema = pa.schema(
-            [pa.field(c.name, kinds[c.type], metadata={"unit": c.unit or ""}) for c in columns]
-        )
+        self.schema = arrow_schema(columns)
         self._writer = pq.ParquetWriter(str(path), self.schema, compression="zstd")
 
     def write(self, batch: dict[str, list[Any]]) -> None:
         table = self._pa.Table.from_pydict(
             {c.name: batch[c.name] for c in self.columns}, schema=self.schema
         )
+        self._writer.write_table(table)
+        self.rows += table.num_rows
+
+    def write_arrow(self, table: Any) -> None:
+        """A ``pyarrow.Table`` with this writer's schema (the PostgreSQL fast path)."""
         self._writer.write_table(table)
         self.rows += table.num_rows
 

@@ -1,0 +1,189 @@
+"""The PostgreSQL fast path of the CSV and Parquet exports (research/export_fast.py) writes
+the same files as the plain row-by-row path: same columns, types, values, row order and
+de-identification, identified and de-identified, byte for byte (so the same checksums), with
+1-minute circuit data, observations before the start, a superseded value, ties in time, a
+code outside the wide table and a unit holding a tab (read again through COPY csv)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import select
+
+from continuum.core.record import Observation
+from continuum.core.run_record import Run
+from continuum.db import make_engine, make_sessionmaker, unit_of_work
+from continuum.research import export, export_fast
+from continuum.research.deidentify import Policy
+from continuum.research.export_tables import sha256_of
+from tests.quality import metrics_cohort as hand
+from tests.research import standards_cohort
+
+UTC = ZoneInfo("UTC")
+KEY = b"f" * 32
+SIGNALS = [("blood_flow", "L/min", 4.1), ("pump_speed", "rpm", 3400.0), ("p_access", "mmHg", -55.0)]
+
+
+def _minute_data(db: Any) -> None:
+    runs = db.scalars(select(Run).order_by(Run.id)).all()
+    for n, run in enumerate(runs):
+        t0 = run.started_at
+        rows = []
+        if n == len(runs) - 1:  # a run with no final observation (one superseded)
+            db.add(Observation(run_id=run.id, code="blood_flow", time=t0, value=1.0,
+                               unit="L/min", source="manual", status="superseded"))  # fmt: skip
+            continue
+        for m in range(-30, 150 + 40 * n):  # half an hour before the start, ~3 h after
+            at = t0 + timedelta(minutes=m, microseconds=(7 * m) % 3 * 250_000)
+            for code, unit, base in SIGNALS:
+                value = base + ((m * 37 + n) % 23) / 7.0
+                rows.append(Observation(run_id=run.id, code=code, time=at, value=value,
+                                        unit=unit, source="console"))  # fmt: skip
+            if m % 17 == 0:  # a code the wide table does not hold, at the same time
+                rows.append(Observation(run_id=run.id, code="note_score", time=at,
+                                        value=1.0 / 3, unit="1", source="manual"))  # fmt: skip
+        rows.append(Observation(run_id=run.id, code="blood_flow", time=t0 + timedelta(hours=1),
+                                value=9.9, unit="L/min", source="manual",
+                                status="superseded"))  # fmt: skip
+        if n == 1:  # a unit PostgreSQL's tab-separated text cannot carry: COPY csv instead
+            rows.append(Observation(run_id=run.id, code="sweep_flow", time=t0,
+                                    value=2.5, unit="L/\tmin", source="manual"))  # fmt: skip
+        db.add_all(rows)
+    db.flush()
+
+
+@pytest.fixture
+def pg_cohort(pg_url: str):  # type: ignore[no-untyped-def]
+    engine = make_engine(pg_url)
+    sessions = make_sessionmaker(engine)
+    with unit_of_work(sessions) as db:
+        standards_cohort.build(db)
+        _minute_data(db)
+    yield sessions
+    engine.dispose()
+
+
+Ticks = list[tuple[int, int]]
+
+
+def _export(sessions: Any, out: Path, fmt: str, identified: bool, fast: bool,
+            monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], Ticks]:  # fmt: skip
+    monkeypatch.setattr(export, "FAST_PATH", fast)
+    ticks: Ticks = []
+    with unit_of_work(sessions) as db:
+        actor = hand.staff(db)["physician_lead" if identified else "researcher"]
+        p = export.plan(db, actor, UTC, fmt=fmt, all_runs=True, identified=identified,
+                        purpose="fast path equality study" if identified else None)  # fmt: skip
+        policy = Policy(key=KEY, identified=identified, released=frozenset({"diagnosis"}))
+        m = export.write_export(db, actor, p, policy, out, UTC, None,
+                                lambda done, total: ticks.append((done, total)))  # fmt: skip
+    return m, ticks
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+@pytest.mark.parametrize("identified", [False, True], ids=["deidentified", "identified"])
+def test_fast_path_writes_the_same_files_as_the_plain_path(  # type: ignore[no-untyped-def]
+    pg_cohort, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, identified: bool
+) -> None:
+    # small chunks, batches and blocks: runs across chunks, batches across writes, run-hours
+    # across blocks
+    monkeypatch.setattr(export, "CHUNK_RUNS", 2)
+    monkeypatch.setattr(export, "BATCH_ROWS", 97)
+    monkeypatch.setattr(export_fast, "BLOCK_BYTES", 5_000)
+    monkeypatch.setattr(export_fast, "GROUP_RUNS", 1)  # a group with no observation at all
+    # an ongoing run's hours on ECMO count to now: one now for both exports
+    now = export.utcnow()
+    monkeypatch.setattr(export, "utcnow", lambda: now)
+    calls = {"fast": 0, "csv": 0}
+    real_write, real_copy = export_fast.write_observations, export_fast._copy_csv
+
+    def counting_write(*a: Any, **k: Any) -> None:
+        calls["fast"] += 1
+        real_write(*a, **k)
+
+    def counting_copy(*a: Any, **k: Any) -> Any:
+        calls["csv"] += 1
+        return real_copy(*a, **k)
+
+    monkeypatch.setattr(export_fast, "write_observations", counting_write)
+    monkeypatch.setattr(export_fast, "_copy_csv", counting_copy)
+    fast, fast_ticks = _export(pg_cohort, tmp_path / "fast", fmt, identified, True, monkeypatch)
+    assert calls["fast"] >= 2 and calls["csv"] >= 1  # the fast path ran, and its fallback
+    n_fast = calls["fast"]
+    plain, plain_ticks = _export(pg_cohort, tmp_path / "plain", fmt, identified, False,
+                                 monkeypatch)  # fmt: skip
+    assert calls["fast"] == n_fast  # the plain path did not use it
+
+    assert fast_ticks == plain_ticks and len(fast_ticks) >= 2
+    assert fast_ticks[-1][0] == fast_ticks[-1][1]
+    files = {f["file"]: f for f in fast["files"]}
+    assert (
+        files.keys()
+        == {f["file"] for f in plain["files"]}
+        == {f"{t}.{fmt}" for t in ("runs", "observations_long", "observations_wide_hourly")}
+    )
+    for f in plain["files"]:
+        mine = files[f["file"]]
+        assert {k: mine[k] for k in ("rows", "sha256", "bytes", "fields")} == {
+            k: f[k] for k in ("rows", "sha256", "bytes", "fields")
+        }, f["file"]
+        a, b = tmp_path / "fast" / f["file"], tmp_path / "plain" / f["file"]
+        assert sha256_of(a) == mine["sha256"]
+        if fmt == "parquet":
+            ta, tb = pq.read_table(a), pq.read_table(b)
+            assert ta.schema == tb.schema
+            assert ta.num_rows == f["rows"]
+            assert ta.to_pylist() == tb.to_pylist()  # row by row, in order
+        else:
+            with a.open() as fa, b.open() as fb:
+                ra, rb = list(csv.reader(fa)), list(csv.reader(fb))
+            assert ra == rb and len(ra) == f["rows"] + 1
+    on_disk = json.loads((tmp_path / "fast" / "manifest.json").read_text())
+    assert on_disk["files"] == fast["files"]
+    assert fast["deidentification"] == plain["deidentification"]
+
+    long_name = f"observations_long.{fmt}"
+    if fmt == "parquet":
+        long = pq.read_table(tmp_path / "fast" / long_name).to_pylist()
+        assert {"mrn", "name"}.isdisjoint(long[0])
+        assert ("run_id" in long[0]) is identified
+        assert min(r["minutes_on_ecmo"] for r in long) < 0  # before the start: kept
+        assert 9.9 not in {r["value"] for r in long}  # superseded: left out
+        assert "L/\tmin" in {r["unit"] for r in long}
+
+
+def test_sqlite_keeps_the_plain_path(tmp_path: Path) -> None:
+    from sqlalchemy.orm import Session
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with Session(engine) as db:
+        assert not export_fast.available(db, "parquet")
+        assert not export_fast.available(db, "csv")
+    engine.dispose()
+
+
+def test_only_csv_and_parquet_take_the_fast_path(pg_url: str) -> None:
+    from sqlalchemy.orm import Session
+
+    engine = make_engine(pg_url)
+    with Session(engine) as db:
+        assert export_fast.available(db, "parquet") and export_fast.available(db, "csv")
+        assert not any(export_fast.available(db, f) for f in ("redcap", "fhir", "omop", "clif"))
+    engine.dispose()
+
+
+def test_runs_without_observations_read_as_an_empty_table(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert export_fast._parse(raw, [], [], []).num_rows == 0
+        empty = export_fast._copy_csv(raw, [999_999])
+        assert empty.num_rows == 0 and empty.schema == export_fast.EMPTY.schema
+    engine.dispose()
