@@ -189,6 +189,9 @@ def simulate(
     oxy, pump, hemo = f("oxygenator_failure"), f("pump_thrombosis"), f("hemolysis")
     recirc, hypo, clot = f("recirculation"), f("access_insufficiency"), f("circuit_thrombosis")
     harlequin = f("differential_hypoxia")
+    # The pump stops: air at the console's bubble detector (its air protection stops the
+    # pump) or a power failure (the console dark, pump at 0 rpm). Both 0 in every other run.
+    stopped = np.maximum(f("air_entrainment"), f("power_failure"))
 
     bg = art.stream(seed, "background")
     co_var = 1.0 + _smooth_noise(bg, n, 120, 0.04)
@@ -244,6 +247,8 @@ def simulate(
     target = setting_profile(n, settings["flow"], ivs, "flow_change", "flow")
     target = target * art.flow_check_factor(checks, n)
     rpm = _pump_speed(circuit, hyd, target, ivs)
+    if stopped.any():
+        rpm = np.round(rpm * (1.0 - stopped) / 10.0) * 10.0
     flow = flow_at_rpm(circuit, hyd, rpm)
     p_access, p_pre, p_post = pressures(circuit, hyd, flow)
     # A thrombus in the pump head makes the delivered flow unsteady minute to minute while

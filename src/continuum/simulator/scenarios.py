@@ -246,6 +246,24 @@ SCENARIOS: dict[str, Scenario] = {
             (Fault("lv_distension", 0.3, 0.15),),
             default_mode="VA",
         ),
+        _S(
+            "air_entrainment",
+            "Air drawn into the drainage limb (an open access line): the console's bubble "
+            "detector stops the pump; pump speed and blood flow fall to zero and the patient "
+            "desaturates until the circuit is clamped, de-aired and restarted",
+            BOTH,
+            (Fault("air_entrainment", 0.3, 0.05),),
+            evaluated=False,
+        ),
+        _S(
+            "power_failure",
+            "Console power fails (mains and battery): pump speed and blood flow fall to zero "
+            "and the patient desaturates until flow is restored by hand crank or a "
+            "replacement console",
+            BOTH,
+            (Fault("power_failure", 0.3, 0.05),),
+            evaluated=False,
+        ),
     ]
 }
 
