@@ -1,5 +1,9 @@
 """Competencies (core) and simulation training: training session 1 is started by the page
-form and session 2 by the API (order 3), with the perfusionist (staff 1) as trainee."""
+form and session 2 by the API (order 3), with the perfusionist (staff 1) as trainee.
+
+A debrief is read by instructors (RUN_TRAINING) and the session's named trainees: the
+perfusionist's account is staff 1, the trainee of both sessions ("role:perfusionist");
+every other role without RUN_TRAINING gets 403."""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ _START = {
     "acceleration": "1",
     "trainee_ids": "1",
 }
+
+_DEBRIEF = (P.RUN_TRAINING, "role:perfusionist")  # instructors and the named trainee
 
 CASES = [
     Case("GET", "/competencies", P.MANAGE_COMPETENCIES),
@@ -88,11 +94,17 @@ CASES = [
         "/api/v1/training/2/step",
         order=43,
     ),
-    Case("GET", "/training/{training_id}/debrief", P.RUN_TRAINING, "/training/1/debrief", order=43),
+    Case(
+        "GET",
+        "/training/{training_id}/debrief",
+        _DEBRIEF,
+        "/training/1/debrief",
+        order=43,
+    ),
     Case(
         "GET",
         "/api/v1/training/{training_id}/debrief",
-        P.RUN_TRAINING,
+        _DEBRIEF,
         "/api/v1/training/1/debrief",
         order=43,
     ),
