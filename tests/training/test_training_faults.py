@@ -31,7 +31,7 @@ def test_pump_stop_scenarios_have_truth(scenario: str, mode: str) -> None:
     run = simulate(scenario, mode, 10, 3)
     flow, rpm = run.clean["blood_flow"], run.clean["pump_speed"]
     assert flow[100] > 3.5 and rpm[100] > 3000  # before the onset (30 % of 600 min)
-    assert flow[-1] < 0.05 and rpm[-1] == 0  # the pump has stopped
+    assert flow[-1] < 0.25 * flow[100] and rpm[-1] < 0.4 * rpm[100]  # down to the residual
     assert run.clean["spo2"][-1] < run.clean["spo2"][100] - 10  # the patient desaturates
     (truth,) = run.truth
     assert truth.kind == "flow_below_target" and truth.fault == scenario

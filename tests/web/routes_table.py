@@ -21,7 +21,7 @@ ANY = "any authenticated"
 class Case:
     method: str
     template: str
-    needs: str | P | tuple[P | str, ...]
+    needs: str | P | tuple[P, ...]
     path: str = ""
     form: dict[str, Any] | None = None
     json: dict[str, Any] | None = None

@@ -1,9 +1,10 @@
 """Competencies (core) and simulation training: training session 1 is started by the page
 form and session 2 by the API (order 3), with the perfusionist (staff 1) as trainee.
 
-A debrief is read by instructors (RUN_TRAINING) and the session's named trainees: the
-perfusionist's account is staff 1, the trainee of both sessions ("role:perfusionist");
-every other role without RUN_TRAINING gets 403."""
+A debrief is read by instructors (RUN_TRAINING) and the session's named trainees. Here a
+role without RUN_TRAINING cannot have started a session (its database has none), so it gets
+403 like any staff not named in a session; the named trainee reading it is tested in
+tests/training/test_training_faults.py."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ _START = {
     "trainee_ids": "1",
 }
 
-_DEBRIEF = (P.RUN_TRAINING, "role:perfusionist")  # instructors and the named trainee
+_DEBRIEF = P.RUN_TRAINING  # + the session's named trainees (service.may_read_debrief)
 
 CASES = [
     Case("GET", "/competencies", P.MANAGE_COMPETENCIES),

@@ -430,6 +430,14 @@ def may_read_debrief(actor: Actor, row: TrainingSession) -> bool:
 
 
 def debrief(session: Session, actor: Actor, training_id: int) -> Debrief:
+    actor.require(Permission.VIEW_CLINICAL)
+    found = session.get(TrainingSession, training_id)
+    if found is None and not actor.can(Permission.RUN_TRAINING):
+        # to anyone but an instructor a missing session is refused like one not theirs
+        raise Forbidden(
+            f"the debrief of training session {training_id} is for its instructors and the "
+            "trainees named in it"
+        )
     row = get(session, actor, training_id)
     if not may_read_debrief(actor, row):
         raise Forbidden(
