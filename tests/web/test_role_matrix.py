@@ -86,7 +86,6 @@ def test_anonymous_is_sent_to_log_in(anonymous: Web, case: Case) -> None:
         assert response.headers["location"].startswith("/login")
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_gets_exactly_what_it_may(sqlite_url: str, role: str) -> None:
     for web in make_web(sqlite_url):
