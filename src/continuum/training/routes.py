@@ -120,6 +120,7 @@ def _debrief_out(db: DbSession, actor: Actor, training_id: int) -> DebriefOut:
                     for w in s.wrong_actions
                 ],
                 right_why=s.right_why,
+                criterion=service.criterion(s.fault),
             )
             for s in d.scores
         ],

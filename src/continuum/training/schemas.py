@@ -74,6 +74,7 @@ class ScoreOut(Out):
     recognised_before_obvious: bool | None
     wrong_actions: list[str] = Field(description="each with why it does not fit the fault")
     right_why: str | None = Field(default=None, description="why the right action counted")
+    criterion: str = Field(default="", description="when the fault counts as obvious (truth)")
 
 
 class TimelineOut(Out):

@@ -19,6 +19,8 @@ from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Circuit, Component, ModeSegment, Run
 from continuum.db import utcnow
 from continuum.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationFailed
+from continuum.simulator.faults import FAULT_DETECTORS
+from continuum.simulator.truth import criterion_text
 from continuum.training import scoring, stream
 from continuum.training.models import TrainingFault, TrainingSession
 from continuum.training.schemas import SessionIn, SignOffIn
@@ -429,6 +431,12 @@ def may_read_debrief(actor: Actor, row: TrainingSession) -> bool:
     return actor.staff_id is not None and actor.staff_id in (row.trainee_ids or [])
 
 
+def criterion(fault: str) -> str:
+    """The criterion by which the fault counts as obvious (its first detector's, truth.py)."""
+    codes = FAULT_DETECTORS.get(fault, ())
+    return criterion_text(codes[0]) if codes else "—"
+
+
 def debrief(session: Session, actor: Actor, training_id: int) -> Debrief:
     actor.require(Permission.VIEW_CLINICAL)
     found = session.get(TrainingSession, training_id)
@@ -462,7 +470,7 @@ def debrief(session: Session, actor: Actor, training_id: int) -> Debrief:
         name = f.scenario.replace("_", " ")
         add(f.injected_at, f"Fault injected: {name}", "fault", "instructor", f.onset_minute)
         if s.obvious_at is not None:
-            add(s.obvious_at, "Fault obvious by its published criterion (truth)", "truth")
+            add(s.obvious_at, f"Fault obvious (truth: {criterion(f.fault)})", "truth")
         if f.resolved_at is not None:
             add(f.resolved_at, "Fault put right: it stops developing", "resolved")
     wrong = {e.id: s.why_wrong.get(e.id, "") for s in scores for e in s.wrong_actions}
