@@ -95,18 +95,27 @@ def test_step_all_survives_a_restart(sessions: sessionmaker[Session]) -> None:
 
 
 def _ev(
-    i: int, kind: str, t0: datetime, minutes: float, component: str | None = None
+    i: int,
+    kind: str,
+    t0: datetime,
+    minutes: float,
+    component: str | None = None,
+    summary: str | None = None,
 ) -> scoring.Event:
-    return scoring.Event(i, kind, t0 + timedelta(minutes=minutes), "Test", kind, component)
+    at = t0 + timedelta(minutes=minutes)
+    return scoring.Event(i, kind, at, "Test", summary or kind, component)
+
+
+_ACK_OXY = "Alert acknowledged: oxygenator dysfunction"
 
 
 def test_scoring_against_truth() -> None:
     t0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
     events = [
-        _ev(1, "alert.acknowledged", t0, -5),  # before the onset: not counted
+        _ev(1, "alert.acknowledged", t0, -5, None, _ACK_OXY),  # before the onset: not counted
         _ev(2, "alert.raised", t0, 4),
         _ev(3, "component.replaced", t0, 6, "pump"),  # wrong part
-        _ev(4, "alert.acknowledged", t0, 8),
+        _ev(4, "alert.acknowledged", t0, 8, None, _ACK_OXY),
         _ev(5, "component.replaced", t0, 12, "membrane_lung"),  # right
         _ev(6, "component.replaced", t0, 20, "heater"),  # after the right action: not wrong
     ]
@@ -114,7 +123,8 @@ def test_scoring_against_truth() -> None:
     assert s.time_to_recognise_s == 480 and s.recognised_before_obvious is True
     assert s.time_to_right_action_s == 720 and s.right_action_event == 5
     assert [w.id for w in s.wrong_actions] == [3]
-    s = scoring.score("access_insufficiency", t0, None, [*events, _ev(7, "action.raised", t0, 3)])
+    raised = _ev(7, "action.raised", t0, 3, None, "Action: fluid bolus 500 mL")
+    s = scoring.score("access_insufficiency", t0, None, [*events, raised])
     assert s.time_to_right_action_s == 180 and s.time_to_recognise_s == 180  # acting recognises
     assert [w.id for w in s.wrong_actions] == []  # raised before any component change
     s = scoring.score("pump_thrombosis", t0, None, events, until=t0 + timedelta(minutes=5))

@@ -1,5 +1,10 @@
 """Competencies (core) and simulation training: training session 1 is started by the page
-form and session 2 by the API (order 3), with the perfusionist (staff 1) as trainee."""
+form and session 2 by the API (order 3), with the perfusionist (staff 1) as trainee.
+
+A debrief is read by instructors (RUN_TRAINING) and the session's named trainees. Here a
+role without RUN_TRAINING cannot have started a session (its database has none), so it gets
+403 like any staff not named in a session; the named trainee reading it is tested in
+tests/training/test_training_faults.py."""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ _START = {
     "acceleration": "1",
     "trainee_ids": "1",
 }
+
+_DEBRIEF = P.RUN_TRAINING  # + the session's named trainees (service.may_read_debrief)
 
 CASES = [
     Case("GET", "/competencies", P.MANAGE_COMPETENCIES),
@@ -88,11 +95,17 @@ CASES = [
         "/api/v1/training/2/step",
         order=43,
     ),
-    Case("GET", "/training/{training_id}/debrief", P.RUN_TRAINING, "/training/1/debrief", order=43),
+    Case(
+        "GET",
+        "/training/{training_id}/debrief",
+        _DEBRIEF,
+        "/training/1/debrief",
+        order=43,
+    ),
     Case(
         "GET",
         "/api/v1/training/{training_id}/debrief",
-        P.RUN_TRAINING,
+        _DEBRIEF,
         "/api/v1/training/1/debrief",
         order=43,
     ),

@@ -80,6 +80,9 @@ def _validate(scenario: str, mode: str, hours: float) -> None:
         raise ValidationFailed(problems)
 
 
+STOPPED_RESIDUAL = 0.2  # share of the set flow left when the pump is stopped [U]
+
+
 def _smooth_noise(rng: np.random.Generator, n: int, knot_min: int, sd: float) -> Array:
     """Slow random variation: an AR(1) on knots every ``knot_min`` minutes, interpolated."""
     k = n // knot_min + 2
@@ -189,6 +192,11 @@ def simulate(
     oxy, pump, hemo = f("oxygenator_failure"), f("pump_thrombosis"), f("hemolysis")
     recirc, hypo, clot = f("recirculation"), f("access_insufficiency"), f("circuit_thrombosis")
     harlequin = f("differential_hypoxia")
+    # Flow lost: air at the console's bubble detector (its air protection slows the pump)
+    # or a power failure (hand crank). The minute-by-minute steady-state gas solver cannot
+    # represent a full stop (pCO2 > 200 mmHg, no O2 balance), so flow falls to a residual
+    # STOPPED_RESIDUAL of the set flow [U]. 0 in every other run: their physiology is as before.
+    stopped = np.maximum(f("air_entrainment"), f("power_failure"))
 
     bg = art.stream(seed, "background")
     co_var = 1.0 + _smooth_noise(bg, n, 120, 0.04)
@@ -243,6 +251,8 @@ def simulate(
     checks = art.flow_checks(seed, n)
     target = setting_profile(n, settings["flow"], ivs, "flow_change", "flow")
     target = target * art.flow_check_factor(checks, n)
+    if stopped.any():
+        target = target * (1.0 - (1.0 - STOPPED_RESIDUAL) * stopped)
     rpm = _pump_speed(circuit, hyd, target, ivs)
     flow = flow_at_rpm(circuit, hyd, rpm)
     p_access, p_pre, p_post = pressures(circuit, hyd, flow)

@@ -34,6 +34,9 @@ FAULT_DETECTORS: dict[str, tuple[str, ...]] = {
     "impella_suction": ("impella_flow_low",),
     "impella_purge_obstruction": ("impella_purge_pressure",),
     "lv_distension": ("lv_unloading_context",),
+    # the pump stops (training: air protection, power failure); flow falls below the goal
+    "air_entrainment": ("flow_below_target",),
+    "power_failure": ("flow_below_target",),
 }
 
 # Faults that only a support configuration with the right return can have (of the two

@@ -61,6 +61,9 @@ class Scenario:
     evaluated: bool = True
     # devices beside the circuit: group → model, e.g. {"impella": "CP"} (simulator/devices.py)
     devices: dict[str, str] = field(default_factory=dict)
+    # False: the fault leaves the patient in oxygen debt (ECMO flow lost in severe ARDS or
+    # shock), so native + membrane uptake falls short of VO2; not a steady state.
+    steady_state: bool = True
 
     @property
     def info(self) -> ScenarioInfo:
@@ -245,6 +248,27 @@ SCENARIOS: dict[str, Scenario] = {
             ("VA",),
             (Fault("lv_distension", 0.3, 0.15),),
             default_mode="VA",
+        ),
+        _S(
+            "air_entrainment",
+            "Air drawn into the drainage limb (an open access line): the console's bubble "
+            "detector stops the pump; flow falls to a residual fifth of the set flow (the "
+            "simulator cannot hold a full stop) and the patient desaturates until the "
+            "circuit is clamped, de-aired and restarted",
+            BOTH,
+            (Fault("air_entrainment", 0.3, 0.05),),
+            evaluated=False,
+            steady_state=False,
+        ),
+        _S(
+            "power_failure",
+            "Console power fails (mains and battery): flow falls to what a hand crank keeps "
+            "(a fifth of the set flow) and the patient desaturates until the console is "
+            "powered or replaced",
+            BOTH,
+            (Fault("power_failure", 0.3, 0.05),),
+            evaluated=False,
+            steady_state=False,
         ),
     ]
 }

@@ -12,6 +12,9 @@ the published threshold for that complication (docs/clinical/reference.md §3–
 * circuit_thrombosis — D-dimer > 25 mg/L or fibrinogen < 2.0 g/L (Lubnow table 6)
 * anticoagulation_out_of_range — anti-Xa outside the run's target (0.3–0.7 IU/mL)
 * differential_hypoxia — right-hand SpO2 < 90 % while the return limb is ≥ 95 % saturated
+* flow_below_target (air entrainment, power failure: the pump stopped) — blood flow < 50 %
+  of its value the minute before onset (the programme's own criterion [U]: a stopped pump
+  has no published threshold, it is obvious at the console)
 """
 
 from __future__ import annotations
@@ -161,6 +164,13 @@ CRITERIA.update(
         "lv_unloading_context": (_pulse_pressure, "arterial pulse pressure < 10 mmHg"),
     }
 )
+
+
+def _flow_lost(c: dict[str, Array], onset: int) -> BoolArray:
+    return c["blood_flow"] < 0.5 * c["blood_flow"][max(onset - 1, 0)]
+
+
+CRITERIA["flow_below_target"] = (_flow_lost, "blood flow < 50 % of its value before onset")
 
 
 def obvious_minute(kind: str, clean: dict[str, Array], onset: int, ended: int | None) -> int | None:

@@ -115,7 +115,12 @@ def _debrief_out(db: DbSession, actor: Actor, training_id: int) -> DebriefOut:
                 right_action_at=s.right_action_at,
                 time_to_right_action_s=s.time_to_right_action_s,
                 recognised_before_obvious=s.recognised_before_obvious,
-                wrong_actions=[w.summary for w in s.wrong_actions],
+                wrong_actions=[
+                    f"{w.summary} ({s.why_wrong[w.id]})" if s.why_wrong.get(w.id) else w.summary
+                    for w in s.wrong_actions
+                ],
+                right_why=s.right_why,
+                criterion=service.criterion(s.fault),
             )
             for s in d.scores
         ],
@@ -190,7 +195,7 @@ def post_end(training_id: int, data: EndIn, db: DbSession, actor: CurrentActor) 
 @api.get(
     "/training/{training_id}/debrief",
     response_model=DebriefOut,
-    dependencies=[require(P.RUN_TRAINING)],
+    dependencies=[require(P.VIEW_CLINICAL)],  # service: instructors and named trainees
 )
 def get_debrief(training_id: int, db: DbSession, actor: CurrentActor) -> DebriefOut:
     """Scores against each fault's truth and one timeline of faults, alerts and actions."""
@@ -346,7 +351,8 @@ def _debrief_page(
     )
 
 
-@pages.get("/training/{training_id}/debrief", dependencies=[require(P.RUN_TRAINING)])
+# instructors and the session's named trainees (service.may_read_debrief)
+@pages.get("/training/{training_id}/debrief", dependencies=[require(P.VIEW_CLINICAL)])
 def debrief_page(
     training_id: int, request: Request, db: DbSession, actor: CurrentActor
 ) -> Response:

@@ -72,7 +72,9 @@ class ScoreOut(Out):
     right_action_at: UtcTime | None
     time_to_right_action_s: float | None = Field(description="from onset, s")
     recognised_before_obvious: bool | None
-    wrong_actions: list[str]
+    wrong_actions: list[str] = Field(description="each with why it does not fit the fault")
+    right_why: str | None = Field(default=None, description="why the right action counted")
+    criterion: str = Field(default="", description="when the fault counts as obvious (truth)")
 
 
 class TimelineOut(Out):

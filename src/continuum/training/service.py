@@ -12,13 +12,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from continuum import vocabulary
-from continuum.core import audit, competencies, observation_service, settings_service
+from continuum.core import audit, competencies, observation_service, settings_service, targets
 from continuum.core.clinical_event import ClinicalEvent, record_event
 from continuum.core.people import Patient, PatientIdentity, Staff
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Circuit, Component, ModeSegment, Run
 from continuum.db import utcnow
-from continuum.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from continuum.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationFailed
+from continuum.simulator.faults import FAULT_DETECTORS
+from continuum.simulator.truth import criterion_text
 from continuum.training import scoring, stream
 from continuum.training.models import TrainingFault, TrainingSession
 from continuum.training.schemas import SessionIn, SignOffIn
@@ -27,6 +29,10 @@ from continuum.training.settings import GROUP
 STEPPER = Actor(staff_id=None, name="training simulator", role="integration", client="training")
 TRAINING_NAME = "TRAINING — simulated patient"
 MAX_MINUTES_PER_STEP = 240  # a long catch-up (after a restart) goes on at the next step
+# The day's flow goal set on every training run (L/min, lower limit), so that a stopped pump
+# (air entrainment, power failure) raises flow_below_target as on a real run: about 85 % of
+# the simulator's set flow (VV 4.8, VA 4.0 L/min) [U].
+FLOW_GOAL = {"VV": 4.0, "VA": 3.4}
 
 
 def _settings(session: Session) -> dict[str, float | int]:
@@ -136,6 +142,9 @@ def start(
                 recorded_by=actor.staff_id,
             )
         )
+    targets.set_target(
+        session, actor, run, "blood_flow", FLOW_GOAL[mode], None, "training session flow goal"
+    )
     row = TrainingSession(
         run_id=run.id,
         title=data.title,
@@ -414,8 +423,35 @@ def _obvious(row: TrainingSession, f: TrainingFault) -> datetime | None:
     return _wall(row, minute)
 
 
+def may_read_debrief(actor: Actor, row: TrainingSession) -> bool:
+    """Instructors (RUN_TRAINING) and the session's named trainees read its debrief; other
+    staff do not (a debrief scores named people's performance: kept to those present)."""
+    if actor.can(Permission.RUN_TRAINING):
+        return True
+    return actor.staff_id is not None and actor.staff_id in (row.trainee_ids or [])
+
+
+def criterion(fault: str) -> str:
+    """The criterion by which the fault counts as obvious (its first detector's, truth.py)."""
+    codes = FAULT_DETECTORS.get(fault, ())
+    return criterion_text(codes[0]) if codes else "—"
+
+
 def debrief(session: Session, actor: Actor, training_id: int) -> Debrief:
+    actor.require(Permission.VIEW_CLINICAL)
+    found = session.get(TrainingSession, training_id)
+    if found is None and not actor.can(Permission.RUN_TRAINING):
+        # to anyone but an instructor a missing session is refused like one not theirs
+        raise Forbidden(
+            f"the debrief of training session {training_id} is for its instructors and the "
+            "trainees named in it"
+        )
     row = get(session, actor, training_id)
+    if not may_read_debrief(actor, row):
+        raise Forbidden(
+            f"the debrief of training session {row.id} is for its instructors and the "
+            "trainees named in it"
+        )
     fs = faults(session, row.id)
     events = run_events(session, row.run_id, row.started_at)
     scores = []
@@ -434,20 +470,22 @@ def debrief(session: Session, actor: Actor, training_id: int) -> Debrief:
         name = f.scenario.replace("_", " ")
         add(f.injected_at, f"Fault injected: {name}", "fault", "instructor", f.onset_minute)
         if s.obvious_at is not None:
-            add(s.obvious_at, "Fault obvious by its published criterion (truth)", "truth")
+            add(s.obvious_at, f"Fault obvious (truth: {criterion(f.fault)})", "truth")
         if f.resolved_at is not None:
             add(f.resolved_at, "Fault put right: it stops developing", "resolved")
-    wrong = {e.id for s in scores for e in s.wrong_actions}
+    wrong = {e.id: s.why_wrong.get(e.id, "") for s in scores for e in s.wrong_actions}
     right = {s.right_action_event for s in scores}
     for e in events:
         if e.kind not in (*scoring.ACTION_KINDS, "alert.raised", "alert.escalated"):
             continue
         tag = "alert" if e.kind in ("alert.raised", "alert.escalated") else "action"
+        what = e.summary
         if e.id in right:
             tag = "right"
         elif e.id in wrong:
             tag = "wrong"
-        add(e.at, e.summary, tag, e.by)
+            what = f"{e.summary} ({wrong[e.id]})" if wrong[e.id] else e.summary
+        add(e.at, what, tag, e.by)
     if row.ended_at is not None:
         add(row.ended_at, "Session ended", "session")
     entries.sort(key=lambda t: t.at)
