@@ -238,8 +238,14 @@ def test_passes_between_batches_give_what_a_full_read_gives(
         for s in (5, 25, 45)
     ]
     _deferred(sessions, run_id, late)
+    with sessions() as db:
+        mark = db.get(SurveillanceDue, run_id)
+        before = (mark.changed_from, mark.codes) if mark is not None else None
+        progress = db.get(SurveillanceProgress, run_id)
+        covered = progress.covered_from_ms if progress is not None else None
     rows = _pass(sessions, run_id, monkeypatch).raw_rows
-    assert 1.5 * PER_HOUR + 3 <= rows <= 1.5 * PER_HOUR + 3 + STEP
+    # (on failure: the due mark's changed_from and codes, and what the samples covered)
+    assert 1.5 * PER_HOUR + 3 <= rows <= 1.5 * PER_HOUR + 3 + STEP, (rows, before, covered, start)
     # later than the baselines' hours, the window is the last 2.5 h: a value from before it
     # is re-read from the window's start (all that is carried)
     late = [ObservationIn(code="blood_flow", value=2.0, time=start + timedelta(hours=4))]
