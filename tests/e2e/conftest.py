@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -78,6 +79,27 @@ def page(browser, server):  # type: ignore[no-untyped-def]
     pg.set_default_navigation_timeout(2 * BROWSER_TIMEOUT_MS)
     yield pg
     context.close()
+
+
+def screenshot_folder(tmp_path: Path) -> Path:
+    """Where browser tests keep their screenshots: CONTINUUM_SCREENSHOTS, else the test's
+    temporary folder."""
+    folder = Path(os.environ.get("CONTINUUM_SCREENSHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def fits_three_sizes(page, prefix: str, name: str, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """The page at desktop, tablet and phone width (1280, 1024, 390 px): no sideways scroll,
+    a full-page screenshot of each; back at desktop width afterwards."""
+    for width in (1280, 1024, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        overflow = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 1, f"{name} scrolls sideways by {overflow} px at {width} px"
+        page.screenshot(path=str(folder / f"{prefix}-{name}-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def login(page, username: str) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,6 @@ page scrolls sideways."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from continuum.core.roles import Actor
 from continuum.core.run_record import Run
 from continuum.core.schemas import ObservationIn
 from continuum.db import make_engine, make_sessionmaker, unit_of_work, utcnow
-from tests.e2e.conftest import login
+from tests.e2e.conftest import fits_three_sizes, login, screenshot_folder
 
 NURSE = Actor(staff_id=3, name="Test nurse", role="nurse")
 
@@ -39,26 +38,9 @@ def _flow_around_now(url: str) -> None:
     engine.dispose()
 
 
-def _shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("CONTINUUM_SCREENSHOTS", tmp_path))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _fits(page: Page, name: str, folder: Path) -> None:
-    for width in (1280, 1024, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        overflow = page.evaluate(
-            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 1, f"{name} scrolls sideways by {overflow} px at {width} px"
-        page.screenshot(path=str(folder / f"ambulation-{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
-
-
 def test_record_an_ambulation_session(page: Page, sqlite_url: str, tmp_path: Path) -> None:
     _flow_around_now(sqlite_url)
-    folder = _shots(tmp_path)
+    folder = screenshot_folder(tmp_path)
     login(page, "nurse")
     page.goto("/runs/1")
     page.click("nav.runlinks a:has-text('Ambulation')")
@@ -75,7 +57,7 @@ def test_record_an_ambulation_session(page: Page, sqlite_url: str, tmp_path: Pat
     page.select_option("select[name=event_kind_1]", "flow_drop")
     page.fill("input[name=event_at_1]", (start + timedelta(minutes=20)).strftime("%H:%M"))
     page.fill("input[name=event_note_1]", "flow 4.0 to 3.4 L/min on standing, recovered sitting")
-    _fits(page, "form", folder)
+    fits_three_sizes(page, "ambulation", "form", folder)
     page.click("button:has-text('Record the session')")
     expect(page.locator("#error-summary")).to_contain_text("Clamps at hand")
     expect(page.locator("select[name=event_kind_1]")).to_have_value("flow_drop")
@@ -90,13 +72,13 @@ def test_record_an_ambulation_session(page: Page, sqlite_url: str, tmp_path: Pat
     expect(flow).to_contain_text("3.4")  # the lowest during the session
     expect(page.locator("#circuit-values tr[data-code=pump_speed]")).to_contain_text("not recorded")
     expect(page.locator("#safety-check tr[data-item=clamps_at_hand]")).to_contain_text("fail")
-    _fits(page, "session", folder)
+    fits_three_sizes(page, "ambulation", "session", folder)
     page.click("a:has-text('Printable')")
     expect(page.locator("h1")).to_contain_text("Ambulation / physiotherapy session")
-    _fits(page, "print", folder)
+    fits_three_sizes(page, "ambulation", "print", folder)
     page.goto("/runs/1/ambulation")
     expect(page.locator("#highest")).to_contain_text("IMS 7")
-    _fits(page, "run-sessions", folder)
+    fits_three_sizes(page, "ambulation", "run-sessions", folder)
     page.goto("/runs/1")
     expect(page.locator("dd[data-summary=Mobility]")).to_contain_text(
         "highest ICU Mobility Scale 7"

@@ -6,33 +6,15 @@ are kept (CONTINUUM_SCREENSHOTS, else the test's folder)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import login
-
-
-def _shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("CONTINUUM_SCREENSHOTS", tmp_path))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _fits(page: Page, name: str, folder: Path) -> None:
-    for width in (1280, 1024, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        overflow = page.evaluate(
-            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 1, f"{name} scrolls sideways by {overflow} px at {width} px"
-        page.screenshot(path=str(folder / f"mcs-{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
+from tests.e2e.conftest import fits_three_sizes, login, screenshot_folder
 
 
 def test_an_impella_record_from_the_run_page(page: Page, tmp_path: Path) -> None:
-    folder = _shots(tmp_path)
+    folder = screenshot_folder(tmp_path)
     login(page, "physician")
     page.goto("/runs/1")
     page.click("a:has-text('Circulatory support devices')")
@@ -40,7 +22,7 @@ def test_an_impella_record_from_the_run_page(page: Page, tmp_path: Path) -> None
     row = page.locator("#device-1")
     expect(row).to_contain_text("Impella CP")
     expect(row).to_contain_text("in place")
-    _fits(page, "run", folder)
+    fits_three_sizes(page, "mcs", "run", folder)
     row.locator("a").first.click()
     expect(page.locator("h1")).to_contain_text("Impella CP")
     expect(page.locator("#configuration")).to_contain_text("VV")
@@ -60,13 +42,13 @@ def test_an_impella_record_from_the_run_page(page: Page, tmp_path: Path) -> None
     check.locator("input[name=note]").fill("inlet 5.5 cm below the valve")
     check.locator("button[type=submit]").click()
     expect(page.locator("#checks tbody")).to_contain_text("Too deep")
-    _fits(page, "impella", folder)
+    fits_three_sizes(page, "mcs", "impella", folder)
     bad = page.locator("#reading-form")
     bad.locator("input[name=p_level]").evaluate("e => e.removeAttribute('max')")
     bad.locator("input[name=p_level]").fill("12")
     bad.locator("button[type=submit]").click()
     expect(page.locator("#readings")).to_contain_text("P-0 to P-9")
-    _fits(page, "refused", folder)
+    fits_three_sizes(page, "mcs", "refused", folder)
     version = page.locator("#version-form")
     version.locator("input[name=removal_reason]").fill("LV recovered")
     version.locator("input[name=reason]").fill("removed in the cath lab")

@@ -6,7 +6,6 @@ link to the exchange → the metrics page counts one planned exchange. Screensho
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -19,7 +18,7 @@ from continuum.core.schemas import ComponentCreate
 from continuum.db import make_engine, make_sessionmaker, unit_of_work
 from tests.alerts.conftest import PHYSICIAN, new_run
 from tests.alerts.test_exchange_forecasts import store_failing_lung
-from tests.e2e.conftest import login
+from tests.e2e.conftest import fits_three_sizes, login, screenshot_folder
 from tests.seed import RUN_START
 
 
@@ -48,28 +47,11 @@ def _failing_run(url: str) -> tuple[int, list[int]]:
     return run_id, list(alerts)
 
 
-def _shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("CONTINUUM_SCREENSHOTS", tmp_path))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _fits(page: Page, name: str, folder: Path) -> None:
-    for width in (1280, 1024, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        overflow = page.evaluate(
-            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 1, f"{name} scrolls sideways by {overflow} px at {width} px"
-        page.screenshot(path=str(folder / f"exchange-{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
-
-
 def test_forecast_to_planned_exchange_to_metrics(
     page: Page, sqlite_url: str, tmp_path: Path
 ) -> None:
     run_id, alert_ids = _failing_run(sqlite_url)
-    folder = _shots(tmp_path)
+    folder = screenshot_folder(tmp_path)
     login(page, "perfusionist")
     page.goto(f"/runs/{run_id}")
     card = page.locator("#forecasts")
@@ -85,10 +67,10 @@ def test_forecast_to_planned_exchange_to_metrics(
     assert alert_id in alert_ids
     page.check("input[name=equipment_ready]")
     page.fill("input[name=blood_products]", "2 units red cells cross-matched")
-    _fits(page, "plan", folder)
+    fits_three_sizes(page, "exchange", "plan", folder)
     page.click("button:has-text('Plan the exchange')")
     expect(page.locator("#plan [data-status]")).to_have_text("Planned")
-    _fits(page, "planned", folder)
+    fits_three_sizes(page, "exchange", "planned", folder)
     done = page.locator("form.done-form")
     for box in done.locator("input[type=checkbox]").all():
         box.check()
@@ -96,7 +78,7 @@ def test_forecast_to_planned_exchange_to_metrics(
     done.locator("button[type=submit]").click()
     expect(page.locator("#plan [data-status]")).to_have_text("Done")
     expect(page.locator("#plan")).to_contain_text("clamp time 75 s")
-    _fits(page, "done", folder)
+    fits_three_sizes(page, "exchange", "done", folder)
     page.goto(f"/runs/{run_id}/alerts")
     alert = page.locator(f"#alert-{alert_id}")
     expect(alert).to_have_attribute("data-state", "resolved")

@@ -6,43 +6,25 @@ kept (CONTINUUM_SCREENSHOTS, else the test's folder); no page scrolls sideways."
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import login
-
-
-def _shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("CONTINUUM_SCREENSHOTS", tmp_path))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _fits(page: Page, name: str, folder: Path) -> None:
-    for width in (1280, 1024, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        overflow = page.evaluate(
-            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 1, f"{name} scrolls sideways by {overflow} px at {width} px"
-        page.screenshot(path=str(folder / f"transport-{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
+from tests.e2e.conftest import fits_three_sizes, login, screenshot_folder
 
 
 def test_secondary_mission_with_its_checklist(page: Page, tmp_path: Path) -> None:
-    folder = _shots(tmp_path)
+    folder = screenshot_folder(tmp_path)
     login(page, "perfusionist")
     page.goto("/transport")
-    _fits(page, "list", folder)
+    fits_three_sizes(page, "transport", "list", folder)
     page.click("a:has-text('Start a mission')")
     page.check("input[name=mission_type][value=secondary]")
     page.select_option("select[name=vehicle]", "rotor")
     page.fill("input[name=run_id]", "1")
     page.fill("input[name=referring_hospital]", "St Catherine's")
     page.fill("input[name=expected_min]", "45")
-    _fits(page, "new", folder)
+    fits_three_sizes(page, "transport", "new", folder)
     page.click("button:has-text('Start the mission')")
     expect(page.locator("h1")).to_contain_text("Transport mission")
     expect(page.locator("#arrived-badge")).to_contain_text("Arrived on ECMO from St Catherine's")
@@ -58,7 +40,7 @@ def test_secondary_mission_with_its_checklist(page: Page, tmp_path: Path) -> Non
     form.locator("button:has-text('Sign the checklist')").click()
     expect(page.locator("#form-error")).to_contain_text("Blood products packed")
     expect(page.locator("#form-error")).to_contain_text("give the reason")
-    _fits(page, "checklist-refused", folder)
+    fits_three_sizes(page, "transport", "checklist-refused", folder)
     form = page.locator("form.checklist-form")
     form.locator("input[name=reason_blood_products]").fill("2 units cross-matched there")
     form.locator("button:has-text('Sign the checklist')").click()
@@ -72,7 +54,7 @@ def test_secondary_mission_with_its_checklist(page: Page, tmp_path: Path) -> Non
     page.locator("form.milestone-form button").click()
     expect(page.locator("#milestones [data-milestone=activation]")).not_to_contain_text("—")
     expect(page.locator("#intervals [data-interval=activation]")).to_be_visible()
-    _fits(page, "mission", folder)
+    fits_three_sizes(page, "transport", "mission", folder)
     page.emulate_media(media="print")
     page.screenshot(path=str(folder / "transport-mission-print.png"), full_page=True)
     page.emulate_media(media="screen")
