@@ -102,6 +102,19 @@ def fits_three_sizes(page, prefix: str, name: str, folder: Path) -> None:  # typ
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
+def open_nav_link(page, label: str) -> None:  # type: ignore[no-untyped-def]
+    """Follow a header link, opening the "Quality & research" menu first when the link is
+    folded into it (web/pages.py PROGRAMME_PREFIXES)."""
+    menu = page.locator("header.top details.nav-more")
+    inside = menu.locator(f"a:has-text('{label}')")
+    if inside.count():
+        if menu.get_attribute("open") is None:
+            menu.locator("summary").click()
+        inside.first.click()
+    else:
+        page.click(f"header.top nav a:has-text('{label}')")
+
+
 def login(page, username: str) -> None:  # type: ignore[no-untyped-def]
     """Log in and open the runs list (a role's own start page: tests/e2e/test_first_day_*)."""
     from tests.seed import password_for

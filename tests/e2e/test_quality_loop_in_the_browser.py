@@ -14,7 +14,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, open_nav_link
 
 SHOTS = Path("/tmp/qloop_shots")
 
@@ -143,7 +143,7 @@ def test_alert_to_event_to_packet_to_review_to_metric(page: Page) -> None:
 def test_a_researcher_reads_events_counted_not_one_by_one(page: Page) -> None:
     login(page, "researcher")
     expect(page.locator("nav a", has_text="Adverse events")).to_have_count(0)
-    page.click("nav a:has-text('Event counts')")
+    open_nav_link(page, "Event counts")
     expect(page.locator("h1")).to_have_text("Adverse events counted")
     mechanical = page.locator("#by-category tbody tr", has_text="Mechanical / circuit")
     expect(mechanical.locator("td").last).to_have_text("<5")

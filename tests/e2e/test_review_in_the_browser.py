@@ -12,7 +12,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, open_nav_link
 
 SHOTS = Path(os.environ.get("CONTINUUM_SCREENSHOTS", "/tmp/continuum-screenshots"))
 
@@ -35,7 +35,7 @@ def test_a_case_from_packet_to_signed_review_with_a_pdsa_action(page: Page) -> N
     expect(page.locator("#trends svg.tchart-svg").first).to_be_visible()
     shots(page, "packet")
 
-    page.click("nav a:has-text('M&M')")
+    open_nav_link(page, "M&M")
     held = date.today()
     page.fill("#new-meeting input[name=held_on]", held.isoformat())
     page.fill("#new-meeting input[name=title]", "ECMO M&M, browser test")

@@ -42,6 +42,17 @@ from continuum.ingest.nats_ingest import (
     parse_broker_message,
 )
 
+
+def run_async(coro):  # type: ignore[no-untyped-def]
+    """Run a coroutine to completion on a thread of its own: in the whole suite a browser
+    test's Playwright may keep an event loop running on this worker's main thread, where
+    asyncio.run() refuses to start another."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 NATS = ("127.0.0.1", 4222)
 TOTAL = 300
 
@@ -61,7 +72,7 @@ def config() -> Iterator[BrokerConfig]:
     cfg = BrokerConfig(stream=f"CT_{tag}", subject=f"ct{tag}.ingest", ack_wait=2.0)
     yield cfg
     with contextlib.suppress(Exception):  # never created (a test that failed early)
-        asyncio.run(delete_stream(cfg))
+        run_async(delete_stream(cfg))
 
 
 @pytest.fixture
@@ -196,10 +207,10 @@ async def _stream_state(config: BrokerConfig) -> tuple[int, int]:
 
 def wait_drained(config: BrokerConfig, timeout: float = 30) -> tuple[int, int]:
     deadline = time.monotonic() + timeout
-    state = asyncio.run(_stream_state(config))
+    state = run_async(_stream_state(config))
     while state != (0, 0) and time.monotonic() < deadline:
         time.sleep(0.3)
-        state = asyncio.run(_stream_state(config))
+        state = run_async(_stream_state(config))
     return state
 
 
@@ -369,7 +380,7 @@ def test_duplicate_window_and_poison_message(config: BrokerConfig, pg_sessions) 
         return dup, worker
 
     first = message(0).encode()
-    dup, worker = asyncio.run(scenario())
+    dup, worker = run_async(scenario())
     assert dup == [False, False, False, True]
     assert (worker.acked, worker.refused) == (2, 1)
     stored = per_message(pg_sessions, "hl7:K%")
@@ -488,7 +499,7 @@ def test_frame_larger_than_the_broker_takes_is_refused_and_logged(  # type: igno
         await task
         return acks
 
-    (code1, id1, text1), (code2, id2, _) = asyncio.run(scenario())
+    (code1, id1, text1), (code2, id2, _) = run_async(scenario())
     assert (code1, id1, code2, id2) == ("AR", "K00001", "AA", "K00002")
     assert "larger than the broker takes" in text1
     assert per_message(pg_sessions, "hl7:K%") == {"hl7:K00002": 20}
@@ -536,7 +547,7 @@ def test_database_outage_sends_the_batch_back_until_it_commits(  # type: ignore[
         await task
         return worker
 
-    worker = asyncio.run(scenario())
+    worker = run_async(scenario())
     assert len(failures) == 3 and (worker.acked, worker.refused) == (5, 0)
     assert per_message(pg_sessions, "hl7:K%") == {f"hl7:K{i:05d}": 20 for i in range(5)}
     assert wait_drained(config) == (0, 0)
