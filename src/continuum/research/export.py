@@ -366,11 +366,6 @@ def _run_rows(db: Session, ids: list[int], zone: ZoneInfo) -> list[dict[str, Any
     return rows
 
 
-def run_rows(db: Session, ids: list[int], zone: ZoneInfo) -> list[dict[str, Any]]:
-    """The identified rows of these runs (for the free-text release review)."""
-    return _run_rows(db, ids, zone)
-
-
 def _export_run_row(policy: Policy, row: dict[str, Any]) -> dict[str, Any]:
     birth = row.pop("_birth")
     out = deidentify.run_row(policy, {**row, "birth_date": birth})

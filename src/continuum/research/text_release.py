@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from continuum.core import audit
 from continuum.core.roles import Actor, Permission
+from continuum.core.run_record import Run
 from continuum.errors import FieldProblem, NotFound, ValidationFailed
-from continuum.research import export
 from continuum.research.cohort import definition_of, run_ids
 from continuum.research.cohort_record import RELEASABLE_TEXT, SavedCohort, TextRelease
 
@@ -61,13 +61,15 @@ def fingerprint(values: list[str]) -> str:
     return hashlib.sha256("\x1f".join(sorted(set(values))).encode("utf-8")).hexdigest()
 
 
-def _values(db: Session, ids: list[int], zone: ZoneInfo) -> dict[str, Counter[str]]:
+def _values(db: Session, ids: list[int]) -> dict[str, Counter[str]]:
+    """Each releasable field's distinct values over the runs (the run's own columns)."""
     found: dict[str, Counter[str]] = {f: Counter() for f in RELEASABLE_TEXT}
-    for row in export.run_rows(db, ids, zone):
-        for f in RELEASABLE_TEXT:
-            text = row.get(f)
-            if isinstance(text, str) and text.strip():
-                found[f][text.strip()] += 1
+    columns = [getattr(Run, f) for f in RELEASABLE_TEXT]
+    for chunk in (ids[i : i + 900] for i in range(0, len(ids), 900)):
+        for row in db.execute(select(*columns).where(Run.id.in_(chunk))):
+            for f, text in zip(RELEASABLE_TEXT, row, strict=True):
+                if isinstance(text, str) and text.strip():
+                    found[f][text.strip()] += 1
     return found
 
 
@@ -96,7 +98,7 @@ def review(db: Session, actor: Actor, cohort_id: int, zone: ZoneInfo) -> list[Fi
     _require(actor)
     cohort = _cohort(db, cohort_id)
     ids = run_ids(db, definition_of(cohort), zone)
-    values = _values(db, ids, zone)
+    values = _values(db, ids)
     latest = _latest(db, cohort_id)
     audit.record(db, actor, "read", "research_text_release", cohort_id, None,
                  {"purpose": "free-text release review", "runs": len(ids)})  # fmt: skip
@@ -142,7 +144,7 @@ def decide(
     if problems:
         raise ValidationFailed(problems)
     ids = run_ids(db, definition_of(cohort), zone)
-    values = _values(db, ids, zone)
+    values = _values(db, ids)
     rows = []
     for f in dict.fromkeys(fields):
         row = TextRelease(
@@ -172,7 +174,7 @@ def released_fields(
     latest = {f: r for f, r in _latest(db, cohort_id).items() if r.released}
     if not latest:
         return frozenset()
-    values = _values(db, ids, zone)
+    values = _values(db, ids)
     return frozenset(
         f for f, r in latest.items() if r.values_sha256 == fingerprint(list(values[f]))
     )
