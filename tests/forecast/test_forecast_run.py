@@ -76,3 +76,44 @@ def test_a_lower_line_in_force_moves_the_crossing(oxygenator_run) -> None:
     assert early.made
     if base.made:
         assert early.trend.hours_to_cross < base.trend.hours_to_cross
+
+
+def test_a_weaning_step_down_is_not_read_as_a_failing_membrane() -> None:
+    """weaning_vv: FdO2 lowered to 0.6, the sweep stepped down and off. pO2/FdO2 is judged
+    only from gases drawn at the sweep and FdO2 in force now, settled after the last step;
+    counting the gases drawn at the old setting made false forecasts (docs/forecast.md)."""
+    sim = simulate("weaning_vv", "VV", 72, 1001)
+    series = RunSeries.from_grid(sim.times, sim.signals, "VV")
+    made, excluded = [], 0
+    for hours in range(6, 73, 6):
+        (f,) = forecast_run(series, now=at(sim, hours), only=("post_oxy_po2",))
+        made += [hours] if f.made else []
+        excluded = max(excluded, f.details.get("gases_at_another_sweep_or_fdo2", 0))
+    assert made == [], made
+    assert excluded > 0  # the step-down happened and its older gases were set aside
+
+
+def test_gases_count_again_once_the_setting_is_back() -> None:
+    from continuum.forecast.criteria import comparable_gases
+    from continuum.surveillance.grid import Grid
+
+    t0 = np.datetime64("2026-01-05T00:00", "ms")
+    minutes = np.arange(0, 12 * 60, 1)
+    times = t0 + minutes.astype("timedelta64[m]")
+    sweep = np.where((minutes >= 180) & (minutes < 360), 2.0, 5.0)  # 3 h stepped down
+    gas_t = t0 + np.array([60, 200, 300, 370, 420, 600]).astype("timedelta64[m]")
+    series = RunSeries(
+        "VV",
+        {
+            "sweep_flow": (times, sweep),
+            "sweep_fio2": (times, np.full(len(times), 1.0)),
+            "post_oxy_po2": (gas_t, np.full(len(gas_t), 400.0)),
+        },
+        (),
+        {},
+    )
+    grid = Grid.over(series, DEFAULT_SETTINGS.grid_step_s)
+    ok = comparable_gases(grid, gas_t, DEFAULT_SETTINGS)
+    # before the step: same setting as now; during it: another; 10 min after the step back:
+    # not settled; later: counted
+    assert ok.tolist() == [True, False, False, False, True, True]

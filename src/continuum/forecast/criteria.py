@@ -22,6 +22,7 @@ from continuum.surveillance.base import ratio
 from continuum.surveillance.grid import Grid, rolling_median
 from continuum.surveillance.pump_thrombosis import expected_rpm
 from continuum.surveillance.settings import SurveillanceSettings
+from continuum.surveillance.sweep import step_times
 from continuum.surveillance.transmembrane_gradient_rise import delta_p, resistance_rise
 
 Signal = tuple[np.ndarray, np.ndarray, float, dict[str, Any]]
@@ -161,6 +162,45 @@ def _at(grid: Grid, code: str, t: np.ndarray, max_age_min: float) -> np.ndarray:
     return out
 
 
+def _same_setting(
+    then: np.ndarray, now: float, s: SurveillanceSettings, floor: float
+) -> np.ndarray:
+    """``then`` within one setting step (``oxy_setting_step`` of the larger value) of ``now``;
+    an unknown value counts as the same (a run that never charts its sweep is judged as
+    before)."""
+    if not np.isfinite(now):
+        return np.ones(len(then), dtype=bool)
+    ref = np.maximum(np.maximum(np.abs(then), abs(now)), floor)
+    with np.errstate(invalid="ignore"):
+        return ~np.isfinite(then) | (np.abs(then - now) < s.oxy_setting_step * ref)
+
+
+def comparable_gases(grid: Grid, t: np.ndarray, s: SurveillanceSettings) -> np.ndarray:
+    """Per gas drawn at ``t``: drawn at the sweep gas flow and FdO2 in force at the end of the
+    data, once they had settled (``oxy_gas_settle_min`` after the last step before it).
+
+    A membrane-lung gas describes the membrane only at the sweep and FdO2 it was drawn at
+    (docs/clinical/reference.md §4.1): a trend across a weaning step-down reads the lower
+    setting as a failing membrane. Gases from before a step count again once the setting is
+    back where it was."""
+    if len(t) == 0:
+        return np.zeros(0, dtype=bool)
+    age = s.gas_max_age_h * 60
+    end = grid.times[-1:] if len(grid) else t[-1:]
+    ok = np.ones(len(t), dtype=bool)
+    for code, floor in (("sweep_flow", s.oxy_sweep_on), ("sweep_fio2", 0.21)):
+        then = _at(grid, code, t, age)
+        now = float(_at(grid, code, end, age)[0])
+        ok &= _same_setting(then, now, s, floor)
+    steps = np.sort(np.concatenate([step_times(grid, c, s) for c in ("sweep_flow", "sweep_fio2")]))
+    if len(steps):
+        drawn = t.astype("datetime64[ms]").astype("int64").astype(float)
+        k = np.searchsorted(steps, drawn, side="right") - 1
+        last = np.where(k >= 0, steps[np.maximum(k, 0)], -np.inf)
+        ok &= drawn - last >= s.oxy_gas_settle_min * 60_000
+    return ok
+
+
 def _po2_per_fdo2(grid: Grid, s: SurveillanceSettings) -> Signal:
     t, po2 = _samples(grid, "post_oxy_po2")
     if len(t) == 0:
@@ -169,8 +209,9 @@ def _po2_per_fdo2(grid: Grid, s: SurveillanceSettings) -> Signal:
     fdo2 = _at(grid, "sweep_fio2", t, age)
     fdo2 = np.where(np.isfinite(fdo2), fdo2, 1.0)
     sweep = _at(grid, "sweep_flow", t, age)
+    same = comparable_gases(grid, t, s)
     with np.errstate(invalid="ignore"):
-        v = np.where(sweep < s.oxy_sweep_on, np.nan, po2 / fdo2)
+        v = np.where((sweep < s.oxy_sweep_on) | ~same, np.nan, po2 / fdo2)
     current = float(fdo2[-1])
     return (
         t,
@@ -179,6 +220,7 @@ def _po2_per_fdo2(grid: Grid, s: SurveillanceSettings) -> Signal:
         {
             "current_fdo2": current,
             "po2_line_at_current_fdo2_mmhg": round(s.oxy_po2_malfunction * current, 1),
+            "gases_at_another_sweep_or_fdo2": int((~same).sum()),
         },
     )
 
