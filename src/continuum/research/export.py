@@ -319,9 +319,9 @@ def _standard_fields(fmt: str, identified: bool = False) -> dict[str, list[str]]
 
         return {"redcap_import": export_redcap.import_columns(identified)}
     if fmt == "omop":
-        from continuum.research.export_omop import TABLES
+        from continuum.research.export_omop import ALL_TABLES
 
-        return {t: [c.name for c in cols] for t, cols in TABLES.items()}
+        return {t: [c.name for c in cols] for t, cols in ALL_TABLES.items()}
     if fmt == "clif":
         from continuum.research.export_clif import COLUMNS
 
