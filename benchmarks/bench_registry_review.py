@@ -30,7 +30,7 @@ import argparse
 import io
 import os
 import re
-import shutil
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -85,6 +85,13 @@ class Tally:
             + self.keys * KEY_S
             + self.machine_s
         )
+
+
+def copy_db(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database (the backup API: WAL pages included)."""
+    target.unlink(missing_ok=True)
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
 
 
 def free_port() -> int:
@@ -272,7 +279,7 @@ def main() -> None:
         settings = Settings(demo=True, database_url=url, secret_key=SECRET)
         kept = Path(args.keep) if args.keep else None
         if kept and kept.exists():
-            shutil.copyfile(kept, db_file)
+            copy_db(kept, db_file)
             print(f"demo copied from {kept}")
         else:
             t0 = time.perf_counter()
@@ -280,7 +287,7 @@ def main() -> None:
             print(f"demo built in {time.perf_counter() - t0:.0f} s (machine shared with other "
                   "work)")  # fmt: skip
             if kept:
-                shutil.copyfile(db_file, kept)
+                copy_db(db_file, kept)
         runs = pick_runs(url, args.run)
         base, srv = serve(settings)
         try:

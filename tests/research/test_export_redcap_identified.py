@@ -135,3 +135,32 @@ def test_identified_redcap_on_the_web(web: Web) -> None:
         data = z.read("redcap_import.csv").decode()
     assert manifest["deidentification"]["identifiers_kept"]
     assert any(m in data for m in mrns)
+
+
+def test_identified_redcap_on_the_command_line(sqlite_url: str, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.seed import SECRET_MRNS
+
+    continuum = str(Path(sys.executable).parent / "continuum")
+    env = {**os.environ, "CONTINUUM_DATABASE_URL": sqlite_url}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([continuum, "export", "--format", "redcap", "--all", *args],
+                              env=env, capture_output=True, text=True, timeout=180)  # fmt: skip
+
+    refused = cli("--out", str(tmp_path / "a"), "--identified", "--purpose", PURPOSE)
+    assert refused.returncode == 2 and "may not export identified data" in refused.stderr
+    no_purpose = cli("--out", str(tmp_path / "b"), "--identified", "--as", "qa_lead")
+    assert no_purpose.returncode == 2 and "purpose" in no_purpose.stderr
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    done = cli("--out", str(tmp_path / "c"), "--identified", "--as", "qa_lead",
+               "--purpose", PURPOSE)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data = (tmp_path / "c" / "redcap_import.csv").read_text(encoding="utf-8")
+    assert SECRET_MRNS[0] in data
+    manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
+    assert manifest["deidentification"]["dates_shifted"] is False
+    assert manifest["purpose"] == PURPOSE
