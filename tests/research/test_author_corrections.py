@@ -1,5 +1,6 @@
 """Corrections of a publication's author list are amendments: a new version of the whole
-list with who, when and why; the old list stays and shows in the history (API and page);
+list with who, when and why (the why is free text: hidden from researchers like every typed
+reason); the old list stays and shows in the history (API and page);
 the discipline × CRediT counts read the current version; a stale correction (409), a
 missing reason, an unchanged list or an unknown staff member (422) and a role that may not
 manage studies (403) are refused with nothing written."""
@@ -114,7 +115,17 @@ def test_author_correction_on_the_api_and_the_page(web: Web) -> None:
     out = r.json()
     assert out["authors_version"] == 2 and out["authors"][0]["staff_id"] == 1
     assert [v["version"] for v in out["author_history"]] == [1, 2]
-    assert out["author_history"][1]["reason"] == "the perfusion author was missing"
+    # why: free text, so null for the researcher (no identifiers) and shown to a lead
+    assert out["author_history"][1]["reason"] is None
+    web.client.cookies.clear()
+    web.login("qa_lead")
+    lead = web.client.get("/api/v1/research/studies/1").json()["publications"]
+    history = next(p for p in lead if p["id"] == pub["id"])["author_history"]
+    assert history[1]["reason"] == "the perfusion author was missing"
+    assert "the perfusion author was missing" in web.client.get("/research/studies/1").text
+    web.client.cookies.clear()
+    web.login("researcher")
+    csrf = {"X-CSRF-Token": web.csrf("/research/studies")}
     assert out["author_history"][1]["by"] and out["author_history"][0]["authors"][0]["name"] == (
         "K. Andersen"
     )
@@ -129,7 +140,8 @@ def test_author_correction_on_the_api_and_the_page(web: Web) -> None:
     # the page: history and a correction form; a page correction makes version 3
     page = web.client.get("/research/studies/1")
     assert "Author list history (2 versions)" in page.text
-    assert "the perfusion author was missing" in page.text
+    assert "the perfusion author was missing" not in page.text
+    assert 'why: <span class="muted">hidden for your role</span>' in page.text
     assert f'action="/research/publications/{pub["id"]}/authors"' in page.text
     form = {"version": "2", "reason": "", "a1_staff": "1", "a1_roles": "data_curation",
             "csrf_token": web.csrf("/research/studies/1")}  # fmt: skip

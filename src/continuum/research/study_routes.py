@@ -70,7 +70,10 @@ class AuthorListOut(Out):
     version: int = Field(description="1: the list as added; 2, 3 …: corrections")
     by: str = Field(description="who recorded this version")
     at: UtcTime
-    reason: str | None = Field(description="why the list was corrected (none for version 1)")
+    reason: str | None = Field(
+        description="why the list was corrected (none for version 1); free text: null for "
+        "roles without identifiers"
+    )
     authors: list[AuthorOut]
 
 
@@ -174,7 +177,7 @@ def _publications(
                         version=v.version,
                         by=names.get(v.by, "") if v.by else "",
                         at=v.at,  # type: ignore[arg-type]
-                        reason=v.reason,
+                        reason=free_text.for_api(actor, v.reason),
                         authors=[author(a) for a in v.authors],
                     )
                     for v in history
