@@ -160,3 +160,180 @@ ALTER TABLE @schema.measurement ADD CONSTRAINT fpk_measurement_visit_occurrence_
 ALTER TABLE @schema.death ADD CONSTRAINT fpk_death_person_id FOREIGN KEY (person_id) REFERENCES @schema.person (person_id);
 ALTER TABLE @schema.ecls_run ADD CONSTRAINT fpk_ecls_run_person_id FOREIGN KEY (person_id) REFERENCES @schema.person (person_id);
 ALTER TABLE @schema.ecls_run ADD CONSTRAINT fpk_ecls_run_visit_occurrence_id FOREIGN KEY (visit_occurrence_id) REFERENCES @schema.visit_occurrence (visit_occurrence_id);
+
+-- ECLS-CDM v0.2.0: the other core and support tables the export fills
+-- (ecls-cdm/cdm ddl/postgres/01_add_tables.sql, 02_add_constraints.sql and
+-- 03_add_extra_constraints.sql: columns, types, NOT NULL, primary keys, the keys between
+-- ECLS tables and to person, the tubing-size CHECK; keys to OMOP's concept table are left
+-- out as for the tables above: the test loads no vocabulary).
+CREATE TABLE @schema.ecls_circuit (
+    circuit_id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    start_datetime timestamptz NOT NULL,
+    stop_datetime timestamptz NULL,
+    person_id integer NOT NULL,
+    run_id integer NOT NULL,
+    tubing_size_in_inches numeric(5, 4) NOT NULL,
+    priming_solution_concept_id integer NOT NULL,
+    stop_reason_concept_id integer NULL,
+    CONSTRAINT check_circuit_tubing_size CHECK (tubing_size_in_inches IN (0.1875, 0.25, 0.375, 0.5))
+);
+
+CREATE TABLE @schema.ecls_mode (
+    mode_id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    start_datetime timestamptz NOT NULL,
+    stop_datetime timestamptz NULL,
+    person_id integer NOT NULL,
+    circuit_id integer NOT NULL,
+    mode_concept_id integer NOT NULL
+);
+
+CREATE TABLE @schema.ecls_blood_pump_material (
+    material_id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name text NOT NULL,
+    manufacturer text NOT NULL,
+    type_concept_id integer NOT NULL,
+    ref text NULL,
+    udi text NULL
+);
+
+CREATE TABLE @schema.ecls_cannula_material (
+    material_id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name text NOT NULL,
+    manufacturer text NOT NULL,
+    type_concept_id integer NOT NULL,
+    diameter_in_french integer NOT NULL,
+    length_in_centimeters integer NOT NULL,
+    coating text NULL,
+    ref text NULL,
+    udi text NULL
+);
+
+CREATE TABLE @schema.ecls_console_material (
+    material_id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name text NOT NULL,
+    manufacturer text NOT NULL,
+    type_concept_id integer NOT NULL,
+    ref text NULL,
+    udi text NULL
+);
+
+CREATE TABLE @schema.ecls_membrane_lung_material (
+    material_id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name text NOT NULL,
+    manufacturer text NOT NULL,
+    type_concept_id integer NOT NULL,
+    coating text NULL,
+    ref text NULL,
+    udi text NULL
+);
+
+CREATE TABLE @schema.ecls_temperature_regulation_device_material (
+    material_id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name text NOT NULL,
+    manufacturer text NOT NULL,
+    type_concept_id integer NOT NULL,
+    ref text NULL,
+    udi text NULL
+);
+
+CREATE TABLE @schema.ecls_blood_pump (
+    blood_pump_id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    start_datetime timestamptz NOT NULL,
+    stop_datetime timestamptz NULL,
+    person_id integer NOT NULL,
+    stop_reason_concept_id integer NULL,
+    material_id integer NOT NULL,
+    sn text NULL,
+    lot text NULL,
+    ref text NULL,
+    udi text NULL
+);
+
+CREATE TABLE @schema.ecls_console (
+    console_id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    start_datetime timestamptz NOT NULL,
+    stop_datetime timestamptz NULL,
+    person_id integer NOT NULL,
+    stop_reason_concept_id integer NULL,
+    material_id integer NOT NULL,
+    sn text NULL,
+    lot text NULL,
+    ref text NULL,
+    udi text NULL
+);
+
+CREATE TABLE @schema.ecls_membrane_lung (
+    membrane_lung_id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    start_datetime timestamptz NOT NULL,
+    stop_datetime timestamptz NULL,
+    person_id integer NOT NULL,
+    priming_solution_concept_id integer NOT NULL,
+    stop_reason_concept_id integer NULL,
+    material_id integer NOT NULL,
+    sn text NULL,
+    lot text NULL,
+    ref text NULL,
+    udi text NULL
+);
+
+CREATE TABLE @schema.ecls_temperature_regulation_device (
+    temperature_regulation_device_id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    start_datetime timestamptz NOT NULL,
+    stop_datetime timestamptz NULL,
+    person_id integer NOT NULL,
+    stop_reason_concept_id integer NULL,
+    material_id integer NOT NULL,
+    sn text NULL,
+    lot text NULL,
+    ref text NULL,
+    udi text NULL
+);
+
+CREATE TABLE @schema.ecls_cannula (
+    cannula_id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    start_datetime timestamptz NOT NULL,
+    stop_datetime timestamptz NULL,
+    person_id integer NOT NULL,
+    flow_direction_concept_id integer NOT NULL,
+    location_concept_id integer NOT NULL,
+    laterality_concept_id integer NULL,
+    insertion_concept_id integer NOT NULL,
+    insertion_length_in_centimeters integer NOT NULL,
+    tip_position_concept_id integer NOT NULL,
+    tip_position_laterality_concept_id integer NULL,
+    removal_concept_id integer NULL,
+    stop_reason_concept_id integer NULL,
+    material_id integer NOT NULL,
+    sn text NULL,
+    lot text NULL,
+    ref text NULL,
+    udi text NULL
+);
+
+CREATE TABLE @schema.ecls_circuit_component (
+    circuit_component_id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    start_datetime timestamptz NOT NULL,
+    stop_datetime timestamptz NULL,
+    person_id integer NOT NULL,
+    circuit_id integer NOT NULL,
+    component_type_concept_id integer NOT NULL,
+    component_id integer NOT NULL,
+    CONSTRAINT component_unique_for_circuit UNIQUE (circuit_id, component_id, component_type_concept_id)
+);
+
+ALTER TABLE @schema.ecls_circuit ADD CONSTRAINT ecls_circuit_person_id_fkey FOREIGN KEY (person_id) REFERENCES @schema.person (person_id);
+ALTER TABLE @schema.ecls_circuit ADD CONSTRAINT ecls_circuit_run_id_fkey FOREIGN KEY (run_id) REFERENCES @schema.ecls_run (run_id);
+ALTER TABLE @schema.ecls_mode ADD CONSTRAINT ecls_mode_person_id_fkey FOREIGN KEY (person_id) REFERENCES @schema.person (person_id);
+ALTER TABLE @schema.ecls_mode ADD CONSTRAINT ecls_mode_circuit_id_fkey FOREIGN KEY (circuit_id) REFERENCES @schema.ecls_circuit (circuit_id);
+ALTER TABLE @schema.ecls_blood_pump ADD CONSTRAINT blood_pump_person_id_fkey FOREIGN KEY (person_id) REFERENCES @schema.person (person_id);
+ALTER TABLE @schema.ecls_blood_pump ADD CONSTRAINT ecls_blood_pump_material_id_fkey FOREIGN KEY (material_id) REFERENCES @schema.ecls_blood_pump_material (material_id);
+ALTER TABLE @schema.ecls_cannula ADD CONSTRAINT ecls_cannula_person_id_fkey FOREIGN KEY (person_id) REFERENCES @schema.person (person_id);
+ALTER TABLE @schema.ecls_cannula ADD CONSTRAINT ecls_cannula_material_id_fkey FOREIGN KEY (material_id) REFERENCES @schema.ecls_cannula_material (material_id);
+ALTER TABLE @schema.ecls_console ADD CONSTRAINT ecls_console_person_id_fkey FOREIGN KEY (person_id) REFERENCES @schema.person (person_id);
+ALTER TABLE @schema.ecls_console ADD CONSTRAINT ecls_console_material_id_fkey FOREIGN KEY (material_id) REFERENCES @schema.ecls_console_material (material_id);
+ALTER TABLE @schema.ecls_membrane_lung ADD CONSTRAINT ecls_membrane_lung_person_id_fkey FOREIGN KEY (person_id) REFERENCES @schema.person (person_id);
+ALTER TABLE @schema.ecls_membrane_lung ADD CONSTRAINT ecls_membrane_lung_material_id_fkey FOREIGN KEY (material_id) REFERENCES @schema.ecls_membrane_lung_material (material_id);
+ALTER TABLE @schema.ecls_temperature_regulation_device ADD CONSTRAINT ecls_temperature_regulation_device_person_id_fkey FOREIGN KEY (person_id) REFERENCES @schema.person (person_id);
+ALTER TABLE @schema.ecls_temperature_regulation_device ADD CONSTRAINT ecls_temperature_regulation_device_material_id_fkey FOREIGN KEY (material_id) REFERENCES @schema.ecls_temperature_regulation_device_material (material_id);
+ALTER TABLE @schema.ecls_circuit_component ADD CONSTRAINT ecls_circuit_component_person_id_fkey FOREIGN KEY (person_id) REFERENCES @schema.person (person_id);
+ALTER TABLE @schema.ecls_circuit_component ADD CONSTRAINT ecls_circuit_component_circuit_id_fkey FOREIGN KEY (circuit_id) REFERENCES @schema.ecls_circuit (circuit_id);

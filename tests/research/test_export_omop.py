@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from continuum.core.people import PatientIdentity
 from continuum.db import make_engine, make_sessionmaker, unit_of_work
-from continuum.research import export, export_omop
+from continuum.research import export, export_ecls, export_omop
 from continuum.research.dictionary_entries import CODE_ENTRIES
 from continuum.research.export_tables import sha256_of
 from tests.research import standards_cohort as cohort
@@ -27,7 +27,8 @@ from tests.research.test_export_cohorts import _export
 UTC = ZoneInfo("UTC")
 DDL = Path(__file__).with_name("omop_cdm54_ecls_ddl.sql")
 LOAD_ORDER = ("person", "observation_period", "visit_occurrence", "procedure_occurrence",
-              "device_exposure", "measurement", "death", "ecls_run")  # fmt: skip
+              "device_exposure", "measurement", "death", "ecls_run",
+              *export_ecls.TABLES)  # fmt: skip
 
 
 @pytest.fixture
@@ -175,7 +176,7 @@ def test_omop_and_clif_are_known_formats() -> None:
 def test_the_load_refuses_a_row_that_does_not_fit(pg_url: str, tmp_path: Path) -> None:
     """The harness itself: a person without a year of birth (NOT NULL) fails the COPY."""
     for table in LOAD_ORDER:
-        cols = [c.name for c in export_omop.TABLES[table]]
+        cols = [c.name for c in export_omop.ALL_TABLES[table]]
         (tmp_path / f"{table}.csv").write_text(",".join(cols) + "\n", encoding="utf-8")
     cols = [c.name for c in export_omop.TABLES["person"]]
     row = {"person_id": "1", "gender_concept_id": "8532", "year_of_birth": "",

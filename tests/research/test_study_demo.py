@@ -48,3 +48,16 @@ def test_saved_analyses_carry_definition_and_versions(db: Session) -> None:
     for r in rows:
         assert r.definition["_summary"] and r.versions["lifelines"] != "unknown"
         assert r.result["n"] > 0
+
+
+def test_the_demo_paper_shows_an_author_list_correction(db: Session) -> None:
+    pub = db.scalars(
+        select(Publication).where(Publication.title.like("Membrane lung exchange during%"))
+    ).one()
+    history = study.author_history(db, READER, pub.id)
+    assert [v.version for v in history] == [1, 2]
+    assert history[1].reason and "visualization" in history[1].reason
+    second = study.authors_of(db, [pub.id])[pub.id][1]
+    assert second.discipline == "perfusion" and "visualization" in second.credit_roles
+    assert "visualization" not in history[0].authors[1].credit_roles
+    assert study.credit_table(db, READER).count("perfusion", "visualization") >= 1

@@ -50,3 +50,14 @@ CASES += [
     Case("GET", "/api/v1/research/analyses/{analysis_id}", P.EXPORT_DEIDENTIFIED,
          "/api/v1/research/analyses/1"),
 ]  # fmt: skip
+
+CASES += [  # author-list corrections (publications 1 and 2 are added at order 3 above)
+    Case("POST", "/research/publications/{publication_id}/authors", P.MANAGE_STUDIES,
+         "/research/publications/1/authors", order=4,
+         form={"version": "1", "reason": "roles corrected", "a1_staff": "1",
+               "a1_roles": "formal_analysis"}),
+    Case("POST", "/api/v1/research/publications/{publication_id}/authors", P.MANAGE_STUDIES,
+         "/api/v1/research/publications/2/authors", order=4,
+         json={"version": 1, "reason": "roles corrected",
+               "authors": [{"staff_id": 1, "credit_roles": ["software"]}]}),
+]  # fmt: skip

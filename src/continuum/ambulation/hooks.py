@@ -23,6 +23,7 @@ HIGHEST_IMS = run_facts.FactField(
     unit="IMS 0–10",
     low=0,
     high=10,
+    whole=True,
     where="/runs/{run}/ambulation",
     mapping=(
         "ICU Mobility Scale (Hodgson 2014) [P]; the ELSO registry fields we could read have "

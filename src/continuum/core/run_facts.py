@@ -30,6 +30,7 @@ class FactField:
     high: float | None = None
     where: str = "/runs/{run}"  # where to record it ({run}: the run id)
     mapping: str = ""  # how the field relates to the registry (shown with its source)
+    whole: bool = False  # a whole number (exported as an integer column)
 
 
 @dataclass(frozen=True)

@@ -64,9 +64,22 @@ class Policy:
     def describe(self) -> dict[str, Any]:
         """What the manifest says was applied (never the key)."""
         if self.identified:
-            return {"identified": True, "applied": []}
+            return {
+                "identified": True,
+                "applied": [],
+                "kept": [
+                    "identifiers kept: " + ", ".join(IDENTIFIER_FIELDS),
+                    "free text kept: " + ", ".join(FREE_TEXT_FIELDS),
+                    "dates as recorded: not shifted",
+                    "database ids of patients and runs kept beside the keyed pseudonyms",
+                    "ages in whole years (over 89 not grouped)",
+                ],
+                "identifiers_kept": list(IDENTIFIER_FIELDS),
+                "dates_shifted": False,
+            }
         return {
             "identified": False,
+            "dates_shifted": True,
             "applied": [
                 "identifiers removed: " + ", ".join(IDENTIFIER_FIELDS),
                 "free text removed: "

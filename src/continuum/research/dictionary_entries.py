@@ -1489,7 +1489,8 @@ TABLES: dict[str, Table] = {
                 label="ICU Mobility Scale level reached (Hodgson 2014)",
                 unit="IMS 0–10",
                 elso="none; the highest level per run is exported as the registry record's "
-                "run.highest_ims, our own field beside ELSO's (mapping note there) [U]",
+                "run.highest_ims, our own field beside ELSO's (mapping note there) [U]; the "
+                "cohort export's runs table carries it too (column highest_ims, integer)",
                 fhir="Observation.valueInteger (ICU Mobility Scale; no LOINC code found)",
             ),
             "safety": M(label="Pre-session safety check, item → pass or fail"),
@@ -1717,6 +1718,8 @@ EXCLUDED: dict[str, str] = {
     "competency_record": "staff competencies (training records): about staff, not patients",
     "training_session": "simulation-training sessions: simulated patients, never exported",
     "training_fault": "faults injected into simulation training: simulated, never exported",
+    "research_author_list": "corrections of a publication's author list (who, when, why): "
+    "research governance, not patient data",
 }
 
 # Observation codes (``vocabulary.CODES``): each is a field of its own, ``observation.value``

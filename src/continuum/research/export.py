@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from continuum import vocabulary
-from continuum.core import audit
+from continuum.core import audit, run_facts
 from continuum.core.people import Patient, PatientIdentity
 from continuum.core.record import Observation
 from continuum.core.roles import Actor, Permission, refusal
@@ -111,13 +111,56 @@ RUN_COLUMNS = [
     Column("complications", "int", None, "adverse events in the register for the run"),
 ]
 FREE_TEXT = set(deidentify.FREE_TEXT_FIELDS)
+# Run facts a domain provides through core's hook (``core.run_facts.FACT_PROVIDERS``, e.g.
+# ambulation's highest_ims) are columns of the runs table too; typed text is not exported
+# (it could name people), numbers, codes, flags and times are (times shifted like the rest).
+FACT_TYPES = {"number": "float", "code": "str", "flag": "str", "time": "time"}
+
+
+def fact_fields() -> list[run_facts.FactField]:
+    """The run-level facts the runs table carries, in the providers' order."""
+    taken = {c.name for c in (*RUN_COLUMNS, *IDENTIFIED_RUN_COLUMNS)}
+    out: list[run_facts.FactField] = []
+    for provider in run_facts.FACT_PROVIDERS:
+        for f in provider.fields:
+            if f.table == "run" and f.kind in FACT_TYPES and f.name not in taken:
+                taken.add(f.name)
+                out.append(f)
+    return out
+
+
+def fact_columns() -> list[Column]:
+    return [
+        Column(
+            f.name,
+            "int" if f.kind == "number" and f.whole else FACT_TYPES[f.kind],
+            f.unit or None,
+            f"{f.label}; from the record through a domain's run fact (registry record "
+            f"run.{f.name}); empty when the run has none",
+        )
+        for f in fact_fields()
+    ]
 
 
 def run_columns(policy: Policy) -> list[Column]:
     if policy.identified:
-        return IDENTIFIED_RUN_COLUMNS + RUN_COLUMNS
+        return IDENTIFIED_RUN_COLUMNS + RUN_COLUMNS + fact_columns()
     released = [c for c in IDENTIFIED_RUN_COLUMNS if c.name in policy.released]
-    return RUN_COLUMNS + released
+    return RUN_COLUMNS + fact_columns() + released
+
+
+def _fact_value(field: run_facts.FactField, fact: run_facts.RunFact | str) -> Any:
+    """A fact's value as the runs table holds it (None: the run has none)."""
+    if not isinstance(fact, run_facts.RunFact) or fact.value is None:
+        return None
+    value = fact.value
+    if field.kind == "number":
+        return int(value) if field.whole else float(value)
+    if field.kind == "flag":
+        return "yes" if value else "no"
+    if field.kind == "code":
+        return str(value)
+    return value
 
 
 def _key_columns(policy: Policy) -> list[Column]:
@@ -258,7 +301,7 @@ def create_job(db: Session, actor: Actor, p: Plan, policy: Policy) -> ExportJob:
             "format": p.fmt,
             "runs": len(p.run_ids),
             "purpose": p.purpose,
-            "fields": _standard_fields(p.fmt) or {
+            "fields": _standard_fields(p.fmt, p.identified) or {
                 "runs": [c.name for c in run_columns(policy)],
                 "observations_long": [c.name for c in long_columns(policy)],
                 "observations_wide": [c.name for c in wide_columns(policy)],
@@ -269,12 +312,16 @@ def create_job(db: Session, actor: Actor, p: Plan, policy: Policy) -> ExportJob:
     return job
 
 
-def _standard_fields(fmt: str) -> dict[str, list[str]] | None:
-    """The tables and columns of an OMOP or CLIF export, for the audit row."""
-    if fmt == "omop":
-        from continuum.research.export_omop import TABLES
+def _standard_fields(fmt: str, identified: bool = False) -> dict[str, list[str]] | None:
+    """The tables and columns of a REDCap, OMOP or CLIF export, for the audit row."""
+    if fmt == "redcap":
+        from continuum.research import export_redcap
 
-        return {t: [c.name for c in cols] for t, cols in TABLES.items()}
+        return {"redcap_import": export_redcap.import_columns(identified)}
+    if fmt == "omop":
+        from continuum.research.export_omop import ALL_TABLES
+
+        return {t: [c.name for c in cols] for t, cols in ALL_TABLES.items()}
     if fmt == "clif":
         from continuum.research.export_clif import COLUMNS
 
@@ -326,6 +373,12 @@ def _run_rows(db: Session, ids: list[int], zone: ZoneInfo) -> list[dict[str, Any
         select(Referral).where(Referral.patient_id.in_(patient_ids)).order_by(Referral.referred_at)
     ):
         referrals[ref.patient_id] = ref  # the latest referral of the patient
+    fields = {f.name: f for f in fact_fields()}
+    facts = {
+        spec.name: answers
+        for spec, answers in run_facts.facts_for(db, [r.Run.id for r in runs])
+        if spec.name in fields
+    } if fields else {}  # fmt: skip
     now = utcnow()
     rows = []
     for run, patient, ident in runs:
@@ -361,6 +414,10 @@ def _run_rows(db: Session, ids: list[int], zone: ZoneInfo) -> list[dict[str, Any
                 "membrane_lungs": len(lungs.get(run.id, [])),
                 "membrane_lung_models": "; ".join(lungs.get(run.id, [])),
                 "complications": int(events.get(run.id, 0)),
+                **{
+                    name: _fact_value(fields[name], answers.get(run.id, ""))
+                    for name, answers in facts.items()
+                },
             }
         )
     return rows
@@ -661,10 +718,10 @@ def _write_registry(
 
     runs = stream_runs(db, p, policy, zone, progress)
     if p.fmt == "redcap":
-        written = export_redcap.write(runs, out_dir)
+        written = export_redcap.write(runs, out_dir, policy.identified)
         fields = {
             "redcap_data_dictionary.csv": list(export_redcap.DICTIONARY_COLUMNS),
-            "redcap_import.csv": export_redcap.import_columns(),
+            "redcap_import.csv": export_redcap.import_columns(policy.identified),
         }
     else:
         written = export_fhir.write(runs, out_dir, policy.identified, utcnow().isoformat())

@@ -1,6 +1,7 @@
-"""A cohort as OMOP CDM 5.4 tables plus the ECLS-CDM v0.2.0 ``ecls_run`` table, one CSV per
-table (PostgreSQL ``COPY … CSV HEADER`` loads them into the DDL in
-tests/research/omop_cdm54_ecls_ddl.sql).
+"""A cohort as OMOP CDM 5.4 tables plus the ECLS-CDM v0.2.0 ``ecls_run`` table and the other
+ECLS-CDM tables the record can fill (``export_ecls``: circuits, modes, components, cannulas,
+their links and materials), one CSV per table (PostgreSQL ``COPY … CSV HEADER`` loads them
+into the DDL in tests/research/omop_cdm54_ecls_ddl.sql).
 
 Per patient: ``person`` (year of birth only when de-identified; the keyed pseudonym as
 ``person_source_value``) and one ``observation_period`` spanning the patient's runs. Per run:
@@ -35,11 +36,15 @@ from continuum import vocabulary
 from continuum.core import hospital_outcome
 from continuum.core.run_record import Cannula, Component
 from continuum.db import utcnow
+from continuum.research import export_ecls
 from continuum.research.dictionary_entries import CODE_ENTRIES
 from continuum.research.export import RunData
 from continuum.research.export_tables import Column, CsvWriter
 
-VERSION = "OMOP CDM 5.4 + ECLS-CDM v0.2.0 (ecls_run)"
+VERSION = (
+    "OMOP CDM 5.4 + ECLS-CDM v0.2.0 (ecls_run, ecls_circuit, ecls_mode, the component, "
+    "cannula and material tables, ecls_circuit_component)"
+)
 EHR = 32817  # type concept: EHR
 INPATIENT_VISIT = 9201
 ECMO_SNOMED = "SNOMED 233573008"
@@ -121,6 +126,9 @@ TABLES: dict[str, list[Column]] = {
         ("visit_occurrence_id", INT), ("urgency_concept_id", INT), ("start_reason_concept_id", INT),
         ("stop_reason_concept_id", INT)]],
 }  # fmt: skip
+# Every table an OMOP export writes: the OMOP and ecls_run tables above, then the other
+# ECLS-CDM tables the record can fill (export_ecls), in an order a loader can follow.
+ALL_TABLES: dict[str, list[Column]] = {**TABLES, **export_ecls.TABLES}
 
 
 def _date(value: datetime | None) -> str | None:
@@ -143,8 +151,8 @@ class _Person:
 
 class _Table:
     def __init__(self, out_dir: Path, name: str) -> None:
-        self.cols = [c.name for c in TABLES[name]]
-        self.writer = CsvWriter(out_dir / f"{name}.csv", TABLES[name])
+        self.cols = [c.name for c in ALL_TABLES[name]]
+        self.writer = CsvWriter(out_dir / f"{name}.csv", ALL_TABLES[name])
 
     def add(self, **values: Any) -> None:
         self.writer.write({c: [values.get(c)] for c in self.cols})
@@ -190,7 +198,12 @@ def write(
 ) -> tuple[list[tuple[str, str, int]], dict[str, Any]]:
     """Write the tables; (file, layout, rows) per table and what was not exported."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    t = {name: _Table(out_dir, name) for name in TABLES}
+    t = {name: _Table(out_dir, name) for name in ALL_TABLES}
+    ecls = export_ecls.State()
+
+    def add(table: str, **values: Any) -> None:
+        t[table].add(**values)
+
     meas = _Rows(t["measurement"])
     concepts = measurement_concepts()
     persons: dict[str, _Person] = {}
@@ -254,6 +267,11 @@ def write(
                 stop_reason_concept_id=STOP_REASON.get(r.get("outcome") or "", 0)
                 if end else None,
             )  # fmt: skip
+            export_ecls.write_run(
+                db, add, ecls, run_id=k.run_id, ecls_run_id=visit, person_id=pid,
+                run_stop_reason=STOP_REASON.get(r.get("outcome") or "", 0) if end else None,
+                identified=identified, shift=k.shift,
+            )  # fmt: skip
             for dev in _devices(db, k.run_id, identified, k.shift):
                 device += 1
                 t["device_exposure"].add(
@@ -289,8 +307,13 @@ def write(
     finally:
         for table in t.values():
             table.writer.close()
-    written = [(f"{name}.csv", f"OMOP {name}", t[name].writer.rows) for name in TABLES]
+    written = [
+        (f"{name}.csv", f"{'ECLS-CDM' if name.startswith('ecls_') else 'OMOP'} {name}",
+         t[name].writer.rows)
+        for name in ALL_TABLES
+    ]  # fmt: skip
     not_exported = {
+        "ecls_rows_left_out": dict(sorted(ecls.left_out.items())),
         "observation_codes_not_in_measurement": dict(sorted(skipped_codes.items())),
         "runs_without_birth_year": len(no_birth_year),
     }

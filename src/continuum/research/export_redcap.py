@@ -62,12 +62,38 @@ RUN_FIELDS: list[tuple[str, str, str, str, str]] = [
 ]  # fmt: skip
 
 
-def dictionary_rows() -> list[dict[str, str]]:
+# An identified export (a role with export_identified, a stated purpose) adds these to the
+# run form, each flagged "Identifier? = y" so REDCap's own de-identified exports drop them;
+# dates stay as recorded (not shifted).
+IDENTIFIER_FIELDS: list[tuple[str, str, str, str, str]] = [
+    ("run_id", "text", "Run (database id)", "", "integer"),
+    ("patient_id", "text", "Patient (database id)", "", "integer"),
+    ("mrn", "text", "Medical record number", "", ""),
+    ("name", "text", "Patient's name", "", ""),
+    ("birth_date", "text", "Date of birth", "", "date_ymd"),
+    ("referring_hospital", "text", "Referring hospital", "", ""),
+    ("referring_clinician", "text", "Referring clinician", "", ""),
+    ("referrer_contact", "text", "Referrer's telephone or contact", "", ""),
+    ("indication", "notes", "Indication (free text)", "", ""),
+    ("diagnosis", "notes", "Diagnosis (free text)", "", ""),
+    ("stop_reason", "notes", "Why the run ended (free text)", "", ""),
+    ("location", "text", "Bed or unit", "", ""),
+]  # fmt: skip
+IDENTIFIER_NAMES = tuple(f[0] for f in IDENTIFIER_FIELDS)
+
+
+def run_fields(identified: bool = False) -> list[tuple[str, str, str, str, str]]:
+    """The run form's fields: identifiers after ``patient_key`` when identified."""
+    return RUN_FIELDS[:2] + IDENTIFIER_FIELDS + RUN_FIELDS[2:] if identified else RUN_FIELDS
+
+
+def dictionary_rows(identified: bool = False) -> list[dict[str, str]]:
     rows = []
-    for name, kind, label, choices, validation in RUN_FIELDS:
+    for name, kind, label, choices, validation in run_fields(identified):
         rows.append({"Variable / Field Name": name, "Form Name": "run", "Field Type": kind,
                      "Field Label": label, "Choices, Calculations, OR Slider Labels": choices,
-                     "Text Validation Type OR Show Slider Number": validation})  # fmt: skip
+                     "Text Validation Type OR Show Slider Number": validation,
+                     "Identifier?": "y" if name in IDENTIFIER_NAMES else ""})  # fmt: skip
     rows.append({"Variable / Field Name": "ecmo_day", "Form Name": REPEATING,
                  "Field Type": "text", "Field Label": "ECMO day (1 = first 24 h of the run)",
                  "Text Validation Type OR Show Slider Number": "integer",
@@ -81,9 +107,9 @@ def dictionary_rows() -> list[dict[str, str]]:
     return [{col: r.get(col, "") for col in DICTIONARY_COLUMNS} for r in rows]
 
 
-def import_columns() -> list[str]:
+def import_columns(identified: bool = False) -> list[str]:
     return ["record_id", "redcap_repeat_instrument", "redcap_repeat_instance",
-            *(f[0] for f in RUN_FIELDS[1:]), "ecmo_day", *DAY_CODES]  # fmt: skip
+            *(f[0] for f in run_fields(identified)[1:]), "ecmo_day", *DAY_CODES]  # fmt: skip
 
 
 def _value(v: Any) -> str:
@@ -96,9 +122,11 @@ def _value(v: Any) -> str:
     return str(v)
 
 
-def run_record(data: RunData) -> dict[str, str]:
+def run_record(data: RunData, identified: bool = False) -> dict[str, str]:
     r = data.row
+    ident = {n: _value(r.get(n)) for n in IDENTIFIER_NAMES} if identified else {}
     return {
+        **ident,
         "record_id": r["run_key"],
         "redcap_repeat_instrument": "",
         "redcap_repeat_instance": "",
@@ -145,20 +173,23 @@ def day_records(data: RunData) -> Iterable[dict[str, str]]:
         yield emit()
 
 
-def write(runs: Iterable[RunData], out_dir: Path) -> list[tuple[str, str, int]]:
-    """Write the dictionary and the import file; (file, table, rows) of each."""
+def write(
+    runs: Iterable[RunData], out_dir: Path, identified: bool = False
+) -> list[tuple[str, str, int]]:
+    """Write the dictionary and the import file; (file, table, rows) of each. Identified:
+    the run form carries the identifiers (``IDENTIFIER_FIELDS``) and dates as recorded."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    dictionary = dictionary_rows()
+    dictionary = dictionary_rows(identified)
     with (out_dir / "redcap_data_dictionary.csv").open("w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, DICTIONARY_COLUMNS)
         w.writeheader()
         w.writerows(dictionary)
     n = 0
     with (out_dir / "redcap_import.csv").open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, import_columns(), restval="")
+        w = csv.DictWriter(f, import_columns(identified), restval="")
         w.writeheader()
         for data in runs:
-            w.writerow(run_record(data))
+            w.writerow(run_record(data, identified))
             n += 1
             for rec in day_records(data):
                 w.writerow(rec)

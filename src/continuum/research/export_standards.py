@@ -25,7 +25,7 @@ def write(
     fields: dict[str, list[Column]]
     if p.fmt == "omop":
         written, not_exported = export_omop.write(db, runs, out_dir, policy.identified)
-        fields = {f"{name}.csv": cols for name, cols in export_omop.TABLES.items()}
+        fields = {f"{name}.csv": cols for name, cols in export_omop.ALL_TABLES.items()}
         standard = {"name": export_omop.VERSION, "not_exported": not_exported}
     else:
         written = export_clif.write(db, runs, out_dir)

@@ -276,6 +276,9 @@ def ready_api(run_id: int, db: DbSession, actor: CurrentActor) -> SubmissionOut:
 # --- pages ------------------------------------------------------------------------------------
 
 
+CONFIRM_ALL = "*"  # the review form's confirm_table value for "every table"
+
+
 @pages.get("/research/registry", dependencies=[require(P.VIEW_QUALITY)])
 def programme_page(request: Request, db: DbSession, actor: CurrentActor) -> Response:
     prog = registry_service.programme(db, actor)
@@ -359,7 +362,10 @@ def review_page(request: Request, run_id: int, db: DbSession, actor: CurrentActo
 
     def save() -> int:
         table = values.get("confirm_table")
-        if table:  # one click confirms every value the table shows (filled, not yet confirmed)
+        if table == CONFIRM_ALL:  # one step: every value filled from the record, all tables
+            rec = registry_service.record_for(db, actor, run_id)
+            reviews = [Review(f.key, "confirm") for f in rec.fields if f.status == "filled"]
+        elif table:  # one click confirms every value the table shows (filled, not yet confirmed)
             rec = registry_service.record_for(db, actor, run_id)
             reviews = [
                 Review(f.key, "confirm") for f in rec.table(str(table)) if f.status == "filled"
@@ -378,6 +384,8 @@ def review_page(request: Request, run_id: int, db: DbSession, actor: CurrentActo
     anchor = (
         f"#f-{values['field']}"
         if values.get("field")
+        else "#ready"
+        if values.get("confirm_table") == CONFIRM_ALL
         else f"#t-{values['confirm_table']}"
         if values.get("confirm_table")
         else "#work-list"

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,7 @@ from continuum.research.cohort_record import ExportJob, SavedCohort
 from continuum.research.study_record import (
     CREDIT_ROLES,
     STUDY_STATUSES,
+    AuthorListVersion,
     DataRequest,
     Publication,
     PublicationAuthor,
@@ -247,12 +248,12 @@ def add_request(db: Session, actor: Actor, study_id: int, data: RequestIn) -> Da
     return row
 
 
-def add_publication(db: Session, actor: Actor, study_id: int, data: PublicationIn) -> Publication:
-    actor.require(Permission.MANAGE_STUDIES)
-    study = get(db, actor, study_id)
+def _disciplines(db: Session, authors: list[AuthorIn]) -> list[str]:
+    """Each author's discipline (a staff member's from the staff record); refused naming
+    every staff id that is no staff member."""
     problems: list[FieldProblem] = []
     disciplines: list[str] = []
-    for i, a in enumerate(data.authors):
+    for i, a in enumerate(authors):
         if a.staff_id is not None:
             staff = db.get(Staff, a.staff_id)
             if staff is None:
@@ -265,6 +266,13 @@ def add_publication(db: Session, actor: Actor, study_id: int, data: PublicationI
             disciplines.append(str(a.discipline))
     if problems:
         raise ValidationFailed(problems)
+    return disciplines
+
+
+def add_publication(db: Session, actor: Actor, study_id: int, data: PublicationIn) -> Publication:
+    actor.require(Permission.MANAGE_STUDIES)
+    study = get(db, actor, study_id)
+    disciplines = _disciplines(db, data.authors)
     pub = Publication(
         study_id=study.id, title=data.title.strip(), venue=data.venue, year=data.year,
         doi=data.doi, added_by=actor.staff_id,
@@ -299,15 +307,145 @@ def publications_of(db: Session, study_id: int) -> list[Publication]:
     )
 
 
+def list_versions(db: Session, publication_ids: list[int]) -> dict[int, int]:
+    """Each publication's current author-list version (1 until a correction)."""
+    out = dict.fromkeys(publication_ids, 1)
+    if publication_ids:
+        for pub_id, version in db.execute(
+            select(PublicationAuthor.publication_id, func.max(PublicationAuthor.list_version))
+            .where(PublicationAuthor.publication_id.in_(publication_ids))
+            .group_by(PublicationAuthor.publication_id)
+        ):
+            out[pub_id] = int(version)
+    return out
+
+
 def authors_of(db: Session, publication_ids: list[int]) -> dict[int, list[PublicationAuthor]]:
+    """The current author list of each publication (its latest version), in byline order."""
     out: dict[int, list[PublicationAuthor]] = {i: [] for i in publication_ids}
+    current = list_versions(db, publication_ids)
     if publication_ids:
         for a in db.scalars(
             select(PublicationAuthor)
             .where(PublicationAuthor.publication_id.in_(publication_ids))
             .order_by(PublicationAuthor.publication_id, PublicationAuthor.position)
         ):
-            out[a.publication_id].append(a)
+            if a.list_version == current[a.publication_id]:
+                out[a.publication_id].append(a)
+    return out
+
+
+class AuthorsCorrectionIn(BaseModel):
+    """A corrected author list: the whole byline again, the version it corrects (a stale
+    correction is refused) and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    authors: list[AuthorIn] = Field(min_length=1, max_length=200, description="byline order")
+    reason: str = Field(max_length=2000, description="why the list is corrected")
+    version: int = Field(ge=1, description="the author-list version this correction was made on")
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str) -> str:
+        value = value.strip()
+        if len(value) < 5:
+            raise ValueError("say why the author list is corrected (5 characters or more)")
+        return value
+
+
+@dataclass
+class AuthorListEntry:
+    """One version of a publication's author list, with who made it, when and why."""
+
+    version: int
+    by: int | None
+    at: object
+    reason: str | None
+    authors: list[PublicationAuthor]
+
+
+def correct_authors(
+    db: Session, actor: Actor, publication_id: int, data: AuthorsCorrectionIn
+) -> AuthorListEntry:
+    """Correct a publication's author list as an amendment: the new list is appended as the
+    next version with who, when and why; the old rows stay (its history). Refused: a role
+    that may not manage studies (403), an unknown publication (404), a correction made on an
+    older version than the current one (409), an unknown staff member or an unchanged list
+    (422); nothing is written then."""
+    actor.require(Permission.MANAGE_STUDIES)
+    pub = db.get(Publication, publication_id)
+    if pub is None:
+        raise NotFound(f"no publication {publication_id}")
+    current = list_versions(db, [pub.id])[pub.id]
+    if data.version != current:
+        raise Conflict(
+            f"the author list of publication {pub.id} is at version {current}, not "
+            f"{data.version}: someone corrected it since you opened it; reload and correct "
+            "the current list"
+        )
+    disciplines = _disciplines(db, data.authors)
+    old = authors_of(db, [pub.id])[pub.id]
+    new = [
+        (a.staff_id, a.external_name, d, list(a.credit_roles))
+        for a, d in zip(data.authors, disciplines, strict=True)
+    ]
+    if new == [(a.staff_id, a.external_name, a.discipline, list(a.credit_roles)) for a in old]:
+        raise ValidationFailed([FieldProblem(
+            "authors", "the corrected list is the same as the current one: nothing to correct",
+            None,
+        )])  # fmt: skip
+    version = current + 1
+    row = AuthorListVersion(publication_id=pub.id, version=version, reason=data.reason,
+                            recorded_by=actor.staff_id)  # fmt: skip
+    db.add(row)
+    rows = [
+        PublicationAuthor(
+            publication_id=pub.id, position=i, staff_id=staff_id, external_name=name,
+            discipline=d, credit_roles=roles, list_version=version,
+        )
+        for i, (staff_id, name, d, roles) in enumerate(new, start=1)
+    ]  # fmt: skip
+    db.add_all(rows)
+    db.flush()
+
+    def summary(items: list[tuple[int | None, str | None, str, list[str]]]) -> list[str]:
+        return [f"{s or n} ({d}): {', '.join(r)}" for s, n, d, r in items]
+
+    audit.record(db, actor, "study.authors_corrected", "research_study", pub.study_id,
+                 detail={"publication": pub.id, "version": version, "reason": data.reason,
+                         "from": summary([(a.staff_id, a.external_name, a.discipline,
+                                           list(a.credit_roles)) for a in old]),
+                         "to": summary(new)})  # fmt: skip
+    return AuthorListEntry(version, actor.staff_id, row.recorded_at, data.reason, rows)
+
+
+def author_history(db: Session, actor: Actor, publication_id: int) -> list[AuthorListEntry]:
+    """Every version of the publication's author list, oldest first, with who/when/why."""
+    actor.require(Permission.EXPORT_DEIDENTIFIED)
+    pub = db.get(Publication, publication_id)
+    if pub is None:
+        raise NotFound(f"no publication {publication_id}")
+    by_version: dict[int, list[PublicationAuthor]] = {}
+    for a in db.scalars(
+        select(PublicationAuthor)
+        .where(PublicationAuthor.publication_id == pub.id)
+        .order_by(PublicationAuthor.list_version, PublicationAuthor.position)
+    ):
+        by_version.setdefault(a.list_version, []).append(a)
+    headers = {
+        h.version: h
+        for h in db.scalars(
+            select(AuthorListVersion).where(AuthorListVersion.publication_id == pub.id)
+        )
+    }
+    out = []
+    for version, authors in sorted(by_version.items()):
+        h = headers.get(version)
+        out.append(
+            AuthorListEntry(version, h.recorded_by, h.recorded_at, h.reason, authors)
+            if h
+            else AuthorListEntry(version, pub.added_by, pub.added_at, None, authors)
+        )
     return out
 
 

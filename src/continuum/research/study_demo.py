@@ -1,7 +1,9 @@
 """Demo: two studies in the register, so the study pages and the discipline × CRediT role
 table have something to show. The first (VV membrane-lung exchange) has a perfusionist as
 first author, doing data curation and formal analysis; the second (ECPR neurological
-outcome) has no perfusion author. Each draws on a saved cohort; the first also has an
+outcome) has no perfusion author. The first paper's author list was corrected once (an
+amendment: the second perfusionist's visualization role added), so its history shows two
+versions. Each draws on a saved cohort; the first also has an
 outcome analysis saved (Kaplan–Meier of time on ECMO) when its cohort has runs."""
 
 from __future__ import annotations
@@ -61,10 +63,19 @@ def add_demo_data(db: Session, staff: dict[str, Actor], now: datetime) -> None:
         AuthorIn(staff_id=researcher.staff_id, credit_roles=["methodology", "formal_analysis"]),
         AuthorIn(staff_id=icu.staff_id, credit_roles=["writing_review_editing", "supervision"]),
     ]
-    study.add_publication(db, researcher, one.id, PublicationIn(
+    paper = study.add_publication(db, researcher, one.id, PublicationIn(
         title="Membrane lung exchange during VV-ECMO: a perfusion-led circuit-data study",
         venue="Perfusion", year=year, authors=authors,
     ))  # fmt: skip
+    if perf2 is not None:  # an author-list correction: the second perfusionist's figures
+        fixed = [a.model_copy() for a in authors]
+        roles = ["data_curation", "validation", "visualization"]
+        fixed[1] = AuthorIn(staff_id=perf2.staff_id, credit_roles=roles)
+        study.correct_authors(db, researcher, paper.id, study.AuthorsCorrectionIn(
+            authors=fixed, version=1,
+            reason="the circuit-life figures were drawn by the second perfusionist: "
+            "visualization was left out of the byline as first entered",
+        ))  # fmt: skip
 
     two = study.create(db, lead, StudyIn(
         title="Neurological outcome after ECPR",

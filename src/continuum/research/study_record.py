@@ -4,7 +4,10 @@ each author's CRediT roles, and saved outcome analyses.
 
 A study's protocol and approval are versioned edits (``core.concurrency.claim_version``):
 a save made on an older version is refused, and every save is audited with what changed.
-Requests, publications, authors and analyses are appended, never overwritten.
+Requests, publications, authors and analyses are appended, never overwritten. A
+publication's author list is corrected by an amendment: a new version of the whole list
+(``research_publication_author.list_version``) with who, when and why
+(``research_author_list``); the earlier versions stay, and counts read the current one.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -120,6 +124,26 @@ class PublicationAuthor(Base):
     external_name: Mapped[str | None] = mapped_column(String(200))
     discipline: Mapped[str] = mapped_column(String(32))
     credit_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # the author list's version this row belongs to (1: as the publication was added)
+    list_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class AuthorListVersion(Base):
+    """A correction of a publication's author list: version 2, 3 … with who, when and why
+    (version 1 is the list as added, with the publication's ``added_by``/``added_at``)."""
+
+    __tablename__ = "research_author_list"
+    __table_args__ = (
+        UniqueConstraint("publication_id", "version"),
+        CheckConstraint("version >= 2", name="version"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    publication_id: Mapped[int] = mapped_column(ForeignKey("research_publication.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class OutcomeAnalysis(Base):

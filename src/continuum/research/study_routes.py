@@ -24,7 +24,7 @@ from continuum.core.roles import Actor
 from continuum.core.roles import Permission as P
 from continuum.core.schemas import Out, UtcTime
 from continuum.core.vocab import DISCIPLINE_LABELS, DISCIPLINES
-from continuum.errors import ValidationFailed
+from continuum.errors import NotFound, ValidationFailed
 from continuum.research import study
 from continuum.research.cohort_record import ExportJob, SavedCohort
 from continuum.research.study import PublicationIn, RequestIn, StudyIn
@@ -66,13 +66,30 @@ class AuthorOut(Out):
     credit_roles: list[str]
 
 
+class AuthorListOut(Out):
+    version: int = Field(description="1: the list as added; 2, 3 …: corrections")
+    by: str = Field(description="who recorded this version")
+    at: UtcTime
+    reason: str | None = Field(
+        description="why the list was corrected (none for version 1); free text: null for "
+        "roles without identifiers"
+    )
+    authors: list[AuthorOut]
+
+
 class PublicationOut(Out):
     id: int
     title: str
     venue: str | None
     year: int | None
     doi: str | None
-    authors: list[AuthorOut]
+    authors: list[AuthorOut] = Field(description="the current author list (its latest version)")
+    authors_version: int = Field(
+        1, description="the current author-list version: name it when you correct the list"
+    )
+    author_history: list[AuthorListOut] = Field(
+        default_factory=list, description="every version of the author list, oldest first"
+    )
 
 
 class RequestOut(Out):
@@ -124,29 +141,50 @@ def _credit_out(table: study.CreditTable) -> CreditOut:
     )
 
 
-def _publications(db: Session, pubs: list[Publication]) -> list[PublicationOut]:
-    authors = study.authors_of(db, [p.id for p in pubs])
-    names = study.staff_names(db, {a.staff_id for v in authors.values() for a in v if a.staff_id})
-    return [
-        PublicationOut(
-            id=p.id,
-            title=p.title,
-            venue=p.venue,
-            year=p.year,
-            doi=p.doi,
-            authors=[
-                AuthorOut(
-                    position=a.position,
-                    staff_id=a.staff_id,
-                    discipline=a.discipline,
-                    name=names.get(a.staff_id, "") if a.staff_id else str(a.external_name),
-                    credit_roles=list(a.credit_roles),
-                )
-                for a in authors[p.id]
-            ],
+def _publications(
+    db: Session, pubs: list[Publication], actor: Actor | None = None
+) -> list[PublicationOut]:
+    reader = actor or Actor(staff_id=None, name="study register", role="researcher")
+    histories = {p.id: study.author_history(db, reader, p.id) for p in pubs}
+    staff_ids = {a.staff_id for h in histories.values() for v in h for a in v.authors}
+    staff_ids |= {v.by for h in histories.values() for v in h}
+    names = study.staff_names(db, {i for i in staff_ids if i})
+
+    def author(a: Any) -> AuthorOut:
+        return AuthorOut(
+            position=a.position,
+            staff_id=a.staff_id,
+            discipline=a.discipline,
+            name=names.get(a.staff_id, "") if a.staff_id else str(a.external_name),
+            credit_roles=list(a.credit_roles),
         )
-        for p in pubs
-    ]
+
+    out = []
+    for p in pubs:
+        history = histories[p.id]
+        current = history[-1] if history else None
+        out.append(
+            PublicationOut(
+                id=p.id,
+                title=p.title,
+                venue=p.venue,
+                year=p.year,
+                doi=p.doi,
+                authors=[author(a) for a in current.authors] if current else [],
+                authors_version=current.version if current else 1,
+                author_history=[
+                    AuthorListOut(
+                        version=v.version,
+                        by=names.get(v.by, "") if v.by else "",
+                        at=v.at,  # type: ignore[arg-type]
+                        reason=free_text.for_api(actor, v.reason),
+                        authors=[author(a) for a in v.authors],
+                    )
+                    for v in history
+                ],
+            )
+        )
+    return out
 
 
 def _study_out(db: Session, actor: Actor, row: Study) -> StudyOut:
@@ -166,7 +204,7 @@ def _study_out(db: Session, actor: Actor, row: Study) -> StudyOut:
             )
             for r in requests
         ],
-        publications=_publications(db, study.publications_of(db, row.id)),
+        publications=_publications(db, study.publications_of(db, row.id), actor),
         credit=_credit_out(study.credit_table(db, actor, row.id)),
     )  # fmt: skip
 
@@ -236,7 +274,22 @@ def publication_api(
     """Add a publication with its byline: each author a staff_id or an external_name with a
     discipline, and at least one CRediT role."""
     pub = study.add_publication(db, actor, study_id, data)
-    return _publications(db, [pub])[0]
+    return _publications(db, [pub], actor)[0]
+
+
+@api.post(
+    "/publications/{publication_id}/authors", status_code=201, response_model=PublicationOut,
+    dependencies=[require(P.MANAGE_STUDIES)],
+)  # fmt: skip
+def authors_api(
+    publication_id: int, data: study.AuthorsCorrectionIn, db: DbSession, actor: CurrentActor
+) -> PublicationOut:
+    """Correct a publication's author list (an amendment): the whole byline again, the
+    version you read (a stale correction is refused, 409) and why. The earlier list stays in
+    the publication's ``author_history``; the CRediT counts read the current list."""
+    study.correct_authors(db, actor, publication_id, data)
+    pub = db.get_one(Publication, publication_id)
+    return _publications(db, [pub], actor)[0]
 
 
 @api.get("/credit", response_model=CreditOut, dependencies=[require(P.EXPORT_DEIDENTIFIED)])
@@ -373,7 +426,7 @@ def request_page(request: Request, study_id: int, db: DbSession, actor: CurrentA
 
 def _authors_from(values: Any) -> list[dict[str, Any]]:
     authors = []
-    for i in range(1, AUTHOR_ROWS + 1):
+    for i in range(1, 201):  # the add form has AUTHOR_ROWS lines; a correction one per author
         who = str(values.get(f"a{i}_staff") or "").strip()
         name = str(values.get(f"a{i}_name") or "").strip()
         roles = values.getlist(f"a{i}_roles")
@@ -409,3 +462,34 @@ def publication_page(
     if problem or row is None:
         return _study_page(request, db, actor, study_id, problem, None, 422)
     return redirect(f"/research/studies/{study_id}#publications")
+
+
+@pages.post(
+    "/research/publications/{publication_id}/authors", dependencies=[require(P.MANAGE_STUDIES)]
+)
+def authors_page(
+    request: Request, publication_id: int, db: DbSession, actor: CurrentActor
+) -> Response:
+    values = form_of(request)
+    pub = db.get(Publication, publication_id)
+    if pub is None:
+        raise NotFound(f"no publication {publication_id}")
+    version = str(values.get("version") or "").strip()
+    data = {
+        "authors": _authors_from(values),
+        "reason": str(values.get("reason") or ""),
+        "version": int(version) if version.isdigit() else 0,
+    }
+    _, problem = attempt(
+        db,
+        lambda: study.correct_authors(
+            db,
+            actor,
+            publication_id,
+            study.parse(study.AuthorsCorrectionIn, data),  # type: ignore[arg-type]
+        ),
+    )
+    if problem:
+        code = 409 if getattr(problem, "status_code", 0) == 409 else 422
+        return _study_page(request, db, actor, pub.study_id, problem, None, code)
+    return redirect(f"/research/studies/{pub.study_id}#pub-{publication_id}")
