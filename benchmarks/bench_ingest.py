@@ -24,6 +24,12 @@ then print their lock-step and pipelined figures as ratios to it.
 directory, removed after); the CSV part is PostgreSQL only (binary COPY) and is skipped.
 ``--quick``: the MLLP parts measure lock-step (1 connection) and pipelined only, the two
 figures printed as ratios to the baseline (several senders and the paced latency skipped).
+
+Figures that hold on a loaded machine (Linux, from /proc): the CPU milliseconds per
+lock-step message of the baseline server, of the listener process and of its PostgreSQL
+backends; and, on PostgreSQL, the round trip of a one-row durable INSERT (its own
+transaction: commit and WAL flush) — the least any lock-step message that is acknowledged
+only after its commit can take, whatever the listener does.
 """
 
 from __future__ import annotations
@@ -243,6 +249,55 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def proc_cpu(pids: list[int]) -> float | None:
+    """User + system CPU seconds of the processes so far (None: no /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def backend_pids(url: str) -> list[int]:
+    """The PostgreSQL backends connected to the benchmark's database (none on SQLite)."""
+    if url.startswith("sqlite"):
+        return []
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def cpu_ms(before: float | None, after: float | None, n: int) -> str:
+    return "n/a" if before is None or after is None else f"{1000 * (after - before) / n:.2f} ms"
+
+
+def commit_floor(url: str, n: int = 200) -> float:
+    """Median ms of a one-row INSERT in autocommit (round trip, commit, WAL flush)."""
+    import psycopg
+
+    conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE bench_floor (a int)")
+        times = []
+        for i in range(n):
+            t0 = time.perf_counter()
+            conn.execute("INSERT INTO bench_floor VALUES (%s)", (i,))
+            times.append(time.perf_counter() - t0)
+        conn.execute("DROP TABLE bench_floor")
+    return float(np.median(times) * 1000)
+
+
 NO_HOOKS = (
     "import sys, continuum.models_all; from continuum.core import observation_service as o; "
     "o.AFTER_STORE_HOOKS.clear(); from continuum.cli import main; "
@@ -372,13 +427,16 @@ def bench_baseline(n: int) -> tuple[float, float]:
     proc = start_server(cmd, port, dict(os.environ))
     try:
         lockstep(port, messages("bwarm", 200))
+        c0 = proc_cpu([proc.pid])
         ls = lockstep(port, messages("bls", n))
+        c1 = proc_cpu([proc.pid])
         pl = pipelined(port, messages("bpl", n))
     finally:
         proc.terminate()
         proc.wait()
     print("[python-hl7 MLLP server: parse + ACK, stores nothing (the issue's baseline)]")
-    print(f"  lock-step : {ls:,.0f} ORU msg/s over {n} messages (1 connection)")
+    print(f"  lock-step : {ls:,.0f} ORU msg/s over {n} messages (1 connection); "
+          f"server CPU {cpu_ms(c0, c1, n)} a message")  # fmt: skip
     print(f"  pipelined : {pl:,.0f} ORU msg/s (window 200)")
     return ls, pl
 
@@ -404,7 +462,10 @@ def bench_mllp(
     try:
         lockstep(port, messages(p + "warm", 200, mrn))
         checkpoint(url, vacuum=True)
+        backends = backend_pids(url)
+        c0, b0 = proc_cpu([proc.pid]), proc_cpu(backends)
         ls = lockstep(port, messages(p + "ls", n_ls, mrn))
+        c1, b1 = proc_cpu([proc.pid]), proc_cpu(backends)
         multi = {}
         for k in () if quick else SENDERS:
             batches = [messages(f"{p}c{k}s{j}_", per, mrn) for j in range(k)]
@@ -427,6 +488,8 @@ def bench_mllp(
         f"  lock-step : {ls:,.0f} ORU msg/s over {n_ls} messages (20 OBX each, ACK after "
         f"commit, 1 connection){vs(ls, base_ls)}"
     )
+    db_cpu = f", database backends {cpu_ms(b0, b1, n_ls)}" if backends else ""
+    print(f"    CPU a message: listener {cpu_ms(c0, c1, n_ls)}{db_cpu}")
     for k, rate in multi.items():
         print(
             f"  lock-step, {k} senders: {rate:,.0f} ORU msg/s in total ({k} connections, each "
@@ -477,6 +540,13 @@ def main() -> None:
         if "csv" in parts:
             bench_csv(url, args.rows)
         baseline = bench_baseline(args.messages) if "baseline" in parts else None
+        if args.db == "postgres" and parts & {"mllp", "hooks"}:
+            checkpoint(url)
+            floor = commit_floor(url)
+            ceiling = 1000 / floor
+            print(f"[durable commit floor: a one-row INSERT in its own transaction, p50 "
+                  f"{floor:.2f} ms → at most {ceiling:,.0f} lock-step msg/s with nothing else "
+                  f"done{vs(ceiling, baseline[0] if baseline else None)}]")  # fmt: skip
         if "mllp" in parts:
             sent += bench_mllp(url, args.messages, False, baseline, args.quick)
         if "hooks" in parts:

@@ -132,6 +132,7 @@ HOUSEKEEPING_MODULES: tuple[str, ...] = (
     "continuum.ingest.integration_service",
     "continuum.core.session_housekeeping",
     "continuum.research.export",
+    "continuum.alerts.samples",
     # add housekeeping modules above this line
 )
 

@@ -22,6 +22,11 @@ take any run next, and one that dies leaves the state as the last commit left it
 * When that time is not known (a bulk load, a path that does not say), the grid step
   changed, or the window reaches before the samples, the run's samples are rebuilt from a
   full read of its window.
+
+Samples are working data, not the record: a pass drops the steps its window has left, and
+the daily housekeeping (:func:`housekeeping`) drops every sample of a run that has ended
+and is not waiting for an evaluation — nothing evaluates it any more; a late correction of
+an ended run rebuilds them from its observations, which are never deleted.
 """
 
 from __future__ import annotations
@@ -31,10 +36,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
-from continuum.alerts.models import SurveillanceProgress, SurveillanceSample
+from continuum.alerts.models import SurveillanceDue, SurveillanceProgress, SurveillanceSample
+from continuum.core import audit
+from continuum.core.roles import Actor
+from continuum.core.run_record import Run
 from continuum.db import utcnow
 
 Signal = tuple[np.ndarray, np.ndarray]
@@ -236,4 +244,49 @@ def _read(session: Session, run_id: int, since_ms: int) -> dict[str, Signal]:
     return out
 
 
-__all__ = ["Pass", "compact", "dense_signals", "expand", "floor_to", "forget"]
+HOUSEKEEPER = Actor(staff_id=None, name="daily housekeeping", role="admin", client="housekeeping")
+
+
+def prune_ended_runs(session: Session, actor: Actor = HOUSEKEEPER) -> tuple[int, int]:
+    """Drop the samples (and progress) of every run that has ended and is not marked due:
+    (runs, sample rows) dropped; audited with the counts when there were any. A run being
+    evaluated right now is skipped (PostgreSQL: its lock, as the evaluators take it)."""
+    has_samples = exists().where(SurveillanceProgress.run_id == Run.id)
+    due = exists().where(SurveillanceDue.run_id == Run.id)
+    stmt = select(Run.id).where(Run.status == "ended", has_samples, ~due).order_by(Run.id)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(key_share=True, skip_locked=True)
+    run_ids = list(session.scalars(stmt))
+    if not run_ids:
+        return 0, 0
+    rows = int(
+        session.scalar(
+            select(func.count())
+            .select_from(SurveillanceSample)
+            .where(SurveillanceSample.run_id.in_(run_ids))
+        )
+        or 0
+    )
+    for run_id in run_ids:
+        forget(session, run_id)
+    detail = {"runs": run_ids[:100], "run_count": len(run_ids), "deleted": rows}
+    audit.record(session, actor, "prune", "surveillance_sample", None, None, detail)
+    return len(run_ids), rows
+
+
+def housekeeping(session: Session) -> str:
+    """The daily job (continuum.housekeeping): the working samples of ended runs dropped."""
+    runs, rows = prune_ended_runs(session)
+    return f"deleted {rows} surveillance sample rows of {runs} ended runs"
+
+
+__all__ = [
+    "Pass",
+    "compact",
+    "dense_signals",
+    "expand",
+    "floor_to",
+    "forget",
+    "housekeeping",
+    "prune_ended_runs",
+]

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from continuum import vocabulary
 from continuum.core import audit, observation_service
 from continuum.core.people import PatientIdentity
+from continuum.core.record import Observation
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.db import utcnow
@@ -45,6 +46,9 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
     duplicate: bool = False
     runs: dict[RunInfo, set[str]] = field(default_factory=dict)
+    # not stored, nothing logged: a correction or withdrawal whose original is not stored
+    # yet, held for later (``store_messages(hold_unmatched=True)``: the broker's workers)
+    held: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -184,8 +188,14 @@ def store_messages(
     messages: list[DeviceMessage],
     cache: ReferenceCache | None = None,
     check_duplicates: bool = True,
+    hold_unmatched: bool = False,
 ) -> list[Outcome]:
     """Plan, store and log a batch (one channel); flushes, never commits.
+
+    ``hold_unmatched``: a correction or withdrawal that finds no earlier value of its feed
+    raises :class:`AmendmentUnmatched` (naming its messages) instead of being stored as a
+    new value or ignored; the caller rolls back and holds those messages until their
+    original arrives (several broker workers may take a feed's messages out of order).
 
     ``check_duplicates=False`` skips the look-up of already committed ids: the unique
     constraint on the log still refuses a duplicate (IntegrityError), and the caller then
@@ -216,7 +226,7 @@ def store_messages(
                 "corrections and withdrawals cannot be written as one autocommit statement"
             )
         observation_service.bulk_insert(session, rows, observation_service.DEVICE_COLUMNS)
-        _amend(session, actor, amendments)
+        _amend(session, actor, amendments, hold_unmatched)
     log = [log_row(msg, outcome) for msg, outcome in zip(messages, outcomes, strict=True)]
     per_run = _per_run(outcomes)
     channel = messages[0].channel if messages else ""
@@ -262,11 +272,31 @@ class AmendmentsNeedATransaction(RuntimeError):
     """A batch with corrections or withdrawals reached the single-statement path."""
 
 
+class AmendmentUnmatched(RuntimeError):
+    """Corrections or withdrawals found no earlier value to amend (``hold_unmatched``):
+    the batch must be rolled back; ``message_ids`` are the messages to hold."""
+
+    def __init__(self, message_ids: list[str]) -> None:
+        super().__init__(f"{len(message_ids)} message(s) amend values not stored yet")
+        self.message_ids = message_ids
+
+
 def _amend(
-    session: Session, actor: Actor, amendments: list[tuple[DeviceMessage, Outcome, dict[str, Any]]]
+    session: Session,
+    actor: Actor,
+    amendments: list[tuple[DeviceMessage, Outcome, dict[str, Any]]],
+    hold_unmatched: bool = False,
 ) -> None:
     """Apply each correction (C) and withdrawal (W, D) in message order, after the batch's
     plain rows are written (so a value sent earlier in the same batch can be amended)."""
+    if hold_unmatched:
+        unmatched = [
+            msg.message_id
+            for msg, _, row in amendments
+            if not _has_original(session, row, msg.channel)
+        ]
+        if unmatched:
+            raise AmendmentUnmatched(list(dict.fromkeys(unmatched)))
     for msg, outcome, row in amendments:
         run, where, status = row.pop("_run"), row.pop("_where"), row.pop("_status")
         action = row.pop("_action")
@@ -292,6 +322,22 @@ def _amend(
                 "value from this feed, stored as a new value"
             )
         outcome.stored += 1
+
+
+def _has_original(session: Session, row: dict[str, Any], source: str) -> bool:
+    """Whether the feed's value that ``row`` corrects or withdraws is stored (and final)."""
+    stmt = (
+        select(Observation.id)
+        .where(
+            Observation.run_id == row["_run"].id,
+            Observation.code == row["code"],
+            Observation.time == row["time"],
+            Observation.status == "final",
+            Observation.source == source,
+        )
+        .limit(1)
+    )
+    return session.scalar(stmt) is not None
 
 
 def _since(

@@ -28,7 +28,12 @@ from continuum.core.observation_service import STATEMENT_PARTS
 from continuum.core.roles import Actor
 from continuum.hooks import install_all_hooks
 from continuum.ingest.device_message import DeviceMessage, MessageRefused
-from continuum.ingest.device_service import Outcome, ReferenceCache, store_messages
+from continuum.ingest.device_service import (
+    AmendmentUnmatched,
+    Outcome,
+    ReferenceCache,
+    store_messages,
+)
 from continuum.ingest.hl7_message import ack, read_header, read_oru_fast
 
 log = logging.getLogger("continuum.ingest.mllp")
@@ -45,11 +50,20 @@ class BatchWriter:
     own transaction: one round trip and one WAL flush per batch, all or nothing. Anything
     else, and every retry, goes through an ordinary unit of work."""
 
-    def __init__(self, sessions: sessionmaker[Session], actor: Actor, max_batch: int = 500):
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        actor: Actor,
+        max_batch: int = 500,
+        hold_amendments: bool = False,
+    ):
         install_all_hooks()  # stored batches run every domain's after-store hooks
         self.sessions = sessions
         self.actor = actor
         self.max_batch = max_batch
+        # Broker workers: a correction or withdrawal whose original is not stored yet comes
+        # back as a held outcome (nothing stored or logged) instead of amending nothing.
+        self.hold_amendments = hold_amendments
         self.cache = ReferenceCache()
         self.queue: asyncio.Queue[tuple[DeviceMessage, asyncio.Future[Outcome]]] = asyncio.Queue()
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="ingest-commit")
@@ -146,9 +160,14 @@ class BatchWriter:
                     else:
                         future.set_result(outcome)
 
-    def commit(self, messages: list[DeviceMessage], fast: bool = True) -> list[Outcome]:
+    def commit(
+        self, messages: list[DeviceMessage], fast: bool = True, hold: bool | None = None
+    ) -> list[Outcome]:
         """One transaction for the batch; if it fails (e.g. a resent control id hit the
-        unique constraint), each message on its own, with the duplicate look-up."""
+        unique constraint), each message on its own, with the duplicate look-up.
+        ``hold`` (default ``hold_amendments``): a message that corrects or withdraws a value
+        not stored yet is left out (``Outcome.held``) and the rest committed without it."""
+        hold = self.hold_amendments if hold is None else hold
         try:
             # Corrections and withdrawals read and mark earlier values: an ordinary unit
             # of work (rare; the plain batches keep the single statement).
@@ -157,14 +176,24 @@ class BatchWriter:
                     outcomes = store_messages(db, self.actor, messages, self.cache, False)
             else:
                 with self.unit_of_work() as db:
-                    outcomes = store_messages(db, self.actor, messages, self.cache, not fast)
+                    outcomes = store_messages(
+                        db, self.actor, messages, self.cache, not fast, hold_unmatched=hold
+                    )
             self.committed_batches += 1
             return outcomes
         except OperationalError:
             raise
+        except AmendmentUnmatched as exc:  # rolled back: the rest again, without them
+            held = set(exc.message_ids)
+            rest = [m for m in messages if m.message_id not in held]
+            stored = iter(self.commit(rest, fast, hold) if rest else [])
+            return [
+                Outcome(m.message_id, "AA", held=True) if m.message_id in held else next(stored)
+                for m in messages
+            ]
         except Exception as exc:
             if fast:
-                return [self.commit([m], fast=False)[0] for m in messages]
+                return [self.commit([m], fast=False, hold=hold)[0] for m in messages]
             return [self._alone_failed(messages[0], exc)]
 
     def _alone_failed(self, msg: DeviceMessage, exc: Exception) -> Outcome:

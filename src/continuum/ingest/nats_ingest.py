@@ -10,6 +10,14 @@ acknowledged with a growing delay; a message that fails ``poison_after`` deliver
 logged as refused with the reason and terminated. Duplicates: the broker drops a
 republished message within its duplicate window (``Nats-Msg-Id``), and the message log's
 unique control id stores a redelivered or resent message once.
+
+Several workers may store a feed's messages out of order (and a failed batch comes back
+later than the ones after it). So that the outcome does not depend on the order, a
+correction or withdrawal (OBX-11 ``C``, ``W``, ``D``) whose original value is not stored
+yet is held on the broker (negatively acknowledged with a growing delay, nothing stored or
+logged) and applied once the original is stored; only after ``amend_hold`` seconds since
+it was received is it stored as the direct path stores it (a correction as a new value, a
+withdrawal of nothing as a warning).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -64,6 +73,7 @@ class BrokerConfig:
     max_backoff: float = 60.0
     publish_timeout: float = 10.0
     replicas: int = 1  # 3 on a three-server cluster (set when the stream is created)
+    amend_hold: float = 600.0  # s a correction/withdrawal waits on the broker for its original
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> BrokerConfig:
@@ -264,11 +274,12 @@ class IngestWorker:
         self.zone = zone
         self.batch = batch
         self.parse = parse
-        self.writers = {s: BatchWriter(sessions, ACTORS[s]) for s in SOURCES}
+        self.writers = {s: BatchWriter(sessions, ACTORS[s], hold_amendments=True) for s in SOURCES}
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="nats-worker-commit")
         self.nc: NatsClient | None = None
         self.acked = 0
         self.refused = 0
+        self.held = 0  # deliveries of amendments held for their original
         self._failures = 0
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -348,6 +359,10 @@ class IngestWorker:
                 continue
             self._failures = 0
             for (m, dm), outcome in zip(items, outcomes, strict=True):
+                if outcome.held:
+                    outcome = await self._hold(m, dm, writer)
+                    if outcome is None:
+                        continue
                 if outcome.errors == [INTERNAL]:
                     await self._failed(m, dm, INTERNAL)
                 else:
@@ -355,6 +370,27 @@ class IngestWorker:
                     self.acked += 1
                     if source == "mqtt":
                         await self._tell(m, outcome)
+
+    async def _hold(self, m: Msg, dm: DeviceMessage, writer: BatchWriter) -> Outcome | None:
+        """A correction or withdrawal whose original is not stored yet: back to the broker
+        with a growing delay (None), or — ``amend_hold`` seconds after it was received —
+        stored as the direct path would store it (its outcome)."""
+        waited = (datetime.now(UTC) - dm.received_at).total_seconds()
+        if waited < self.config.amend_hold:
+            n = m.metadata.num_delivered or 1
+            delay = min(self.config.max_backoff, 0.5 * 2**n, self.config.amend_hold - waited)
+            self.held += 1
+            await _quietly(m.nak(delay=max(delay, 0.1)))
+            return None
+        loop = asyncio.get_running_loop()
+        try:
+            alone = partial(writer.commit, [dm], hold=False)
+            done = await loop.run_in_executor(self.executor, alone)
+        except Exception as exc:  # database unreachable: back, later
+            log.error("held message %s not stored: %s", dm.message_id, exc)
+            await _quietly(m.nak(delay=self.config.max_backoff))
+            return None
+        return done[0]
 
     async def _tell(self, m: Msg, outcome: Outcome) -> None:
         """The outcome, for the MQTT receivers to publish on ``continuum/ack/{console}``."""
