@@ -112,7 +112,8 @@ Description={description}
 After=network-online.target {" ".join(after)}
 Wants=network-online.target
 PartOf={TARGET}
-# more than {cfg.start_limit_burst} failures in {cfg.start_limit_interval_s} s: a broken configuration, not a passing fault;
+# more than {cfg.start_limit_burst} failures in {cfg.start_limit_interval_s} s: a broken \
+configuration, not a passing fault;
 # the unit is left failed (systemctl --failed; journalctl -u UNIT says why)
 StartLimitIntervalSec={cfg.start_limit_interval_s}
 StartLimitBurst={cfg.start_limit_burst}
