@@ -40,8 +40,12 @@ def proxy_config(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="file to write (default: print)")
     ] = None,
+    server: Annotated[
+        str, typer.Option(help="the reverse proxy: nginx (Debian's nginx) or caddy (a Caddyfile)")
+    ] = "nginx",
 ) -> None:
-    """The nginx configuration for several `continuum serve` processes behind one address."""
+    """The nginx configuration (or, with --server caddy, the Caddyfile) for several
+    `continuum serve` processes behind one address."""
     from continuum.errors import ValidationFailed
     from continuum.operations import proxy
 
@@ -53,18 +57,28 @@ def proxy_config(
         tls_key=tls_key,
         prefix=standalone.resolve() if standalone else None,
     )
+    if server not in ("nginx", "caddy"):
+        raise ValidationFailed(f"--server {server}: use nginx or caddy", "server")
     try:
-        text = proxy.standalone_config(cfg) if standalone else proxy.site_config(cfg)
+        if server == "caddy":
+            text = proxy.caddy_config(cfg)
+        else:
+            text = proxy.standalone_config(cfg) if standalone else proxy.site_config(cfg)
     except proxy.ProxyConfigError as exc:
         raise ValidationFailed(str(exc), "proxy-config") from None
     if standalone:
-        for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        subs = (
+            ("data",) if server == "caddy" else ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        for sub in subs:
             (standalone / sub).mkdir(parents=True, exist_ok=True)
     if output is None:
         typer.echo(text, nl=False)
         return
     output.write_text(text)
-    typer.echo(f"wrote {output} ({len(cfg.upstreams)} app processes behind port {listen})")
+    typer.echo(
+        f"wrote {output} ({server}: {len(cfg.upstreams)} app processes behind port {listen})"
+    )
 
 
 def _url() -> str:
