@@ -184,6 +184,10 @@ async def _reachable(url: str) -> None:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), CONNECT_TIMEOUT_S)
     except TimeoutError:
         raise ConnectionError(f"{host}:{port} did not answer in {CONNECT_TIMEOUT_S:g} s") from None
+    except ConnectionRefusedError:
+        raise ConnectionError(
+            f"{host}:{port} refused the connection (nothing listens there)"
+        ) from None
     except OSError as exc:
         raise ConnectionError(f"{host}:{port}: {exc.strerror or exc}") from None
     writer.close()
@@ -251,7 +255,7 @@ def _judge(h: BrokerHealth, lag_s: float = LAG_S) -> BrokerHealth:
         ]
         return h
     if h.status == "unreachable":
-        h.summary = f"The broker at {url} does not answer ({h.error})."
+        h.summary = f"The broker at {url} does not answer: {h.error}."
         h.next_steps = [
             "Start NATS or check it is running: systemctl status nats-server "
             "(it must run with JetStream: -js).",
