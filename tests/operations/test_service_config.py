@@ -6,12 +6,15 @@ same sessions and the same live alert stream (both live in PostgreSQL)."""
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import shutil
 import signal
 import socket
 import subprocess
 import time
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -203,3 +206,66 @@ def test_killed_app_process_restarts_under_its_unit_and_resumes(
     assert unit.state == "inactive" and len(unit.starts) == 2
     time.sleep(1.5)  # longer than RestartSec: still not restarted
     assert len(unit.starts) == 2
+
+
+@pytest.mark.slow
+def test_killed_ingest_worker_restarts_under_its_unit_and_resumes_the_stream(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """A NATS ingest worker from its unit: SIGKILL once it has stored the first messages,
+    more published while it is down; restarted after RestartSec, it takes up the durable
+    consumer where the dead one stopped: every message stored once, nothing left on the
+    broker, and the Operations check sees the restarted worker (mid-batch kills:
+    tests/ingest/test_nats_ingest.py)."""
+    from continuum.ingest.nats_ingest import BrokerConfig, Publisher, delete_stream
+    from continuum.operations.broker_health import check
+    from tests.conftest import need
+    from tests.ingest.helpers import per_message
+    from tests.ingest.test_mllp_reliability import message
+    from tests.ingest.test_nats_ingest import TOTAL, assert_all_once, nats_up, run_async
+
+    need(nats_up(), "NATS (JetStream) is not answering on 127.0.0.1:4222")
+    tag = uuid.uuid4().hex[:10]
+    config = BrokerConfig(stream=f"CS_{tag}", subject=f"cs{tag}.ingest", ack_wait=2.0)
+    env_file = tmp_path / "continuum.env"
+    values = {k: v for k, v in app_env(pg_url, tmp_path).items() if k.startswith("CONTINUUM_")}
+    values |= {
+        "CONTINUUM_NATS_URL": config.url, "CONTINUUM_NATS_STREAM": config.stream,
+        "CONTINUUM_NATS_SUBJECT": config.subject, "CONTINUUM_NATS_ACK_WAIT_S": "2",
+    }  # fmt: skip
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    _write_units(
+        tmp_path / "units", "--ingest-workers", "1", "--user", getpass.getuser(),
+        "--env-file", str(env_file), "--working-dir", str(tmp_path), "--restart-sec", "1",
+    )  # fmt: skip
+    engine = make_engine(pg_url)
+    sessions = make_sessionmaker(engine)
+
+    async def publish(numbers: range) -> None:
+        publisher = await Publisher(config).start()
+        now = datetime.now(UTC)
+        for i in numbers:
+            await publisher.publish("hl7", f"K{i:05d}", message(i).encode(), now)
+        await publisher.close()
+
+    unit_file = tmp_path / "units" / "continuum-ingest-worker@.service"
+    unit = UnitRunner(unit_file, "1", tmp_path / "worker.log")
+    try:
+        run_async(publish(range(0, TOTAL // 3)))
+        unit.start()
+        _wait(lambda: len(per_message(sessions, "hl7:K%")) > 0, 120, "the worker storing")
+        unit.kill(signal.SIGKILL)
+        run_async(publish(range(TOTAL // 3, TOTAL)))  # while it is down and restarting
+        _wait(lambda: len(unit.starts) == 2, 30, "the unit restarting the worker")
+        assert unit.exits == [-signal.SIGKILL]
+        assert_all_once(sessions, config)
+        health = run_async(check(config))
+        assert health.status == "ok" and len(health.workers) == 1, health
+        assert health.workers[0].name.endswith(f":{unit.pid}")
+        assert (health.stream_messages, health.ack_pending) == (0, 0)
+    finally:
+        unit.stop()
+        engine.dispose()
+        with contextlib.suppress(Exception):
+            run_async(delete_stream(config))
+    assert unit.state == "inactive" and len(unit.starts) == 2

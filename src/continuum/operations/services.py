@@ -67,8 +67,10 @@ class ServiceConfig:
         problems: list[str] = []
         if not self.executable.is_absolute():
             problems.append(f"--executable {self.executable} must be an absolute path")
-        if not self.app_ports and self.mllp_port is None and not self.mqtt:
-            problems.append("nothing to run: give --app-port, --mllp-port or --mqtt")
+        if not (self.app_ports or self.mllp_port or self.mqtt or self.ingest_workers):
+            problems.append(
+                "nothing to run: give --app-port, --mllp-port, --mqtt or --ingest-workers"
+            )
         for port in (*self.app_ports, *((self.mllp_port,) if self.mllp_port else ())):
             if not 1 <= port <= 65535:
                 problems.append(f"port {port} is outside 1–65535")
