@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from continuum.core.schemas import Out
 
 BrokerStatus = Literal["ok", "lagging", "no_workers", "missing", "unreachable", "direct"]
 
 
-class WorkerOut(BaseModel):
+class WorkerOut(Out):
     name: str = Field(description="host:process id of a connected `continuum ingest worker`")
     started_at: datetime | None
     acked: int = Field(description="messages it stored and acknowledged since it started")
@@ -18,7 +20,7 @@ class WorkerOut(BaseModel):
     last_ack_at: datetime | None
 
 
-class BrokerHealthOut(BaseModel):
+class BrokerHealthOut(Out):
     """The NATS JetStream ingest stream and its workers' consumer, and what to do next.
     Answered with 200 whatever the broker's state: read ``status``."""
 
