@@ -228,6 +228,11 @@ def user_token(
 # default (5 s) is shorter than N app processes importing the whole app at once on a busy
 # two-core server: uvicorn then kills the slow ones as hung and logs "Child process died".
 WORKER_HEALTHCHECK_S = 60
+# Seconds a stopping process (SIGTERM: systemctl stop/restart) waits for requests in flight
+# before it closes the rest; open live alert streams would otherwise hold it for up to an
+# hour, past systemd's TimeoutStopSec (30 s), which then kills it. A cut stream's page
+# reconnects to another process from its Last-Event-ID.
+GRACEFUL_SHUTDOWN_S = 10
 
 
 @app.command()
@@ -273,6 +278,7 @@ def serve(
         # clinician's pause between pages: with uvicorn's 5 s default, a request sent on a
         # connection the server is just closing is reset (benchmarks/load found ~1 in 100).
         timeout_keep_alive=75,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
 
 

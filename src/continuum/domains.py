@@ -84,6 +84,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "continuum.mcs.routes",
     "continuum.core.competency_routes",
     "continuum.training.routes",
+    "continuum.operations.routes",
     # add domain route modules above this line
 )
 

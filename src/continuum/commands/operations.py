@@ -18,6 +18,7 @@ def register(app: typer.Typer) -> None:
     app.command("backup")(backup)
     app.command("restore")(restore)
     app.command("verify-backup")(verify_backup)
+    app.command("service-config")(service_config)
 
 
 def proxy_config(
@@ -39,8 +40,12 @@ def proxy_config(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="file to write (default: print)")
     ] = None,
+    server: Annotated[
+        str, typer.Option(help="the reverse proxy: nginx (Debian's nginx) or caddy (a Caddyfile)")
+    ] = "nginx",
 ) -> None:
-    """The nginx configuration for several `continuum serve` processes behind one address."""
+    """The nginx configuration (or, with --server caddy, the Caddyfile) for several
+    `continuum serve` processes behind one address."""
     from continuum.errors import ValidationFailed
     from continuum.operations import proxy
 
@@ -52,18 +57,28 @@ def proxy_config(
         tls_key=tls_key,
         prefix=standalone.resolve() if standalone else None,
     )
+    if server not in ("nginx", "caddy"):
+        raise ValidationFailed(f"--server {server}: use nginx or caddy", "server")
     try:
-        text = proxy.standalone_config(cfg) if standalone else proxy.site_config(cfg)
+        if server == "caddy":
+            text = proxy.caddy_config(cfg)
+        else:
+            text = proxy.standalone_config(cfg) if standalone else proxy.site_config(cfg)
     except proxy.ProxyConfigError as exc:
         raise ValidationFailed(str(exc), "proxy-config") from None
     if standalone:
-        for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        subs = (
+            ("data",) if server == "caddy" else ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        for sub in subs:
             (standalone / sub).mkdir(parents=True, exist_ok=True)
     if output is None:
         typer.echo(text, nl=False)
         return
     output.write_text(text)
-    typer.echo(f"wrote {output} ({len(cfg.upstreams)} app processes behind port {listen})")
+    typer.echo(
+        f"wrote {output} ({server}: {len(cfg.upstreams)} app processes behind port {listen})"
+    )
 
 
 def _url() -> str:
@@ -148,3 +163,90 @@ def restore(
     else:
         typer.echo("no manifest beside the file: the restored tables were not compared")
     typer.echo("next: `continuum db upgrade` if this backup predates the installed version")
+
+
+def _continuum_script() -> Path:
+    import shutil
+    import sys
+
+    beside = Path(sys.executable).parent / "continuum"
+    found = beside if beside.exists() else shutil.which("continuum")
+    return Path(found).resolve() if found else beside
+
+
+def service_config(
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", help="directory to write the units into")
+    ],
+    app_port: Annotated[
+        list[int] | None,
+        typer.Option("--app-port", help="an app process's port (repeat; one unit instance each)"),
+    ] = None,
+    app_host: Annotated[str, typer.Option(help="address the app processes bind")] = "127.0.0.1",
+    app_workers: Annotated[int, typer.Option(help="`serve --workers` of each app unit")] = 1,
+    mllp_port: Annotated[
+        int | None, typer.Option(help="run the MLLP listener on this port")
+    ] = None,
+    mllp_host: Annotated[str, typer.Option(help="address the MLLP listener binds")] = "0.0.0.0",
+    mqtt: Annotated[
+        str | None, typer.Option(help="run the MQTT subscriber against this broker, HOST:PORT")
+    ] = None,
+    via: Annotated[
+        str, typer.Option(help="receivers store directly or publish to NATS")
+    ] = "direct",
+    ingest_workers: Annotated[int, typer.Option(help="NATS ingest worker instances")] = 0,
+    user: Annotated[str, typer.Option(help="the unprivileged user the services run as")] = (
+        "continuum"
+    ),
+    group: Annotated[str | None, typer.Option(help="their group (default: the user's)")] = None,
+    env_file: Annotated[Path, typer.Option(help="the environment file every unit reads")] = Path(
+        "/etc/continuum.env"
+    ),
+    working_dir: Annotated[Path, typer.Option(help="the services' working directory")] = Path(
+        "/var/lib/continuum"
+    ),
+    executable: Annotated[
+        Path | None, typer.Option(help="the `continuum` script (default: this installation's)")
+    ] = None,
+    restart_sec: Annotated[int, typer.Option(help="seconds before a restart")] = 2,
+    restart_burst: Annotated[
+        int, typer.Option(help="failures within --restart-interval before systemd gives up")
+    ] = 5,
+    restart_interval: Annotated[int, typer.Option(help="seconds (StartLimitIntervalSec)")] = 300,
+) -> None:
+    """systemd units for this server's processes: app processes, MLLP/MQTT receivers, NATS
+    ingest workers and continuum.target (Restart=on-failure with a restart limit)."""
+    from continuum.errors import ValidationFailed
+    from continuum.operations import services
+
+    cfg = services.ServiceConfig(
+        executable=executable or _continuum_script(),
+        app_ports=tuple(app_port or ()),
+        app_host=app_host,
+        app_workers=app_workers,
+        mllp_port=mllp_port,
+        mllp_host=mllp_host,
+        mqtt=mqtt,
+        via=via,
+        ingest_workers=ingest_workers,
+        user=user,
+        group=group,
+        env_file=env_file,
+        working_dir=working_dir,
+        restart_sec=restart_sec,
+        start_limit_burst=restart_burst,
+        start_limit_interval_s=restart_interval,
+    )
+    try:
+        files = services.units(cfg)
+    except services.ServiceConfigError as exc:
+        raise ValidationFailed(str(exc), "service-config") from None
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (output_dir / name).write_text(text)
+        typer.echo(f"wrote {output_dir / name}")
+    typer.echo(
+        f"install: cp {output_dir}/continuum*.service {output_dir}/{services.TARGET} "
+        "/etc/systemd/system/ && systemctl daemon-reload"
+    )
+    typer.echo("enable:  systemctl enable --now " + " ".join(services.instances(cfg)))

@@ -98,6 +98,12 @@ class BrokerConfig:
         """Core NATS (not the stream): workers tell MQTT receivers each message's outcome."""
         return f"{self.subject}_outcome.mqtt"
 
+    @property
+    def presence_subject(self) -> str:
+        """Core NATS (not the stream): each running worker answers a request here with who
+        it is and what it has done (the Operations page counts the connected workers)."""
+        return f"{self.subject}_workers.ping"
+
 
 def msg_id(source: str, key: str, body: bytes) -> str:
     """The broker's duplicate key: source, control id and the bytes. A byte-identical
@@ -281,6 +287,8 @@ class IngestWorker:
         self.refused = 0
         self.held = 0  # deliveries of amendments held for their original
         self._failures = 0
+        self.started_at = datetime.now(UTC)
+        self.last_ack_at: datetime | None = None
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         from nats.errors import TimeoutError as NatsTimeout
@@ -302,6 +310,7 @@ class IngestWorker:
             stream=self.config.stream,
             config=config,
         )
+        await self.nc.subscribe(self.config.presence_subject, cb=self._answer_presence)
         log.info("worker on %s (stream %s)", self.config.url, self.config.stream)
         storing: asyncio.Task[None] | None = None
         try:
@@ -324,6 +333,26 @@ class IngestWorker:
                 await storing
         finally:
             await self.nc.close()
+
+    def presence(self) -> dict[str, Any]:
+        """Who this worker is and what it has done (``presence_subject``)."""
+        import os
+        import socket
+
+        return {
+            "name": f"{socket.gethostname()}:{os.getpid()}",
+            "started_at": self.started_at.isoformat(),
+            "acked": self.acked,
+            "refused": self.refused,
+            "last_ack_at": self.last_ack_at.isoformat() if self.last_ack_at else None,
+            "batch": self.batch,
+        }
+
+    async def _answer_presence(self, m: Msg) -> None:
+        import json
+
+        if m.reply:
+            await _quietly(m.respond(json.dumps(self.presence()).encode()))
 
     async def process(self, msgs: list[Msg]) -> None:
         await self.store(await self.prepare(msgs))
@@ -368,6 +397,7 @@ class IngestWorker:
                 else:
                     await _quietly(m.ack())  # after the commit, never before
                     self.acked += 1
+                    self.last_ack_at = datetime.now(UTC)
                     if source == "mqtt":
                         await self._tell(m, outcome)
 

@@ -1,4 +1,5 @@
-"""The nginx configuration in front of several app processes (`continuum proxy-config`).
+"""The nginx configuration in front of several app processes (`continuum proxy-config`),
+and the equivalent Caddyfile (``--server caddy``: ``caddy_config`` below).
 
 Pure text: no database, no web code. What it sets and why (docs/operations.md):
 
@@ -160,5 +161,77 @@ http {{
     scgi_temp_path {p}/scgi;
     default_type application/octet-stream;
 {indented}
+}}
+"""
+
+
+# Caddy (`continuum proxy-config --server caddy`): the same behaviour as the nginx file above.
+HEALTH_PATH = "/healthz"
+HEALTH_INTERVAL_S = 5
+
+
+def _caddy_upstream(cfg: ProxyConfig, read_timeout_s: int, stream: bool) -> str:
+    """One ``reverse_proxy`` over every app process: round robin; a process that refuses
+    connections or fails its health check (``/healthz``) is left out and a request that never
+    reached it tries the next within 5 s; X-Forwarded-For set to the address Caddy sees."""
+    flush = "\n\t\t\tflush_interval -1" if stream else ""
+    return f"""\t\treverse_proxy {" ".join(cfg.upstreams)} {{
+\t\t\tlb_policy round_robin
+\t\t\tlb_try_duration 5s
+\t\t\tlb_try_interval 250ms
+\t\t\tfail_duration 10s
+\t\t\tmax_fails 1
+\t\t\thealth_uri {HEALTH_PATH}
+\t\t\thealth_interval {HEALTH_INTERVAL_S}s
+\t\t\thealth_timeout 5s
+\t\t\theader_up X-Forwarded-For {{remote_host}}
+\t\t\theader_up X-Forwarded-Proto {{scheme}}
+\t\t\theader_up X-Forwarded-Host {{host}}{flush}
+\t\t\ttransport http {{
+\t\t\t\tdial_timeout 5s
+\t\t\t\tread_timeout {read_timeout_s}s
+\t\t\t\twrite_timeout {read_timeout_s}s
+\t\t\t}}
+\t\t}}
+"""
+
+
+def caddy_config(cfg: ProxyConfig) -> str:
+    """A Caddyfile equivalent to ``site_config``: the app processes load-balanced with
+    active (``/healthz``) and passive health checks, the live alert stream flushed at once
+    (no buffering) with a read timeout past the stream's hour, bodies up to the upload
+    limit, TLS from the given certificate (never an automatic ACME certificate: a hospital's
+    internal name has none). With ``prefix`` (standalone): no admin endpoint, Caddy's storage
+    and the access log under the prefix (``caddy run --config FILE --adapter caddyfile``)."""
+    cfg.check()
+    tls = cfg.tls_cert is not None
+    names = [] if cfg.server_name == "_" else cfg.server_name.split()
+    if tls:
+        address = ", ".join(f"https://{n}:{cfg.listen}" for n in names) or f":{cfg.listen}"
+    else:
+        address = ", ".join(f"http://{n}:{cfg.listen}" for n in names) or f"http://:{cfg.listen}"
+    options = ["\tauto_https off" if not tls else "\tauto_https disable_redirects"]
+    log = ""
+    if cfg.prefix is not None:
+        options += ["\tadmin off", f"\tstorage file_system {cfg.prefix}/data"]
+        log = f"\tlog {{\n\t\toutput file {cfg.prefix}/access.log\n\t}}\n"
+    tls_line = f"\ttls {cfg.tls_cert} {cfg.tls_key}\n" if tls else ""
+    return f"""# ECMO Continuum behind Caddy: written by `continuum proxy-config --server caddy`
+# (docs/operations.md). Regenerate it rather than edit it by hand.
+{{
+{chr(10).join(options)}
+}}
+
+{address} {{
+{tls_line}{log}\trequest_body {{
+\t\tmax_size {cfg.max_body_mb}MB
+\t}}
+
+\t# the live alert stream (Server-Sent Events): flushed at once, long read timeout
+\thandle {STREAM_PATH} {{
+{_caddy_upstream(cfg, STREAM_READ_TIMEOUT_S, stream=True)}\t}}
+
+\thandle {{
+{_caddy_upstream(cfg, READ_TIMEOUT_S, stream=False)}\t}}
 }}
 """
