@@ -11,7 +11,7 @@ then ``baseline_hours``), with the thresholds in force.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import Float, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from continuum import display_names, vocabulary
@@ -116,6 +117,23 @@ class LungTrend:
     installed: datetime | None
 
 
+# Surveillance registers a reader of the baselines it stored once a component segment's
+# early hours were over: (session, run_id, segment start, key) → the value, or None when it
+# stored none for a segment starting then (to the millisecond). The run page then shows the
+# detector's own stored ΔP per L/min baseline instead of recomputing it from the lung's
+# early hours on every request (the same rule over the same values: the same number).
+StoredBaseline = Callable[[Session, int, datetime, str], float | None]
+STORED_BASELINES: list[StoredBaseline] = []
+
+
+def stored_baseline(session: Session, run_id: int, segment: datetime, key: str) -> float | None:
+    for provider in STORED_BASELINES:
+        found = provider(session, run_id, segment, key)
+        if found is not None:
+            return found
+    return None
+
+
 def lung_install(run: Run, at: datetime) -> datetime | None:
     """When the membrane lung in use at ``at`` went in (or the circuit around it)."""
     starts = [c.started_at for c in run.components if c.kind in LUNG_KINDS and c.started_at <= at]
@@ -133,20 +151,29 @@ def _epoch(session: Session) -> Any:
 def readings(
     session: Session, run_id: int, codes: Sequence[str], start: datetime, end: datetime
 ) -> dict[str, list[tuple[float, float]]]:
-    """Final values of ``codes`` in [start, end]: code → [(seconds since 1970, value)]."""
-    stmt = (
-        select(Observation.code, _epoch(session), Observation.value)
-        .where(
-            Observation.run_id == run_id,
-            Observation.code.in_(codes),
-            Observation.status == "final",
-            Observation.time >= start,
-            Observation.time <= end,
-        )
-        .order_by(Observation.code, Observation.time)
+    """Final values of ``codes`` in [start, end]: code → [(seconds since 1970, value)].
+
+    PostgreSQL: one row per code carrying its times and values as two arrays (array_agg in
+    time order), which the driver hands over as lists: a row per value through the ORM
+    layer cost twice the time and CPU at the run page's ~12,000 values."""
+    where = (
+        Observation.run_id == run_id,
+        Observation.code.in_(codes),
+        Observation.status == "final",
+        Observation.time >= start,
+        Observation.time <= end,
     )
     out: dict[str, list[tuple[float, float]]] = {}
-    for code, t, v in session.execute(stmt):
+    if session.get_bind().dialect.name == "postgresql":
+        order = (Observation.time, Observation.id)
+        times = func.array_agg(aggregate_order_by(_epoch(session), *order))
+        values = func.array_agg(aggregate_order_by(Observation.value, *order))
+        stmt = select(Observation.code, times, values).where(*where).group_by(Observation.code)
+        for code, ts, vs in session.execute(stmt):
+            out[code] = [(round(t, 3), v) for t, v in zip(ts, vs, strict=True)]
+        return dict(sorted(out.items()))
+    stmt = select(Observation.code, _epoch(session), Observation.value).where(*where)
+    for code, t, v in session.execute(stmt.order_by(Observation.code, Observation.time)):
         out.setdefault(code, []).append((round(float(t), 3), v))
     return out
 
@@ -220,12 +247,15 @@ def lung_trend(
     if early is not None:
         settle = timedelta(minutes=s.baseline_skip_min + s.tmp_smoothing_min)
         base_end = early + settle + timedelta(hours=s.baseline_hours, minutes=1)
-        first = readings(session, run.id, DP_CODES, early, min(base_end, end))
-        trace = _ratio(run, _arrays(first, early.timestamp()), s)
-        if trace is not None:
-            b = trace["baseline_dp_per_flow"]
-            found = b[np.isfinite(b)]
-            baseline = float(found[-1]) if len(found) else None
+        if installed is not None and end >= base_end:  # formed: as surveillance stored it
+            baseline = stored_baseline(session, run.id, installed, DP_PER_FLOW)
+        if baseline is None:
+            first = readings(session, run.id, DP_CODES, early, min(base_end, end))
+            trace = _ratio(run, _arrays(first, early.timestamp()), s)
+            if trace is not None:
+                b = trace["baseline_dp_per_flow"]
+                found = b[np.isfinite(b)]
+                baseline = float(found[-1]) if len(found) else None
     lead = start - timedelta(minutes=s.tmp_smoothing_min)
     if recent is None:
         recent = readings(session, run.id, DP_CODES, lead, end)
