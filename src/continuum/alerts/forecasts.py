@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from continuum.alerts import inputs, thresholds
+from continuum.alerts.inputs import CHANGE_OF
 from continuum.core.run_record import Run
 from continuum.forecast import CRITERIA, Forecast, forecast_run
 from continuum.forecast.forecast import RECENT_H
@@ -43,8 +44,11 @@ def run_forecasts(session: Session, run_id: int) -> list[dict[str, Any]]:
     if end is None:
         return []
     s = thresholds.in_force(session)
-    changes = inputs.component_changes(session, run_id)
-    changed = tuple(inputs.change_times(changes))
+    # The run's component changes as surveillance counts them (a new segment: a new
+    # baseline), from the run's components (already loaded on the rounds board).
+    changed = tuple(sorted(
+        c.started_at for c in run.components if c.replaces_id is not None and c.kind in CHANGE_OF
+    ))  # fmt: skip
     hit = _CACHE.get(run_id)
     if (
         hit is not None
@@ -53,7 +57,7 @@ def run_forecasts(session: Session, run_id: int) -> list[dict[str, Any]]:
         and hit[2] == changed
     ):
         return hit[3]
-    out = _forecasts(session, run, end, s, changes)
+    out = _forecasts(session, run, end, s, inputs.component_changes(session, run_id))
     if len(_CACHE) >= _CACHE_MAX:
         _CACHE.clear()
     _CACHE[run_id] = (end, s, changed, out)
