@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Float, func, select
+from sqlalchemy import BigInteger, Float, cast, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
@@ -148,6 +148,26 @@ def _epoch(session: Session) -> Any:
     return (func.julianday(Observation.time, type_=Float) - 2440587.5) * 86400.0
 
 
+def _epoch_us() -> Any:
+    """PostgreSQL: observation time as whole microseconds since 1970 (exact: numeric)."""
+    return cast(func.extract("epoch", Observation.time) * 1_000_000, BigInteger)
+
+
+def _seconds(micros: Sequence[int]) -> list[float]:
+    """Microseconds since 1970 as the seconds ``readings`` gives: round(seconds, 3), the
+    float of the time in seconds rounded to the millisecond, computed on whole numbers for
+    the whole array at once (14,000 calls of round() were a tenth of the run page's CPU).
+    The same floats: an exact millisecond count over 1000 is the float nearest to it, as
+    round() returns; a time exactly half-way (…500 µs) is left to round() itself, whose
+    answer there depends on the float's binary digits."""
+    us = np.asarray(micros, dtype=np.int64)
+    whole, rest = np.divmod(us, 1000)
+    out = ((whole + (rest > 500)) / 1000.0).tolist()
+    for i in np.flatnonzero(rest == 500).tolist():
+        out[i] = round(int(us[i]) / 1e6, 3)
+    return out
+
+
 def readings(
     session: Session, run_id: int, codes: Sequence[str], start: datetime, end: datetime
 ) -> dict[str, list[tuple[float, float]]]:
@@ -166,11 +186,11 @@ def readings(
     out: dict[str, list[tuple[float, float]]] = {}
     if session.get_bind().dialect.name == "postgresql":
         order = (Observation.time, Observation.id)
-        times = func.array_agg(aggregate_order_by(_epoch(session), *order))
+        micros = func.array_agg(aggregate_order_by(_epoch_us(), *order))
         values = func.array_agg(aggregate_order_by(Observation.value, *order))
-        stmt = select(Observation.code, times, values).where(*where).group_by(Observation.code)
-        for code, ts, vs in session.execute(stmt):
-            out[code] = [(round(t, 3), v) for t, v in zip(ts, vs, strict=True)]
+        stmt = select(Observation.code, micros, values).where(*where).group_by(Observation.code)
+        for code, us, vs in session.execute(stmt):
+            out[code] = list(zip(_seconds(us), vs, strict=True))
         return dict(sorted(out.items()))
     stmt = select(Observation.code, _epoch(session), Observation.value).where(*where)
     for code, t, v in session.execute(stmt.order_by(Observation.code, Observation.time)):
