@@ -6,6 +6,7 @@ gives way to a component change and to data one grid step newer."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -14,7 +15,13 @@ from sqlalchemy import select
 
 from continuum.alerts import forecasts
 from continuum.alerts.models import SurveillanceBaseline
-from continuum.core import observation_service, run_service, run_trends, settings_service
+from continuum.core import (
+    observation_service,
+    run_service,
+    run_trends,
+    settings_service,
+    trend_chart,
+)
 from continuum.core.record import Observation, ProgrammeSetting
 from continuum.core.roles import Actor
 from continuum.core.run_record import Run
@@ -204,3 +211,61 @@ def test_a_reused_forecast_gives_way_to_newer_data_and_a_component_change(
     ask()
     assert len(made) == n + 1
     forecasts._CACHE.clear()
+
+
+def _columns_point_by_point(points, start, end, buckets, max_gap):  # type: ignore[no-untyped-def]
+    """The chart's column downsampling as it was written first, point by point."""
+    scale = buckets / ((end - start) or 1.0)
+    gap = max_gap.total_seconds()
+    runs, run = [], []
+    col = lo = hi = last_t = None
+
+    def flush() -> None:
+        if col is None or lo is None or hi is None:
+            return
+        run.extend((col, v) for _, v in sorted({lo, hi}))
+
+    for t, v in points:
+        if not math.isfinite(v) or t < start or t > end:
+            continue
+        c = min(int((t - start) * scale), buckets - 1)
+        if last_t is not None and t - last_t > gap:
+            flush()
+            if run:
+                runs.append(run)
+            run, col, lo, hi = [], None, None, None
+        if c != col:
+            flush()
+            col, lo, hi = c, (t, v), (t, v)
+        else:
+            if lo is None or v < lo[1]:
+                lo = (t, v)
+            if hi is None or v > hi[1]:
+                hi = (t, v)
+        last_t = t
+    flush()
+    if run:
+        runs.append(run)
+    return runs
+
+
+def test_chart_columns_on_arrays_equal_the_point_by_point_scan() -> None:
+    rng = np.random.default_rng(11)
+    s0 = 1_796_390_160.318292
+    for case in range(300):
+        n = int(rng.integers(0, 2000))
+        span = float(rng.choice([3 * 3600, 24 * 3600, 10 * 86400]))
+        steps = rng.choice([1.0, 60.0, 61.737, 600.0]) * rng.integers(1, 4, n)
+        t = np.round(s0 - 1800 + np.cumsum(steps), 3)
+        if case % 5 == 0 and n > 10:  # gaps longer than the line's max gap
+            t[n // 2 :] += 3600
+        if case % 7 == 0 and n > 10:  # two values at one time
+            t[3] = t[2]
+        v = np.round(rng.normal(4.5, 0.3, n), int(rng.integers(0, 3)))  # ties in value
+        if case % 3 == 0 and n > 10:
+            v[rng.integers(0, n, 5)] = np.nan
+        points = list(zip(t.tolist(), v.tolist(), strict=True))
+        buckets = int(rng.choice([240, 120, 7]))
+        gap = timedelta(minutes=float(rng.choice([15, 90, 13 * 60])))
+        args = (points, s0, s0 + span, buckets, gap)
+        assert trend_chart._columns(*args) == _columns_point_by_point(*args), case
