@@ -269,3 +269,27 @@ def test_chart_columns_on_arrays_equal_the_point_by_point_scan() -> None:
         gap = timedelta(minutes=float(rng.choice([15, 90, 13 * 60])))
         args = (points, s0, s0 + span, buckets, gap)
         assert trend_chart._columns(*args) == _columns_point_by_point(*args), case
+
+
+def test_chart_table_ranges_on_arrays_equal_the_point_by_point_cells() -> None:
+    rng = np.random.default_rng(5)
+    s0 = 1_796_390_160.318292
+    for case in range(300):
+        n = int(rng.integers(0, 2000))
+        span = float(rng.choice([3 * 3600, 24 * 3600, 10 * 86400]))
+        t = np.round(s0 - 1800 + np.cumsum(rng.choice([1.0, 60.0, 360.0], n)), 3)
+        if case % 4 == 0 and n:  # values exactly on period edges
+            t[: n // 3] = s0 + rng.integers(0, 24, n // 3) * span / 24
+            t.sort()
+        v = np.round(rng.normal(4.5, 0.3, n), 1)
+        if case % 3 == 0 and n > 10:
+            v[rng.integers(0, n, 5)] = np.nan
+        points = list(zip(t.tolist(), v.tolist(), strict=True))
+        rows = int(rng.choice([24, 7]))
+        period = max(span / rows, 1.0)
+        cells: dict[int, list[float]] = {}
+        for a, b in points:
+            if s0 <= a <= s0 + span and math.isfinite(b):
+                cells.setdefault(min(int((a - s0) // period), rows - 1), []).append(b)
+        expected = [(i, min(vs), max(vs)) for i, vs in sorted(cells.items())]
+        assert trend_chart._line_ranges(points, s0, s0 + span, period, rows) == expected, case

@@ -23,6 +23,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -521,8 +522,13 @@ def _table(
     head = ["Time"] + [f"{t.label} ({t.unit})" for t in traces]
     period = max((end - start).total_seconds() / max(rows, 1), 1.0)
     s0, s1 = start.timestamp(), end.timestamp()
-    cells: list[list[list[tuple[float, float]]]] = [[[] for _ in traces] for _ in range(rows)]
+    # A result's cell: its (time, value) pairs; a line's: (lowest, highest) of the period.
+    cells: list[list[Any]] = [[[] for _ in traces] for _ in range(rows)]
     for j, tr in enumerate(traces):
+        if not tr.as_points:
+            for i, low, high in _line_ranges(tr.points, s0, s1, period, rows):
+                cells[i][j] = (low, high)
+            continue
         for t, v in tr.points:
             if s0 <= t <= s1 and math.isfinite(v):
                 i = min(int((t - s0) // period), rows - 1)
@@ -546,11 +552,33 @@ def _table(
     return head, body[::-1], hovers
 
 
-def _cell(points: list[tuple[float, float]], tr: Trace) -> str:
+def _line_ranges(
+    points: Sequence[tuple[float, float]], s0: float, s1: float, period: float, rows: int
+) -> list[tuple[int, float, float]]:
+    """(row, lowest, highest) of a line's values in each period that has any, on arrays:
+    the row of a point by the same float operations as ``int((t - s0) // period)``."""
+    if not points:
+        return []
+    arr = np.asarray(points, dtype=float).reshape(-1, 2)
+    t, v = arr[:, 0], arr[:, 1]
+    keep = (t >= s0) & (t <= s1) & np.isfinite(v)
+    t, v = t[keep], v[keep]
+    if len(t) == 0:
+        return []
+    row = np.minimum(((t - s0) // period).astype(np.int64), rows - 1)
+    low = np.full(rows, np.inf)
+    high = np.full(rows, -np.inf)
+    np.minimum.at(low, row, v)
+    np.maximum.at(high, row, v)
+    found = np.flatnonzero(np.bincount(row, minlength=rows)).tolist()
+    return [(i, float(low[i]), float(high[i])) for i in found]
+
+
+def _cell(points: Any, tr: Trace) -> str:
+    """A result cell's values as entered; a line cell's (lowest, highest) as "lo–hi"."""
     if not points:
         return ""
     if tr.as_points:
         return ", ".join(tr.shown(t, v, unit=False) for t, v in points)
-    values = [v for _, v in points]
-    lo, hi = number(min(values)), number(max(values))
+    lo, hi = number(points[0]), number(points[1])
     return lo if lo == hi else f"{lo}–{hi}"
