@@ -12,7 +12,10 @@ medians and the ratio old / new.
 
     .venv/bin/python benchmarks/bench_page_cost.py [--repeat 9] [--against main]
         [--url postgresql+psycopg://postgres@127.0.0.1:5432/existing_db] [--profile /runs/5]
+        [--feed]
 
+``--feed`` stores a newer blood flow value for every active run before each read (as a
+device feed does; what a page keeps until newer data arrives is then made again).
 ``--profile PATH`` also prints the cProfile (cumulative) of one request of PATH and the
 slowest statements.
 """
@@ -101,8 +104,17 @@ def prepare(url: str) -> None:
         c.execute("VACUUM ANALYZE")
 
 
-def measure(url: str, repeat: int, profile: str | None) -> dict[str, Any]:
-    """Each page ``repeat`` times (after one warm-up read): medians and statement counts."""
+FEED = (
+    "INSERT INTO observation (run_id, code, time, value, unit, source, status, recorded_at) "
+    "SELECT id, 'blood_flow', clock_timestamp(), 4.5, 'L/min', 'console', 'final', "
+    "clock_timestamp() FROM run WHERE ended_at IS NULL"
+)
+
+
+def measure(url: str, repeat: int, profile: str | None, feed: bool = False) -> dict[str, Any]:
+    """Each page ``repeat`` times (after one warm-up read): medians and statement counts.
+    ``feed``: before each read (not timed) every active run gets a newer blood flow value,
+    as under a device feed (what is kept until newer data arrives is made again)."""
     from fastapi.testclient import TestClient
     from sqlalchemy import event, text
 
@@ -145,6 +157,9 @@ def measure(url: str, repeat: int, profile: str | None) -> dict[str, Any]:
             client.get(path).raise_for_status()
             wall, cpu, pg, count, sql = [], [], [], [], []
             for _ in range(repeat):
+                if feed:
+                    with app.state.engine.begin() as conn:
+                        conn.exec_driver_sql(FEED)
                 statements.clear()
                 pg0, c0, t0 = backend_cpu(database), time.process_time(), time.perf_counter()
                 client.get(path).raise_for_status()
@@ -199,7 +214,9 @@ def _profile(client: Any, path: str, statements: list[tuple[str, float]]) -> Non
         print(f"  {seconds * 1000:7.1f} ms  {stmt}", file=sys.stderr)
 
 
-def against(rev: str, url: str, repeat: int, folder: Path) -> dict[str, Any] | None:
+def against(
+    rev: str, url: str, repeat: int, folder: Path, feed: bool = False
+) -> dict[str, Any] | None:
     """This script's ``measure`` with the app of ``rev`` (its src/ from git archive)."""
     try:
         archive = subprocess.run(
@@ -214,7 +231,8 @@ def against(rev: str, url: str, repeat: int, folder: Path) -> dict[str, Any] | N
         tar.extractall(folder, filter="data")
     env = {**os.environ, "PYTHONPATH": str(folder / "src")}
     done = subprocess.run(
-        [sys.executable, __file__, "--url", url, "--repeat", str(repeat), "--json-only"],
+        [sys.executable, __file__, "--url", url, "--repeat", str(repeat), "--json-only"]
+        + (["--feed"] if feed else []),
         env=env,
         capture_output=True,
         text=True,
@@ -255,10 +273,11 @@ def main() -> None:
     ap.add_argument("--url", default="", help="an existing demo database (else a new one)")
     ap.add_argument("--keep-db", action="store_true")
     ap.add_argument("--profile", default="", help="a page to profile, e.g. /runs/[id]")
+    ap.add_argument("--feed", action="store_true", help="a newer value per run before each read")
     ap.add_argument("--json-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.json_only:
-        print(json.dumps(measure(args.url, args.repeat, None)))
+        print(json.dumps(measure(args.url, args.repeat, None, args.feed)))
         return
     import psycopg
 
@@ -275,8 +294,12 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="bench_page_cost_") as tmp:
             # Old first, then new, then old again would be fairer still; the machine is
             # shared, so read the CPU and statement columns before the wall times.
-            old = None if args.no_against else against(args.against, url, args.repeat, Path(tmp))
-            new = measure(url, args.repeat, args.profile or None)
+            old = (
+                None
+                if args.no_against
+                else against(args.against, url, args.repeat, Path(tmp), args.feed)
+            )
+            new = measure(url, args.repeat, args.profile or None, args.feed)
         print(report(new, old, args.against))
         load = os.getloadavg()[0]
         busy = " (a shared machine: compare CPU and statements)" if load > 1.5 else ""
