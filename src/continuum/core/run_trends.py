@@ -188,8 +188,8 @@ def readings(
         order = (Observation.time, Observation.id)
         micros = func.array_agg(aggregate_order_by(_epoch_us(), *order))
         values = func.array_agg(aggregate_order_by(Observation.value, *order))
-        stmt = select(Observation.code, micros, values).where(*where).group_by(Observation.code)
-        for code, us, vs in session.execute(stmt):
+        grouped = select(Observation.code, micros, values).where(*where)
+        for code, us, vs in session.execute(grouped.group_by(Observation.code)):
             out[code] = list(zip(_seconds(us), vs, strict=True))
         return dict(sorted(out.items()))
     stmt = select(Observation.code, _epoch(session), Observation.value).where(*where)
