@@ -2,7 +2,12 @@
 run's recent observations read as surveillance reads them, the thresholds in force, and the
 pure forecast (``continuum.forecast``). Cheap and incremental: only the last 50 h are read
 (plus the current segment's stored baselines when its start lies before them), and the
-answer is kept per run until a newer observation arrives.
+answer is kept per run until the data moves on by one evaluation grid step (a minute): a
+device feed stores a value every few seconds, and recomputing the forecast for each (50 h of
+data read and fitted again per page per run) is what saturated the rounds board under load
+(benchmarks/load). A forecast kept this way says the time it was made for ("now" on its
+chart), is replaced at once on a component change or new thresholds, and is at most one
+grid step behind the newest value.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from continuum.alerts import inputs, thresholds
+from continuum.alerts.inputs import CHANGE_OF
 from continuum.core.run_record import Run
 from continuum.forecast import CRITERIA, Forecast, forecast_run
 from continuum.forecast.forecast import RECENT_H
@@ -22,8 +28,9 @@ from continuum.forecast.trend import LOG
 from continuum.surveillance import RunSeries
 from continuum.surveillance.grid import Grid
 
-# run id → (newest observation time, thresholds in force, forecasts as dicts)
-_CACHE: dict[int, tuple[datetime, Any, list[dict[str, Any]]]] = {}
+# run id → (newest observation time it was made for, thresholds in force, component
+# change times, forecasts as dicts)
+_CACHE: dict[int, tuple[datetime, Any, tuple[datetime, ...], list[dict[str, Any]]]] = {}
 _CACHE_MAX = 512
 
 
@@ -37,18 +44,29 @@ def run_forecasts(session: Session, run_id: int) -> list[dict[str, Any]]:
     if end is None:
         return []
     s = thresholds.in_force(session)
+    # The run's component changes as surveillance counts them (a new segment: a new
+    # baseline), from the run's components (already loaded on the rounds board).
+    changed = tuple(sorted(
+        c.started_at for c in run.components if c.replaces_id is not None and c.kind in CHANGE_OF
+    ))  # fmt: skip
     hit = _CACHE.get(run_id)
-    if hit is not None and hit[0] == end and hit[1] == s:
-        return hit[2]
-    out = _forecasts(session, run, end, s)
+    if (
+        hit is not None
+        and hit[0] <= end < hit[0] + timedelta(seconds=s.grid_step_s)
+        and hit[1] == s
+        and hit[2] == changed
+    ):
+        return hit[3]
+    out = _forecasts(session, run, end, s, inputs.component_changes(session, run_id))
     if len(_CACHE) >= _CACHE_MAX:
         _CACHE.clear()
-    _CACHE[run_id] = (end, s, out)
+    _CACHE[run_id] = (end, s, changed, out)
     return out
 
 
-def _forecasts(session: Session, run: Run, end: datetime, s: Any) -> list[dict[str, Any]]:
-    changes = inputs.component_changes(session, run.id)
+def _forecasts(
+    session: Session, run: Run, end: datetime, s: Any, changes: list[Any]
+) -> list[dict[str, Any]]:
     times = [run.started_at, *(c for c in inputs.change_times(changes) if c <= end)]
     segment = times[-1]
     start = max(end - timedelta(hours=RECENT_H), run.started_at)

@@ -5,10 +5,13 @@ rounds) are acknowledged through ``run_view.review_alerts``."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from continuum import vocabulary
-from continuum.core import observation_service, run_view
+from continuum.core import observation_service, run_trends, run_view
 from continuum.core.roles import Actor
 
 WATCHED_GROUPS = frozenset(
@@ -59,6 +62,27 @@ def exchange_forecasts(session: Session, run_id: int) -> list[dict[str, object]]
     return run_forecasts(session, run_id)
 
 
+def stored_baseline(session: Session, run_id: int, segment: datetime, key: str) -> float | None:
+    """run_trends.STORED_BASELINES entry: the baseline ``key`` surveillance stored for the
+    component segment starting at ``segment`` (segment starts are kept to the millisecond)."""
+    from continuum.alerts.models import SurveillanceBaseline
+
+    rows = session.execute(
+        select(SurveillanceBaseline.segment_start, SurveillanceBaseline.value).where(
+            SurveillanceBaseline.run_id == run_id, SurveillanceBaseline.key == key
+        )
+    )
+    ms = _ms(segment)
+    return next((float(v) for start, v in rows if _ms(start) == ms), None)
+
+
+def _ms(t: datetime) -> int:
+    return int((t - _EPOCH) // timedelta(milliseconds=1))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def install_hooks() -> None:
     """Idempotent; listed in ``continuum.domains.HOOK_MODULES``, so every entry point (app
     factory, alerts worker, ingest listeners, CLI) installs it through
@@ -69,5 +93,7 @@ def install_hooks() -> None:
         run_view.FORECAST_PROVIDERS.append(exchange_forecasts)
     if open_alerts not in run_view.ALERT_PROVIDERS:
         run_view.ALERT_PROVIDERS.append(open_alerts)
+    if stored_baseline not in run_trends.STORED_BASELINES:
+        run_trends.STORED_BASELINES.append(stored_baseline)
     if review_alerts not in run_view.ALERT_REVIEWERS:
         run_view.ALERT_REVIEWERS.append(review_alerts)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, text, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from continuum import vocabulary
 from continuum.core import audit
@@ -572,7 +572,13 @@ def latest_per_code(session: Session, run_id: int) -> dict[str, tuple[int, Obser
         for code in codes
     ]
     ids = union_all(*newest).subquery() if len(newest) > 1 else newest[0].subquery()
-    found = session.scalars(select(Observation).where(Observation.id.in_(select(ids.c.id))))
+    # result_status (deferred) is shown beside each latest value: loaded here, in the same
+    # statement, not one SELECT per code when the page reads it.
+    found = session.scalars(
+        select(Observation)
+        .options(undefer(Observation.result_status))
+        .where(Observation.id.in_(select(ids.c.id)))
+    )
     rows = {o.code: o for o in found}
     return {code: (counts[code], rows[code]) for code in codes if code in rows}
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from continuum.core import audit
@@ -145,15 +145,53 @@ def _typed(s: Setting, raw: Any) -> float | int | None:
     return int(raw) if s.kind in ("integer", "flag") else float(raw)
 
 
+# Per transaction, each group's overrides as read (a page asks for the thresholds once per
+# run on the rounds board): session.info[_MEMO] = (transaction, {group: overrides}). A new
+# transaction reads them again, so a change saved by another process counts at the next
+# request; a change in this session (``save``, or any ProgrammeSetting flushed or pending)
+# drops them.
+_MEMO = "continuum.settings_overrides"
+
+
+def _memo(session: Session) -> dict[str, dict[str, float | int]] | None:
+    txn = session.get_transaction()
+    if txn is None:
+        return None
+    held = session.info.get(_MEMO)
+    if held is None or held[0] is not txn or _pending_setting(session):
+        held = (txn, {})
+        session.info[_MEMO] = held
+    memo: dict[str, dict[str, float | int]] = held[1]
+    return memo
+
+
+def _pending_setting(session: Session) -> bool:
+    return any(
+        isinstance(o, ProgrammeSetting) for o in (*session.new, *session.dirty, *session.deleted)
+    )
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_overrides(session: Session, _context: Any) -> None:
+    if _MEMO in session.info and _pending_setting(session):
+        session.info.pop(_MEMO, None)
+
+
 def overrides(session: Session, name: str) -> dict[str, float | int]:
     """The values the programme set for one group (no system actor needed: domains read
     their thresholds in force through this and ``values``)."""
+    memo = _memo(session)
+    if memo is not None and name in memo:
+        return dict(memo[name])
     g = group(name)
     out: dict[str, float | int] = {}
     for key, row in _rows(session, g).items():
         value = _typed(g.by_key[key], row.value)
         if value is not None:
             out[key] = value
+    memo = _memo(session)  # the read above began the transaction when none was open
+    if memo is not None:
+        memo[name] = dict(out)
     return out
 
 
@@ -358,6 +396,7 @@ def save(
         msg = f"{len(note)} characters; at most {NOTE_MAX}"
         raise ValidationFailed([FieldProblem("note", msg, None)])
     clean = check(name, raw)
+    session.info.pop(_MEMO, None)
     rows = _rows(session, g)
     _check_order(g, {**values(session, name), **clean}, clean)
     changes: list[Change] = []
@@ -391,4 +430,5 @@ def save(
         }
         audit.record(session, actor, "update", "programme_setting", g.store_key(s), None, detail)
     session.flush()
+    session.info.pop(_MEMO, None)
     return changes

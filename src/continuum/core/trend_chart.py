@@ -23,7 +23,10 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 X_UNITS = 1000  # viewBox width
 PANEL_HEIGHT = 92  # px of plot per panel
@@ -263,41 +266,48 @@ def _columns(
     max_gap: timedelta,
 ) -> list[list[tuple[int, float]]]:
     """Runs of (column, value): per column the min and max in time order; a gap longer than
-    ``max_gap`` starts a new run (the line breaks rather than inventing values)."""
+    ``max_gap`` starts a new run (the line breaks rather than inventing values).
+
+    On arrays (a 24-hour panel of 1-minute values is ~1,500 points, and a point-by-point
+    loop was the run page's largest Python cost): the column of a point is computed by the
+    same float operations as ``int((t - start) * scale)``, and each column's min and max
+    are its first minimum and first maximum in time, as a scan keeping the strictly lower
+    and strictly higher value finds them."""
+    if not points:
+        return []
+    arr = np.asarray(points, dtype=float).reshape(-1, 2)
+    t, v = arr[:, 0], arr[:, 1]
+    keep = np.isfinite(v) & (t >= start) & (t <= end)
+    t, v = t[keep], v[keep]
+    n = len(t)
+    if n == 0:
+        return []
     scale = buckets / ((end - start) or 1.0)
-    gap = max_gap.total_seconds()
+    col = np.minimum(((t - start) * scale).astype(np.int64), buckets - 1)
+    breaks = np.zeros(n, dtype=bool)
+    breaks[1:] = np.diff(t) > max_gap.total_seconds()
+    first = breaks.copy()
+    first[0] = True
+    first[1:] |= col[1:] != col[:-1]
+    group = np.cumsum(first) - 1
+    index = np.arange(n)
+    starts = np.flatnonzero(first)
+    lows = np.lexsort((index, v, group))  # per group: lowest value, earliest first
+    highs = np.lexsort((index, -v, group))
+    lo = lows[np.searchsorted(group[lows], np.arange(len(starts)))]
+    hi = highs[np.searchsorted(group[highs], np.arange(len(starts)))]
+    tl, vl = t.tolist(), v.tolist()
+    cols = col.tolist()
+    run_break = breaks[starts].tolist()
     runs: list[list[tuple[int, float]]] = []
     run: list[tuple[int, float]] = []
-    col: int | None = None
-    lo: tuple[float, float] | None = None
-    hi: tuple[float, float] | None = None
-    last_t: float | None = None
-
-    def flush() -> None:
-        if col is None or lo is None or hi is None:
-            return
-        pair = sorted({lo, hi})
-        run.extend((col, v) for _, v in pair)
-
-    for t, v in points:
-        if not math.isfinite(v) or t < start or t > end:
-            continue
-        c = min(int((t - start) * scale), buckets - 1)
-        if last_t is not None and t - last_t > gap:
-            flush()
-            if run:
-                runs.append(run)
-            run, col, lo, hi = [], None, None, None
-        if c != col:
-            flush()
-            col, lo, hi = c, (t, v), (t, v)
-        else:
-            if lo is None or v < lo[1]:
-                lo = (t, v)
-            if hi is None or v > hi[1]:
-                hi = (t, v)
-        last_t = t
-    flush()
+    for g, (a, b) in enumerate(zip(lo.tolist(), hi.tolist(), strict=True)):
+        if run_break[g] and run:
+            runs.append(run)
+            run = []
+        c = cols[a]
+        pair = sorted({(tl[a], vl[a]), (tl[b], vl[b])})
+        run.extend((c, value) for _, value in pair)
     if run:
         runs.append(run)
     return runs
@@ -512,8 +522,13 @@ def _table(
     head = ["Time"] + [f"{t.label} ({t.unit})" for t in traces]
     period = max((end - start).total_seconds() / max(rows, 1), 1.0)
     s0, s1 = start.timestamp(), end.timestamp()
-    cells: list[list[list[tuple[float, float]]]] = [[[] for _ in traces] for _ in range(rows)]
+    # A result's cell: its (time, value) pairs; a line's: (lowest, highest) of the period.
+    cells: list[list[Any]] = [[[] for _ in traces] for _ in range(rows)]
     for j, tr in enumerate(traces):
+        if not tr.as_points:
+            for i, low, high in _line_ranges(tr.points, s0, s1, period, rows):
+                cells[i][j] = (low, high)
+            continue
         for t, v in tr.points:
             if s0 <= t <= s1 and math.isfinite(v):
                 i = min(int((t - s0) // period), rows - 1)
@@ -537,11 +552,33 @@ def _table(
     return head, body[::-1], hovers
 
 
-def _cell(points: list[tuple[float, float]], tr: Trace) -> str:
+def _line_ranges(
+    points: Sequence[tuple[float, float]], s0: float, s1: float, period: float, rows: int
+) -> list[tuple[int, float, float]]:
+    """(row, lowest, highest) of a line's values in each period that has any, on arrays:
+    the row of a point by the same float operations as ``int((t - s0) // period)``."""
+    if not points:
+        return []
+    arr = np.asarray(points, dtype=float).reshape(-1, 2)
+    t, v = arr[:, 0], arr[:, 1]
+    keep = (t >= s0) & (t <= s1) & np.isfinite(v)
+    t, v = t[keep], v[keep]
+    if len(t) == 0:
+        return []
+    row = np.minimum(((t - s0) // period).astype(np.int64), rows - 1)
+    low = np.full(rows, np.inf)
+    high = np.full(rows, -np.inf)
+    np.minimum.at(low, row, v)
+    np.maximum.at(high, row, v)
+    found = np.flatnonzero(np.bincount(row, minlength=rows)).tolist()
+    return [(i, float(low[i]), float(high[i])) for i in found]
+
+
+def _cell(points: Any, tr: Trace) -> str:
+    """A result cell's values as entered; a line cell's (lowest, highest) as "lo–hi"."""
     if not points:
         return ""
     if tr.as_points:
         return ", ".join(tr.shown(t, v, unit=False) for t, v in points)
-    values = [v for _, v in points]
-    lo, hi = number(min(values)), number(max(values))
+    lo, hi = number(points[0]), number(points[1])
     return lo if lo == hi else f"{lo}–{hi}"
