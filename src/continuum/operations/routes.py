@@ -3,6 +3,7 @@ monitoring (``GET /api/v1/operations/broker``); docs/operations.md, *Broker heal
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,9 @@ def may_see_health(actor: CurrentActor) -> Actor:
     return actor
 
 
-async def _health(request: Request) -> dict[str, Any]:
+def _health(request: Request) -> dict[str, Any]:
+    """Plain ``def`` callers (the threadpool, like every route that may touch the database):
+    the broker check runs on an event loop of this worker thread, never the app's own."""
     settings = request.app.state.settings
     config = BrokerConfig(
         url=settings.nats_url,
@@ -43,17 +46,17 @@ async def _health(request: Request) -> dict[str, Any]:
         subject=settings.nats_subject,
         ack_wait=settings.nats_ack_wait_s,
     )
-    health = await broker_health.check(config, settings.ingest_via)
+    health = asyncio.run(broker_health.check(config, settings.ingest_via))
     return {**asdict(health), "lag_threshold_s": broker_health.LAG_S}
 
 
 @api.get("/broker", response_model=BrokerHealthOut)
-async def broker_api(request: Request, actor: Actor = Depends(may_see_health)) -> dict[str, Any]:
+def broker_api(request: Request, actor: Actor = Depends(may_see_health)) -> dict[str, Any]:
     """The ingest broker's stream and consumer state, the connected workers and a status
     with what to do next (always 200: read ``status``)."""
-    return await _health(request)
+    return _health(request)
 
 
 @pages.get("/operations/health", dependencies=[Depends(may_see_health)])
-async def health_page(request: Request, actor: CurrentActor) -> Response:
-    return render(request, "operations_health.html", actor, health=await _health(request))
+def health_page(request: Request, actor: CurrentActor) -> Response:
+    return render(request, "operations_health.html", actor, health=_health(request))

@@ -110,6 +110,8 @@ class BodyLimit:
         limit = self.limit_for(scope["path"])
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
+            if int(declared) <= DRAIN_MAX:
+                await _drain(receive)
             await self._refuse(scope, send, limit)
             return
         seen = 0
@@ -149,3 +151,16 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+# A body refused by its declared length is read and discarded first when it is no larger
+# than this: a reverse proxy that streams the body (Caddy) otherwise meets a closed
+# connection while still sending and answers 502 instead of the app's 413.
+DRAIN_MAX = 16 * 1024 * 1024
+
+
+async def _drain(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
