@@ -18,18 +18,16 @@ slows the export, so its seconds are not the figure).
 from __future__ import annotations
 
 import argparse
-import io
 import resource
 import sys
 import tempfile
 import time
 import tracemalloc
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,25 +40,50 @@ from continuum.research.deidentify import Policy  # noqa: E402
 from continuum.vocabulary import CODES  # noqa: E402
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-SIGNALS = ("blood_flow", "pump_speed", "p_access", "p_preoxy", "p_postoxy", "sweep_flow",
-           "sweep_fio2", "blood_temp")  # fmt: skip
-BASE = np.array([4.5, 3500, -60, 260, 240, 4, 0.8, 36.8])
-STEP = np.array([0.02, 10, 0.5, 1, 1, 0.02, 0.002, 0.01])
+# Per signal: base, amplitude of a slow swing, its period (minutes), noise, decimals kept
+# (about four significant digits, as a console sends).
+SHAPE = {
+    "blood_flow": (4.5, 0.6, 240, 0.05, 3),
+    "pump_speed": (3500, 300, 300, 20, 0),
+    "p_access": (-60, 12, 200, 2, 2),
+    "p_preoxy": (260, 30, 260, 3, 1),
+    "p_postoxy": (240, 30, 260, 3, 1),
+    "sweep_flow": (4, 1.2, 600, 0.05, 3),
+    "sweep_fio2": (0.8, 0.1, 900, 0.01, 4),
+    "blood_temp": (36.8, 0.4, 500, 0.02, 2),
+}
+SLAB_RUNS = 250
 
 
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def make_db() -> tuple[str, str]:
+def make_db(keep: str | None = None) -> tuple[str, str, bool]:
+    """A fresh database (dropped after), or with ``keep`` that named one, reused when an
+    earlier run finished building it (its comment says 'complete'); whether it is built."""
     import psycopg
 
-    name = f"bench_export_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    name = keep or f"bench_export_{uuid.uuid4().hex[:8]}"
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        comment = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            (name,),
+        ).fetchone()
+        if comment is not None and comment[0] == "complete":
+            return name, url, True
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
     upgrade(url)
-    return name, url
+    return name, url, False
+
+
+def mark_complete(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f"COMMENT ON DATABASE \"{name}\" IS 'complete'")
 
 
 def drop_db(name: str) -> None:
@@ -70,71 +93,121 @@ def drop_db(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def build(url: str, runs: int, hours: int, seed: int = 1) -> int:
-    """N patients and ended runs (VV or VA), each with ``hours`` of 1-minute console data."""
+def rows_copy(cur: object, sql: str, rows: list[tuple[object, ...]]) -> None:
+    with cur.copy(sql) as copy:  # type: ignore[attr-defined]
+        for row in rows:
+            copy.write_row(row)
+
+
+def build(url: str, runs: int, hours: int) -> int:
+    """N patients and ended runs (VV or VA), each with ``hours`` of 1-minute console data
+    from the eight console signals (a slow swing plus noise, rounded to ~4 significant
+    digits). Patients, runs, circuits and modes go in by COPY; observations are generated
+    by PostgreSQL itself, ``SLAB_RUNS`` runs a statement in run, time, signal order (the
+    order a console import writes them), with the observation indexes built afterwards."""
     import psycopg
 
-    rng = np.random.default_rng(seed)
     dsn = url.replace("postgresql+psycopg", "postgresql")
     minutes = hours * 60
     start0 = datetime(2020, 1, 1, tzinfo=UTC)
-    total = 0
+    now = datetime.now(UTC)
+    started = [start0 + timedelta(hours=7 * i) for i in range(runs)]
+    ended = [s + timedelta(minutes=minutes) for s in started]
+    modes = ["VV" if i % 3 else "VA" for i in range(runs)]
+    ids = range(1, runs + 1)
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
-        for i in range(runs):
-            started = start0 + timedelta(hours=7 * i)
-            ended = started + timedelta(minutes=minutes)
-            cur.execute(
-                "INSERT INTO patient (sex, height_cm, weight_kg, created_at) "
-                "VALUES (%s, 170, 75, now()) RETURNING id",
-                ("female" if i % 2 else "male",),
-            )
-            pid = cur.fetchone()[0]  # type: ignore[index]
-            cur.execute(
-                "INSERT INTO patient_identity (patient_id, mrn, name, birth_date) "
-                "VALUES (%s, %s, %s, %s)",
-                (pid, f"BENCH{i:07d}", f"Bench Patient {i}", date(1950 + i % 60, 1 + i % 12, 1)),
-            )
-            mode = "VV" if i % 3 else "VA"
-            cur.execute(
-                "INSERT INTO run (patient_id, support_type, status, started_at, ended_at, "
-                "outcome, created_at) VALUES (%s, %s, 'ended', %s, %s, 'weaned_recovered', "
-                "now()) RETURNING id",
-                (pid, "pulmonary" if mode == "VV" else "cardiac", started, ended),
-            )
-            rid = cur.fetchone()[0]  # type: ignore[index]
-            cur.execute(
-                "INSERT INTO circuit (run_id, started_at, ended_at) VALUES (%s, %s, %s) "
-                "RETURNING id",
-                (rid, started, ended),
-            )
-            cid = cur.fetchone()[0]  # type: ignore[index]
-            cur.execute(
-                "INSERT INTO mode_segment (run_id, circuit_id, mode, started_at, "
-                "ended_at) VALUES (%s, %s, %s, %s, %s)",
-                (rid, cid, mode, started, ended),
-            )
-            walk = BASE + np.cumsum(rng.normal(0, 1, (minutes, len(SIGNALS))) * STEP, axis=0)
-            buf = io.StringIO()
-            for m in range(minutes):
-                at = (started + timedelta(minutes=m)).isoformat()
-                for j, code in enumerate(SIGNALS):
-                    c = CODES[code]
-                    v = min(max(float(walk[m, j]), c.low), c.high)
-                    buf.write(f"{rid}\t{code}\t{at}\t{v:.4g}\t{c.unit}\tconsole\tfinal\t{at}\n")
-            buf.seek(0)
-            with cur.copy(
-                "COPY observation (run_id, code, time, value, unit, source, status, "
-                "recorded_at) FROM STDIN"
-            ) as copy:
-                while chunk := buf.read(1 << 20):
-                    copy.write(chunk)
-            total += minutes * len(SIGNALS)
-            if i % 500 == 499:
-                conn.commit()
-                print(f"  built {i + 1} runs", flush=True)
+        rows_copy(
+            cur,
+            "COPY patient (id, sex, height_cm, weight_kg, created_at) FROM STDIN",
+            [(i, "female" if i % 2 == 0 else "male", 170, 75, now) for i in ids],
+        )
+        rows_copy(
+            cur,
+            "COPY patient_identity (patient_id, mrn, name, birth_date) FROM STDIN",
+            [
+                (
+                    i,
+                    f"BENCH{i - 1:07d}",
+                    f"Bench Patient {i - 1}",
+                    date(1950 + (i - 1) % 60, 1 + (i - 1) % 12, 1),
+                )
+                for i in ids
+            ],
+        )
+        rows_copy(
+            cur,
+            "COPY run (id, patient_id, support_type, status, started_at, ended_at, "
+            "outcome, created_at) FROM STDIN",
+            [
+                (
+                    i,
+                    i,
+                    "pulmonary" if modes[i - 1] == "VV" else "cardiac",
+                    "ended",
+                    started[i - 1],
+                    ended[i - 1],
+                    "weaned_recovered",
+                    now,
+                )
+                for i in ids
+            ],
+        )
+        rows_copy(
+            cur,
+            "COPY circuit (id, run_id, started_at, ended_at) FROM STDIN",
+            [(i, i, started[i - 1], ended[i - 1]) for i in ids],
+        )
+        rows_copy(
+            cur,
+            "COPY mode_segment (id, run_id, circuit_id, mode, started_at, ended_at) FROM STDIN",
+            [(i, i, i, modes[i - 1], started[i - 1], ended[i - 1]) for i in ids],
+        )
+        for table in ("patient", "run", "circuit", "mode_segment"):
+            cur.execute(f"SELECT setval('{table}_id_seq', %s)", (runs,))
+        indexes = cur.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'observation' "
+            "AND indexname <> 'pk_observation'"
+        ).fetchall()
+        for index, _ in indexes:
+            cur.execute(f'DROP INDEX "{index}"')
         conn.commit()
+        n = len(SHAPE)
+
+        def column(i: int) -> str:
+            return (
+                "'{" + ",".join(str(v[i] if i < 4 else 10 ** v[i]) for v in SHAPE.values()) + "}'"
+            )
+
+        units = "ARRAY[" + ",".join(f"'{CODES[c].unit}'" for c in SHAPE) + "]"
+        codes = "ARRAY[" + ",".join(f"'{c}'" for c in SHAPE) + "]"
+        # One row of generate_series per observation: g / n the minute, g %% n the signal.
+        for first in range(1, runs + 1, SLAB_RUNS):
+            last = min(first + SLAB_RUNS - 1, runs)
+            cur.execute(
+                "INSERT INTO observation (run_id, code, time, value, unit, source, status, "
+                "recorded_at) SELECT r.id, c.code[g %% n + 1], r.started_at + (g / n) * "
+                "interval '1 minute', round((c.base[g %% n + 1] + c.amp[g %% n + 1] * "
+                "sin((g / n) / c.period[g %% n + 1] + r.id) + c.noise[g %% n + 1] * "
+                "(random() - 0.5)) * c.k[g %% n + 1]) / c.k[g %% n + 1], c.unit[g %% n + 1], "
+                "'console', 'final', r.started_at + (g / n) * interval '1 minute' "
+                f"FROM (SELECT {n} AS n, {codes} AS code, {units} AS unit, "
+                f"{column(0)}::float8[] AS base, {column(1)}::float8[] AS amp, "
+                f"{column(2)}::float8[] AS period, {column(3)}::float8[] AS noise, "
+                f"{column(4)}::float8[] AS k) c, run r, generate_series(r.id * 0, %s) g "
+                "WHERE r.id BETWEEN %s AND %s",
+                (minutes * n - 1, first, last),
+            )
+            conn.commit()
+            if last % 2000 < SLAB_RUNS or last == runs:
+                print(f"  built {last} runs", flush=True)
+        cur.execute("SET maintenance_work_mem = '1GB'")
+        for _, definition in indexes:
+            cur.execute(definition)
+        conn.commit()
+        conn.autocommit = True
+        cur.execute("VACUUM ANALYZE observation")
         cur.execute("ANALYZE")
-    return total
+    return runs * minutes * len(SHAPE)
 
 
 def backends_cpu(db: object) -> dict[int, float] | None:
@@ -160,7 +233,10 @@ def backends_cpu(db: object) -> dict[int, float] | None:
         return None
 
 
-def run_export(sessions: object, args: argparse.Namespace, fast: bool) -> None:
+def run_export(
+    sessions: object, args: argparse.Namespace, fast: bool, limit: int | None = None
+) -> float:
+    """Export every run (or the first ``limit``), print the figures; the wall seconds."""
     export.FAST_PATH = fast
     actor = Actor(staff_id=None, name="benchmark", role="researcher", client="bench")
     policy = Policy(key=b"bench-export-key-0123456789")
@@ -173,6 +249,8 @@ def run_export(sessions: object, args: argparse.Namespace, fast: bool) -> None:
     with unit_of_work(sessions) as db:  # type: ignore[arg-type]
         db_cpu0 = backends_cpu(db)
         p = export.plan(db, actor, zone, fmt=args.format, all_runs=True)
+        if limit is not None:
+            p = replace(p, run_ids=p.run_ids[:limit])
         job = export.create_job(db, actor, p, policy)
         manifest = export.write_export(db, actor, p, policy, out, zone, job.id)
         db_cpu1 = backends_cpu(db)
@@ -182,8 +260,10 @@ def run_export(sessions: object, args: argparse.Namespace, fast: bool) -> None:
         tracemalloc.stop()
     rows = {f["table"]: f["rows"] for f in manifest["files"]}
     size = sum(f["bytes"] for f in manifest["files"]) / 2**20
-    path = "PostgreSQL fast path (COPY/string_agg → Arrow)" if fast else "plain path (rows)"
-    print(f"export to {args.format}: {args.runs} runs × {args.hours} h of 1-minute data, {path}")
+    path = "PostgreSQL fast path (binary arrays → Arrow)" if fast else "plain path (rows)"
+    print(
+        f"export to {args.format}: {len(p.run_ids)} runs × {args.hours} h of 1-minute data, {path}"
+    )
     db_cpu = (
         "; PostgreSQL backends' CPU: "
         f"{sum(c - db_cpu0.get(pid, 0.0) for pid, c in db_cpu1.items()):.1f} s"
@@ -210,6 +290,7 @@ def run_export(sessions: object, args: argparse.Namespace, fast: bool) -> None:
         for f in out.iterdir():
             f.unlink()
         out.rmdir()
+    return seconds
 
 
 def main() -> None:
@@ -226,18 +307,45 @@ def main() -> None:
         help="CSV/Parquet on PostgreSQL: the fast path (default), the plain row-by-row path, "
         "or both one after the other on the same database",
     )
+    ap.add_argument(
+        "--keep-db",
+        action="store_true",
+        help="keep the database (bench_export_<runs>r_<hours>h) and reuse it next time",
+    )
+    ap.add_argument(
+        "--compare-runs",
+        type=int,
+        default=500,
+        help="then export the first N runs by the fast and the plain path and print the "
+        "ratio (0: skip)",
+    )
     args = ap.parse_args()
-    name, url = make_db()
+    keep = f"bench_export_{args.runs}r_{args.hours}h" if args.keep_db else None
+    name, url, built = make_db(keep)
     try:
-        t0 = time.perf_counter()
-        n_obs = build(url, args.runs, args.hours)
-        print(f"built {args.runs} runs, {n_obs:,} observations in {time.perf_counter() - t0:.1f} s")
+        if built:
+            print(f"reusing database {name} ({args.runs} runs × {args.hours} h)")
+        else:
+            t0 = time.perf_counter()
+            n_obs = build(url, args.runs, args.hours)
+            mark_complete(name)
+            print(
+                f"built {args.runs} runs, {n_obs:,} observations in "
+                f"{time.perf_counter() - t0:.1f} s"
+            )
         sessions = make_sessionmaker(make_engine(url))
         paths = {"both": [True, False], "fast": [True], "plain": [False]}[args.path]
         for fast in paths:
             run_export(sessions, args, fast)
+        n = min(args.compare_runs, args.runs)
+        if n and args.format in ("csv", "parquet"):
+            print(f"--- the first {n} runs, fast path then plain path:")
+            fast_s = run_export(sessions, args, True, n)
+            plain_s = run_export(sessions, args, False, n)
+            print(f"fast path {plain_s / fast_s:.1f}× faster than the plain path on {n} runs")
     finally:
-        drop_db(name)
+        if not args.keep_db:
+            drop_db(name)
 
 
 if __name__ == "__main__":

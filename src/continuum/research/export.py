@@ -484,6 +484,9 @@ def write_files(
             long_a.flush()
             wide_a.flush()
     finally:
+        if fast:  # their writing threads finish before the files close (error or not)
+            long_a.close(raise_error=False)
+            wide_a.close(raise_error=False)
         for w in writers.values():
             w.close()
     small = {
