@@ -203,3 +203,32 @@ def test_a_writer_error_reaches_the_export(tmp_path: Path) -> None:
             batch.add(pa.table({"x": [1, 2, 3]}, schema=schema))
         batch.flush()
     batch.close(raise_error=False)  # returns: the thread has ended
+
+
+def test_readers_share_the_export_transactions_snapshot(pg_cohort) -> None:  # type: ignore[no-untyped-def]
+    """An observation committed after the export's snapshot is not read by a reader."""
+    import queue
+    import threading
+
+    with unit_of_work(pg_cohort) as db:
+        run = db.scalars(select(Run).order_by(Run.id)).first()
+        assert run is not None
+        run_id, started = run.id, run.started_at
+
+    def read(snapshot: str, engine: Any) -> int:
+        out: queue.Queue[Any] = queue.Queue()
+        export_fast._reader(engine, [[run_id]], out, threading.Event(), {}, snapshot)
+        block = out.get_nowait()
+        assert isinstance(block, export_fast.Block)
+        return len(block.run_id)
+
+    with unit_of_work(pg_cohort) as db:
+        raw = db.connection().connection.driver_connection
+        snapshot = raw.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        before = read(snapshot, db.get_bind())
+        with unit_of_work(pg_cohort) as other:  # committed meanwhile
+            other.add(Observation(run_id=run_id, code="blood_flow", time=started,
+                                  value=3.0, unit="L/min", source="manual"))  # fmt: skip
+        assert read(snapshot, db.get_bind()) == before
+        fresh = raw.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        assert read(fresh, db.get_bind()) == before + 1

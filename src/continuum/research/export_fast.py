@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from psycopg import sql
 from sqlalchemy.orm import Session
 
 from continuum.research.export_tables import TableWriter
@@ -46,9 +47,10 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PG_EPOCH_US = (datetime(2000, 1, 1, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
 # For the hash aggregate of a group of runs.
 SORT_MEMORY = "64MB"
-# Runs read by one statement (at 1-minute data, 24 h of a run is ~0.4 MB of arrays), and
+# Runs read by one statement (at 1-minute data, 24 h of a run is ~0.4 MB of arrays: a statement's
+# planning is a small part of its work), and
 # the connections reading groups in parallel with the thread that writes.
-GROUP_RUNS = 8
+GROUP_RUNS = 16
 READERS = 2
 # One row per run, code, unit and source: its final observations' times, values and ids as
 # binary arrays (in any order: the reader sorts). Hash-aggregated: no sort in PostgreSQL.
@@ -254,7 +256,7 @@ def write_observations(
     ``READERS`` threads, each with a connection of its own, read and sort alternate groups
     of ``GROUP_RUNS`` runs while this thread writes the groups in run order: the database's
     work runs in parallel with ours and with itself, the files' order stays that of the runs.
-    Each group is one statement (read committed, as the plain path's statements are)."""
+    All readers share one snapshot of the database, the export transaction's at the call."""
     arrays = RunArrays(runs, identified)
     wide = _Wide(arrays, codes, wide_b)
     code_index = {code: i for i, code in enumerate(codes)}
@@ -264,10 +266,14 @@ def write_observations(
     queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=1) for _ in range(readers)]
     stop = threading.Event()
     engine = db.get_bind()
+    # The readers see the database as this transaction sees it now: one snapshot for the
+    # chunk, as the plain path's one statement per chunk has.
+    raw = db.connection().connection.driver_connection
+    snapshot = raw.execute("SELECT pg_export_snapshot()").fetchone()[0]
     threads = [
         threading.Thread(
             target=_reader,
-            args=(engine, groups[k::readers], queues[k], stop, code_index),
+            args=(engine, groups[k::readers], queues[k], stop, code_index, snapshot),
             daemon=True,
         )
         for k in range(readers)
@@ -289,8 +295,9 @@ def write_observations(
 
 
 def _reader(engine: Any, groups: list[list[int]], out: queue.Queue[Any], stop: threading.Event,
-            code_index: Mapping[str, int]) -> None:  # fmt: skip
-    """Read these groups of runs (``GROUP_SQL``) on a connection of its own, in order, into
+            code_index: Mapping[str, int], snapshot: str) -> None:  # fmt: skip
+    """Read these groups of runs (``GROUP_SQL``) on a connection of its own, in the
+    exported ``snapshot`` (``pg_export_snapshot``), in order, into
     ``out`` as ``Block``s (None: no final observation); an error goes into ``out`` for the
     writing thread to raise."""
 
@@ -310,6 +317,8 @@ def _reader(engine: Any, groups: list[list[int]], out: queue.Queue[Any], stop: t
         return
     try:
         conn = pooled.driver_connection
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
         conn.execute(
             "SELECT set_config('work_mem', %s, true), set_config('enable_sort', 'off', true), "
             "set_config('jit', 'off', true)",
