@@ -28,7 +28,7 @@ from __future__ import annotations
 import queue
 import struct
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -119,7 +119,6 @@ class ArrowBatch:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, daemon=True)
             self._thread.start()
-        table = table.combine_chunks()
         while True:
             if self._error is not None:
                 raise self._error
@@ -133,7 +132,8 @@ class ArrowBatch:
         while (table := self._queue.get()) is not None:
             if self._error is None:
                 try:
-                    self.writer.write_arrow(table)
+                    # one chunk per column: the plain path's layout (pages cut alike)
+                    self.writer.write_arrow(table.combine_chunks())
                 except BaseException as e:  # raised in the caller's thread
                     self._error = e
 
@@ -241,8 +241,62 @@ class Block:
     code_i: np.ndarray  # per group: the code's column in the wide table, -1 for none
 
 
+class Readers:
+    """``READERS`` threads, each with a connection of its own, reading alternate groups of
+    ``GROUP_RUNS`` runs of the whole export, in order, a group or so ahead of the export's
+    thread (which takes them chunk by chunk, ``blocks``): the database's work runs in
+    parallel with ours, with itself, and on across the export's chunks. Every reader
+    imports the export transaction's snapshot (``pg_export_snapshot``): the whole export
+    reads one state of the database's observations."""
+
+    def __init__(self, db: Session, chunks: Sequence[Sequence[int]], codes: Sequence[str]
+                 ) -> None:  # fmt: skip
+        self.groups: list[list[int]] = []
+        for chunk in chunks:  # a group never spans two chunks
+            ordered = sorted(chunk)
+            self.groups += [ordered[i : i + GROUP_RUNS] for i in range(0, len(ordered), GROUP_RUNS)]
+        self.next = 0
+        n = max(1, min(READERS, len(self.groups)))
+        self.queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=1) for _ in range(n)]
+        self.stop = threading.Event()
+        raw = db.connection().connection.driver_connection
+        snapshot = raw.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        code_index = {code: i for i, code in enumerate(codes)}
+        bind = db.get_bind()
+        self.threads = [
+            threading.Thread(
+                target=_reader,
+                args=(bind, self.groups[k::n], self.queues[k], self.stop, code_index, snapshot),
+                daemon=True,
+            )
+            for k in range(n)
+        ]
+        for t in self.threads:
+            t.start()
+
+    def blocks(self, chunk: Sequence[int]) -> Iterator[Block | None]:
+        """The blocks of this chunk's groups, in run order (None: a group without any final
+        observation); the chunks must come in the order given."""
+        ordered = sorted(chunk)
+        while ordered:
+            g = self.next
+            if g >= len(self.groups) or self.groups[g] != ordered[: len(self.groups[g])]:
+                raise RuntimeError("export chunks out of the readers' order")  # pragma: no cover
+            ordered = ordered[len(self.groups[g]) :]
+            item = self.queues[g % len(self.queues)].get()
+            self.next += 1
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+
+
 def write_observations(
-    db: Session,
+    readers: Readers,
     chunk: list[int],
     runs: Sequence[Any],
     identified: bool,
@@ -250,48 +304,14 @@ def write_observations(
     long_b: ArrowBatch,
     wide_b: ArrowBatch,
 ) -> None:
-    """The chunk's final observations into the long and hourly wide tables (see the module
-    docstring); ``runs``: the chunk's ``export._RunKeys``.
-
-    ``READERS`` threads, each with a connection of its own, read and sort alternate groups
-    of ``GROUP_RUNS`` runs while this thread writes the groups in run order: the database's
-    work runs in parallel with ours and with itself, the files' order stays that of the runs.
-    All readers share one snapshot of the database, the export transaction's at the call."""
+    """The chunk's final observations (from ``readers``) into the long and hourly wide
+    tables (see the module docstring); ``runs``: the chunk's ``export._RunKeys``."""
     arrays = RunArrays(runs, identified)
     wide = _Wide(arrays, codes, wide_b)
-    code_index = {code: i for i, code in enumerate(codes)}
-    ordered = sorted(chunk)
-    groups = [ordered[i : i + GROUP_RUNS] for i in range(0, len(ordered), GROUP_RUNS)]
-    readers = min(READERS, len(groups))
-    queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=1) for _ in range(readers)]
-    stop = threading.Event()
-    engine = db.get_bind()
-    # The readers see the database as this transaction sees it now: one snapshot for the
-    # chunk, as the plain path's one statement per chunk has.
-    raw = db.connection().connection.driver_connection
-    snapshot = raw.execute("SELECT pg_export_snapshot()").fetchone()[0]
-    threads = [
-        threading.Thread(
-            target=_reader,
-            args=(engine, groups[k::readers], queues[k], stop, code_index, snapshot),
-            daemon=True,
-        )
-        for k in range(readers)
-    ]
-    for t in threads:
-        t.start()
-    try:
-        for g in range(len(groups)):
-            item = queues[g % readers].get()
-            if isinstance(item, BaseException):
-                raise item
-            if item is not None:
-                _write_block(item, arrays, wide, long_b)
-        wide.add(*_empty(), final=True)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join()
+    for block in readers.blocks(chunk):
+        if block is not None:
+            _write_block(block, arrays, wide, long_b)
+    wide.add(*_empty(), final=True)
 
 
 def _reader(engine: Any, groups: list[list[int]], out: queue.Queue[Any], stop: threading.Event,
