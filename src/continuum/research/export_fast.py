@@ -171,35 +171,21 @@ def _us(value: datetime) -> int:
 
 
 class _Wide:
-    """Hourly means of one chunk, built from complete (run, hour) segments; the rows of the
-    segment still open at the end of a block wait for the next block."""
+    """Hourly means of one chunk, a block at a time (a block holds whole runs)."""
 
     def __init__(self, runs: RunArrays, codes: Sequence[str], out: ArrowBatch) -> None:
         self.runs = runs
         self.codes = pa.array(list(codes), pa.string())
         self.width = len(codes)
         self.out = out
-        self.carry: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def add(self, pos: np.ndarray, hour: np.ndarray, code_i: np.ndarray, value: np.ndarray,
-            final: bool) -> None:  # fmt: skip
-        if self.carry is not None:
-            pos, hour, code_i, value = (
-                np.concatenate((c, x)) for c, x in zip(self.carry, (pos, hour, code_i, value),
-                                                       strict=True)
-            )  # fmt: skip
-            self.carry = None
-        if not len(pos):
-            return
-        if not final:  # hold back the last (run, hour): it may go on in the next block
-            last = (pos == pos[-1]) & (hour == hour[-1])
-            cut = int(np.argmax(last))
-            self.carry = (pos[cut:], hour[cut:], code_i[cut:], value[cut:])
-            pos, hour, code_i, value = pos[:cut], hour[:cut], code_i[:cut], value[:cut]
-            if not len(pos):
-                return
+    def add(self, pos: np.ndarray, hour: np.ndarray, code_i: np.ndarray, value: np.ndarray
+            ) -> None:  # fmt: skip
+        """Whole runs' observations in export order: run positions, ECMO hours, wide
+        columns (-1: none) and values."""
         keep = hour >= 0  # hours before the start are not rows of the wide table
-        pos, hour, code_i, value = pos[keep], hour[keep], code_i[keep], value[keep]
+        if not keep.all():
+            pos, hour, code_i, value = pos[keep], hour[keep], code_i[keep], value[keep]
         if not len(pos):
             return
         change = np.empty(len(pos), dtype=bool)
@@ -208,8 +194,10 @@ class _Wide:
         segment = np.cumsum(change) - 1
         n = int(segment[-1]) + 1
         known = code_i >= 0
-        cell = segment[known] * self.width + code_i[known]
-        sums = np.bincount(cell, weights=value[known], minlength=n * self.width)
+        if not known.all():
+            segment, code_i, value = segment[known], code_i[known], value[known]
+        cell = segment * self.width + code_i
+        sums = np.bincount(cell, weights=value, minlength=n * self.width)
         counts = np.bincount(cell, minlength=n * self.width)
         with np.errstate(divide="ignore", invalid="ignore"):
             means = (sums / np.where(counts == 0, 1, counts)).reshape(n, self.width)
@@ -311,7 +299,6 @@ def write_observations(
     for block in readers.blocks(chunk):
         if block is not None:
             _write_block(block, arrays, wide, long_b)
-    wide.add(*_empty(), final=True)
 
 
 def _reader(engine: Any, groups: list[list[int]], out: queue.Queue[Any], stop: threading.Event,
@@ -400,11 +387,6 @@ def _block(rows: list[Any], code_index: Mapping[str, int]) -> Block | None:
     )
 
 
-def _empty() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    i = np.empty(0, dtype=np.int64)
-    return i, i, i, np.empty(0, dtype=np.float64)
-
-
 def _write_block(block: Block, runs: RunArrays, wide: _Wide, long_b: ArrowBatch) -> None:
     pos = runs.positions(block.run_id)
     minutes = (block.t_us - runs.started_us[pos]).astype(np.float64) / 1e6 / 60
@@ -420,4 +402,4 @@ def _write_block(block: Block, runs: RunArrays, wide: _Wide, long_b: ArrowBatch)
     ]
     long_b.add(pa.Table.from_arrays(columns, schema=long_b.schema))
     hour = np.floor_divide(minutes, 60.0).astype(np.int64)
-    wide.add(pos, hour, block.code_i[block.group], block.value, final=False)
+    wide.add(pos, hour, block.code_i[block.group], block.value)
