@@ -2,9 +2,10 @@
 
 The plain path (``export._write_observations``) reads every observation as a Python tuple
 through a server-side cursor and builds both tables row by row. Here PostgreSQL hands over a
-group of runs' final observations as a few binary arrays per (run, code, unit, source)
-(``GROUP_SQL``: ``array_agg`` of times, values and ids, sent with ``array_send``), so nothing
-is formatted as text and there is one message per run and code rather than one per
+group of runs' final observations as a few binary arrays per run and code (``GROUP_SQL``:
+``array_agg`` of times, values and ids, sent with ``array_send``, grouped in index order;
+per unit and source too where a run's code has several, ``MIXED_SQL``), so nothing is
+formatted as text and there is one message per run and code rather than one per
 observation. Reader threads with connections of their own fetch alternate groups of runs and
 turn them into numpy columns (the arrays' elements are fixed-width: a ``frombuffer`` view),
 sorted into export order (run, time, id) with ``numpy.lexsort``; the export's thread takes
@@ -45,20 +46,29 @@ TIME_TYPE = pa.timestamp("us", tz="UTC")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # PostgreSQL's binary timestamps count microseconds from 2000-01-01.
 PG_EPOCH_US = (datetime(2000, 1, 1, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
-# For the hash aggregate of a group of runs.
+# For the aggregate of a group of runs.
 SORT_MEMORY = "64MB"
 # Runs read by one statement (at 1-minute data, 24 h of a run is ~0.4 MB of arrays: a statement's
 # planning is a small part of its work), and
 # the connections reading groups in parallel with the thread that writes.
 GROUP_RUNS = 16
 READERS = 2
-# One row per run, code, unit and source: its final observations' times, values and ids as
-# binary arrays (in any order: the reader sorts). Hash-aggregated: no sort in PostgreSQL.
+# One row per run and code (grouped in the order of the (run_id, code, time) index: no sort,
+# no hash): its final observations' times, values and ids as binary arrays (in any order:
+# the reader sorts), and the smallest and largest unit and source (byte order).
 GROUP_SQL = (
+    'SELECT run_id, code, min(unit COLLATE "C"), max(unit COLLATE "C"), '
+    'min(source COLLATE "C"), max(source COLLATE "C"), count(*), '
+    "array_send(array_agg(time)), array_send(array_agg(value)), array_send(array_agg(id)) "
+    "FROM observation WHERE status = 'final' AND run_id = ANY('{{{ids}}}'::integer[]) "
+    "GROUP BY run_id, code"
+)
+# A run's code with more than one unit or source (rare: a manual value among a console's)
+# is read again one row per run, code, unit and source.
+MIXED_SQL = (
     "SELECT run_id, code, unit, source, count(*), array_send(array_agg(time)), "
     "array_send(array_agg(value)), array_send(array_agg(id)) FROM observation "
-    "WHERE status = 'final' AND run_id = ANY('{{{ids}}}'::integer[]) "
-    "GROUP BY run_id, code, unit, source"
+    "WHERE status = 'final' AND run_id = %s AND code = %s GROUP BY run_id, code, unit, source"
 )
 # A one-dimensional binary array without nulls: ndim, flags, element type, size, lower
 # bound; then each element as its length (8) and its big-endian value.
@@ -327,16 +337,19 @@ def _reader(engine: Any, groups: list[list[int]], out: queue.Queue[Any], stop: t
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
         conn.execute(
-            "SELECT set_config('work_mem', %s, true), set_config('enable_sort', 'off', true), "
-            "set_config('jit', 'off', true)",
+            "SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)",
             (SORT_MEMORY,),
         )
         for ids in groups:
             if stop.is_set():
                 return
-            rows = conn.execute(
-                GROUP_SQL.format(ids=",".join(str(int(r)) for r in ids)), binary=True
-            ).fetchall()
+            rows = []
+            sql_ = GROUP_SQL.format(ids=",".join(str(int(r)) for r in ids))
+            for r in conn.execute(sql_, binary=True).fetchall():
+                if r[2] == r[3] and r[4] == r[5]:  # one unit, one source
+                    rows.append((r[0], r[1], r[2], r[4], *r[6:]))
+                else:
+                    rows += conn.execute(MIXED_SQL, (r[0], r[1]), binary=True).fetchall()
             if not put(_block(rows, code_index)):
                 return
     except BaseException as e:
@@ -364,7 +377,8 @@ def _items(blobs: list[bytes], counts: list[int], dtype: np.dtype[Any]) -> np.nd
 
 
 def _block(rows: list[Any], code_index: Mapping[str, int]) -> Block | None:
-    """The rows of ``GROUP_SQL`` as one sorted ``Block``."""
+    """Rows of run, code, unit, source, count and the three arrays as one sorted
+    ``Block``."""
     if not rows:  # no final observation in the whole group
         return None
     counts = [r[4] for r in rows]
