@@ -52,9 +52,13 @@ def _minute_data(db: Any) -> None:
         rows.append(Observation(run_id=run.id, code="blood_flow", time=t0 + timedelta(hours=1),
                                 value=9.9, unit="L/min", source="manual",
                                 status="superseded"))  # fmt: skip
-        if n == 1:  # a unit PostgreSQL's tab-separated text cannot carry: COPY csv instead
+        if n == 1:  # a unit with a tab, at a time other codes have too (order: by id)
             rows.append(Observation(run_id=run.id, code="sweep_flow", time=t0,
                                     value=2.5, unit="L/\tmin", source="manual"))  # fmt: skip
+            # the same code and time from another source, entered later
+            rows.append(Observation(run_id=run.id, code="blood_flow",
+                                    time=t0 + timedelta(minutes=5, microseconds=500_000),
+                                    value=4.4, unit="L/min", source="manual"))  # fmt: skip
         db.add_all(rows)
     db.flush()
 
@@ -96,26 +100,20 @@ def test_fast_path_writes_the_same_files_as_the_plain_path(  # type: ignore[no-u
     # across blocks
     monkeypatch.setattr(export, "CHUNK_RUNS", 2)
     monkeypatch.setattr(export, "BATCH_ROWS", 97)
-    monkeypatch.setattr(export_fast, "BLOCK_BYTES", 5_000)
     monkeypatch.setattr(export_fast, "GROUP_RUNS", 1)  # a group with no observation at all
     # an ongoing run's hours on ECMO count to now: one now for both exports
     now = export.utcnow()
     monkeypatch.setattr(export, "utcnow", lambda: now)
-    calls = {"fast": 0, "csv": 0}
-    real_write, real_copy = export_fast.write_observations, export_fast._copy_csv
+    calls = {"fast": 0}
+    real_write = export_fast.write_observations
 
     def counting_write(*a: Any, **k: Any) -> None:
         calls["fast"] += 1
         real_write(*a, **k)
 
-    def counting_copy(*a: Any, **k: Any) -> Any:
-        calls["csv"] += 1
-        return real_copy(*a, **k)
-
     monkeypatch.setattr(export_fast, "write_observations", counting_write)
-    monkeypatch.setattr(export_fast, "_copy_csv", counting_copy)
     fast, fast_ticks = _export(pg_cohort, tmp_path / "fast", fmt, identified, True, monkeypatch)
-    assert calls["fast"] >= 2 and calls["csv"] >= 1  # the fast path ran, and its fallback
+    assert calls["fast"] >= 2  # the fast path ran
     n_fast = calls["fast"]
     plain, plain_ticks = _export(pg_cohort, tmp_path / "plain", fmt, identified, False,
                                  monkeypatch)  # fmt: skip
@@ -179,11 +177,58 @@ def test_only_csv_and_parquet_take_the_fast_path(pg_url: str) -> None:
     engine.dispose()
 
 
-def test_runs_without_observations_read_as_an_empty_table(pg_url: str) -> None:
+def test_runs_without_observations_read_as_no_block(pg_url: str) -> None:
     engine = make_engine(pg_url)
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
-        assert export_fast._parse(raw, [], [], []).num_rows == 0
-        empty = export_fast._copy_csv(raw, [999_999])
-        assert empty.num_rows == 0 and empty.schema == export_fast.EMPTY.schema
+        sql = export_fast.GROUP_SQL.format(ids="999999")
+        assert export_fast._block(raw.execute(sql, binary=True).fetchall(), {}) is None
     engine.dispose()
+
+
+def test_a_writer_error_reaches_the_export(tmp_path: Path) -> None:
+    """The writing thread's error is raised in the export's thread, and nothing waits."""
+    import pyarrow as pa
+
+    class Failing:
+        path, rows = tmp_path / "x", 0
+
+        def write_arrow(self, table: Any) -> None:
+            raise OSError("disk full")
+
+    schema = pa.schema([("x", pa.int64())])
+    batch = export_fast.ArrowBatch(Failing(), schema, 2)  # type: ignore[arg-type]
+    with pytest.raises(OSError, match="disk full"):
+        for _ in range(20):
+            batch.add(pa.table({"x": [1, 2, 3]}, schema=schema))
+        batch.flush()
+    batch.close(raise_error=False)  # returns: the thread has ended
+
+
+def test_readers_share_the_export_transactions_snapshot(pg_cohort) -> None:  # type: ignore[no-untyped-def]
+    """An observation committed after the export's snapshot is not read by a reader."""
+    import queue
+    import threading
+
+    with unit_of_work(pg_cohort) as db:
+        run = db.scalars(select(Run).order_by(Run.id)).first()
+        assert run is not None
+        run_id, started = run.id, run.started_at
+
+    def read(snapshot: str, engine: Any) -> int:
+        out: queue.Queue[Any] = queue.Queue()
+        export_fast._reader(engine, [[run_id]], out, threading.Event(), {}, snapshot)
+        block = out.get_nowait()
+        assert isinstance(block, export_fast.Block)
+        return len(block.run_id)
+
+    with unit_of_work(pg_cohort) as db:
+        raw = db.connection().connection.driver_connection
+        snapshot = raw.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        before = read(snapshot, db.get_bind())
+        with unit_of_work(pg_cohort) as other:  # committed meanwhile
+            other.add(Observation(run_id=run_id, code="blood_flow", time=started,
+                                  value=3.0, unit="L/min", source="manual"))  # fmt: skip
+        assert read(snapshot, db.get_bind()) == before
+        fresh = raw.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        assert read(fresh, db.get_bind()) == before + 1

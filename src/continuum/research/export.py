@@ -56,7 +56,7 @@ CHUNK_RUNS = 200
 BATCH_ROWS = 50_000
 ALL_RUNS = "all runs"
 PURPOSE_MIN = 10
-# CSV and Parquet on PostgreSQL read observations through COPY into Arrow (export_fast);
+# CSV and Parquet on PostgreSQL read observations as binary arrays into Arrow (export_fast);
 # False: the plain row-by-row path everywhere (kept for comparison: the files are the same).
 FAST_PATH = True
 Progress = Callable[[int, int], None]
@@ -499,7 +499,7 @@ def write_files(
     from continuum.research import export_fast
 
     fast = FAST_PATH and export_fast.available(db, p.fmt)
-    if fast:  # PostgreSQL: COPY → Arrow columns (export_fast), the same files
+    if fast:  # PostgreSQL: binary arrays → Arrow columns (export_fast), the same files
         long_a = export_fast.ArrowBatch(
             writers["observations_long"], arrow_schema(tables["observations_long"]), BATCH_ROWS
         )
@@ -508,6 +508,7 @@ def write_files(
             arrow_schema(tables["observations_wide_hourly"]),
             BATCH_ROWS,
         )
+        readers = export_fast.Readers(db, list(_chunks(p.run_ids, CHUNK_RUNS)), WIDE_CODES)
     patients_by: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     done = 0
     try:
@@ -528,8 +529,9 @@ def write_files(
                 runs_b.add(out.get(n) for n in runs_b.names)
             if fast:
                 export_fast.write_observations(
-                    db, chunk, list(keys.values()), policy.identified, WIDE_CODES, long_a, wide_a
-                )
+                    readers, chunk, list(keys.values()), policy.identified, WIDE_CODES,
+                    long_a, wide_a,
+                )  # fmt: skip
             else:
                 _write_observations(db, chunk, keys, policy, long_b, wide_b, code_index)
             done += len(chunk)
@@ -541,6 +543,10 @@ def write_files(
             long_a.flush()
             wide_a.flush()
     finally:
+        if fast:  # the threads finish before the files close (error or not)
+            readers.close()
+            long_a.close(raise_error=False)
+            wide_a.close(raise_error=False)
         for w in writers.values():
             w.close()
     small = {

@@ -1,12 +1,15 @@
 """The PostgreSQL fast path of the CSV and Parquet exports' observation tables.
 
 The plain path (``export._write_observations``) reads every observation as a Python tuple
-through a server-side cursor and builds both tables row by row. Here PostgreSQL hands over
-each run's final observations as one row of tab-separated text (``AGG_SQL``: ``string_agg``
-ordered by time and id, grouped by run over the ``(run_id, code, time)`` index, so there is
-no large sort and one message per run rather than one per observation). Reader threads with
-connections of their own fetch alternate groups of runs; the export's thread parses each
-group with pyarrow's CSV reader, in run order, and de-identifies whole columns:
+through a server-side cursor and builds both tables row by row. Here PostgreSQL hands over a
+group of runs' final observations as a few binary arrays per run and code (``GROUP_SQL``:
+``array_agg`` of times, values and ids, sent with ``array_send``, grouped in index order;
+per unit and source too where a run's code has several, ``MIXED_SQL``), so nothing is
+formatted as text and there is one message per run and code rather than one per
+observation. Reader threads with connections of their own fetch alternate groups of runs and
+turn them into numpy columns (the arrays' elements are fixed-width: a ``frombuffer`` view),
+sorted into export order (run, time, id) with ``numpy.lexsort``; the export's thread takes
+the groups in run order and de-identifies whole columns:
 
 - the run's and patient's keyed pseudonyms are looked up by run id (one ``take``);
 - times are shifted by the patient's offset in integer microseconds;
@@ -16,74 +19,62 @@ group with pyarrow's CSV reader, in run order, and de-identifies whole columns:
   order from 0.0, as the plain loop does) divided by counts, again bit-for-bit equal.
 
 Batches go to the writers in slices of exactly ``BATCH_ROWS`` rows, as the plain path's do,
-so a Parquet file is the same file (same row groups, same checksum) whichever path wrote it.
-Memory is a few groups of ``GROUP_RUNS`` runs as text and one block of their columns.
+so a Parquet file is the same file (same row groups, same checksum) whichever path wrote it;
+a writer thread encodes them (Parquet's encoding and compression run outside the GIL) while
+this thread builds the next. Memory is a few groups of ``GROUP_RUNS`` runs and a few batches.
 """
 
 from __future__ import annotations
 
-import io
 import queue
+import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pa_csv
+from psycopg import sql
 from sqlalchemy.orm import Session
 
 from continuum.research.export_tables import TableWriter
 
-BLOCK_BYTES = 8 << 20
 US_PER_HOUR = 3_600_000_000
 TIME_TYPE = pa.timestamp("us", tz="UTC")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-# One row per final observation, in export order; the time as integer microseconds since
-# the epoch (exact: ``extract`` returns numeric on PostgreSQL 14+).
-COPY_SQL = (
-    "COPY (SELECT run_id, code, (extract(epoch from time) * 1000000)::bigint, value, unit, "
-    "source FROM observation WHERE status = 'final' AND run_id = ANY('{{{ids}}}'::integer[]) "
-    "ORDER BY run_id, time, id) TO STDOUT (FORMAT csv)"
-)
-CONVERT = pa_csv.ConvertOptions(
-    column_types={
-        "run_id": pa.int64(),
-        "code": pa.string(),
-        "t_us": pa.int64(),
-        "value": pa.float64(),
-        "unit": pa.string(),
-        "source": pa.string(),
-    },
-    null_values=[""],
-    strings_can_be_null=False,
-    quoted_strings_can_be_null=False,
-)
-# For the sorts (a run's observations by time; a small database's whole group by run).
+# PostgreSQL's binary timestamps count microseconds from 2000-01-01.
+PG_EPOCH_US = (datetime(2000, 1, 1, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
+# For the aggregate of a group of runs.
 SORT_MEMORY = "64MB"
-# Runs read by one statement (at 1-minute data, 24 h of a run is ~0.5 MB of text), and
-# the connections reading groups in parallel with the thread that parses and writes.
-GROUP_RUNS = 8
+# Runs read by one statement (at 1-minute data, 24 h of a run is ~0.4 MB of arrays: a statement's
+# planning is a small part of its work), and
+# the connections reading groups in parallel with the thread that writes.
+GROUP_RUNS = 16
 READERS = 2
-AGG_SQL = (
-    "SELECT run_id, count(*), convert_to(string_agg(concat_ws(E'\\t', code, "
-    "(extract(epoch from time) * 1000000)::bigint, value, unit, source), E'\\n' "
-    "ORDER BY time, id), 'UTF8') FROM observation WHERE status = 'final' "
-    "AND run_id = ANY('{{{ids}}}'::integer[]) GROUP BY run_id ORDER BY run_id"
+# One row per run and code (grouped in the order of the (run_id, code, time) index: no sort,
+# no hash): its final observations' times, values and ids as binary arrays (in any order:
+# the reader sorts), and the smallest and largest unit and source (byte order).
+GROUP_SQL = (
+    'SELECT run_id, code, min(unit COLLATE "C"), max(unit COLLATE "C"), '
+    'min(source COLLATE "C"), max(source COLLATE "C"), count(*), '
+    "array_send(array_agg(time)), array_send(array_agg(value)), array_send(array_agg(id)) "
+    "FROM observation WHERE status = 'final' AND run_id = ANY('{{{ids}}}'::integer[]) "
+    "GROUP BY run_id, code"
 )
-COPY_COLUMNS = ["run_id", "code", "t_us", "value", "unit", "source"]
-EMPTY = pa.table(
-    {
-        "run_id": pa.array([], pa.int64()),
-        "code": pa.array([], pa.string()),
-        "t_us": pa.array([], pa.int64()),
-        "value": pa.array([], pa.float64()),
-        "unit": pa.array([], pa.string()),
-        "source": pa.array([], pa.string()),
-    }
+# A run's code with more than one unit or source (rare: a manual value among a console's)
+# is read again one row per run, code, unit and source.
+MIXED_SQL = (
+    "SELECT run_id, code, unit, source, count(*), array_send(array_agg(time)), "
+    "array_send(array_agg(value)), array_send(array_agg(id)) FROM observation "
+    "WHERE status = 'final' AND run_id = %s AND code = %s GROUP BY run_id, code, unit, source"
 )
+# A one-dimensional binary array without nulls: ndim, flags, element type, size, lower
+# bound; then each element as its length (8) and its big-endian value.
+ARRAY_HEADER = struct.Struct(">iiiii")
+INT8_ITEMS = np.dtype([("n", ">i4"), ("v", ">i8")])
+FLOAT8_ITEMS = np.dtype([("n", ">i4"), ("v", ">f8")])
 
 
 def available(db: Session, fmt: str) -> bool:
@@ -93,7 +84,8 @@ def available(db: Session, fmt: str) -> bool:
 
 class ArrowBatch:
     """Arrow tables gathered and written in slices of exactly ``size`` rows (the plain
-    path's ``_Batch`` boundaries), the rest at ``flush``."""
+    path's ``_Batch`` boundaries), the rest at ``flush``; a thread of its own hands the
+    slices to the writer, in order, while the caller goes on."""
 
     def __init__(self, writer: TableWriter, schema: pa.Schema, size: int) -> None:
         self.writer = writer
@@ -101,6 +93,9 @@ class ArrowBatch:
         self.size = size
         self.pending: list[pa.Table] = []
         self.n = 0
+        self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=2)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     def add(self, table: pa.Table) -> None:
         if table.num_rows == 0:
@@ -115,12 +110,42 @@ class ArrowBatch:
             self.n = rest.num_rows
 
     def flush(self) -> None:
+        """Write the rest and wait until the writer has every slice (its error raised)."""
         if self.n:
             self._write(pa.concat_tables(self.pending))
             self.pending, self.n = [], 0
+        self.close()
+
+    def close(self, raise_error: bool = True) -> None:
+        """Wait for the slices handed over so far; then the writer may be closed."""
+        if self._thread is not None:
+            self._queue.put(None)  # the thread takes every item, even after an error
+            self._thread.join()
+            self._thread = None
+        if raise_error and self._error is not None:
+            raise self._error
 
     def _write(self, table: pa.Table) -> None:
-        self.writer.write_arrow(table.combine_chunks())
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        while True:
+            if self._error is not None:
+                raise self._error
+            try:
+                self._queue.put(table, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _run(self) -> None:
+        while (table := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    # one chunk per column: the plain path's layout (pages cut alike)
+                    self.writer.write_arrow(table.combine_chunks())
+                except BaseException as e:  # raised in the caller's thread
+                    self._error = e
 
 
 class RunArrays:
@@ -156,35 +181,21 @@ def _us(value: datetime) -> int:
 
 
 class _Wide:
-    """Hourly means of one chunk, built from complete (run, hour) segments; the rows of the
-    segment still open at the end of a block wait for the next block."""
+    """Hourly means of one chunk, a block at a time (a block holds whole runs)."""
 
     def __init__(self, runs: RunArrays, codes: Sequence[str], out: ArrowBatch) -> None:
         self.runs = runs
         self.codes = pa.array(list(codes), pa.string())
         self.width = len(codes)
         self.out = out
-        self.carry: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def add(self, pos: np.ndarray, hour: np.ndarray, code_i: np.ndarray, value: np.ndarray,
-            final: bool) -> None:  # fmt: skip
-        if self.carry is not None:
-            pos, hour, code_i, value = (
-                np.concatenate((c, x)) for c, x in zip(self.carry, (pos, hour, code_i, value),
-                                                       strict=True)
-            )  # fmt: skip
-            self.carry = None
-        if not len(pos):
-            return
-        if not final:  # hold back the last (run, hour): it may go on in the next block
-            last = (pos == pos[-1]) & (hour == hour[-1])
-            cut = int(np.argmax(last))
-            self.carry = (pos[cut:], hour[cut:], code_i[cut:], value[cut:])
-            pos, hour, code_i, value = pos[:cut], hour[:cut], code_i[:cut], value[:cut]
-            if not len(pos):
-                return
+    def add(self, pos: np.ndarray, hour: np.ndarray, code_i: np.ndarray, value: np.ndarray
+            ) -> None:  # fmt: skip
+        """Whole runs' observations in export order: run positions, ECMO hours, wide
+        columns (-1: none) and values."""
         keep = hour >= 0  # hours before the start are not rows of the wide table
-        pos, hour, code_i, value = pos[keep], hour[keep], code_i[keep], value[keep]
+        if not keep.all():
+            pos, hour, code_i, value = pos[keep], hour[keep], code_i[keep], value[keep]
         if not len(pos):
             return
         change = np.empty(len(pos), dtype=bool)
@@ -193,8 +204,10 @@ class _Wide:
         segment = np.cumsum(change) - 1
         n = int(segment[-1]) + 1
         known = code_i >= 0
-        cell = segment[known] * self.width + code_i[known]
-        sums = np.bincount(cell, weights=value[known], minlength=n * self.width)
+        if not known.all():
+            segment, code_i, value = segment[known], code_i[known], value[known]
+        cell = segment * self.width + code_i
+        sums = np.bincount(cell, weights=value, minlength=n * self.width)
         counts = np.bincount(cell, minlength=n * self.width)
         with np.errstate(divide="ignore", invalid="ignore"):
             means = (sums / np.where(counts == 0, 1, counts)).reshape(n, self.width)
@@ -211,8 +224,77 @@ class _Wide:
         self.out.add(pa.Table.from_arrays(columns, schema=self.out.schema))
 
 
+@dataclass
+class Block:
+    """A group of runs' final observations as columns in export order (run, time, id);
+    code, unit and source as indexes (``group``) into per-(run, code, unit, source) arrays."""
+
+    run_id: np.ndarray
+    t_us: np.ndarray
+    value: np.ndarray
+    group: np.ndarray
+    code: pa.Array
+    unit: pa.Array
+    source: pa.Array
+    code_i: np.ndarray  # per group: the code's column in the wide table, -1 for none
+
+
+class Readers:
+    """``READERS`` threads, each with a connection of its own, reading alternate groups of
+    ``GROUP_RUNS`` runs of the whole export, in order, a group or so ahead of the export's
+    thread (which takes them chunk by chunk, ``blocks``): the database's work runs in
+    parallel with ours, with itself, and on across the export's chunks. Every reader
+    imports the export transaction's snapshot (``pg_export_snapshot``): the whole export
+    reads one state of the database's observations."""
+
+    def __init__(self, db: Session, chunks: Sequence[Sequence[int]], codes: Sequence[str]
+                 ) -> None:  # fmt: skip
+        self.groups: list[list[int]] = []
+        for chunk in chunks:  # a group never spans two chunks
+            ordered = sorted(chunk)
+            self.groups += [ordered[i : i + GROUP_RUNS] for i in range(0, len(ordered), GROUP_RUNS)]
+        self.next = 0
+        n = max(1, min(READERS, len(self.groups)))
+        self.queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=1) for _ in range(n)]
+        self.stop = threading.Event()
+        raw = db.connection().connection.driver_connection
+        snapshot = raw.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        code_index = {code: i for i, code in enumerate(codes)}
+        bind = db.get_bind()
+        self.threads = [
+            threading.Thread(
+                target=_reader,
+                args=(bind, self.groups[k::n], self.queues[k], self.stop, code_index, snapshot),
+                daemon=True,
+            )
+            for k in range(n)
+        ]
+        for t in self.threads:
+            t.start()
+
+    def blocks(self, chunk: Sequence[int]) -> Iterator[Block | None]:
+        """The blocks of this chunk's groups, in run order (None: a group without any final
+        observation); the chunks must come in the order given."""
+        ordered = sorted(chunk)
+        while ordered:
+            g = self.next
+            if g >= len(self.groups) or self.groups[g] != ordered[: len(self.groups[g])]:
+                raise RuntimeError("export chunks out of the readers' order")  # pragma: no cover
+            ordered = ordered[len(self.groups[g]) :]
+            item = self.queues[g % len(self.queues)].get()
+            self.next += 1
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+
+
 def write_observations(
-    db: Session,
+    readers: Readers,
     chunk: list[int],
     runs: Sequence[Any],
     identified: bool,
@@ -220,53 +302,21 @@ def write_observations(
     long_b: ArrowBatch,
     wide_b: ArrowBatch,
 ) -> None:
-    """The chunk's final observations into the long and hourly wide tables (see the module
-    docstring); ``runs``: the chunk's ``export._RunKeys``.
-
-    ``READERS`` threads, each with a connection of its own, read alternate groups of
-    ``GROUP_RUNS`` runs while this thread parses and writes the groups in run order: the
-    database's work runs in parallel with ours and with itself (2 cores), the files' order
-    stays that of the runs. Each group is one statement (read committed, as the plain path's
-    statements are)."""
+    """The chunk's final observations (from ``readers``) into the long and hourly wide
+    tables (see the module docstring); ``runs``: the chunk's ``export._RunKeys``."""
     arrays = RunArrays(runs, identified)
     wide = _Wide(arrays, codes, wide_b)
-    code_set = pa.array(list(codes), pa.string())
-    raw = db.connection().connection.driver_connection
-    ordered = sorted(chunk)
-    groups = [ordered[i : i + GROUP_RUNS] for i in range(0, len(ordered), GROUP_RUNS)]
-    readers = min(READERS, len(groups))
-    queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=1) for _ in range(readers)]
-    stop = threading.Event()
-    engine = db.get_bind()
-    threads = [
-        threading.Thread(
-            target=_reader, args=(engine, groups[k::readers], queues[k], stop), daemon=True
-        )
-        for k in range(readers)
-    ]
-    for t in threads:
-        t.start()
-    try:
-        for g in range(len(groups)):
-            item = queues[g % readers].get()
-            if isinstance(item, BaseException):
-                raise item
-            for batch in _parse(raw, *item).to_batches():
-                _write_batch(batch, arrays, wide, code_set, long_b)
-        wide.add(*_empty(), final=True)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join()
+    for block in readers.blocks(chunk):
+        if block is not None:
+            _write_block(block, arrays, wide, long_b)
 
 
-Fetched = tuple[list[int], list[int], list[bytes]]
-
-
-def _reader(engine: Any, groups: list[list[int]], out: queue.Queue[Any], stop: threading.Event
-            ) -> None:  # fmt: skip
-    """Read these groups of runs (``AGG_SQL``) on a connection of its own, in order, into
-    ``out``; an error goes into ``out`` for the writing thread to raise."""
+def _reader(engine: Any, groups: list[list[int]], out: queue.Queue[Any], stop: threading.Event,
+            code_index: Mapping[str, int], snapshot: str) -> None:  # fmt: skip
+    """Read these groups of runs (``GROUP_SQL``) on a connection of its own, in the
+    exported ``snapshot`` (``pg_export_snapshot``), in order, into
+    ``out`` as ``Block``s (None: no final observation); an error goes into ``out`` for the
+    writing thread to raise."""
 
     def put(item: Any) -> bool:
         while not stop.is_set():
@@ -284,17 +334,23 @@ def _reader(engine: Any, groups: list[list[int]], out: queue.Queue[Any], stop: t
         return
     try:
         conn = pooled.driver_connection
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
         conn.execute(
-            "SELECT set_config('work_mem', %s, true), set_config('extra_float_digits', '1', true)",
+            "SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)",
             (SORT_MEMORY,),
         )
         for ids in groups:
             if stop.is_set():
                 return
-            rows = conn.execute(
-                AGG_SQL.format(ids=",".join(str(int(r)) for r in ids)), binary=True
-            ).fetchall()
-            if not put(([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])):
+            rows = []
+            sql_ = GROUP_SQL.format(ids=",".join(str(int(r)) for r in ids))
+            for r in conn.execute(sql_, binary=True).fetchall():
+                if r[2] == r[3] and r[4] == r[5]:  # one unit, one source
+                    rows.append((r[0], r[1], r[2], r[4], *r[6:]))
+                else:
+                    rows += conn.execute(MIXED_SQL, (r[0], r[1]), binary=True).fetchall()
+            if not put(_block(rows, code_index)):
                 return
     except BaseException as e:
         put(e)
@@ -305,68 +361,59 @@ def _reader(engine: Any, groups: list[list[int]], out: queue.Queue[Any], stop: t
             pooled.close()
 
 
-def _parse(raw: Any, run_ids: list[int], counts: list[int], blobs: list[bytes]) -> pa.Table:
-    if not run_ids:  # no final observation in the whole group
-        return EMPTY
-    try:
-        table = pa_csv.read_csv(
-            io.BytesIO(b"\n".join(blobs)),
-            read_options=pa_csv.ReadOptions(
-                column_names=COPY_COLUMNS[1:], block_size=BLOCK_BYTES, use_threads=False
-            ),
-            parse_options=pa_csv.ParseOptions(delimiter="\t", quote_char=False),
-            convert_options=CONVERT,
-        )
-    except pa.ArrowInvalid:
-        table = None
-    if table is None or table.num_rows != sum(counts):
-        return _copy_csv(raw, run_ids)
-    run_id = pa.array(np.repeat(np.array(run_ids, dtype=np.int64), counts), pa.int64())
-    return table.add_column(0, "run_id", run_id)
+def _items(blobs: list[bytes], counts: list[int], dtype: np.dtype[Any]) -> np.ndarray:
+    """The elements of binary arrays (``array_send``), one after another, as native values."""
+    parts = []
+    for blob, count in zip(blobs, counts, strict=True):
+        ndim, flags, _, size, _ = ARRAY_HEADER.unpack_from(blob)
+        items = np.frombuffer(blob, dtype, offset=ARRAY_HEADER.size)
+        if ndim != 1 or flags != 0 or size != count or len(items) != count:
+            raise RuntimeError("an observation array PostgreSQL sent is not as asked")
+        parts.append(items)
+    items = np.concatenate(parts)
+    if (items["n"] != 8).any():
+        raise RuntimeError("an observation array PostgreSQL sent is not as asked")
+    return items["v"].astype(dtype["v"].newbyteorder("="))
 
 
-def _copy_csv(raw: Any, run_ids: list[int]) -> pa.Table:
-    """The slow, always-exact reading: COPY … TO STDOUT (FORMAT csv), quoted as needed."""
-    buf = bytearray()
-    with raw.cursor() as cur:
-        sql = COPY_SQL.format(ids=",".join(str(int(r)) for r in run_ids))
-        with cur.copy(sql) as copy:
-            for block in copy:
-                buf += block
-    if not buf:
-        return EMPTY
-    return pa_csv.read_csv(
-        io.BytesIO(bytes(buf)),
-        read_options=pa_csv.ReadOptions(column_names=COPY_COLUMNS, use_threads=False),
-        convert_options=CONVERT,
+def _block(rows: list[Any], code_index: Mapping[str, int]) -> Block | None:
+    """Rows of run, code, unit, source, count and the three arrays as one sorted
+    ``Block``."""
+    if not rows:  # no final observation in the whole group
+        return None
+    counts = [r[4] for r in rows]
+    n = np.array(counts, dtype=np.int64)
+    run_id = np.repeat(np.array([r[0] for r in rows], dtype=np.int64), n)
+    group = np.repeat(np.arange(len(rows), dtype=np.int64), n)
+    t_us = _items([r[5] for r in rows], counts, INT8_ITEMS) + PG_EPOCH_US
+    value = _items([r[6] for r in rows], counts, FLOAT8_ITEMS)
+    ids = _items([r[7] for r in rows], counts, INT8_ITEMS)
+    order = np.lexsort((ids, t_us, run_id))
+    return Block(
+        run_id[order],
+        t_us[order],
+        value[order],
+        group[order],
+        pa.array([r[1] for r in rows], pa.string()),
+        pa.array([r[2] for r in rows], pa.string()),
+        pa.array([r[3] for r in rows], pa.string()),
+        np.array([code_index.get(r[1], -1) for r in rows], dtype=np.int64),
     )
 
 
-def _empty() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    i = np.empty(0, dtype=np.int64)
-    return i, i, i, np.empty(0, dtype=np.float64)
-
-
-def _write_batch(
-    batch: pa.RecordBatch, runs: RunArrays, wide: _Wide, code_set: pa.Array, long_b: ArrowBatch
-) -> None:
-    import pyarrow.compute as pc
-
-    run_id = batch.column(0).to_numpy()
-    t_us = batch.column(2).to_numpy()
-    value = batch.column(3).to_numpy()
-    pos = runs.positions(run_id)
-    minutes = (t_us - runs.started_us[pos]).astype(np.float64) / 1e6 / 60
+def _write_block(block: Block, runs: RunArrays, wide: _Wide, long_b: ArrowBatch) -> None:
+    pos = runs.positions(block.run_id)
+    minutes = (block.t_us - runs.started_us[pos]).astype(np.float64) / 1e6 / 60
+    take = pa.array(block.group)
     columns = [
         *runs.keys(pos),
-        batch.column(1),
-        pa.array(t_us + runs.shift_us[pos], pa.int64()).cast(TIME_TYPE),
+        block.code.take(take),
+        pa.array(block.t_us + runs.shift_us[pos], pa.int64()).cast(TIME_TYPE),
         pa.array(minutes, pa.float64()),
-        batch.column(3),
-        batch.column(4),
-        batch.column(5),
+        pa.array(block.value, pa.float64()),
+        block.unit.take(take),
+        block.source.take(take),
     ]
     long_b.add(pa.Table.from_arrays(columns, schema=long_b.schema))
     hour = np.floor_divide(minutes, 60.0).astype(np.int64)
-    code_i = pc.index_in(batch.column(1), value_set=code_set).fill_null(-1).to_numpy()
-    wide.add(pos, hour, code_i.astype(np.int64), value, final=False)
+    wide.add(pos, hour, block.code_i[block.group], block.value)
