@@ -102,8 +102,9 @@ class Trace:
     references: tuple[Reference, ...] = ()
     max_gap: timedelta = timedelta(minutes=15)  # a longer gap breaks the line
     note: str = ""
-    # Results entered in another unit: their time (as in ``points``) → that value and unit
-    # ("62 kPa"), read first with the stored value in brackets (dot titles, the table).
+    # Values entered in another unit: their time (as in ``points``) → that value and unit
+    # ("62 kPa"), read first with the stored value in brackets (dot titles, the table, a
+    # line's hover strips and the latest value in the panel's head).
     entered: Mapping[float, str] | None = None
 
     def shown(self, t: float, v: float, unit: bool = True) -> str:
@@ -111,6 +112,16 @@ class Trace:
         stored = f"{number(v)} {self.unit}" if unit else number(v)
         typed = self.entered.get(t) if self.entered else None
         return f"{typed} ({stored})" if typed else stored
+
+    def entered_among(self, points: Sequence[tuple[float, float]], zone: ZoneInfo) -> str:
+        """A line's values in ``points`` that were entered in another unit, as read with
+        their times: '62 kPa (465 mmHg) at 03:10' (the first few; '' if none)."""
+        if not self.entered:
+            return ""
+        typed = [(t, v) for t, v in points if t in self.entered]
+        said = [f"{self.shown(t, v)} at {_local(_at(t), zone, '%H:%M')}" for t, v in typed[:3]]
+        more = f" and {len(typed) - 3} more" if len(typed) > 3 else ""
+        return ", ".join(said) + more
 
 
 @dataclass(frozen=True)
@@ -420,7 +431,7 @@ def _panel(tr: Trace, start: datetime, end: datetime, zone: ZoneInfo, buckets: i
     latest = ""
     if inside:
         t, v = inside[-1]
-        latest = f"{number(v)} {tr.unit} at {_local(_at(t), zone, '%H:%M')}"
+        latest = f"{tr.shown(t, v)} at {_local(_at(t), zone, '%H:%M')}"
     return Panel(
         tr.key,
         tr.label,
@@ -547,6 +558,9 @@ def _table(
             if text:
                 said = (", ".join(tr.shown(t, v) for t, v in row[j]) if tr.as_points
                         else f"{text} {tr.unit}")  # fmt: skip
+                typed = "" if tr.as_points else tr.entered_among(row[j], zone)
+                if typed:
+                    said += f"; entered as {typed}"
                 hovers[j].append(Hover(round(width * i, 1), round(width, 1), f"{when}: {said}"))
         body.append([_local(a, zone, "%d %b %H:%M"), *texts])
     return head, body[::-1], hovers
