@@ -171,6 +171,7 @@ def test_rounds_board(
         expect(cell).to_contain_text(re.compile(r"ago|none"))  # every value shows its age
     expect(ecpr.locator('[data-code="vent_fio2"]')).to_contain_text("off goal")
     expect(ecpr.locator(".ml-age")).to_contain_text(" d")
+    assert page.locator("header.top a[href='/api/docs']").count() == 0  # integration roles only
     _one_clock(page)
     _fits(page, size, "board", screenshot_folder(tmp_path))
 
@@ -276,6 +277,9 @@ def test_round_form_and_sheet(
         assert box.input_value() == "", "a disposition is chosen for the clinician"
     assert form.locator("select[name$='.disposition']").count() == 2
     expect(page.locator("#next-patient")).to_be_visible()
+    # disciplines as they are: the pharmacist and the physiotherapist are not ICU nurses
+    expect(form.locator("label", has_text="Hannah Liu")).to_contain_text("(pharmacy)")
+    expect(form.locator("label", has_text="Olu Adeyemi")).to_contain_text("(physiotherapy)")
     _one_clock(page)
     _fits(page, size, "round", screenshot_folder(tmp_path))
     _open(page, f"/rounds/sheet?run_id={run}", size)
