@@ -87,8 +87,9 @@ def _run_id(url: str, mrn: str) -> int:
 @pytest.fixture(scope="module")
 def runs(demo_url: str) -> dict[str, int]:
     """The demo's runs by their story (README, Quick start): the silent console (ICU 1), the
-    failing oxygenator (ICU 2) and the VA-ECPR run (CCU 2). The feed check that the served
-    demo's evaluator runs every minute is run once here (the test app runs no evaluator)."""
+    failing oxygenator (ICU 2), the VA-ECPR run (CCU 2) and the sweep-off trial (ICU 5).
+    The feed check that the served demo's evaluator runs every minute is run once here (the
+    test app runs no evaluator)."""
     engine = make_engine(demo_url)
     with unit_of_work(make_sessionmaker(engine)) as db:
         feed.check_feeds(db)
@@ -97,6 +98,7 @@ def runs(demo_url: str) -> dict[str, int]:
         "silent": _run_id(demo_url, "MRN100245"),
         "failing": _run_id(demo_url, "MRN100262"),
         "ecpr": _run_id(demo_url, "MRN100305"),
+        "weaning": _run_id(demo_url, "MRN100297"),
     }
 
 
@@ -285,3 +287,20 @@ def test_round_form_and_sheet(
     _open(page, f"/rounds/sheet?run_id={run}", size)
     expect(page.locator('[data-state="active"]').first).to_contain_text("active")
     _fits(page, size, "sheet", screenshot_folder(tmp_path))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=IDS)
+def test_weaning_page(
+    clinician: Page, runs: dict[str, int], size: dict[str, int], tmp_path: Path
+) -> None:
+    """The weaning run's chart shows the console's sweep with the trial's steps marked."""
+    page = clinician
+    _open(page, f"/runs/{runs['weaning']}/weaning", size)
+    chart = page.locator("#weaning-chart")
+    sweep = chart.locator('[data-signal="sweep_flow"]')
+    expect(sweep.locator(".tchart-head")).to_contain_text("Sweep gas flow (L/min)")
+    assert sweep.locator("path.tc-line").count() == 1
+    expect(chart.locator(".tchart-mark.mk-step").first).to_be_attached()
+    assert chart.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+    _one_clock(page)
+    _fits(page, size, "weaning", screenshot_folder(tmp_path))
