@@ -103,8 +103,9 @@ def runs(demo_url: str) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def clinician(browser, demo_server: str) -> Iterator[Page]:  # type: ignore[no-untyped-def]
-    """One perfusionist logged in to the demo for the whole module."""
+def clinician(browser, demo_server: str, runs: dict[str, int]) -> Iterator[Page]:  # type: ignore[no-untyped-def]
+    """One perfusionist logged in to the demo for the whole module (after ``runs``' feed
+    check, so every page sees the silent console)."""
     context = browser.new_context(base_url=demo_server, viewport=DESKTOP)
     page = context.new_page()
     page.set_default_timeout(BROWSER_TIMEOUT_MS)
@@ -244,6 +245,13 @@ def test_alert_list(clinician: Page, size: dict[str, int], tmp_path: Path) -> No
     expect(rows.locator('tr[data-state="active"] .badge.state-active').first).to_have_text("active")
     expect(rows).to_contain_text("console silent")
     expect(page.locator("#alert-states")).to_contain_text("critical · active")
+    # what each alert is and what to do is read in full, without scrolling sideways: on a
+    # phone each alert is a card of its own (table.stack-narrow)
+    scroller = rows.locator(".table-scroll")
+    assert scroller.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "the list scrolls"
+    for cell in rows.locator("td.what").all():
+        box = cell.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= size["width"], box
     _one_clock(page)
     _fits(page, size, "alerts", screenshot_folder(tmp_path))
 
