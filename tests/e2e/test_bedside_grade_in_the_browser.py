@@ -287,6 +287,11 @@ def test_round_form_and_sheet(
         assert box.input_value() == "", "a disposition is chosen for the clinician"
     assert form.locator("select[name$='.disposition']").count() == 2
     expect(page.locator("#next-patient")).to_be_visible()
+    # an open action is marked done without scrolling sideways, on a phone too
+    done = page.locator("#open-actions button", has_text="Mark done").first
+    expect(done).to_be_visible()
+    box = done.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= size["width"], box
     # disciplines as they are: the pharmacist and the physiotherapist are not ICU nurses
     expect(form.locator("label", has_text="Hannah Liu")).to_contain_text("(pharmacy)")
     expect(form.locator("label", has_text="Olu Adeyemi")).to_contain_text("(physiotherapy)")
