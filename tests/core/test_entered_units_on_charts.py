@@ -40,3 +40,16 @@ def test_the_run_page_chart_reads_an_entered_drainage_pressure(web: Web) -> None
     assert "latest -8 kPa (-60 mmHg) at" in text
     hovers = re.findall(r'<rect class="tc-hover"[^>]*><title>([^<]*)</title>', text)
     assert any("entered as -8 kPa (-60 mmHg) at" in h for h in hovers), hovers
+
+
+def test_the_case_packet_chart_reads_an_entered_value_as_entered(web: Web) -> None:
+    web.login("nurse")
+    posted = web.post_form(
+        "/runs/1/observations", {"code": "p_access", "value": "-8", "unit": "kPa"}
+    )
+    assert posted.status_code == 303
+    assert web.post_form("/runs/1/observations", {"code": "hr", "value": "80"}).status_code == 303
+    page = web.client.get("/quality/runs/1/packet").text
+    panel = re.search(r'<div class="tchart-panel" data-signal="p_access">.*?</svg>', page, re.S)
+    assert panel is not None, "no drainage pressure panel in the packet"
+    assert "entered as -8 kPa (-60 mmHg) at" in panel.group(0)
