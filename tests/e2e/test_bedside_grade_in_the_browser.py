@@ -13,12 +13,13 @@ minute's console-feed check the served demo would have run."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from continuum.alerts import feed
 from continuum.db import make_engine, make_sessionmaker, unit_of_work
@@ -142,6 +143,14 @@ def _fits(page: Page, size: dict[str, int], name: str, folder: Path) -> None:
     page.screenshot(path=str(folder / f"bedside-{name}-{width}.png"), full_page=True)
 
 
+def _axis_readable(chart: Locator) -> None:
+    """The time axis's visible labels do not run into each other."""
+    boxes = [b for b in (s.bounding_box() for s in chart.locator(".tchart-x span").all()) if b]
+    boxes = sorted((b for b in boxes if b["width"] > 0), key=lambda b: b["x"])
+    for left, right in itertools.pairwise(boxes):
+        assert left["x"] + left["width"] <= right["x"] + 1, (left, right)
+
+
 def _one_clock(page: Page) -> None:
     """Times in the programme's zone, one format: no ISO 'T…Z' or '+00:00' and no 'UTC' in
     what the page says; the footer names the zone once."""
@@ -204,6 +213,7 @@ def test_run_page(
     expect(chart.locator(".tchart-mark.mk-alert").first).to_be_visible()  # alert markers
     assert chart.locator('[data-signal="post_oxy_po2"] path.tc-dot').count() >= 1  # gases
     assert chart.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+    _axis_readable(chart)
     assert "sweep gas FiO2 (FdO2) 1 1" not in page.locator("#latest").inner_text()
     _one_clock(page)
     _fits(page, size, "run", screenshot_folder(tmp_path))
@@ -227,6 +237,9 @@ def test_alert_page(
     expect(row).to_contain_text("30 %")
     expect(card.locator("td.evidence-values").first).to_contain_text("mmHg per L/min")
     expect(card.locator(".tchart-head").first).to_contain_text("(mmHg per L/min)")
+    _axis_readable(card.locator(".tchart").first)
+    values = card.locator("td.evidence-values").first
+    assert values.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "evidence cut off"
     fix = card.locator("details.fix")
     expect(fix.locator("summary")).to_contain_text("replace a component or raise an action")
     fix.locator("summary").click()
@@ -315,5 +328,6 @@ def test_weaning_page(
     assert sweep.locator("path.tc-line").count() == 1
     expect(chart.locator(".tchart-mark.mk-step").first).to_be_attached()
     assert chart.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+    _axis_readable(chart)
     _one_clock(page)
     _fits(page, size, "weaning", screenshot_folder(tmp_path))
