@@ -26,7 +26,8 @@ def test_a_line_panel_reads_an_entered_value_under_the_pointer_and_as_latest() -
     assert all("entered" not in h.title for h in panel.hovers[:-1])  # only where it was
 
 
-def test_the_run_page_chart_reads_an_entered_drainage_pressure(web: Web) -> None:
+def test_the_run_page_chart_reads_an_entered_drainage_pressure(web_any: Web) -> None:
+    web = web_any  # SQLite and PostgreSQL (their times are read by different statements)
     web.login("nurse")
     posted = web.post_form(
         "/runs/1/observations", {"code": "p_access", "value": "-8", "unit": "kPa"}
