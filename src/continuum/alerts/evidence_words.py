@@ -81,7 +81,7 @@ def threshold_words(t: dict[str, Any]) -> tuple[str, str]:
 
     name, unit, value = str(t.get("name", "")), str(t.get("unit") or ""), t.get("value")
     label = display_names._capital(label_of(name, unit)) if name else ""
-    if not _is_number(value):
+    if not isinstance(value, int | float) or isinstance(value, bool):
         return label, f"{value} {unit}".strip()
     if unit.startswith(PERCENT_UNITS):
         return label, f"{number(float(value) * 100)} %"
