@@ -241,3 +241,13 @@ def result_status(status: object) -> str:
     """'P' → 'preliminary (device status P)'; final or none → ''."""
     words = RESULT_STATUS_WORDS.get(str(status or "").upper())
     return f"{words} (device status {str(status).upper()})" if words else ""
+
+
+# Support types as people say them (the stored codes are lower case: core.vocab.SUPPORT_TYPES).
+SUPPORT_WORDS = {"ecpr": "ECPR", "pulmonary": "pulmonary", "cardiac": "cardiac"}
+
+
+def support_type(value: object) -> str:
+    """'ecpr' → 'ECPR'; 'pulmonary' stays 'pulmonary'."""
+    text = str(value or "")
+    return SUPPORT_WORDS.get(text, text.replace("_", " "))

@@ -150,3 +150,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for item in files[path]:
             name = "browser" if BROWSER_GROUPS == 1 else f"browser{group}"
             item.add_marker(pytest.mark.xdist_group(name))
+
+
+def serve(settings) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The app for ``settings`` on a free port, in a thread, until the generator closes."""
+    port = _free_port()
+    srv = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + SERVER_START_S
+    while not srv.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail(f"the test server did not start within {SERVER_START_S:g} s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def demo_server(demo_url: str) -> Iterator[str]:
+    """The demo programme (the module's own copy, ``demo_url``) served for a whole test
+    module, in a programme zone that is not UTC (America/New_York: one clock is checked)."""
+    settings = test_settings(demo_url).model_copy(update={"timezone": "America/New_York"})
+    yield from serve(settings)

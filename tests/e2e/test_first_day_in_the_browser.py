@@ -1,6 +1,7 @@
-"""On a ward tablet (1024×768) and a phone (390×844): the menu fits (no three-row header),
-folds into a Menu button on the phone and opens without script, error pages keep it, and a
-refused form says so at the top with links that lead to the field."""
+"""At a desktop (1280×900), on a ward tablet (1024×768) and a phone (390×844): the menu
+fits (no three-row header), folds into a Menu button on the phone and opens without script,
+error pages keep it, a refused form says so at the top with links that lead to the field,
+and a researcher starts on the runs list, kept off the live board."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from playwright.sync_api import Page, expect
 from tests.seed import password_for
 
 SHOTS = os.environ.get("CONTINUUM_SCREENSHOTS")  # a folder: keep the screenshots to look at
+DESKTOP = {"width": 1280, "height": 900}
 TABLET = {"width": 1024, "height": 768}
 PHONE = {"width": 390, "height": 844}
 
@@ -37,14 +39,14 @@ def _no_sideways_scroll(page: Page) -> None:
     assert overflow <= 1, f"the page scrolls sideways by {overflow} px"
 
 
-@pytest.mark.parametrize("size", [TABLET, PHONE], ids=["tablet", "phone"])
+@pytest.mark.parametrize("size", [DESKTOP, TABLET, PHONE], ids=["desktop", "tablet", "phone"])
 def test_header_fits_and_opens(page: Page, size: dict[str, int]) -> None:
     page.set_viewport_size(size)
     _log_in(page, "physician_lead")
     expect(page).to_have_url(re.compile(r"/rounds$"))  # the clinician's board
     header = page.locator("header.top")
     logout = page.locator("header.top button:has-text('Log out')")
-    if size is TABLET:
+    if size is not PHONE:
         height = header.bounding_box()["height"]  # type: ignore[index]
         assert height < 100, f"the header takes {height:.0f} px: more than two rows"
         expect(page.locator("header.top nav >> text=Runs")).to_be_visible()
@@ -65,7 +67,7 @@ def test_header_fits_and_opens(page: Page, size: dict[str, int]) -> None:
     _no_sideways_scroll(page)
 
 
-@pytest.mark.parametrize("size", [TABLET, PHONE], ids=["tablet", "phone"])
+@pytest.mark.parametrize("size", [DESKTOP, TABLET, PHONE], ids=["desktop", "tablet", "phone"])
 def test_error_page_keeps_the_menu_and_log_out(page: Page, size: dict[str, int]) -> None:
     page.set_viewport_size(size)
     _log_in(page, "admin")
@@ -80,7 +82,7 @@ def test_error_page_keeps_the_menu_and_log_out(page: Page, size: dict[str, int])
     expect(page).to_have_url(re.compile(r"/login"))
 
 
-@pytest.mark.parametrize("size", [TABLET, PHONE], ids=["tablet", "phone"])
+@pytest.mark.parametrize("size", [DESKTOP, TABLET, PHONE], ids=["desktop", "tablet", "phone"])
 def test_form_error_at_the_top_leads_to_the_field(page: Page, size: dict[str, int]) -> None:
     page.set_viewport_size(size)
     _log_in(page, "perfusionist")
@@ -101,3 +103,22 @@ def test_form_error_at_the_top_leads_to_the_field(page: Page, size: dict[str, in
     field = page.locator("#observation-form input[name=value]")
     expect(field).to_be_in_viewport()
     _no_sideways_scroll(page)
+
+
+@pytest.mark.parametrize("size", [DESKTOP, TABLET, PHONE], ids=["desktop", "tablet", "phone"])
+def test_a_researcher_starts_on_runs_and_is_kept_off_the_live_board(
+    page: Page, size: dict[str, int]
+) -> None:
+    page.set_viewport_size(size)
+    _log_in(page, "researcher")
+    expect(page).to_have_url(re.compile(r"/runs$"))  # their own start page, de-identified
+    assert page.locator("header.top a[href='/rounds']").count() == 0  # no board in the menu
+    assert page.locator("header.top a[href='/referrals']").count() == 0  # nor referrals
+    response = page.goto("/rounds")
+    assert response is not None and response.status == 403
+    expect(page.locator("h1")).to_contain_text("Not allowed")
+    if size is PHONE:
+        page.locator("label.menu-button").click()
+    expect(page.locator("header.top button:has-text('Log out')")).to_be_visible()
+    _no_sideways_scroll(page)
+    _shot(page, f"researcher-board-{size['width']}")

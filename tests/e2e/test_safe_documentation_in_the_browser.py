@@ -1,8 +1,9 @@
-"""Safe documentation defaults in a real browser, each form at a desktop (1280 px) and a
-phone (390 px) width: the circuit check shows the last grade as a hint and selects nothing;
-a round refuses to save until every open alert has a disposition; a plan warning is
-acknowledged with a reason; an outside patient is referred under a temporary identifier;
-candidacy scores share their inputs. Screenshots go to $CONTINUUM_SHOTS (default /tmp)."""
+"""Safe documentation defaults in a real browser, each form at a desktop (1280 px), a ward
+tablet (1024×768) and a phone (390×844): the circuit check shows the last grade as a hint
+and selects nothing; a round refuses to save until every open alert has a disposition; a
+plan warning is acknowledged with a reason; an outside patient is referred under a
+temporary identifier; candidacy scores share their inputs. Screenshots go to
+$CONTINUUM_SHOTS (default /tmp)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ from playwright.sync_api import Page, expect
 from continuum.rounds.schemas import INSPECTION_SITES
 from tests.e2e.conftest import login
 
-WIDTHS = [1280, 390]
+WIDTHS = [1280, 1024, 390]
+HEIGHTS = {1280: 900, 1024: 768, 390: 844}
 SHOTS = Path(os.environ.get("CONTINUUM_SHOTS", "/tmp/continuum-shots"))
 
 
 def _at(page: Page, width: int) -> None:
-    page.set_viewport_size({"width": width, "height": 900})
+    page.set_viewport_size({"width": width, "height": HEIGHTS[width]})
 
 
 def _shot(page: Page, name: str, width: int) -> None:

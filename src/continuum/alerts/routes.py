@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from continuum.alerts import chart, history, service, thresholds
+from continuum.alerts import chart, evidence_words, history, service, thresholds
 from continuum.alerts.api import router as api_router
 from continuum.alerts.models import CircuitAlert
 from continuum.core import free_text, patient_service, run_service, run_view
@@ -112,6 +112,7 @@ def _run_alerts(
         due_default=_local_input(request, now + timedelta(hours=4)),
         charts=charts,
         rules=rules_in_force(db),
+        words=evidence_words,
         may_resolve=service.may_resolve,
         critical_resolvers=service.CRITICAL_RESOLVERS,
         cursor=service.last_event_id(db),

@@ -76,14 +76,15 @@ def trace_of(
     band: tuple[float | None, float | None] | None = None,
     entered: dict[float, str] | None = None,
 ) -> Trace:
-    """One vocabulary signal as a trace: its clinical name and unit; results as dots, each
-    read as entered when that was in another unit (``entered_results``)."""
+    """One vocabulary signal as a trace: its clinical name and unit; results as dots. A value
+    entered in another unit (``entered_results``) is read as entered, the stored value in
+    brackets: a result's dot, a line's period under the pointer and the latest value."""
     spec = vocabulary.CODES[code]
     unit = "fraction" if spec.unit == "1" else spec.unit
     label = spec.meaning[0].upper() + spec.meaning[1:]
     result = is_result(code)
     return Trace(code, label, unit, points, as_points=result, band=band,
-                 entered=entered if result else None)  # fmt: skip
+                 entered=entered or None)  # fmt: skip
 
 
 def surveillance_settings(session: Session) -> SurveillanceSettings:
@@ -201,9 +202,10 @@ def readings(
 def entered_results(
     session: Session, run_id: int, codes: Sequence[str], start: datetime, end: datetime
 ) -> dict[str, dict[float, str]]:
-    """Results (``is_result``) of ``codes`` in [start, end] entered in another unit: code →
-    {seconds since 1970 (as ``readings``): the value and unit as entered, "62 kPa"}."""
-    wanted = [c for c in codes if is_result(c)]
+    """Values of ``codes`` in [start, end] entered in another unit (results and line signals
+    alike: a console sending kPa, a hand entry in mL/min): code → {seconds since 1970 (as
+    ``readings``): the value and unit as entered, "62 kPa"}."""
+    wanted = [c for c in codes if c in vocabulary.CODES]
     if not wanted:
         return {}
     stmt = select(

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 X_UNITS = 1000  # viewBox width
+MS = 0.0015  # two times this close (seconds) are the same instant, read two ways
 PANEL_HEIGHT = 92  # px of plot per panel
 PAD = 6  # px above and below the plotted range
 
@@ -102,15 +103,44 @@ class Trace:
     references: tuple[Reference, ...] = ()
     max_gap: timedelta = timedelta(minutes=15)  # a longer gap breaks the line
     note: str = ""
-    # Results entered in another unit: their time (as in ``points``) → that value and unit
-    # ("62 kPa"), read first with the stored value in brackets (dot titles, the table).
+    # Values entered in another unit: their time (as in ``points``) → that value and unit
+    # ("62 kPa"), read first with the stored value in brackets (dot titles, the table, a
+    # line's hover strips and the latest value in the panel's head).
     entered: Mapping[float, str] | None = None
 
     def shown(self, t: float, v: float, unit: bool = True) -> str:
         """A result as read: '62 kPa (465 mmHg)', or '465 mmHg' (no unit: '465')."""
         stored = f"{number(v)} {self.unit}" if unit else number(v)
-        typed = self.entered.get(t) if self.entered else None
+        typed = self.typed_at(t)
         return f"{typed} ({stored})" if typed else stored
+
+    def typed_at(self, t: float) -> str | None:
+        """The value as entered at time ``t`` (to the millisecond: the times of ``points``
+        and of ``entered`` are read by different statements), or None."""
+        if not self.entered:
+            return None
+        found = self.entered.get(t)
+        if found is None:
+            found = next((w for k, w in self.entered.items() if abs(k - t) <= MS), None)
+        return found
+
+    def entered_points(self, s0: float, s1: float) -> list[tuple[float, float]]:
+        """The (time, stored value) of each value in [s0, s1] entered in another unit."""
+        out: list[tuple[float, float]] = []
+        for t in sorted(self.entered or ()):
+            if not s0 - MS <= t <= s1 + MS:
+                continue
+            k = bisect_left(self.points, (t - MS, -math.inf))
+            if k < len(self.points) and abs(self.points[k][0] - t) <= MS:
+                out.append(self.points[k])
+        return out
+
+    def entered_among(self, points: Sequence[tuple[float, float]], zone: ZoneInfo) -> str:
+        """Values entered in another unit (``entered_points``), as read with their times:
+        '62 kPa (465 mmHg) at 03:10' (the first three, then how many more; '' if none)."""
+        said = [f"{self.shown(t, v)} at {_local(_at(t), zone, '%H:%M')}" for t, v in points[:3]]
+        more = f" and {len(points) - 3} more" if len(points) > 3 else ""
+        return ", ".join(said) + more
 
 
 @dataclass(frozen=True)
@@ -420,7 +450,7 @@ def _panel(tr: Trace, start: datetime, end: datetime, zone: ZoneInfo, buckets: i
     latest = ""
     if inside:
         t, v = inside[-1]
-        latest = f"{number(v)} {tr.unit} at {_local(_at(t), zone, '%H:%M')}"
+        latest = f"{tr.shown(t, v)} at {_local(_at(t), zone, '%H:%M')}"
     return Panel(
         tr.key,
         tr.label,
@@ -533,6 +563,13 @@ def _table(
             if s0 <= t <= s1 and math.isfinite(v):
                 i = min(int((t - s0) // period), rows - 1)
                 cells[i][j].append((t, v))
+    # A line's values entered in another unit, by period (said under the pointer).
+    typed_rows: list[dict[int, list[tuple[float, float]]]] = [{} for _ in traces]
+    for j, tr in enumerate(traces):
+        if not tr.as_points:
+            for t, v in tr.entered_points(s0, s1):
+                i = min(max(int((t - s0) // period), 0), rows - 1)
+                typed_rows[j].setdefault(i, []).append((t, v))
     body = []
     hovers: list[list[Hover]] = [[] for _ in traces]
     width = X_UNITS / max(rows, 1)
@@ -547,6 +584,9 @@ def _table(
             if text:
                 said = (", ".join(tr.shown(t, v) for t, v in row[j]) if tr.as_points
                         else f"{text} {tr.unit}")  # fmt: skip
+                typed = tr.entered_among(typed_rows[j].get(i, []), zone)
+                if typed:
+                    said += f"; entered as {typed}"
                 hovers[j].append(Hover(round(width * i, 1), round(width, 1), f"{when}: {said}"))
         body.append([_local(a, zone, "%d %b %H:%M"), *texts])
     return head, body[::-1], hovers

@@ -186,6 +186,7 @@ def _chart(
     lead = start - timedelta(minutes=s.tmp_smoothing_min)
     codes = (*run_trends.RUN_PAGE_CODES, *run_trends.DP_CODES)
     found = run_trends.readings(session, run.id, codes, lead, end)
+    typed = run_trends.entered_results(session, run.id, run_trends.RUN_PAGE_CODES, start, end)
     traces = []
     for code in run_trends.RUN_PAGE_CODES:
         if code == run_trends.DP_PER_FLOW:
@@ -195,7 +196,7 @@ def _chart(
             continue
         points = found.get(code)
         if points:
-            traces.append(run_trends.trace_of(code, points))
+            traces.append(run_trends.trace_of(code, points, entered=typed.get(code)))
     if not traces:
         return None
     span = (end - start).total_seconds()

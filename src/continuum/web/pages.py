@@ -70,6 +70,7 @@ def _env() -> Environment:
         unit_shown=display_names.unit_shown,  # no dimensionless '1' after FdO2 or pH
         result_status=display_names.result_status,  # 'P' → 'preliminary (device status P)'
         discipline=lambda d: DISCIPLINE_LABELS.get(d, str(d).replace("_", " ")),
+        support=display_names.support_type,  # {{ run.support_type|support }}: 'ecpr' → ECPR
     )
     return env
 
