@@ -88,7 +88,7 @@ def test_history_is_in_clinical_time_with_sentences(web: Web) -> None:
     page = web.client.get("/runs/1/alerts").text
     assert "{'because'" not in page and "{&#39;because&#39;" not in page
     assert "Condition cleared: values back within the thresholds" in page
-    cleared_at = (RUN_START + timedelta(hours=3)).strftime("%d %b %H:%M")
+    cleared_at = (RUN_START + timedelta(hours=3)).strftime("%Y-%m-%d %H:%M")  # one format
     assert cleared_at in page  # the data's time (programme zone UTC in tests) …
     assert "recorded " in page  # … and, as it differs, when the row was written
     assert "Warning raised" in page
