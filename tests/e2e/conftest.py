@@ -42,21 +42,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(sqlite_url: str) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(test_settings(sqlite_url)), host="127.0.0.1", port=port, log_level="warning"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + SERVER_START_S
-    while not srv.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail(f"the test server did not start within {SERVER_START_S:g} s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    yield from serve(test_settings(sqlite_url))
 
 
 @pytest.fixture(scope="session")
