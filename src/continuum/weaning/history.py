@@ -28,8 +28,12 @@ MAX_GAP = timedelta(hours=1)
 def window(trial_list: list[WeaningTrial]) -> tuple[datetime, datetime] | None:
     if not trial_list:
         return None
+    """From half an hour before the first trial to half an hour after the last one ended, but
+    never past now: a trial under way is charted up to now, not into the future."""
+    now = utcnow()
     start = min(t.started_at for t in trial_list) - MARGIN
-    end = max((t.ended_at or utcnow()) for t in trial_list) + MARGIN
+    last = max((t.ended_at or now) for t in trial_list)
+    end = max(min(last + MARGIN, now), last)
     return start, end
 
 
