@@ -29,3 +29,9 @@ function fieldFor(name) {
   const byName = function (list) { return list.find(function (el) { return el.matches(selector); }); };
   return byName(after) || byName(all) || document.getElementById("f-" + name) || after[0] || null;
 }
+
+// [data-fold-narrow] details (the run page's links) start folded on a phone-sized screen.
+document.addEventListener("DOMContentLoaded", function () {
+  if (!window.matchMedia("(max-width: 600px)").matches) return;
+  document.querySelectorAll("details[data-fold-narrow]").forEach(function (el) { el.removeAttribute("open"); });
+});
