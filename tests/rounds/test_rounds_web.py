@@ -3,6 +3,8 @@ the board's row fragment and the printable sheet."""
 
 from __future__ import annotations
 
+import re
+
 from tests.conftest import Web
 from tests.rounds.reviews import left_open_fields
 from tests.seed import SECRET_MRNS
@@ -65,3 +67,15 @@ def test_signed_round_cannot_be_resaved_on_the_page(web: Web) -> None:
     assert response.status_code == 409 or "is signed; add an amendment" in response.text
     page = web.client.get("/runs/1/rounds").text
     assert "first" in page and "signed" in page
+
+
+def test_attendance_list_says_what_an_other_discipline_attendee_does(web: Web) -> None:
+    """Staff of discipline "other" are listed by what they do (quality lead, research), not
+    as "(other)"; clinical disciplines by name; IT roles are not offered."""
+    web.login("nurse")
+    page = web.client.get("/runs/1/rounds").text
+    box = page[page.index("Attendance by discipline") : page.index('id="alerts-reviewed"')]
+    shown = re.findall(r'<span class="muted">\(([^)]*)\)</span>', box)
+    assert "quality lead" in shown and "research" in shown, shown
+    assert "other" not in shown, shown
+    assert "perfusion" in shown, shown
