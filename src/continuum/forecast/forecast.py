@@ -274,6 +274,8 @@ def stored_baselines(
     _, _, _, details = CRITERIA["o2_transfer"].signal(grid, s)
     if details.get("baseline") is not None:
         out["o2_transfer"] = float(details["baseline"])
+        if details.get("capacity_first_day") is not None:
+            out["o2_transfer_capacity"] = float(details["capacity_first_day"])
     return out
 
 
