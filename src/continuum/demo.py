@@ -90,6 +90,8 @@ class DemoCase:
     # minutes before the demo starts that this run's bedside console stopped sending (its
     # last hour of flow and pump speed came from the console): shows the feed-health finding
     console_silent_min: float | None = None
+    # the primary diagnosis as the physician writes it on the run, ICD-10 code first
+    diagnosis: str | None = None
 
 
 def _vent(
@@ -122,6 +124,7 @@ CASES = [
         "control_vv",
         22,
         indication="Influenza A ARDS, PaO2/FiO2 62 on PEEP 14",
+        diagnosis="J10.0 Influenza A pneumonia with ARDS",
         bed="ICU 1",
         bedside=(*_vent(0.5, 12, 26, 1), ("fluid_balance_24h", 1450, 2)),
         console_silent_min=12,
@@ -139,6 +142,7 @@ CASES = [
         "oxygenator_failure",
         60,
         indication="COVID-19 ARDS",
+        diagnosis="U07.1 COVID-19 pneumonia with ARDS",
         bed="ICU 2",
         bedside=(
             *_vent(0.4, 10, 24, 2),
@@ -163,6 +167,7 @@ CASES = [
         48,
         later_mode=("VA+Impella", 5.0, "LV distension on echo: Impella CP for unloading"),
         indication="Fulminant myocarditis, cardiogenic shock",
+        diagnosis="I40.0 Fulminant viral myocarditis, cardiogenic shock",
         bed="CCU 4",
         bedside=(
             *_vent(0.4, 8, 20, 6),  # not charted since the morning: stale on the board
@@ -186,6 +191,7 @@ CASES = [
         weaning=True,
         oxygenator_change_days_ago=7.0,
         indication="Aspiration pneumonitis",
+        diagnosis="J69.0 Aspiration pneumonitis with ARDS",
         bed="ICU 5",
         bedside=(("fluid_balance_24h", -900, 2),),
         # Weaned to 2 L/min before the trial (3 h ago); the sweep is turned off 10 min into
@@ -206,6 +212,7 @@ CASES = [
         "hemolysis",
         40,
         indication="Refractory VF arrest, ECPR in the cath lab",
+        diagnosis="I21.0 Acute anterior STEMI, refractory VF arrest",
         bed="CCU 2",
         bedside=(
             *_vent(0.7, 10, 30, 1),
@@ -230,6 +237,7 @@ CASES = [
         outcome="weaned_recovered",
         ended_days_ago=4.0,
         indication="Bacterial pneumonia",
+        diagnosis="J13 Pneumococcal pneumonia with ARDS",
         bed="ICU 3",
     ),
     DemoCase(
@@ -247,6 +255,7 @@ CASES = [
         outcome="died_on_ecmo",
         ended_days_ago=3.0,
         indication="Post-cardiotomy shock",
+        diagnosis="I97.1 Post-cardiotomy cardiogenic shock after aortic valve replacement",
         bed="CTICU 1",
     ),
 ]
@@ -352,6 +361,7 @@ def _case(db: Session, case: DemoCase, staff: dict[str, Actor], now: datetime, s
             mode=case.mode,
             started_at=start,
             indication=case.indication,  # type: ignore[arg-type]
+            diagnosis=case.diagnosis,
             location=case.bed,
         ),
     )

@@ -400,3 +400,29 @@ def test_list_puts_open_emergencies_first(sessions) -> None:  # type: ignore[no-
         rows = referral.list_referrals(db, NURSE)
         assert rows[0].id == emergency.id
         assert referral.age_text(emergency, datetime.now(UTC)).startswith("1 h")
+
+
+def test_blood_gas_before_ecls_is_kept_for_a_va_candidate(sessions) -> None:  # type: ignore[no-untyped-def]
+    """A VA candidate has no EOLIA criteria: the last arterial gas and ventilator before
+    ECLS are kept as numbers (the form sends text), shared with the scores that ask for
+    them; an impossible or unknown value is refused naming the field and the range."""
+    with unit_of_work(sessions) as db:
+        ref = _referral(db, support="cardiac", mrn="MRNVA1")
+        gas = {"ph": "7.14", "paco2_mmhg": "41", "pao2_mmhg": "88", "fio2": "0.8"}
+        candidacy.save_candidacy(db, COORDINATOR, ref, CandidacyIn(pre_ecls=gas))
+        assert ref.decision.trial_inputs["pre_ecls"] == {
+            "ph": 7.14, "paco2_mmhg": 41.0, "pao2_mmhg": 88.0, "fio2": 0.8,
+        }  # fmt: skip
+        shared = candidacy.shared_inputs(ref.decision, None, None, None)
+        assert shared["fio2"] == (0.8, "blood gas before ECLS")
+        ref_id = ref.id
+    with pytest.raises(ValidationFailed) as exc, unit_of_work(sessions) as db:
+        candidacy.save_candidacy(
+            db,
+            COORDINATOR,
+            db.get(Referral, ref_id),
+            CandidacyIn(pre_ecls={"ph": 6.2, "lactate": 9}),
+        )
+    fields = {p.field: p.message for p in exc.value.problems}
+    assert "6.2 is outside 6.5–8" in fields["pre_ecls.ph"]
+    assert "unknown input" in fields["pre_ecls.lactate"]

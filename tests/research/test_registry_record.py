@@ -344,3 +344,50 @@ def test_discharge_comes_from_the_hospital_outcome_in_force(
     assert f["discharge.discharge_date"].value == START + 21 * 24 * H
     assert f["discharge.discharge_location"].value == "Long-term care or rehab"
     assert "discharge.discharged_alive" not in {x.key for x in rec.work_list}
+
+
+def test_icd10_code_is_read_only_where_the_diagnosis_begins_with_one() -> None:
+    from continuum.research.registry_build import icd10_written
+
+    assert icd10_written("J10.0 Influenza A pneumonia with ARDS") == "J10.0"
+    assert icd10_written("J13 Pneumococcal pneumonia") == "J13"
+    assert icd10_written("U07.1, COVID-19 pneumonia") == "U07.1"
+    assert icd10_written("Influenza A pneumonia (J10.0)") is None  # not written first
+    assert icd10_written("ARDS after influenza") is None
+    assert icd10_written("J100 pneumonia") is None and icd10_written(None) is None
+
+
+def test_va_run_gets_its_icd10_code_and_pre_ecls_gas_from_the_record(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A VA candidate's last gas before ECLS (the candidacy's pre-ECLS inputs) fills the
+    pre-ECLS values; the diagnosis written with its ICD-10 code first fills the code."""
+    with unit_of_work(sessions) as db:
+        patient = Patient(sex="female", height_cm=165, weight_kg=64)
+        db.add(patient)
+        db.flush()
+        run = run_service.start_run(
+            db, PHYSICIAN,
+            RunCreate(patient_id=patient.id, support_type="cardiac", mode="VA", started_at=START,
+                      diagnosis="I40.0 Fulminant viral myocarditis, cardiogenic shock"),
+        )  # fmt: skip
+        referral = Referral(patient_id=patient.id, referring_hospital="X", referring_clinician="Y",
+                            referred_at=START - 5 * H, support_type="cardiac",
+                            clinical_picture="shock", status="accepted")  # fmt: skip
+        db.add(referral)
+        db.flush()
+        db.add(InitiationDecision(
+            referral_id=referral.id, sequence=1, checklist={}, physiology={}, plan={},
+            score_inputs={"save": {"diagnoses": ["myocarditis"], "cardiac_arrest": False}},
+            trial_inputs={"pre_ecls": {"ph": 7.14, "paco2_mmhg": 38.0, "pao2_mmhg": 96.0,
+                                       "fio2": 0.8, "peep_cmh2o": 8.0}},
+            outcome="accept", decided_at=START - 1 * H, run_id=run.id,
+        ))  # fmt: skip
+        run_id = run.id
+    f = fields_of(sessions, run_id).by_key()
+    icd = f["diagnoses.primary_icd10"]
+    assert icd.value == "I40.0" and icd.source_kind == "rule" and "written first" in icd.source
+    assert (f["run.ph_pre"].value, f["run.pao2_pre"].value, f["run.peep_pre"].value) == (
+        7.14, 96.0, 8.0,
+    )  # fmt: skip
+    assert "pre-ECLS gas input ph" in (f["run.ph_pre"].source or "")

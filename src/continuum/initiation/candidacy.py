@@ -43,6 +43,15 @@ ECPR_RANGES: dict[str, tuple[float, float]] = {
     "expected_flow_min": (0, 600),
     "etco2_mmhg": (0, 150),
 }
+# The last arterial gas and the ventilator before ECLS, for any support (VA candidates have
+# no EOLIA criteria): the registry's pre-ECLS values (docs/registry.md).
+PRE_ECLS_RANGES: dict[str, tuple[float, float]] = {
+    "ph": (6.5, 8.0),
+    "paco2_mmhg": (5, 200),
+    "pao2_mmhg": (10, 700),
+    "fio2": (0.21, 1.0),
+    "peep_cmh2o": (0, 40),
+}
 RHYTHMS = ("vf_pvt", "pea", "asystole")
 
 
@@ -82,6 +91,8 @@ def save_candidacy(
     problems += _range_problems("ecpr", data.ecpr, ECPR_RANGES)
     problems += _unknown("eolia", data.eolia, set(EOLIA_RANGES))
     problems += _unknown("ecpr", data.ecpr, {*ECPR_RANGES, "witnessed", "initial_rhythm"})
+    problems += _range_problems("pre_ecls", data.pre_ecls, PRE_ECLS_RANGES)
+    problems += _unknown("pre_ecls", data.pre_ecls, set(PRE_ECLS_RANGES))
     if data.ecpr.get("initial_rhythm") not in (None, *RHYTHMS):
         problems.append(
             FieldProblem(
@@ -106,6 +117,8 @@ def save_candidacy(
         trials["eolia"] = _given_only(data.eolia)
     if "ecpr" in given:
         trials["ecpr"] = _ecpr(data.ecpr)
+    if "pre_ecls" in given:
+        trials["pre_ecls"] = {k: float(v) for k, v in _given_only(data.pre_ecls).items()}
     decision.trial_inputs = trials
     if "score_reason" in given and (found or "scores" not in given):
         decision.score_reason = data.score_reason
@@ -232,6 +245,7 @@ def shared_inputs(
     sources = [(SCORE_TITLES[n], (decision.score_inputs or {}).get(n, {})) for n in SCORES]
     sources.append(("EOLIA criteria", trials.get("eolia", {})))
     sources.append(("ECPR criteria", trials.get("ecpr", {})))
+    sources.append(("blood gas before ECLS", trials.get("pre_ecls", {})))
     for label, values in sources:
         for key in SHARED_NUMBERS:
             if values.get(key) not in (None, "") and key not in out:

@@ -17,7 +17,7 @@ def items(form: Any) -> list[tuple[str, str]]:
 
 
 def candidacy(form: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {"checked": [], "scores": {}, "eolia": {}, "ecpr": {}}
+    data: dict[str, Any] = {"checked": [], "scores": {}, "eolia": {}, "ecpr": {}, "pre_ecls": {}}
     for key, value in items(form):
         if key == "checked":
             data["checked"].append(value)

@@ -68,6 +68,8 @@ class CandidacyIn(Strict):
     )
     eolia: dict[str, Any] = Field(default_factory=dict)
     ecpr: dict[str, Any] = Field(default_factory=dict)
+    # the last arterial gas and ventilator settings before ECLS (any support)
+    pre_ecls: dict[str, Any] = Field(default_factory=dict)
     score_reason: Reason = None
     version: Version = None
 

@@ -72,8 +72,9 @@ class HistoryRun:
     weight: float = 75.0
     # weaning trials: (hour started, status, perfusion assessed)
     trials: list[tuple[float, str, bool]] = field(default_factory=list)
-    # the demo's bedside charting: device makes, pre-ECLS gases (VV), 4 h and 24 h values
+    # the demo's bedside charting: device makes, pre-ECLS gases, 4 h and 24 h values
     charted: bool = False
+    diagnosis: str | None = None  # as written on the run, ICD-10 code first
 
 
 def _at(run: HistoryRun, hour: float) -> datetime:
@@ -102,6 +103,7 @@ def insert_run(db: Session, spec: HistoryRun, staff: dict[str, Actor]) -> int:
         ended_at=end if ended else None,
         outcome=spec.outcome,
         stop_reason="decannulated" if ended else None,
+        diagnosis=spec.diagnosis,
         location="ICU archive",
         created_by=phys,
     )
@@ -252,11 +254,13 @@ def _charted(db: Session, spec: HistoryRun, run: Run) -> None:
 
 
 def _pre_ecls(spec: HistoryRun) -> dict[str, Any]:
-    """A VV candidate's gases and ventilator before ECLS (EOLIA-style inputs); VA runs in
-    this history have none recorded, which the registry work list then shows."""
-    if spec.mode != "VV" or not spec.charted:
+    """The candidate's gases and ventilator before ECLS: a VV candidate's in the EOLIA
+    criteria, a VA candidate's (no EOLIA criteria) as the last arterial gas before ECLS."""
+    if not spec.charted:
         return {}
     rng = random.Random(f"pre-{spec.mrn}")
+    if spec.mode != "VV":
+        return {"pre_ecls": _va_gas(rng, spec.support_type == "ecpr")}
     pao2 = round(rng.uniform(48, 68))
     return {
         "eolia": {
@@ -267,6 +271,58 @@ def _pre_ecls(spec: HistoryRun) -> dict[str, Any]:
             "hypercapnia_hours": rng.choice((3, 4, 6)),
         }
     }  # fmt: skip
+
+
+def _va_gas(rng: random.Random, arrest: bool) -> dict[str, float]:
+    """Cardiogenic shock: metabolic acidosis, ventilated with PEEP 5–10 for pulmonary
+    oedema; during CPR (ECPR): deep mixed acidosis, hypercapnia, FiO2 1.0."""
+    if arrest:
+        return {
+            "ph": round(rng.uniform(6.86, 7.12), 2), "paco2_mmhg": round(rng.uniform(52, 84)),
+            "pao2_mmhg": round(rng.uniform(48, 140)), "fio2": 1.0,
+            "peep_cmh2o": rng.choice((5.0, 5.0, 6.0)),
+        }  # fmt: skip
+    return {
+        "ph": round(rng.uniform(7.08, 7.30), 2), "paco2_mmhg": round(rng.uniform(30, 48)),
+        "pao2_mmhg": round(rng.uniform(64, 190)), "fio2": rng.choice((0.5, 0.6, 0.8, 1.0)),
+        "peep_cmh2o": rng.choice((5.0, 6.0, 8.0, 10.0)),
+    }  # fmt: skip
+
+
+# The primary diagnosis as the physician writes it on the run, ICD-10 code first, by the
+# diagnosis group of the candidacy score (RESP for VV, SAVE for VA; ECPR runs their own).
+DIAGNOSES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("pulmonary", "viral_pneumonia"): (
+        "J10.0 Influenza A pneumonia with ARDS", "U07.1 COVID-19 pneumonia with ARDS",
+        "J12.1 Respiratory syncytial virus pneumonia with ARDS",
+    ),
+    ("pulmonary", "bacterial_pneumonia"): (
+        "J13 Pneumococcal pneumonia with ARDS", "J15.2 Staphylococcal pneumonia with ARDS",
+        "J15.1 Pseudomonas pneumonia with ARDS",
+    ),
+    ("pulmonary", "aspiration_pneumonitis"): ("J69.0 Aspiration pneumonitis with ARDS",),
+    ("cardiac", "myocarditis"): ("I40.0 Fulminant viral myocarditis, cardiogenic shock",),
+    ("cardiac", "refractory_vt_vf"): (
+        "I47.2 Electrical storm: refractory ventricular tachycardia, cardiogenic shock",
+    ),
+    ("cardiac", "other"): (
+        "I21.0 Acute anterior STEMI with cardiogenic shock",
+        "I42.0 Dilated cardiomyopathy, acute decompensation with cardiogenic shock",
+        "I26.0 Massive pulmonary embolism with acute cor pulmonale",
+    ),
+    ("ecpr", "myocarditis"): ("I40.0 Fulminant viral myocarditis, refractory cardiac arrest",),
+    ("ecpr", "refractory_vt_vf"): ("I49.0 Refractory ventricular fibrillation arrest",),
+    ("ecpr", "other"): (
+        "I21.0 Acute anterior STEMI, refractory cardiac arrest",
+        "I26.0 Massive pulmonary embolism, cardiac arrest",
+    ),
+}  # fmt: skip
+
+
+def _diagnosis(spec: HistoryRun) -> str:
+    inputs = spec.scores.get("resp") or spec.scores.get("save") or {}
+    group = inputs.get("diagnosis") or (inputs.get("diagnoses") or ["other"])[0]
+    return random.Random(f"dx-{spec.mrn}").choice(DIAGNOSES[spec.support_type, group])
 
 
 def _trials(db: Session, spec: HistoryRun, run: Run, perf: int | None, phys: int | None) -> None:
@@ -473,12 +529,15 @@ def _save(rng: random.Random, age: int, weight: float) -> dict[str, Any]:
 
 def cohort(now: datetime, count: int = 36, seed: int = 18) -> list[HistoryRun]:
     """A deterministic six-month history, every run ended three weeks before ``now`` (the
-    live demo runs start after it)."""
-    rng = random.Random(seed)
+    live demo runs start after it). Each run draws from its own random streams, and its
+    circuit-check shifts (how many depends on the hour it starts) from one more, so the
+    history is the same whatever the hour the demo is built."""
     trial_rng = random.Random(seed + 1)  # its own stream: the rest of the history is unchanged
     runs: list[HistoryRun] = []
     first = (now - timedelta(days=220)).replace(minute=0, second=0, microsecond=0)
     for i in range(count):
+        rng = random.Random(seed * 1000 + i)
+        shifts = random.Random(f"checks-{seed}-{i}")
         start = first + timedelta(
             days=i * 180 / count + rng.uniform(0, 3), hours=rng.randint(0, 23)
         )
@@ -526,8 +585,8 @@ def cohort(now: datetime, count: int = 36, seed: int = 18) -> list[HistoryRun]:
         t = 9 - start.hour if start.hour <= 9 else 21 - start.hour
         t = t if t > 0 else t + 12
         while t < hours:
-            if rng.random() > miss:
-                spec.check_hours.append(float(t) + rng.uniform(-0.5, 0.5))
+            if shifts.random() > miss:
+                spec.check_hours.append(float(t) + shifts.uniform(-0.5, 0.5))
             t += 12
         if spec.check_hours and rng.random() < 0.4:
             spec.check_transfusions[min(2, len(spec.check_hours) - 1)] = {"red_cells": 1}
@@ -551,6 +610,7 @@ def cohort(now: datetime, count: int = 36, seed: int = 18) -> list[HistoryRun]:
         spec.scores = {"resp": _resp(rng, age)} if support == "pulmonary" else (
             {"save": _save(rng, age, weight)}
         )  # fmt: skip
+        spec.diagnosis = _diagnosis(spec)
         if survived:
             spec.decannulation_complete = rng.random() < (0.9 if late else 0.6)
         if outcome == "weaned_recovered":

@@ -9,6 +9,7 @@ reviewer's confirmations and corrections are applied on top by ``registry_servic
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -472,7 +473,9 @@ class _Builder:
         if d is None:
             return None
         groups = [(k.upper(), v) for k, v in (d.score_inputs or {}).items()]
-        groups += [(f"{k} trial", v) for k, v in (d.trial_inputs or {}).items()]
+        groups += [
+            (TRIAL_GROUPS.get(k, f"{k} trial"), v) for k, v in (d.trial_inputs or {}).items()
+        ]
         for key in keys:
             for name, inputs in groups:
                 value = inputs.get(key) if isinstance(inputs, dict) else None
@@ -740,7 +743,7 @@ class _Builder:
             where=where,
             free_text=True,
         ).set(self.run.diagnosis, f"run {self.rid} diagnosis", "record", self.rid)
-        self.add(
+        icd = self.add(
             "diagnoses",
             "",
             "primary_icd10",
@@ -750,6 +753,16 @@ class _Builder:
             pattern=ICD10,
             pattern_words="ICD-10 code, e.g. J12.82",
         )
+        code = icd10_written(self.run.diagnosis)
+        if code is not None:
+            icd.set(
+                code,
+                f"rule: ICD-10 code written first in run {self.rid}'s diagnosis",
+                "rule",
+                self.rid,
+            )
+        else:
+            icd.note = "the run's diagnosis as written does not begin with an ICD-10 code"
         found = None
         d = self.decision()
         for score, inputs in ((d.score_inputs or {}) if d else {}).items():
@@ -905,6 +918,18 @@ _DISCHARGE_LOCATION: dict[str, str] = {
     "rehabilitation": "long_term_care_or_rehab",
     "hospice": "hospice",
 }
+
+
+# The initiation decision's input groups besides the scores, as sources name them.
+TRIAL_GROUPS = {"pre_ecls": "pre-ECLS gas"}
+_ICD10_FIRST = re.compile(rf"\s*({ICD10})(?=$|[\s,;:–—-])")
+
+
+def icd10_written(diagnosis: str | None) -> str | None:
+    """The ICD-10 code a diagnosis as written begins with ("J10.0 Influenza A pneumonia"),
+    or None: a code is read only where the clinician wrote it, never inferred from words."""
+    found = _ICD10_FIRST.match(diagnosis or "")
+    return found.group(1) if found else None
 
 
 # name, label, unit, initiation input keys (first found wins), required, low, high

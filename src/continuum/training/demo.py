@@ -100,7 +100,7 @@ def add_demo_data(db: Session, staff: dict[str, Actor], now: datetime) -> None:
         detector = str(alert.get("detector", ""))
         if detector:
             run_view.review_alerts(db, perfusionist, run.id, detector, "seen at the drill")
-    service.end(db, coordinator, row.id, "Debriefed at the bedside: check ΔP before the pump.")
+    service.end(db, coordinator, row.id, "Debriefed at the bedside: check ΔP before the pump.", now)
     if perfusionist.staff_id is not None:
         service.sign_off(
             db,
