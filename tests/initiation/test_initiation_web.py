@@ -127,3 +127,24 @@ def test_an_api_edit_or_signature_must_name_the_version_it_was_made_on(web: Web)
     stale = {**h, "If-Match": str(before["version"])}  # the version before that save
     r = web.client.post("/api/v1/referrals/1/candidacy", headers=stale, json={"note": "x"})
     assert r.status_code == 409 and r.json()["error"] == "stale_version"
+
+
+def test_eolia_values_typed_on_the_page_are_stored_as_numbers(web: Web) -> None:
+    """The form's boxes arrive as text; the decision keeps numbers (the registry reads
+    numbers, issue #19), exactly as the API would have stored them."""
+    from sqlalchemy import select
+
+    from continuum.db import make_engine, make_sessionmaker
+    from continuum.initiation.models import InitiationDecision
+
+    web.login("physician")
+    form = {"eolia.ventilation_days": "2", "eolia.fio2": "0.9", "eolia.peep_cmh2o": "14",
+            "eolia.pf_ratio_mmhg": "62", "eolia.pf_hours": "4"}  # fmt: skip
+    assert web.post_form("/referrals/1/candidacy", form).status_code == 303
+    engine = make_engine(web.url)
+    with make_sessionmaker(engine)() as db:
+        decision = db.scalars(select(InitiationDecision)).one()
+        eolia = decision.trial_inputs["eolia"]
+    engine.dispose()
+    assert eolia == {"ventilation_days": 2.0, "fio2": 0.9, "peep_cmh2o": 14.0,
+                     "pf_ratio_mmhg": 62.0, "pf_hours": 4.0}  # fmt: skip

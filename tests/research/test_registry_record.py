@@ -357,11 +357,16 @@ def test_icd10_code_is_read_only_where_the_diagnosis_begins_with_one() -> None:
     assert icd10_written("J100 pneumonia") is None and icd10_written(None) is None
 
 
+@pytest.mark.parametrize("as_text", [False, True])
 def test_va_run_gets_its_icd10_code_and_pre_ecls_gas_from_the_record(
-    sessions: sessionmaker[Session],
+    sessions: sessionmaker[Session], as_text: bool
 ) -> None:
     """A VA candidate's last gas before ECLS (the candidacy's pre-ECLS inputs) fills the
-    pre-ECLS values; the diagnosis written with its ICD-10 code first fills the code."""
+    pre-ECLS values; the diagnosis written with its ICD-10 code first fills the code.
+    Inputs saved from the web form as text (before numbers were stored as numbers) read the
+    same."""
+    gas = {"ph": 7.14, "paco2_mmhg": 38.0, "pao2_mmhg": 96.0, "fio2": 0.8, "peep_cmh2o": 8.0}
+    given = {k: str(v) for k, v in gas.items()} if as_text else gas
     with unit_of_work(sessions) as db:
         patient = Patient(sex="female", height_cm=165, weight_kg=64)
         db.add(patient)
@@ -379,8 +384,7 @@ def test_va_run_gets_its_icd10_code_and_pre_ecls_gas_from_the_record(
         db.add(InitiationDecision(
             referral_id=referral.id, sequence=1, checklist={}, physiology={}, plan={},
             score_inputs={"save": {"diagnoses": ["myocarditis"], "cardiac_arrest": False}},
-            trial_inputs={"pre_ecls": {"ph": 7.14, "paco2_mmhg": 38.0, "pao2_mmhg": 96.0,
-                                       "fio2": 0.8, "peep_cmh2o": 8.0}},
+            trial_inputs={"pre_ecls": given},
             outcome="accept", decided_at=START - 1 * H, run_id=run.id,
         ))  # fmt: skip
         run_id = run.id

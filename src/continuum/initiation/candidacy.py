@@ -114,7 +114,8 @@ def save_candidacy(
         decision.score_inputs = dict(scores)
     trials = dict(decision.trial_inputs or {})
     if "eolia" in given:
-        trials["eolia"] = _given_only(data.eolia)
+        # numbers, as the API sends them (the form's boxes arrive as text; ranges checked above)
+        trials["eolia"] = {k: float(v) for k, v in _given_only(data.eolia).items()}
     if "ecpr" in given:
         trials["ecpr"] = _ecpr(data.ecpr)
     if "pre_ecls" in given:

@@ -9,6 +9,7 @@ reviewer's confirmations and corrections are applied on top by ``registry_servic
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -478,8 +479,8 @@ class _Builder:
         ]
         for key in keys:
             for name, inputs in groups:
-                value = inputs.get(key) if isinstance(inputs, dict) else None
-                if isinstance(value, int | float) and not isinstance(value, bool):
+                value = _number(inputs.get(key) if isinstance(inputs, dict) else None)
+                if value is not None:
                     return value, f"{name} input {key}", d
         return None
 
@@ -989,3 +990,19 @@ def build(db: Session, run: Run, windows: Windows, patient_label: str) -> Regist
         fields=fields,
         complications_unmapped=unmapped,
     )
+
+
+def _number(value: Any) -> int | float | None:
+    """A number among a decision's inputs; decisions saved from the web form before numbers
+    were stored as numbers hold them as text ("7.21"), read the same way."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
