@@ -28,6 +28,7 @@ from continuum.core.vocab import (
 from continuum.db import Base, UTCDateTime, utcnow
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
+_ENTERED = "entered_unit IS NOT NULL"
 _CORRECTIONS = "source = 'manual' OR status <> 'final' OR amends_id IS NOT NULL"
 
 
@@ -54,6 +55,17 @@ class Observation(Base):
             "code",
             "time",
             postgresql_where=text("status = 'final'"),
+            # The value too: a chart's 24 h is an index-only scan (migration 0042).
+            postgresql_include=["value", "id"],
+        ),
+        # Values entered in another unit, which charts read as entered (migration 0042).
+        Index(
+            "ix_observation_entered",
+            "run_id",
+            "code",
+            "time",
+            postgresql_where=text(_ENTERED),
+            sqlite_where=text(_ENTERED),
         ),
         Index(
             "ix_observation_corrections",
