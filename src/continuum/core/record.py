@@ -97,6 +97,20 @@ class Observation(Base):
     entered_unit: Mapped[str | None] = mapped_column(String(16))
 
 
+class ObservationCount(Base):
+    """How many final values a run holds of each code, kept by database triggers in the
+    statement that writes the values (migration 0042): an insert adds, a value superseded
+    or entered in error (an amendment's UPDATE of its status) or deleted takes away. The run
+    page reads the counts here instead of counting the run's rows on every view (a device
+    feed adds tens of thousands an hour). Never written by the application."""
+
+    __tablename__ = "observation_count"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
 class ObservationAmendment(Base):
     """Why and by whom an observation was corrected."""
 

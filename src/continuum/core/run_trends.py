@@ -165,14 +165,16 @@ def _seconds(micros: Sequence[int] | np.ndarray) -> np.ndarray:
 
 # Per code, its values in time order straight off the (run, code, time) index, which holds
 # the value and id too (migration 0042): an index-only scan needing no sort, where one
-# GROUP BY over all codes read every row from the table and sorted them. Times (whole
-# microseconds since 1970) and values come as the binary 8-byte numbers end to end, which
-# numpy reads as they are, where a text array of 80,000 values (under a device feed) was
-# parsed into as many Python numbers.
+# GROUP BY over all codes read every row from the table and sorted them. Times and values
+# come in PostgreSQL's binary form end to end (a time: whole microseconds since 2000-01-01
+# UTC, 8 bytes; a value: an 8-byte float), which numpy reads as they are, where a text
+# array of 80,000 values (under a device feed) was parsed into as many Python numbers and
+# each time's EXTRACT(epoch) was numeric arithmetic.
+PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 UTC, PostgreSQL's epoch, in µs since 1970
 _PG_READINGS = text(
     "SELECT c.code, s.us, s.vs FROM unnest(CAST(:codes AS text[])) AS c(code), LATERAL ("
-    "SELECT string_agg(int8send(CAST(EXTRACT(epoch FROM o.time) * 1000000 AS bigint)), "
-    "''::bytea) AS us, string_agg(float8send(o.value), ''::bytea) AS vs "
+    "SELECT string_agg(timestamptz_send(o.time), ''::bytea) AS us, "
+    "string_agg(float8send(o.value), ''::bytea) AS vs "
     "FROM (SELECT o.time, o.value FROM observation o "
     "WHERE o.run_id = :run AND o.code = c.code AND o.status = 'final' "
     "AND o.time >= :start AND o.time <= :end ORDER BY o.time, o.id) o) s "
@@ -194,7 +196,7 @@ def series_arrays(
         )
         out = {
             code: (
-                _seconds(np.frombuffer(us, dtype=">i8")),
+                _seconds(np.frombuffer(us, dtype=">i8") + PG_EPOCH_US),
                 np.frombuffer(vs, dtype=">f8").astype(float),
             )
             for code, us, vs in found

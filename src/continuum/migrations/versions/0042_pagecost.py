@@ -6,6 +6,12 @@
 * ``ix_observation_entered``: the few values entered in another unit (a console sending
   kPa, a hand entry in mL/min), which the charts read as entered; the run page's query
   looked at every value of the window to find them.
+* ``observation_count``: final values per run and code, kept by triggers in the statement
+  that writes observations (insert +, a status changed from or to final ±, delete −), so
+  the run page no longer counts the run's rows on every view. PostgreSQL: one statement-
+  level trigger per event over its transition tables, the upsert in key order (two writers
+  of one run wait for each other's row instead of deadlocking). SQLite: row triggers.
+  Filled here from the rows already stored.
 
 Revision ID: 0042_pagecost
 Revises: 0041_registryrest
@@ -27,6 +33,53 @@ depends_on: str | Sequence[str] | None = None
 FINAL = "status = 'final'"
 ENTERED = "entered_unit IS NOT NULL"
 
+PG_COUNT = """
+CREATE FUNCTION observation_count_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO observation_count AS c (run_id, code, n)
+      SELECT run_id, code, count(*) FROM new_rows WHERE status = 'final'
+      GROUP BY run_id, code ORDER BY run_id, code
+      ON CONFLICT (run_id, code) DO UPDATE SET n = c.n + EXCLUDED.n;
+  ELSIF TG_OP = 'UPDATE' THEN
+    INSERT INTO observation_count AS c (run_id, code, n)
+      SELECT run_id, code, sum(d) FROM (
+        SELECT run_id, code, 1 AS d FROM new_rows WHERE status = 'final'
+        UNION ALL SELECT run_id, code, -1 FROM old_rows WHERE status = 'final') x
+      GROUP BY run_id, code HAVING sum(d) <> 0 ORDER BY run_id, code
+      ON CONFLICT (run_id, code) DO UPDATE SET n = c.n + EXCLUDED.n;
+  ELSE
+    INSERT INTO observation_count AS c (run_id, code, n)
+      SELECT run_id, code, -count(*) FROM old_rows WHERE status = 'final'
+      GROUP BY run_id, code ORDER BY run_id, code
+      ON CONFLICT (run_id, code) DO UPDATE SET n = c.n + EXCLUDED.n;
+  END IF;
+  RETURN NULL;
+END $$
+"""
+PG_COUNT_TRIGGERS = (
+    ("insert", "INSERT", "NEW TABLE AS new_rows"),
+    ("update", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+    ("delete", "DELETE", "OLD TABLE AS old_rows"),
+)
+
+
+def _sqlite_add(row: str, sign: str) -> str:
+    return (
+        f"INSERT INTO observation_count (run_id, code, n) SELECT {row}.run_id, {row}.code, "
+        f"{sign}1 WHERE {row}.status = 'final' "
+        f"ON CONFLICT (run_id, code) DO UPDATE SET n = n {sign} 1;"
+    )
+
+
+SQLITE_COUNT_TRIGGERS = {
+    "observation_count_insert": f"AFTER INSERT ON observation BEGIN {_sqlite_add('NEW', '+')} END",
+    "observation_count_update": (
+        f"AFTER UPDATE ON observation BEGIN {_sqlite_add('OLD', '-')} {_sqlite_add('NEW', '+')} END"
+    ),
+    "observation_count_delete": f"AFTER DELETE ON observation BEGIN {_sqlite_add('OLD', '-')} END",
+}
+
 
 def upgrade() -> None:
     with op.batch_alter_table("observation", schema=None) as batch_op:
@@ -45,9 +98,39 @@ def upgrade() -> None:
             postgresql_where=sa.text(ENTERED),
             sqlite_where=sa.text(ENTERED),
         )
+    op.create_table(
+        "observation_count",
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("run_id", "code", name=op.f("pk_observation_count")),
+    )
+    op.execute(
+        "INSERT INTO observation_count (run_id, code, n) SELECT run_id, code, count(*) "
+        "FROM observation WHERE status = 'final' GROUP BY run_id, code"
+    )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(PG_COUNT)
+        for name, event, tables in PG_COUNT_TRIGGERS:
+            op.execute(
+                f"CREATE TRIGGER observation_count_{name} AFTER {event} ON observation "
+                f"REFERENCING {tables} FOR EACH STATEMENT "
+                "EXECUTE FUNCTION observation_count_change()"
+            )
+    else:
+        for name, body in SQLITE_COUNT_TRIGGERS.items():
+            op.execute(f"CREATE TRIGGER {name} {body}")
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for name, _event, _tables in PG_COUNT_TRIGGERS:
+            op.execute(f"DROP TRIGGER observation_count_{name} ON observation")
+        op.execute("DROP FUNCTION observation_count_change()")
+    else:
+        for name in SQLITE_COUNT_TRIGGERS:
+            op.execute(f"DROP TRIGGER {name}")
+    op.drop_table("observation_count")
     with op.batch_alter_table("observation", schema=None) as batch_op:
         batch_op.drop_index("ix_observation_entered")
         batch_op.drop_index("ix_observation_run_code_time")
