@@ -12,10 +12,13 @@ medians and the ratio old / new.
 
     .venv/bin/python benchmarks/bench_page_cost.py [--repeat 9] [--against main]
         [--url postgresql+psycopg://postgres@127.0.0.1:5432/existing_db] [--profile /runs/5]
-        [--feed]
+        [--feed] [--dense 12000]
 
 ``--feed`` stores a newer blood flow value for every active run before each read (as a
 device feed does; what a page keeps until newer data arrives is then made again).
+``--dense N`` first stores N values per circuit signal and active run over the last 10
+minutes (as a 10-minute load test leaves them: 100 messages/s of six values over five runs
+is N = 12000), so that the pages read the window a device feed fills.
 ``--profile PATH`` also prints the cProfile (cumulative) of one request of PATH and the
 slowest statements.
 """
@@ -74,8 +77,20 @@ def backend_cpu(database: str) -> float:
     return total
 
 
-def prepare(url: str) -> None:
-    """The demo programme and one physician account, then ANALYZE."""
+DENSE = (
+    "INSERT INTO observation (run_id, code, time, value, unit, source, status, recorded_at, "
+    "ingest_ref) SELECT r.id, c.code, now() - interval '10 minutes' + g * (interval '600 s' "
+    "/ %(n)s), c.v * (0.98 + random() * 0.04), c.unit, 'hl7', 'final', now(), "
+    "'dense-' || r.id || '-' || c.code || '-' || g FROM run r, (VALUES "
+    "('blood_flow', 4.4, 'L/min'), ('pump_speed', 3400, '/min'), ('p_access', -62, 'mm[Hg]'), "
+    "('p_preoxy', 250, 'mm[Hg]'), ('p_postoxy', 228, 'mm[Hg]'), ('sweep_flow', 3.5, 'L/min')"
+    ") AS c(code, v, unit), generate_series(1, %(n)s) AS g WHERE r.ended_at IS NULL"
+)
+
+
+def prepare(url: str, dense: int = 0) -> None:
+    """The demo programme and one physician account (``dense``: that many values per
+    circuit signal and active run over the last 10 minutes), then ANALYZE."""
     import psycopg
     from rich.console import Console
 
@@ -101,6 +116,8 @@ def prepare(url: str) -> None:
         )
     engine.dispose()
     with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as c:
+        if dense:
+            c.execute(DENSE, {"n": dense})
         c.execute("VACUUM ANALYZE")
 
 
@@ -274,6 +291,9 @@ def main() -> None:
     ap.add_argument("--keep-db", action="store_true")
     ap.add_argument("--profile", default="", help="a page to profile, e.g. /runs/[id]")
     ap.add_argument("--feed", action="store_true", help="a newer value per run before each read")
+    ap.add_argument(
+        "--dense", type=int, default=0, help="values per circuit signal and active run, last 10 min"
+    )
     ap.add_argument("--json-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.json_only:
@@ -289,7 +309,7 @@ def main() -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
         url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
         print(f"database {name}: demo programme …", file=sys.stderr)
-        prepare(url)
+        prepare(url, args.dense)
     try:
         with tempfile.TemporaryDirectory(prefix="bench_page_cost_") as tmp:
             # Old first, then new, then old again would be fairer still; the machine is

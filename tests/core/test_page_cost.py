@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -40,7 +41,7 @@ def test_microseconds_become_the_seconds_round_gives() -> None:
     micros = [int(x) for x in base + rng.integers(0, 10**11, 20_000)]
     micros += [base + 500, base + 1500, base + 999_500, base + 499, base + 501, 0, 500, -1500]
     micros += [base + k * 1000 + 500 for k in range(200)]  # exactly half-way: round() decides
-    assert run_trends._seconds(micros) == [round(u / 1e6, 3) for u in micros]
+    assert run_trends._seconds(micros).tolist() == [round(u / 1e6, 3) for u in micros]
 
 
 def _row_by_row(db, run_id, codes, start, end):  # type: ignore[no-untyped-def]
@@ -293,3 +294,82 @@ def test_chart_table_ranges_on_arrays_equal_the_point_by_point_cells() -> None:
                 cells.setdefault(min(int((a - s0) // period), rows - 1), []).append(b)
         expected = [(i, min(vs), max(vs)) for i, vs in sorted(cells.items())]
         assert trend_chart._line_ranges(points, s0, s0 + span, period, rows) == expected, case
+
+
+def _dense(rng, n, s0, span):  # type: ignore[no-untyped-def]
+    """A feed's values: several a second in places, gaps, equal times, ties, NaN, and values
+    before the window (the ΔP lead) and outside the display range."""
+    steps = rng.choice([0.05, 0.2, 1.0, 60.0, 61.737], n) * rng.integers(1, 3, n)
+    t = np.round(s0 - 1800 + np.cumsum(steps) * (span / max(steps.sum(), 1.0)), 3)
+    if n > 20:
+        t[n // 3 :] += rng.choice([0.0, 3600.0])  # a long gap
+        t[5] = t[4]
+        t.sort()
+    v = np.round(rng.normal(4.5, 0.4, n), int(rng.integers(0, 3)))
+    if n > 20:
+        v[rng.integers(0, n, 4)] = np.nan
+        v[rng.integers(0, n)] = 12.0
+    return t, v
+
+
+def test_a_thinned_line_draws_the_chart_of_all_its_values() -> None:
+    """trend_chart.essential keeps what the chart draws and says: the chart (line, ranges,
+    table, hover strips, latest value, values entered in another unit) of the kept values is
+    the chart of all of them."""
+    rng = np.random.default_rng(23)
+    zone = ZoneInfo("America/New_York")
+    for case in range(120):
+        n = int(rng.integers(0, 6000))
+        span = float(rng.choice([24 * 3600, 3 * 3600]))
+        s0 = 1_796_390_160.318292
+        t, v = _dense(rng, n, s0, span)
+        start = datetime.fromtimestamp(s0, UTC)
+        end = datetime.fromtimestamp(s0 + span, UTC)
+        picks = rng.integers(0, n, 3) if n else []
+        entered = {float(t[i]): "62 kPa" for i in picks}
+        keep = trend_chart.essential(t, v, start, end, near=list(entered))
+        if n > 3000 and span > 3600 * 4:
+            assert keep.sum() < n / 2, case  # thinned indeed
+        full = list(zip(t.tolist(), v.tolist(), strict=True))
+        kept = list(zip(t[keep].tolist(), v[keep].tolist(), strict=True))
+        charts = [
+            trend_chart.build(
+                [trend_chart.Trace("blood_flow", "Blood flow", "L/min", pts, band=(4, 5),
+                                   entered=entered)],
+                start,
+                end,
+                zone,
+            )
+            for pts in (full, kept)
+        ]  # fmt: skip
+        assert charts[0] == charts[1], case
+
+
+def test_flow_and_pressure_thinned_to_grid_steps_give_the_same_ratio() -> None:
+    """The ΔP per L/min from the last value of each grid step (run_trends._arrays) is the
+    ratio from every value (surveillance reads the grid by last value carried forward)."""
+    from continuum.surveillance import RunSeries
+    from continuum.surveillance.grid import Grid
+    from continuum.surveillance.transmembrane_gradient_rise import resistance_rise
+
+    s = DEFAULT_SETTINGS
+    rng = np.random.default_rng(7)
+    for case in range(40):
+        s0 = 1_796_390_160.318292
+        found = {}
+        for code, level in (("blood_flow", 4.4), ("p_preoxy", 250.0), ("p_postoxy", 228.0)):
+            t, v = _dense(rng, int(rng.integers(50, 5000)), s0, 6 * 3600)
+            found[code] = (t, v * level / 4.5)
+        every = {}
+        for code, (t, v) in found.items():
+            sel = (t >= s0) & np.isfinite(v)
+            every[code] = (np.round(t[sel] * 1000).astype("int64").astype("datetime64[ms]"), v[sel])
+        thinned = run_trends._arrays(found, s0, run_trends._step_ms(s))
+        assert sum(len(a) for a, _ in thinned.values()) <= sum(len(a) for a, _ in every.values())
+        traces = []
+        for signals in (every, thinned):
+            grid = Grid.over(RunSeries("VV", signals), s.grid_step_s)
+            traces.append((grid.times, resistance_rise(grid, s)))
+        assert np.array_equal(traces[0][0], traces[1][0]), case
+        for key in traces[0][1]:
+            assert np.array_equal(traces[0][1][key], traces[1][1][key], equal_nan=True), case

@@ -17,7 +17,7 @@ from continuum import vocabulary
 from continuum.core import audit
 from continuum.core import clinical_backfill as texts
 from continuum.core.clinical_event import record_event, words
-from continuum.core.record import Observation, ObservationAmendment
+from continuum.core.record import Observation, ObservationAmendment, ObservationCount
 from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.core.schemas import AmendmentIn, ObservationIn
@@ -520,10 +520,10 @@ def get_observation(session: Session, observation_id: int) -> Observation:
 
 
 def code_counts(session: Session, run_id: int) -> dict[str, int]:
-    stmt = (
-        select(Observation.code, func.count())
-        .where(Observation.run_id == run_id, Observation.status == "final")
-        .group_by(Observation.code)
+    """Final values per code of the run, as the triggers of migration 0042 keep them in the
+    statement that writes values (``ObservationCount``): not a count of the run's rows."""
+    stmt = select(ObservationCount.code, ObservationCount.n).where(
+        ObservationCount.run_id == run_id, ObservationCount.n > 0
     )
     return {code: n for code, n in session.execute(stmt)}
 

@@ -28,6 +28,7 @@ from continuum.core.vocab import (
 from continuum.db import Base, UTCDateTime, utcnow
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
+_ENTERED = "entered_unit IS NOT NULL"
 _CORRECTIONS = "source = 'manual' OR status <> 'final' OR amends_id IS NOT NULL"
 
 
@@ -54,6 +55,17 @@ class Observation(Base):
             "code",
             "time",
             postgresql_where=text("status = 'final'"),
+            # The value too: a chart's 24 h is an index-only scan (migration 0042).
+            postgresql_include=["value", "id"],
+        ),
+        # Values entered in another unit, which charts read as entered (migration 0042).
+        Index(
+            "ix_observation_entered",
+            "run_id",
+            "code",
+            "time",
+            postgresql_where=text(_ENTERED),
+            sqlite_where=text(_ENTERED),
         ),
         Index(
             "ix_observation_corrections",
@@ -83,6 +95,20 @@ class Observation(Base):
     # as 465 mmHg); both None when it came in the stored unit (``vocabulary.as_entered``).
     entered_value: Mapped[float | None] = mapped_column(Float)
     entered_unit: Mapped[str | None] = mapped_column(String(16))
+
+
+class ObservationCount(Base):
+    """How many final values a run holds of each code, kept by database triggers in the
+    statement that writes the values (migration 0042): an insert adds, a value superseded
+    or entered in error (an amendment's UPDATE of its status) or deleted takes away. The run
+    page reads the counts here instead of counting the run's rows on every view (a device
+    feed adds tens of thousands an hour). Never written by the application."""
+
+    __tablename__ = "observation_count"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
 
 
 class ObservationAmendment(Base):

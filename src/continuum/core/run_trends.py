@@ -11,15 +11,14 @@ then ``baseline_hours``), with the thresholds in force.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import BigInteger, Float, cast, func, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import Float, func, select, text
 from sqlalchemy.orm import Session
 
 from continuum import display_names, vocabulary
@@ -28,7 +27,7 @@ from continuum.core.clinical_event import ClinicalEvent
 from continuum.core.record import Observation
 from continuum.core.run_record import Run
 from continuum.core.run_service import current_mode
-from continuum.core.trend_chart import Chart, Marker, Reference, Trace, build
+from continuum.core.trend_chart import Chart, Marker, Reference, Trace, build, essential
 from continuum.errors import NotFound
 from continuum.surveillance import RunSeries
 from continuum.surveillance.grid import Grid
@@ -149,12 +148,7 @@ def _epoch(session: Session) -> Any:
     return (func.julianday(Observation.time, type_=Float) - 2440587.5) * 86400.0
 
 
-def _epoch_us() -> Any:
-    """PostgreSQL: observation time as whole microseconds since 1970 (exact: numeric)."""
-    return cast(func.extract("epoch", Observation.time) * 1_000_000, BigInteger)
-
-
-def _seconds(micros: Sequence[int]) -> list[float]:
+def _seconds(micros: Sequence[int] | np.ndarray) -> np.ndarray:
     """Microseconds since 1970 as the seconds ``readings`` gives: round(seconds, 3), the
     float of the time in seconds rounded to the millisecond, computed on whole numbers for
     the whole array at once (14,000 calls of round() were a tenth of the run page's CPU).
@@ -163,10 +157,55 @@ def _seconds(micros: Sequence[int]) -> list[float]:
     answer there depends on the float's binary digits."""
     us = np.asarray(micros, dtype=np.int64)
     whole, rest = np.divmod(us, 1000)
-    out = ((whole + (rest > 500)) / 1000.0).tolist()
+    out = (whole + (rest > 500)) / 1000.0
     for i in np.flatnonzero(rest == 500).tolist():
         out[i] = round(int(us[i]) / 1e6, 3)
     return out
+
+
+# Per code, its values in time order straight off the (run, code, time) index, which holds
+# the value and id too (migration 0042): an index-only scan needing no sort, where one
+# GROUP BY over all codes read every row from the table and sorted them. Times and values
+# come in PostgreSQL's binary form end to end (a time: whole microseconds since 2000-01-01
+# UTC, 8 bytes; a value: an 8-byte float), which numpy reads as they are, where a text
+# array of 80,000 values (under a device feed) was parsed into as many Python numbers and
+# each time's EXTRACT(epoch) was numeric arithmetic.
+PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 UTC, PostgreSQL's epoch, in µs since 1970
+_PG_READINGS = text(
+    "SELECT c.code, s.us, s.vs FROM unnest(CAST(:codes AS text[])) AS c(code), LATERAL ("
+    "SELECT string_agg(timestamptz_send(o.time), ''::bytea) AS us, "
+    "string_agg(float8send(o.value), ''::bytea) AS vs "
+    "FROM (SELECT o.time, o.value FROM observation o "
+    "WHERE o.run_id = :run AND o.code = c.code AND o.status = 'final' "
+    "AND o.time >= :start AND o.time <= :end ORDER BY o.time, o.id) o) s "
+    "WHERE s.us IS NOT NULL"
+)
+
+
+Series = tuple[np.ndarray, np.ndarray]  # (seconds since 1970, values), time order
+
+
+def series_arrays(
+    session: Session, run_id: int, codes: Sequence[str], start: datetime, end: datetime
+) -> dict[str, Series]:
+    """``readings`` as two arrays per code (the same floats): what the run page thins
+    (``trend_chart.essential``) before making a point of each value."""
+    if session.get_bind().dialect.name == "postgresql":
+        found = session.execute(
+            _PG_READINGS, {"run": run_id, "codes": sorted(set(codes)), "start": start, "end": end}
+        )
+        out = {
+            code: (
+                _seconds(np.frombuffer(us, dtype=">i8") + PG_EPOCH_US),
+                np.frombuffer(vs, dtype=">f8").astype(float),
+            )
+            for code, us, vs in found
+        }
+        return dict(sorted(out.items()))
+    return {
+        code: (np.array([t for t, _ in points], dtype=float), np.array([v for _, v in points]))
+        for code, points in readings(session, run_id, codes, start, end).items()
+    }
 
 
 def readings(
@@ -174,9 +213,14 @@ def readings(
 ) -> dict[str, list[tuple[float, float]]]:
     """Final values of ``codes`` in [start, end]: code → [(seconds since 1970, value)].
 
-    PostgreSQL: one row per code carrying its times and values as two arrays (array_agg in
-    time order), which the driver hands over as lists: a row per value through the ORM
-    layer cost twice the time and CPU at the run page's ~12,000 values."""
+    PostgreSQL: one row per code carrying its times and values as two arrays (in time
+    order), which the driver hands over as lists: a row per value through the ORM layer
+    cost twice the time and CPU at the run page's ~12,000 values."""
+    if session.get_bind().dialect.name == "postgresql":
+        return {
+            code: list(zip(t.tolist(), v.tolist(), strict=True))
+            for code, (t, v) in series_arrays(session, run_id, codes, start, end).items()
+        }
     where = (
         Observation.run_id == run_id,
         Observation.code.in_(codes),
@@ -185,14 +229,6 @@ def readings(
         Observation.time <= end,
     )
     out: dict[str, list[tuple[float, float]]] = {}
-    if session.get_bind().dialect.name == "postgresql":
-        order = (Observation.time, Observation.id)
-        micros = func.array_agg(aggregate_order_by(_epoch_us(), *order))
-        values = func.array_agg(aggregate_order_by(Observation.value, *order))
-        grouped = select(Observation.code, micros, values).where(*where)
-        for code, us, vs in session.execute(grouped.group_by(Observation.code)):
-            out[code] = list(zip(_seconds(us), vs, strict=True))
-        return dict(sorted(out.items()))
     stmt = select(Observation.code, _epoch(session), Observation.value).where(*where)
     for code, t, v in session.execute(stmt.order_by(Observation.code, Observation.time)):
         out.setdefault(code, []).append((round(float(t), 3), v))
@@ -226,17 +262,37 @@ def entered_results(
 
 
 def _arrays(
-    found: dict[str, list[tuple[float, float]]], start: float
+    found: Mapping[str, Sequence[tuple[float, float]] | Series], start: float, step_ms: int
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """ΔP and flow readings from ``start`` on as surveillance's arrays (UTC datetime64[ms])."""
+    """ΔP and flow readings from ``start`` on as surveillance's arrays (UTC datetime64[ms]),
+    of each grid step (``step_ms``, as ``Grid.over`` lays it) only the last finite value:
+    the grid reads the last value at or before each of its points (``Grid.locf``) and the
+    series' first and last time (``RunSeries.span``), so the ratio is the same as from
+    every value, and a feed of several values a second costs no more than one a minute."""
     out = {}
     for code in DP_CODES:
-        points = [p for p in found.get(code, ()) if p[0] >= start]
-        if points:
-            ms = np.round(np.array([t for t, _ in points]) * 1000).astype("int64")
-            values = np.array([v for _, v in points], dtype=float)
-            out[code] = (ms.astype("datetime64[ms]"), values)
+        got = found.get(code)
+        if got is None or len(got) == 0:
+            continue
+        if isinstance(got, tuple):
+            t, v = got
+        else:
+            t = np.array([p[0] for p in got], dtype=float)
+            v = np.array([p[1] for p in got], dtype=float)
+        sel = (t >= start) & np.isfinite(v)
+        if not sel.any():
+            continue
+        ms = np.round(t[sel] * 1000).astype("int64")
+        values = v[sel]
+        step = -(-ms // step_ms)  # the first grid time at or after each value
+        keep = np.r_[step[1:] != step[:-1], True]
+        keep[0] = True
+        out[code] = (ms[keep].astype("datetime64[ms]"), values[keep])
     return out
+
+
+def _step_ms(s: SurveillanceSettings) -> int:
+    return max(int(s.grid_step_s * 1000), 1)  # as Grid.over
 
 
 def _ratio(
@@ -258,7 +314,7 @@ def lung_trend(
     end: datetime,
     s: SurveillanceSettings,
     at: datetime | None = None,
-    recent: dict[str, list[tuple[float, float]]] | None = None,
+    recent: Mapping[str, Sequence[tuple[float, float]] | Series] | None = None,
 ) -> LungTrend:
     """ΔP per L/min over [start, end] and the own baseline (surveillance's rule) of the lung
     in use at ``at`` (default: at ``end``). ``recent``: readings of ``DP_CODES`` already
@@ -273,7 +329,7 @@ def lung_trend(
             baseline = stored_baseline(session, run.id, installed, DP_PER_FLOW)
         if baseline is None:
             first = readings(session, run.id, DP_CODES, early, min(base_end, end))
-            trace = _ratio(run, _arrays(first, early.timestamp()), s)
+            trace = _ratio(run, _arrays(first, early.timestamp(), _step_ms(s)), s)
             if trace is not None:
                 b = trace["baseline_dp_per_flow"]
                 found = b[np.isfinite(b)]
@@ -281,7 +337,8 @@ def lung_trend(
     lead = start - timedelta(minutes=s.tmp_smoothing_min)
     if recent is None:
         recent = readings(session, run.id, DP_CODES, lead, end)
-    trace = _ratio(run, _arrays(recent, max(lead, installed or lead).timestamp()), s)
+    since = max(lead, installed or lead).timestamp()
+    trace = _ratio(run, _arrays(recent, since, _step_ms(s)), s)
     points: list[tuple[float, float]] = []
     if trace is not None:
         seconds = trace["times"].astype("int64") / 1000.0
@@ -346,7 +403,7 @@ def run_chart(session: Session, run: Run, zone: ZoneInfo, readable: bool = True)
     goals = targets.current_targets(session, run.id)
     traces = []
     lead = start - timedelta(minutes=s.tmp_smoothing_min)
-    found = readings(session, run.id, (*RUN_PAGE_CODES, *DP_CODES), lead, end)
+    found = series_arrays(session, run.id, (*RUN_PAGE_CODES, *DP_CODES), lead, end)
     typed = entered_results(session, run.id, RUN_PAGE_CODES, start, end)
     for code in RUN_PAGE_CODES:
         if code == DP_PER_FLOW:
@@ -354,7 +411,13 @@ def run_chart(session: Session, run: Run, zone: ZoneInfo, readable: bool = True)
             if lung.points:
                 traces.append(lung_trace(lung, s))
             continue
-        points = found.get(code)
+        if code not in found:
+            continue
+        t, v = found[code]
+        if not is_result(code):  # a line: only the values its drawing and table show
+            keep = essential(t, v, start, end, near=list(typed.get(code, {})))
+            t, v = t[keep], v[keep]
+        points = list(zip(t.tolist(), v.tolist(), strict=True))
         if points:
             goal = goals.get(code)
             band = (goal.low, goal.high) if goal else None

@@ -343,6 +343,68 @@ def _columns(
     return runs
 
 
+def essential(
+    t: np.ndarray,
+    v: np.ndarray,
+    start: datetime,
+    end: datetime,
+    max_gap: timedelta = Trace.max_gap,
+    near: Sequence[float] = (),
+    buckets: int = 240,
+    rows: int = 24,
+) -> np.ndarray:
+    """Which values of a line trace (times ``t`` in seconds, time order; values ``v``) a
+    chart built over [start, end] with ``buckets`` columns and ``rows`` table periods draws
+    and says, as a mask: of each column's run its first and last value and its first lowest
+    and first highest (``_columns``), each period's lowest and highest (``_line_ranges``),
+    the lowest and highest of all (``value_range``), any value at a time in ``near`` (values
+    entered in another unit: ``Trace.entered_points``) and every value that is not a finite
+    number (never drawn). The chart of the kept values is the chart of all of them, computed
+    by the same float operations; a device feed sending several values a second then costs
+    the page at most a few per column instead of tens of thousands.
+
+    Kept whole when a column is wider than ``max_gap``: dropping values inside a column
+    could then open a gap the line does not have."""
+    keep = ~np.isfinite(v)
+    s0, s1 = start.timestamp(), end.timestamp()
+    if len(t) == 0 or (s1 - s0) / buckets > max_gap.total_seconds():
+        return np.ones(len(t), dtype=bool)
+    finite = np.flatnonzero(~keep)
+    if len(finite):
+        keep[finite[np.argmin(v[finite])]] = keep[finite[np.argmax(v[finite])]] = True
+    w = np.flatnonzero(np.isfinite(v) & (t >= s0) & (t <= s1))
+    if len(w):
+        tw, vw = t[w], v[w]
+        scale = buckets / ((s1 - s0) or 1.0)
+        col = np.minimum(((tw - s0) * scale).astype(np.int64), buckets - 1)
+        first = np.zeros(len(w), dtype=bool)
+        first[1:] = np.diff(tw) > max_gap.total_seconds()
+        first[0] = True
+        first[1:] |= col[1:] != col[:-1]
+        keep[w[first]] = True  # each column run's first value …
+        keep[w[np.r_[first[1:], True]]] = True  # … and its last
+        keep[w[_first_extremes(np.cumsum(first) - 1, vw)]] = True
+        period = max((s1 - s0) / max(rows, 1), 1.0)
+        row = np.minimum(((tw - s0) // period).astype(np.int64), rows - 1)
+        keep[w[_first_extremes(row, vw)]] = True
+    for x in near:
+        keep[np.searchsorted(t, x - MS) : np.searchsorted(t, x + MS, side="right")] = True
+    return keep
+
+
+def _first_extremes(group: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Per group (labels in runs, as a column or period follows the previous one) the index
+    of its first lowest and of its first highest value, as ``_columns`` picks them."""
+    new = np.r_[True, group[1:] != group[:-1]]
+    starts = np.flatnonzero(new)
+    label = np.cumsum(new) - 1
+    found = []
+    for extreme in (np.minimum, np.maximum):
+        hits = np.flatnonzero(v == extreme.reduceat(v, starts)[label])
+        found.append(hits[np.r_[True, label[hits][1:] != label[hits][:-1]]])
+    return np.concatenate(found)
+
+
 def build(
     traces: Sequence[Trace],
     start: datetime,

@@ -1699,6 +1699,8 @@ EXCLUDED: dict[str, str] = {
     "ingest_console_preset": "console-export presets: configuration",
     "ingest_console_assignment": "which console feeds which run: interface routing",
     "surveillance_baseline": "the detectors' working baselines: recomputed from observations",
+    "observation_count": "final values per run and code, kept by triggers for the run page: "
+    "derived from observations",
     "surveillance_due": "the evaluator's work queue",
     "surveillance_sample": "the evaluator's per-minute working samples: derived from observations",
     "surveillance_progress": "how far the evaluator's samples are complete: its working state",
