@@ -47,13 +47,15 @@ class Observation(Base):
     __table_args__ = (
         CheckConstraint(sql_in("source", OBSERVATION_SOURCES), name="source"),
         CheckConstraint(sql_in("status", OBSERVATION_STATUSES), name="status"),
-        # Final values only on PostgreSQL (every read asks for them; migration 0012).
+        # Final values only on PostgreSQL (every read asks for them; migration 0012),
+        # covering value, id, unit and source there: index-only scans (migration 0043).
         Index(
             "ix_observation_run_code_time",
             "run_id",
             "code",
             "time",
             postgresql_where=text("status = 'final'"),
+            postgresql_include=["value", "id", "unit", "source"],
         ),
         Index(
             "ix_observation_corrections",
