@@ -232,3 +232,30 @@ def test_readers_share_the_export_transactions_snapshot(pg_cohort) -> None:  # t
         assert read(snapshot, db.get_bind()) == before
         fresh = raw.execute("SELECT pg_export_snapshot()").fetchone()[0]
         assert read(fresh, db.get_bind()) == before + 1
+
+
+def test_readers_read_a_group_by_an_index_only_scan(pg_cohort, pg_url: str) -> None:  # type: ignore[no-untyped-def]
+    """The (run_id, code, time) index covers what a reader reads (migration 0042): with the
+    visibility map current and the readers' planner settings, PostgreSQL reads a group in
+    the index's order without the table, no sort and no hash."""
+    import psycopg
+
+    dsn = pg_url.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE) observation")
+        indexdef = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_observation_run_code_time'"
+        ).fetchone()[0]
+        assert "INCLUDE (value, id, unit, source)" in indexdef
+        assert "WHERE ((status)::text = 'final'::text)" in indexdef
+        ids = [r[0] for r in conn.execute("SELECT id FROM run ORDER BY id")]
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "SELECT "
+            + ", ".join(f"set_config('{n}', 'off', true)" for n in export_fast.INDEX_ORDER)
+        )
+        sql = export_fast.GROUP_SQL.format(ids=",".join(map(str, ids)))
+        plan = json.dumps(conn.execute("EXPLAIN (FORMAT JSON) " + sql).fetchone()[0])
+    assert '"Node Type": "Index Only Scan"' in plan
+    assert '"Index Name": "ix_observation_run_code_time"' in plan
+    assert '"Node Type": "Sort"' not in plan and '"Strategy": "Hashed"' not in plan

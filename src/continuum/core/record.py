@@ -48,15 +48,16 @@ class Observation(Base):
     __table_args__ = (
         CheckConstraint(sql_in("source", OBSERVATION_SOURCES), name="source"),
         CheckConstraint(sql_in("status", OBSERVATION_STATUSES), name="status"),
-        # Final values only on PostgreSQL (every read asks for them; migration 0012).
+        # Final values only on PostgreSQL (every read asks for them; migration 0012),
+        # covering value, id, unit and source there: index-only scans (migration 0042).
         Index(
             "ix_observation_run_code_time",
             "run_id",
             "code",
             "time",
             postgresql_where=text("status = 'final'"),
-            # The value too: a chart's 24 h is an index-only scan (migration 0042).
-            postgresql_include=["value", "id"],
+            # A chart's 24 h and the research export read it alone (migration 0042).
+            postgresql_include=["value", "id", "unit", "source"],
         ),
         # Values entered in another unit, which charts read as entered (migration 0042).
         Index(

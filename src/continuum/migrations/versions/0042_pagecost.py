@@ -1,8 +1,15 @@
 """pagecost: observation indexes the run page and the rounds board read without the table
 
-* ``ix_observation_run_code_time`` (final values, PostgreSQL) now carries ``value`` and ``id``
-  (INCLUDE): a chart's or the board's 24 h of one run and code is an index-only scan,
-  with no visit to the table's rows (under a device feed: tens of thousands per page).
+* ``ix_observation_run_code_time`` (final values, PostgreSQL) now carries ``value``, ``id``,
+  ``unit`` and ``source`` (INCLUDE, not part of the key: the order and every query using the
+  index stay as they were): a chart's or the board's 24 h of one run and code, and the
+  research export's fast path (``research/export_fast.py``) reading a group of runs, are
+  index-only scans with no visit to the table's rows (under a device feed: tens of thousands
+  per page). The visibility map must be current (autovacuum, or ``VACUUM`` after a bulk
+  load). It replaces the index of migration 0012 rather than adding a second one, so a
+  console import's COPY still maintains one index of final rows (a wider one). SQLite has
+  no ``INCLUDE``: its index is unchanged. Upgrading rebuilds it, locking the observation
+  table for writes meanwhile (about a minute per 10 million observations).
 * ``ix_observation_entered``: the few values entered in another unit (a console sending
   kPa, a hand entry in mL/min), which the charts read as entered; the run page's query
   looked at every value of the window to find them.
@@ -89,7 +96,7 @@ def upgrade() -> None:
             ["run_id", "code", "time"],
             unique=False,
             postgresql_where=sa.text(FINAL),
-            postgresql_include=["value", "id"],
+            postgresql_include=["value", "id", "unit", "source"],
         )
         batch_op.create_index(
             "ix_observation_entered",
