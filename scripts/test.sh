@@ -2,13 +2,18 @@
 # Quick start 2: set up and run every test (lint, SQLite, PostgreSQL, browser).
 # PostgreSQL tests need 127.0.0.1:5432 (user postgres) and browser tests /usr/bin/chromium;
 # without them those tests skip, unless CONTINUUM_REQUIRE_ALL=1 (as in .ci/run) makes them fail.
-# Tests run in parallel (pytest-xdist, one worker per core; CONTINUUM_TEST_WORKERS=N or 0 to
-# change it). --dist loadgroup keeps every browser test on one worker (tests/e2e/conftest.py),
-# so one Chromium runs beside the other tests (CONTINUUM_BROWSER_GROUPS=2 splits them in two);
-# each worker has its own template databases.
+# Tests run in parallel (pytest-xdist). --dist loadfile: each test file runs whole on one
+# worker, so its module-scoped fixtures (a demo copy, a served app, a logged-in browser page)
+# are built once; --no-loadscope-reorder keeps the order tests/conftest.py gives (browser
+# files and slow files first, so none starts last). (--dist loadgroup's xdist_group marks do
+# nothing under pytest 9: xdist 3.8 renames node ids through an attribute pytest 9 no
+# longer reads.) Workers: one more than the cores (CONTINUUM_TEST_WORKERS=N, or 0 for one
+# process): many tests wait on PostgreSQL, started processes and the browser, and an extra
+# worker runs while another waits. Each worker has its own template databases and Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test,load
 .venv/bin/ruff check src tests benchmarks
+workers="${CONTINUUM_TEST_WORKERS:-$(($(nproc) + 1))}"
 exec .venv/bin/python -m pytest -q -p no:cacheprovider \
-  -n "${CONTINUUM_TEST_WORKERS:-auto}" --dist loadgroup "$@"
+  -n "$workers" --dist loadfile --no-loadscope-reorder "$@"

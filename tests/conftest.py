@@ -87,10 +87,11 @@ def drop_later(name: str) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist, the longest work first: the browser tests (one group, one worker)
-    and every module holding a test marked ``slow`` go to the front of the queue, each
-    module whole and in its own order, so no long test starts last and keeps one worker busy
-    while the other has finished (longest-first). Without xdist the order is unchanged."""
+    """Under pytest-xdist, the longest work first: the browser test files and every module
+    holding a test marked ``slow`` go to the front of the queue, each module whole and in its
+    own order (scripts/test.sh: --dist loadfile --no-loadscope-reorder keeps this order), so
+    no long file starts last and keeps one worker busy while the others have finished
+    (longest-first). Without xdist the order is unchanged."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return
     rank: dict[Path, int] = {}

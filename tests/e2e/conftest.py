@@ -57,6 +57,30 @@ def browser():  # type: ignore[no-untyped-def]
         b.close()
 
 
+def _no_screenshot(self, *args, **kwargs) -> bytes:  # type: ignore[no-untyped-def]
+    return b""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def screenshots_only_when_kept() -> Iterator[None]:
+    """Screenshots are for a person to look at and no test reads them back: they are taken
+    only when CONTINUUM_SCREENSHOTS names a folder to keep them in. Otherwise Page, Locator
+    and ElementHandle ``screenshot`` return at once, without rendering a PNG: full-page
+    screenshots at three widths were about half of the browser tests' time (measured:
+    tests/e2e/test_adverse_events_in_the_browser.py 65 s → 27 s). What each test asserts
+    about the page is unchanged."""
+    if os.environ.get("CONTINUUM_SCREENSHOTS"):
+        yield
+        return
+    from playwright.sync_api import ElementHandle, Locator, Page
+
+    patch = pytest.MonkeyPatch()
+    for cls in (Page, Locator, ElementHandle):
+        patch.setattr(cls, "screenshot", _no_screenshot)
+    yield
+    patch.undo()
+
+
 @pytest.fixture
 def page(browser, server):  # type: ignore[no-untyped-def]
     context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 900})
@@ -110,32 +134,6 @@ def login(page, username: str) -> None:  # type: ignore[no-untyped-def]
     page.fill("input[name=password]", password_for(username))
     page.click("button:has-text('Log in')")
     page.wait_for_url("**/runs")
-
-
-# Browser groups under pytest-xdist: each group runs on one worker with its own Chromium.
-# One by default: measured with -n 2 on 34 browser tests, two groups took as long as one
-# (154 s both; the browser tests are CPU-bound, two Chromiums share the same two cores), and
-# in the whole suite the other worker has other tests to run. CONTINUUM_BROWSER_GROUPS=N
-# splits them into N groups (whole files, balanced by test count) to measure again.
-BROWSER_GROUPS = max(1, int(os.environ.get("CONTINUUM_BROWSER_GROUPS", "1")))
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (scripts/test.sh: --dist loadgroup) the browser tests are in
-    BROWSER_GROUPS groups (whole files, largest first into the smallest group; the group of
-    one is named "browser" as before): a group's tests run one at a time on one worker."""
-    files: dict[str, list[pytest.Item]] = {}
-    for item in items:
-        path = str(item.path).replace("\\", "/")
-        if "/tests/e2e/" in path:
-            files.setdefault(path, []).append(item)
-    load = [0] * BROWSER_GROUPS
-    for path in sorted(files, key=lambda p: (-len(files[p]), p)):
-        group = load.index(min(load))
-        load[group] += len(files[path])
-        for item in files[path]:
-            name = "browser" if BROWSER_GROUPS == 1 else f"browser{group}"
-            item.add_marker(pytest.mark.xdist_group(name))
 
 
 def serve(settings) -> Iterator[str]:  # type: ignore[no-untyped-def]
