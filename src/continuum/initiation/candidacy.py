@@ -45,12 +45,10 @@ ECPR_RANGES: dict[str, tuple[float, float]] = {
 }
 # The last arterial gas and the ventilator before ECLS, for any support (VA candidates have
 # no EOLIA criteria): the registry's pre-ECLS values (docs/registry.md).
+# Same ranges as the EOLIA inputs of the same name.
 PRE_ECLS_RANGES: dict[str, tuple[float, float]] = {
-    "ph": (6.5, 8.0),
-    "paco2_mmhg": (5, 200),
+    **{k: EOLIA_RANGES[k] for k in ("ph", "paco2_mmhg", "fio2", "peep_cmh2o")},
     "pao2_mmhg": (10, 700),
-    "fio2": (0.21, 1.0),
-    "peep_cmh2o": (0, 40),
 }
 RHYTHMS = ("vf_pvt", "pea", "asystole")
 
@@ -114,12 +112,11 @@ def save_candidacy(
         decision.score_inputs = dict(scores)
     trials = dict(decision.trial_inputs or {})
     if "eolia" in given:
-        # numbers, as the API sends them (the form's boxes arrive as text; ranges checked above)
-        trials["eolia"] = {k: float(v) for k, v in _given_only(data.eolia).items()}
+        trials["eolia"] = _numbers(data.eolia)
     if "ecpr" in given:
         trials["ecpr"] = _ecpr(data.ecpr)
     if "pre_ecls" in given:
-        trials["pre_ecls"] = {k: float(v) for k, v in _given_only(data.pre_ecls).items()}
+        trials["pre_ecls"] = _numbers(data.pre_ecls)
     decision.trial_inputs = trials
     if "score_reason" in given and (found or "scores" not in given):
         decision.score_reason = data.score_reason
@@ -140,6 +137,12 @@ def _given(values: dict[str, Any]) -> bool:
 
 def _given_only(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v not in (None, "")}
+
+
+def _numbers(values: dict[str, Any]) -> dict[str, float]:
+    """The given inputs as numbers, as the API sends them (the form's boxes arrive as text;
+    their ranges are checked before)."""
+    return {k: float(v) for k, v in _given_only(values).items()}
 
 
 def _ecpr(values: dict[str, Any]) -> dict[str, Any]:
