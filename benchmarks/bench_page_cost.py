@@ -19,8 +19,8 @@ device feed does; what a page keeps until newer data arrives is then made again)
 ``--dense N`` first stores N values per circuit signal and active run over the last 10
 minutes (as a 10-minute load test leaves them: 100 messages/s of six values over five runs
 is N = 12000), so that the pages read the window a device feed fills.
-``--profile PATH`` also prints the cProfile (cumulative) of one request of PATH and the
-slowest statements.
+``--profile PATH`` also prints the cProfile (cumulative; ``PROFILE_SORT=tottime`` for the
+functions' own time) of one request of PATH and the slowest statements.
 """
 
 from __future__ import annotations
@@ -222,7 +222,8 @@ def _profile(client: Any, path: str, statements: list[tuple[str, float]]) -> Non
     finally:
         routing.run_in_threadpool = original
     text = io.StringIO()
-    pstats.Stats(prof, stream=text).sort_stats("cumulative").print_stats(40)
+    sort = os.environ.get("PROFILE_SORT", "cumulative")  # or tottime: where the CPU is spent
+    pstats.Stats(prof, stream=text).sort_stats(sort).print_stats(40)
     print(text.getvalue(), file=sys.stderr)
     slow: Counter[str] = Counter()
     for stmt, seconds in statements:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from continuum.alerts import forecasts
 from continuum.alerts.models import SurveillanceBaseline
@@ -90,6 +90,67 @@ def test_chart_readings_equal_the_row_by_row_read(sessions) -> None:  # type: ig
             got = run_trends.readings(db, run_id, codes, a, b)
             assert got == _row_by_row(db, run_id, codes, a, b)
             assert list(got) == sorted(got) and sum(map(len, got.values())) > 100
+
+
+def test_newest_value_per_code_and_first_flow_time_equal_the_plain_reads(sessions) -> None:  # type: ignore[no-untyped-def]
+    """The run page's one-statement reads (PostgreSQL: a LATERAL seek per code) give what a
+    query per code gives: each code's newest final value (the higher id when two share a
+    time; withdrawn and corrected values never), with its result status; and the first ΔP
+    or flow value at or after a time."""
+    start = datetime(2026, 3, 1, 8, 0, 0, 318_292, tzinfo=UTC)
+    rng = np.random.default_rng(11)
+    with unit_of_work(sessions) as db:
+        run = run_service.start_run(
+            db,
+            ACTOR,
+            RunCreate(patient_id=2, support_type="pulmonary", mode="VV", started_at=start),
+        )
+        db.flush()
+        rows = []
+        for code in ("blood_flow", "oxy_delta_p", "spo2", "sweep_fio2", "hb"):
+            n = int(rng.integers(5, 40))
+            minutes = np.sort(rng.integers(0, 600, n))  # repeated minutes: ties in time
+            times = np.datetime64(start.replace(tzinfo=None), "us") + minutes * np.timedelta64(
+                60, "s"
+            )
+            rows += observation_service.series_rows(
+                run.id, code, times, rng.uniform(0.2, 9.0, n), "console"
+            )
+        observation_service.bulk_insert(db, rows)
+        db.flush()
+        newest = db.scalars(
+            select(Observation)
+            .where(Observation.run_id == run.id)
+            .order_by(Observation.time.desc())
+        ).all()
+        for o in newest[:3]:  # the newest values withdrawn: the page shows the one before
+            o.status = "entered_in_error"
+        run_id = run.id
+    with sessions() as db:
+        got = observation_service.latest_per_code(db, run_id)
+        assert len(got) == 5
+        for code, (count, obs) in got.items():
+            plain = observation_service._latest(db, run_id, code)
+            assert plain is not None and obs.id == plain.id and obs.status == "final"
+            assert count == db.scalar(
+                select(func.count()).where(
+                    Observation.run_id == run_id,
+                    Observation.code == code,
+                    Observation.status == "final",
+                )
+            )
+            assert "result_status" in obs.__dict__  # loaded with the row, not one query each
+        for minutes in (0, 1, 37, 301, 599, 700):
+            since = start + timedelta(minutes=minutes)
+            plain_first = db.scalar(
+                select(func.min(Observation.time)).where(
+                    Observation.run_id == run_id,
+                    Observation.code.in_(run_trends.DP_CODES),
+                    Observation.status == "final",
+                    Observation.time >= since,
+                )
+            )
+            assert run_trends._first_time(db, run_id, since) == plain_first
 
 
 def test_the_stored_lung_baseline_is_the_one_the_page_computes(lung_run) -> None:  # noqa: F811  # type: ignore[no-untyped-def]

@@ -347,9 +347,22 @@ def lung_trend(
     return LungTrend(points, baseline, installed)
 
 
+_PG_FIRST_TIME = text(
+    "SELECT MIN(m.t) FROM unnest(CAST(:codes AS text[])) AS c(code), LATERAL ("
+    "SELECT MIN(o.time) AS t FROM observation o WHERE o.run_id = :run AND o.code = c.code "
+    "AND o.status = 'final' AND o.time >= :since) m"
+)
+
+
 def _first_time(session: Session, run_id: int, since: datetime) -> datetime | None:
     """The first ΔP or flow value at or after ``since`` (the grid starts there, as in
-    surveillance, whose first segment begins with the first observation)."""
+    surveillance, whose first segment begins with the first observation). PostgreSQL: an
+    index seek per code, where one MIN over the codes read every value since ``since``."""
+    if session.get_bind().dialect.name == "postgresql":
+        first = session.scalar(
+            _PG_FIRST_TIME, {"run": run_id, "codes": list(DP_CODES), "since": since}
+        )
+        return None if first is None else first.astimezone(UTC)
     stmt = select(func.min(Observation.time)).where(
         Observation.run_id == run_id,
         Observation.code.in_(DP_CODES),
