@@ -49,15 +49,17 @@ class Observation(Base):
         CheckConstraint(sql_in("source", OBSERVATION_SOURCES), name="source"),
         CheckConstraint(sql_in("status", OBSERVATION_STATUSES), name="status"),
         # Final values only on PostgreSQL (every read asks for them; migration 0012),
-        # covering value, id, unit and source there: index-only scans (migration 0042).
+        # covering value, unit and source there: index-only scans (migration 0042); values
+        # of one time in id order, as every series read asks (migration 0043).
         Index(
             "ix_observation_run_code_time",
             "run_id",
             "code",
             "time",
+            "id",
             postgresql_where=text("status = 'final'"),
             # A chart's 24 h and the research export read it alone (migration 0042).
-            postgresql_include=["value", "id", "unit", "source"],
+            postgresql_include=["value", "unit", "source"],
         ),
         # Values entered in another unit, which charts read as entered (migration 0042).
         Index(
