@@ -246,7 +246,7 @@ def test_readers_read_a_group_by_an_index_only_scan(pg_cohort, pg_url: str) -> N
         indexdef = conn.execute(
             "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_observation_run_code_time'"
         ).fetchone()[0]
-        assert "(run_id, code, \"time\", id) INCLUDE (value, unit, source)" in indexdef
+        assert '(run_id, code, "time", id) INCLUDE (value, unit, source)' in indexdef
         assert "WHERE ((status)::text = 'final'::text)" in indexdef
         ids = [r[0] for r in conn.execute("SELECT id FROM run ORDER BY id")]
     with psycopg.connect(dsn) as conn:
