@@ -19,7 +19,7 @@ device feed does; what a page keeps until newer data arrives is then made again)
 ``--dense N`` first stores N values per circuit signal and active run over the last 10
 minutes (as a 10-minute load test leaves them: 100 messages/s of six values over five runs
 is N = 12000), so that the pages read the window a device feed fills.
-``--profile PATH`` also prints the cProfile (cumulative; ``PROFILE_SORT=tottime`` for the
+``--profile PATH`` also prints the cProfile (thread CPU time, cumulative; ``PROFILE_SORT=tottime`` for the
 functions' own time) of one request of PATH and the slowest statements.
 """
 
@@ -202,7 +202,8 @@ def _profile(client: Any, path: str, statements: list[tuple[str, float]]) -> Non
     """cProfile of one request of ``path`` in the thread that serves it, and its SQL."""
     import fastapi.routing as routing
 
-    prof = cProfile.Profile()
+    # Thread CPU time, not wall time: what a request costs, whatever else the machine runs.
+    prof = cProfile.Profile(time.thread_time)
     original = routing.run_in_threadpool
 
     async def profiled(func: Any, *args: Any, **kwargs: Any) -> Any:
