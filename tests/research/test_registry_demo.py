@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from continuum import demo
 from continuum.core.roles import Actor
 from continuum.db import make_engine, make_sessionmaker, utcnow
+from continuum.initiation import candidacy
 from continuum.quality import demo_history
 from continuum.research import registry_service
 
@@ -59,6 +60,19 @@ def test_the_history_is_the_same_whatever_the_hour_it_is_built() -> None:
 
     shapes = [shape(demo_history.cohort(now - timedelta(hours=h))) for h in (0, 5, 13)]
     assert shapes[0] == shapes[1] == shapes[2]
+
+
+def test_the_history_records_only_what_the_candidacy_form_takes() -> None:
+    """The pre-ECLS gas and trial criteria of every history run pass the candidacy form's
+    checks (no input the form would refuse, as a PaO2 among the EOLIA criteria was)."""
+    runs = demo_history.cohort(utcnow())
+    inputs = [demo_history._pre_ecls(r) for r in runs]
+    assert sum("eolia" in i for i in inputs) >= 5 and sum("pre_ecls" in i for i in inputs) >= 20
+    for spec, given in zip(runs, inputs, strict=True):
+        problems = candidacy.trial_input_problems(
+            given.get("eolia", {}), given.get("ecpr", {}), given.get("pre_ecls", {})
+        )
+        assert problems == [], (spec.mrn, problems)
 
 
 def _summary(url: str) -> registry_service.Programme:

@@ -85,20 +85,7 @@ def save_candidacy(
     scores: dict[str, dict[str, Any]] = {k: v for k, v in data.scores.items() if _given(v)}
     for name, inputs in scores.items():
         problems += _score_problems(name, inputs)
-    problems += _range_problems("eolia", data.eolia, EOLIA_RANGES)
-    problems += _range_problems("ecpr", data.ecpr, ECPR_RANGES)
-    problems += _unknown("eolia", data.eolia, set(EOLIA_RANGES))
-    problems += _unknown("ecpr", data.ecpr, {*ECPR_RANGES, "witnessed", "initial_rhythm"})
-    problems += _range_problems("pre_ecls", data.pre_ecls, PRE_ECLS_RANGES)
-    problems += _unknown("pre_ecls", data.pre_ecls, set(PRE_ECLS_RANGES))
-    if data.ecpr.get("initial_rhythm") not in (None, *RHYTHMS):
-        problems.append(
-            FieldProblem(
-                "ecpr.initial_rhythm",
-                f"one of {', '.join(RHYTHMS)}",
-                data.ecpr.get("initial_rhythm"),
-            )
-        )
+    problems += trial_input_problems(data.eolia, data.ecpr, data.pre_ecls)
     if problems:
         raise ValidationFailed(problems)
     found = contradictions.in_scores(referral.support_type, scores) if "scores" in given else []
@@ -150,6 +137,26 @@ def _ecpr(values: dict[str, Any]) -> dict[str, Any]:
     if isinstance(out.get("witnessed"), str):
         out["witnessed"] = out["witnessed"].lower() in ("yes", "true", "on", "1")
     return out
+
+
+def trial_input_problems(
+    eolia: dict[str, Any], ecpr: dict[str, Any], pre_ecls: dict[str, Any]
+) -> list[FieldProblem]:
+    """What the candidacy form refuses among the trial-criteria inputs: a value out of its
+    range or an input the group does not have (also what the demo must keep to)."""
+    problems = _range_problems("eolia", eolia, EOLIA_RANGES)
+    problems += _range_problems("ecpr", ecpr, ECPR_RANGES)
+    problems += _unknown("eolia", eolia, set(EOLIA_RANGES))
+    problems += _unknown("ecpr", ecpr, {*ECPR_RANGES, "witnessed", "initial_rhythm"})
+    problems += _range_problems("pre_ecls", pre_ecls, PRE_ECLS_RANGES)
+    problems += _unknown("pre_ecls", pre_ecls, set(PRE_ECLS_RANGES))
+    if ecpr.get("initial_rhythm") not in (None, *RHYTHMS):
+        problems.append(
+            FieldProblem(
+                "ecpr.initial_rhythm", f"one of {', '.join(RHYTHMS)}", ecpr.get("initial_rhythm")
+            )
+        )
+    return problems
 
 
 def _unknown(group: str, values: dict[str, Any], known: set[str]) -> list[FieldProblem]:

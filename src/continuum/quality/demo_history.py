@@ -255,7 +255,9 @@ def _charted(db: Session, spec: HistoryRun, run: Run) -> None:
 
 def _pre_ecls(spec: HistoryRun) -> dict[str, Any]:
     """The candidate's gases and ventilator before ECLS: a VV candidate's in the EOLIA
-    criteria, a VA candidate's (no EOLIA criteria) as the last arterial gas before ECLS."""
+    criteria (which have no PaO2 of their own: it goes with the last gas before ECLS), a VA
+    candidate's (no EOLIA criteria) as the last arterial gas before ECLS. Only inputs the
+    candidacy form takes (``candidacy.trial_input_problems``)."""
     if not spec.charted:
         return {}
     rng = random.Random(f"pre-{spec.mrn}")
@@ -266,10 +268,11 @@ def _pre_ecls(spec: HistoryRun) -> dict[str, Any]:
         "eolia": {
             "ventilation_days": round(rng.uniform(0.5, 5), 1), "fio2": 1.0,
             "peep_cmh2o": rng.choice((12, 14, 16, 18)), "pf_ratio_mmhg": pao2,
-            "pao2_mmhg": pao2, "pf_hours": rng.choice((3, 4, 6, 7)),
+            "pf_hours": rng.choice((3, 4, 6, 7)),
             "ph": round(rng.uniform(7.12, 7.27), 2), "paco2_mmhg": round(rng.uniform(58, 85)),
             "hypercapnia_hours": rng.choice((3, 4, 6)),
-        }
+        },
+        "pre_ecls": {"pao2_mmhg": pao2},
     }  # fmt: skip
 
 
