@@ -19,8 +19,10 @@ device feed does; what a page keeps until newer data arrives is then made again)
 ``--dense N`` first stores N values per circuit signal and active run over the last 10
 minutes (as a 10-minute load test leaves them: 100 messages/s of six values over five runs
 is N = 12000), so that the pages read the window a device feed fills.
-``--profile PATH`` also prints the cProfile (thread CPU time, cumulative; ``PROFILE_SORT=tottime`` for the
-functions' own time) of one request of PATH and the slowest statements.
+``--profile PATH`` also prints the cProfile (thread CPU time, cumulative;
+``PROFILE_SORT=tottime`` for the functions' own time) of one request of PATH and the
+slowest statements. Last row: the load test's most frequent write, a value entered
+through the run page's form.
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ PAGES = (
     "/runs/[id]/alerts",
     "/alerts",
 )
+WRITE = "POST /runs/[id]/observations"
+# The load test's form reading (benchmarks/load/locustfile.py): hidden fields of a form.
+FORM = re.compile(r'<form[^>]*action="(?P<action>[^"]+)"[^>]*>(?P<body>.*?)</form>', re.S)
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
 
 
 def backend_cpu(database: str) -> float:
@@ -192,6 +198,31 @@ def measure(url: str, repeat: int, profile: str | None, feed: bool = False) -> d
                 "statements": statistics.median(count),
                 "sql_ms": statistics.median(sql),
             }
+        # The load test's most frequent write, through the run page's own form (as
+        # benchmarks/load/locustfile.py posts it): a hand-entered value, evaluated inline.
+        wall, cpu, pg = [], [], []
+        for i in range(repeat):
+            html = client.get(f"/runs/{run_id}").text
+            fields = next(
+                dict(HIDDEN.findall(m.group("body")))
+                for m in FORM.finditer(html)
+                if m.group("action") == f"/runs/{run_id}/observations"
+            )
+            data = {**fields, "code": "hb", "value": f"{9.0 + i / 10:.1f}", "unit": "", "time": ""}
+            pg0, c0, t0 = backend_cpu(database), time.process_time(), time.perf_counter()
+            r = client.post(f"/runs/{run_id}/observations", data=data, follow_redirects=False)
+            if r.status_code != 303:
+                raise RuntimeError(f"observation form: {r.status_code}")
+            wall.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
+            pg.append((backend_cpu(database) - pg0) * 1000)
+        out["pages"][WRITE] = {
+            "wall_ms": statistics.median(wall),
+            "app_cpu_ms": statistics.median(cpu),
+            "pg_cpu_ms": statistics.mean(pg),
+            "statements": float("nan"),
+            "sql_ms": float("nan"),
+        }
         if profile:
             _profile(client, profile.replace("[id]", str(run_id)), statements)
     app.state.engine.dispose()
@@ -266,7 +297,7 @@ def report(new: dict[str, Any], old: dict[str, Any] | None, rev: str) -> str:
     lines = [
         f"run {new['run']}; medians per request (PostgreSQL CPU: mean), one client; this: "
         f"{new['src']}" + (f", {rev}: {old['src']}" if old else ""),
-        f"{'page':<26}{'':>8}{'wall ms':>9}{'app CPU':>9}{'PG CPU':>8}{'SQL ms':>8}{'stmts':>7}",
+        f"{'page':<30}{'':>8}{'wall ms':>9}{'app CPU':>9}{'PG CPU':>8}{'SQL ms':>8}{'stmts':>7}",
     ]
     keys = ("wall_ms", "app_cpu_ms", "pg_cpu_ms", "sql_ms", "statements")
     for name, now in new["pages"].items():
@@ -275,12 +306,12 @@ def report(new: dict[str, Any], old: dict[str, Any] | None, rev: str) -> str:
         for label, fig in rows:
             cells = "".join(f"{fig[k]:>9.1f}" if k != "statements" else f"{fig[k]:>7.0f}"
                             for k in keys)  # fmt: skip
-            lines.append(f"{name if label == 'this' else '':<26}{label[:8]:>8}{cells}")
+            lines.append(f"{name if label == 'this' else '':<30}{label[:8]:>8}{cells}")
         if before:
             ratio = "".join(
                 f"{before[k] / now[k]:>8.2f}×" if now[k] > 0 else f"{'—':>9}" for k in keys
             )
-            lines.append(f"{'':<26}{'old/new':>8}{ratio}")
+            lines.append(f"{'':<30}{'old/new':>8}{ratio}")
     return "\n".join(lines)
 
 
