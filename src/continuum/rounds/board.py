@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, selectinload
 
 from continuum import display_names
@@ -150,6 +150,18 @@ def active_runs(session: Session, run_ids: Sequence[int] | None = None) -> list[
     return list(session.scalars(stmt))
 
 
+_PG_LATEST = text(
+    "SELECT o.run_id, o.code, o.time, o.value, o.entered_value, o.entered_unit "
+    "FROM unnest(CAST(:runs AS integer[])) AS r(id), unnest(CAST(:codes AS text[])) AS c(code), "
+    "LATERAL (SELECT * FROM observation n WHERE n.run_id = r.id AND n.code = c.code "
+    "AND n.status = 'final' AND n.time <= :as_of ORDER BY n.time DESC, n.id DESC LIMIT 1) o"
+)
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
 def _latest_id(code: str, as_of: datetime) -> Any:
     return (
         select(Observation.id)
@@ -159,7 +171,7 @@ def _latest_id(code: str, as_of: datetime) -> Any:
             Observation.status == "final",
             Observation.time <= as_of,
         )
-        .order_by(Observation.time.desc())
+        .order_by(Observation.time.desc(), Observation.id.desc())
         .limit(1)
         .correlate(Run)
         .scalar_subquery()
@@ -178,21 +190,29 @@ def latest_values(
     in another unit (``display_names.entered_parts``)."""
     if not run_ids:
         return {}
-    stmt = select(*[_latest_id(code, as_of) for code in codes]).where(Run.id.in_(run_ids))
-    ids = [i for row in session.execute(stmt) for i in row if i is not None]
     out: dict[int, dict[str, tuple[datetime, float]]] = defaultdict(dict)
-    if not ids:
-        return out
-    rows = select(
-        Observation.run_id,
-        Observation.code,
-        Observation.time,
-        Observation.value,
-        Observation.entered_value,
-        Observation.entered_unit,
-    )
-    for run_id, code, at, value, ev, eu in session.execute(rows.where(Observation.id.in_(ids))):
-        out[run_id][code] = (at, value)
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement of fixed text (an index seek per run and code): building the
+        # SELECT of a scalar subquery per code below cost the board ~10 ms of CPU a view.
+        found: Any = session.execute(
+            _PG_LATEST, {"runs": list(run_ids), "codes": list(codes), "as_of": as_of}
+        )
+    else:
+        stmt = select(*[_latest_id(code, as_of) for code in codes]).where(Run.id.in_(run_ids))
+        ids = [i for row in session.execute(stmt) for i in row if i is not None]
+        if not ids:
+            return out
+        rows = select(
+            Observation.run_id,
+            Observation.code,
+            Observation.time,
+            Observation.value,
+            Observation.entered_value,
+            Observation.entered_unit,
+        )
+        found = session.execute(rows.where(Observation.id.in_(ids)))
+    for run_id, code, at, value, ev, eu in found:
+        out[run_id][code] = (_utc(at), value)
         if entered is not None and eu is not None:
             first, _ = display_names.entered_parts(value, code, None, ev, eu)
             entered.setdefault(run_id, {})[code] = first
