@@ -96,6 +96,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     step_s = settings.training_step_s
     app.state.training_stepper = Stepper(sessions, step_s).start() if step_s else None
+    from continuum.heap import tune_collector
+
+    tune_collector(settings.gc_young_threshold)  # no 100+ ms pauses (continuum.heap)
     try:
         yield
     finally:

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     # Seconds between passes of the simulation-training stepper (continuum.training.stepper:
     # running training sessions write their simulated minutes); 0 = none in this process.
     training_step_s: float = 2.0
+    # Container allocations between the garbage collector's young collections in the app
+    # and ingest processes (continuum.heap; Python's default is 700, which made a full
+    # collection pause every request for 110-190 ms several times a minute under load);
+    # 0 keeps Python's thresholds.
+    gc_young_threshold: int = 50_000
     # Database connections per app process = requests doing database work at once; the
     # threadpool is sized from it (continuum.web.concurrency explains the arithmetic).
     db_connections: int = 20
@@ -115,6 +120,15 @@ class Settings(BaseSettings):
     def _training_step(cls, value: float) -> float:
         if not 0 <= value <= 600:
             raise ValueError(f"{value} s is outside 0–600 s (0 = no training stepper in the app)")
+        return value
+
+    @field_validator("gc_young_threshold")
+    @classmethod
+    def _gc_young(cls, value: int) -> int:
+        if value != 0 and not 700 <= value <= 1_000_000:
+            raise ValueError(
+                f"{value} is outside 700–1,000,000 allocations (0 = Python's own thresholds)"
+            )
         return value
 
     @field_validator("db_connections")

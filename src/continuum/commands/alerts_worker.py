@@ -58,6 +58,10 @@ def alerts_worker(
             out.print(str(evaluator.check_feeds(force=True)), highlight=False)
             return
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        from continuum.config import get_settings
+        from continuum.heap import tune_collector
+
+        tune_collector(get_settings().gc_young_threshold)  # no 100+ ms pauses (continuum.heap)
         out.print(f"evaluating due runs every {interval:g} s", highlight=False)
         try:
             evaluator.run()

@@ -21,6 +21,15 @@ def register(app: typer.Typer) -> None:
     app.add_typer(ingest_app, name="ingest")
 
 
+def _long_running() -> None:
+    """A receiver or worker that runs for days: the garbage collector's thresholds for it
+    (continuum.heap: no 100+ ms pauses of every message in flight)."""
+    from continuum.config import get_settings
+    from continuum.heap import tune_collector
+
+    tune_collector(get_settings().gc_young_threshold)
+
+
 def _sessions():  # type: ignore[no-untyped-def]
     from continuum.config import get_settings
     from continuum.db import make_engine, make_sessionmaker
@@ -184,6 +193,7 @@ def ingest_mllp(
     out = Console(soft_wrap=True)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    _long_running()
     if _via(via) == "nats":
         from continuum.ingest.nats_ingest import BrokerConfig, BrokerMllpSubmitter, Publisher
 
@@ -250,6 +260,7 @@ def ingest_mqtt(
     out = Console(soft_wrap=True)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    _long_running()
     if _via(via) == "nats":
         from continuum.ingest.nats_ingest import BrokerConfig, run_broker_subscriber
 
@@ -300,6 +311,7 @@ def ingest_worker(
         raise ValidationFailed(f"--poison-after {poison_after} is outside 1–100", "poison_after")
     out = Console(soft_wrap=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    _long_running()
     config = BrokerConfig.from_settings(url=nats_url, stream=stream, poison_after=poison_after)
     sessions = _sessions()
     worker = IngestWorker(sessions, config, zone=get_settings().zone, batch=batch)
