@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -127,16 +127,27 @@ def create_run(request: Request, db: DbSession, actor: CurrentActor) -> Response
 
 @router.get("/runs/{run_id}", dependencies=[require(P.VIEW_CLINICAL)])
 def run_page(
-    request: Request, run_id: int, db: DbSession, actor: CurrentActor, replace: int | None = None
+    request: Request,
+    run_id: int,
+    db: DbSession,
+    actor: CurrentActor,
+    replace: int | None = None,
+    participants: Literal["all"] | None = None,
 ) -> Response:
-    """``replace``: a component id whose replacement form opens ready (from a circuit check)."""
+    """``replace``: a component id whose replacement form opens ready (from a circuit check);
+    ``participants=all``: every contribution, not only the newest."""
     run = run_service.get_run(db, actor, run_id)
     if replace is not None:
         old = next((c for c in run.components if c.id == replace and not c.stopped_at), None)
         if old is not None:
             values = {"replaces_id": old.id, "kind": old.kind}
             return _run_page(request, db, actor, run, None, "components", values)
-    return _run_page(request, db, actor, run)
+    return _run_page(request, db, actor, run, every_participant=participants == "all")
+
+
+# The newest contributions on the run page (a 30-day run gathers hundreds, and every one
+# was read and drawn on every view); ``?participants=all`` shows them all.
+PARTICIPANTS_SHOWN = 30
 
 
 def _run_page(
@@ -147,8 +158,12 @@ def _run_page(
     error: ValidationFailed | Conflict | None = None,
     form: str | None = None,
     values: dict[str, Any] | None = None,
+    every_participant: bool = False,
 ) -> Response:
     ident = patient_service.identities(db, actor, [run.patient_id], "run page")
+    shown = participation_service.for_run(
+        db, run.id, None if every_participant else PARTICIPANTS_SHOWN
+    )
     latest = observation_service.latest_per_code(db, run.id)
     manual = observation_service.recent_manual(db, run.id)
     now = utcnow()
@@ -164,8 +179,13 @@ def _run_page(
         "amendments": observation_service.amendments_for(db, [o.id for o in manual]),
         "timeline": timeline_view.newest_first(db, run, 30, actor),
         "event_labels": KIND_LABELS,
-        "participants": participation_service.for_run(db, run.id),
-        "entered_by": participation_service.entered_by_names(db, run.id),
+        "participants": shown,
+        "participants_total": (
+            len(shown)
+            if every_participant or len(shown) < PARTICIPANTS_SHOWN
+            else participation_service.count_for_run(db, run.id)
+        ),
+        "entered_by": participation_service.entered_by_names(db, run.id, [p.id for p, _ in shown]),
         "staff": accounts.list_staff(db),
         "alerts": run_view.open_alerts(db, run.id),
         "forecasts": (forecasts := run_view.exchange_forecasts(db, run.id)),

@@ -13,9 +13,10 @@ Two ways in, deliberately apart:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import get_args
 
-from sqlalchemy import column, select, table
+from sqlalchemy import column, func, select, table
 from sqlalchemy.orm import Session, aliased
 
 from continuum.core import audit
@@ -139,24 +140,39 @@ def _add(
     return row
 
 
-def for_run(session: Session, run_id: int) -> list[tuple[Participation, Staff]]:
+def for_run(
+    session: Session, run_id: int, limit: int | None = None
+) -> list[tuple[Participation, Staff]]:
+    """The run's contributions, newest first (``limit``: only that many)."""
     stmt = (
         select(Participation, Staff)
         .join(Staff, Staff.id == Participation.staff_id)
         .where(Participation.run_id == run_id)
-        .order_by(Participation.at.desc())
+        .order_by(Participation.at.desc(), Participation.id.desc())
     )
+    if limit is not None:
+        stmt = stmt.limit(limit)
     return [(p, s) for p, s in session.execute(stmt)]
 
 
-def entered_by_names(session: Session, run_id: int) -> dict[int, str]:
-    """Participation id → the name of whoever entered it, where that was someone else."""
+def count_for_run(session: Session, run_id: int) -> int:
+    stmt = select(func.count()).select_from(Participation).where(Participation.run_id == run_id)
+    return int(session.scalar(stmt) or 0)
+
+
+def entered_by_names(
+    session: Session, run_id: int, ids: Sequence[int] | None = None
+) -> dict[int, str]:
+    """Participation id → the name of whoever entered it, where that was someone else
+    (``ids``: of these contributions only)."""
     enterer = aliased(Staff)
     stmt = (
         select(Participation.id, enterer.name)
         .join(enterer, enterer.id == Participation.entered_by)
         .where(Participation.run_id == run_id, Participation.entered_by != Participation.staff_id)
     )
+    if ids is not None:
+        stmt = stmt.where(Participation.id.in_(ids))
     return {pid: name for pid, name in session.execute(stmt)}
 
 
