@@ -126,13 +126,16 @@ def _assert_means(got: dict, want: dict) -> None:  # type: ignore[type-arg]
 
 
 def _windows() -> list[tuple[datetime, datetime]]:
-    mid = timedelta(minutes=3, seconds=7, microseconds=500)
+    early = timedelta(minutes=3, seconds=7, microseconds=500)  # in its bin's first half
+    late = timedelta(minutes=7, seconds=41)  # in its second half
     return [
-        (T0 - BIN * 2 + mid, T0 + BIN * 5 + mid),  # both ends mid-bin, values after the end
+        (T0 - BIN * 2 + early, T0 + BIN * 5 + early),  # bin values before start taken away
+        (T0 - BIN * 2 + late, T0 + BIN * 5 + late),  # values from start to its bin's end added
         (T0 - BIN, T0 + BIN * 6),  # both ends on a bin edge
-        (T0 + mid, T0 + mid + timedelta(minutes=4)),  # inside one bin
+        (T0 + early, T0 + early + timedelta(minutes=4)),  # inside one bin
         (T0 + BIN - timedelta(microseconds=1), T0 + BIN * 3 + timedelta(microseconds=1)),
-        (T0 - timedelta(hours=1), T0 + timedelta(hours=2)),  # the whole feed
+        (T0 + timedelta(microseconds=1), T0 + BIN * 4 - timedelta(microseconds=1)),
+        (T0 - timedelta(hours=1) + late, T0 + timedelta(hours=2)),  # the whole feed
     ]
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, String, func, literal, select, union_all
+from sqlalchemy import Float, String, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from continuum.core.record import Observation, ObservationBin
@@ -50,79 +50,74 @@ def _final(run_ids: Sequence[int], codes: Sequence[str]) -> tuple[Any, ...]:
     )
 
 
+def _values(
+    run_ids: Sequence[int], codes: Sequence[str], at: datetime, sign: int, *window: Any
+) -> Any:
+    """Count and sum (times ``sign``) of the final values in ``window``, as bin ``at``."""
+    return (
+        select(
+            Observation.run_id,
+            Observation.code,
+            literal(at, UTCDateTime),
+            sign * func.count(),
+            sign * func.sum(Observation.value),
+        )
+        .where(*_final(run_ids, codes), *window)
+        .group_by(Observation.run_id, Observation.code)
+    )
+
+
 def _bins_statement(
     run_ids: Sequence[int], codes: Sequence[str], start: datetime, end: datetime
 ) -> Any:
     """PostgreSQL: (run, code, bin start, count, sum) rows whose sums per run, code and bin
-    are the final values in [start, end]: stored bins from the first one wholly after
-    ``start`` to the one holding ``end``; the values of the bin holding ``start`` from
-    ``start`` on; minus the values after ``end`` in the bin holding ``end``."""
-    first = bin_start(start)
-    whole = first if first == start else first + BIN  # the first bin with no value < start
-    last = bin_start(end)
-    parts = [
-        select(
-            ObservationBin.run_id,
-            ObservationBin.code,
-            ObservationBin.bin_start,
-            ObservationBin.n,
-            ObservationBin.total,
-        ).where(
-            ObservationBin.run_id.in_(run_ids),
-            ObservationBin.code.in_(codes),
-            ObservationBin.bin_start >= whole,
-            ObservationBin.bin_start <= end,
-            ObservationBin.n > 0,
-        )
-    ]
-    if start < whole:
-        parts.append(
-            select(
-                Observation.run_id,
-                Observation.code,
-                literal(first, UTCDateTime),
-                func.count(),
-                func.sum(Observation.value),
-            )
-            .where(
-                *_final(run_ids, codes),
-                Observation.time >= start,
-                Observation.time < whole,
-                Observation.time <= end,
-            )
-            .group_by(Observation.run_id, Observation.code)
-        )
-    if last >= whole:
-        parts.append(
-            select(
-                Observation.run_id,
-                Observation.code,
-                literal(last, UTCDateTime),
-                -func.count(),
-                -func.sum(Observation.value),
-            )
-            .where(
-                *_final(run_ids, codes),
-                Observation.time > end,
-                Observation.time < last + BIN,
-            )
-            .group_by(Observation.run_id, Observation.code)
-        )
-    return union_all(*parts) if len(parts) > 1 else parts[0]
+    are those of the final values in [start, end]: the stored bins from the one holding
+    ``start`` (or the next) to the one holding ``end``, with the values of the edge bins
+    that are outside the window taken away, or those inside it added — whichever side of
+    ``start`` in its bin is shorter, so at most 5 minutes of values at the start, and
+    after ``end`` usually none."""
+    first, last = bin_start(start), bin_start(end)
+    time = Observation.time
+    edges = []
+    if start == first:
+        stored = first
+    elif start - first < BIN / 2 and last > first:  # take away the values before start
+        stored = first
+        edges.append(_values(run_ids, codes, first, -1, time >= first, time < start))
+    else:  # add the values from start to the end of its bin
+        stored = first + BIN
+        edges.append(_values(run_ids, codes, first, 1, time >= start, time < stored, time <= end))
+    if last >= stored:  # take away the values after end in its bin
+        edges.append(_values(run_ids, codes, last, -1, time > end, time < last + BIN))
+    bins = select(
+        ObservationBin.run_id,
+        ObservationBin.code,
+        ObservationBin.bin_start,
+        ObservationBin.n,
+        ObservationBin.total,
+    ).where(
+        ObservationBin.run_id.in_(run_ids),
+        ObservationBin.code.in_(codes),
+        ObservationBin.bin_start >= stored,
+        ObservationBin.bin_start <= end,
+        ObservationBin.n > 0,
+    )
+    return union_all(bins, *edges) if edges else bins
 
 
-def _bin_means(
-    session: Session, run_ids: Sequence[int], codes: Sequence[str], start: datetime, end: datetime
-) -> list[tuple[int, str, float, float]]:
+def _bin_means(run_ids: Sequence[int], codes: Sequence[str], start: datetime, end: datetime) -> Any:
     """PostgreSQL: (run, code, bin start epoch, mean) of the final values in [start, end] per
     10-minute bin — what averaging the values grouped by date_bin gives, to the last bits of
-    a running float sum."""
-    sums: dict[tuple[int, str, datetime], list[float]] = defaultdict(lambda: [0, 0.0])
-    for run_id, code, at, n, total in session.execute(_bins_statement(run_ids, codes, start, end)):
-        acc = sums[(run_id, code, at)]
-        acc[0] += n
-        acc[1] += total
-    return [(r, c, at.timestamp(), total / n) for (r, c, at), (n, total) in sums.items() if n > 0]
+    a running float sum (the few edge rows are summed with their bins here)."""
+    parts = _bins_statement(run_ids, codes, start, end).subquery()
+    n = func.sum(parts.c.n)
+    epoch = func.date_part("epoch", parts.c.bin_start, type_=Float)
+    mean = func.sum(parts.c.total, type_=Float) / cast(n, Float)
+    return (
+        select(parts.c.run_id, parts.c.code, epoch, mean)
+        .group_by(parts.c.run_id, parts.c.code, parts.c.bin_start)
+        .having(n > 0)
+    )
 
 
 def _trend_statement(
@@ -177,7 +172,7 @@ def trends(
     out: dict[tuple[int, str], list[tuple[float, float]]] = defaultdict(list)
     rows: list[Any]
     if _is_postgres(session):
-        rows = _bin_means(session, run_ids, codes, start, end)
+        rows = list(session.execute(_bin_means(run_ids, codes, start, end)))
     else:
         rows = list(session.execute(_trend_statement(session, run_ids, codes, start, end)))
         found = Counter((r, c) for r, c, _, _ in rows)
