@@ -114,6 +114,24 @@ class ObservationCount(Base):
     n: Mapped[int] = mapped_column(BigInteger)
 
 
+class ObservationBin(Base):
+    """How many final values a run holds of each code in each 10-minute bin, and their sum,
+    kept by database triggers in the statement that writes the values, as the counts are
+    (migration 0044): ``bin_start`` is ``date_bin(interval '10 minutes', time,
+    '2000-01-01 UTC')``. The rounds board's 24 h means read these (about 144 rows per run and
+    code) instead of every value of a device feed. ``total`` is a running float sum: after
+    values are taken away it can differ from summing the rows in the last bits. Never written
+    by the application."""
+
+    __tablename__ = "observation_bin"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    bin_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    total: Mapped[float] = mapped_column(Float)
+
+
 class ObservationAmendment(Base):
     """Why and by whom an observation was corrected."""
 

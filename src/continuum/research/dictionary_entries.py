@@ -1701,6 +1701,8 @@ EXCLUDED: dict[str, str] = {
     "surveillance_baseline": "the detectors' working baselines: recomputed from observations",
     "observation_count": "final values per run and code, kept by triggers for the run page: "
     "derived from observations",
+    "observation_bin": "count and sum of final values per run, code and 10 minutes, kept by "
+    "triggers for the rounds board: derived from observations",
     "surveillance_due": "the evaluator's work queue",
     "surveillance_sample": "the evaluator's per-minute working samples: derived from observations",
     "surveillance_progress": "how far the evaluator's samples are complete: its working state",
