@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from alembic import command
 from sqlalchemy import create_engine, select, text
@@ -229,7 +229,7 @@ def test_board_means_equal_the_date_bin_query_they_replace(pg_url) -> None:  # t
 def test_concurrent_writers_keep_the_bins(pg_url) -> None:  # type: ignore[no-untyped-def]
     """Eight writers at once, each transaction storing values of several codes of one run,
     across several bins, in one statement (codes in its own order, kept open a moment, some
-    rolled back): none deadlocks (bin rows, then count rows, each in key order) and the bins
+    rolled back): none deadlocks (count rows, then bin rows, each in key order) and the bins
     are the rows'."""
     engine = create_engine(pg_url)
     codes = ["blood_flow", "pump_speed", "p_access", "sweep_flow", "hb"]
@@ -268,6 +268,49 @@ def test_concurrent_writers_keep_the_bins(pg_url) -> None:  # type: ignore[no-un
     with Session(engine) as db:
         _assert_kept(db)
         assert len([k for k in _kept(db) if k[1] == "pump_speed"]) >= 5
+    engine.dispose()
+
+
+def test_a_file_import_beside_a_live_feed_of_the_same_run_does_not_deadlock(pg_url) -> None:  # type: ignore[no-untyped-def]
+    """A console file imported in several statements (one transaction) while the run's
+    device feed stores its newest values: the file's first statement holds the run's count
+    row of a code; the feed's statement then waits for it holding no bin row (count rows are
+    taken before bin rows), so the file's later statement reaching the current bin finds it
+    free, commits, and the feed goes on. Taking bin rows first, the feed held the current
+    bin while waiting, and PostgreSQL aborted one of them as a deadlock."""
+    engine = create_engine(pg_url)
+    insert = text(
+        "INSERT INTO observation (run_id, code, time, value, unit, source, status, "
+        "recorded_at) VALUES (1, 'pump_speed', :t, :v, '/min', :source, 'final', now())"
+    )
+    now = datetime.now(UTC).replace(microsecond=0)
+    errors: list[BaseException] = []
+    file_conn = engine.connect()
+    file_tx = file_conn.begin()
+    file_conn.execute(insert, {"t": now - timedelta(hours=3), "v": 3000.0, "source": "csv"})
+
+    def feed() -> None:
+        try:
+            with engine.begin() as conn:
+                conn.execute(insert, {"t": now, "v": 3100.0, "source": "hl7"})
+        except BaseException as exc:
+            errors.append(exc)
+
+    fed = threading.Thread(target=feed)
+    fed.start()
+    time.sleep(0.5)  # the feed's statement is waiting now
+    try:
+        file_conn.execute(insert, {"t": now + timedelta(seconds=1), "v": 3050.0, "source": "csv"})
+        file_tx.commit()
+    except BaseException as exc:
+        errors.append(exc)
+    file_conn.close()
+    fed.join(timeout=30)
+    engine.dispose()
+    assert errors == [] and not fed.is_alive()
+    engine = make_engine(pg_url)
+    with Session(engine) as db:
+        _assert_kept(db)
     engine.dispose()
 
 

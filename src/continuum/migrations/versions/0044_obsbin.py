@@ -11,8 +11,13 @@ value (a device feed stores 20 a second per signal; ``rounds/trends.py``).
 
 PostgreSQL: one statement-level trigger per event over its transition tables, the upsert
 in key order (run, code, bin: concurrent writers of one run wait for each other's row
-instead of deadlocking; these triggers fire before the count's, names in order, so a
-statement takes its bin rows, then its count rows). An UPDATE counts only the rows whose
+instead of deadlocking). They fire after the count's (PostgreSQL fires a table's triggers
+in the order of their names: ``observation_count_*`` before ``observation_ten_minute_bin_*``),
+so a statement takes its count rows (run, code) before any bin row: only the transaction
+holding a run and code's count row can hold its bins, and a bin adds no wait the count row
+did not. Taken the other way, a console file imported in several statements beside the
+same run's live feed deadlocked (the feed held the current bin while waiting for the
+count row the file held; the file's next statement wanted that bin). An UPDATE counts only the rows whose
 run, code, time, value or finality it changed: other updates take no bin row and leave
 the sums as they were. SQLite: row triggers; it stores times as UTC text
 (``YYYY-MM-DD HH:MM:SS.ffffff``), whose bin is its first 15 characters and ``0:00``
@@ -105,12 +110,12 @@ _SQLITE_CHANGED = (
     "OR OLD.time IS NOT NEW.time OR OLD.value IS NOT NEW.value"
 )
 SQLITE_TRIGGERS = {
-    "observation_bin_insert": f"AFTER INSERT ON observation BEGIN {_sqlite_add('NEW', '+')} END",
-    "observation_bin_update": (
+    "observation_ten_minute_bin_insert": f"AFTER INSERT ON observation BEGIN {_sqlite_add('NEW', '+')} END",
+    "observation_ten_minute_bin_update": (
         f"AFTER UPDATE ON observation WHEN {_SQLITE_CHANGED} "
         f"BEGIN {_sqlite_add('OLD', '-')} {_sqlite_add('NEW', '+')} END"
     ),
-    "observation_bin_delete": f"AFTER DELETE ON observation BEGIN {_sqlite_add('OLD', '-')} END",
+    "observation_ten_minute_bin_delete": f"AFTER DELETE ON observation BEGIN {_sqlite_add('OLD', '-')} END",
 }
 
 
@@ -135,7 +140,7 @@ def upgrade() -> None:
         op.execute(PG_FUNCTION)
         for name, event, tables in PG_TRIGGERS:
             op.execute(
-                f"CREATE TRIGGER observation_bin_{name} AFTER {event} ON observation "
+                f"CREATE TRIGGER observation_ten_minute_bin_{name} AFTER {event} ON observation "
                 f"REFERENCING {tables} FOR EACH STATEMENT "
                 "EXECUTE FUNCTION observation_bin_change()"
             )
@@ -147,7 +152,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for name, _event, _tables in PG_TRIGGERS:
-            op.execute(f"DROP TRIGGER observation_bin_{name} ON observation")
+            op.execute(f"DROP TRIGGER observation_ten_minute_bin_{name} ON observation")
         op.execute("DROP FUNCTION observation_bin_change()")
     else:
         for name in SQLITE_TRIGGERS:
