@@ -180,7 +180,11 @@ def wait_tcp(port: int, seconds: float = 120) -> None:
     raise RuntimeError(f"the MLLP listener on {port} did not open within {seconds:g} s")
 
 
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start(
+    args: list[str], env: dict[str, str], log: Path, name: str = ""
+) -> subprocess.Popen[bytes]:
+    """``name``: the process's PostgreSQL connections say so (``application_name``)."""
+    env = {**env, "PGAPPNAME": f"load {name}"} if name else env
     with open(log, "wb") as out:
         return subprocess.Popen(
             [sys.executable, "-c", CLI, *args], env=env, stdout=out, stderr=subprocess.STDOUT
@@ -218,18 +222,30 @@ def machine_cpu() -> tuple[float, float]:
 
 def postgres_cpu(database: str) -> float:
     """CPU seconds of the live PostgreSQL backends connected to ``database``."""
-    total = 0.0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmd = (proc / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if cmd.startswith(b"postgres: ") and f" {database} ".encode() in cmd:
-            cpu = process_cpu(int(proc.name))
-            total += 0.0 if math.isnan(cpu) else cpu
-    return total
+    return sum(postgres_cpu_by_client(database).values())
+
+
+def postgres_cpu_by_client(database: str) -> dict[str, float]:
+    """CPU seconds of the live PostgreSQL backends connected to ``database``, per client
+    (its ``application_name``: each process this script starts sets ``PGAPPNAME``, which
+    libpq sends; "other" for the rest)."""
+    import psycopg
+
+    with psycopg.connect(f"{PG_ADMIN.rsplit(' ', 1)[0]} dbname={database}", autocommit=True) as c:
+        names = dict(
+            c.execute(
+                "SELECT pid, application_name FROM pg_stat_activity WHERE datname = %s "
+                "AND pid <> pg_backend_pid()",
+                (database,),
+            ).fetchall()
+        )
+    out: dict[str, float] = {}
+    for pid, app in names.items():
+        cpu = process_cpu(int(pid))
+        if not math.isnan(cpu):
+            key = app if str(app).startswith("load ") else "other"
+            out[key] = out.get(key, 0.0) + cpu
+    return out
 
 
 ALONE = ("/login", "/rounds (board)", "/runs", "/runs/[id]", "/runs/[id]/rounds",
@@ -326,8 +342,9 @@ def run(opts: argparse.Namespace) -> Result:
             mllp_port = free_port()
             logs = [folder / f"app{i}.log" for i in range(len(ports))] + [folder / "mllp.log"]
             for port, log in zip(ports, logs, strict=False):
-                procs.append(start(["serve", "--port", str(port)], env, log))
-            procs.append(start(["ingest", "mllp", "--port", str(mllp_port)], env, logs[-1]))
+                procs.append(start(["serve", "--port", str(port)], env, log, f"app {port}"))
+            mllp = ["ingest", "mllp", "--port", str(mllp_port)]
+            procs.append(start(mllp, env, logs[-1], "MLLP listener"))
             hosts = [f"http://127.0.0.1:{p}" for p in ports]
             for h in hosts:
                 wait_http(h)
@@ -347,7 +364,8 @@ def run(opts: argparse.Namespace) -> Result:
                 "LOAD_MLLP": f"127.0.0.1:{mllp_port}",
                 "LOAD_ORU_RATE": str(opts.oru_rate),
                 "LOAD_MLLP_SENDERS": str(senders),
-                "LOAD_DB": f"host=127.0.0.1 port=5432 user=postgres dbname={name}",
+                "LOAD_DB": f"host=127.0.0.1 port=5432 user=postgres dbname={name} "
+                "application_name='load ingest-lag probe'",
                 "LOAD_WAIT": opts.wait,
             }
             cmd = [
@@ -375,7 +393,8 @@ def run(opts: argparse.Namespace) -> Result:
             ]
             names = [f"app {p}" for p in ports] + ["MLLP listener"]
             before = {n: process_cpu(p.pid) for n, p in zip(names, procs, strict=True)}
-            before["PostgreSQL"] = postgres_cpu(name)
+            pg_before = postgres_cpu_by_client(name)
+            before["PostgreSQL"] = sum(pg_before.values())
             children, machine = resource.getrusage(resource.RUSAGE_CHILDREN), machine_cpu()
             with open(folder / "locust.log", "wb") as out:
                 code = subprocess.run(
@@ -384,7 +403,11 @@ def run(opts: argparse.Namespace) -> Result:
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             busy = machine_cpu()
             cpu = {n: process_cpu(p.pid) - before[n] for n, p in zip(names, procs, strict=True)}
-            cpu["PostgreSQL"] = postgres_cpu(name) - before["PostgreSQL"]
+            pg_after = postgres_cpu_by_client(name)
+            cpu["PostgreSQL"] = sum(pg_after.values()) - before["PostgreSQL"]
+            for client in sorted(pg_after):  # its share, for the processes' connections
+                used = pg_after[client] - pg_before.get(client, 0.0)
+                cpu[f"PostgreSQL for {client.removeprefix('load ')}"] = used
             cpu["Locust"] = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
             cpu["machine busy"] = busy[0] - machine[0]
             cpu["machine capacity"] = busy[1] - machine[1]
@@ -467,7 +490,18 @@ def report(result: Result) -> str:
         )
     if result.cpu:
         cap = result.cpu.get("machine capacity", 0) or math.nan
-        parts = [f"{k} {v:.0f} s" for k, v in result.cpu.items() if not k.startswith("machine")]
+        shares = {k.removeprefix("PostgreSQL for "): v for k, v in result.cpu.items()
+                  if k.startswith("PostgreSQL for ")}  # fmt: skip
+        parts = [
+            f"{k} {v:.0f} s"
+            + (
+                " (" + ", ".join(f"for {c} {u:.0f} s" for c, u in shares.items()) + ")"
+                if k == "PostgreSQL" and shares
+                else ""
+            )
+            for k, v in result.cpu.items()
+            if not k.startswith(("machine", "PostgreSQL for "))
+        ]
         out.append(
             f"CPU during the run: {', '.join(parts)}; machine busy "
             f"{result.cpu.get('machine busy', 0):.0f} of {cap:.0f} CPU s "
