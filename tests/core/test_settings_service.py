@@ -9,7 +9,7 @@ import re
 
 import pytest
 from markupsafe import escape
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from continuum.alerts.thresholds import in_force
@@ -111,6 +111,33 @@ def test_a_change_is_stored_once_and_audited_with_old_and_new_value(
         ("pfhb_warning", 50.0, 40.0, "mg/dL", "QA committee"),
         ("pfhb_warning", 40.0, 50.0, "mg/dL", "back to published"),
     ]
+
+
+def test_a_transaction_reads_the_stored_settings_once_for_every_group(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A page asks for several groups: one statement reads them all; a value saved in the
+    same transaction, or in another one, is seen by the next read."""
+    with unit_of_work(sessions) as db:
+        svc.save(db, QA, "surveillance", {"pfhb_warning": "40"}, "QA committee")
+        svc.save(db, QA, "weaning", {"vv_peep_max": "12"}, "QA committee")
+    with unit_of_work(sessions) as db:
+        reads: list[str] = []
+        listen = event.listens_for(db.get_bind(), "before_cursor_execute")
+
+        @listen
+        def _count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+            if "programme_setting" in statement:
+                reads.append(statement)
+
+        for g in svc.groups():
+            svc.values(db, g.name)
+        assert in_force(db).pfhb_warning == 40.0
+        assert svc.overrides(db, "weaning") == {"vv_peep_max": 12.0}
+        assert len(reads) == 1, reads
+        svc.save(db, QA, "surveillance", {"pfhb_warning": "45"}, "QA committee")
+        assert in_force(db).pfhb_warning == 45.0  # a change in this transaction: read again
+        event.remove(db.get_bind(), "before_cursor_execute", _count)
 
 
 def test_a_weaning_range_is_two_settings_the_criteria_read_as_a_pair(
