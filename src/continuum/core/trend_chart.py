@@ -23,6 +23,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -289,7 +290,7 @@ def value_range(trace: Trace) -> tuple[float, float]:
 
 
 def _columns(
-    points: Sequence[tuple[float, float]],
+    points: Sequence[tuple[float, float]] | np.ndarray,
     start: float,
     end: float,
     buckets: int,
@@ -303,7 +304,7 @@ def _columns(
     same float operations as ``int((t - start) * scale)``, and each column's min and max
     are its first minimum and first maximum in time, as a scan keeping the strictly lower
     and strictly higher value finds them."""
-    if not points:
+    if len(points) == 0:
         return []
     arr = np.asarray(points, dtype=float).reshape(-1, 2)
     t, v = arr[:, 0], arr[:, 1]
@@ -320,23 +321,19 @@ def _columns(
     first[0] = True
     first[1:] |= col[1:] != col[:-1]
     group = np.cumsum(first) - 1
-    index = np.arange(n)
     starts = np.flatnonzero(first)
-    lows = np.lexsort((index, v, group))  # per group: lowest value, earliest first
-    highs = np.lexsort((index, -v, group))
-    lo = lows[np.searchsorted(group[lows], np.arange(len(starts)))]
-    hi = highs[np.searchsorted(group[highs], np.arange(len(starts)))]
-    tl, vl = t.tolist(), v.tolist()
-    cols = col.tolist()
+    extremes = _first_extremes(group, v)  # per group: its first lowest, then first highest
+    lo, hi = extremes[: len(starts)], extremes[len(starts) :]
+    t_lo, v_lo, t_hi, v_hi = t[lo].tolist(), v[lo].tolist(), t[hi].tolist(), v[hi].tolist()
+    cols = col[starts].tolist()
     run_break = breaks[starts].tolist()
     runs: list[list[tuple[int, float]]] = []
     run: list[tuple[int, float]] = []
-    for g, (a, b) in enumerate(zip(lo.tolist(), hi.tolist(), strict=True)):
+    for g, c in enumerate(cols):
         if run_break[g] and run:
             runs.append(run)
             run = []
-        c = cols[a]
-        pair = sorted({(tl[a], vl[a]), (tl[b], vl[b])})
+        pair = sorted({(t_lo[g], v_lo[g]), (t_hi[g], v_hi[g])})
         run.extend((c, value) for _, value in pair)
     if run:
         runs.append(run)
@@ -455,6 +452,13 @@ def _x(t: datetime, start: datetime, end: datetime) -> float:
     return round(min(max((t - start).total_seconds() / span, 0.0), 1.0) * X_UNITS, 1)
 
 
+@lru_cache(maxsize=8)
+def _column_xs(buckets: int) -> tuple[str, ...]:
+    """Each column's x as a line's path writes it (its middle, whole units)."""
+    step = X_UNITS / buckets
+    return tuple(f"{(c + 0.5) * step:.0f}" for c in range(buckets))
+
+
 def _panel(tr: Trace, start: datetime, end: datetime, zone: ZoneInfo, buckets: int) -> Panel:
     low, high = value_range(tr)
     h = PANEL_HEIGHT
@@ -468,7 +472,8 @@ def _panel(tr: Trace, start: datetime, end: datetime, zone: ZoneInfo, buckets: i
     window = tr.points[
         bisect_left(tr.points, (s0, -math.inf)) : bisect_right(tr.points, (s1, math.inf))
     ]
-    inside = [(t, v) for t, v in window if math.isfinite(v)]
+    arr = np.asarray(window, dtype=float).reshape(-1, 2)
+    inside_arr = arr[np.isfinite(arr[:, 1])]  # the values drawn (as arrays: _columns)
     if tr.as_points:
         dots = [
             Dot(
@@ -476,13 +481,19 @@ def _panel(tr: Trace, start: datetime, end: datetime, zone: ZoneInfo, buckets: i
                 y_of(v),
                 f"{_local(_at(t), zone, '%d %b %H:%M')}: {tr.shown(t, v)}",
             )
-            for t, v in inside
+            for t, v in inside_arr.tolist()
         ]
     else:
-        step = X_UNITS / buckets
+        xs = _column_xs(buckets)
+        ys: dict[float, str] = {}  # a value's height, written once (device values repeat)
         parts = []
-        for run in _columns(inside, s0, s1, buckets, tr.max_gap):
-            coords = [f"{(c + 0.5) * step:.0f} {y_of(v):g}" for c, v in run]
+        for run in _columns(inside_arr, s0, s1, buckets, tr.max_gap):
+            coords = []
+            for c, v in run:
+                y = ys.get(v)
+                if y is None:
+                    y = ys[v] = f"{y_of(v):g}"
+                coords.append(f"{xs[c]} {y}")
             parts.append("M" + " ".join(coords) + ("h0" if len(coords) == 1 else ""))
         line = "".join(parts)
     band = None
@@ -510,8 +521,8 @@ def _panel(tr: Trace, start: datetime, end: datetime, zone: ZoneInfo, buckets: i
         for r in tr.references
     ]
     latest = ""
-    if inside:
-        t, v = inside[-1]
+    if len(inside_arr):
+        t, v = inside_arr[-1].tolist()
         latest = f"{tr.shown(t, v)} at {_local(_at(t), zone, '%H:%M')}"
     return Panel(
         tr.key,
@@ -527,7 +538,7 @@ def _panel(tr: Trace, start: datetime, end: datetime, zone: ZoneInfo, buckets: i
         ticks,
         grid,
         latest,
-        not inside,
+        not len(inside_arr),
     )
 
 
