@@ -308,12 +308,13 @@ _routes: list[Any] | None = None
 
 
 def share_routes(app: FastAPI) -> FastAPI:
-    """``app`` with the routes already built in this process (see ``_routes``)."""
+    """``app`` with the routes already built in this process (see ``_routes``), in a list
+    of its own: a route a test adds to its app (``/boom``) stays in that app."""
     global _routes
     if _routes is None:
-        _routes = app.router.routes
+        _routes = list(app.router.routes)
     else:
-        app.router.routes = _routes
+        app.router.routes = list(_routes)
     return app
 
 
