@@ -14,6 +14,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test,load
 .venv/bin/ruff check src tests benchmarks
+# Compiled modules are kept (in __pycache__, ignored by git), pytest's assertion-rewritten test
+# modules too: with PYTHONDONTWRITEBYTECODE set, every worker rewrote and compiled all the
+# test modules again at each run (about 6 s of CPU per worker).
+unset PYTHONDONTWRITEBYTECODE
 workers="${CONTINUUM_TEST_WORKERS:-$(($(nproc) + 1))}"
 exec .venv/bin/python -m pytest -q -p no:cacheprovider \
   -n "$workers" --dist loadfile --no-loadscope-reorder "$@"

@@ -22,7 +22,8 @@ ZONE = "Australia/Sydney"
 @pytest.fixture
 def sydney(db_url: str) -> Iterator[Web]:
     """A web client of a programme in Sydney, on SQLite and on PostgreSQL."""
-    app = create_app(conftest.test_settings(db_url).model_copy(update={"timezone": ZONE}))
+    settings = conftest.test_settings(db_url).model_copy(update={"timezone": ZONE})
+    app = conftest.share_routes(create_app(settings))
     with TestClient(app, base_url="http://testserver") as client:
         yield Web(client, db_url)
     app.state.engine.dispose()

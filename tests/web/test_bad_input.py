@@ -137,3 +137,17 @@ def test_ids_out_of_range_in_a_query_a_body_or_a_form_are_a_422_naming_them(
     assert response.status_code == 422
     assert "patient_id" in response.text
     assert len(client.get("/api/v1/runs").json()) == 1  # nothing was started
+
+
+def test_an_id_written_with_a_decimal_point_is_checked_like_any_other(web_any: Web) -> None:
+    """The routes read "12.0" as the id 12, so the guard does too: an out-of-range id so
+    written was once passed on and gave a 500 on PostgreSQL (found by the fuzz test)."""
+    web_any.login("physician")
+    client = web_any.client
+    response = client.get(
+        "/api/v1/alerts/stream", params={"run_id": "-2227462693128588.0", "max_seconds": 0}
+    )
+    assert response.status_code == 422, response.text
+    assert [f["field"] for f in response.json()["fields"]] == ["run_id"]
+    assert client.get("/api/v1/runs/4294967296.00").status_code == 404
+    assert client.get("/api/v1/runs/1.0").status_code == 200  # in range: read as run 1

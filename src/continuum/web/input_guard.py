@@ -46,6 +46,9 @@ def _is_id(name: str) -> bool:
 
 
 def _out_of_range(raw: str) -> bool:
+    whole, point, fraction = raw.strip().partition(".")
+    if point and not fraction.strip("0"):
+        raw = whole  # "12.0": the route's validation reads it as the integer 12
     try:
         value = int(raw)
     except ValueError:
