@@ -27,6 +27,7 @@ from continuum.db import make_engine, make_sessionmaker, unit_of_work
 from continuum.migrate import alembic_config, upgrade
 from continuum.rounds.board import SPARK_CODES
 from continuum.rounds.trends import BIN, bin_start, trends
+from tests.core.concurrent_writers import write_at_once
 from tests.core.test_record import PERFUSIONIST
 from tests.seed import RUN_START
 
@@ -231,38 +232,7 @@ def test_concurrent_writers_keep_the_bins(pg_url) -> None:  # type: ignore[no-un
     across several bins, in one statement (codes in its own order, kept open a moment, some
     rolled back): none deadlocks (count rows, then bin rows, each in key order) and the bins
     are the rows'."""
-    engine = create_engine(pg_url)
-    codes = ["blood_flow", "pump_speed", "p_access", "sweep_flow", "hb"]
-    errors: list[BaseException] = []
-
-    def writer(k: int) -> None:
-        rng = random.Random(k)
-        try:
-            for rep in range(5):
-                conn = engine.connect()
-                tx = conn.begin()
-                order = [c for c in rng.sample(codes, len(codes)) for _ in range(rng.randint(1, 9))]
-                conn.execute(
-                    text(
-                        "INSERT INTO observation (run_id, code, time, value, unit, source, "
-                        "status, recorded_at) SELECT 1, c, now() - (g * 97) * interval '1 s', "
-                        "g * 0.1 + :k, 'x', 'hl7', 'final', now() FROM "
-                        "unnest(CAST(:codes AS text[])) WITH ORDINALITY AS u(c, g)"
-                    ),
-                    {"codes": order, "k": k},
-                )
-                time.sleep(rng.random() / 50)  # open a while: the others' statements wait
-                (tx.rollback if rep == 3 else tx.commit)()
-                conn.close()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=writer, args=(k,)) for k in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    engine.dispose()
+    errors = write_at_once(pg_url, "now() - (g * 97) * interval '1 s'", "g * 0.1 + :k")
     assert errors == []
     engine = make_engine(pg_url)
     with Session(engine) as db:

@@ -4,9 +4,6 @@ their feed, deleted, and written by several transactions at once."""
 
 from __future__ import annotations
 
-import random
-import threading
-import time
 from datetime import timedelta
 
 from sqlalchemy import create_engine, func, select, text
@@ -16,6 +13,7 @@ from continuum.core.record import Observation
 from continuum.core.run_record import Run
 from continuum.core.schemas import AmendmentIn, ObservationIn
 from continuum.db import unit_of_work, utcnow
+from tests.core.concurrent_writers import CODES, write_at_once
 from tests.core.test_record import PERFUSIONIST, obs
 from tests.seed import RUN_START
 
@@ -77,38 +75,7 @@ def test_concurrent_writers_keep_the_count(pg_url) -> None:  # type: ignore[no-u
     one statement (as a device batch and a form are stored), codes in its own order, kept
     open a moment, some rolled back: none deadlocks (the trigger takes its count rows in key
     order; a writer waits for the one holding them) and the count is the rows'."""
-    engine = create_engine(pg_url)
-    codes = ["blood_flow", "pump_speed", "p_access", "sweep_flow", "hb"]
-    errors: list[BaseException] = []
-
-    def writer(k: int) -> None:
-        rng = random.Random(k)
-        try:
-            for rep in range(5):
-                conn = engine.connect()
-                tx = conn.begin()
-                order = [c for c in rng.sample(codes, len(codes)) for _ in range(rng.randint(1, 9))]
-                conn.execute(
-                    text(
-                        "INSERT INTO observation (run_id, code, time, value, unit, source, "
-                        "status, recorded_at) SELECT 1, c, now() - g * interval '1 ms', 4.0, "
-                        "'x', 'hl7', 'final', now() FROM unnest(CAST(:codes AS text[])) "
-                        "WITH ORDINALITY AS u(c, g)"
-                    ),
-                    {"codes": order},
-                )
-                time.sleep(rng.random() / 50)  # open a while: the others' statements wait
-                (tx.rollback if rep == 3 else tx.commit)()
-                conn.close()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=writer, args=(k,)) for k in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    engine.dispose()
+    errors = write_at_once(pg_url, "now() - g * interval '1 ms'", "4.0")
     assert errors == []
     engine = create_engine(pg_url)
     with engine.connect() as conn:
@@ -120,7 +87,7 @@ def test_concurrent_writers_keep_the_count(pg_url) -> None:  # type: ignore[no-u
             "GROUP BY code")).all())  # fmt: skip
     engine.dispose()
     assert {c: n for c, n in kept.items() if n} == rows
-    assert all(kept[c] >= 5 for c in codes)
+    assert all(kept[c] >= 5 for c in CODES)
 
 
 def test_the_run_page_counts_a_value_just_stored(sessions) -> None:  # type: ignore[no-untyped-def]
