@@ -28,6 +28,7 @@ from continuum.core.record import Observation
 from continuum.core.run_record import Run
 from continuum.core.run_service import current_mode
 from continuum.core.trend_chart import Chart, Marker, Reference, Trace, build, essential
+from continuum.db import UTCDateTime
 from continuum.errors import NotFound
 from continuum.surveillance import RunSeries
 from continuum.surveillance.grid import Grid
@@ -348,10 +349,10 @@ def lung_trend(
 
 
 _PG_FIRST_TIME = text(
-    "SELECT MIN(m.t) FROM unnest(CAST(:codes AS text[])) AS c(code), LATERAL ("
+    "SELECT MIN(m.t) AS first FROM unnest(CAST(:codes AS text[])) AS c(code), LATERAL ("
     "SELECT MIN(o.time) AS t FROM observation o WHERE o.run_id = :run AND o.code = c.code "
     "AND o.status = 'final' AND o.time >= :since) m"
-)
+).columns(first=UTCDateTime())
 
 
 def _first_time(session: Session, run_id: int, since: datetime) -> datetime | None:
@@ -359,10 +360,10 @@ def _first_time(session: Session, run_id: int, since: datetime) -> datetime | No
     surveillance, whose first segment begins with the first observation). PostgreSQL: an
     index seek per code, where one MIN over the codes read every value since ``since``."""
     if session.get_bind().dialect.name == "postgresql":
-        first = session.scalar(
+        first: datetime | None = session.scalar(
             _PG_FIRST_TIME, {"run": run_id, "codes": list(DP_CODES), "since": since}
         )
-        return None if first is None else first.astimezone(UTC)
+        return first
     stmt = select(func.min(Observation.time)).where(
         Observation.run_id == run_id,
         Observation.code.in_(DP_CODES),

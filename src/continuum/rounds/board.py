@@ -25,6 +25,7 @@ from continuum.core.roles import Actor, Permission
 from continuum.core.run_record import Run
 from continuum.core.run_service import current_mode
 from continuum.core.targets import Target
+from continuum.db import UTCDateTime
 from continuum.rounds import actions, board_readings, board_settings, round_record
 from continuum.rounds.board_readings import Reading
 from continuum.rounds.models import RoundAction, RoundRecord
@@ -155,11 +156,7 @@ _PG_LATEST = text(
     "FROM unnest(CAST(:runs AS integer[])) AS r(id), unnest(CAST(:codes AS text[])) AS c(code), "
     "LATERAL (SELECT * FROM observation n WHERE n.run_id = r.id AND n.code = c.code "
     "AND n.status = 'final' AND n.time <= :as_of ORDER BY n.time DESC, n.id DESC LIMIT 1) o"
-)
-
-
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+).columns(time=UTCDateTime())  # read as the ORM reads it: aware, in UTC
 
 
 def _latest_id(code: str, as_of: datetime) -> Any:
@@ -212,7 +209,7 @@ def latest_values(
         )
         found = session.execute(rows.where(Observation.id.in_(ids)))
     for run_id, code, at, value, ev, eu in found:
-        out[run_id][code] = (_utc(at), value)
+        out[run_id][code] = (at, value)
         if entered is not None and eu is not None:
             first, _ = display_names.entered_parts(value, code, None, ev, eu)
             entered.setdefault(run_id, {})[code] = first

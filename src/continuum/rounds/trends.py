@@ -121,7 +121,7 @@ def _bin_means(run_ids: Sequence[int], codes: Sequence[str], start: datetime, en
 
 
 def _trend_statement(
-    session: Session, run_ids: Sequence[int], codes: Sequence[str], start: datetime, end: datetime
+    run_ids: Sequence[int], codes: Sequence[str], start: datetime, end: datetime
 ) -> Any:
     """SQLite: the values at each 20-minute mark (minutes 00, 20, 40) — its GROUP BY would
     sort every point; for 1-minute data that is one point per 20 minutes, read straight off
@@ -174,7 +174,7 @@ def trends(
     if _is_postgres(session):
         rows = list(session.execute(_bin_means(run_ids, codes, start, end)))
     else:
-        rows = list(session.execute(_trend_statement(session, run_ids, codes, start, end)))
+        rows = list(session.execute(_trend_statement(run_ids, codes, start, end)))
         found = Counter((r, c) for r, c, _, _ in rows)
         extra = _sparse_series(session, found, run_ids, codes, start, end)
         thin = {(r, c) for r, c, _, _ in extra}

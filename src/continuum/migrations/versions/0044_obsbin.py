@@ -12,14 +12,14 @@ value (a device feed stores 20 a second per signal; ``rounds/trends.py``).
 PostgreSQL: one statement-level trigger per event over its transition tables, the upsert
 in key order (run, code, bin: concurrent writers of one run wait for each other's row
 instead of deadlocking). They fire after the count's (PostgreSQL fires a table's triggers
-in the order of their names: ``observation_count_*`` before ``observation_ten_minute_bin_*``),
-so a statement takes its count rows (run, code) before any bin row: only the transaction
-holding a run and code's count row can hold its bins, and a bin adds no wait the count row
-did not. Taken the other way, a console file imported in several statements beside the
-same run's live feed deadlocked (the feed held the current bin while waiting for the
-count row the file held; the file's next statement wanted that bin). An UPDATE counts only the rows whose
-run, code, time, value or finality it changed: other updates take no bin row and leave
-the sums as they were. SQLite: row triggers; it stores times as UTC text
+in the order of their names: ``observation_count_*`` before
+``observation_ten_minute_bin_*``), so a statement takes its count rows (run, code) before
+any bin row: only the transaction holding a run and code's count row can hold its bins,
+and a bin adds no wait the count row did not. Taken the other way, a console file
+imported in several statements beside the same run's live feed deadlocked (the feed held
+the current bin while waiting for the count row the file held; the file's next statement
+wanted that bin). An UPDATE counts only the rows whose run, code, time, value or finality
+it changed: other updates take no bin row and leave the sums as they were. SQLite: row triggers; it stores times as UTC text
 (``YYYY-MM-DD HH:MM:SS.ffffff``), whose bin is its first 15 characters and ``0:00``
 (10-minute bins from 2000-01-01 00:00 are the clock's tens of minutes). The SQLite board
 reads its 20-minute marks as before; the table is kept there so both databases hold the
