@@ -63,15 +63,19 @@ def _row_by_row(db, run_id, codes, start, end):  # type: ignore[no-untyped-def]
     return out
 
 
+def _vv_run(db, start: datetime) -> Run:  # type: ignore[no-untyped-def]
+    """A VV run of the seed's second patient, flushed (its id known)."""
+    run = run_service.start_run(
+        db, ACTOR, RunCreate(patient_id=2, support_type="pulmonary", mode="VV", started_at=start)
+    )
+    db.flush()
+    return run
+
+
 def test_chart_readings_equal_the_row_by_row_read(sessions) -> None:  # type: ignore[no-untyped-def]
     start = datetime(2026, 3, 1, 8, 0, 0, 318_292, tzinfo=UTC)
     with unit_of_work(sessions) as db:
-        run = run_service.start_run(
-            db,
-            ACTOR,
-            RunCreate(patient_id=2, support_type="pulmonary", mode="VV", started_at=start),
-        )
-        db.flush()
+        run = _vv_run(db, start)
         n = 300
         offsets = np.arange(n) * 61_737 + np.where(np.arange(n) % 7 == 0, 500, 0)  # µs jitter
         times = np.datetime64(start.replace(tzinfo=None), "us") + offsets * np.timedelta64(
@@ -100,12 +104,7 @@ def test_newest_value_per_code_and_first_flow_time_equal_the_plain_reads(session
     start = datetime(2026, 3, 1, 8, 0, 0, 318_292, tzinfo=UTC)
     rng = np.random.default_rng(11)
     with unit_of_work(sessions) as db:
-        run = run_service.start_run(
-            db,
-            ACTOR,
-            RunCreate(patient_id=2, support_type="pulmonary", mode="VV", started_at=start),
-        )
-        db.flush()
+        run = _vv_run(db, start)
         rows = []
         for code in ("blood_flow", "oxy_delta_p", "spo2", "sweep_fio2", "hb"):
             n = int(rng.integers(5, 40))
@@ -227,12 +226,7 @@ def test_a_reused_forecast_gives_way_to_newer_data_and_a_component_change(
     forecasts._CACHE.clear()
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
     with unit_of_work(sessions) as db:
-        run = run_service.start_run(
-            db,
-            ACTOR,
-            RunCreate(patient_id=2, support_type="pulmonary", mode="VV", started_at=start),
-        )
-        db.flush()
+        run = _vv_run(db, start)
         lung = run_service.add_component(
             db, ACTOR, run, ComponentCreate(kind="membrane_lung", started_at=start)
         )
