@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from continuum.app import create_app
-from continuum.config import Settings
+from continuum.config import Settings, get_settings
 from continuum.core import accounts
 from continuum.db import make_engine, make_sessionmaker
 from tests.seed import seed
@@ -250,6 +250,16 @@ def sessions(db_url: str):  # type: ignore[no-untyped-def]
     engine = make_engine(db_url)
     yield make_sessionmaker(engine)
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _settings_read_afresh() -> Iterator[None]:
+    """``get_settings()`` is cached per process: each test reads CONTINUUM_* as it sets
+    them, not as a test before it in the same worker did (the CLI import test read another
+    test's database URL when a file caching it ran first on its worker)."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 def test_settings(url: str) -> Settings:
