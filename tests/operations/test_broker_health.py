@@ -248,3 +248,26 @@ def test_go_timestamps_and_urls() -> None:
     assert parse_time("not a time") is None
     assert safe_url("nats://u:p@10.0.0.1:4222") == "nats://10.0.0.1:4222"
     assert safe_url("tls://nats.example:4222") == "tls://nats.example:4222"
+
+
+def test_waiting_is_the_work_queue_streams_own_count() -> None:
+    """JetStream can count a message a failing worker gave back both as pending and as
+    awaiting its acknowledgement (the page once said 3 for a stream of 2): the stream keeps
+    work-queue retention, so its own count is what waits. Without the stream's count, the
+    consumer's is the best there is."""
+    from continuum.operations.broker_health import _judge
+
+    def seen(**counts: int | None) -> BrokerHealth:
+        return BrokerHealth(
+            status="read", summary="", next_steps=[], checked_at=datetime.now(UTC),
+            url="nats://127.0.0.1:4222", stream="S", consumer="C", ingest_via="nats", **counts,
+        )  # fmt: skip
+
+    double = _judge(seen(stream_messages=2, consumer_pending=2, ack_pending=1))
+    assert double.status == "no_workers"
+    assert "2 message(s) wait" in double.summary, double.summary
+    assert "1 message(s) wait" in _judge(seen(stream_messages=1, consumer_pending=0)).summary
+    no_stream_count = _judge(seen(consumer_pending=3, ack_pending=1))
+    assert "4 message(s) wait" in no_stream_count.summary
+    empty = _judge(seen(stream_messages=0, consumer_pending=0, ack_pending=0))
+    assert "messages that arrive will wait" in empty.summary

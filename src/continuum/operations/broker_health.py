@@ -273,8 +273,15 @@ def _judge(h: BrokerHealth, lag_s: float = LAG_S) -> BrokerHealth:
             f"this app (this app looks for {stream}).",
         ]
         return h
-    waiting = (h.consumer_pending or 0) + (h.ack_pending or 0)
-    waiting = max(waiting, h.stream_messages or 0)
+    # The stream keeps work-queue retention: a message leaves it once a worker acknowledges
+    # it, so the stream's own count is what waits. The consumer's counts are not added up
+    # instead: JetStream can count a message given back by a failing worker both as pending
+    # and as awaiting its acknowledgement for a while (3 for 2 messages, seen in CI).
+    waiting = (
+        h.stream_messages
+        if h.stream_messages is not None
+        else (h.consumer_pending or 0) + (h.ack_pending or 0)
+    )
     if not h.workers:
         h.status = "no_workers"
         h.summary = (
