@@ -31,6 +31,7 @@ from continuum.ingest.nats_ingest import BrokerConfig, IngestWorker, Publisher, 
 from continuum.operations.broker_health import BrokerHealth, check, parse_time, safe_url
 from tests import conftest
 from tests.conftest import Web, need
+from tests.ingest.helpers import per_message
 from tests.ingest.test_mllp_reliability import _free_port, message
 from tests.ingest.test_nats_ingest import WorkerThread, nats_up, run_async
 
@@ -184,7 +185,13 @@ def test_stream_consumer_and_workers_read_from_the_real_broker(  # type: ignore[
             ).json()
         assert body["status"] == "ok" and body["stream"] == config.stream
         assert body["stream_messages"] == 0 and body["ack_pending"] == 0
-        assert [w["acked"] for w in body["workers"]] == [2]
+        # at least once: JetStream may deliver a message the failing worker gave back twice
+        # (its refusal and its acknowledgement time both return it; seen in CI, 3 acks for
+        # 2 messages). The worker acknowledges each delivery; the message is stored once.
+        acks = [w["acked"] for w in body["workers"]]
+        assert len(acks) == 1 and acks[0] >= 2, acks
+        stored = per_message(pg_sessions, "hl7:K%")
+        assert len(stored) == 5 and len(set(stored.values())) == 1, stored  # each once
         assert body["lag_threshold_s"] == 10.0
 
 
