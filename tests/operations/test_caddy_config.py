@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from continuum.operations.proxy import (
+    GRACE_PERIOD_S,
     STREAM_PATH,
     ProxyConfig,
     ProxyConfigError,
@@ -173,3 +174,10 @@ def test_two_app_processes_behind_caddy(pg_url: str, tmp_path: Path) -> None:
         assert results == [200] * 10
         assert {httpx.get(f"{base}/healthz").json()["process"] for _ in range(4)} == {pid_b}
         c.close()
+        # stopped with the live stream still open, Caddy closes it after its grace period
+        # (10 s) instead of waiting for the stream's hour (its default waits for ever)
+        assert not stream.ended.is_set()
+        stopping = time.monotonic()
+        caddy.stop(timeout=GRACE_PERIOD_S + 15)
+        took = time.monotonic() - stopping
+        assert caddy.popen.returncode is not None and took < GRACE_PERIOD_S + 10, took

@@ -168,6 +168,7 @@ http {{
 # Caddy (`continuum proxy-config --server caddy`): the same behaviour as the nginx file above.
 HEALTH_PATH = "/healthz"
 HEALTH_INTERVAL_S = 5
+GRACE_PERIOD_S = 10
 
 
 def _caddy_upstream(cfg: ProxyConfig, read_timeout_s: int, stream: bool) -> str:
@@ -210,7 +211,14 @@ def caddy_config(cfg: ProxyConfig) -> str:
         address = ", ".join(f"https://{n}:{cfg.listen}" for n in names) or f":{cfg.listen}"
     else:
         address = ", ".join(f"http://{n}:{cfg.listen}" for n in names) or f"http://:{cfg.listen}"
-    options = ["\tauto_https off" if not tls else "\tauto_https disable_redirects"]
+    # grace_period: on stop or reload Caddy waits this long for open requests and then
+    # closes them; its default waits for ever, and a live alert stream stays open for an
+    # hour, so `systemctl stop caddy` ran into its kill timeout. The same 10 s as the app
+    # (cli.GRACEFUL_SHUTDOWN_S); a cut stream's page reconnects by itself.
+    options = [
+        "\tauto_https off" if not tls else "\tauto_https disable_redirects",
+        f"\tgrace_period {GRACE_PERIOD_S}s",
+    ]
     log = ""
     if cfg.prefix is not None:
         options += ["\tadmin off", f"\tstorage file_system {cfg.prefix}/data"]
