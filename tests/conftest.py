@@ -14,6 +14,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,40 +110,90 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _drops is not None:
         _drops.shutdown(wait=True)
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        # the controller (or a run without xdist): the PostgreSQL template the workers shared
+        factory = getattr(session.config, "_tmp_path_factory", None)
+        marker = factory.getbasetemp() / PG_TEMPLATE_MARKER if factory is not None else None
+        if marker is not None and marker.exists():
+            with _pg_connect() as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{marker.read_text()}" WITH (FORCE)')
+            marker.unlink()
 
 
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    url = f"sqlite:///{path}"
-    from continuum.migrate import upgrade
+PG_TEMPLATE_MARKER = "pg-template.name"
 
-    upgrade(url)
-    seed(url)
+
+def _shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The directory every xdist worker of this run shares (the controller's base
+    temporary directory); without xdist, the run's own."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def _first_builds(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Path]:
+    """Held while the first worker that needs ``name`` builds it in the shared directory;
+    the others wait, then find it built and reuse it (templates, the demo)."""
+    import fcntl
+
+    shared = _shared(tmp_path_factory)
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield shared
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _checkpointed(url: str) -> None:
     engine = make_engine(url)
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
-    return path
 
 
 @pytest.fixture(scope="session")
-def pg_template() -> Iterator[str]:
-    need(postgres_available(), "PostgreSQL is not answering on 127.0.0.1:5432")
-    name = f"ct_tmpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with _pg_connect() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_URL.format(name=name)
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The migrated and seeded SQLite file, built once for the whole run (by the first
+    worker that needs it); each test copies it."""
     from continuum.migrate import upgrade
 
-    upgrade(url)
-    seed(url)
-    from sqlalchemy import create_engine
+    with _first_builds(tmp_path_factory, "template") as shared:
+        target = shared / "template.db"
+        if not target.exists():
+            building = shared / f"template-building-{os.getpid()}.db"
+            url = f"sqlite:///{building}"
+            upgrade(url)
+            seed(url)
+            _checkpointed(url)
+            building.rename(target)
+    return target
 
-    create_engine(url).dispose()
-    yield name
-    with _pg_connect() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+@pytest.fixture(scope="session")
+def pg_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The migrated and seeded PostgreSQL database every clone copies, built once for the
+    whole run by the first worker that needs it (its name in the shared directory); the
+    controller drops it when the run ends (pytest_sessionfinish). Clones are made with
+    CREATE DATABASE … TEMPLATE, which several workers may run at once on one template."""
+    need(postgres_available(), "PostgreSQL is not answering on 127.0.0.1:5432")
+    with _first_builds(tmp_path_factory, "pg-template") as shared:
+        marker = shared / PG_TEMPLATE_MARKER
+        if marker.exists():
+            return marker.read_text()
+        name = f"ct_tmpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        with _pg_connect() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = PG_URL.format(name=name)
+        from continuum.migrate import upgrade
+
+        upgrade(url)
+        seed(url)
+        from sqlalchemy import create_engine
+
+        create_engine(url).dispose()
+        marker.write_text(name)
+        return name
 
 
 @pytest.fixture(scope="session")
@@ -151,27 +202,16 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     that needs it builds it under a file lock in the directory the workers share; the others
     wait and reuse it. Modules take their own copy (``demo_url``), so none sees another's
     writes."""
-    import fcntl
-
     from continuum import demo
 
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    target = shared / "demo-template.db"
-    with open(shared / "demo-template.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not target.exists():
-                building = shared / f"demo-building-{os.getpid()}.db"
-                url = f"sqlite:///{building}"
-                demo.build(demo.demo_settings().model_copy(update={"database_url": url}))
-                engine = make_engine(url)
-                with engine.connect() as conn:
-                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-                engine.dispose()
-                building.rename(target)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with _first_builds(tmp_path_factory, "demo-template") as shared:
+        target = shared / "demo-template.db"
+        if not target.exists():
+            building = shared / f"demo-building-{os.getpid()}.db"
+            url = f"sqlite:///{building}"
+            demo.build(demo.demo_settings().model_copy(update={"database_url": url}))
+            _checkpointed(url)
+            building.rename(target)
     return target
 
 
