@@ -89,22 +89,32 @@ def drop_later(name: str) -> None:
     _drops.submit(_drop_database, name)
 
 
+DURATIONS = Path(__file__).resolve().parent / "file_durations.json"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist, the longest work first: the browser test files and every module
-    holding a test marked ``slow`` go to the front of the queue, each module whole and in its
-    own order (scripts/test.sh: --dist loadfile --no-loadscope-reorder keeps this order), so
-    no long file starts last and keeps one worker busy while the others have finished
-    (longest-first). Without xdist the order is unchanged."""
+    """Under pytest-xdist, the longest files first (longest-processing-time first): each
+    file runs whole on one worker (scripts/test.sh: --dist loadfile --no-loadscope-reorder
+    keeps this order), and a long file that started last would keep one worker busy while
+    the others had finished (xdist also queues a second file on each worker). The seconds
+    come from tests/file_durations.json (scripts/file_durations.py writes it from a run's
+    --durations=0); a file it does not list counts as one of median length. Without xdist
+    the order is unchanged."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return
-    rank: dict[Path, int] = {}
+    import json
+    import statistics
+
+    table: dict[str, float] = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    usual = statistics.median(table.values()) if table else 0.0
+    root = Path(config.rootpath)
+    seconds: dict[Path, float] = {}
     for item in items:
-        if "/tests/e2e/" in str(item.path).replace("\\", "/"):
-            rank[item.path] = 0  # the browser group: the largest single unit of work
-        elif item.get_closest_marker("slow"):
-            rank.setdefault(item.path, 1)
+        if item.path not in seconds:
+            name = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
+            seconds[item.path] = table.get(name, usual)
     order = {id(item): i for i, item in enumerate(items)}
-    items.sort(key=lambda item: (rank.get(item.path, 2), order[id(item)]))
+    items.sort(key=lambda item: (-seconds[item.path], order[id(item)]))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
