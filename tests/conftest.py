@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -71,9 +72,8 @@ def postgres_available() -> bool:
 # (about 2 s on a busy server; seconds more behind other checkpoints): a test never waits for
 # one. Test databases are dropped on background threads, several at once, which share one
 # checkpoint (measured: 4 drops one after another 8.0 s, 4 at once 2.4 s). Drops still
-# queued when the worker's tests end go all at once (``_drop_the_rest``): the queue had
-# grown to ~60 under load, and emptying it 8 at a time kept every worker ~18 s past its last
-# test.
+# queued when the worker's tests end go all at once (``_drop_the_rest``), not 8 at a time
+# (with WAL_LOG copies the queue reached ~90 per worker, 17 s to empty; see PgClones).
 _drops: ThreadPoolExecutor | None = None
 _queued: dict[Any, str] = {}
 DROP_THREADS = 8
@@ -282,24 +282,32 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
 
 
 class PgClones:
-    """Copies of the template database, made one ahead on a background thread and dropped
+    """Copies of the template database, made ahead on background threads and dropped
     behind (``drop_later``): a test gets a database that already exists and never waits for
-    a drop, and a copy never queues behind one."""
+    a drop, and a copy never queues behind one.
+
+    STRATEGY FILE_COPY copies the template's files (PostgreSQL 15's default, WAL_LOG, wrote
+    each copy's 13 MB through the shared buffers and the WAL: ~9 GB of dirty pages and as
+    much WAL over a suite, which every checkpoint — and each DROP DATABASE waits for one —
+    then had to write out; drops fell ~280 behind by the end). A file copy waits for a
+    checkpoint itself, so two copies are made ahead."""
+
+    AHEAD = 2
 
     def __init__(self, template: str) -> None:
         self.template = template
-        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-clones")
-        self.ahead = self.worker.submit(self._create)
+        self.worker = ThreadPoolExecutor(max_workers=self.AHEAD, thread_name_prefix="pg-clones")
+        self.ahead = deque(self.worker.submit(self._create) for _ in range(self.AHEAD))
 
     def _create(self) -> str:
         name = f"ct_t_{uuid.uuid4().hex[:10]}"
         with _pg_connect() as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}" STRATEGY FILE_COPY')
         return name
 
     def take(self) -> str:
-        name = self.ahead.result()
-        self.ahead = self.worker.submit(self._create)
+        name = self.ahead.popleft().result()
+        self.ahead.append(self.worker.submit(self._create))
         return name
 
     def give_back(self, name: str) -> None:
@@ -307,7 +315,8 @@ class PgClones:
 
     def close(self) -> None:
         try:
-            drop_later(self.ahead.result())
+            for future in self.ahead:
+                drop_later(future.result())
         finally:
             self.worker.shutdown(wait=True)
 
@@ -446,3 +455,14 @@ def if_match(
     assert m, f"{path} is not a versioned decision-record endpoint"
     version = client.get(m.group(1)).json()["decision"]["version"]
     return {**(headers or {}), "If-Match": str(version)}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Last of all (after pytest's own final collection, which reports unraisable
+    exceptions): the heap is frozen, so the interpreter's exit does not walk it for garbage
+    again. An xdist worker's heap at the end of its share took 2–6 s to walk, and the
+    controller waited for every worker to exit (up to 10 s, then it kills them)."""
+    import gc
+
+    gc.freeze()
