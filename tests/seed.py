@@ -5,6 +5,8 @@ Identifiers are unusual strings so tests can prove they never reach the wrong ro
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import UTC, date, datetime, timedelta
 
 from continuum.core import accounts, observation_service, run_service
@@ -28,7 +30,12 @@ DISCIPLINE = {
 SECRET_NAMES = ("Zelda Quixote", "Yorick Umbra")
 SECRET_MRNS = ("MRNZQ7781", "MRNYU5542")
 SECRET_BIRTHS = ("1971-04-17", "1966-08-29")
-RUN_START = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+# Two days before the test run began: one instant for every process of the run (the xdist
+# controller sets it before it starts the workers, which inherit it), because the template
+# database is seeded once, by the first worker that needs it, and every worker's tests
+# compare their times with its run's start.
+_RUN_BEGAN = int(os.environ.setdefault("CONTINUUM_TEST_RUN_BEGAN", str(int(time.time()))))
+RUN_START = datetime.fromtimestamp(_RUN_BEGAN, UTC) - timedelta(days=2)
 
 
 def password_for(username: str) -> str:
