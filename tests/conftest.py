@@ -77,7 +77,7 @@ def postgres_available() -> bool:
 _drops: ThreadPoolExecutor | None = None
 _queued: dict[Any, str] = {}
 DROP_THREADS = 8
-LAST_DROPS_AT_ONCE = 24
+LAST_DROPS_AT_ONCE = 8  # per worker, beside the pool's own 8: within max_connections (100)
 
 
 def _drop_database(name: str) -> None:
@@ -96,6 +96,23 @@ def drop_later(name: str) -> None:
     future.add_done_callback(lambda f: _queued.pop(f, None))
 
 
+def _drop_patiently(name: str) -> None:
+    """A drop that tries again when the server refuses the connection for a moment (too
+    many clients while other workers empty their queues); the last refusal is raised."""
+    import time
+
+    import psycopg
+
+    for attempt in range(5):
+        try:
+            _drop_database(name)
+            return
+        except psycopg.OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+
+
 def _drop_the_rest(extra: list[str]) -> None:
     """The drops not yet started, and ``extra``, all at once (they share checkpoints); then
     wait for those already running."""
@@ -106,7 +123,7 @@ def _drop_the_rest(extra: list[str]) -> None:
                 waiting.append(name)
     if waiting:
         with ThreadPoolExecutor(min(LAST_DROPS_AT_ONCE, len(waiting))) as burst:
-            list(burst.map(_drop_database, waiting))
+            list(burst.map(_drop_patiently, waiting))
     if _drops is not None:
         _drops.shutdown(wait=True)
 
