@@ -13,7 +13,7 @@ import re
 import shutil
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -71,13 +71,10 @@ def postgres_available() -> bool:
 # PostgreSQL 15's DROP DATABASE forces a checkpoint of the whole server and waits for it
 # (about 2 s on a busy server; seconds more behind other checkpoints): a test never waits for
 # one. Test databases are dropped on background threads, several at once, which share one
-# checkpoint (measured: 4 drops one after another 8.0 s, 4 at once 2.4 s). Drops still
-# queued when the worker's tests end go all at once (``_drop_the_rest``), not 8 at a time
-# (with WAL_LOG copies the queue reached ~90 per worker, 17 s to empty; see PgClones).
+# checkpoint (measured: 4 drops one after another 8.0 s, 4 at once 2.4 s); the session waits
+# for the last drops at its end (pytest_sessionfinish). With copies made by file (PgClones)
+# the queue keeps up: ~2 drops were left when a run's tests ended.
 _drops: ThreadPoolExecutor | None = None
-_queued: dict[Any, str] = {}
-DROP_THREADS = 8
-LAST_DROPS_AT_ONCE = 8  # per worker, beside the pool's own 8: within max_connections (100)
 
 
 def _drop_database(name: str) -> None:
@@ -90,42 +87,8 @@ def drop_later(name: str) -> None:
     are ended)."""
     global _drops
     if _drops is None:
-        _drops = ThreadPoolExecutor(max_workers=DROP_THREADS, thread_name_prefix="pg-drops")
-    future = _drops.submit(_drop_database, name)
-    _queued[future] = name
-    future.add_done_callback(lambda f: _queued.pop(f, None))
-
-
-def _drop_patiently(name: str) -> None:
-    """A drop that tries again when the server refuses the connection for a moment (too
-    many clients while other workers empty their queues); the last refusal is raised."""
-    import time
-
-    import psycopg
-
-    for attempt in range(5):
-        try:
-            _drop_database(name)
-            return
-        except psycopg.OperationalError:
-            if attempt == 4:
-                raise
-            time.sleep(0.5 * (attempt + 1))
-
-
-def _drop_the_rest(extra: list[str]) -> None:
-    """The drops not yet started, and ``extra``, all at once (they share checkpoints); then
-    wait for those already running."""
-    waiting = list(extra)
-    if _drops is not None:
-        for future, name in list(_queued.items()):
-            if future.cancel():
-                waiting.append(name)
-    if waiting:
-        with ThreadPoolExecutor(min(LAST_DROPS_AT_ONCE, len(waiting))) as burst:
-            list(burst.map(_drop_patiently, waiting))
-    if _drops is not None:
-        _drops.shutdown(wait=True)
+        _drops = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pg-drops")
+    _drops.submit(_drop_database, name)
 
 
 DURATIONS = Path(__file__).resolve().parent / "file_durations.json"
@@ -161,13 +124,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     when this is the last worker to finish (or a run without xdist); the controller drops
     the template only if no worker did (one stopped early)."""
     factory = getattr(session.config, "_tmp_path_factory", None)
-    template: list[str] = []
     if factory is not None and _last_to_finish(factory):
         marker = _shared(factory) / PG_TEMPLATE_MARKER
         if marker.exists():
-            template.append(marker.read_text())
+            drop_later(marker.read_text())
             marker.unlink()
-    _drop_the_rest(template)
+    if _drops is not None:
+        _drops.shutdown(wait=True)
 
 
 def _last_to_finish(factory: pytest.TempPathFactory) -> bool:
@@ -177,7 +140,7 @@ def _last_to_finish(factory: pytest.TempPathFactory) -> bool:
     if not worker:
         return True
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    with _first_builds(factory, "finished") as shared:
+    with _shared_lock(factory, "finished") as shared:
         count = shared / "finished.count"
         done = (int(count.read_text()) if count.exists() else 0) + 1
         count.write_text(str(done))
@@ -195,9 +158,10 @@ def _shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @contextmanager
-def _first_builds(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Path]:
-    """Held while the first worker that needs ``name`` builds it in the shared directory;
-    the others wait, then find it built and reuse it (templates, the demo)."""
+def _shared_lock(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Path]:
+    """The shared directory, under the lock ``name`` every worker of the run takes: the
+    first worker that needs a template builds it while the others wait, then they find it
+    built and reuse it; the workers count themselves out at the end."""
     import fcntl
 
     shared = _shared(tmp_path_factory)
@@ -209,11 +173,23 @@ def _first_builds(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterat
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _checkpointed(url: str) -> None:
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
+def _sqlite_built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[str], None]
+) -> Path:
+    """``name``.db in the shared directory, built by ``build(url)`` in the first worker
+    that needs it (under another name, renamed when whole and checkpointed)."""
+    with _shared_lock(tmp_path_factory, name) as shared:
+        target = shared / f"{name}.db"
+        if not target.exists():
+            building = shared / f"{name}-building-{os.getpid()}.db"
+            url = f"sqlite:///{building}"
+            build(url)
+            engine = make_engine(url)
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            engine.dispose()
+            building.rename(target)
+    return target
 
 
 @pytest.fixture(scope="session")
@@ -222,26 +198,21 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     worker that needs it); each test copies it."""
     from continuum.migrate import upgrade
 
-    with _first_builds(tmp_path_factory, "template") as shared:
-        target = shared / "template.db"
-        if not target.exists():
-            building = shared / f"template-building-{os.getpid()}.db"
-            url = f"sqlite:///{building}"
-            upgrade(url)
-            seed(url)
-            _checkpointed(url)
-            building.rename(target)
-    return target
+    def build(url: str) -> None:
+        upgrade(url)
+        seed(url)
+
+    return _sqlite_built_once(tmp_path_factory, "template", build)
 
 
 @pytest.fixture(scope="session")
 def pg_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The migrated and seeded PostgreSQL database every clone copies, built once for the
     whole run by the first worker that needs it (its name in the shared directory); the
-    controller drops it when the run ends (pytest_sessionfinish). Clones are made with
+    last worker to finish drops it (pytest_sessionfinish). Clones are made with
     CREATE DATABASE … TEMPLATE, which several workers may run at once on one template."""
     need(postgres_available(), "PostgreSQL is not answering on 127.0.0.1:5432")
-    with _first_builds(tmp_path_factory, "pg-template") as shared:
+    with _shared_lock(tmp_path_factory, "pg-template") as shared:
         marker = shared / PG_TEMPLATE_MARKER
         if marker.exists():
             return marker.read_text()
@@ -253,9 +224,6 @@ def pg_template(tmp_path_factory: pytest.TempPathFactory) -> str:
 
         upgrade(url)
         seed(url)
-        from sqlalchemy import create_engine
-
-        create_engine(url).dispose()
         marker.write_text(name)
         return name
 
@@ -268,15 +236,10 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     writes."""
     from continuum import demo
 
-    with _first_builds(tmp_path_factory, "demo-template") as shared:
-        target = shared / "demo-template.db"
-        if not target.exists():
-            building = shared / f"demo-building-{os.getpid()}.db"
-            url = f"sqlite:///{building}"
-            demo.build(demo.demo_settings().model_copy(update={"database_url": url}))
-            _checkpointed(url)
-            building.rename(target)
-    return target
+    def build(url: str) -> None:
+        demo.build(demo.demo_settings().model_copy(update={"database_url": url}))
+
+    return _sqlite_built_once(tmp_path_factory, "demo-template", build)
 
 
 @pytest.fixture(scope="module")
