@@ -1,37 +1,42 @@
-"""Write tests/file_durations.json from a test run's timings: the seconds each test file
-took (its tests' setup, call and teardown), which tests/conftest.py uses to start the
-longest files first.
+"""Write tests/file_durations.json from a measured run: for each test file, the seconds its
+tests took (setup, call and teardown) and the CPU seconds spent meanwhile by the worker
+and the processes it started. tests/file_order.py orders the parallel run from them.
 
-    bash scripts/test.sh --durations=0 > run.log; .venv/bin/python scripts/file_durations.py run.log
+    CONTINUUM_FILE_TIMES=/tmp/file-times bash scripts/test.sh
+    .venv/bin/python scripts/file_durations.py /tmp/file-times
 
-Files missing from the table (new ones) are placed as a file of median length."""
+Each worker of that run writes one JSON file into the folder; a file missing from the
+table (a new one) is ordered as a busy file of median length."""
 
 from __future__ import annotations
 
 import json
-import re
 import sys
-from collections import Counter
 from pathlib import Path
 
-LINE = re.compile(r"^([\d.]+)s (?:setup|call|teardown)\s+(tests/\S+?\.py)::")
 TABLE = Path(__file__).resolve().parent.parent / "tests" / "file_durations.json"
 
 
-def main(log: str) -> None:
-    seconds: Counter[str] = Counter()
-    for line in Path(log).read_text(errors="replace").splitlines():
-        m = LINE.match(line)
-        if m:
-            seconds[m.group(2)] += float(m.group(1))
-    if not seconds:
-        raise SystemExit(f"{log}: no durations found (run the tests with --durations=0)")
-    table = {name: round(s, 1) for name, s in sorted(seconds.items())}
+def main(folder: str) -> None:
+    measured: dict[str, list[float]] = {}
+    for part in sorted(Path(folder).glob("*.json")):
+        for name, (seconds, cpu) in json.loads(part.read_text()).items():
+            total = measured.setdefault(name, [0.0, 0.0])
+            total[0] += seconds
+            total[1] += cpu
+    if not measured:
+        raise SystemExit(f"{folder}: no file times (run the tests with CONTINUUM_FILE_TIMES)")
+    table = {
+        name: {"seconds": round(seconds, 1), "cpu": round(cpu, 1)}
+        for name, (seconds, cpu) in sorted(measured.items())
+    }
     TABLE.write_text(json.dumps(table, indent=0) + "\n")
-    print(f"{TABLE}: {len(table)} files, {sum(seconds.values()):.0f} s in all")
+    seconds = sum(t["seconds"] for t in table.values())
+    cpu = sum(t["cpu"] for t in table.values())
+    print(f"{TABLE}: {len(table)} files, {seconds:.0f} s, {cpu:.0f} CPU s in all")
 
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        raise SystemExit("usage: python scripts/file_durations.py RUN_LOG")
+        raise SystemExit("usage: python scripts/file_durations.py FOLDER")
     main(sys.argv[1])

@@ -29,6 +29,8 @@ from continuum.app import create_app
 from continuum.config import Settings, get_settings
 from continuum.core import accounts
 from continuum.db import make_engine, make_sessionmaker
+from tests.client import FastClient
+from tests.file_order import FileCost, run_order
 from tests.seed import seed
 
 # Passwords in tests are argon2 at a small cost. A hash carries its own parameters and
@@ -94,29 +96,112 @@ def drop_later(name: str) -> None:
 DURATIONS = Path(__file__).resolve().parent / "file_durations.json"
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist, the longest files first (longest-processing-time first): each
-    file runs whole on one worker (scripts/test.sh: --dist loadfile --no-loadscope-reorder
-    keeps this order), and a long file that started last would keep one worker busy while
-    the others had finished (xdist also queues a second file on each worker). The seconds
-    come from tests/file_durations.json (scripts/file_durations.py writes it from a run's
-    --durations=0); a file it does not list counts as one of median length. Without xdist
-    the order is unchanged."""
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        return
+def _file_costs(config: pytest.Config, items: list[pytest.Item]) -> dict[Path, FileCost]:
+    """Each collected file's seconds and CPU seconds from tests/file_durations.json; a file
+    it does not list counts as a busy file of median length."""
     import json
     import statistics
 
-    table: dict[str, float] = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
-    usual = statistics.median(table.values()) if table else 0.0
+    table = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    usual = statistics.median(t["seconds"] for t in table.values()) if table else 0.0
     root = Path(config.rootpath)
-    seconds: dict[Path, float] = {}
+    costs: dict[Path, FileCost] = {}
     for item in items:
-        if item.path not in seconds:
+        if item.path not in costs:
             name = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
-            seconds[item.path] = table.get(name, usual)
-    order = {id(item): i for i, item in enumerate(items)}
-    items.sort(key=lambda item: (-seconds[item.path], order[id(item)]))
+            known = table.get(name)
+            costs[item.path] = (
+                FileCost(known["seconds"], known["cpu"]) if known else FileCost(usual, usual)
+            )
+    return costs
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, files in the order of tests/file_order.py: the longest first, and
+    no more files that mostly wait running at once than there are workers beyond the cores.
+    Each file runs whole on one worker (scripts/test.sh: --dist loadfile
+    --no-loadscope-reorder keeps this order). Without xdist the order is unchanged."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    costs = _file_costs(config, items)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    order = run_order(
+        {str(path): cost for path, cost in costs.items()}, workers, len(os.sched_getaffinity(0))
+    )
+    rank = {name: i for i, name in enumerate(order)}
+    position = {id(item): i for i, item in enumerate(items)}
+    items.sort(key=lambda item: (rank[str(item.path)], position[id(item)]))
+
+
+# CONTINUUM_FILE_TIMES=DIR: each process writes DIR/<worker>.json, the seconds and CPU
+# seconds of each test file it ran (scripts/file_durations.py DIR turns them into
+# tests/file_durations.json). CPU counts this process and every process it started (a
+# served app, Chromium), the ones that ended included.
+FILE_TIMES = os.environ.get("CONTINUUM_FILE_TIMES")
+_file_times: dict[str, list[float]] = {}
+_file_started: dict[str, dict[tuple[int, str], int]] = {}
+
+
+def _tree_cpu() -> dict[tuple[int, str], int]:
+    """CPU ticks of this process and each live descendant (keyed by pid and start time),
+    each with the CPU of the children it has reaped, so a process that ended still counts
+    through its parent."""
+    parent: dict[int, int] = {}
+    cpu: dict[int, tuple[str, int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parent[pid] = int(fields[1])
+        cpu[pid] = (fields[19], sum(int(f) for f in fields[11:15]))  # utime stime cutime cstime
+    me = os.getpid()
+    tree: dict[tuple[int, str], int] = {}
+    for pid, (started, ticks) in cpu.items():
+        p = pid
+        while p > 1 and p != me:
+            p = parent.get(p, 0)
+        if p == me:
+            tree[(pid, started)] = ticks
+    return tree
+
+
+def _cpu_seconds_since(before: dict[tuple[int, str], int]) -> float:
+    """CPU seconds the tree spent since ``before``, process by process: one that has left
+    the tree (a daemon that detached) counts for nothing rather than against the rest."""
+    now = _tree_cpu()
+    ticks = sum(max(t - before.get(key, 0), 0) for key, t in now.items())
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    if not FILE_TIMES:
+        yield
+        return
+    import time
+
+    name = item.nodeid.split("::")[0]
+    if name not in _file_started:
+        _file_started[name] = _tree_cpu()
+    began = time.perf_counter()
+    yield
+    times = _file_times.setdefault(name, [0.0, 0.0])
+    times[0] += time.perf_counter() - began
+    if nextitem is None or nextitem.nodeid.split("::")[0] != name:
+        times[1] += _cpu_seconds_since(_file_started.pop(name))
+
+
+def _write_file_times() -> None:
+    import json
+
+    folder = Path(FILE_TIMES or ".")
+    folder.mkdir(parents=True, exist_ok=True)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    (folder / f"{worker}.json").write_text(json.dumps(_file_times, indent=0))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -131,6 +216,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             marker.unlink()
     if _drops is not None:
         _drops.shutdown(wait=True)
+    if FILE_TIMES and _file_times:
+        _write_file_times()
 
 
 def _last_to_finish(factory: pytest.TempPathFactory) -> bool:
@@ -406,7 +493,7 @@ def share_routes(app: FastAPI) -> FastAPI:
 
 def make_web(url: str) -> Iterator[Web]:
     app = share_routes(create_app(test_settings(url)))
-    with TestClient(app, base_url="http://testserver") as client:
+    with FastClient(app, base_url="http://testserver") as client:
         yield Web(client, url)
     app.state.engine.dispose()
 
