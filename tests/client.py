@@ -5,7 +5,7 @@ portal thread) back to the test's thread: about eight calls across the two threa
 request (an event, a memory stream, a cancel scope, the app task, one per body chunk),
 each a thread switch. The suite sends tens of thousands of requests (the role matrix alone
 about 5,500), so those hops were a good part of its CPU: 2.8 ms of CPU for a static file,
-against 1.0 ms with one hop (benchmarks/test_client_hops.py prints both).
+against 1.0 ms with one hop (benchmarks/bench_test_client.py prints both).
 
 Here the whole exchange runs in the event loop in one portal call: the request body is
 handed over whole, the response collected whole, then returned. The app sees the same
