@@ -20,12 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fastapi.testclient import TestClient  # noqa: E402
-
-from continuum.app import create_app  # noqa: E402
-from continuum.migrate import upgrade  # noqa: E402
 from tests.client import FastClient  # noqa: E402
 from tests.conftest import Web, share_routes, test_settings  # noqa: E402
 from tests.seed import seed  # noqa: E402
+
+from continuum.app import create_app  # noqa: E402
+from continuum.migrate import upgrade  # noqa: E402
 
 PATHS = ("/static/continuum.js", "/runs", "/api/v1/runs/1", "/api/v1/runs/2147483648")
 

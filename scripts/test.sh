@@ -5,7 +5,7 @@
 # Tests run in parallel (pytest-xdist). --dist loadfile: each test file runs whole on one
 # worker, so its module-scoped fixtures (a demo copy, a served app, a logged-in browser page)
 # are built once; --no-loadscope-reorder keeps the order tests/conftest.py gives (the
-# longest files first, from tests/file_durations.json, so none starts last). (--dist
+# longest files first, waiting ones spread out: tests/file_order.py). (--dist
 # loadgroup's xdist_group marks do nothing under pytest 9: xdist 3.8 renames node ids through
 # an attribute pytest 9 no longer reads.) Workers: one more than the cores (CONTINUUM_TEST_WORKERS=N, or 0 for one
 # process): many tests wait on PostgreSQL, started processes and the browser, and an extra
