@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from continuum import demo
 from continuum.core import transfers
 from continuum.core.clinical_event import ClinicalEvent
 from continuum.core.people import PatientIdentity
@@ -26,11 +25,9 @@ READER = Actor(staff_id=None, name="test", role="physician")
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
-    settings = demo.demo_settings().model_copy(update={"database_url": url})
-    demo.build(settings)
-    engine = make_engine(url)
+def db(demo_url: str) -> Iterator[Session]:
+    """The module's own copy of the session's demo (tests/conftest.py demo_url)."""
+    engine = make_engine(demo_url)
     with make_sessionmaker(engine)() as session:
         yield session
     engine.dispose()
