@@ -79,13 +79,20 @@ class _Exchange:
 
 
 class OneHopTransport(httpx.BaseTransport):
-    def __init__(self, client: FastClient, fallback: httpx.BaseTransport) -> None:
-        self.client = client
+    """One portal call per request, with the app, portal and settings of Starlette's
+    transport (``fallback``), which still serves websockets and streamed reads."""
+
+    def __init__(self, fallback: Any, streaming: threading.local) -> None:
         self.fallback = fallback
+        self.streaming = streaming
+
+    def close(self) -> None:
+        self.fallback.close()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.scheme in {"ws", "wss"} or getattr(self.client._streaming, "active", False):
-            return self.fallback.handle_request(request)
+        starlette = self.fallback
+        if request.url.scheme in {"ws", "wss"} or getattr(self.streaming, "active", False):
+            return starlette.handle_request(request)
         url = request.url
         port = url.port or {"http": 80, "https": 443}[url.scheme]
         headers = [] if "host" in request.headers else [(b"host", url.netloc)]
@@ -96,22 +103,22 @@ class OneHopTransport(httpx.BaseTransport):
             "method": request.method,
             "path": unquote(url.path),
             "raw_path": url.raw_path.split(b"?", 1)[0],
-            "root_path": self.client.root_path,
+            "root_path": starlette.root_path,
             "scheme": url.scheme,
             "query_string": url.query,
             "headers": headers,
-            "client": self.client.client_address,
+            "client": starlette.client,
             "server": [url.raw_host.decode("ascii"), port],
             "extensions": {"http.response.debug": {}},
-            "state": self.client.app_state.copy(),
+            "state": starlette.app_state.copy(),
         }
-        exchange = _Exchange(self.client.app, scope, request.read())
-        with self.client._portal_factory() as portal:
+        exchange = _Exchange(starlette.app, scope, request.read())
+        with starlette.portal_factory() as portal:
             portal.call(exchange.run)
-        if exchange.error is not None and self.client.raise_server_exceptions:
+        if exchange.error is not None and starlette.raise_server_exceptions:
             raise exchange.error
         if exchange.status is None:
-            if self.client.raise_server_exceptions:
+            if starlette.raise_server_exceptions:
                 raise AssertionError("TestClient did not receive any response.")
             return httpx.Response(500, request=request)
         response = httpx.Response(
@@ -134,32 +141,10 @@ class FastClient(TestClient):
 
     __test__ = False
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        base_url: str = "http://testserver",
-        raise_server_exceptions: bool = True,
-        root_path: str = "",
-        cookies: httpx._types.CookieTypes | None = None,
-        headers: dict[str, str] | None = None,
-        follow_redirects: bool = True,
-        client: tuple[str, int] = ("testclient", 50000),
-    ) -> None:
-        super().__init__(
-            app,
-            base_url=base_url,
-            raise_server_exceptions=raise_server_exceptions,
-            root_path=root_path,
-            cookies=cookies,
-            headers=headers,
-            follow_redirects=follow_redirects,
-            client=client,
-        )
-        self.raise_server_exceptions = raise_server_exceptions
-        self.root_path = root_path
-        self.client_address = client
+    def __init__(self, app: ASGIApp, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
         self._streaming = threading.local()
-        self._transport = OneHopTransport(self, self._transport)
+        self._transport = OneHopTransport(self._transport, self._streaming)
 
     @contextlib.contextmanager
     def stream(self, *args: Any, **kwargs: Any) -> Iterator[httpx.Response]:  # type: ignore[override]

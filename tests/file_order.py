@@ -53,19 +53,19 @@ def run_order(costs: dict[str, FileCost], workers: int, cores: int) -> list[str]
     busy = longest_first([n for n, c in costs.items() if not c.waits])
     room_for_waiting = max(workers - cores, 1)
     order: list[str] = []
-    running: list[tuple[float, int, bool]] = []  # (finishes at, worker, waits) per worker
+    running: list[tuple[float, bool]] = []  # (finishes at, waits) of each file running
     free = [(0.0, w) for w in range(max(workers, 1))]  # (free from, worker)
     heapq.heapify(free)
     while waiting or busy:
         now, worker = heapq.heappop(free)
         running = [r for r in running if r[0] > now]
-        waiting_now = sum(1 for r in running if r[2])
+        waiting_now = sum(1 for _, waits in running if waits)
         if waiting and (waiting_now < room_for_waiting or not busy):
             name = waiting.pop(0)
         else:
             name = busy.pop(0)
         order.append(name)
         ends = now + costs[name].seconds
-        running.append((ends, worker, costs[name].waits))
+        running.append((ends, costs[name].waits))
         heapq.heappush(free, (ends, worker))
     return order
