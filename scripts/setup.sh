@@ -4,14 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-}"
 if [ ! -x .venv/bin/python ]; then
-  py=""
-  for candidate in python3.11 python3.12 python3.13 python3; do
-    if command -v "$candidate" >/dev/null 2>&1 &&
-       "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
-      py="$candidate"; break
-    fi
-  done
-  [ -n "$py" ] || { echo "ECMO Continuum needs Python 3.11 or newer" >&2; exit 1; }
+  py="$(bash scripts/choose_python.sh)"
   "$py" -m venv .venv
 fi
 stamp=".venv/.installed${extras:+-$extras}"

@@ -170,11 +170,20 @@ def _tree_cpu() -> dict[tuple[int, str], int]:
 
 
 def _cpu_seconds_since(before: dict[tuple[int, str], int]) -> float:
-    """CPU seconds the tree spent since ``before``, process by process: one that has left
-    the tree (a daemon that detached) counts for nothing rather than against the rest."""
+    """CPU seconds the tree spent since ``before``, process by process. A process that has
+    ended since was reaped inside the tree, so its parent's count now holds all its CPU:
+    what it had spent by ``before`` is taken off again (a browser's renderer that lived
+    through several files would otherwise be charged whole to the file it ended in). One
+    that has left the tree alive (a daemon that detached) counts for nothing rather than
+    against the rest."""
     now = _tree_cpu()
     ticks = sum(max(t - before.get(key, 0), 0) for key, t in now.items())
-    return ticks / os.sysconf("SC_CLK_TCK")
+    ended = sum(t for key, t in before.items() if key not in now and not _alive(key[0]))
+    return max(ticks - ended, 0) / os.sysconf("SC_CLK_TCK")
+
+
+def _alive(pid: int) -> bool:
+    return os.path.exists(f"/proc/{pid}")
 
 
 @pytest.hookimpl(hookwrapper=True)
