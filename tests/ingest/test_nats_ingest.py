@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -389,7 +390,11 @@ def test_duplicate_window_and_poison_message(config: BrokerConfig, pg_sessions) 
         rows = {r.message_id: r for r in db.scalars(select(IngestMessage))}
     refused = rows["K00001"]
     assert refused.ack_code == "AR" and refused.stored == 0
-    assert "not processed after 2 deliveries" in refused.detail["errors"][0]
+    # At least poison_after deliveries: on a loaded machine a delivery can also be lost in
+    # transit (a pull that timed out on the client as the broker sent it counts as delivered
+    # and comes back after ack_wait), so the refusal may name a later one.
+    counted = re.search(r"not processed after (\d+) deliveries", refused.detail["errors"][0])
+    assert counted and int(counted.group(1)) >= 2, refused.detail["errors"]
     assert wait_drained(config) == (0, 0)
 
 
