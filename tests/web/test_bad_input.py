@@ -151,3 +151,34 @@ def test_an_id_written_with_a_decimal_point_is_checked_like_any_other(web_any: W
     assert [f["field"] for f in response.json()["fields"]] == ["run_id"]
     assert client.get("/api/v1/runs/4294967296.00").status_code == 404
     assert client.get("/api/v1/runs/1.0").status_code == 200  # in range: read as run 1
+
+
+def test_a_page_with_a_value_it_cannot_read_answers_with_a_page_not_json(web: Web) -> None:
+    """A page's address or form with a value of the wrong type: a 422 page that names the
+    parameter, what is allowed and the value given, with the navigation; the API keeps its
+    JSON body."""
+    web.login("perfusionist")
+    page = web.client.get("/runs/new", params={"patient_id": "abc"})
+    assert page.status_code == 422
+    assert page.headers["content-type"].startswith("text/html")
+    assert "This address cannot be read" in page.text
+    assert "patient_id" in page.text and "integer" in page.text and "abc" in page.text
+    assert 'id="start-page"' in page.text  # the navigation stays
+    path = web.client.get("/runs/not-a-number")
+    assert path.status_code == 422 and path.headers["content-type"].startswith("text/html")
+    assert "run_id" in path.text
+    api = web.client.get("/api/v1/runs/not-a-number")
+    assert api.status_code == 422
+    assert api.json()["error"] == "validation_failed"
+    assert api.json()["fields"][0]["field"] == "path.run_id"
+
+
+def test_a_form_with_a_value_it_cannot_read_says_nothing_was_saved(web: Web) -> None:
+    token = web.csrf("/login")
+    form = {"username": "perfusionist", "password": "x", "next": "/runs", "csrf_token": token}
+    form["username"] = "a\x00b"
+    response = web.client.post("/login", data=form, follow_redirects=False)
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Nothing was saved" in response.text and "username" in response.text
+    assert "a\x00b" not in response.text and "a\\0b" not in response.text  # never echoed

@@ -110,9 +110,50 @@ async def _request_validation(request: Request, exc: RequestValidationError) -> 
             }
         )
     message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-    return JSONResponse(
-        {"error": "validation_failed", "message": message, "fields": problems}, status_code=422
+    if is_api(request):
+        return JSONResponse(
+            {"error": "validation_failed", "message": message, "fields": problems},
+            status_code=422,
+        )
+    # A page (a link with a value it cannot read, or a form posted with one): the same
+    # problems on the error page, with the navigation, never a JSON body in the browser.
+    reading = request.method in ("GET", "HEAD")
+    return render(
+        request,
+        "error.html",
+        await run_in_threadpool(actor_or_none, request),
+        status_code=422,
+        title="This address cannot be read" if reading else _TITLES["validation_failed"],
+        message=(
+            "The page's address holds a value it cannot use: correct or remove it and open "
+            "the page again."
+            if reading
+            else "The form holds a value that cannot be used: go back, correct it and send "
+            "it again."
+        ),
+        problems=[_page_problem(p, reading) for p in problems],
     )
+
+
+def _page_problem(problem: dict[str, Any], reading: bool) -> dict[str, str]:
+    """One problem for the error page: the field as a clinician calls it and what is wrong;
+    for an address, the parameter and value as the address spells them. A form's value is
+    not echoed (it may be a password)."""
+    name = _page_field(problem["field"])
+    value = problem["value"]
+    if not reading:
+        return {"field": name, "message": problem["message"]}
+    given = "" if value is None else clip(str(value), 80).replace("\x00", "\\0")
+    where = f"{name}={given}" if given else name
+    return {"field": name, "message": f"{problem['message']} (the address has {where})"}
+
+
+def _page_field(field: str) -> str:
+    """``query.days`` → ``days``: the parameter's own name, as the address shows it."""
+    for prefix in ("query.", "path.", "form.", "header.", "cookie."):
+        if field.startswith(prefix):
+            return field.removeprefix(prefix)
+    return field
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
