@@ -137,11 +137,12 @@ async def _request_validation(request: Request, exc: RequestValidationError) -> 
 
 def _page_problem(problem: dict[str, Any], reading: bool) -> dict[str, str]:
     """One problem for the error page: the field as a clinician calls it and what is wrong;
-    for an address, the parameter and value as the address spells them. A form's value is
-    not echoed (it may be a password)."""
+    for a value in the address, the parameter and value as the address spells them. A
+    form's value is not echoed (it may be a password), nor a header's or a cookie's."""
     name = _page_field(problem["field"])
     value = problem["value"]
-    if not reading:
+    in_address = problem["field"].startswith(("query.", "path."))
+    if not (reading and in_address):
         return {"field": name, "message": problem["message"]}
     given = "" if value is None else clip(str(value), 80).replace("\x00", "\\0")
     where = f"{name}={given}" if given else name
