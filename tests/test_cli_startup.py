@@ -70,3 +70,33 @@ def test_the_probe_sees_a_database_command_load_the_database() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "sqlalchemy" in result.stderr.split("MODULES ", 1)[1].split()
+
+
+def test_a_database_command_installs_the_hooks_without_loading_what_they_call(
+    sqlite_url: str,
+) -> None:
+    """Every database command installs every domain's hooks; the register of adverse events,
+    its screen and the transport service load only when a hook is called (they were ~120 ms
+    of each command's start-up), while the hooks themselves are installed."""
+    probe = PROBE.replace(
+        "main(sys.argv[1:])",
+        "from continuum.core import run_view, transfers\n"
+        "try:\n    main(sys.argv[1:])\nfinally:\n"
+        "    print('HOOKS', len(run_view.ADVERSE_EVENT_OFFERS), len(transfers.ARRIVAL_PROVIDERS),"
+        " file=sys.stderr)\n",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, "run", "show", "1", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"CONTINUUM_DATABASE_URL": sqlite_url, "PATH": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    modules = set(result.stderr.split("MODULES ", 1)[1].split())
+    assert "sqlalchemy" in modules and "continuum.quality.hooks" in modules
+    late = {"continuum.quality.adverse_events", "continuum.quality.possible_events",
+            "continuum.transport.service"}  # fmt: skip
+    assert modules & late == set()
+    hooks = next(x for x in result.stderr.splitlines() if x.startswith("HOOKS "))
+    assert hooks.split()[1:] == ["1", "1"]  # the quality and transport hooks are in place

@@ -12,8 +12,6 @@ from sqlalchemy.orm import Session
 
 from continuum.core import run_view, timeline_view
 from continuum.core.roles import Actor, Permission
-from continuum.quality import adverse_events
-from continuum.quality.possible_events import offers_for_run
 from continuum.quality.review_record import Review, ReviewAction
 
 EVENTS_LINK = run_view.RunLink(
@@ -38,6 +36,8 @@ def open_quality_items(
     if not run_ids:
         return found
     if actor.can(Permission.RECORD_ADVERSE_EVENT):
+        from continuum.quality import adverse_events
+
         unreviewed: dict[int, int] = {}
         for event, force in adverse_events.events_in_force(session, run_ids):
             if not force.reviewed:
@@ -68,6 +68,15 @@ def open_quality_items(
     return found
 
 
+def adverse_event_offers(session: Session, run_id: int) -> set[tuple[str, int]]:
+    """``run_view.ADVERSE_EVENT_OFFERS`` entry: ``possible_events.offers_for_run``, imported
+    when a page asks (every database command of the CLI installs the hooks, and the register
+    and screen modules cost ~70 ms of its start-up)."""
+    from continuum.quality.possible_events import offers_for_run
+
+    return offers_for_run(session, run_id)
+
+
 def install_hooks() -> None:
     """Idempotent (``add_run_link`` adds a link once)."""
     run_view.add_run_link(EVENTS_LINK)
@@ -77,5 +86,5 @@ def install_hooks() -> None:
         timeline_view.SEEN_WITH.setdefault(record_type, Permission.RECORD_ADVERSE_EVENT)
     if open_quality_items not in run_view.RUN_NOTES:
         run_view.RUN_NOTES.append(open_quality_items)
-    if offers_for_run not in run_view.ADVERSE_EVENT_OFFERS:
-        run_view.ADVERSE_EVENT_OFFERS.append(offers_for_run)
+    if adverse_event_offers not in run_view.ADVERSE_EVENT_OFFERS:
+        run_view.ADVERSE_EVENT_OFFERS.append(adverse_event_offers)

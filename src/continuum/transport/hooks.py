@@ -8,10 +8,11 @@ from sqlalchemy.orm import Session
 
 from continuum.core import free_text, run_view, transfers
 from continuum.core.roles import Actor, Permission
-from continuum.transport import service
 
 
 def arrivals(session: Session, run_ids: list[int]) -> dict[int, transfers.Arrival]:
+    from continuum.transport import service  # when asked: not at every command's start-up
+
     return {
         run_id: transfers.Arrival(run_id, centre, number, f"/transport/{number}")
         for run_id, (number, centre) in service.arrivals(session, run_ids).items()
