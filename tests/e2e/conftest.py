@@ -136,7 +136,7 @@ def login(page, username: str) -> None:  # type: ignore[no-untyped-def]
 
     The login form's own GET and POST go through the context's request client, which
     shares the browser's cookies, so the page is not rendered first: that saved two page
-    loads per login, about 170 ms of Chromium's CPU each time (57 logins in the suite).
+    loads per login, about 160 ms of Chromium's CPU each time (57 logins in the suite).
     Filling in the form in the browser is tested where it is the subject:
     tests/e2e/test_first_day_in_the_browser.py, test_bedside_grade_*, test_ingest_*."""
     from tests.seed import password_for

@@ -139,22 +139,15 @@ def _page_problem(problem: dict[str, Any], reading: bool) -> dict[str, str]:
     """One problem for the error page: the field as a clinician calls it and what is wrong;
     for a value in the address, the parameter and value as the address spells them. A
     form's value is not echoed (it may be a password), nor a header's or a cookie's."""
-    name = _page_field(problem["field"])
+    source, _, name = problem["field"].partition(".")  # query.days → query, days
+    if source not in ("query", "path", "header", "cookie"):  # a form field ("body" dropped)
+        source, name = "form", problem["field"]
     value = problem["value"]
-    in_address = problem["field"].startswith(("query.", "path."))
-    if not (reading and in_address):
+    if not (reading and source in ("query", "path")):
         return {"field": name, "message": problem["message"]}
     given = "" if value is None else clip(str(value), 80).replace("\x00", "\\0")
     where = f"{name}={given}" if given else name
     return {"field": name, "message": f"{problem['message']} (the address has {where})"}
-
-
-def _page_field(field: str) -> str:
-    """``query.days`` → ``days``: the parameter's own name, as the address shows it."""
-    for prefix in ("query.", "path.", "form.", "header.", "cookie."):
-        if field.startswith(prefix):
-            return field.removeprefix(prefix)
-    return field
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
