@@ -94,6 +94,33 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+# PostgreSQL's SQLSTATEs for a transaction it aborted because another one, running at the
+# same moment, got in the way: the work was rolled back whole and succeeds if sent again.
+BUSY_SQLSTATES = {
+    "40P01": "a deadlock with another change",
+    "40001": "a serialization failure against another change",
+    "55P03": "a lock held by another change",
+}
+
+
+def busy_reason(exc: BaseException) -> str | None:
+    """Why the database refused a unit of work because of another running at the same moment
+    (PostgreSQL's deadlock, serialization failure or lock not available; SQLite's "database
+    is locked" once its busy timeout ran out), or None for any other error. The unit of work
+    was rolled back, so sending it again is safe."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(exc, DBAPIError):
+        return None
+    state = getattr(exc.orig, "sqlstate", None)
+    if state in BUSY_SQLSTATES:
+        return BUSY_SQLSTATES[state]
+    text = str(exc.orig).lower()
+    if "database is locked" in text or "database table is locked" in text:
+        return "the database file locked by another change"
+    return None
+
+
 @contextmanager
 def driver_errors(statement: str) -> Iterator[None]:
     """Work done on the raw driver connection (COPY, pipelines) raises what SQLAlchemy

@@ -4,7 +4,7 @@ schemathesis generates requests (valid ones and deliberately invalid ones) for e
 operation and sends them to the ASGI app with a bearer token for every role, on SQLite
 and PostgreSQL. Examples are bounded and derandomized so the run is repeatable and short;
 they are generated once and the same requests are sent to each database.
-Also: every operation declares each error status it can return (401/403/404/409/422).
+Also: every operation declares each error status it can return (401/403/404/409/422/503).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from tests import conftest
 
 # Examples per operation and generation mode; CONTINUUM_FUZZ_EXAMPLES raises it locally.
 EXAMPLES = int(os.environ.get("CONTINUUM_FUZZ_EXAMPLES", "4"))
-ERRORS = {"401", "403", "404", "409", "422"}
+ERRORS = {"401", "403", "404", "409", "422", "503"}
 
 
 def role_tokens(app) -> dict[str, str]:  # type: ignore[no-untyped-def]

@@ -9,15 +9,18 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from continuum.core.accounts import PasswordChangeRequired
+from continuum.db import busy_reason
 from continuum.errors import MESSAGE_CHARS, ContinuumError, NotAuthenticated, clip
 from continuum.web.deps import actor_or_none, is_api
 from continuum.web.pages import redirect, render
 
 log = logging.getLogger("continuum.web")
+BUSY_RETRY_AFTER_S = 1
 
 
 class FieldProblemOut(BaseModel):
@@ -48,6 +51,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: _error("Not found: no such record (ids run from 1 to 2147483647)"),
     409: _error("Conflict: the record is signed, ended or otherwise closed to this change"),
     422: _error("Invalid input: each field named with the value given and what is allowed"),
+    503: _error(
+        "Busy: another change at the same moment got in the way (a deadlock or a lock); "
+        "nothing was saved; send it again (see Retry-After)"
+    ),
 }
 
 
@@ -55,7 +62,39 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ContinuumError, _continuum_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _request_validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DBAPIError, _database_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _server_error)
+
+
+async def _database_error(request: Request, exc: DBAPIError) -> Response:
+    """The database turned this request's unit of work away because another change got in
+    the way at the same moment (``db.busy_reason``): it was rolled back whole, so the answer
+    is 503 with Retry-After, saying nothing was saved and to send it again, never a 500.
+    Any other database error is a fault of ours (``_server_error``)."""
+    reason = busy_reason(exc)
+    if reason is None:
+        return await _server_error(request, exc)
+    log.warning("%s %s: %s; answered 503", request.method, request.url.path, reason)
+    headers = {"Retry-After": str(BUSY_RETRY_AFTER_S)}
+    writing = request.method not in ("GET", "HEAD")
+    message = f"The database turned this {'change' if writing else 'request'} away: {reason}."
+    if writing:
+        message += " Nothing was saved."
+    if is_api(request):
+        body = {"error": "busy", "message": f"{message} Send it again."}
+        return JSONResponse(body, status_code=503, headers=headers)
+    page = render(
+        request,
+        "error.html",
+        await run_in_threadpool(actor_or_none, request),
+        status_code=503,
+        title="Busy: nothing was saved" if writing else "Busy: try again",
+        message=message
+        + (" Go back and send the form again." if writing else " Reload the page in a moment."),
+        problems=[],
+    )
+    page.headers.update(headers)
+    return page
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
