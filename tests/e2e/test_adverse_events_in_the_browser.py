@@ -31,8 +31,7 @@ def test_alert_to_adverse_event_to_register_and_timeline(
     page: Page, tmp_path: Path, width: int
 ) -> None:
     page.set_viewport_size({"width": width, "height": 900})
-    login(page, "nurse")
-    page.goto("/runs/1/alerts")
+    login(page, "nurse", then="/runs/1/alerts")
     offer = page.locator("#alert-1 a.record-ae")
     expect(offer).to_be_visible()
     _shot(page, tmp_path, f"alert_{width}.png")

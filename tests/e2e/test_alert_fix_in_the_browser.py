@@ -22,8 +22,7 @@ def test_replace_and_raise_an_action_from_the_alert(
     page: Page, size: dict[str, int], tmp_path: Path
 ) -> None:
     page.set_viewport_size(size)
-    login(page, "perfusionist")
-    page.goto("/runs/1/alerts")
+    login(page, "perfusionist", then="/runs/1/alerts")
     first = page.locator("#alert-1")
     fix = first.locator("details.fix")
     fix.locator("summary").click()

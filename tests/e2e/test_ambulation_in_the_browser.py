@@ -41,8 +41,7 @@ def _flow_around_now(url: str) -> None:
 def test_record_an_ambulation_session(page: Page, sqlite_url: str, tmp_path: Path) -> None:
     _flow_around_now(sqlite_url)
     folder = screenshot_folder(tmp_path)
-    login(page, "nurse")
-    page.goto("/runs/1")
+    login(page, "nurse", then="/runs/1")
     page.click("nav.runlinks a:has-text('Ambulation')")
     page.wait_for_url("**/runs/1/ambulation")
     page.click("#record-session")

@@ -25,8 +25,7 @@ def test_integrator_sees_every_operation_and_its_response_shape(page: Page) -> N
     page.on("request", lambda r: requests.append(r.url))
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    login(page, "integration")
-    page.goto("/api/docs")
+    login(page, "integration", then="/api/docs")
     # Swagger UI 4 could not read an OpenAPI 3.1 document and showed only an error
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("ECMO Continuum")
     expect(page.locator(".swagger-ui")).not_to_contain_text("Unable to render this definition")

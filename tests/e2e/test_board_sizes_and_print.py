@@ -57,8 +57,7 @@ def test_the_board_fits_the_screen_and_marks_values(
 ) -> None:
     _values(sqlite_url)
     page.set_viewport_size({"width": width, "height": 900})
-    login(page, "nurse")
-    page.goto("/rounds")
+    login(page, "nurse", then="/rounds")
     card = page.locator("#run-1")
     expect(card).to_contain_text("ICU 3")
     expect(card.locator('[data-code="hb"]')).to_have_class("rd st-off")
@@ -73,8 +72,7 @@ def test_the_board_fits_the_screen_and_marks_values(
 
 
 def test_the_decannulation_checklist_prints_as_a_record(page: Page) -> None:
-    login(page, "physician")
-    page.goto("/runs/1/decannulation")
+    login(page, "physician", then="/runs/1/decannulation")
     page.fill("input[name=no_trial_reason]", "Family chose palliation after MDT")
     page.fill("input[name=positioning]", "Trendelenburg")
     page.fill("input[name=closure_technique]", "purse-string")
@@ -97,8 +95,7 @@ def test_the_decannulation_checklist_prints_as_a_record(page: Page) -> None:
 
 
 def test_the_configuration_plan_prints_as_a_record(page: Page) -> None:
-    login(page, "perfusionist")
-    page.goto("/referrals/1/print")
+    login(page, "perfusionist", then="/referrals/1/print")
     expect(page.locator("h1")).to_contain_text("ECMO initiation plan")
     expect(page.locator("text=Back to the record")).to_be_visible()
     page.emulate_media(media="print")

@@ -50,8 +50,7 @@ def test_patient_run_observation_amendment(page: Page) -> None:
 
 
 def test_bad_value_is_explained_in_the_browser(page: Page) -> None:
-    login(page, "nurse")
-    page.goto("/runs/1")
+    login(page, "nurse", then="/runs/1")
     form = page.locator("#observation-form")
     form.locator("select[name=code]").select_option("blood_flow")
     form.locator("input[name=value]").fill("55")

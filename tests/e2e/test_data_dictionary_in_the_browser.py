@@ -17,8 +17,7 @@ SHOTS = os.environ.get("CONTINUUM_SCREENSHOTS")  # a folder: save each width's s
 @pytest.mark.parametrize("width", [1280, 1024, 390])
 def test_the_dictionary_fits_the_screen_and_filters(page: Page, width: int) -> None:
     page.set_viewport_size({"width": width, "height": 900})
-    login(page, "researcher")
-    page.goto("/research/dictionary")
+    login(page, "researcher", then="/research/dictionary")
     expect(page.locator("h1")).to_have_text("Data dictionary")
     overflow = page.evaluate(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"

@@ -26,8 +26,7 @@ def _record(page: Page, code: str, value: str, unit: str = "") -> None:
 
 
 def test_an_entered_kpa_value_fits_the_run_page_at_each_size(page: Page, tmp_path: Path) -> None:
-    login(page, "nurse")
-    page.goto("/runs/1")
+    login(page, "nurse", then="/runs/1")
     _record(page, "post_oxy_po2", "62", "kPa")
     _record(page, "p_access", "-8", "kPa")
     _record(page, "hr", "80")  # a later value: the entered ones are not the chart's last instant

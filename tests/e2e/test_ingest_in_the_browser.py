@@ -20,8 +20,7 @@ def test_import_console_file_from_the_run_page(page: Page, tmp_path: Path) -> No
     rows = [f"{(at + timedelta(minutes=i)).isoformat()},4.{i},250,20{i}" for i in range(5)]
     path = tmp_path / "cardiohelp.csv"
     path.write_text("time,blood_flow,p_preoxy,p_postoxy\n" + "\n".join(rows) + "\n,,\n")
-    login(page, "perfusionist")
-    page.goto("/runs/1")
+    login(page, "perfusionist", then="/runs/1")
     page.click("text=Import console data")
     page.set_input_files("input[name=file]", str(path))
     page.click("button:has-text('Preview')")
@@ -97,8 +96,7 @@ def cardiohelp_file(tmp_path: Path, hours: int) -> Path:
 def test_import_with_a_preset_preview_then_confirm(page: Page, tmp_path: Path) -> None:
     for width, hours in ((1280, 2), (390, 3)):
         page.set_viewport_size({"width": width, "height": 900 if width > 400 else 844})
-        login(page, "perfusionist")
-        page.goto("/runs/1/ingest")
+        login(page, "perfusionist", then="/runs/1/ingest")
         page.set_input_files("input[name=file]", str(cardiohelp_file(tmp_path, hours)))
         page.select_option("select[name=preset]", "cardiohelp")
         shot(page, f"ingest-upload-{width}")

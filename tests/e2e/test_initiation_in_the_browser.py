@@ -37,8 +37,7 @@ def test_referral_to_started_run(page: Page) -> None:
     expect(page.locator("#referrals tbody tr").first).to_contain_text("St Elsewhere")
     logout(page)
 
-    login(page, "physician")
-    page.goto(url)
+    login(page, "physician", then=url)
     page.check("input[value='pulmonary.hypoxaemia']")
     page.fill("input[name='murray.cxr_quadrants']", "4")
     page.fill("input[name='murray.pao2_mmhg']", "55")
@@ -59,8 +58,7 @@ def test_referral_to_started_run(page: Page) -> None:
     expect(page.locator("#decision-outcome")).to_have_text("accept")
     logout(page)
 
-    login(page, "perfusionist")
-    page.goto(url)
+    login(page, "perfusionist", then=url)
     plan = page.locator("#plan-form")
     plan.locator("select[name='c0.role']").select_option("drainage_and_return")
     plan.locator("input[name='c0.site']").fill("internal jugular vein")
@@ -83,8 +81,7 @@ def test_referral_to_started_run(page: Page) -> None:
     expect(page.locator(".notice").first).to_contain_text("signed")
     logout(page)
 
-    login(page, "physician")
-    page.goto(url)
+    login(page, "physician", then=url)
     page.click("button:has-text('Sign as responsible physician')")
     expect(page.locator("#sign-physician")).to_contain_text("Test physician")
     page.fill("#start-form input[name=location]", "ICU bed 4")

@@ -15,8 +15,7 @@ from tests.e2e.conftest import fits_three_sizes, login, screenshot_folder
 
 def test_an_impella_record_from_the_run_page(page: Page, tmp_path: Path) -> None:
     folder = screenshot_folder(tmp_path)
-    login(page, "physician")
-    page.goto("/runs/1")
+    login(page, "physician", then="/runs/1")
     page.click("a:has-text('Circulatory support devices')")
     expect(page.locator("h1")).to_contain_text("Circulatory support devices")
     row = page.locator("#device-1")

@@ -39,8 +39,7 @@ def test_the_metrics_page_fits_each_screen(
 ) -> None:
     _history(sqlite_url)
     page.set_viewport_size({"width": width, "height": 900})
-    login(page, "qa_lead")
-    page.goto("/quality/metrics?start=2020-01-01")
+    login(page, "qa_lead", then="/quality/metrics?start=2020-01-01")
     expect(page.locator("#figures")).to_be_visible()
     overflow = page.evaluate(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
@@ -58,8 +57,7 @@ def test_a_figure_opens_its_runs_and_the_page_prints_clean(
     page: Page, sqlite_url: str, tmp_path: Path
 ) -> None:
     _history(sqlite_url)
-    login(page, "qa_lead")
-    page.goto("/quality/metrics?start=2020-01-01")
+    login(page, "qa_lead", then="/quality/metrics?start=2020-01-01")
     page.locator("#fig-ml_changes a").click()
     expect(page.locator("h1")).to_have_text("Membrane-lung changes")
     expect(page.locator("#drill tbody tr").first).to_contain_text("membrane lung"[:0])
@@ -76,8 +74,7 @@ def test_an_audit_is_defined_in_the_browser_and_lists_what_failed(
     page: Page, sqlite_url: str, tmp_path: Path
 ) -> None:
     _history(sqlite_url)
-    login(page, "qa_lead")
-    page.goto("/quality/audits")
+    login(page, "qa_lead", then="/quality/audits")
     form = page.locator("#define form")
     form.locator("input[name=title]").fill("Circuit checks, whole history")
     form.locator("select[name=criterion]").select_option("circuit_check_every_shift")

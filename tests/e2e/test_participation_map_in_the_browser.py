@@ -39,8 +39,7 @@ def test_the_map_draws_current_beside_target_and_fits_each_screen(
 ) -> None:
     _history(sqlite_url)
     page.set_viewport_size({"width": width, "height": 900})
-    login(page, "coordinator")
-    page.goto("/quality/participation")
+    login(page, "coordinator", then="/quality/participation")
     current, target = page.locator("#current svg.pathway"), page.locator("#target svg.pathway")
     expect(current).to_be_visible()
     expect(target).to_be_visible()
@@ -66,8 +65,7 @@ def test_a_step_in_the_drawing_opens_its_records_without_perfusion_first(
     page: Page, sqlite_url: str
 ) -> None:
     _history(sqlite_url)
-    login(page, "qa_lead")
-    page.goto("/quality/participation")
+    login(page, "qa_lead", then="/quality/participation")
     page.locator("#current a[data-step='rounds']").click()
     expect(page.locator("h1")).to_have_text("Daily rounds and circuit checks")
     first = page.locator("#records tbody tr").first

@@ -52,8 +52,7 @@ def test_forecast_to_planned_exchange_to_metrics(
 ) -> None:
     run_id, alert_ids = _failing_run(sqlite_url)
     folder = screenshot_folder(tmp_path)
-    login(page, "perfusionist")
-    page.goto(f"/runs/{run_id}")
+    login(page, "perfusionist", then=f"/runs/{run_id}")
     card = page.locator("#forecasts")
     expect(card).to_contain_text("ML exchange criterion likely in")
     for width in (1280, 390):
@@ -84,8 +83,7 @@ def test_forecast_to_planned_exchange_to_metrics(
     expect(alert).to_have_attribute("data-state", "resolved")
     alert.screenshot(path=str(folder / "exchange-alert-resolved.png"))
     expect(alert.locator("[data-intervention=exchange]")).to_contain_text("planned exchange")
-    login(page, "qa_lead")
-    page.goto("/quality/metrics?start=2020-01-01")
+    login(page, "qa_lead", then="/quality/metrics?start=2020-01-01")
     expect(page.locator("#fig-planned_exchanges td").nth(1)).to_be_visible()
     page.locator("#fig-planned_exchanges a").click()
     expect(page.locator("#drill tbody tr")).to_have_count(1)

@@ -28,8 +28,7 @@ def shots(page: Page, name: str) -> None:
 
 
 def test_a_case_from_packet_to_signed_review_with_a_pdsa_action(page: Page) -> None:
-    login(page, "qa_lead")
-    page.goto("/quality/runs/1/packet")
+    login(page, "qa_lead", then="/quality/runs/1/packet")
     expect(page.locator("#sbar")).to_contain_text("Situation")
     expect(page.locator("#sbar")).to_contain_text("Recommendation")
     expect(page.locator("#trends svg.tchart-svg").first).to_be_visible()

@@ -60,8 +60,7 @@ def test_board_circuit_check_round_and_carried_action(page: Page) -> None:
 
 
 def test_action_without_owner_is_explained(page: Page) -> None:
-    login(page, "nurse")
-    page.goto("/runs/1/rounds")
+    login(page, "nurse", then="/runs/1/rounds")
     form = page.locator("#round-form")
     form.locator("input[name='goal.blood_flow.high']").fill("55")
     form.locator("input[name='action.0.text']").fill("Call the surgeon")

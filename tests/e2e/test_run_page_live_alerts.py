@@ -34,8 +34,7 @@ def test_an_api_batch_alert_appears_on_the_open_run_page(
     assert run.status_code == 201, run.text
     run_id = run.json()["id"]
 
-    login(page, "nurse")
-    page.goto(f"/runs/{run_id}")
+    login(page, "nurse", then=f"/runs/{run_id}")
     alerts = page.locator("#alerts")
     expect(alerts).to_be_hidden()
     expect(page.locator("#alerts[data-live=ready]")).to_have_count(1)

@@ -39,8 +39,7 @@ def _no_sideways_scroll(page: Page) -> None:
 @pytest.mark.parametrize("width", WIDTHS)
 def test_circuit_check_hints_the_last_grade_and_selects_nothing(page: Page, width: int) -> None:
     _at(page, width)
-    login(page, "perfusionist")
-    page.goto("/runs/1/circuit-check")
+    login(page, "perfusionist", then="/runs/1/circuit-check")
     expect(page.locator("#check-alerts")).to_contain_text("hemolysis")
     for site in INSPECTION_SITES:
         page.select_option(f"select[name='inspect.{site}']", "none")
@@ -72,8 +71,7 @@ def test_circuit_check_hints_the_last_grade_and_selects_nothing(page: Page, widt
 @pytest.mark.parametrize("width", WIDTHS)
 def test_round_needs_a_disposition_for_each_open_alert(page: Page, width: int) -> None:
     _at(page, width)
-    login(page, "physician")
-    page.goto("/runs/1/rounds")
+    login(page, "physician", then="/runs/1/rounds")
     form = page.locator("#round-form")
     form.locator("textarea[name=problems]").fill("pfHb rising")
     form.locator("select[name='alert.0.disposition']").select_option("left_open")
@@ -97,8 +95,7 @@ def test_plan_warning_needs_a_reason_and_dual_lumen_placement_is_checked(
     page: Page, width: int
 ) -> None:
     _at(page, width)
-    login(page, "perfusionist")
-    page.goto("/referrals/1")
+    login(page, "perfusionist", then="/referrals/1")
     plan = page.locator("#plan-form")
     plan.locator("select[name='c0.role']").select_option("drainage")
     plan.locator("input[name='c0.site']").fill("femoral vein")
@@ -126,8 +123,7 @@ def test_plan_warning_needs_a_reason_and_dual_lumen_placement_is_checked(
 @pytest.mark.parametrize("width", WIDTHS)
 def test_outside_patient_referred_under_a_temporary_identifier(page: Page, width: int) -> None:
     _at(page, width)
-    login(page, "coordinator")
-    page.goto("/referrals/new")
+    login(page, "coordinator", then="/referrals/new")
     page.click("summary:has-text('or a new patient')")
     page.fill("input[name=new_name]", "Outside Person")
     page.check("input[name=new_outside]")
@@ -150,8 +146,7 @@ def test_candidacy_scores_share_inputs_and_read_only_roles_see_values(
     page: Page, width: int
 ) -> None:
     _at(page, width)
-    login(page, "coordinator")
-    page.goto("/referrals/1")
+    login(page, "coordinator", then="/referrals/1")
     murray = page.locator("#score-murray")
     murray.locator("input[name='murray.peep_cmh2o']").fill("14")
     page.click("button:has-text('Save candidacy')")

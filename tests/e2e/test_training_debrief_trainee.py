@@ -40,8 +40,7 @@ def _drill(url: str) -> int:
 def test_trainee_reads_the_debrief_on_a_phone(page: Page, sqlite_url: str) -> None:
     sid = _drill(sqlite_url)
     page.set_viewport_size({"width": 390, "height": 844})
-    login(page, "perfusionist")
-    page.goto(f"/training/{sid}/debrief")
+    login(page, "perfusionist", then=f"/training/{sid}/debrief")
     expect(page.locator("#readonly-note")).to_contain_text("Read-only")
     expect(page.locator("#scores")).to_contain_text("Air entrainment")
     expect(page.locator("#scores")).to_contain_text("de-air")

@@ -32,8 +32,7 @@ def _logout(page: Page) -> None:
 
 
 def test_training_session_from_start_to_debrief(page: Page, sqlite_url: str) -> None:
-    login(page, "coordinator")
-    page.goto("/training")
+    login(page, "coordinator", then="/training")
     expect(page.locator(".training-banner")).to_contain_text("TRAINING")
     page.fill("input[name=title]", "Access drill")
     page.select_option("select[name=scenario]", "control_vv")
@@ -50,8 +49,7 @@ def test_training_session_from_start_to_debrief(page: Page, sqlite_url: str) -> 
     _advance(sqlite_url, 10)  # ten wall minutes at 10×: the drainage alert is raised
     _logout(page)
 
-    login(page, "perfusionist")
-    page.goto(run_href)
+    login(page, "perfusionist", then=run_href)
     expect(page.locator("#training-banner")).to_contain_text("TRAINING — simulated patient")
     page.goto(f"{run_href}/alerts")
     ack = page.locator("form.ack-form").first
@@ -60,8 +58,7 @@ def test_training_session_from_start_to_debrief(page: Page, sqlite_url: str) -> 
     expect(page.locator("body")).to_contain_text("drainage chattering")
     _logout(page)
 
-    login(page, "coordinator")
-    page.goto("/training")
+    login(page, "coordinator", then="/training")
     page.click("a:has-text('Access drill')")
     page.fill("#end-form input[name=note]", "good call on the drainage pressure")
     page.click("button:has-text('End session and debrief')")

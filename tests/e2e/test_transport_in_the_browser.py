@@ -15,8 +15,7 @@ from tests.e2e.conftest import fits_three_sizes, login, screenshot_folder
 
 def test_secondary_mission_with_its_checklist(page: Page, tmp_path: Path) -> None:
     folder = screenshot_folder(tmp_path)
-    login(page, "perfusionist")
-    page.goto("/transport")
+    login(page, "perfusionist", then="/transport")
     fits_three_sizes(page, "transport", "list", folder)
     page.click("a:has-text('Start a mission')")
     page.check("input[name=mission_type][value=secondary]")

@@ -46,8 +46,7 @@ def check_trial_chart(page: Page, requests: list[str]) -> None:
 def test_sweep_off_trial_to_a_pass_then_decannulation(page: Page) -> None:
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
-    login(page, "physician")
-    page.goto("/runs/1")
+    login(page, "physician", then="/runs/1")
     page.click("nav.runlinks >> text=Weaning")
     page.select_option("select[name=kind]", "sweep_off")
     page.click("button:has-text('Start trial')")
@@ -63,8 +62,7 @@ def test_sweep_off_trial_to_a_pass_then_decannulation(page: Page) -> None:
     check_trial_chart(page, requests)
     page.click("button:has-text('Log out')")
 
-    login(page, "perfusionist")
-    page.goto("/runs/1/weaning/trial")
+    login(page, "perfusionist", then="/runs/1/weaning/trial")
     expect(page.locator("#safety")).to_contain_text("Anticoagulation must stay adequate")
     page.check("input[name=flow_safe]")
     page.check("input[name=anticoagulation_ok]")
@@ -86,8 +84,7 @@ def test_sweep_off_trial_to_a_pass_then_decannulation(page: Page) -> None:
     expect(page.locator("#run-status")).to_have_text("weaning")
     page.click("button:has-text('Log out')")
 
-    login(page, "physician")
-    page.goto("/runs/1/decannulation")
+    login(page, "physician", then="/runs/1/decannulation")
     page.click("button:has-text('Sign as physician')")
     expect(page.locator("#run-status")).to_have_text("ended")
     expect(page.locator("#run-outcome")).to_have_text("weaned / recovered")
