@@ -339,9 +339,25 @@ def _error(message: str) -> None:
     _console(stderr=True).print(f"[red]error:[/] {escape(message)}", highlight=False)
 
 
+# sysexits' EX_TEMPFAIL: a temporary failure, to be tried again (a deadlock, a lock).
+BUSY_EXIT = 75
+
+
+def _busy_reason(exc: Exception) -> str | None:
+    """``db.busy_reason`` for an error of a command that used the database (no import of
+    SQLAlchemy for one that did not)."""
+    if "sqlalchemy" not in sys.modules:
+        return None
+    from continuum.db import busy_reason
+
+    return busy_reason(exc)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `continuum` script: usage errors exit 2 with click's message,
-    ContinuumError prints its message (exit 2 for bad input, 1 otherwise); no traceback."""
+    ContinuumError prints its message (exit 2 for bad input, 1 otherwise), a database that
+    turned the command away for another change exits 75 saying to run it again; no
+    traceback."""
     try:
         code = app(args=argv, prog_name="continuum", standalone_mode=False)
     except ContinuumError as exc:
@@ -350,6 +366,11 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         sys.exit(1)
     except Exception as exc:
+        reason = _busy_reason(exc)
+        if reason:
+            _error(f"the database turned this command away: {reason}; what it was writing then "
+                   "was rolled back. Run it again.")  # fmt: skip
+            sys.exit(BUSY_EXIT)
         if _is_pydantic_error(exc):
             from continuum.errors import validation_failed
 

@@ -2,7 +2,8 @@
 moment answers 503 with Retry-After, says nothing was saved and to send it again, and is
 rolled back whole: never a 500. The collisions are real: a PostgreSQL deadlock between the
 request's own unit of work and another transaction, and SQLite's lock held by another
-connection. Any other database error is still a 500."""
+connection. Any other database error is still a 500. A command line command turned away
+the same way exits 75 with a message."""
 
 from __future__ import annotations
 
@@ -194,3 +195,39 @@ def test_busy_reason_names_only_collisions() -> None:
     assert busy_reason(wrapped(OperationalError, "no such column: v")) is None
     assert busy_reason(wrapped(IntegrityError, "duplicate key", "23505")) is None
     assert busy_reason(RuntimeError("database is locked")) is None
+
+
+def test_a_command_turned_away_exits_75_saying_to_run_it_again(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command line: `continuum patient add` while another connection holds the
+    database's write lock (its 30 s wait cut to none) exits 75 (EX_TEMPFAIL) with a message
+    and no traceback, and adds no patient."""
+    from continuum import db
+    from continuum.cli import BUSY_EXIT, main
+
+    pragmas = db._sqlite_pragmas
+
+    def no_wait(dbapi_conn, record) -> None:  # type: ignore[no-untyped-def]
+        pragmas(dbapi_conn, record)
+        dbapi_conn.execute("PRAGMA busy_timeout = 0")
+
+    monkeypatch.setattr(db, "_sqlite_pragmas", no_wait)
+    monkeypatch.setenv("CONTINUUM_DATABASE_URL", sqlite_url)
+    path = sqlite_url.split("///", 1)[1]
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(SystemExit) as stop:
+            main(["patient", "add", "--mrn", "BUSY1", "--name", "Pat Busy", "--sex", "female"])
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert stop.value.code == BUSY_EXIT == 75
+    err = capsys.readouterr().err
+    assert "database turned this command away" in err and "Run it again" in err
+    assert "Traceback" not in err
+    check = sqlite3.connect(path)
+    found = check.execute("SELECT count(*) FROM patient_identity WHERE mrn = 'BUSY1'").fetchone()
+    check.close()
+    assert found == (0,)
