@@ -97,9 +97,9 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 # PostgreSQL's SQLSTATEs for a transaction it aborted because another one, running at the
 # same moment, got in the way: the work was rolled back whole and succeeds if sent again.
 BUSY_SQLSTATES = {
-    "40P01": "a deadlock with another change",
-    "40001": "a serialization failure against another change",
-    "55P03": "a lock held by another change",
+    "40P01": "it deadlocked with another change made at the same moment",
+    "40001": "another change made at the same moment conflicted with it",
+    "55P03": "another change held a lock it needed",
 }
 
 
@@ -117,7 +117,7 @@ def busy_reason(exc: BaseException) -> str | None:
         return BUSY_SQLSTATES[state]
     text = str(exc.orig).lower()
     if "database is locked" in text or "database table is locked" in text:
-        return "the database file locked by another change"
+        return "another change held the database file's lock"
     return None
 
 

@@ -141,7 +141,7 @@ def test_a_change_turned_away_answers_503_and_nothing_is_saved(probe_db: str, pa
         body = r.json()
         assert body["error"] == "busy"
         assert "Nothing was saved" in body["message"] and "Send it again" in body["message"]
-        expected = "deadlock" if probe_db.startswith("postgresql") else "locked"
+        expected = "deadlocked" if probe_db.startswith("postgresql") else "database file's lock"
         assert expected in body["message"]
     else:
         assert "text/html" in r.headers["content-type"]
