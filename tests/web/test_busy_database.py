@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 from continuum.app import create_app
 from continuum.db import busy_reason
 from continuum.web.deps import DbSession
+from tests.conftest import share_routes
 from tests.conftest import test_settings as settings_for
 
 SETUP = (
@@ -38,8 +39,9 @@ def _values(url: str) -> list[int]:
 class PgDeadlock:
     """Another transaction that deadlocks with the request: it holds row 2, the request
     takes row 1 and waits for row 2, then this one asks for row 1. Only the request checks
-    for the deadlock in time (deadlock_timeout 2 s against 60 s here), so it is the one
-    PostgreSQL aborts; this transaction then commits."""
+    for the deadlock in time (deadlock_timeout 1 s against 60 s here; this one asks for row 1
+    as soon as the request is seen waiting), so it is the one PostgreSQL aborts; this
+    transaction then commits."""
 
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url)
@@ -55,11 +57,24 @@ class PgDeadlock:
             conn.execute(text("UPDATE busy_probe SET v = v + 1 WHERE id = 2"))
             self.holding.set()
             self.request_waits.wait(30)
-            time.sleep(0.3)  # the request is now waiting for row 2
+            deadline = time.monotonic() + 30
+            while not self._request_blocked(conn) and time.monotonic() < deadline:
+                time.sleep(0.02)
             conn.execute(text("UPDATE busy_probe SET v = v + 1 WHERE id = 1"))
 
+    @staticmethod
+    def _request_blocked(conn) -> bool:  # type: ignore[no-untyped-def]
+        """The request's backend is waiting for this transaction's row lock."""
+        waiting = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+                " AND datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+        return bool(waiting.scalar())
+
     def collide(self, db) -> None:  # type: ignore[no-untyped-def]
-        db.execute(text("SET LOCAL deadlock_timeout = '2s'"))
+        db.execute(text("SET LOCAL deadlock_timeout = '1s'"))
         db.execute(text("UPDATE busy_probe SET v = v + 1 WHERE id = 1"))
         self.request_waits.set()
         db.execute(text("UPDATE busy_probe SET v = v + 1 WHERE id = 2"))  # the deadlock
@@ -88,7 +103,7 @@ class SqliteLock:
 
 
 def _client(url: str, other: list) -> TestClient:  # type: ignore[type-arg]
-    app = create_app(settings_for(url))
+    app = share_routes(create_app(settings_for(url)))  # the probes below are this app's own
 
     @app.post("/api/v1/busy-probe", include_in_schema=False)
     def api_probe(db: DbSession) -> dict[str, str]:
