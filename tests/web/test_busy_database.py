@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from continuum.app import create_app
 from continuum.db import busy_reason
@@ -102,7 +103,7 @@ class SqliteLock:
         self.conn.close()
 
 
-def _client(url: str, other: list) -> TestClient:  # type: ignore[type-arg]
+def _client(url: str, other: list, raising: bool = False) -> TestClient:  # type: ignore[type-arg]
     app = share_routes(create_app(settings_for(url)))  # the probes below are this app's own
 
     @app.post("/api/v1/busy-probe", include_in_schema=False)
@@ -124,7 +125,7 @@ def _client(url: str, other: list) -> TestClient:  # type: ignore[type-arg]
     def broken(db: DbSession) -> None:
         db.execute(text("SELECT no_such_column FROM busy_probe"))
 
-    return TestClient(app, raise_server_exceptions=False)
+    return TestClient(app, raise_server_exceptions=raising)
 
 
 @pytest.fixture
@@ -190,10 +191,17 @@ def test_any_other_database_error_is_still_a_500(sqlite_url: str) -> None:
         r = client.post("/api/v1/broken-probe")
     assert r.status_code == 500
     assert r.json()["error"] == "server_error"
+    # ... and it goes on to the server-error middleware, which logs its traceback (a client
+    # that raises the app's exceptions sees it), as any other defect does.
+    with (
+        _client(sqlite_url, [None], raising=True) as client,
+        pytest.raises(OperationalError, match="no_such_column"),
+    ):
+        client.post("/api/v1/broken-probe")
 
 
 def test_busy_reason_names_only_collisions() -> None:
-    from sqlalchemy.exc import IntegrityError, OperationalError
+    from sqlalchemy.exc import IntegrityError
 
     class Driver(Exception):
         def __init__(self, message: str, sqlstate: str | None = None) -> None:

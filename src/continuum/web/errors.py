@@ -70,10 +70,11 @@ async def _database_error(request: Request, exc: DBAPIError) -> Response:
     """The database turned this request's unit of work away because another change got in
     the way at the same moment (``db.busy_reason``): it was rolled back whole, so the answer
     is 503 with Retry-After, saying nothing was saved and to send it again, never a 500.
-    Any other database error is a fault of ours (``_server_error``)."""
+    Any other database error is a fault of ours: raised on, to Starlette's server-error
+    middleware, which answers with ``_server_error`` and hands the traceback to the log."""
     reason = busy_reason(exc)
     if reason is None:
-        return await _server_error(request, exc)
+        raise exc
     log.warning("%s %s: %s; answered 503", request.method, request.url.path, reason)
     headers = {"Retry-After": str(BUSY_RETRY_AFTER_S)}
     writing = request.method not in ("GET", "HEAD")
