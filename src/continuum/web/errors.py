@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -66,6 +67,28 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _server_error)
 
 
+async def _error_page(
+    request: Request,
+    status_code: int,
+    title: str,
+    message: str,
+    problems: list[Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The error page, with the reader's navigation (their actor is read in the threadpool)."""
+    response = render(
+        request,
+        "error.html",
+        await run_in_threadpool(actor_or_none, request),
+        status_code=status_code,
+        title=title,
+        message=message,
+        problems=problems or [],
+    )
+    response.headers.update(headers or {})
+    return response
+
+
 async def _database_error(request: Request, exc: DBAPIError) -> Response:
     """The database turned this request's unit of work away because another change got in
     the way at the same moment (``db.busy_reason``): it was rolled back whole, so the answer
@@ -84,18 +107,14 @@ async def _database_error(request: Request, exc: DBAPIError) -> Response:
     if is_api(request):
         body = {"error": "busy", "message": f"{message} Send it again."}
         return JSONResponse(body, status_code=503, headers=headers)
-    page = render(
+    return await _error_page(
         request,
-        "error.html",
-        await run_in_threadpool(actor_or_none, request),
-        status_code=503,
-        title="Busy: nothing was saved" if writing else "Busy: try again",
-        message=message
+        503,
+        "Busy: nothing was saved" if writing else "Busy: try again",
+        message
         + (" Go back and send the form again." if writing else " Reload the page in a moment."),
-        problems=[],
+        headers=headers,
     )
-    page.headers.update(headers)
-    return page
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -105,14 +124,11 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     if is_api(request):
         return JSONResponse({"error": "server_error", "message": message}, status_code=500)
     try:
-        return render(
+        return await _error_page(
             request,
-            "error.html",
-            await run_in_threadpool(actor_or_none, request),
-            status_code=500,
-            title="Server error",
-            message=f"Sorry: {message}. Reload the page to check, then try again.",
-            problems=[],
+            500,
+            "Server error",
+            f"Sorry: {message}. Reload the page to check, then try again.",
         )
     except Exception:  # the page itself failed: plain text, still a 500
         log.exception("the error page failed")
@@ -127,14 +143,12 @@ async def _continuum_error(request: Request, exc: ContinuumError) -> Response:
         return redirect(f"/login?next={request.url.path}")
     if isinstance(exc, PasswordChangeRequired):
         return redirect("/account")
-    return render(
+    return await _error_page(
         request,
-        "error.html",
-        await run_in_threadpool(actor_or_none, request),  # the page keeps its navigation
-        status_code=exc.status_code,
-        title=_TITLES.get(exc.name, exc.name.replace("_", " ").capitalize()),
-        message=exc.message,
-        problems=getattr(exc, "problems", []),
+        exc.status_code,
+        _TITLES.get(exc.name, exc.name.replace("_", " ").capitalize()),
+        exc.message,
+        getattr(exc, "problems", []),
     )
 
 
@@ -158,20 +172,18 @@ async def _request_validation(request: Request, exc: RequestValidationError) -> 
     # A page (a link with a value it cannot read, or a form posted with one): the same
     # problems on the error page, with the navigation, never a JSON body in the browser.
     reading = request.method in ("GET", "HEAD")
-    return render(
+    return await _error_page(
         request,
-        "error.html",
-        await run_in_threadpool(actor_or_none, request),
-        status_code=422,
-        title="This address cannot be read" if reading else _TITLES["validation_failed"],
-        message=(
+        422,
+        "This address cannot be read" if reading else _TITLES["validation_failed"],
+        (
             "The page's address holds a value it cannot use: correct or remove it and open "
             "the page again."
             if reading
             else "The form holds a value that cannot be used: go back, correct it and send "
             "it again."
         ),
-        problems=[_page_problem(p, reading) for p in problems],
+        [_page_problem(p, reading) for p in problems],
     )
 
 
@@ -200,18 +212,13 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
             status_code=exc.status_code,
             headers=exc.headers,
         )
-    response = render(
+    return await _error_page(
         request,
-        "error.html",
-        await run_in_threadpool(actor_or_none, request),
-        status_code=exc.status_code,
-        title=_HTTP_TITLES.get(exc.status_code, "Error"),
-        message=str(exc.detail),
-        problems=[],
+        exc.status_code,
+        _HTTP_TITLES.get(exc.status_code, "Error"),
+        str(exc.detail),
+        headers=exc.headers,
     )
-    for name, value in (exc.headers or {}).items():
-        response.headers[name] = value
-    return response
 
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
