@@ -55,6 +55,10 @@ class Criterion:
     # console criteria: the values at given grid positions only, when the stored baselines
     # allow (None: not possible, use ``signal``)
     signal_at: Callable[[Grid, SurveillanceSettings, np.ndarray], Signal | None] | None = None
+    # criteria read on their own baseline: the level now must have come this share of the way
+    # from the baseline to the line before a crossing is forecast (below it, the rise is the
+    # size of the wander seen on fault-free runs)
+    min_rise: float = 0.0
 
     def line_text(self, s: SurveillanceSettings, line: float) -> str:
         return f"{_fmt(line)} {self.unit}"
@@ -309,7 +313,7 @@ CRITERIA: dict[str, Criterion] = {
             "dp_per_flow", "membrane-lung ΔP per L/min (rise on its own baseline)", "ΔP/flow",
             "oxygenator", "mmHg per L/min", True, LINEAR, ("oxygenator",),
             ("oxy_delta_p", "p_preoxy", "p_postoxy", "blood_flow"), "tmp_rise_warning",
-            _dp_per_flow, True, 6, 36.0, (0.17, 4.08), 0.4, _dp_per_flow_at,
+            _dp_per_flow, True, 6, 36.0, (0.17, 4.08), 0.4, _dp_per_flow_at, min_rise=0.5,
         ),
         Criterion(
             "post_oxy_po2", "post-oxygenator pO2 per FdO2", "post-oxygenator pO2",

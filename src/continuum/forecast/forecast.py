@@ -183,8 +183,24 @@ def forecast_criterion(
         th, v = th[::-CONSOLE_STEP_MIN][::-1], v[::-CONSOLE_STEP_MIN][::-1]
     now_h = float(hours_of(np.array([now]))[0])
     trend = fit(th, v, line, c.rising, now_h, seg, c.method, o)
+    _judge_rise(c, trend, line, details.get("baseline"))
     return Forecast(**made, status="refused" if trend.refused else "forecast",  # type: ignore[arg-type]
                     reason=trend.reason, line=line, trend=trend, details=details)  # fmt: skip
+
+
+def _judge_rise(c: Criterion, trend: Trend, line: float, baseline: float | None) -> None:
+    """A criterion read on its own baseline: refuse (``small_rise``) while the fitted level
+    now is less than ``c.min_rise`` of the way from the baseline to the line. The share is
+    kept in the trend's details either way."""
+    if c.min_rise <= 0 or trend.refused or baseline is None or trend.level_now is None:
+        return
+    way = line - baseline
+    if way == 0:
+        return
+    share = (trend.level_now - baseline) / way
+    trend.details["share_of_way_from_baseline"] = round(share, 2)
+    if share < c.min_rise:
+        trend.reason = "small_rise"
 
 
 def forecast_run(

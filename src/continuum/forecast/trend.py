@@ -40,6 +40,7 @@ REASONS: dict[str, str] = {
     "no_trend": "steady: no trend distinguishable from the scatter",
     "not_towards_line": "the trend is moving away from the line",
     "already_crossed": "already beyond the line (see the alert)",
+    "small_rise": "too close to its baseline yet to tell a fault from the usual wander",
     "beyond_horizon": "not expected to cross within the forecast horizon",
     "no_baseline": "no baseline yet for this component",
     "no_data": "no values",
