@@ -19,6 +19,7 @@ client switches back to Starlette's transport for that one request.
 from __future__ import annotations
 
 import contextlib
+import ssl
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -28,6 +29,22 @@ import anyio
 import httpx
 from fastapi.testclient import TestClient
 from starlette.types import ASGIApp, Message
+
+# The servers the tests start (uvicorn, nginx, Caddy) speak plain HTTP, but httpx builds a
+# TLS context for every client it makes, loading the CA bundle each time: about 20 ms of CPU
+# per client, and the operations, load and live-alert tests make several hundred (one per
+# poll while a process starts). One context, made once, serves them all.
+_TLS = ssl.create_default_context()
+
+
+def http_client(**kwargs: Any) -> httpx.Client:
+    """``httpx.Client(**kwargs)`` for a test's own server, without a TLS context of its own."""
+    return httpx.Client(verify=_TLS, **kwargs)
+
+
+def http_get(url: str, **kwargs: Any) -> httpx.Response:
+    """``httpx.get(url, **kwargs)`` for a test's own server (as ``http_client``)."""
+    return httpx.get(url, verify=_TLS, **kwargs)
 
 
 class _Exchange:

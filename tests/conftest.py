@@ -424,6 +424,19 @@ def sessions(db_url: str):  # type: ignore[no-untyped-def]
     engine.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _domain_hooks() -> None:
+    """Every domain's cross-domain hooks, installed in each test process as every entry point
+    installs them (continuum.hooks). Surveillance (inline, or a deferred store's due mark) is
+    an after-store hook: without this, a test that stores observations through the core
+    services raised no alert in a worker where no earlier test had built an app (the killed
+    app test in tests/operations/test_service_config.py waited 90 s for one, and the deferred
+    evaluation test failed, when tests/operations or tests/alerts ran without the rest)."""
+    from continuum.hooks import install_all_hooks
+
+    install_all_hooks()
+
+
 @pytest.fixture(autouse=True)
 def _settings_read_afresh() -> Iterator[None]:
     """``get_settings()`` is cached per process: each test reads CONTINUUM_* as it sets

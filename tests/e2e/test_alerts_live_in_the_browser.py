@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import httpx
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
@@ -13,6 +12,7 @@ from continuum.core import accounts
 from continuum.core.people import Staff
 from continuum.core.roles import SYSTEM
 from continuum.db import make_engine, make_sessionmaker, unit_of_work
+from tests.client import http_client
 from tests.e2e.conftest import login
 from tests.seed import SECRET_MRNS, SECRET_NAMES
 
@@ -37,7 +37,7 @@ def test_an_api_batch_alert_appears_on_the_open_list(
     expect(page.locator("#live-state")).to_contain_text("Live")
     page.evaluate("window.__notReloaded = true")
 
-    api = httpx.Client(
+    api = http_client(
         base_url=server, headers={"Authorization": f"Bearer {_integration_token(sqlite_url)}"}
     )
     started = datetime.now(UTC) - timedelta(hours=3)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-import httpx
 from playwright.sync_api import Page, expect
 
+from tests.client import http_client
 from tests.e2e.conftest import login
 from tests.e2e.test_alerts_live_in_the_browser import _integration_token
 from tests.seed import SECRET_MRNS
@@ -18,7 +18,7 @@ from tests.seed import SECRET_MRNS
 def test_an_api_batch_alert_appears_on_the_open_run_page(
     page: Page, server: str, sqlite_url: str
 ) -> None:
-    api = httpx.Client(
+    api = http_client(
         base_url=server, headers={"Authorization": f"Bearer {_integration_token(sqlite_url)}"}
     )
     started = datetime.now(UTC) - timedelta(hours=3)

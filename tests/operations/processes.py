@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.client import http_get
 from tests.seed import password_for
 
 CLI = [sys.executable, "-c", "from continuum.cli import main; main()"]
@@ -100,7 +101,7 @@ def wait_healthy(base: str, proc: Proc | None = None, timeout: float = START_S) 
         if proc is not None and not proc.alive():
             raise AssertionError(f"the process exited:\n{proc.text()[-3000:]}")
         try:
-            r = httpx.get(f"{base}/healthz", timeout=5)
+            r = http_get(f"{base}/healthz", timeout=5)
             if r.status_code == 200:
                 return str(r.json()["process"])
         except httpx.HTTPError as exc:

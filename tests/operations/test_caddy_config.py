@@ -16,7 +16,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from continuum.operations.proxy import (
@@ -26,6 +25,7 @@ from continuum.operations.proxy import (
     ProxyConfigError,
     caddy_config,
 )
+from tests.client import http_client, http_get
 from tests.conftest import need
 from tests.operations.processes import CLI, Proc, free_port, login, serve, wait_healthy
 from tests.operations.test_several_processes import Stream, _cookies, _processes, _wait
@@ -156,9 +156,9 @@ def test_two_app_processes_behind_caddy(pg_url: str, tmp_path: Path) -> None:
                 time.sleep(0.1)
 
         # both processes take turns behind the one address
-        seen = {httpx.get(f"{base}/healthz").json()["process"] for _ in range(6)}
+        seen = {http_get(f"{base}/healthz").json()["process"] for _ in range(6)}
         assert seen == {pid_a, pid_b}
-        c = httpx.Client(base_url=base, timeout=30)
+        c = http_client(base_url=base, timeout=30)
         assert login(c, "physician").status_code == 303
         cookies = _cookies(c)
         # the live stream passes at once (its ready event would wait in a buffer otherwise)
@@ -172,7 +172,7 @@ def test_two_app_processes_behind_caddy(pg_url: str, tmp_path: Path) -> None:
         a.kill()
         results = [c.get("/runs").status_code for _ in range(10)]
         assert results == [200] * 10
-        assert {httpx.get(f"{base}/healthz").json()["process"] for _ in range(4)} == {pid_b}
+        assert {http_get(f"{base}/healthz").json()["process"] for _ in range(4)} == {pid_b}
         c.close()
         # stopped with the live stream still open, Caddy closes it after its grace period
         # (10 s) instead of waiting for the stream's hour (its default waits for ever)

@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from continuum.cli import WORKER_HEALTHCHECK_S
+from tests.client import http_client
 from tests.operations.processes import Proc, app_env, free_port
 
 pytestmark = pytest.mark.slow  # long single tests: first in the queue (tests/conftest.py)
@@ -55,7 +56,7 @@ def _pids(base: str, want: int, timeout: float) -> set[str]:
 
     def one(_: int) -> str | None:
         try:
-            with httpx.Client(timeout=10) as c:
+            with http_client(timeout=10) as c:
                 return str(c.get(f"{base}/healthz").json()["process"])
         except httpx.HTTPError:
             return None

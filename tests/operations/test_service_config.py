@@ -17,11 +17,11 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 
 from continuum.cli import main
 from continuum.db import make_engine, make_sessionmaker
+from tests.client import http_client, http_get
 from tests.operations.processes import CLI, SECRET, app_env, free_port, login, wait_healthy
 from tests.operations.test_several_processes import (
     Stream,
@@ -172,7 +172,7 @@ def test_killed_app_process_restarts_under_its_unit_and_resumes(
     try:
         first_pid = wait_healthy(base)
         assert first_pid == str(unit.pid)
-        c = httpx.Client(base_url=base, timeout=30)
+        c = http_client(base_url=base, timeout=30)
         assert login(c, "physician").status_code == 303
         cookies = _cookies(c)
         c.close()
@@ -189,7 +189,7 @@ def test_killed_app_process_restarts_under_its_unit_and_resumes(
         assert second_pid != first_pid and second_pid == str(unit.pid)
 
         # the same session, without logging in again, and the stream from its cursor
-        assert httpx.get(f"{base}/runs", cookies=cookies, timeout=30).status_code == 200
+        assert http_get(f"{base}/runs", cookies=cookies, timeout=30).status_code == 200
         again = Stream(base, cookies, last_id=cursor)
         _wait(again.ready, 30, "the resumed stream's ready event")
         second = _deferred_hemolysis(sessions, "SV-2")

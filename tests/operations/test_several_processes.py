@@ -31,6 +31,7 @@ from continuum.alerts.models import AlertEvent, CircuitAlert, SurveillanceDue
 from continuum.core.people import LoginAttempt
 from continuum.db import make_engine, make_sessionmaker, unit_of_work
 from tests.alerts.conftest import T0, store
+from tests.client import http_client, http_get
 from tests.conftest import need
 from tests.ingest.helpers import add_run
 from tests.operations.processes import (
@@ -104,7 +105,7 @@ class Stream:
         try:
             timeout = httpx.Timeout(10, read=30)
             with (
-                httpx.Client(cookies=cookies, timeout=timeout) as c,
+                http_client(cookies=cookies, timeout=timeout) as c,
                 c.stream("GET", url, headers=headers) as r,
             ):
                 assert r.status_code == 200
@@ -167,31 +168,31 @@ def test_two_app_processes_behind_nginx(pg_url: str, tmp_path: Path) -> None:
         base = proxy.base
 
         # both processes take turns behind the one address
-        seen = {httpx.get(f"{base}/healthz").json()["process"] for _ in range(6)}
+        seen = {http_get(f"{base}/healthz").json()["process"] for _ in range(6)}
         assert seen == {pid_a, pid_b}
 
         # a session made through the proxy works on each process by itself
-        with httpx.Client(base_url=base, timeout=30) as c:
+        with http_client(base_url=base, timeout=30) as c:
             assert login(c, "nurse").status_code == 303
             assert all(c.get("/runs").status_code == 200 for _ in range(4))
             cookies = _cookies(c)
             for direct in (a_base, b_base):
-                assert httpx.get(f"{direct}/runs", cookies=cookies).status_code == 200
+                assert http_get(f"{direct}/runs", cookies=cookies).status_code == 200
             # logging out (on whichever process) ends the session on both
             token = CSRF.search(c.get("/account").text)
             assert token
             c.post("/logout", data={"csrf_token": token.group(1)})
             for direct in (a_base, b_base):
-                r = httpx.get(f"{direct}/runs", cookies=cookies)
+                r = http_get(f"{direct}/runs", cookies=cookies)
                 assert r.status_code == 303 and "/login" in r.headers["location"]
 
         # failed logins count across processes: 3 on A, 2 on B, then even the right
         # password is refused through the proxy (the counters live in PostgreSQL)
         for direct, n in ((a_base, 3), (b_base, 2)):
             for _ in range(n):
-                with httpx.Client(base_url=direct, timeout=30) as c:
+                with http_client(base_url=direct, timeout=30) as c:
                     assert login(c, "coordinator", "wrong-password-1").status_code == 401
-        with httpx.Client(base_url=base, timeout=30) as c:
+        with http_client(base_url=base, timeout=30) as c:
             c.headers["X-Forwarded-For"] = "10.9.9.9"  # forged: nginx replaces it
             r = login(c, "coordinator")
             assert r.status_code == 429 and "too many failed logins" in r.text
@@ -200,7 +201,7 @@ def test_two_app_processes_behind_nginx(pg_url: str, tmp_path: Path) -> None:
         assert "10.9.9.9" not in clients and "127.0.0.1" in clients
 
         # the live stream through the proxy; every process's evaluator races for the run
-        c = httpx.Client(base_url=base, timeout=30)
+        c = http_client(base_url=base, timeout=30)
         assert login(c, "physician").status_code == 303
         cookies = _cookies(c)
         stream = Stream(base, cookies)
@@ -217,7 +218,7 @@ def test_two_app_processes_behind_nginx(pg_url: str, tmp_path: Path) -> None:
         a.kill()
         results = [c.get("/runs").status_code for _ in range(10)]
         assert results == [200] * 10
-        assert {httpx.get(f"{base}/healthz").json()["process"] for _ in range(4)} == {pid_b}
+        assert {http_get(f"{base}/healthz").json()["process"] for _ in range(4)} == {pid_b}
         # the stream resumes from its Last-Event-ID on the survivor
         again = Stream(base, cookies, last_id=cursor)
         _wait(again.ready, 30, "the resumed stream's ready event")
@@ -230,16 +231,16 @@ def test_two_app_processes_behind_nginx(pg_url: str, tmp_path: Path) -> None:
         # and reloaded) serves
         wait_healthy(new_base, new)
         assert all(
-            httpx.get(f"{base}/healthz").json()["process"] == pid_b for _ in range(4)
+            http_get(f"{base}/healthz").json()["process"] == pid_b for _ in range(4)
         )  # not behind the proxy before the reload
         proxy.write([b_base, new_base])
         proxy.reload()
         _wait(
-            lambda: {httpx.get(f"{base}/healthz").json()["process"] for _ in range(4)} - {pid_b},
+            lambda: {http_get(f"{base}/healthz").json()["process"] for _ in range(4)} - {pid_b},
             30,
             "the new process answering through the proxy",
         )
-        assert httpx.get(f"{new_base}/runs", cookies=cookies).status_code == 200
+        assert http_get(f"{new_base}/runs", cookies=cookies).status_code == 200
         assert all(c.get("/runs").status_code == 200 for _ in range(6))
         c.close()
     engine.dispose()

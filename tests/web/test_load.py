@@ -22,6 +22,7 @@ from continuum.app import create_app
 from continuum.core import accounts
 from continuum.core.roles import SYSTEM
 from continuum.db import make_engine, make_sessionmaker, unit_of_work
+from tests.client import http_client
 from tests.conftest import test_settings as settings_for
 from tests.seed import password_for
 
@@ -67,7 +68,7 @@ def _token(db_url: str) -> str:
 
 def _nurse_session(base: str) -> tuple[dict[str, str], str]:
     """Session cookies of the logged-in nurse and a CSRF token for her forms."""
-    with httpx.Client(base_url=base, timeout=30) as c:
+    with http_client(base_url=base, timeout=30) as c:
         found = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text)
         assert found
         r = c.post(
@@ -135,7 +136,7 @@ def test_fifty_parallel_requests_answer_and_health_stays_responsive(db_url: str,
     stop = threading.Event()
 
     def watch_health() -> None:
-        with httpx.Client(base_url=live, timeout=30) as c:
+        with http_client(base_url=live, timeout=30) as c:
             while not stop.is_set():
                 t0 = time.perf_counter()
                 try:
@@ -146,7 +147,7 @@ def test_fifty_parallel_requests_answer_and_health_stays_responsive(db_url: str,
                 time.sleep(0.1)
 
     # clients are built first: creating fifty (TLS contexts) is slow client-side work
-    clients = [httpx.Client(base_url=live, timeout=30, cookies=s.get("cookies")) for s in specs]
+    clients = [http_client(base_url=live, timeout=30, cookies=s.get("cookies")) for s in specs]
     watcher = threading.Thread(target=watch_health, daemon=True)
     watcher.start()
     start = threading.Barrier(PARALLEL)
@@ -167,7 +168,7 @@ def test_fifty_parallel_requests_answer_and_health_stays_responsive(db_url: str,
     worst = max(t for _, t in health)
     assert worst < HEALTH_S, f"health check took {worst:.1f} s under load: {health}"
     # the writes landed: 1 in 6 of the requests posted an observation by token, 1 in 6 by form
-    with httpx.Client(base_url=live, timeout=30) as c:
+    with http_client(base_url=live, timeout=30) as c:
         obs = c.get(
             "/api/v1/runs/1/observations",
             params={"code": "hb"},
