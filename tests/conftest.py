@@ -8,6 +8,7 @@ unless CONTINUUM_REQUIRE_ALL=1 (set by .ci/run), which turns every such skip int
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
@@ -425,16 +426,16 @@ def sessions(db_url: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _domain_hooks() -> None:
-    """Every domain's cross-domain hooks, installed in each test process as every entry point
-    installs them (continuum.hooks). Surveillance (inline, or a deferred store's due mark) is
-    an after-store hook: without this, a test that stores observations through the core
-    services raised no alert in a worker where no earlier test had built an app (the killed
-    app test in tests/operations/test_service_config.py waited 90 s for one, and the deferred
-    evaluation test failed, when tests/operations or tests/alerts ran without the rest)."""
-    from continuum.hooks import install_all_hooks
-
-    install_all_hooks()
+def _every_domain() -> None:
+    """Every domain's models and cross-domain hooks in each test process, as the app has them
+    (``continuum.models_all``: the metadata complete, the hooks installed). Without it a test
+    that ran in a worker where no earlier test had built an app failed, whenever a folder ran
+    on its own: a store through the core services raised no alert (surveillance, or a
+    deferred store's due mark, is an after-store hook: the killed app test in
+    tests/operations/test_service_config.py waited 90 s for one), and a transport mission
+    could not be flushed (its ``referral_id`` names initiation's table, which transport may
+    not import)."""
+    importlib.import_module("continuum.models_all")
 
 
 @pytest.fixture(autouse=True)
