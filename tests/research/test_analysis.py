@@ -123,3 +123,22 @@ def test_a_covariate_that_separates_survivors_from_deaths_is_refused_not_overflo
         analysis.logistic(rows, ["age_years"])
     text = str(refused.value.problems[0].message)
     assert "age (per year)" in text and "separate survivors from deaths" in text
+
+
+def test_a_support_type_with_one_outcome_is_refused_naming_it() -> None:
+    """Every pulmonary run survived (as in the demo's ended runs): support type separates
+    survivors from deaths, so the model is refused before fitting, naming the type and the
+    outcome, instead of "the fit did not converge"."""
+    rows = [
+        RunFacts(run_id=i, hours=100.0, ended=True, died=kind != "pulmonary" and i % 2 == 0,
+                 age_years=30.0 + i, support_type=kind, risk_score=None)
+        for i, kind in enumerate(["pulmonary"] * 16 + ["cardiac"] * 24 + ["ecpr"] * 6)
+    ]  # fmt: skip
+    with pytest.raises(ValidationFailed) as refused:
+        analysis.logistic(rows, ["age_years", "support_type"])
+    problem = refused.value.problems[0]
+    assert problem.field == "covariates" and problem.value == ["support_type"]
+    assert "every one of the 16 pulmonary runs survived" in problem.message
+    assert "cardiac" not in problem.message and "ecpr" not in problem.message
+    assert "leave support type out" in problem.message
+    assert analysis.logistic(rows, ["age_years"])["n"] == 46  # without it, a model

@@ -44,7 +44,10 @@ def test_two_studies_one_led_by_perfusion(db: Session) -> None:
 
 def test_saved_analyses_carry_definition_and_versions(db: Session) -> None:
     rows = db.scalars(select(OutcomeAnalysis)).all()
-    assert {r.kind for r in rows} >= {"km_time_on_ecmo", "km_survival"}
+    assert {r.kind for r in rows} == {"km_time_on_ecmo", "km_survival", "logistic_survival"}
+    model = next(r for r in rows if r.kind == "logistic_survival")
+    assert model.covariates == ["age_years"] and model.result["converged"]
+    assert [t["term"] for t in model.result["table"]] == ["const", "age_years"]
     for r in rows:
         assert r.definition["_summary"] and r.versions["lifelines"] != "unknown"
         assert r.result["n"] > 0

@@ -159,6 +159,27 @@ def kaplan_meier(durations: list[float], events: list[bool]) -> dict[str, Any]:
     }
 
 
+def _refuse_single_outcome_types(usable: list[RunFacts]) -> None:
+    """A support type whose runs all survived (or all died) separates survivors from deaths:
+    its odds ratio has no finite value and the fit cannot converge. Refuse, naming it."""
+    outcomes: dict[str, list[bool]] = {}
+    for r in usable:
+        outcomes.setdefault(str(r.support_type), []).append(r.died)
+    single = [
+        f"every one of the {len(died)} {kind} runs {'died' if died[0] else 'survived'}"
+        for kind, died in sorted(outcomes.items())
+        if len(set(died)) == 1
+    ]
+    if single:
+        raise ValidationFailed([FieldProblem(
+            "covariates",
+            "the model could not be fitted: support type separates survivors from deaths in "
+            f"this cohort ({'; '.join(single)}), so its odds ratio has no bound; leave support "
+            "type out, or widen the cohort so that each support type has deaths and survivors",
+            ["support_type"],
+        )])  # fmt: skip
+
+
 def logistic(rows: list[RunFacts], covariates: list[str]) -> dict[str, Any]:
     """Logistic regression of survival to decannulation (ended runs with every covariate)."""
     import numpy as np
@@ -185,6 +206,7 @@ def logistic(rows: list[RunFacts], covariates: list[str]) -> dict[str, Any]:
     labels = {"const": "intercept", "age_years": "age (per year)",
               "risk_score": "RESP/SAVE score (per point)"}  # fmt: skip
     if "support_type" in covariates:
+        _refuse_single_outcome_types(usable)
         common = frame["support_type"].value_counts().idxmax()
         labels |= {f"support_{t}": f"support {t} (vs {common})" for t in set(frame["support_type"])}
         dummies = pd.get_dummies(frame["support_type"], prefix="support", dtype=float)
