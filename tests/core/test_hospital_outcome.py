@@ -243,10 +243,8 @@ RESP = {
 
 
 def test_control_charts_use_the_hospital_outcome_when_recorded(sessions) -> None:  # type: ignore[no-untyped-def]
-    from continuum.hooks import install_all_hooks
     from continuum.quality import control_chart_service
 
-    install_all_hooks()  # the RESP/SAVE score providers
     with unit_of_work(sessions) as db:
         people = staff(db)
         runs = []

@@ -16,7 +16,6 @@ from continuum.core.record import AuditEntry, Observation
 from continuum.core.roles import Actor
 from continuum.core.run_record import Run
 from continuum.errors import Conflict, ValidationFailed
-from continuum.hooks import install_all_hooks
 from continuum.mcs import service
 from continuum.mcs.models import McsDevice
 from continuum.mcs.schemas import CheckIn, DeviceChangeIn, DeviceIn, ReadingIn
@@ -231,7 +230,6 @@ def test_the_api_view_of_an_impella(web) -> None:  # type: ignore[no-untyped-def
 
 
 def test_low_impella_flow_raises_its_alert_with_the_recorded_model(sessions) -> None:  # type: ignore[no-untyped-def]
-    install_all_hooks()
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     with sessions.begin() as db:
         for m in range(25, 0, -1):  # 25 minutes of suction at P-8: 1.2 L/min (< 50% of 2.9)

@@ -16,7 +16,6 @@ from continuum.core.people import Patient
 from continuum.core.record import AuditEntry
 from continuum.core.run_record import Run
 from continuum.db import make_engine, make_sessionmaker, unit_of_work
-from continuum.hooks import install_all_hooks
 from continuum.initiation.models import InitiationDecision, Referral
 from continuum.quality import control_chart_service as service
 from tests.conftest import Web
@@ -115,7 +114,6 @@ def test_the_series_follows_the_start_order_with_reasons_for_the_left_out(
     charted: tuple[Web, list[int]],
 ) -> None:
     web, ids = charted
-    install_all_hooks()
     engine = make_engine(web.url)
     with unit_of_work(make_sessionmaker(engine)) as db:
         runs, excluded = service.series(db)
@@ -163,7 +161,6 @@ def test_arl_on_the_page_is_the_chain_for_the_charted_risks(
     charted: tuple[Web, list[int]],
 ) -> None:
     web, _ = charted
-    install_all_hooks()
     engine = make_engine(web.url)
     with unit_of_work(make_sessionmaker(engine)) as db:
         runs, _ = service.series(db)

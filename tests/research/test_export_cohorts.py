@@ -62,10 +62,8 @@ def test_diagnosis_and_risk_class_filters_read_the_initiation_scores(built) -> N
     risk class is the one its score gives (the initiation domain's score provider)."""
     from continuum.core import outcome_scores
     from continuum.core.run_record import Run
-    from continuum.hooks import install_all_hooks
     from continuum.initiation.models import InitiationDecision
 
-    install_all_hooks()
     sessions, ids = built
     resp = {"age_years": 44, "mechanical_ventilation_hours": 40, "diagnosis": "viral_pneumonia",
             "paco2_mmhg": 68, "peak_inspiratory_pressure_cmh2o": 36,

@@ -18,7 +18,6 @@ from continuum.core.record import AuditEntry
 from continuum.core.roles import Actor
 from continuum.db import unit_of_work
 from continuum.errors import Forbidden, ValidationFailed
-from continuum.hooks import install_all_hooks
 from continuum.transport import service
 from continuum.transport.models import TransportChecklist, TransportMilestone, TransportMission
 from continuum.transport.schemas import (
@@ -81,7 +80,6 @@ def _count(db: Session, model: type) -> int:
 
 
 def test_a_secondary_transfer_from_a_referral_to_its_run(sessions: sessionmaker[Session]) -> None:
-    install_all_hooks()
     with unit_of_work(sessions) as db:
         number = _secondary(db)
         m = service.get(db, COORD, number)

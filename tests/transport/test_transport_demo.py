@@ -17,7 +17,6 @@ from continuum.core.people import PatientIdentity
 from continuum.core.roles import Actor
 from continuum.core.run_record import Run
 from continuum.db import make_engine, make_sessionmaker
-from continuum.hooks import install_all_hooks
 from continuum.transport import service
 
 pytestmark = pytest.mark.xdist_group("transport_demo")
@@ -38,7 +37,6 @@ def _patient(db: Session, mrn: str) -> int:
 
 
 def test_the_demo_has_a_secondary_arrival_and_a_primary_retrieval(db: Session) -> None:
-    install_all_hooks()
     missions = {m.mission_type: m for m in service.in_force(db)}
     assert set(missions) == {"primary", "secondary"}
     sec, pri = missions["secondary"], missions["primary"]
