@@ -20,6 +20,7 @@ from continuum.web.auth_routes import router as auth_router
 from continuum.web.concurrency import configure_threadpool, pool_args
 from continuum.web.deps import actor_or_none
 from continuum.web.input_guard import guard_input
+from continuum.web.routing import path_filtered
 from continuum.web.security import BodyLimit, SecurityHeaders
 
 API_DESCRIPTION = """ECMO Continuum JSON API. Authenticate with `Authorization: Bearer <token>`
@@ -136,12 +137,12 @@ def _routes(app: FastAPI) -> None:
     for name in MODEL_MODULES:  # every domain's tables
         importlib.import_module(name)
     install_all_hooks()  # every domain's cross-domain hooks (domains.HOOK_MODULES)
-    app.include_router(auth_router)
+    app.include_router(path_filtered(auth_router))
     app.mount("/static", static_files.static_app(), name="static")
     app.mount("/vendor/swagger", static_files.swagger_app(), name="swagger")
     for name in ROUTER_MODULES:
         for router in importlib.import_module(name).routers:
-            app.include_router(router, responses=errors.ERROR_RESPONSES)
+            app.include_router(path_filtered(router), responses=errors.ERROR_RESPONSES)
 
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> RedirectResponse:
