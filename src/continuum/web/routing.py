@@ -4,8 +4,8 @@ FastAPI (0.16x) keeps each included router as a branch of the app and, for every
 walks the branches in order, trying each route of each branch in turn (the scope saved and
 restored around every try). With about 380 routes, a request for a route near the end
 (``/healthz``, the later domains' pages) or for no route at all (a 404) tried them all:
-measured on a 2-core machine, 4.3 ms of CPU for ``/healthz`` and 7.2 ms for a 404, of which
-matching was about half (benchmarks/bench_route_matching.py).
+measured on a 2-core machine, 5.7 ms of CPU for ``/healthz`` and 9.3 ms for a 404, against
+2.7 and 3.9 ms with the filter (benchmarks/bench_route_matching.py).
 
 ``path_filtered(router)`` wraps one domain router in a router that first tests the path
 against a single regular expression made of every route's own path pattern: a path none of
@@ -44,18 +44,15 @@ class PathFilteredRouter(APIRouter):
     def pattern(self) -> re.Pattern[str] | None:
         """One expression matching any path one of the inner router's routes matches;
         None when a route has no path pattern of its own (then every request is walked)."""
-        if self._pattern_of != len(self.inner.routes):
-            parts: list[str] | None = []
-            for route in self.inner.routes:
-                regex = getattr(route, "path_regex", None)
-                if regex is None or parts is None:
-                    parts = None
-                    continue
-                # Each route's own pattern (anchored ^…$), its named groups unnamed: several
-                # routes name the same parameter, which one expression may not repeat.
-                parts.append(_NAMED_GROUP.sub("(?:", regex.pattern))
-            self._pattern = re.compile("|".join(f"(?:{p})" for p in parts)) if parts else None
-            self._pattern_of = len(self.inner.routes)
+        routes = self.inner.routes
+        if self._pattern_of != len(routes):
+            regexes = [getattr(route, "path_regex", None) for route in routes]
+            # Each route's own pattern (anchored ^…$), its named groups unnamed: several
+            # routes name the same parameter, which one expression may not repeat.
+            parts = [_NAMED_GROUP.sub("(?:", r.pattern) for r in regexes if r is not None]
+            whole = parts and len(parts) == len(regexes)
+            self._pattern = re.compile("|".join(f"(?:{p})" for p in parts)) if whole else None
+            self._pattern_of = len(routes)
         return self._pattern
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
