@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from fastapi.testclient import TestClient  # noqa: E402
 from tests.client import FastClient  # noqa: E402
-from tests.conftest import Web, share_routes, test_settings  # noqa: E402
+from tests.conftest import Web, test_settings  # noqa: E402
 from tests.seed import seed  # noqa: E402
 
 from continuum.app import create_app  # noqa: E402
@@ -31,7 +31,7 @@ PATHS = ("/static/continuum.js", "/runs", "/api/v1/runs/1", "/api/v1/runs/214748
 
 
 def cpu_ms_per_request(client_class: type[TestClient], url: str, n: int) -> dict[str, float]:
-    app = share_routes(create_app(test_settings(url)))
+    app = create_app(test_settings(url))
     figures: dict[str, float] = {}
     with client_class(app, base_url="http://testserver") as client:
         Web(client, url).login("perfusionist")

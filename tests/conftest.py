@@ -495,27 +495,47 @@ class Web:
         return self.client.post(path, data=payload, follow_redirects=False)
 
 
-# The routes of the first app a test process builds, reused by the apps built after it.
-# FastAPI builds an app's routes (dependants, parameter and response fields of about 380
-# routes) on its first requests: about 1 s of CPU per app, paid again by every test's new
-# app. The routes do not depend on the settings (continuum.app._routes takes none) and read
-# the database and settings through ``request.app``, so each app keeps its own.
-_routes: list[Any] | None = None
+def routes_once(build: Callable[[FastAPI], None]) -> Callable[[FastAPI], None]:
+    """``build`` (``continuum.app._routes``) for the first app; every later app gets a copy of
+    that app's list of routes, the same route objects. Building them (including about 60
+    routers: each route's dependants, parameter and response fields) cost 0.3-0.6 s of CPU per
+    app after the first, and FastAPI built more on each app's first requests: one suite run
+    built 482 apps, 221 s of CPU in ``create_app`` alone (benchmarks/bench_test_apps.py). The
+    routes do not depend on the settings (``_routes`` takes none) and read the database and
+    settings through ``request.app``, so each app keeps its own. The list is a copy: a route
+    a test adds to its app (``/boom``) stays in that app. The domains' tables and hooks are
+    still installed for each app, as ``_routes`` does."""
+    from continuum.domains import MODEL_MODULES
+    from continuum.hooks import install_all_hooks
+
+    built: list[Any] = []
+
+    def routes(app: FastAPI) -> None:
+        if not built:
+            build(app)
+            built.extend(app.router.routes)
+            return
+        for name in MODEL_MODULES:
+            importlib.import_module(name)
+        install_all_hooks()
+        app.router.routes = list(built)
+
+    return routes
 
 
-def share_routes(app: FastAPI) -> FastAPI:
-    """``app`` with the routes already built in this process (see ``_routes``), in a list
-    of its own: a route a test adds to its app (``/boom``) stays in that app."""
-    global _routes
-    if _routes is None:
-        _routes = list(app.router.routes)
-    else:
-        app.router.routes = list(_routes)
-    return app
+@pytest.fixture(scope="session", autouse=True)
+def _routes_built_once() -> Iterator[None]:
+    """Every app a test process builds shares the first one's routes (``routes_once``)."""
+    import continuum.app as app_module
+
+    build = app_module._routes
+    app_module._routes = routes_once(build)  # type: ignore[assignment]
+    yield
+    app_module._routes = build  # type: ignore[assignment]
 
 
 def make_web(url: str) -> Iterator[Web]:
-    app = share_routes(create_app(test_settings(url)))
+    app = create_app(test_settings(url))
     with FastClient(app, base_url="http://testserver") as client:
         yield Web(client, url)
     app.state.engine.dispose()

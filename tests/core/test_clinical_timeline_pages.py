@@ -23,7 +23,7 @@ ZONE = "Australia/Sydney"
 def sydney(db_url: str) -> Iterator[Web]:
     """A web client of a programme in Sydney, on SQLite and on PostgreSQL."""
     settings = conftest.test_settings(db_url).model_copy(update={"timezone": ZONE})
-    app = conftest.share_routes(create_app(settings))
+    app = create_app(settings)
     with TestClient(app, base_url="http://testserver") as client:
         yield Web(client, db_url)
     app.state.engine.dispose()

@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 
 from continuum.app import create_app
-from tests.conftest import need, share_routes, test_settings
+from tests.conftest import need, test_settings
 
 CHROMIUM = os.environ.get("CONTINUUM_CHROMIUM", "/usr/bin/chromium")
 # One limit for every browser wait (page actions, navigation, Playwright's `expect`, whose
@@ -166,9 +166,7 @@ def serve(settings) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """The app for ``settings`` on a free port, in a thread, until the generator closes."""
     port = _free_port()
     srv = uvicorn.Server(
-        uvicorn.Config(
-            share_routes(create_app(settings)), host="127.0.0.1", port=port, log_level="warning"
-        )
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

@@ -20,7 +20,6 @@ from sqlalchemy.exc import OperationalError
 from continuum.app import create_app
 from continuum.db import busy_reason
 from continuum.web.deps import DbSession
-from tests.conftest import share_routes
 from tests.conftest import test_settings as settings_for
 
 SETUP = (
@@ -104,7 +103,7 @@ class SqliteLock:
 
 
 def _client(url: str, other: list, raising: bool = False) -> TestClient:  # type: ignore[type-arg]
-    app = share_routes(create_app(settings_for(url)))  # the probes below are this app's own
+    app = create_app(settings_for(url))  # the probes below are this app's own
 
     @app.post("/api/v1/busy-probe", include_in_schema=False)
     def api_probe(db: DbSession) -> dict[str, str]:

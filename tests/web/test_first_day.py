@@ -27,7 +27,7 @@ def web_ny(sqlite_url: str) -> Iterator[Web]:
     settings = conftest.test_settings(sqlite_url).model_copy(
         update={"timezone": "America/New_York"}
     )
-    app = conftest.share_routes(create_app(settings))
+    app = create_app(settings)
     with TestClient(app, base_url="http://testserver") as client:
         yield Web(client, sqlite_url)
     app.state.engine.dispose()

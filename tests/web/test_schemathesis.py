@@ -62,7 +62,7 @@ def fuzz(sqlite_template, tmp_path_factory):  # type: ignore[no-untyped-def]
     sent to each database: generation costs more than sending (and building the document
     1.6 s of CPU), and derandomized generation draws the same requests for either database."""
     url = conftest._sqlite_copy(sqlite_template, tmp_path_factory.mktemp("fuzz"))
-    app = conftest.share_routes(create_app(conftest.test_settings(url)))
+    app = create_app(conftest.test_settings(url))
     document = app.openapi()  # the app's own document
     schema = schemathesis.openapi.from_dict(document)
     schema.app, schema.location = app, "/api/openapi.json"  # what from_asgi sets
@@ -93,7 +93,7 @@ def fuzz(sqlite_template, tmp_path_factory):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def api(db_url: str) -> Iterator[tuple[FastAPI, dict[str, str]]]:
-    app = conftest.share_routes(create_app(conftest.test_settings(db_url)))
+    app = create_app(conftest.test_settings(db_url))
     yield app, role_tokens(app)
     app.state.engine.dispose()
 
