@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import continuum.app as app_module
 from continuum.app import create_app
 from tests import conftest
 from tests.client import FastClient
-from tests.conftest import Web, routes_once
+from tests.conftest import BUILD_ROUTES, Web, routes_once
 
 
 def _app(sqlite_url: str):  # type: ignore[no-untyped-def]
@@ -91,6 +93,34 @@ def test_routes_once_builds_for_the_first_app_only() -> None:
     assert calls == [first]
     assert second.router.routes == ["a route"]
     assert second.router.routes is not first.router.routes
+
+
+def test_an_app_built_with_the_apps_own_builder_has_routes_of_its_own(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The way out the conftest names for a test that needs ``dependency_overrides``: an app
+    sharing the routes does not see its own overrides (FastAPI reads them from the first
+    app), an app built with the app's own builder does."""
+    from fastapi import HTTPException
+
+    from continuum.web.deps import get_actor
+
+    def teapot() -> None:
+        raise HTTPException(status_code=418)
+
+    first = _app(sqlite_url)  # the process's first app, if no test before built one
+    shared = _app(sqlite_url)
+    monkeypatch.setattr(app_module, "_routes", BUILD_ROUTES)
+    own = _app(sqlite_url)
+    assert not {id(r) for r in own.router.routes} & {id(r) for r in shared.router.routes}
+    for app in (shared, own):
+        app.dependency_overrides[get_actor] = teapot
+    with FastClient(own, base_url="http://testserver") as client:
+        assert client.get("/api/v1/runs").status_code == 418
+    with FastClient(shared, base_url="http://testserver") as client:
+        assert client.get("/api/v1/runs").status_code == 401
+    for app in (first, shared, own):
+        app.state.engine.dispose()
 
 
 def test_the_suite_installs_it() -> None:
