@@ -507,14 +507,11 @@ def routes_once(build: Callable[[FastAPI], None]) -> Callable[[FastAPI], None]:
     built 482 apps, 221 s of CPU in ``create_app`` alone (benchmarks/bench_test_apps.py). The
     routes do not depend on the settings (``_routes`` takes none) and read the database and
     settings through ``request.app``, so each app keeps its own. The list is a copy: a route
-    a test adds to its app (``/boom``) stays in that app. The domains' tables and hooks are
-    still installed for each app, as ``_routes`` does. One thing does not follow each app:
+    a test adds to its app (``/boom``) stays in that app (``create_app`` installs the
+    domains' tables and hooks itself, before its routes). One thing does not follow each app:
     FastAPI takes ``dependency_overrides`` from the app the routes were first included in,
     so a test that needs them puts ``BUILD_ROUTES`` back in ``continuum.app._routes``
     (monkeypatch) while it builds its app (no test does today)."""
-    from continuum.domains import MODEL_MODULES
-    from continuum.hooks import install_all_hooks
-
     built: list[Any] = []
 
     def routes(app: FastAPI) -> None:
@@ -522,9 +519,6 @@ def routes_once(build: Callable[[FastAPI], None]) -> Callable[[FastAPI], None]:
             build(app)
             built.extend(app.router.routes)
             return
-        for name in MODEL_MODULES:
-            importlib.import_module(name)
-        install_all_hooks()
         app.router.routes = list(built)
 
     return routes

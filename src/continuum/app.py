@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         https_only=settings.secure_cookies,
     )
     errors.install(app)
+    _domains()
     _routes(app)
 
     _outermost(app, settings)
@@ -128,15 +129,23 @@ SWAGGER_PAGE = """<!doctype html>
 """
 
 
+def _domains() -> None:
+    """Every domain's tables and cross-domain hooks (domains.MODEL_MODULES, HOOK_MODULES)."""
+    import importlib
+
+    from continuum.domains import MODEL_MODULES
+    from continuum.hooks import install_all_hooks
+
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
+    install_all_hooks()
+
+
 def _routes(app: FastAPI) -> None:
     import importlib
 
-    from continuum.domains import MODEL_MODULES, ROUTER_MODULES
-    from continuum.hooks import install_all_hooks
+    from continuum.domains import ROUTER_MODULES
 
-    for name in MODEL_MODULES:  # every domain's tables
-        importlib.import_module(name)
-    install_all_hooks()  # every domain's cross-domain hooks (domains.HOOK_MODULES)
     app.include_router(path_filtered(auth_router))
     app.mount("/static", static_files.static_app(), name="static")
     app.mount("/vendor/swagger", static_files.swagger_app(), name="swagger")

@@ -13,8 +13,9 @@ import contextlib
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -34,6 +35,8 @@ from tests.conftest import Web, need
 from tests.ingest.helpers import per_message
 from tests.ingest.test_mllp_reliability import _free_port, message
 from tests.ingest.test_nats_ingest import WorkerThread, nats_up, run_async
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -116,6 +119,17 @@ async def _scenario(
     return seen
 
 
+def _read_until(read: Callable[[], T], settled: Callable[[T], bool], every: float) -> T:
+    """``read()`` every ``every`` seconds until ``settled`` holds for what it read, for at most
+    30 s; the last reading (the test's own assertions then judge it)."""
+    deadline = time.monotonic() + 30
+    while True:
+        got = read()
+        if settled(got) or time.monotonic() > deadline:
+            return got
+        time.sleep(every)
+
+
 def test_stream_consumer_and_workers_read_from_the_real_broker(  # type: ignore[no-untyped-def]
     config: BrokerConfig, pg_sessions, pg_url: str
 ) -> None:
@@ -157,18 +171,21 @@ def test_stream_consumer_and_workers_read_from_the_real_broker(  # type: ignore[
     token = _integration_token(pg_url)
     for web in _web(pg_url, **settings):
         web.login("admin")
+
         # the scenario's last worker has gone: the page says so, and how many messages
         # wait, once the broker has dropped its presence and settled the refused worker's
         # deliveries (polled: on a loaded machine that can take a moment; a CI run under
         # load once read another count right after the worker stopped)
-        deadline = time.monotonic() + 30
-        while True:
-            page = web.client.get("/operations/health")
+        def health_page(client: TestClient = web.client):  # type: ignore[no-untyped-def]
+            page = client.get("/operations/health")
             assert page.status_code == 200
-            settled = 'data-status="no_workers"' in page.text and "2 message(s) wait" in page.text
-            if settled or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+            return page
+
+        page = _read_until(
+            health_page,
+            lambda p: 'data-status="no_workers"' in p.text and "2 message(s) wait" in p.text,
+            every=0.5,
+        )
         status = re.search(r'data-status="([^"]+)"', page.text)
         said = re.search(r"No ingest worker[^<]*|\d+ message\(s\)[^<]*", page.text)
         assert 'data-status="no_workers"' in page.text, status and status.group(1)
@@ -183,15 +200,13 @@ def test_stream_consumer_and_workers_read_from_the_real_broker(  # type: ignore[
             # the worker's count goes up as it sends each acknowledgement; the broker takes
             # the message out of the stream when it has read it (polled: on a loaded machine
             # one read right after the second acknowledgement still counted 1 message)
-            deadline = time.monotonic() + 30
-            while True:
-                body = web.client.get(
+            body = _read_until(
+                lambda client=web.client: client.get(
                     "/api/v1/operations/broker", headers={"Authorization": f"Bearer {token}"}
-                ).json()
-                settled = body["stream_messages"] == 0 and body["ack_pending"] == 0
-                if settled or time.monotonic() > deadline:
-                    break
-                time.sleep(0.2)
+                ).json(),
+                lambda b: b["stream_messages"] == 0 and b["ack_pending"] == 0,
+                every=0.2,
+            )
         assert body["status"] == "ok" and body["stream"] == config.stream
         assert body["stream_messages"] == 0 and body["ack_pending"] == 0
         # at least once: JetStream may deliver a message the failing worker gave back twice
