@@ -27,10 +27,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from continuum import app as app_module
+from continuum import db as db_module
 from continuum.app import create_app
 from continuum.config import Settings, get_settings
 from continuum.core import accounts
 from continuum.db import make_engine, make_sessionmaker
+from tests import shared_dialects
 from tests.client import FastClient
 from tests.file_order import FileCost, run_order
 from tests.seed import seed
@@ -530,6 +532,15 @@ def _routes_built_once() -> Iterator[None]:
     app_module._routes = routes_once(BUILD_ROUTES)  # type: ignore[assignment]
     yield
     app_module._routes = BUILD_ROUTES  # type: ignore[assignment]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _statements_compiled_once() -> Iterator[None]:
+    """Engines of one kind share a dialect and compiled statements (tests/shared_dialects.py)."""
+    made_by = db_module.create_engine
+    db_module.create_engine = shared_dialects.share(made_by)
+    yield
+    db_module.create_engine = made_by
 
 
 def make_web(url: str) -> Iterator[Web]:
