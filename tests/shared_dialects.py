@@ -29,15 +29,19 @@ from sqlalchemy.util import LRUCache
 # is 500 per engine, enough for one served app).
 CACHE_SIZE = 10_000
 
-Kind = tuple[str, str]
+Kind = tuple[str, str, str]
 
 
 def kind_of(url: Any, options: dict[str, Any]) -> Kind:
-    """Engines of one kind build the same dialect: same driver, same options."""
-    return make_url(url).drivername, repr(sorted(options.items()))
+    """Engines of one kind build the same dialect: same driver, same URL query, same
+    ``create_engine`` options (the host and database may differ)."""
+    parsed = make_url(url)
+    return parsed.drivername, repr(sorted(parsed.query.items())), repr(sorted(options.items()))
 
 
 def share(create_engine: Callable[..., Engine]) -> Callable[..., Engine]:
+    """``create_engine`` with the dialect and compiled statements of the first engine of
+    each kind that connected."""
     lenders: dict[Kind, tuple[Any, LRUCache[Any, Any]]] = {}
 
     def create(url: Any, **options: Any) -> Engine:

@@ -68,9 +68,12 @@ def test_other_options_or_drivers_get_their_own(tmp_path: Path) -> None:
     uncached = make(f"sqlite:///{tmp_path / 'c.db'}", query_cache_size=0)
     assert logged.dialect is not plain.dialect
     assert uncached._compiled_cache is None  # query_cache_size=0 is kept
-    assert shared_dialects.kind_of("sqlite:///x.db", {}) != shared_dialects.kind_of(
-        "postgresql+psycopg://postgres@127.0.0.1/x", {}
-    )
+    kind_of = shared_dialects.kind_of
+    pg = "postgresql+psycopg://postgres@127.0.0.1:5432/"
+    assert kind_of(pg + "ct_a", {}) == kind_of(pg + "ct_b", {})  # databases differ: one kind
+    assert kind_of("sqlite:///x.db", {}) != kind_of(pg + "x", {})
+    assert kind_of(pg + "x?application_name=a", {}) != kind_of(pg + "x", {})
+    assert kind_of(pg + "x", {"pool_size": 8}) != kind_of(pg + "x", {})
     for engine in (plain, logged, uncached):
         engine.dispose()
 
