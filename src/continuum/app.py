@@ -164,8 +164,9 @@ def _routes(app: FastAPI) -> None:
         """Swagger UI from local files, started by a static script (no inline script)."""
         return HTMLResponse(SWAGGER_PAGE)
 
-    @app.get("/healthz", include_in_schema=False)
+    @app.api_route("/healthz", methods=["GET", "HEAD"], include_in_schema=False)
     def health() -> dict[str, str]:
         """Liveness for the reverse proxy and monitoring; ``process`` tells which app
-        process answered (several run behind one proxy: docs/operations.md)."""
+        process answered (several run behind one proxy: docs/operations.md). HEAD answers
+        the same status and headers without the body, for monitors that check with HEAD."""
         return {"status": "ok", "process": str(os.getpid())}

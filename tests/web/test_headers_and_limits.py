@@ -63,6 +63,7 @@ def test_every_response_carries_the_security_headers(client: TestClient) -> None
         "api 404": client.get("/api/v1/no-such-thing"),
         "static": client.get("/static/continuum.css"),
         "health": client.get("/healthz"),
+        "health HEAD": client.head("/healthz"),
         "page 500": client.get("/boom"),
         "api 500": client.get("/api/v1/boom"),
     }
@@ -73,6 +74,15 @@ def test_every_response_carries_the_security_headers(client: TestClient) -> None
             _assert_security_headers(r)
         except AssertionError as exc:
             raise AssertionError(f"{name} ({r.status_code}): {exc}") from exc
+
+
+def test_health_answers_head_as_get_without_a_body(client: TestClient) -> None:
+    """Uptime monitors and load balancers often check with HEAD."""
+    got, head = client.get("/healthz"), client.head("/healthz")
+    assert (got.status_code, head.status_code) == (200, 200)
+    assert got.json()["status"] == "ok"
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
 
 
 def test_hsts_only_when_secure_cookies_are_on(sqlite_url: str) -> None:
