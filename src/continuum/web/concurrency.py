@@ -33,6 +33,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 
+from continuum.web.signatures import resolved
+
 BACKGROUND_CONNECTIONS = 4
 SPARE_THREADS = 20
 
@@ -81,6 +83,7 @@ async def db_slot(app: FastAPI) -> AsyncIterator[None]:
         yield
 
 
+@resolved  # FastAPI reads it for nearly every route (web/signatures.py)
 async def _request_slot(request: Request) -> AsyncIterator[None]:
     async with db_slot(request.app):
         yield

@@ -17,6 +17,7 @@ from continuum.core.people import Staff
 from continuum.core.roles import Actor, Permission, refusal
 from continuum.errors import ContinuumError, Forbidden, NotAuthenticated
 from continuum.web.concurrency import DbSlot
+from continuum.web.signatures import resolved
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -25,6 +26,7 @@ def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
+@resolved  # FastAPI reads it for nearly every route (web/signatures.py)
 def get_db(request: Request, _slot: DbSlot) -> Iterator[Session]:
     """Commit once when the endpoint has returned; roll back on any error.
 
@@ -58,6 +60,7 @@ def csrf_token(request: Request) -> str:
     return str(token)
 
 
+@resolved  # FastAPI reads it for nearly every route (web/signatures.py)
 async def posted_csrf(request: Request) -> str | None:
     """The CSRF token a state-changing request carries (``X-CSRF-Token`` or the form's
     ``csrf_token``). Async, and solved before any database work: the whole body is read
@@ -106,6 +109,7 @@ def check_csrf(request: Request, given: str | None) -> None:
         )
 
 
+@resolved  # FastAPI reads it for nearly every route (web/signatures.py)
 def get_actor(request: Request, given: CsrfGiven, db: DbSession) -> Actor:
     """The actor behind this request: an API bearer token, or the signed session cookie.
 
