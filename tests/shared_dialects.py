@@ -9,8 +9,9 @@ compiled again what the tests before it had compiled: 11,462 compilations for 2,
 different statements in tests/core and tests/alerts, about a tenth of the workers' CPU.
 
 ``share(create_engine)`` wraps ``continuum.db.create_engine``: the first engine of each kind
-(URL driver and ``create_engine`` options) that connects lends its dialect, initialised on
-that first connection, and its cache to every later engine of the same kind. Each engine
+(``kind_of``: URL driver, URL query and ``create_engine`` options) that connects lends its
+dialect, initialised on that first connection, and its cache to every later engine of the
+same kind. Each engine
 keeps its own URL, pool and connections, so each test still reads and writes its own
 database; only the compiled SQL text and the dialect's description of the server (one
 PostgreSQL server, one SQLite library) are shared. An engine made before the first of its
